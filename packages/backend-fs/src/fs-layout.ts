@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { mkdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { invalidKey, unavailable } from '@takhin/core';
+import { FS_BACKEND } from './errors.js';
+
+/** The folder under `root` the store keeps for itself; no key may start with it. */
+export const RESERVED_DIR = '.takhin';
+
+/**
+ * Where things live under `root`: objects at `<root>/<key>` (so operators see plain files),
+ * and beside them, under `.takhin/`, sidecar metadata named by the key's hash (so no key can
+ * collide with a sidecar) and temp files that become objects by rename.
+ */
+export class FsLayout {
+  readonly metaDir: string;
+  readonly tmpDir: string;
+  #realRoot: Promise<string> | undefined;
+
+  constructor(readonly root: string) {
+    this.metaDir = join(root, RESERVED_DIR, 'meta');
+    this.tmpDir = join(root, RESERVED_DIR, 'tmp');
+  }
+
+  /** Rejects keys that would address the store's own folder. */
+  assertNotReserved(key: string): void {
+    if (key === RESERVED_DIR || key.startsWith(`${RESERVED_DIR}/`)) {
+      throw invalidKey(FS_BACKEND, key, `keys under "${RESERVED_DIR}/" are reserved by the filesystem backend`);
+    }
+  }
+
+  objectPath(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+
+  metaPath(key: string): string {
+    const hash = createHash('sha256').update(key).digest('hex');
+    return join(this.metaDir, hash.slice(0, 2), `${hash}.json`);
+  }
+
+  /** The key of a path under root (`/` separators). */
+  keyOf(path: string): string {
+    return relative(this.root, path).split(sep).join('/');
+  }
+
+  /** Creates the root's own folders; idempotent. */
+  async ensureRoot(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.metaDir, { recursive: true });
+  }
+
+  /**
+   * Makes the key's parent folders and proves, after symlinks are resolved, that they are
+   * inside root: a symlinked folder cannot carry a key outside.
+   */
+  async prepareParent(key: string): Promise<string> {
+    const path = this.objectPath(key);
+    await mkdir(dirname(path), { recursive: true });
+    await this.assertInsideRoot(key, dirname(path));
+    return path;
+  }
+
+  /** Throws `INVALID_KEY` if `dir` (an existing folder) resolves outside root. */
+  async assertInsideRoot(key: string, dir: string): Promise<void> {
+    this.#realRoot ??= realpath(this.root);
+    const [realRoot, realDir] = await Promise.all([this.#realRoot, realpath(dir)]);
+    if (realDir !== realRoot && !realDir.startsWith(realRoot + sep)) {
+      throw invalidKey(FS_BACKEND, key, 'the key resolves outside the store root (through a symbolic link)');
+    }
+  }
+
+  /**
+   * After a lookup failed with ENOENT or ENOTDIR: a root that does not exist yet is an empty
+   * store, but a root that cannot exist (a file in its path) or cannot be read is `UNAVAILABLE`.
+   */
+  async assertRootReachable(key: string | undefined, cause: unknown): Promise<void> {
+    try {
+      if ((await stat(this.root)).isDirectory()) return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    }
+    throw unavailable(FS_BACKEND, key, `the store root ${this.root} is not a usable folder`, cause);
+  }
+}

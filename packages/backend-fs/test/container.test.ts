@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKEND_CONFIG, BACKEND_PROVIDER, COLD_STORE, ConfigError, RetryingColdStore, createContainer, type ColdStore } from '@takhin/core';
+import { FsColdStore, provider as fsProvider } from '@takhin/backend-fs';
+import { readAll } from '@takhin/testkit';
+
+describe('createContainer with the FS provider', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'takhin-di-'));
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it('resolves COLD_STORE as the chosen backend behind the retry layer, once per container', async () => {
+    const container = createContainer({ backend: 'fs', fs: { root } }, [fsProvider]);
+    const store = container.resolve(COLD_STORE);
+    expect(store).toBeInstanceOf(RetryingColdStore);
+    expect((store as RetryingColdStore).inner).toBeInstanceOf(FsColdStore);
+    expect(container.resolve(COLD_STORE)).toBe(store);
+    expect(container.resolve(BACKEND_PROVIDER)).toBe(fsProvider);
+    expect(container.resolve(BACKEND_CONFIG)).toEqual({ root });
+
+    await store.put('segments/orders-0/00000000000000000000.log', Buffer.from('records'));
+    expect((await readAll(await store.get('segments/orders-0/00000000000000000000.log'))).toString()).toBe('records');
+  });
+
+  it('validates the backend section when the container is built, naming the key', () => {
+    expect(() => createContainer({ backend: 'fs', fs: { root, rot: 'x' } }, [fsProvider])).toThrow(ConfigError);
+    expect(() => createContainer({ backend: 'fs', fs: { root, rot: 'x' } }, [fsProvider])).toThrow(/"storage.tiered.fs.rot": unknown key \(did you mean "root"\?\)/);
+    expect(() => createContainer({ backend: 'fs', fs: {} }, [fsProvider])).toThrow(/"storage.tiered.fs.root": is required/);
+  });
+
+  it('names the available backends when the chosen one is unknown', () => {
+    expect(() => createContainer({ backend: 's4', fs: { root } }, [fsProvider])).toThrow(/"storage.tiered.backend": unknown backend "s4"; available: fs/);
+  });
+
+  it('lets a library user register their own ColdStore instead', async () => {
+    const container = createContainer({ backend: 'fs', fs: { root } }, [fsProvider]);
+    const mine = new FsColdStore({ root: join(root, 'mine') });
+    container.register<ColdStore>(COLD_STORE, { useValue: mine });
+    expect(container.resolve(COLD_STORE)).toBe(mine);
+    // Containers are children: one user's registration never leaks into another's.
+    const other = createContainer({ backend: 'fs', fs: { root } }, [fsProvider]);
+    expect(other.resolve(COLD_STORE)).not.toBe(mine);
+  });
+});

@@ -1,0 +1,102 @@
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsColdStore } from '@takhin/backend-fs';
+import { collect, expectCode, readAll } from '@takhin/testkit';
+
+describe('FsColdStore on disk', () => {
+  let base: string;
+  let root: string;
+  let outside: string;
+  let store: FsColdStore;
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'takhin-fs-safety-'));
+    root = join(base, 'root');
+    outside = join(base, 'outside');
+    await mkdir(outside, { recursive: true });
+    await writeFile(join(outside, 'secret'), 'do not read');
+    store = new FsColdStore({ root });
+    await store.put('seed', Buffer.from('x'));
+  });
+  afterAll(() => rm(base, { recursive: true, force: true }));
+
+  it('stores objects as plain files an operator can read', async () => {
+    await store.put('segments/orders-0/00000000000000000000.log', Buffer.from('records'));
+    expect(await readFile(join(root, 'segments/orders-0/00000000000000000000.log'), 'utf8')).toBe('records');
+  });
+
+  it('a symlinked folder cannot carry a key outside the root', async () => {
+    await symlink(outside, join(root, 'escape'));
+    await expectCode(store.get('escape/secret'), 'INVALID_KEY');
+    await expectCode(store.head('escape/secret'), 'INVALID_KEY');
+    await expectCode(store.put('escape/planted', Buffer.from('x')), 'INVALID_KEY');
+    await expectCode(store.delete('escape/secret'), 'INVALID_KEY');
+    expect(await readdir(outside)).toEqual(['secret']);
+  });
+
+  it('a symlink planted as the object itself is refused, not followed', async () => {
+    await symlink(join(outside, 'secret'), join(root, 'link-to-secret'));
+    await expectCode(store.get('link-to-secret'), 'INVALID_KEY');
+    expect(await store.head('link-to-secret')).toBeNull();
+  });
+
+  it('keys under the reserved folder are refused', async () => {
+    await expectCode(store.put('.takhin/meta/x', Buffer.from('x')), 'INVALID_KEY');
+    await expectCode(store.get('.takhin/tmp'), 'INVALID_KEY');
+  });
+
+  it('lists do not show the store\'s own folder', async () => {
+    const keys = (await collect(store.list(''))).map((o) => o.key);
+    expect(keys.some((k) => k.startsWith('.takhin'))).toBe(false);
+    expect(keys).toContain('seed');
+  });
+
+  it('lists in key order, as object stores do', async () => {
+    for (const key of ['order/a/b', 'order/a-c', 'order/a', 'order/B']) await store.put(key.replace('order/a', 'order/a').replace(/^order\/a$/, 'order/aa'), Buffer.from('x'));
+    const keys = (await collect(store.list('order/'))).map((o) => o.key);
+    expect(keys).toEqual([...keys].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+    expect(keys).toEqual(['order/B', 'order/a-c', 'order/a/b', 'order/aa']);
+  });
+
+  it('removes folders left empty by a delete, and no more', async () => {
+    await store.put('prune/a/b/c/one', Buffer.from('1'));
+    await store.put('prune/a/keep', Buffer.from('2'));
+    await store.delete('prune/a/b/c/one');
+    await expect(stat(join(root, 'prune/a/b'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(join(root, 'prune/a'))).toEqual(['keep']);
+    await store.delete('prune/a/keep');
+    await expect(stat(join(root, 'prune'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await stat(root)).isDirectory()).toBe(true);
+  });
+
+  it('an object cannot share its name with a folder of other objects', async () => {
+    await store.put('clash/a/b', Buffer.from('x'));
+    await expectCode(store.put('clash/a', Buffer.from('y')), 'INVALID_KEY');
+    await store.put('clash/file', Buffer.from('x'));
+    await expectCode(store.put('clash/file/child', Buffer.from('y')), 'INVALID_KEY');
+    expect((await readAll(await store.get('clash/a/b'))).toString()).toBe('x');
+  });
+
+  it('of many racing ifNoneMatch puts exactly one wins', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 16 }, (_, i) => store.put('race/winner', Buffer.from(`writer-${i}`), { ifNoneMatch: true })),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(
+      Array(15).fill('ALREADY_EXISTS'),
+    );
+    expect(await store.pendingWrites()).toEqual([]);
+  });
+
+  it('a sidecar left behind by a crash between the two renames does not vouch for new bytes', async () => {
+    await store.put('stale/obj', Buffer.from('old bytes'), { metadata: { v: '1' } });
+    // Simulate the crash window: the object file replaced, the sidecar still the old one.
+    await writeFile(join(root, 'stale/obj.new'), 'new bytes!');
+    const { rename } = await import('node:fs/promises');
+    await rename(join(root, 'stale/obj.new'), join(root, 'stale/obj'));
+    const head = await store.head('stale/obj');
+    expect(head).toMatchObject({ size: 10, checksums: {}, metadata: {} });
+  });
+});

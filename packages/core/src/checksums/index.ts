@@ -1,0 +1,2 @@
+export * from './checksums.js';
+export * from './object-metadata.js';

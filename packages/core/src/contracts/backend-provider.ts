@@ -1,0 +1,48 @@
+import type { ColdStore } from './cold-store.js';
+
+/**
+ * How a backend package plugs in: a name, a validator for its plain config, and a factory.
+ * Configs are plain, serializable data so a worker thread can build its own instance from
+ * `{ module, config }` (see `BackendTarget`).
+ */
+export interface BackendProvider<Config = unknown> {
+  /** The key under `storage.tiered` that holds this backend's config (`fs`, `s3`, …). */
+  readonly name: string;
+  /**
+   * Validates a plain object and returns the typed config. Throws `ConfigError` naming the
+   * offending key for unknown keys, wrong types or missing required values.
+   */
+  parseConfig(raw: unknown): Config;
+  /**
+   * A specifier (package name or file URL) of a module that exports this provider, so a
+   * worker thread can load it; backends set it to their entry's `import.meta.url`.
+   */
+  readonly module?: string;
+  /** Builds a store without touching the network. The caller owns it and must `close()` it. */
+  create(config: Config): ColdStore;
+}
+
+/**
+ * A backend named as plain data: `module` is a package name or a file URL of any module that
+ * exports `provider`; `config` is that provider's config. Crosses thread boundaries.
+ */
+export interface BackendTarget {
+  module: string;
+  config: unknown;
+}
+
+/** Loads a backend module by name or URL and returns its `provider` export. */
+export async function importProvider(module: string): Promise<BackendProvider> {
+  const loaded = (await import(module)) as { provider?: BackendProvider };
+  const provider = loaded.provider;
+  if (!provider || typeof provider.create !== 'function' || typeof provider.parseConfig !== 'function') {
+    throw new TypeError(`module "${module}" does not export a backend "provider" ({ name, parseConfig, create })`);
+  }
+  return provider;
+}
+
+/** Builds a store from a `BackendTarget`, validating its config first. */
+export async function createColdStore(target: BackendTarget): Promise<ColdStore> {
+  const provider = await importProvider(target.module);
+  return provider.create(provider.parseConfig(target.config));
+}

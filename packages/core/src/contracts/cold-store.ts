@@ -1,0 +1,120 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Whole-object checksums. `crc32c` is the big-endian 4-byte CRC32C in base64, the wire form
+ * S3, GCS and Azure use; `sha256` is lowercase hex, the form `sha256sum` prints.
+ */
+export interface Checksums {
+  crc32c: string;
+  sha256: string;
+}
+
+/** What a backend knows about one stored object. Keys never include the backend's prefix. */
+export interface ObjectDescription {
+  key: string;
+  size: number;
+  /** The server's entity tag, where it has one. */
+  etag?: string | undefined;
+  lastModified?: Date | undefined;
+  /**
+   * Checksums of the whole object. `crc32c` is always present for objects this library wrote;
+   * `sha256` is present wherever the backend can keep it (see `ColdStoreCapabilities`).
+   */
+  checksums: Partial<Checksums>;
+  /** User metadata given at put time (lowercase keys). */
+  metadata: Record<string, string>;
+  /** Server-side encryption in force, where the backend reports it (`AES256`, `aws:kms`, …). */
+  serverSideEncryption?: string | undefined;
+}
+
+/** A body for `put`: a stream, bytes, or any async iterable of bytes. */
+export type PutBody = Readable | Uint8Array | AsyncIterable<Uint8Array>;
+
+export interface PutOptions {
+  /** The body's length when the caller knows it; backends use it to choose single or multipart. */
+  size?: number;
+  /**
+   * Checksums the caller already computed. The backend verifies the bytes it sends against them
+   * and fails with `CHECKSUM_MISMATCH`, leaving nothing visible, when they differ.
+   */
+  checksums?: Partial<Checksums>;
+  /** User metadata; keys are lowercase ASCII, values printable ASCII. */
+  metadata?: Record<string, string>;
+  /** Create only if absent; an existing object fails with `ALREADY_EXISTS`. */
+  ifNoneMatch?: boolean;
+  signal?: AbortSignal;
+  /** Called with the running total of body bytes consumed. */
+  onProgress?: (bytes: number) => void;
+}
+
+/** A byte range: `length` omitted means to the end; a range running past the end is truncated. */
+export interface ByteRange {
+  offset: number;
+  length?: number;
+}
+
+export interface GetOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+export interface HeadOptions {
+  signal?: AbortSignal;
+}
+
+export interface DeleteOptions {
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  /** Objects fetched per request underneath; lets tests force pagination. */
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
+/** What a backend can do, so suites and callers branch on capability, not on name. */
+export interface ColdStoreCapabilities {
+  /** Whether `head` returns `sha256` for objects stored without a caller-declared one. */
+  readonly sha256OnHead: boolean;
+  /** Whether the server itself verifies a CRC32C sent with the bytes. */
+  readonly serverVerifiesCrc32c: boolean;
+  /** Longest key accepted, in UTF-8 bytes, including the backend's prefix. */
+  readonly maxKeyBytes: number;
+  /** Keys per batch-delete request. */
+  readonly maxDeleteBatch: number;
+}
+
+/**
+ * A cold object store. Every backend honours the same semantics (DESIGN §2), proven by the
+ * shared contract suite in `@takhin/testkit` against a real server.
+ */
+export interface ColdStore {
+  /** The backend's name: `fs`, `s3`, `minio`, `gcs`, `azure`, or a third party's. */
+  readonly backend: string;
+  readonly capabilities: ColdStoreCapabilities;
+
+  /**
+   * Streams `body` to `key`. Memory stays bounded by part size × concurrency, never by the
+   * object's size. A failed or aborted put leaves no visible object and no open multipart
+   * upload. Resolves to the stored object's description, checksums included.
+   */
+  put(key: string, body: PutBody, options?: PutOptions): Promise<ObjectDescription>;
+
+  /**
+   * Opens the object (or a slice of it) as a stream. Missing key: `NOT_FOUND`; a range that
+   * starts past the end: `INVALID_RANGE`.
+   */
+  get(key: string, options?: GetOptions): Promise<Readable>;
+
+  /** The object's description, or `null` when it does not exist. */
+  head(key: string, options?: HeadOptions): Promise<ObjectDescription | null>;
+
+  /** Deletes one key or many; idempotent. Batches are split at `capabilities.maxDeleteBatch`. */
+  delete(keys: string | readonly string[], options?: DeleteOptions): Promise<void>;
+
+  /** Every object whose key starts with `prefix` (`''` for all), paginating underneath. */
+  list(prefix: string, options?: ListOptions): AsyncIterable<ObjectDescription>;
+
+  /** Releases sockets and handles; the store is unusable afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,2 @@
+export * from './backend-provider.js';
+export * from './cold-store.js';

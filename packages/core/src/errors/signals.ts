@@ -1,0 +1,46 @@
+import { ColdStoreError } from './cold-store-error.js';
+import { aborted } from './factories.js';
+
+/** Throws `ABORTED` when the signal has fired; call before any request. */
+export function throwIfAborted(signal: AbortSignal | undefined, backend: string, key?: string): void {
+  if (signal?.aborted) throw aborted(backend, key, signal.reason);
+}
+
+/** Network errors that mean "the server is not there (right now)". */
+const UNREACHABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Finds a connection-level errno anywhere in an error's cause chain (SDKs nest them). */
+export function findNetworkErrno(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE_ERRNOS.has(code)) return code;
+    const errors = (e as { errors?: unknown }).errors; // AggregateError from happy-eyeballs connects
+    if (Array.isArray(errors)) {
+      for (const inner of errors) {
+        const found = findNetworkErrno(inner);
+        if (found) return found;
+      }
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** True when the error is an AbortError or the signal fired. */
+export function isAbortError(error: unknown, signal?: AbortSignal): boolean {
+  if (signal?.aborted) return true;
+  if (error instanceof ColdStoreError) return error.code === 'ABORTED';
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'AbortError' || (error as { code?: unknown } | null)?.code === 'ABORT_ERR';
+}

@@ -1,0 +1,1 @@
+export * from './byte-range.js';

@@ -1,0 +1,2 @@
+export * from './fixed-size-chunks.js';
+export * from './put-body.js';

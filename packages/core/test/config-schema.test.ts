@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfigObject } from '@takhin/core';
+
+const schema = {
+  bucket: { type: 'string', required: true, nonEmpty: true },
+  partSizeMb: { type: 'number', default: 8, min: 5, integer: true },
+  forcePathStyle: { type: 'boolean' },
+  sse: { type: 'string', oneOf: ['AES256', 'aws:kms'] },
+} as const;
+
+describe('parseConfigObject', () => {
+  it('fills defaults and accepts string forms of numbers and booleans (env overrides)', () => {
+    expect(parseConfigObject('storage.tiered.s3', { bucket: 'b', partSizeMb: '16', forcePathStyle: 'true' }, schema)).toEqual({
+      bucket: 'b',
+      partSizeMb: 16,
+      forcePathStyle: true,
+    });
+  });
+
+  it.each([
+    [{ bucket: 'b', buckett: 'x' }, 'storage.tiered.s3.buckett', /unknown key \(did you mean "bucket"\?\); known keys: bucket, partSizeMb/],
+    [{ bucket: 'b', region_name: 'x' }, 'storage.tiered.s3.region_name', /unknown key; known keys/],
+    [{ bucket: 'b', partSizeMB: 8 }, 'storage.tiered.s3.partSizeMB', /did you mean "partSizeMb"/],
+    [{}, 'storage.tiered.s3.bucket', /is required/],
+    [{ bucket: ' ' }, 'storage.tiered.s3.bucket', /must not be empty/],
+    [{ bucket: 'b', partSizeMb: 4 }, 'storage.tiered.s3.partSizeMb', /at least 5/],
+    [{ bucket: 'b', partSizeMb: 5.5 }, 'storage.tiered.s3.partSizeMb', /whole number/],
+    [{ bucket: 'b', partSizeMb: 'lots' }, 'storage.tiered.s3.partSizeMb', /expected a number, got "lots"/],
+    [{ bucket: 'b', forcePathStyle: 'yes' }, 'storage.tiered.s3.forcePathStyle', /true or false/],
+    [{ bucket: 'b', sse: 'rot13' }, 'storage.tiered.s3.sse', /one of "AES256", "aws:kms"/],
+    [{ bucket: 42 }, 'storage.tiered.s3.bucket', /expected a string/],
+  ])('rejects %j naming %s', (raw, path, reason) => {
+    let caught: unknown;
+    try {
+      parseConfigObject('storage.tiered.s3', raw, schema);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).path).toBe(path);
+    expect((caught as Error).message).toContain(`"${path}"`);
+    expect((caught as Error).message).toMatch(reason);
+  });
+
+  it('rejects a section that is not an object', () => {
+    expect(() => parseConfigObject('storage.tiered.s3', ['x'], schema)).toThrow(/"storage.tiered.s3": expected an object/);
+  });
+});

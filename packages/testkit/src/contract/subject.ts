@@ -1,0 +1,53 @@
+import type { BackendTarget, ColdStore } from '@takhin/core';
+
+/** What the contract suite needs from a backend under test. */
+export interface ContractSubject {
+  /** The store under test, configured with the `prefix` the factory was given. */
+  store: ColdStore;
+  /**
+   * Bytes per part (S3 part, Azure block, GCS resumable chunk; the FS backend's write buffer),
+   * so the suite can put objects on both sides of a part boundary.
+   */
+  partSize: number;
+  /**
+   * The most body bytes the store may hold in memory at once during one put
+   * (part size × concurrency); the 64 MiB round trip checks the peak against it.
+   */
+  memoryBoundBytes: number;
+  /**
+   * Names of multipart uploads (or staged, uncommitted blocks) still open under the prefix,
+   * so the suite can prove that a failed or aborted put leaves none. Backends without such
+   * a notion return [] from a real check (the FS backend lists its temp files).
+   */
+  listPendingUploads(): Promise<string[]>;
+  /**
+   * A store of the same backend pointed at a server that is not there (a closed port, a root
+   * that is a file), so the suite can prove that invalid keys fail before any request.
+   */
+  createUnreachableStore(): ColdStore;
+  /**
+   * The same store as plain data (`{ module, config }`), so the suite's pool variant can build
+   * it inside TransferPool worker threads.
+   */
+  target: BackendTarget;
+  /** Removes what the suite left behind and closes clients; called once after the suite. */
+  cleanup?(): Promise<void>;
+}
+
+export interface ContractContext {
+  /** A prefix unique to this run of the suite, for the backend's `prefix` config. */
+  prefix: string;
+}
+
+export type ContractSubjectFactory = (context: ContractContext) => ContractSubject | Promise<ContractSubject>;
+
+/**
+ * Replaces one contract case for a backend that differs, with the reason written down.
+ * The replacement still runs and must assert the backend's actual behaviour: nothing skips.
+ */
+export interface ContractOverride {
+  reason: string;
+  test: (subject: ContractSubject) => Promise<void>;
+}
+
+export type ContractOverrides = Partial<Record<string, ContractOverride>>;
