@@ -1,0 +1,69 @@
+import {
+  ColdStoreError,
+  accessDenied,
+  aborted,
+  alreadyExists,
+  checksumMismatch,
+  findNetworkErrno,
+  invalidRange,
+  isAbortError,
+  notFound,
+  throttled,
+  unavailable,
+} from '@takhin/core';
+
+export const BACKEND = 'azure';
+
+/** The container named in the config does not exist: said plainly, since every call will fail. */
+export const containerNotFound = (container: string, key: string | undefined, cause?: unknown) =>
+  new ColdStoreError('NOT_FOUND', `${BACKEND}: container "${container}" does not exist (storage.tiered.azure.container)`, {
+    backend: BACKEND,
+    key,
+    cause,
+  });
+
+/** Azure's error code (`BlobNotFound`, …); HEAD responses carry it only in `x-ms-error-code`. */
+export function azureErrorCode(error: unknown): string | undefined {
+  const e = error as { code?: unknown; details?: { errorCode?: unknown } } | null;
+  const code = e?.details?.errorCode ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const CHECKSUM_CODES = new Set(['Md5Mismatch', 'Crc64Mismatch', 'InvalidMd5']);
+
+/**
+ * Maps what the SDK or the network threw to the contract's codes. Errors without a contract
+ * meaning pass through unchanged.
+ */
+export function toColdStoreError(error: unknown, container: string, key: string | undefined, signal?: AbortSignal): unknown {
+  if (error instanceof ColdStoreError) return error;
+  if (isAbortError(error, signal)) return aborted(BACKEND, key, signal?.reason ?? error);
+  const errno = findNetworkErrno(error);
+  if (errno) return unavailable(BACKEND, key, errno, error);
+  const code = azureErrorCode(error);
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  const message = (error as Error | null)?.message?.split('\n')[0] ?? String(error);
+  const subject = key ?? '(none)';
+  if (code === 'ContainerNotFound') return containerNotFound(container, key, error);
+  if (code !== undefined && CHECKSUM_CODES.has(code)) return checksumMismatch(BACKEND, subject, `the server says ${code}: ${message}`, error);
+  // Conditions are only ever sent as If-None-Match: *, i.e. ifNoneMatch.
+  if (code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || status === 412) return alreadyExists(BACKEND, subject, error);
+  if (code === 'ServerBusy' || status === 429) return throttled(BACKEND, key, error);
+  switch (status) {
+    case 404:
+      return notFound(BACKEND, subject, error);
+    case 416:
+      return invalidRange(BACKEND, subject, message, error);
+    case 401:
+    case 403:
+      return accessDenied(BACKEND, key, code ?? message, error);
+    case 408:
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+      return unavailable(BACKEND, key, `HTTP ${status} ${code ?? ''}`.trim(), error);
+    default:
+      return error;
+  }
+}

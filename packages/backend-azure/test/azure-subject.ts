@@ -1,0 +1,64 @@
+import { createServer } from 'node:net';
+import { AzureColdStore, provider, type AzureConfig } from '@takhin/backend-azure';
+import { requireServiceEnv, type ContractSubject } from '@takhin/testkit';
+
+export const TEST_CONTAINER = 'takhin-contract';
+
+/** The running Azurite, from `.services/env`; fails (never skips) when it is not up. */
+export function azurite() {
+  const env = requireServiceEnv('azurite', [
+    'TAKHIN_AZURITE_BLOB_ENDPOINT',
+    'TAKHIN_AZURITE_ACCOUNT_NAME',
+    'TAKHIN_AZURITE_ACCOUNT_KEY',
+    'TAKHIN_AZURITE_CONNECTION_STRING',
+  ]);
+  return {
+    accountUrl: env.TAKHIN_AZURITE_BLOB_ENDPOINT,
+    accountName: env.TAKHIN_AZURITE_ACCOUNT_NAME,
+    accountKey: env.TAKHIN_AZURITE_ACCOUNT_KEY,
+    connectionString: env.TAKHIN_AZURITE_CONNECTION_STRING,
+  };
+}
+
+/** Small blocks so block boundaries and the 64 MiB memory case mean something. */
+export function testConfig(prefix: string, overrides: Record<string, unknown> = {}): AzureConfig {
+  return provider.parseConfig({ container: TEST_CONTAINER, prefix, connectionString: azurite().connectionString, blockSizeMb: 1, concurrency: 4, ...overrides });
+}
+
+/** A loopback port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function createAzureSubject(prefix: string): Promise<ContractSubject> {
+  const config = testConfig(prefix);
+  const store = provider.create(config) as AzureColdStore;
+  await store.container.createIfNotExists();
+  const server = azurite();
+  const deadPort = await closedPort();
+  const deadConfig = provider.parseConfig({
+    container: TEST_CONTAINER,
+    prefix,
+    accountUrl: server.accountUrl.replace(/:\d+\//, `:${deadPort}/`),
+    accountName: server.accountName,
+    accountKey: server.accountKey,
+  });
+  return {
+    store,
+    partSize: store.blockSize,
+    memoryBoundBytes: store.memoryBoundBytes,
+    listPendingUploads: () => store.uncommittedBlobs(),
+    createUnreachableStore: () => provider.create(deadConfig),
+    target: { module: provider.module!, config },
+    async cleanup() {
+      const keys: string[] = [];
+      for await (const object of store.list('')) keys.push(object.key);
+      await store.delete(keys);
+      await store.close();
+    },
+  };
+}

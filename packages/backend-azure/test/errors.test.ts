@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { provider } from '@takhin/backend-azure';
+import type { ColdStore } from '@takhin/core';
+import { collect, expectCode, patternedBytes } from '@takhin/testkit';
+import { azurite, closedPort, testConfig } from './azure-subject.js';
+
+/** One call of each kind, started only when the case awaits it. */
+const everyOperation = (store: ColdStore) => [
+  () => store.put('k', Buffer.from('x')),
+  () => store.put('k', patternedBytes(3 * 1024 * 1024)), // staged blocks
+  () => store.get('k'),
+  () => store.head('k'),
+  () => store.delete('k'),
+  () => store.delete(['k', 'l']), // a blob batch
+  () => collect(store.list('')),
+];
+
+describe('azure: failures are mapped to contract codes', () => {
+  it('a wrong account key is ACCESS_DENIED for every operation', async () => {
+    const { accountUrl, accountName } = azurite();
+    const wrongKey = Buffer.alloc(64, 7).toString('base64');
+    const store = provider.create(testConfig('errors', { connectionString: undefined, accountUrl, accountName, accountKey: wrongKey }));
+    for (const attempt of everyOperation(store)) {
+      const error = await expectCode(attempt(), 'ACCESS_DENIED');
+      expect(error.retryable).toBe(false);
+    }
+    await store.close();
+  });
+
+  it('a missing container is NOT_FOUND naming the container, for every operation', async () => {
+    const store = provider.create(testConfig('errors', { container: 'takhin-no-such-container' }));
+    for (const attempt of everyOperation(store)) {
+      const error = await expectCode(attempt(), 'NOT_FOUND');
+      expect(error.message).toContain('container "takhin-no-such-container" does not exist');
+    }
+    await store.close();
+  });
+
+  it('a dead server is UNAVAILABLE and retryable for every operation', async () => {
+    const { accountUrl, accountName, accountKey } = azurite();
+    const dead = accountUrl.replace(/:\d+\//, `:${await closedPort()}/`);
+    const store = provider.create(testConfig('errors', { connectionString: undefined, accountUrl: dead, accountName, accountKey }));
+    for (const attempt of everyOperation(store)) {
+      expect((await expectCode(attempt(), 'UNAVAILABLE')).retryable).toBe(true);
+    }
+    await store.close();
+  });
+});
+
+describe('azure: configuration', () => {
+  it('names the offending key', () => {
+    const { accountUrl, accountName, accountKey, connectionString } = azurite();
+    expect(() => provider.parseConfig({ accountUrl })).toThrow(/storage\.tiered\.azure\.container/);
+    expect(() => provider.parseConfig({ container: 'c' })).toThrow(/storage\.tiered\.azure\.accountUrl.*connectionString/);
+    expect(() => provider.parseConfig({ container: 'c', connectionString, accountKey })).toThrow(/storage\.tiered\.azure\.accountKey/);
+    expect(() => provider.parseConfig({ container: 'c', accountUrl, accountKey })).toThrow(/storage\.tiered\.azure\.accountName/);
+    expect(() => provider.parseConfig({ container: 'c', accountUrl, accountName, accountKey, concurrency: 0 })).toThrow(/storage\.tiered\.azure\.concurrency/);
+    expect(() => provider.parseConfig({ container: 'c', accountUrl: 'nope', accountName })).toThrow(/storage\.tiered\.azure\.accountUrl/);
+  });
+});

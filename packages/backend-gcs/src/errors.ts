@@ -1,0 +1,64 @@
+import {
+  ColdStoreError,
+  accessDenied,
+  aborted,
+  alreadyExists,
+  checksumMismatch,
+  findNetworkErrno,
+  invalidRange,
+  isAbortError,
+  notFound,
+  throttled,
+  unavailable,
+} from '@takhin/core';
+
+export const BACKEND = 'gcs';
+
+/** The HTTP status behind an SDK `ApiError`, a gaxios error or our `GcsHttpError`. */
+function httpStatus(error: unknown): number | undefined {
+  const e = error as { code?: unknown; status?: unknown; response?: { status?: unknown } } | null;
+  for (const value of [e?.code, e?.status, e?.response?.status]) if (typeof value === 'number') return value;
+  return undefined;
+}
+
+/** The bucket named in the config does not exist: said plainly, since every call will fail. */
+export const bucketNotFound = (bucket: string, key: string | undefined, cause?: unknown) =>
+  new ColdStoreError('NOT_FOUND', `${BACKEND}: bucket "${bucket}" does not exist (storage.tiered.gcs.bucket)`, { backend: BACKEND, key, cause });
+
+/**
+ * Maps what the SDK, fetch or the server threw to the contract's codes. Errors without a
+ * contract meaning (a programming error, an unexpected 400) pass through unchanged.
+ */
+export function toColdStoreError(error: unknown, key: string | undefined, signal?: AbortSignal): unknown {
+  if (error instanceof ColdStoreError) return error;
+  if (isAbortError(error, signal)) return aborted(BACKEND, key, signal?.reason ?? error);
+  const errno = findNetworkErrno(error);
+  if (errno) return unavailable(BACKEND, key, errno, error);
+  const status = httpStatus(error);
+  const message = (error as Error | null)?.message ?? String(error);
+  switch (status) {
+    case 404:
+      return notFound(BACKEND, key ?? '(none)', error);
+    case 412: // only ever sent as ifGenerationMatch=0, i.e. ifNoneMatch
+      return alreadyExists(BACKEND, key ?? '(none)', error);
+    case 416:
+      return invalidRange(BACKEND, key ?? '(none)', message, error);
+    case 429:
+      return throttled(BACKEND, key, error);
+    case 401:
+    case 403:
+      return accessDenied(BACKEND, key, message, error);
+    case 400:
+      // GCS refuses an upload whose declared crc32c/md5 differs from the bytes it received.
+      if (/crc32c|md5|checksum|hash/i.test(message)) return checksumMismatch(BACKEND, key ?? '(none)', `the server says: ${message}`, error);
+      return error;
+    case 408:
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+      return unavailable(BACKEND, key, `HTTP ${status}: ${message}`, error);
+    default:
+      return error;
+  }
+}

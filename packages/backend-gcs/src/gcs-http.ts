@@ -1,0 +1,112 @@
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+
+/**
+ * An HTTP status the GCS JSON API answered with, shaped like the SDK's `ApiError` (`code` is
+ * the status) so one mapper handles both.
+ */
+export class GcsHttpError extends Error {
+  override readonly name = 'GcsHttpError';
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Supplies the `Authorization` header; `undefined` for anonymous access (an emulator). */
+export type GcsAuthorizer = (() => Promise<Headers | Record<string, string>>) | undefined;
+
+export interface GcsRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Written as is: node:http sends a Buffer without copying it (fetch would copy it). */
+  body?: Buffer | string;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The few JSON API calls this backend makes itself: the byte paths (uploads, which must carry
+ * our native CRC32C rather than the SDK's pure-JS one, and downloads, which need an
+ * AbortSignal and an error before the stream is handed out). Never retries. Owns its
+ * keep-alive agents, so `close()` releases the sockets.
+ */
+export class GcsHttp {
+  readonly #agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
+
+  constructor(
+    /** `https://storage.googleapis.com` or the emulator's endpoint, without a trailing `/`. */
+    readonly baseUrl: string,
+    private readonly authorize: GcsAuthorizer,
+  ) {}
+
+  /** `/storage/v1/b/<bucket>/o/<name>` under the base URL, the name fully encoded. */
+  objectUrl(bucket: string, name: string, query: Record<string, string | undefined> = {}): string {
+    return this.#url(`/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}`, query);
+  }
+
+  /** `/upload/storage/v1/b/<bucket>/o` under the base URL. */
+  uploadUrl(bucket: string, query: Record<string, string | undefined>): string {
+    return this.#url(`/upload/storage/v1/b/${encodeURIComponent(bucket)}/o`, query);
+  }
+
+  /**
+   * Sends one request and resolves to the response (its body unread) when its status is one
+   * of `expected`; any other status becomes a `GcsHttpError` carrying the server's message.
+   */
+  async request(url: string, request: GcsRequest, expected: readonly number[]): Promise<IncomingMessage> {
+    const headers: OutgoingHttpHeaders = {};
+    if (this.authorize) for (const [name, value] of new Headers(await this.authorize())) headers[name] = value;
+    Object.assign(headers, request.headers, { 'content-length': request.body === undefined ? 0 : Buffer.byteLength(request.body) });
+    const target = new URL(url);
+    const transport = target.protocol === 'https:' ? https : http;
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const outgoing = transport.request(target, {
+        method: request.method ?? 'GET',
+        headers,
+        agent: this.#agents[target.protocol as 'http:' | 'https:'],
+        signal: request.signal,
+      });
+      outgoing.once('response', resolve).once('error', reject);
+      outgoing.end(request.body);
+    });
+    if (expected.includes(response.statusCode ?? 0)) return response;
+    const text = await readText(response).catch(() => '');
+    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${request.method ?? 'GET'}: ${describeBody(text)}`);
+  }
+
+  /** Destroys the keep-alive sockets. */
+  close(): void {
+    for (const agent of Object.values(this.#agents)) agent.destroy();
+  }
+
+  #url(path: string, query: Record<string, string | undefined>): string {
+    const url = new URL(this.baseUrl + path);
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, value);
+    return url.href;
+  }
+}
+
+/** A (small) response body as text. */
+export async function readText(response: IncomingMessage): Promise<string> {
+  let text = '';
+  response.setEncoding('utf8');
+  for await (const piece of response) text += piece as string;
+  return text;
+}
+
+export async function readJson<T>(response: IncomingMessage): Promise<T> {
+  return JSON.parse(await readText(response)) as T;
+}
+
+/** The API's error message when the body is JSON, else the body's start. */
+function describeBody(text: string): string {
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    if (typeof message === 'string' && message !== '') return message;
+  } catch {
+    // not JSON (emulators often answer in plain text)
+  }
+  return text.slice(0, 300).trim() || '(empty body)';
+}

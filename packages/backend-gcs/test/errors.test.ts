@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GcsColdStore, provider } from '@takhin/backend-gcs';
+import type { ColdStore } from '@takhin/core';
+import { collect, expectCode, patternedBytes } from '@takhin/testkit';
+import { closedPort, gcsServer, testConfig } from './gcs-subject.js';
+import { startStubServer } from './stub-server.js';
+
+/** One call of each kind, started only when the case awaits it. */
+const everyOperation = (store: ColdStore) => [
+  () => store.put('k', Buffer.from('x')),
+  () => store.put('k', patternedBytes(2 * 1024 * 1024)), // resumable
+  () => store.get('k'),
+  () => store.head('k'),
+  () => store.delete('k'),
+  () => collect(store.list('')),
+];
+
+describe('gcs: failures are mapped to contract codes', () => {
+  it('a missing bucket is NOT_FOUND naming the bucket, for every operation', async () => {
+    const store = provider.create(testConfig('errors', { bucket: 'takhin-no-such-bucket' }));
+    for (const attempt of everyOperation(store)) {
+      const error = await expectCode(attempt(), 'NOT_FOUND');
+      expect(error.message).toContain('bucket "takhin-no-such-bucket" does not exist');
+    }
+    await store.close();
+  });
+
+  it('a dead server is UNAVAILABLE and retryable for every operation', async () => {
+    const store = provider.create(testConfig('errors', { endpoint: `http://127.0.0.1:${await closedPort()}` }));
+    for (const attempt of everyOperation(store)) {
+      expect((await expectCode(attempt(), 'UNAVAILABLE')).retryable).toBe(true);
+    }
+    await store.close();
+  });
+
+  // fake-gcs-server checks no credentials, so refused credentials and throttling come from a
+  // stub answering every request with the status a real GCS would send.
+  describe.each([
+    [401, 'ACCESS_DENIED'],
+    [403, 'ACCESS_DENIED'],
+    [429, 'THROTTLED'],
+    [503, 'UNAVAILABLE'],
+  ] as const)('HTTP %i', (status, code) => {
+    let stub: Awaited<ReturnType<typeof startStubServer>>;
+    let store: GcsColdStore;
+    beforeAll(async () => {
+      stub = await startStubServer(status);
+      store = provider.create(testConfig('errors', { endpoint: stub.url })) as GcsColdStore;
+    });
+    afterAll(async () => {
+      await store.close();
+      await stub.close();
+    });
+    it(`is ${code} for put (simple and resumable), get, head, delete and list`, async () => {
+      for (const attempt of everyOperation(store)) {
+        await expectCode(attempt(), code);
+      }
+    });
+  });
+});
+
+describe('gcs: configuration', () => {
+  it('names the offending key', () => {
+    const base = { bucket: 'b', ...gcsServer() };
+    expect(() => provider.parseConfig({ ...base, bucket: undefined })).toThrow(/storage\.tiered\.gcs\.bucket/);
+    expect(() => provider.parseConfig({ ...base, chunkSizeMb: 0.3 })).toThrow(/storage\.tiered\.gcs\.chunkSizeMb.*256 KiB/);
+    expect(() => provider.parseConfig({ ...base, resumableThresholdMb: 64 })).toThrow(/storage\.tiered\.gcs\.resumableThresholdMb/);
+    expect(() => provider.parseConfig({ ...base, endpoint: 'not a url' })).toThrow(/storage\.tiered\.gcs\.endpoint/);
+    expect(() => provider.parseConfig({ ...base, prefix: 'a/../b' })).toThrow(/storage\.tiered\.gcs\.prefix/);
+    expect(() => provider.parseConfig({ ...base, buckt: 'x' })).toThrow(/did you mean "bucket"/);
+  });
+});

@@ -1,0 +1,53 @@
+import { createServer } from 'node:net';
+import { GcsColdStore, provider, type GcsConfig } from '@takhin/backend-gcs';
+import { requireServiceEnv, type ContractSubject } from '@takhin/testkit';
+
+export const TEST_BUCKET = 'takhin-contract';
+
+/** The running fake-gcs-server, from `.services/env`; fails (never skips) when it is not up. */
+export function gcsServer() {
+  const env = requireServiceEnv('gcs', ['TAKHIN_GCS_ENDPOINT', 'TAKHIN_GCS_PROJECT_ID']);
+  return { endpoint: env.TAKHIN_GCS_ENDPOINT, projectId: env.TAKHIN_GCS_PROJECT_ID };
+}
+
+/** Small parts so part boundaries and the 64 MiB memory case mean something: 4 × 256 KiB. */
+export function testConfig(prefix: string, overrides: Partial<GcsConfig> = {}): GcsConfig {
+  return provider.parseConfig({ bucket: TEST_BUCKET, prefix, ...gcsServer(), chunkSizeMb: 1, resumableThresholdMb: 0.5, ...overrides });
+}
+
+export async function ensureBucket(store: GcsColdStore, bucket = TEST_BUCKET): Promise<void> {
+  const [exists] = await store.storage.bucket(bucket).exists();
+  if (!exists) await store.storage.createBucket(bucket).catch((error: { code?: number }) => {
+    if (error.code !== 409) throw error; // a parallel suite created it first
+  });
+}
+
+/** A loopback port nothing listens on. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function createGcsSubject(prefix: string): Promise<ContractSubject> {
+  const config = testConfig(prefix);
+  const store = provider.create(config) as GcsColdStore;
+  await ensureBucket(store);
+  const deadPort = await closedPort();
+  return {
+    store,
+    partSize: store.chunkSize,
+    memoryBoundBytes: store.memoryBoundBytes,
+    listPendingUploads: async () => store.openUploadSessions(),
+    createUnreachableStore: () => provider.create({ ...config, endpoint: `http://127.0.0.1:${deadPort}` }),
+    target: { module: provider.module!, config },
+    async cleanup() {
+      const keys: string[] = [];
+      for await (const object of store.list('')) keys.push(object.key);
+      await store.delete(keys);
+      await store.close();
+    },
+  };
+}
