@@ -1,6 +1,5 @@
-import { createServer } from 'node:net';
 import { AzureColdStore, provider, type AzureConfig } from '@takhin/backend-azure';
-import { requireServiceEnv, type ContractSubject } from '@takhin/testkit';
+import { closedPort, requireServiceEnv, type ContractSubject } from '@takhin/testkit';
 
 export const TEST_CONTAINER = 'takhin-contract';
 
@@ -23,15 +22,6 @@ export function azurite() {
 /** Small blocks so block boundaries and the 64 MiB memory case mean something. */
 export function testConfig(prefix: string, overrides: Record<string, unknown> = {}): AzureConfig {
   return provider.parseConfig({ container: TEST_CONTAINER, prefix, connectionString: azurite().connectionString, blockSizeMb: 1, concurrency: 4, ...overrides });
-}
-
-/** A loopback port nothing listens on. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function createAzureSubject(prefix: string): Promise<ContractSubject> {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AzureColdStore, provider } from '@takhin/backend-azure';
 import { CHECKSUM_METADATA_KEYS, checksumBytes } from '@takhin/core';
-import { expectCode, patternedBytes } from '@takhin/testkit';
-import { startCorruptingProxy } from './corrupting-proxy.js';
+import { expectCode, patternedBytes, startCorruptingProxy } from '@takhin/testkit';
 import { azurite, testConfig } from './azure-subject.js';
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { provider } from '@takhin/backend-azure';
 import type { ColdStore } from '@takhin/core';
-import { collect, expectCode, patternedBytes } from '@takhin/testkit';
-import { azurite, closedPort, testConfig } from './azure-subject.js';
+import { closedPort, collect, expectCode, patternedBytes } from '@takhin/testkit';
+import { azurite, testConfig } from './azure-subject.js';
 
 /** One call of each kind, started only when the case awaits it. */
 const everyOperation = (store: ColdStore) => [

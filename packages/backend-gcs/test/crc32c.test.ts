@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsColdStore, provider } from '@takhin/backend-gcs';
 import { checksumBytes } from '@takhin/core';
-import { expectCode, patternedBytes } from '@takhin/testkit';
-import { startCorruptingProxy } from './corrupting-proxy.js';
+import { expectCode, patternedBytes, startCorruptingProxy } from '@takhin/testkit';
 import { ensureBucket, gcsServer, testConfig } from './gcs-subject.js';
 
 /**

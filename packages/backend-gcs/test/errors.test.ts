@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsColdStore, provider } from '@takhin/backend-gcs';
 import type { ColdStore } from '@takhin/core';
-import { collect, expectCode, patternedBytes } from '@takhin/testkit';
-import { closedPort, gcsServer, testConfig } from './gcs-subject.js';
+import { closedPort, collect, expectCode, patternedBytes } from '@takhin/testkit';
+import { gcsServer, testConfig } from './gcs-subject.js';
 import { startStubServer } from './stub-server.js';
 
 /** One call of each kind, started only when the case awaits it. */

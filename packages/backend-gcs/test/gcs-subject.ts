@@ -1,6 +1,5 @@
-import { createServer } from 'node:net';
 import { GcsColdStore, provider, type GcsConfig } from '@takhin/backend-gcs';
-import { requireServiceEnv, type ContractSubject } from '@takhin/testkit';
+import { closedPort, requireServiceEnv, type ContractSubject } from '@takhin/testkit';
 
 export const TEST_BUCKET = 'takhin-contract';
 
@@ -20,15 +19,6 @@ export async function ensureBucket(store: GcsColdStore, bucket = TEST_BUCKET): P
   if (!exists) await store.storage.createBucket(bucket).catch((error: { code?: number }) => {
     if (error.code !== 409) throw error; // a parallel suite created it first
   });
-}
-
-/** A loopback port nothing listens on. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export async function createGcsSubject(prefix: string): Promise<ContractSubject> {
