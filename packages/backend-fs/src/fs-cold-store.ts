@@ -14,6 +14,7 @@ import {
   describeChecksumMismatch,
   invalidKey,
   resolveRange,
+  syncDirectory,
   throwIfAborted,
   toReadable,
   type ColdStore,
@@ -299,14 +300,4 @@ async function removeIfPresent(path: string): Promise<void> {
   await unlink(path).catch((error: unknown) => {
     if (!isMissing(error)) throw error;
   });
-}
-
-/** fsyncs a folder so a rename into it survives a power cut. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

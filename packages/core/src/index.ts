@@ -7,3 +7,4 @@ export * from './keys/index.js';
 export * from './ranges/index.js';
 export * from './retry/index.js';
 export * from './streams/index.js';
+export * from './transfer/index.js';

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ColdStoreError, checksumBytes, type ColdStore, type ColdStoreErrorCode } from '@takhin/core';
+import { checksumBytes, type ColdStore } from '@takhin/core';
 import { peakBufferGrowth } from '../bodies/memory-probe.js';
 import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
+import { collect, expectCode } from './assertions.js';
+import { definePoolCases } from './pool-cases.js';
 import type { ContractOverrides, ContractSubject, ContractSubjectFactory } from './subject.js';
 
 const MiB = 1024 * 1024;
@@ -323,6 +325,9 @@ export function describeColdStoreContract(name: string, factory: ContractSubject
       });
     });
 
+    // The same backend built inside TransferPool workers from `subject.target`.
+    definePoolCases(() => subject);
+
     describe('concurrency', () => {
       contractCase('32 concurrent puts to distinct keys all land', async ({ store }) => {
         const items = Array.from({ length: 32 }, (_, i) => ({ key: `concurrent/${i}`, bytes: randomBytes(64 * 1024 + i) }));
@@ -390,25 +395,6 @@ async function expectRoundTrip(store: ColdStore, key: string, size: number, opti
   expect(put.checksums).toMatchObject(expected);
   expect(await checksumStream(await store.get(key))).toEqual({ size, checksums: expected });
   expect((await store.head(key))?.size).toBe(size);
-}
-
-/** Awaits a promise that must reject with a ColdStoreError of `code`, and returns the error. */
-export async function expectCode(promise: Promise<unknown>, code: ColdStoreErrorCode): Promise<ColdStoreError> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, `expected a ColdStoreError ${code}`).toBeInstanceOf(ColdStoreError);
-  expect((caught as ColdStoreError).code, (caught as Error).message).toBe(code);
-  return caught as ColdStoreError;
-}
-
-export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
 }
 
 async function runConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {

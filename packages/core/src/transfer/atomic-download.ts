@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ChecksumStream, describeChecksumMismatch } from '../checksums/checksums.js';
+import type { ByteRange, Checksums, ColdStore } from '../contracts/cold-store.js';
+import { checksumMismatch, notFound } from '../errors/factories.js';
+import { throwIfAborted } from '../errors/signals.js';
+import type { LocalFileOptions } from './file-checksum.js';
+import { syncDirectory } from './sync-directory.js';
+import type { DownloadResult } from './transfer-task.js';
+
+export interface DownloadToLocalFileOptions extends LocalFileOptions {
+  /**
+   * The checksums to verify against (a manifest's values). Without them, the ones the store
+   * reports for the object are used; a `range` needs them, since stored checksums cover the
+   * whole object.
+   */
+  expected?: Partial<Checksums> | undefined;
+  range?: ByteRange | undefined;
+}
+
+/**
+ * Downloads `key` to `path` so that `path` is either untouched or holds verified bytes: the
+ * bytes go to `.<name>.<random>.part` beside it while both checksums are computed, are checked
+ * against the expected checksums (at least one must be known), fsynced, renamed into place, and
+ * the folder is fsynced so the rename survives a power cut. A mismatch deletes the temp file and
+ * fails with `CHECKSUM_MISMATCH`. Runs on the calling thread; the pool runs it in a worker.
+ */
+export async function downloadToLocalFile(
+  store: ColdStore,
+  key: string,
+  path: string,
+  options: DownloadToLocalFileOptions = {},
+): Promise<DownloadResult> {
+  const { signal, range } = options;
+  throwIfAborted(signal, store.backend, key);
+  const expected = await expectedChecksums(store, key, options);
+  const verified = (['crc32c', 'sha256'] as const).filter((name) => expected[name] !== undefined);
+  if (verified.length === 0) {
+    throw checksumMismatch(store.backend, key, 'nothing to verify against: no expected checksums given and none stored');
+  }
+
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
+  try {
+    const body = await store.get(key, { range, signal });
+    const hashing = new ChecksumStream(options.onProgress);
+    // `wx`: never reuse someone else's file; `flush`: fsync before the stream closes.
+    await pipeline(body, hashing, createWriteStream(temp, { flags: 'wx', flush: true }), { signal });
+    const checksums = hashing.checksums;
+    const mismatch = describeChecksumMismatch(expected, checksums);
+    if (mismatch !== undefined) throw checksumMismatch(store.backend, key, mismatch);
+    throwIfAborted(signal, store.backend, key);
+    await rename(temp, path);
+    await syncDirectory(dirname(path));
+    return { key, path, size: hashing.bytes, checksums, verified };
+  } catch (error) {
+    await unlink(temp).catch(() => {}); // absent when get failed before anything was written
+    throw error;
+  }
+}
+
+async function expectedChecksums(store: ColdStore, key: string, options: DownloadToLocalFileOptions): Promise<Partial<Checksums>> {
+  if (options.expected !== undefined) return options.expected;
+  if (options.range !== undefined) {
+    throw new TypeError(`downloading a range of "${key}" needs options.expected: stored checksums cover the whole object`);
+  }
+  const description = await store.head(key, { signal: options.signal });
+  if (description === null) throw notFound(store.backend, key);
+  return description.checksums;
+}

@@ -1,0 +1,244 @@
+import { access } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { Piscina } from 'piscina';
+import type { BackendTarget } from '../contracts/backend-provider.js';
+import type { ByteRange, Checksums } from '../contracts/cold-store.js';
+import { aborted } from '../errors/factories.js';
+import { throwIfAborted } from '../errors/signals.js';
+import { resolveBackendModule } from './backend-module.js';
+import { TaskControl } from './task-control.js';
+import { createBarrier } from './thread-barrier.js';
+import { reviveTransferError, TRANSFER_POOL } from './transfer-error.js';
+import type {
+  DownloadResult,
+  FileChecksums,
+  TaskControlHandle,
+  TaskOutcome,
+  TransferTask,
+  UploadResult,
+} from './transfer-task.js';
+
+export interface TransferPoolOptions {
+  /** Worker threads at most; default `os.availableParallelism()`. */
+  maxThreads?: number;
+  /** Threads kept even when idle; default half of `maxThreads` (at least one). */
+  minThreads?: number;
+  /** How long a thread above `minThreads` stays warm without work; default 60 s. */
+  idleTimeoutMs?: number;
+  /**
+   * After an abort, how long a running task gets to unwind (abort its upload, delete its temp
+   * file) before its thread is terminated; default 30 s. Only a backend ignoring its AbortSignal
+   * ever reaches it.
+   */
+  abortGraceMs?: number;
+  /** Minimum milliseconds between `onProgress` calls; default 100. */
+  progressIntervalMs?: number;
+  /**
+   * Added to the worker threads' nice value (Linux, via piscina and `@napi-rs/nice`; ignored
+   * where unavailable); default 10. Archiving is background work: when CPUs are contended the
+   * broker's event loop should win them, so its delay stays in single-digit milliseconds.
+   */
+  niceIncrement?: number;
+}
+
+export interface TransferOptions {
+  /** Aborts the task: dropped if still queued, otherwise aborted inside its worker. */
+  signal?: AbortSignal;
+  /** Called on the main thread with the running byte count, throttled; last with the total. */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface UploadFileOptions extends TransferOptions {
+  /** User metadata stored with the object. */
+  metadata?: Record<string, string>;
+  /** Create only if absent (`ALREADY_EXISTS` otherwise). */
+  ifNoneMatch?: boolean;
+}
+
+export interface DownloadFileOptions extends TransferOptions {
+  /**
+   * Checksums to verify against (a manifest's values). Omitted: the ones the store reports for
+   * the object. Required with `range`.
+   */
+  expected?: Partial<Checksums>;
+  range?: ByteRange;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+const DEFAULT_ABORT_GRACE_MS = 30_000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 100;
+const DEFAULT_NICE_INCREMENT = 10;
+/** How long `close()` waits for every worker to take its release task. */
+const RELEASE_TIMEOUT_MS = 5_000;
+
+/**
+ * The worker-thread pool that does every byte-heavy job (DESIGN §4): checksumming, uploading
+ * and downloading local files. The main thread sends paths and plain `BackendTarget`s and gets
+ * back small results; segment bytes never reach it. Each worker builds and caches its own
+ * backend per target. Errors arrive as `ColdStoreError` with the worker's code.
+ */
+export class TransferPool {
+  readonly #piscina: Piscina<TransferTask, TaskOutcome<unknown>>;
+  readonly #abortGraceMs: number;
+  readonly #progressIntervalMs: number;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #modules = new Map<string, string>();
+  #closing: Promise<void> | undefined;
+
+  constructor(options: TransferPoolOptions = {}) {
+    const maxThreads = options.maxThreads ?? availableParallelism();
+    this.#abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
+    this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    const workerFile = new URL('./transfer-worker.js', import.meta.url);
+    // libuv's threadpool is shared by the whole process and its threads inherit the nice value
+    // of the thread that starts it; start it here, so reniced workers cannot slow the caller's I/O.
+    access(workerFile, () => {});
+    this.#piscina = new Piscina({
+      filename: workerFile.href,
+      maxThreads,
+      minThreads: Math.min(maxThreads, options.minThreads ?? Math.max(1, Math.floor(maxThreads / 2))),
+      idleTimeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      // One task per thread: piscina's abort backstop terminates a whole thread, and close()'s
+      // release barrier counts on each thread holding one task.
+      concurrentTasksPerWorker: 1,
+      // Idle workers keep their event loop running (backend sockets, timers) instead of
+      // blocking in Atomics.wait; per-task overhead is nothing next to a segment's bytes.
+      atomics: 'disabled',
+      niceIncrement: options.niceIncrement ?? DEFAULT_NICE_INCREMENT,
+    });
+  }
+
+  /** Threads currently running (started or starting). */
+  get threads(): number {
+    return this.#piscina.threads.length;
+  }
+
+  /** CRC32C and SHA-256 of a local file, read once in a worker. */
+  async checksumFile(path: string, options: TransferOptions = {}): Promise<FileChecksums> {
+    return this.#run<FileChecksums>(undefined, options, (control) => ({ op: 'checksum', path: resolve(path), control }));
+  }
+
+  /**
+   * Streams a local file to `key` through the backend `target` names, hashing it in the same pass.
+   * Resolves to the stored description with both checksums. An aborted or failed upload leaves
+   * no object (as far as the backend honours its contract).
+   */
+  async uploadFile(path: string, key: string, target: BackendTarget, options: UploadFileOptions = {}): Promise<UploadResult> {
+    const { metadata, ifNoneMatch } = options;
+    const resolvedTarget = this.#resolveTarget(target);
+    return this.#run<UploadResult>(key, options, (control) => ({
+      op: 'upload',
+      path: resolve(path),
+      key,
+      target: resolvedTarget,
+      metadata,
+      ifNoneMatch,
+      control,
+    }));
+  }
+
+  /**
+   * Downloads `key` to `path` through a temp file beside it, verifying both checksums it has
+   * (against `expected`, else what the store reports), fsyncing and renaming into place. On a
+   * mismatch (`CHECKSUM_MISMATCH`) or any failure, `path` is left exactly as it was.
+   */
+  async downloadFile(key: string, path: string, target: BackendTarget, options: DownloadFileOptions = {}): Promise<DownloadResult> {
+    const { expected, range } = options;
+    const resolvedTarget = this.#resolveTarget(target);
+    return this.#run<DownloadResult>(key, options, (control) => ({
+      op: 'download',
+      key,
+      path: resolve(path),
+      target: resolvedTarget,
+      expected,
+      range,
+      control,
+    }));
+  }
+
+  /**
+   * Waits for running tasks, closes every backend the workers built, and stops the threads.
+   * Idempotent; later calls to the other methods reject.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #run<T extends { size: number }>(
+    key: string | undefined,
+    options: TransferOptions,
+    makeTask: (control: TaskControlHandle) => TransferTask,
+  ): Promise<T> {
+    if (this.#closing) throw new Error('TransferPool is closed');
+    const { signal, onProgress } = options;
+    throwIfAborted(signal, TRANSFER_POOL, key);
+    let reported = 0;
+    const control = new TaskControl(
+      this.#progressIntervalMs,
+      onProgress &&
+        ((bytes) => {
+          reported = bytes;
+          onProgress(bytes);
+        }),
+    );
+    // piscina's own abort: drops a queued task, or terminates the thread of a running one.
+    const piscinaAbort = new AbortController();
+    let grace: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      if (control.cancelBeforeStart()) {
+        piscinaAbort.abort(signal?.reason);
+        return;
+      }
+      control.requestAbort(String(signal?.reason ?? 'aborted'));
+      grace = setTimeout(() => piscinaAbort.abort(signal?.reason), this.#abortGraceMs);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const running = this.#piscina.run(makeTask(control.handle), {
+      signal: piscinaAbort.signal,
+      transferList: control.transferList,
+    });
+    this.#inFlight.add(running);
+    try {
+      const outcome = await running;
+      if (!outcome.ok) throw reviveTransferError(outcome.error);
+      const value = outcome.value as T;
+      if (onProgress && value.size > reported) onProgress(value.size);
+      return value;
+    } catch (error) {
+      if (piscinaAbort.signal.aborted) throw aborted(TRANSFER_POOL, key, error);
+      throw error;
+    } finally {
+      this.#inFlight.delete(running);
+      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(grace);
+      control.close();
+    }
+  }
+
+  /** Resolves the module once on the main thread, so workers import a URL. */
+  #resolveTarget(target: BackendTarget): BackendTarget {
+    let module = this.#modules.get(target.module);
+    if (module === undefined) {
+      module = resolveBackendModule(target.module);
+      this.#modules.set(target.module, module);
+    }
+    return { module, config: target.config };
+  }
+
+  async #shutdown(): Promise<void> {
+    await Promise.allSettled(this.#inFlight);
+    const parties = this.#piscina.threads.length;
+    if (parties > 0) {
+      const barrier = createBarrier();
+      await Promise.allSettled(
+        Array.from({ length: parties }, () =>
+          this.#piscina.run({ op: 'release', barrier, parties, timeoutMs: RELEASE_TIMEOUT_MS }),
+        ),
+      );
+    }
+    await this.#piscina.close();
+  }
+}

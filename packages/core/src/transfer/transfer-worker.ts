@@ -1,0 +1,47 @@
+import { aborted } from '../errors/factories.js';
+import { isColdStoreError } from '../errors/cold-store-error.js';
+import { downloadToLocalFile } from './atomic-download.js';
+import { BackendCache } from './backend-cache.js';
+import { checksumLocalFile } from './file-checksum.js';
+import { uploadLocalFile } from './file-upload.js';
+import { WorkerTaskControl } from './task-control.js';
+import { arriveAndWait } from './thread-barrier.js';
+import { serializeTransferError, TRANSFER_POOL } from './transfer-error.js';
+import type { TaskOutcome, TransferTask } from './transfer-task.js';
+
+// Runs inside a TransferPool worker thread (loaded by piscina from dist). Every byte of every
+// file and object passes through here, never through the main thread.
+
+const backends = new BackendCache();
+
+/** piscina's task handler: performs one task and reports its outcome as plain data. */
+export default async function runTransferTask(task: TransferTask): Promise<TaskOutcome<unknown>> {
+  if (task.op === 'release') {
+    await arriveAndWait(task.barrier, task.parties, task.timeoutMs);
+    await backends.closeAll();
+    return { ok: true, value: undefined };
+  }
+  const key = task.op === 'checksum' ? undefined : task.key;
+  const control = WorkerTaskControl.begin(task.control);
+  if (!control) return { ok: false, error: serializeTransferError(aborted(TRANSFER_POOL, key)) };
+  let backend = TRANSFER_POOL;
+  try {
+    if (task.op === 'checksum') {
+      return { ok: true, value: await checksumLocalFile(task.path, { signal: control.signal, onProgress: control.reportProgress }) };
+    }
+    const store = await backends.get(task.target);
+    backend = store.backend;
+    const common = { signal: control.signal, onProgress: control.reportProgress };
+    const value =
+      task.op === 'upload'
+        ? await uploadLocalFile(store, task.path, task.key, { ...common, metadata: task.metadata, ifNoneMatch: task.ifNoneMatch })
+        : await downloadToLocalFile(store, task.key, task.path, { ...common, expected: task.expected, range: task.range });
+    return { ok: true, value };
+  } catch (error) {
+    // Whatever shape an SDK gives an abort, the caller sees ABORTED.
+    const reported = control.signal.aborted && !isColdStoreError(error, 'ABORTED') ? aborted(backend, key, error) : error;
+    return { ok: false, error: serializeTransferError(reported) };
+  } finally {
+    control.finish();
+  }
+}

@@ -1,0 +1,111 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checksumBytes, ColdStoreError, createColdStore, type ColdStore } from '@takhin/core';
+import { MiB, makeFifo, openFifoWriter, settleWithin, waitFor, writeRandomFile } from './fixtures/local-files.js';
+import { usePoolSuite } from './fixtures/pool-suite.js';
+
+describe('TransferPool.downloadFile', () => {
+  const suite = usePoolSuite('download', { progressIntervalMs: 10 });
+  /** The same backend on this thread, to put and corrupt objects directly. */
+  let store: ColdStore;
+  beforeAll(async () => {
+    store = await createColdStore(suite.target);
+  });
+  afterAll(() => store.close());
+
+  /** Files in `dir` other than the objects folder: proves no temp file is left behind. */
+  const localFiles = async () => (await readdir(suite.dir)).filter((name) => name !== 'objects').sort();
+
+  it.each([
+    ['empty', 0],
+    ['small', 999],
+    ['multi-MiB', 4 * MiB + 1],
+  ])('downloads a %s object, verified against what the store reports', async (name, size) => {
+    const bytes = await writeRandomFile(join(suite.dir, 'source'), size);
+    await store.put(`down/${name}`, bytes);
+    const path = join(suite.dir, `restored-${name}`);
+    const result = await suite.pool.downloadFile(`down/${name}`, path, suite.target);
+    expect(result).toEqual({ key: `down/${name}`, path, size, checksums: checksumBytes(bytes), verified: ['crc32c', 'sha256'] });
+    expect(await readFile(path)).toEqual(bytes);
+    expect((await localFiles()).filter((n) => n.endsWith('.part'))).toEqual([]);
+  });
+
+  it('verifies against expected checksums and replaces an existing file', async () => {
+    const bytes = Buffer.from('new contents');
+    await store.put('down/replace', bytes);
+    const path = join(suite.dir, 'replace-me');
+    await writeFile(path, 'old contents');
+    const result = await suite.pool.downloadFile('down/replace', path, suite.target, { expected: { sha256: checksumBytes(bytes).sha256 } });
+    expect(result.verified).toEqual(['sha256']);
+    expect(await readFile(path, 'utf8')).toBe('new contents');
+  });
+
+  it('fails a mismatch with CHECKSUM_MISMATCH, leaving the destination untouched and no temp file', async () => {
+    const original = Buffer.alloc(3 * MiB, 1);
+    const originalChecksums = checksumBytes(original);
+    const flipped = Buffer.from(original);
+    flipped[MiB] = flipped[MiB]! ^ 0xff;
+    await store.put('down/corrupt', flipped);
+    const path = join(suite.dir, 'keep-me');
+    await writeFile(path, 'precious');
+    const before = await localFiles();
+    const error = await suite.pool.downloadFile('down/corrupt', path, suite.target, { expected: originalChecksums }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ColdStoreError);
+    expect(error).toMatchObject({ code: 'CHECKSUM_MISMATCH', key: 'down/corrupt' });
+    expect(await readFile(path, 'utf8')).toBe('precious');
+    expect(await localFiles()).toEqual(before);
+  });
+
+  it('refuses to download what it cannot verify', async () => {
+    await store.put('down/unverifiable', Buffer.from('x'));
+    await writeFile(join(suite.objects, `o-${encodeURIComponent('down/unverifiable')}.json`), JSON.stringify({ checksums: {}, metadata: {} }));
+    await expect(suite.pool.downloadFile('down/unverifiable', join(suite.dir, 'never'), suite.target)).rejects.toMatchObject({
+      code: 'CHECKSUM_MISMATCH',
+      message: expect.stringMatching(/nothing to verify/),
+    });
+    expect(await localFiles()).not.toContain('never');
+  });
+
+  it('downloads a range verified against the range’s expected checksums, and needs them', async () => {
+    const bytes = await writeRandomFile(join(suite.dir, 'source'), 10_000);
+    await store.put('down/ranged', bytes);
+    const slice = bytes.subarray(100, 600);
+    const path = join(suite.dir, 'slice');
+    const result = await suite.pool.downloadFile('down/ranged', path, suite.target, { range: { offset: 100, length: 500 }, expected: checksumBytes(slice) });
+    expect(result.size).toBe(500);
+    expect(await readFile(path)).toEqual(slice);
+    await expect(suite.pool.downloadFile('down/ranged', path, suite.target, { range: { offset: 0, length: 1 } })).rejects.toThrow(/needs options.expected/);
+  });
+
+  it('reports a missing object as NOT_FOUND and writes nothing', async () => {
+    const before = await localFiles();
+    await expect(suite.pool.downloadFile('down/absent', join(suite.dir, 'absent'), suite.target)).rejects.toMatchObject({ code: 'NOT_FOUND', key: 'down/absent' });
+    expect(await localFiles()).toEqual(before);
+  });
+
+  it('aborts a download in the middle, leaving no temp file and the destination untouched', async () => {
+    // The object itself is a FIFO: its bytes arrive only as the test writes them.
+    const objectPath = join(suite.objects, `o-${encodeURIComponent('down/slow')}`);
+    makeFifo(objectPath);
+    await writeFile(`${objectPath}.json`, JSON.stringify({ checksums: checksumBytes(Buffer.alloc(0)), metadata: {} }));
+    const path = join(suite.dir, 'slow');
+    await writeFile(path, 'untouched');
+    const before = await localFiles();
+    const controller = new AbortController();
+    let progressed = 0;
+    const download = suite.pool.downloadFile('down/slow', path, suite.target, { signal: controller.signal, onProgress: (b) => (progressed = b) });
+    const writer = await openFifoWriter(objectPath);
+    try {
+      await writer.write(Buffer.alloc(MiB, 3));
+      await waitFor(() => progressed > 0);
+      controller.abort();
+      await settleWithin(download, 5_000);
+    } finally {
+      await writer.close();
+    }
+    await expect(download).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(await readFile(path, 'utf8')).toBe('untouched');
+    expect(await localFiles()).toEqual(before);
+  });
+});

@@ -1,0 +1,88 @@
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TransferPool } from '@takhin/core';
+import { makeFifo, makeTempDir, openFifoWriter, removeDir, waitFor } from './fixtures/local-files.js';
+import { DIR_STORE_MODULE } from './fixtures/pool-suite.js';
+
+
+describe('TransferPool lifecycle', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await makeTempDir('lifecycle');
+  });
+  afterAll(async () => {
+    await removeDir(dir);
+  });
+
+  it('drops a queued task on abort without disturbing the running one', async () => {
+    const pool = new TransferPool({ maxThreads: 1 });
+    try {
+      const fifo = makeFifo(join(dir, 'blocking'));
+      const target = { module: DIR_STORE_MODULE, config: { root: join(dir, 'queued') } };
+      const running = pool.uploadFile(fifo, 'running', target); // holds the only worker until the FIFO closes
+      const controller = new AbortController();
+      await writeFile(join(dir, 'small'), 'abc');
+      const queued = pool.checksumFile(join(dir, 'small'), { signal: controller.signal });
+      controller.abort();
+      await expect(queued).rejects.toMatchObject({ code: 'ABORTED', backend: 'transfer-pool' });
+      const writer = await openFifoWriter(fifo);
+      await writer.write('the end');
+      await writer.close();
+      // Had the worker been terminated, this upload would have failed.
+      await expect(running).resolves.toMatchObject({ key: 'running', size: 7 });
+      expect(pool.threads).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('closes every backend each worker built when the pool closes, and refuses work afterwards', async () => {
+    const pool = new TransferPool({ maxThreads: 2, minThreads: 2 });
+    const roots = [join(dir, 'a'), join(dir, 'b')];
+    await writeFile(join(dir, 'payload'), 'payload');
+    for (let i = 0; i < 8; i++) {
+      await Promise.all(roots.map((root) => pool.uploadFile(join(dir, 'payload'), `k${i}`, { module: DIR_STORE_MODULE, config: { root } })));
+    }
+    const closedMarkers = async (root: string) => (await readdir(join(root, 'closed')).catch(() => [])).length;
+    expect(await closedMarkers(roots[0]!)).toBe(0);
+    await pool.close();
+    for (const root of roots) {
+      // One marker per worker that built this store: at least one, at most both.
+      expect(await closedMarkers(root)).toBeGreaterThanOrEqual(1);
+      expect(await closedMarkers(root)).toBeLessThanOrEqual(2);
+    }
+    expect(pool.threads).toBe(0);
+    await expect(pool.checksumFile(join(dir, 'payload'))).rejects.toThrow(/closed/);
+    await expect(pool.close()).resolves.toBeUndefined();
+  });
+
+  it('waits for running tasks before closing', async () => {
+    const pool = new TransferPool({ maxThreads: 1 });
+    const fifo = makeFifo(join(dir, 'closing'));
+    const upload = pool.uploadFile(fifo, 'late', { module: DIR_STORE_MODULE, config: { root: join(dir, 'c') } });
+    const writer = await openFifoWriter(fifo);
+    let closed = false;
+    const closing = pool.close().then(() => (closed = true));
+    await writer.write('still going');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    await writer.close();
+    await expect(upload).resolves.toMatchObject({ size: 11 });
+    await closing;
+    await waitFor(() => closed);
+  });
+
+  it('resolves a backend given as a relative path', async () => {
+    const pool = new TransferPool({ maxThreads: 1 });
+    try {
+      await writeFile(join(dir, 'rel'), 'rel');
+      const relative = join('packages/core/test/fixtures/dir-store.ts');
+      const result = await pool.uploadFile(join(dir, 'rel'), 'rel', { module: `./${relative}`, config: { root: join(dir, 'd') } });
+      expect(result.size).toBe(3);
+    } finally {
+      await pool.close();
+    }
+  });
+});

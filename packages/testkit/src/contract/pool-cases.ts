@@ -1,0 +1,140 @@
+import { execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ColdStoreError, TransferPool } from '@takhin/core';
+import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
+import { expectCode } from './assertions.js';
+import type { ContractSubject } from './subject.js';
+
+const MiB = 1024 * 1024;
+let runCounter = 0;
+
+/**
+ * The contract's pool variant: registers, inside the caller's `describe`, cases that move
+ * files through a `TransferPool` whose workers build the backend from `subject.target`, and
+ * check the result through `subject.store`. One warm pool serves every case. Needs a POSIX
+ * `mkfifo` (the abort case feeds the upload from a FIFO, so it is provably mid-stream).
+ */
+export function definePoolCases(getSubject: () => ContractSubject): void {
+  describe('through the TransferPool', () => {
+    let pool: TransferPool;
+    let dir: string;
+    let keyCounter = 0;
+    const run = runCounter++;
+    const freshKey = (label: string) => `pool/${run}-${String(keyCounter++).padStart(3, '0')}-${label}`;
+    /** What the download destinations' folder holds: proves no temp file is left behind. */
+    const restoredFiles = async () => (await readdir(join(dir, 'restored'))).sort();
+
+    beforeAll(async () => {
+      pool = new TransferPool();
+      dir = await mkdtemp(join(tmpdir(), 'takhin-pool-contract-'));
+      await mkdir(join(dir, 'restored'));
+    });
+    afterAll(async () => {
+      await pool?.close();
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    /** Writes `size` patterned bytes to a local file and returns its path and checksums. */
+    const localFile = async (name: string, size: number, seed: number) => {
+      const path = join(dir, name);
+      await pipeline(patternedStream(size, seed), createWriteStream(path));
+      return { path, checksums: patternedChecksums(size, seed) };
+    };
+
+    const sizes = (s: ContractSubject) => [0, 1000, 2 * s.partSize + 1];
+
+    it('pool upload: empty, small and multi-part files read back through the store with both checksums', async () => {
+      const s = getSubject();
+      for (const size of sizes(s)) {
+        const key = freshKey(`up-${size}`);
+        const local = await localFile(`up-${size}`, size, size + 3);
+        const uploaded = await pool.uploadFile(local.path, key, s.target, { metadata: { origin: 'pool' } });
+        expect(uploaded).toMatchObject({ key, size, checksums: local.checksums, metadata: { origin: 'pool' } });
+        expect(await checksumStream(await s.store.get(key))).toEqual({ size, checksums: local.checksums });
+        const head = await s.store.head(key);
+        expect(head?.size).toBe(size);
+        expect(head?.checksums.crc32c).toBe(local.checksums.crc32c);
+        if (head?.checksums.sha256 !== undefined) expect(head.checksums.sha256).toBe(local.checksums.sha256);
+      }
+    });
+
+    it('pool download: empty, small and multi-part objects put by the store, verified and written whole', async () => {
+      const s = getSubject();
+      for (const size of sizes(s)) {
+        const key = freshKey(`down-${size}`);
+        const expected = patternedChecksums(size, size + 5);
+        await s.store.put(key, patternedStream(size, size + 5), { size });
+        const path = join(dir, 'restored', `down-${size}`);
+        const result = await pool.downloadFile(key, path, s.target);
+        expect(result).toMatchObject({ key, path, size, checksums: expected });
+        expect(result.verified).toContain('crc32c');
+        expect(await checksumStream(createReadStream(path))).toEqual({ size, checksums: expected });
+      }
+      expect((await restoredFiles()).filter((name) => name.endsWith('.part'))).toEqual([]);
+    });
+
+    it('pool download: one flipped byte is CHECKSUM_MISMATCH and the destination is untouched', async () => {
+      const s = getSubject();
+      const key = freshKey('flipped');
+      const original = patternedBytes(s.partSize + 10, 21);
+      const stored = await s.store.put(key, original);
+      const flipped = Buffer.from(original);
+      flipped[s.partSize] = flipped[s.partSize]! ^ 0x01;
+      await s.store.put(key, flipped);
+      const path = join(dir, 'restored', 'flipped');
+      await writeFile(path, 'the previous restore');
+      const before = await restoredFiles();
+      const error = await expectCode(pool.downloadFile(key, path, s.target, { expected: stored.checksums }), 'CHECKSUM_MISMATCH');
+      expect(error.key).toBe(key);
+      expect(await readFile(path, 'utf8')).toBe('the previous restore');
+      expect(await restoredFiles()).toEqual(before);
+    });
+
+    it('pool upload: an abort in the middle leaves nothing visible', async () => {
+      const s = getSubject();
+      const key = freshKey('aborted');
+      const fifo = join(dir, `fifo-${keyCounter}`);
+      execFileSync('mkfifo', [fifo]);
+      // Read-write, so opening never waits for the worker; bytes flow only as written here.
+      const feeder = await open(fifo, 'r+');
+      const controller = new AbortController();
+      let progressed = 0;
+      const upload = pool.uploadFile(fifo, key, s.target, { signal: controller.signal, onProgress: (b) => (progressed = b) });
+      try {
+        await feeder.write(patternedBytes(s.partSize + MiB, 31));
+        for (let waited = 0; progressed <= s.partSize && waited < 30_000; waited += 10) await sleep(10);
+        expect(progressed, 'the upload consumed more than a part before the abort').toBeGreaterThan(s.partSize);
+        controller.abort();
+        // The upload cannot end on its own (the FIFO stays open), so settling proves the abort.
+        const settled = await Promise.race([upload.then(() => true, () => true), sleep(10_000).then(() => false)]);
+        expect(settled, 'the upload settles within 10 s of the abort, without waiting for more bytes').toBe(true);
+      } finally {
+        await feeder.close();
+      }
+      await expectCode(upload, 'ABORTED');
+      expect(await s.store.head(key)).toBeNull();
+      expect(await s.listPendingUploads()).toEqual([]);
+    });
+
+    it('pool errors keep their ColdStoreError code across the thread boundary', async () => {
+      const s = getSubject();
+      const missing = await expectCode(pool.downloadFile(freshKey('missing'), join(dir, 'restored', 'missing'), s.target), 'NOT_FOUND');
+      expect(missing).toBeInstanceOf(ColdStoreError);
+      expect(missing.backend).toBe(s.store.backend);
+      expect(await restoredFiles()).not.toContain('missing');
+
+      const key = freshKey('exists');
+      const local = await localFile('exists', 10, 41);
+      await pool.uploadFile(local.path, key, s.target);
+      await expectCode(pool.uploadFile(local.path, key, s.target, { ifNoneMatch: true }), 'ALREADY_EXISTS');
+      expect((await readAll(await s.store.get(key))).length).toBe(10);
+      await expectCode(pool.uploadFile(local.path, '../outside', s.target), 'INVALID_KEY');
+    });
+  });
+}
