@@ -8,3 +8,5 @@ export * from './services/service-env.js';
 export * from './segments/segment-generator.js';
 export * from './network/closed-port.js';
 export * from './network/corrupting-proxy.js';
+export * from './network/tcp-proxy.js';
+export * from './servers/private-minio.js';

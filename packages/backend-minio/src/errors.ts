@@ -1,0 +1,67 @@
+import {
+  accessDenied,
+  aborted,
+  alreadyExists,
+  checksumMismatch,
+  ColdStoreError,
+  findNetworkErrno,
+  invalidRange,
+  isAbortError,
+  notFound,
+  throttled,
+  unavailable,
+} from '@takhin/core';
+
+export const BACKEND = 'minio';
+
+/** What an operation was about, so a mapped error names it. */
+export interface ErrorContext {
+  bucket: string;
+  key?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+// S3 error codes as MinIO sends them (in the XML body, or derived from the status by the client).
+const ACCESS_DENIED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken', 'AllAccessDisabled']);
+const THROTTLED = new Set(['SlowDown', 'SlowDownRead', 'SlowDownWrite', 'TooManyRequests', 'RequestLimitExceeded']);
+const UNAVAILABLE = new Set(['ServiceUnavailable', 'InternalError', 'RequestTimeout', 'XMinioServerNotInitialized', 'XMinioStorageFull']);
+const CHECKSUM = new Set(['BadDigest', 'InvalidDigest', 'XAmzContentChecksumMismatch', 'XAmzContentSHA256Mismatch', 'InvalidChecksum']);
+
+/**
+ * Maps anything the minio client (or the network under it) throws to the contract's
+ * `ColdStoreError`, keeping the original as `cause`. An unrecognised code is a non-retryable
+ * UNAVAILABLE naming it, so callers still see one error class.
+ */
+export function toColdStoreError(error: unknown, context: ErrorContext): ColdStoreError {
+  if (error instanceof ColdStoreError) return error;
+  const { bucket, key } = context;
+  if (isAbortError(error, context.signal)) return aborted(BACKEND, key, error);
+  const errno = findNetworkErrno(error);
+  if (errno) return unavailable(BACKEND, key, `cannot reach the endpoint (${errno})`, error);
+
+  const s3 = error as { code?: unknown; name?: string; message?: string };
+  const code = typeof s3.code === 'string' ? s3.code : (s3.name ?? 'Error');
+  const detail = `${code}: ${s3.message ?? ''}`;
+  if (code === 'NoSuchBucket') return bucketMissing(bucket, key, error);
+  if (code === 'NoSuchKey' || code === 'NotFound') return notFound(BACKEND, key ?? '', error);
+  if (code === 'PreconditionFailed') return alreadyExists(BACKEND, key ?? '', error);
+  if (code === 'InvalidRange') return invalidRange(BACKEND, key ?? '', detail, error);
+  if (CHECKSUM.has(code)) return checksumMismatch(BACKEND, key ?? '', `the server rejected the bytes' checksum (${detail})`, error);
+  if (ACCESS_DENIED.has(code)) return accessDenied(BACKEND, key, detail, error);
+  if (THROTTLED.has(code)) return throttled(BACKEND, key, error);
+  if (UNAVAILABLE.has(code)) return unavailable(BACKEND, key, detail, error);
+  // With retries off, the client reports a 5xx or 429 only as "Retryable HTTP status: 503".
+  const status = /Retryable HTTP status: (\d+)/.exec(s3.message ?? '')?.[1];
+  if (status !== undefined) return status === '429' ? throttled(BACKEND, key, error) : unavailable(BACKEND, key, `HTTP ${status}`, error);
+  return new ColdStoreError('UNAVAILABLE', `${BACKEND}: request failed${key ? ` for "${key}"` : ''}: ${detail}`, {
+    backend: BACKEND,
+    key,
+    cause: error,
+    retryable: false,
+  });
+}
+
+/** The bucket itself is missing: a configuration problem, named so an operator can fix it. */
+export function bucketMissing(bucket: string, key: string | undefined, cause?: unknown): ColdStoreError {
+  return new ColdStoreError('NOT_FOUND', `${BACKEND}: bucket "${bucket}" does not exist`, { backend: BACKEND, key, cause });
+}
