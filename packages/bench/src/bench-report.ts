@@ -1,0 +1,85 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArchiveEventLoopResult } from './scenarios/archive-event-loop.js';
+import type { ChecksumThroughputResult } from './scenarios/checksum-throughput.js';
+import type { UploadMemoryResult } from './scenarios/upload-memory.js';
+
+/** One bench run: where and how it ran, and what each scenario measured. */
+export interface BenchReport {
+  startedAt: string;
+  command: string;
+  backend: string;
+  /** `loadAverage`: 1, 5 and 15 minute load when the run started; CPUs are shared with whatever else runs. */
+  host: { cpus: number; node: string; platform: string; loadAverage: number[] };
+  poolThreads: number;
+  archive?: ArchiveEventLoopResult;
+  memory?: UploadMemoryResult;
+  checksum?: ChecksumThroughputResult;
+}
+
+const MiB = 1024 * 1024;
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+const verdict = (pass: boolean) => (pass ? 'pass' : '**FAIL**');
+
+/** The report as a Markdown page: one table per scenario, pool beside its baseline. */
+export function renderMarkdown(report: BenchReport): string {
+  const lines = [
+    `# Takhin bench — ${report.backend} — ${report.startedAt}`,
+    '',
+    `\`${report.command}\` on ${report.host.cpus} CPUs (load average ${report.host.loadAverage.join(', ')} at start), Node ${report.host.node}, ${report.poolThreads} pool threads.`,
+    '',
+  ];
+  const { archive, memory, checksum } = report;
+  if (archive) {
+    lines.push(
+      `## Archive ${archive.pool.files} files (${mib(archive.pool.bytes)}): main-thread event-loop delay`,
+      '',
+      '| run | p50 ms | p99 ms | max ms | MB/s | seconds |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...(['pool', 'mainThread'] as const).map((mode) => {
+        const run = archive[mode];
+        const label = mode === 'pool' ? 'TransferPool' : 'main thread (same code)';
+        return `| ${label} | ${run.eventLoop.p50Ms} | ${run.eventLoop.p99Ms} | ${run.eventLoop.maxMs} | ${run.megabytesPerSecond} | ${run.seconds} |`;
+      }),
+      '',
+      `Pool p99 under ${archive.p99LimitMs} ms: ${verdict(archive.pass)}`,
+      '',
+    );
+  }
+  if (memory) {
+    lines.push(
+      `## Upload one ${mib(memory.fileBytes)} file through the pool: process RSS`,
+      '',
+      '| baseline | peak | growth | limit | event-loop p99 ms | seconds |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| ${mib(memory.rss.baselineBytes)} | ${mib(memory.rss.peakBytes)} | ${mib(memory.rss.growthBytes)} | ${mib(memory.growthLimitBytes)} | ${memory.eventLoop.p99Ms} | ${memory.seconds} |`,
+      '',
+      `RSS growth under the limit: ${verdict(memory.pass)}`,
+      '',
+    );
+  }
+  if (checksum) {
+    lines.push(
+      `## Checksum (CRC32C + SHA-256) ${checksum.files} files (${mib(checksum.bytes)})`,
+      '',
+      '| run | GB/s | seconds |',
+      '| --- | ---: | ---: |',
+      `| one thread | ${checksum.oneThread.gigabytesPerSecond} | ${checksum.oneThread.seconds} |`,
+      `| TransferPool (${checksum.poolThreads} threads) | ${checksum.pool.gigabytesPerSecond} | ${checksum.pool.seconds} |`,
+      '',
+      `Speed-up: ${checksum.speedup}×`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Writes `<stamp>-<backend>.json` and `.md` under `dir`; returns both paths. */
+export async function writeReport(dir: string, report: BenchReport): Promise<{ json: string; markdown: string }> {
+  await mkdir(dir, { recursive: true });
+  const base = join(dir, `${report.startedAt.replace(/[:.]/g, '-')}-${report.backend}`);
+  const paths = { json: `${base}.json`, markdown: `${base}.md` };
+  await writeFile(paths.json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(paths.markdown, renderMarkdown(report));
+  return paths;
+}

@@ -1,0 +1,117 @@
+import { availableParallelism, loadavg } from 'node:os';
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { TransferPool } from '@takhin/core';
+import { BENCH_BACKENDS, openBenchBackend, type BenchBackendName } from './bench-backend.js';
+import { renderMarkdown, writeReport, type BenchReport } from './bench-report.js';
+import { benchArchiveEventLoop } from './scenarios/archive-event-loop.js';
+import { benchChecksumThroughput } from './scenarios/checksum-throughput.js';
+import { benchUploadMemory } from './scenarios/upload-memory.js';
+import { generateSegments, type SegmentCorpus } from './segment-corpus.js';
+
+const USAGE = `usage: npm run bench -- [all|archive|memory|checksum] [options]
+  --backend fs|s3|minio|gcs|azure   where to archive (default fs, under the OS temp dir)
+  --files N         segments for archive and checksum (default 8)
+  --file-mib M      size of each, MiB (default 128)
+  --big-mib M       the memory scenario's single file, MiB (default 1024)
+  --threads N       pool threads (default os.availableParallelism())
+  --bucket NAME     bucket or container for remote backends
+  --config JSON     the backend's config outright, instead of .services/env
+  --out DIR         results folder (default packages/bench/results)`;
+
+const SCENARIOS = ['all', 'archive', 'memory', 'checksum'] as const;
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      backend: { type: 'string', default: 'fs' },
+      files: { type: 'string', default: '8' },
+      'file-mib': { type: 'string', default: '128' },
+      'big-mib': { type: 'string', default: '1024' },
+      threads: { type: 'string' },
+      bucket: { type: 'string' },
+      config: { type: 'string' },
+      out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const scenario = (positionals[0] ?? 'all') as (typeof SCENARIOS)[number];
+  if (values.help || !SCENARIOS.includes(scenario) || !BENCH_BACKENDS.includes(values.backend as BenchBackendName)) {
+    console.log(USAGE);
+    process.exitCode = values.help ? 0 : 2;
+    return;
+  }
+  const files = positiveInteger('--files', values.files, 64);
+  const fileMib = positiveInteger('--file-mib', values['file-mib'], 4096);
+  const bigMib = positiveInteger('--big-mib', values['big-mib'], 8192);
+  const threads = values.threads === undefined ? availableParallelism() : positiveInteger('--threads', values.threads, 256);
+
+  const backend = await openBenchBackend(values.backend as BenchBackendName, {
+    bucket: values.bucket,
+    rawConfig: values.config === undefined ? undefined : JSON.parse(values.config),
+  });
+  const pool = new TransferPool({ maxThreads: threads, minThreads: threads });
+  const corpora: SegmentCorpus[] = [];
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    command: ['node', relative(process.cwd(), process.argv[1] ?? 'main.js'), ...argv].join(' '),
+    backend: backend.name,
+    host: {
+      cpus: availableParallelism(),
+      node: process.versions.node,
+      platform: process.platform,
+      loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
+    },
+    poolThreads: threads,
+  };
+  try {
+    const wants = (name: (typeof SCENARIOS)[number]) => scenario === 'all' || scenario === name;
+    // First, while the process is fresh: earlier runs leave freed memory resident, hiding growth.
+    if (wants('memory')) {
+      log(`memory: generating one ${bigMib} MiB segment`);
+      const big = await generateSegments('big', 1, bigMib);
+      corpora.push(big);
+      log('memory: uploading it through the pool');
+      report.memory = await benchUploadMemory(pool, backend, big);
+    }
+    if (wants('archive') || wants('checksum')) {
+      log(`generating ${files} segments of ${fileMib} MiB`);
+      const corpus = await generateSegments('segments', files, fileMib);
+      corpora.push(corpus);
+      // Starts every thread and loads the backend in each, so no run pays for warm-up.
+      await Promise.all(corpus.files.map((file) => pool.checksumFile(file.path)));
+      if (wants('archive')) {
+        log('archive: through the pool, then on the main thread');
+        report.archive = await benchArchiveEventLoop(pool, backend, corpus);
+      }
+      if (wants('checksum')) {
+        log('checksum: one thread, then the pool');
+        report.checksum = await benchChecksumThroughput(pool, corpus);
+      }
+    }
+  } finally {
+    await pool.close();
+    await Promise.allSettled(corpora.map((corpus) => corpus.remove()));
+    await backend.cleanup();
+  }
+  const paths = await writeReport(values.out, report);
+  console.log(renderMarkdown(report));
+  log(`wrote ${paths.json} and ${paths.markdown}`);
+  const failed = [report.archive, report.memory].some((result) => result && !result.pass);
+  if (failed) process.exitCode = 1;
+}
+
+function positiveInteger(flag: string, raw: string, max: number): number {
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new Error(`${flag} must be an integer from 1 to ${max}, got ${raw}`);
+  return value;
+}
+
+function log(message: string): void {
+  console.error(`[bench] ${message}`);
+}
+
+await main(process.argv.slice(2));
