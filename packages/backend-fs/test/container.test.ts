@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND_CONFIG, BACKEND_PROVIDER, COLD_STORE, ConfigError, RetryingColdStore, createContainer, type ColdStore } from '@takhin/core';
+import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, ConfigError, RetryingColdStore, createContainer, type ColdStore } from '@takhin/core';
 import { FsColdStore, provider as fsProvider } from '@takhin/backend-fs';
 import { readAll } from '@takhin/testkit';
 
@@ -21,6 +21,7 @@ describe('createContainer with the FS provider', () => {
     expect(container.resolve(COLD_STORE)).toBe(store);
     expect(container.resolve(BACKEND_PROVIDER)).toBe(fsProvider);
     expect(container.resolve(BACKEND_CONFIG)).toEqual({ root });
+    expect(container.resolve(BACKEND_TARGET)).toEqual({ module: fsProvider.module, config: { root } });
 
     await store.put('segments/orders-0/00000000000000000000.log', Buffer.from('records'));
     expect((await readAll(await store.get('segments/orders-0/00000000000000000000.log'))).toString()).toBe('records');

@@ -3,7 +3,7 @@ import { container as globalContainer, instanceCachingFactory, type DependencyCo
 import type { BackendProvider } from '../contracts/backend-provider.js';
 import { ConfigError } from '../errors/config-error.js';
 import { withRetry } from '../retry/retrying-cold-store.js';
-import { BACKEND_CONFIG, BACKEND_PROVIDER, COLD_STORE, RETRY_POLICY, TIERED_CONFIG } from './tokens.js';
+import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, RETRY_POLICY, TIERED_CONFIG } from './tokens.js';
 import type { TieredStorageConfig } from './tiered-storage-config.js';
 
 export interface CreateContainerOptions {
@@ -14,8 +14,9 @@ export interface CreateContainerOptions {
 }
 
 /**
- * A child container wired for `config`: the chosen backend's provider and parsed config, and
- * `COLD_STORE` as that backend wrapped in the retry layer, built on first resolve. The config
+ * A child container wired for `config`: the chosen backend's provider, parsed config and
+ * `BACKEND_TARGET` (for TransferPool workers), and `COLD_STORE` as that backend wrapped in the
+ * retry layer, built on first resolve. The config
  * is validated now, so a bad key fails here with its path, not at the first upload.
  * Register your own `COLD_STORE` (or anything else) on the returned container to replace it.
  */
@@ -32,6 +33,7 @@ export function createContainer(
   container.register(TIERED_CONFIG, { useValue: config });
   container.register(BACKEND_PROVIDER, { useValue: provider });
   container.register(BACKEND_CONFIG, { useValue: backendConfig });
+  if (provider.module !== undefined) container.register(BACKEND_TARGET, { useValue: { module: provider.module, config: backendConfig } });
   if (!container.isRegistered(RETRY_POLICY, true)) container.register(RETRY_POLICY, { useValue: {} });
   container.register(COLD_STORE, {
     useFactory: instanceCachingFactory((c) => withRetry(provider.create(backendConfig), c.resolve(RETRY_POLICY))),
