@@ -3,7 +3,14 @@
 // does a test file that failed before running any test. Exits 1 when anything failed.
 import { readFileSync } from 'node:fs';
 
-const report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+let report;
+try {
+  report = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+} catch (error) {
+  // vitest died before writing its report (a crash, a config error): nothing passed.
+  console.error(`no vitest report at ${process.argv[2]}: ${error.message}`);
+  report = {};
+}
 let passed = 0;
 let failed = 0;
 for (const file of report.testResults ?? []) {
