@@ -50,9 +50,12 @@ export function toColdStoreError(error: unknown, context: ErrorContext): ColdSto
   if (ACCESS_DENIED.has(code)) return accessDenied(BACKEND, key, detail, error);
   if (THROTTLED.has(code)) return throttled(BACKEND, key, error);
   if (UNAVAILABLE.has(code)) return unavailable(BACKEND, key, detail, error);
-  // With retries off, the client reports a 5xx or 429 only as "Retryable HTTP status: 503".
+  // With retries off, the client reports a 5xx or 429 only as "Retryable HTTP status: 503",
+  // without the body's code. S3 defines 503 as "slow down" (MinIO answers 503 SlowDown when
+  // overloaded), so 429 and 503 are throttling; other 5xx are outages. Both are retryable.
   const status = /Retryable HTTP status: (\d+)/.exec(s3.message ?? '')?.[1];
-  if (status !== undefined) return status === '429' ? throttled(BACKEND, key, error) : unavailable(BACKEND, key, `HTTP ${status}`, error);
+  if (status === '429' || status === '503') return throttled(BACKEND, key, error);
+  if (status !== undefined) return unavailable(BACKEND, key, `HTTP ${status}`, error);
   return new ColdStoreError('UNAVAILABLE', `${BACKEND}: request failed${key ? ` for "${key}"` : ''}: ${detail}`, {
     backend: BACKEND,
     key,

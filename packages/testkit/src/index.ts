@@ -10,3 +10,4 @@ export * from './network/closed-port.js';
 export * from './network/corrupting-proxy.js';
 export * from './network/tcp-proxy.js';
 export * from './servers/private-minio.js';
+export * from './network/stub-http-server.js';
