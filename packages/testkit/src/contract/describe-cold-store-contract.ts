@@ -62,6 +62,7 @@ export function describeColdStoreContract(name: string, factory: ContractSubject
         expect(peakGrowthBytes, `peak buffer growth ${(peakGrowthBytes / MiB).toFixed(1)} MiB`).toBeLessThan(s.memoryBoundBytes + 16 * MiB);
         const got = await checksumStream(await s.store.get(key));
         expect(got).toEqual({ size, checksums: expected });
+        expect((await s.store.head(key))?.checksums.crc32c).toBe(expected.crc32c);
         await s.store.delete(key);
       });
 
@@ -394,7 +395,11 @@ async function expectRoundTrip(store: ColdStore, key: string, size: number, opti
   expect(put.size).toBe(size);
   expect(put.checksums).toMatchObject(expected);
   expect(await checksumStream(await store.get(key))).toEqual({ size, checksums: expected });
-  expect((await store.head(key))?.size).toBe(size);
+  // The whole object's CRC32C is recorded however it was uploaded (single or multipart).
+  const head = await store.head(key);
+  expect(head?.size).toBe(size);
+  expect(head?.checksums.crc32c).toBe(expected.crc32c);
+  if (store.capabilities.sha256OnHead) expect(head?.checksums.sha256).toBe(expected.sha256);
 }
 
 async function runConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
