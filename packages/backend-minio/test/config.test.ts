@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@takhin/core';
 import { parseMinioConfig, provider } from '@takhin/backend-minio';
+import { configErrorPath } from '@takhin/testkit';
 
 const valid = { endpoint: 'http://127.0.0.1:9000', accessKey: 'a', secretKey: 's', bucket: 'segments' };
 
-const failure = (raw: unknown) => {
-  try {
-    parseMinioConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).path;
-  }
-  throw new Error('expected a ConfigError');
-};
+const failure = (raw: unknown) => configErrorPath(parseMinioConfig, raw);
 
 describe('minio config', () => {
   it('fills defaults and normalises the prefix', () => {

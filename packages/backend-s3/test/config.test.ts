@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@takhin/core';
 import { parseS3Config, provider } from '@takhin/backend-s3';
+import { configErrorPath } from '@takhin/testkit';
 
 const valid = { bucket: 'segments', region: 'eu-west-1' };
 
-const failure = (raw: unknown) => {
-  try {
-    parseS3Config(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).path;
-  }
-  throw new Error('expected a ConfigError');
-};
+const failure = (raw: unknown) => configErrorPath(parseS3Config, raw);
 
 describe('s3 config', () => {
   it('fills defaults and normalises the prefix', () => {

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { S3ColdStore } from '@takhin/backend-s3';
-import { readAll, requireServiceEnv } from '@takhin/testkit';
-import { ensureBucket, minioS3Config, rawClient } from './minio-s3.js';
+import { readAll, requireServiceEnv, sharedMinioSettings } from '@takhin/testkit';
+import { s3Family } from './minio-s3.js';
 
 const CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE'];
 
 /** A store configured without keys: the AWS SDK's default credential chain must find them. */
 function keylessStore(prefix: string): S3ColdStore {
-  const config = minioS3Config({ prefix });
+  const config = s3Family.config(sharedMinioSettings('s3', { prefix }));
   delete (config as { accessKeyId?: string }).accessKeyId;
   delete (config as { secretAccessKey?: string }).secretAccessKey;
   return new S3ColdStore(config);
@@ -30,7 +30,9 @@ describe('s3: credentials from the AWS default chain when the config has no keys
   });
 
   const roundTrip = async (store: S3ColdStore) => {
-    await ensureBucket(rawClient(minioS3Config()), 'takhin-s3-tests');
+    const inspector = s3Family.inspect(sharedMinioSettings('s3'));
+    await inspector.createBucket('takhin-s3-tests');
+    inspector.close?.();
     await store.put('chain/object', Buffer.from('found my keys'));
     expect((await readAll(await store.get('chain/object'))).toString()).toBe('found my keys');
     await store.delete('chain/object');

@@ -1,66 +1,57 @@
-import { AbortMultipartUploadCommand, CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
-import { parseS3Config, S3ColdStore, type S3Config } from '@takhin/backend-s3';
-import { requireServiceEnv } from '@takhin/testkit';
+import { CreateBucketCommand, CreateMultipartUploadCommand, ListMultipartUploadsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { parseS3Config, provider, S3ColdStore, type S3Config } from '@takhin/backend-s3';
+import type { S3FamilyBackend, S3Server, S3ServerInspector } from '@takhin/testkit';
 
-/** The shared MinIO from `scripts/services`, as S3 config (a missing server fails, never skips). */
-export function minioS3Config(overrides: Record<string, unknown> = {}): S3Config {
-  const env = requireServiceEnv('minio', ['TAKHIN_MINIO_ENDPOINT', 'TAKHIN_MINIO_ACCESS_KEY', 'TAKHIN_MINIO_SECRET_KEY', 'TAKHIN_MINIO_REGION']);
-  return parseS3Config({
-    bucket: 'takhin-s3-tests',
-    region: env.TAKHIN_MINIO_REGION,
-    endpoint: env.TAKHIN_MINIO_ENDPOINT,
-    forcePathStyle: true,
-    accessKeyId: env.TAKHIN_MINIO_ACCESS_KEY,
-    secretAccessKey: env.TAKHIN_MINIO_SECRET_KEY,
-    // S3's smallest part and a queue of 4, so part boundaries and the memory bound mean something.
-    partSizeMb: 5,
-    queueSize: 4,
-    ...overrides,
-  });
-}
+/** The S3 backend as the S3-family suites build it: its config keys, and the AWS SDK as raw client. */
+export const s3Family: S3FamilyBackend<S3Config> = {
+  module: provider.module!,
+  config: ({ accessKey, secretKey, ...settings }) =>
+    parseS3Config({ ...settings, accessKeyId: accessKey, secretAccessKey: secretKey, forcePathStyle: true }),
+  createStore: (config) => new S3ColdStore(config),
+  inspect: (server) => new SdkInspector(server),
+};
 
 /** A raw SDK client on the same server, for checks the store does not offer. */
-export function rawClient(config: S3Config): S3Client {
-  return new S3Client({
-    region: config.region,
-    endpoint: config.endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: config.accessKeyId!, secretAccessKey: config.secretAccessKey! },
-  });
-}
+class SdkInspector implements S3ServerInspector {
+  readonly #client: S3Client;
 
-export async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
-  try {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  } catch (error) {
-    const name = (error as { name?: string }).name;
-    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+  constructor(server: S3Server) {
+    this.#client = new S3Client({
+      region: server.region,
+      endpoint: server.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
+    });
   }
-}
 
-/**
- * Key and id of each multipart upload still open under `prefix`. MinIO lists uploads only for
- * a whole bucket or one exact key (a partial `Prefix` lists nothing), so: all, then filtered.
- */
-export async function openUploads(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const open: string[] = [];
-  let keyMarker: string | undefined;
-  let uploadIdMarker: string | undefined;
-  do {
-    const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
-    for (const upload of page.Uploads ?? []) if (upload.Key?.startsWith(prefix)) open.push(`${upload.Key} ${upload.UploadId}`);
-    [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
-  } while (keyMarker !== undefined);
-  return open;
-}
-
-/** Aborts what a test left open, then deletes every object the store holds. */
-export async function removeEverything(store: S3ColdStore, client: S3Client, config: S3Config): Promise<void> {
-  for (const upload of await openUploads(client, config.bucket, `${config.prefix}/`)) {
-    const [Key, UploadId] = upload.split(' ');
-    await client.send(new AbortMultipartUploadCommand({ Bucket: config.bucket, Key, UploadId }));
+  async createBucket(bucket: string): Promise<void> {
+    try {
+      await this.#client.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+    }
   }
-  const keys: string[] = [];
-  for await (const object of store.list('')) keys.push(object.key);
-  if (keys.length > 0) await store.delete(keys);
+
+  /** MinIO lists uploads only for a whole bucket or one exact key (a partial `Prefix` lists nothing), so: all, then filtered. */
+  async openUploads(bucket: string, prefix: string): Promise<string[]> {
+    const open: string[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.#client.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      for (const upload of page.Uploads ?? []) if (upload.Key?.startsWith(prefix)) open.push(`${upload.Key} ${upload.UploadId}`);
+      [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
+    } while (keyMarker !== undefined);
+    return open;
+  }
+
+  async leaveUploadOpen(bucket: string, key: string, firstPart: Uint8Array): Promise<void> {
+    const { UploadId } = await this.#client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+    await this.#client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: firstPart }));
+  }
+
+  close(): void {
+    this.#client.destroy();
+  }
 }

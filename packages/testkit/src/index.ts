@@ -10,4 +10,8 @@ export * from './network/closed-port.js';
 export * from './network/corrupting-proxy.js';
 export * from './network/tcp-proxy.js';
 export * from './servers/private-minio.js';
+export * from './s3-family/s3-family-backend.js';
+export * from './s3-family/shared-minio-settings.js';
+export * from './s3-family/describe-s3-family-behaviour.js';
+export * from './s3-family/s3-family-contract-subject.js';
 export * from './network/stub-http-server.js';
