@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   AnonymousCredential,
   BlobServiceClient,
@@ -9,21 +9,19 @@ import {
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import {
-  ChecksumStream,
   DEFAULT_MAX_KEY_BYTES,
   assertRangeShape,
   assertValidKey,
+  assertValidMetadata,
   assertValidPrefix,
   checksumMismatch,
   describeChecksumMismatch,
-  describeInvalidMetadata,
-  fixedSizeChunks,
   invalidRange,
   isColdStoreError,
   joinKey,
+  routePutBody,
   stripPrefix,
   throwIfAborted,
-  toReadable,
   withChecksumMetadata,
   alreadyExists,
   type Checksums,
@@ -36,6 +34,7 @@ import {
   type ObjectDescription,
   type PutBody,
   type PutOptions,
+  type StreamedDigest,
 } from '@takhin/core';
 import { describeBlob } from './blob-description.js';
 import { blockSizeBytes, type AzureConfig } from './config.js';
@@ -62,8 +61,8 @@ function containerClient(config: AzureConfig): ContainerClient {
 }
 
 /**
- * A ColdStore on Azure Blob Storage. Bodies that fit in one block go in a single Put Blob;
- * larger ones are staged block by block (bounded concurrency, MD5 per block checked by the
+ * A ColdStore on Azure Blob Storage. Bodies shorter than one block go in a single Put Blob;
+ * longer ones are staged block by block (bounded concurrency, MD5 per block checked by the
  * server) and committed with Put Block List, which also sets the metadata holding both
  * whole-object checksums — so `head` always has SHA-256 and nothing is visible before commit.
  */
@@ -115,28 +114,16 @@ export class AzureColdStore implements ColdStore {
   /** Streams `body` to `key`; see ColdStore.put. */
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectDescription> {
     const blob = this.#blob(key);
-    const invalidMetadata = describeInvalidMetadata(options.metadata);
-    if (invalidMetadata) throw new TypeError(`${BACKEND}: ${invalidMetadata}`);
+    assertValidMetadata(BACKEND, options.metadata);
     const { signal } = options;
     throwIfAborted(signal, BACKEND, key);
-
-    const hashing = new ChecksumStream(options.onProgress);
-    const chunks = fixedSizeChunks(pipeline(toReadable(body), hashing, () => {}), this.#blockSize)[Symbol.asyncIterator]();
     try {
-      const first = await chunks.next();
-      const head = first.done ? Buffer.alloc(0) : first.value;
-      const second = first.done ? first : await chunks.next();
-      if (second.done) return await this.#putSingle(key, blob, head, hashing.checksums, options);
-      const blocks = (async function* () {
-        yield head;
-        yield second.value;
-        for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-      })();
-      return await this.#putStaged(key, blob, blocks, hashing, options);
+      return await routePutBody(body, { partSize: this.#blockSize, signal, onProgress: options.onProgress }, {
+        single: (bytes, checksums) => this.#putSingle(key, blob, bytes, checksums, options),
+        multipart: (blocks, digest) => this.#putStaged(key, blob, blocks, digest, options),
+      });
     } catch (error) {
       throw toColdStoreError(error, this.config.container, key, signal);
-    } finally {
-      await chunks.return(undefined);
     }
   }
 
@@ -230,7 +217,7 @@ export class AzureColdStore implements ColdStore {
     return describeBlob(this.#prefix, blob.name, { contentLength: bytes.byteLength, etag: response.etag, lastModified: response.lastModified, metadata });
   }
 
-  async #putStaged(key: string, blob: BlockBlobClient, blocks: AsyncIterable<Buffer>, hashing: ChecksumStream, options: PutOptions): Promise<ObjectDescription> {
+  async #putStaged(key: string, blob: BlockBlobClient, blocks: AsyncIterable<Buffer>, digest: StreamedDigest, options: PutOptions): Promise<ObjectDescription> {
     const { signal } = options;
     // Staging blocks against an existing blob only to be refused at commit would waste the
     // upload; the commit's own condition still guards the race.
@@ -238,7 +225,7 @@ export class AzureColdStore implements ColdStore {
     try {
       const ids = await stageBlocks(blob, blocks, this.config.concurrency, signal);
       throwIfAborted(signal, BACKEND, key);
-      const actual = hashing.checksums;
+      const actual = digest.checksums;
       this.#verifyDeclared(key, options.checksums, actual);
       const metadata = encodeMetadata(withChecksumMetadata(options.metadata, actual));
       const response = await blob.commitBlockList(ids, {
@@ -247,7 +234,7 @@ export class AzureColdStore implements ColdStore {
         blobHTTPHeaders: { blobContentType: CONTENT_TYPE },
         abortSignal: signal,
       });
-      return describeBlob(this.#prefix, blob.name, { contentLength: hashing.bytes, etag: response.etag, lastModified: response.lastModified, metadata });
+      return describeBlob(this.#prefix, blob.name, { contentLength: digest.bytes, etag: response.etag, lastModified: response.lastModified, metadata });
     } catch (error) {
       await this.#discardStagedBlocks(blob);
       throw error;

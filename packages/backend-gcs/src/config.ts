@@ -16,10 +16,11 @@ const schema = {
   endpoint: { type: 'string', nonEmpty: true },
   /** A service-account key file; without it, Application Default Credentials apply. */
   keyFilename: { type: 'string', nonEmpty: true },
-  /** Bytes per resumable-upload request, and so the put's memory bound; a multiple of 0.25. */
+  /**
+   * Bytes per resumable-upload request, and so the put's memory bound; a multiple of 0.25.
+   * Bodies shorter than one chunk go in a single multipart request instead.
+   */
   chunkSizeMb: { type: 'number', default: 16, min: 0.25, max: 1024 },
-  /** Bodies up to this size go in one multipart request; larger ones go resumable. */
-  resumableThresholdMb: { type: 'number', default: 8, min: 0 },
 } as const;
 
 export type GcsConfig = ConfigOf<typeof schema>;
@@ -32,10 +33,6 @@ export function parseGcsConfig(raw: unknown): GcsConfig {
   if ((config.chunkSizeMb * MiB) % GCS_CHUNK_GRANULE !== 0) {
     throw new ConfigError(`${GCS_CONFIG_PATH}.chunkSizeMb`, `must be a multiple of 0.25 (256 KiB), got ${config.chunkSizeMb}`);
   }
-  if (config.resumableThresholdMb > config.chunkSizeMb) {
-    // The put decides by holding the first chunk; a larger threshold would need more memory.
-    throw new ConfigError(`${GCS_CONFIG_PATH}.resumableThresholdMb`, `must not exceed chunkSizeMb (${config.chunkSizeMb})`);
-  }
   if (config.endpoint !== undefined && !URL.canParse(config.endpoint)) {
     throw new ConfigError(`${GCS_CONFIG_PATH}.endpoint`, `not a URL: ${JSON.stringify(config.endpoint)}`);
   }
@@ -43,4 +40,3 @@ export function parseGcsConfig(raw: unknown): GcsConfig {
 }
 
 export const chunkSizeBytes = (config: GcsConfig) => config.chunkSizeMb * MiB;
-export const resumableThresholdBytes = (config: GcsConfig) => Math.floor(config.resumableThresholdMb * MiB);

@@ -1,24 +1,22 @@
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import {
   CHECKSUM_METADATA_KEYS,
-  ChecksumStream,
   ColdStoreError,
   isColdStoreError,
   DEFAULT_MAX_KEY_BYTES,
   assertRangeShape,
   assertValidKey,
+  assertValidMetadata,
   assertValidPrefix,
   checksumMismatch,
   describeChecksumMismatch,
-  describeInvalidMetadata,
-  fixedSizeChunks,
   httpRangeHeader,
   invalidRange,
   joinKey,
+  routePutBody,
   stripPrefix,
   throwIfAborted,
-  toReadable,
   withChecksumMetadata,
   type Checksums,
   type ColdStore,
@@ -30,8 +28,9 @@ import {
   type ObjectDescription,
   type PutBody,
   type PutOptions,
+  type StreamedDigest,
 } from '@takhin/core';
-import { chunkSizeBytes, resumableThresholdBytes, type GcsConfig } from './config.js';
+import { chunkSizeBytes, type GcsConfig } from './config.js';
 import { BACKEND, bucketNotFound, toColdStoreError } from './errors.js';
 import { GcsHttp, readJson } from './gcs-http.js';
 import { describeObject, type ObjectResource } from './object-resource.js';
@@ -44,10 +43,11 @@ const DELETE_CONCURRENCY = 16;
 const CONTENT_TYPE = 'application/octet-stream';
 
 /**
- * A ColdStore on Google Cloud Storage. Small bodies go in one multipart request, larger ones
- * through a resumable session one chunk at a time (memory: two chunks per put). Every upload
- * carries our native CRC32C so the server verifies it; SHA-256 rides in the object metadata.
- * The SDK serves metadata calls and auth; the byte paths are our own requests (see GcsHttp).
+ * A ColdStore on Google Cloud Storage. Bodies shorter than one chunk go in one multipart
+ * request, longer ones through a resumable session one chunk at a time (memory: two chunks
+ * per put). Every upload carries our native CRC32C so the server verifies it; SHA-256 rides
+ * in the object metadata. The SDK serves metadata calls and auth; the byte paths are our own
+ * requests (see GcsHttp).
  */
 export class GcsColdStore implements ColdStore {
   readonly backend = BACKEND;
@@ -58,7 +58,6 @@ export class GcsColdStore implements ColdStore {
   readonly #prefix: string;
   readonly #maxKeyBytes: number;
   readonly #chunkSize: number;
-  readonly #threshold: number;
   /** Resumable sessions started and neither finished nor cancelled (see `openUploadSessions`). */
   readonly #openSessions = new Set<string>();
   #bucketSeen = false;
@@ -78,7 +77,6 @@ export class GcsColdStore implements ColdStore {
     this.#prefix = config.prefix;
     this.#maxKeyBytes = DEFAULT_MAX_KEY_BYTES - (this.#prefix === '' ? 0 : Buffer.byteLength(this.#prefix) + 1);
     this.#chunkSize = chunkSizeBytes(config);
-    this.#threshold = resumableThresholdBytes(config);
     this.capabilities = { sha256OnHead: true, serverVerifiesCrc32c: true, maxKeyBytes: this.#maxKeyBytes, maxDeleteBatch: 1 };
   }
 
@@ -104,26 +102,17 @@ export class GcsColdStore implements ColdStore {
   /** Streams `body` to `key`; see ColdStore.put. */
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectDescription> {
     const name = this.#name(key);
-    const invalidMetadata = describeInvalidMetadata(options.metadata);
-    if (invalidMetadata) throw new TypeError(`${BACKEND}: ${invalidMetadata}`);
+    assertValidMetadata(BACKEND, options.metadata);
     const { signal } = options;
     throwIfAborted(signal, BACKEND, key);
-
-    const hashing = new ChecksumStream(options.onProgress);
-    const chunks = fixedSizeChunks(pipeline(toReadable(body), hashing, () => {}), this.#chunkSize)[Symbol.asyncIterator]();
     try {
-      const first = await chunks.next();
-      const head = first.done ? Buffer.alloc(0) : first.value;
-      const second = first.done ? first : await chunks.next();
-      const stored =
-        second.done && head.byteLength <= this.#threshold
-          ? await this.#putSimple(key, name, head, hashing.checksums, options)
-          : await this.#putResumable(key, name, head, second, chunks, hashing, options);
+      const stored = await routePutBody(body, { partSize: this.#chunkSize, signal, onProgress: options.onProgress }, {
+        single: (bytes, checksums) => this.#putSimple(key, name, bytes, checksums, options),
+        multipart: (chunks, digest) => this.#putResumable(key, name, chunks, digest, options),
+      });
       return describeObject(this.#prefix, stored);
     } catch (error) {
       throw (await this.#failure(error, key, signal)).error;
-    } finally {
-      await chunks.return(undefined);
     }
   }
 
@@ -213,15 +202,7 @@ export class GcsColdStore implements ColdStore {
     });
   }
 
-  async #putResumable(
-    key: string,
-    name: string,
-    first: Buffer,
-    second: IteratorResult<Buffer>,
-    chunks: AsyncIterator<Buffer>,
-    hashing: ChecksumStream,
-    options: PutOptions,
-  ): Promise<ObjectResource> {
+  async #putResumable(key: string, name: string, chunks: AsyncIterable<Buffer>, digest: StreamedDigest, options: PutOptions): Promise<ObjectResource> {
     const { signal, checksums: declared } = options;
     const session = await ResumableUpload.start(this.#http, {
       bucket: this.config.bucket,
@@ -233,22 +214,22 @@ export class GcsColdStore implements ColdStore {
     this.#openSessions.add(session.uri);
     let created: ObjectResource;
     try {
-      let current = first;
-      for (let next = second; !next.done; next = await chunks.next()) {
-        throwIfAborted(signal, BACKEND, key);
-        await session.write(current, signal);
-        current = next.value;
+      // Each chunk is sent once the next has been read: the last one must go with the total size.
+      let last: Buffer | undefined;
+      for await (const chunk of chunks) {
+        if (last) await session.write(last, signal);
+        last = chunk;
       }
       throwIfAborted(signal, BACKEND, key);
-      const actual = hashing.checksums;
+      const actual = digest.checksums;
       this.#verifyDeclared(key, declared, actual);
-      created = await session.finish(current, actual.crc32c, signal);
+      created = await session.finish(last!, actual.crc32c, signal); // multipart bodies hold at least one chunk
       this.#openSessions.delete(session.uri);
     } catch (error) {
       if (await session.cancel()) this.#openSessions.delete(session.uri);
       throw error;
     }
-    return this.#completeResumable(key, name, created, hashing.checksums, options);
+    return this.#completeResumable(key, name, created, digest.checksums, options);
   }
 
   /**

@@ -64,7 +64,8 @@ describe('gcs: configuration', () => {
     const base = { bucket: 'b', ...gcsServer() };
     expect(() => provider.parseConfig({ ...base, bucket: undefined })).toThrow(/storage\.tiered\.gcs\.bucket/);
     expect(() => provider.parseConfig({ ...base, chunkSizeMb: 0.3 })).toThrow(/storage\.tiered\.gcs\.chunkSizeMb.*256 KiB/);
-    expect(() => provider.parseConfig({ ...base, resumableThresholdMb: 64 })).toThrow(/storage\.tiered\.gcs\.resumableThresholdMb/);
+    // Retired: bodies shorter than one chunk go simple, the rest resumable.
+    expect(() => provider.parseConfig({ ...base, resumableThresholdMb: 8 })).toThrow(/storage\.tiered\.gcs\.resumableThresholdMb.*unknown key/);
     expect(() => provider.parseConfig({ ...base, endpoint: 'not a url' })).toThrow(/storage\.tiered\.gcs\.endpoint/);
     expect(() => provider.parseConfig({ ...base, prefix: 'a/../b' })).toThrow(/storage\.tiered\.gcs\.prefix/);
     expect(() => provider.parseConfig({ ...base, buckt: 'x' })).toThrow(/did you mean "bucket"/);

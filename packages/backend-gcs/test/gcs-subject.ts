@@ -11,7 +11,7 @@ export function gcsServer() {
 
 /** Small parts so part boundaries and the 64 MiB memory case mean something: 4 × 256 KiB. */
 export function testConfig(prefix: string, overrides: Partial<GcsConfig> = {}): GcsConfig {
-  return provider.parseConfig({ bucket: TEST_BUCKET, prefix, ...gcsServer(), chunkSizeMb: 1, resumableThresholdMb: 0.5, ...overrides });
+  return provider.parseConfig({ bucket: TEST_BUCKET, prefix, ...gcsServer(), chunkSizeMb: 1, ...overrides });
 }
 
 export async function ensureBucket(store: GcsColdStore, bucket = TEST_BUCKET): Promise<void> {

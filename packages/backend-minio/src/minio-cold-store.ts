@@ -4,12 +4,12 @@ import type { Client } from 'minio';
 import {
   assertRangeShape,
   assertValidKey,
+  assertValidMetadata,
   assertValidPrefix,
   checksumMismatch,
   crc32cOf,
   DEFAULT_MAX_KEY_BYTES,
   describeChecksumMismatch,
-  describeInvalidMetadata,
   httpRangeHeader,
   invalidRange,
   joinKey,
@@ -95,8 +95,7 @@ export class MinioColdStore implements ColdStore {
    */
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectDescription> {
     this.#assertKey(key);
-    const metadataProblem = describeInvalidMetadata(options.metadata);
-    if (metadataProblem) throw new TypeError(`${BACKEND}: cannot store metadata for "${key}": ${metadataProblem}`);
+    assertValidMetadata(BACKEND, options.metadata);
     throwIfAborted(options.signal, BACKEND, key);
     await this.#abortOrphanedUploads();
 

@@ -19,12 +19,12 @@ import {
 import {
   assertRangeShape,
   assertValidKey,
+  assertValidMetadata,
   assertValidPrefix,
   checksumMismatch,
   crc32cOf,
   DEFAULT_MAX_KEY_BYTES,
   describeChecksumMismatch,
-  describeInvalidMetadata,
   httpRangeHeader,
   invalidRange,
   joinKey,
@@ -116,8 +116,7 @@ export class S3ColdStore implements ColdStore {
    */
   async put(key: string, body: PutBody, options: PutOptions = {}): Promise<ObjectDescription> {
     this.#assertKey(key);
-    const metadataProblem = describeInvalidMetadata(options.metadata);
-    if (metadataProblem) throw new TypeError(`${BACKEND}: cannot store metadata for "${key}": ${metadataProblem}`);
+    assertValidMetadata(BACKEND, options.metadata);
     throwIfAborted(options.signal, BACKEND, key);
     await this.#abortOrphanedUploads();
 
