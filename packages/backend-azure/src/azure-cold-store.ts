@@ -9,13 +9,13 @@ import {
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import {
-  DEFAULT_MAX_KEY_BYTES,
+  alreadyExists,
+  assertDeclaredChecksums,
   assertRangeShape,
   assertValidKey,
   assertValidMetadata,
   assertValidPrefix,
-  checksumMismatch,
-  describeChecksumMismatch,
+  DEFAULT_MAX_KEY_BYTES,
   invalidRange,
   isColdStoreError,
   joinKey,
@@ -23,7 +23,6 @@ import {
   stripPrefix,
   throwIfAborted,
   withChecksumMetadata,
-  alreadyExists,
   type Checksums,
   type ColdStore,
   type ColdStoreCapabilities,
@@ -205,7 +204,7 @@ export class AzureColdStore implements ColdStore {
   async close(): Promise<void> {}
 
   async #putSingle(key: string, blob: BlockBlobClient, bytes: Buffer, actual: Checksums, options: PutOptions): Promise<ObjectDescription> {
-    this.#verifyDeclared(key, options.checksums, actual);
+    assertDeclaredChecksums(BACKEND, key, options.checksums, actual);
     const metadata = encodeMetadata(withChecksumMetadata(options.metadata, actual));
     const response = await blob.upload(bytes, bytes.byteLength, {
       metadata,
@@ -226,7 +225,7 @@ export class AzureColdStore implements ColdStore {
       const ids = await stageBlocks(blob, blocks, this.config.concurrency, signal);
       throwIfAborted(signal, BACKEND, key);
       const actual = digest.checksums;
-      this.#verifyDeclared(key, options.checksums, actual);
+      assertDeclaredChecksums(BACKEND, key, options.checksums, actual);
       const metadata = encodeMetadata(withChecksumMetadata(options.metadata, actual));
       const response = await blob.commitBlockList(ids, {
         metadata,
@@ -254,10 +253,6 @@ export class AzureColdStore implements ColdStore {
     }
   }
 
-  #verifyDeclared(key: string, declared: Partial<Checksums> | undefined, actual: Checksums): void {
-    const mismatch = describeChecksumMismatch(declared, actual);
-    if (mismatch) throw checksumMismatch(BACKEND, key, mismatch);
-  }
 
   async #deleteOne(key: string, blob: BlockBlobClient, signal: AbortSignal | undefined): Promise<void> {
     try {

@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { constants, createWriteStream, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline as pipelineWithCallback, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  ChecksumStream,
   alreadyExists,
+  assertDeclaredChecksums,
   assertValidKey,
   assertValidMetadata,
   assertValidPrefix,
   checksumMismatch,
-  describeChecksumMismatch,
+  ChecksumStream,
   invalidKey,
   resolveRange,
   syncDirectory,
@@ -73,13 +73,15 @@ export class FsColdStore implements ColdStore {
         throw invalidKey(FS_BACKEND, key, 'an object already has the name of one of its folders on the filesystem');
       });
       const checksummer = new ChecksumStream(options.onProgress);
+      // The body joins by callback, not awaited: a source that has stalled may never settle
+      // once destroyed, and an abort must not wait for it.
+      const hashed = pipelineWithCallback(toReadable(body), checksummer, () => {});
       // `flush` fsyncs the file before the stream closes.
       const file = createWriteStream(tmpObject, { flags: 'wx', flush: true, highWaterMark: FS_WRITE_BUFFER_BYTES });
-      await pipeline(toReadable(body), checksummer, file, { signal: options.signal });
+      await pipeline(hashed, file, { signal: options.signal });
 
       const checksums = checksummer.checksums;
-      const mismatch = describeChecksumMismatch(options.checksums, checksums);
-      if (mismatch) throw checksumMismatch(FS_BACKEND, key, mismatch);
+      assertDeclaredChecksums(FS_BACKEND, key, options.checksums, checksums);
       if (options.size !== undefined && options.size !== checksummer.bytes) {
         throw checksumMismatch(FS_BACKEND, key, `declared size ${options.size}, body had ${checksummer.bytes} bytes`);
       }

@@ -1,18 +1,18 @@
 import type { Readable } from 'node:stream';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import {
-  CHECKSUM_METADATA_KEYS,
-  ColdStoreError,
-  isColdStoreError,
-  DEFAULT_MAX_KEY_BYTES,
+  assertDeclaredChecksums,
   assertRangeShape,
   assertValidKey,
   assertValidMetadata,
   assertValidPrefix,
+  CHECKSUM_METADATA_KEYS,
   checksumMismatch,
-  describeChecksumMismatch,
+  ColdStoreError,
+  DEFAULT_MAX_KEY_BYTES,
   httpRangeHeader,
   invalidRange,
+  isColdStoreError,
   joinKey,
   routePutBody,
   stripPrefix,
@@ -192,7 +192,7 @@ export class GcsColdStore implements ColdStore {
   }
 
   async #putSimple(key: string, name: string, bytes: Buffer, actual: Checksums, options: PutOptions): Promise<ObjectResource> {
-    this.#verifyDeclared(key, options.checksums, actual);
+    assertDeclaredChecksums(BACKEND, key, options.checksums, actual);
     return uploadSimple(this.#http, {
       bucket: this.config.bucket,
       resource: { name, contentType: CONTENT_TYPE, crc32c: actual.crc32c, metadata: withChecksumMetadata(options.metadata, { sha256: actual.sha256 }) },
@@ -222,7 +222,7 @@ export class GcsColdStore implements ColdStore {
       }
       throwIfAborted(signal, BACKEND, key);
       const actual = digest.checksums;
-      this.#verifyDeclared(key, declared, actual);
+      assertDeclaredChecksums(BACKEND, key, declared, actual);
       created = await session.finish(last!, actual.crc32c, signal); // multipart bodies hold at least one chunk
       this.#openSessions.delete(session.uri);
     } catch (error) {
@@ -252,10 +252,6 @@ export class GcsColdStore implements ColdStore {
     return readJson<ObjectResource>(response);
   }
 
-  #verifyDeclared(key: string, declared: Partial<Checksums> | undefined, actual: Checksums): void {
-    const mismatch = describeChecksumMismatch(declared, actual);
-    if (mismatch) throw checksumMismatch(BACKEND, key, mismatch);
-  }
 
   async #deleteOne(key: string, file: File, signal: AbortSignal | undefined): Promise<void> {
     try {

@@ -2,14 +2,13 @@ import type { Agent, IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Client } from 'minio';
 import {
+  assertDeclaredChecksums,
   assertRangeShape,
   assertValidKey,
   assertValidMetadata,
   assertValidPrefix,
-  checksumMismatch,
   crc32cOf,
   DEFAULT_MAX_KEY_BYTES,
-  describeChecksumMismatch,
   httpRangeHeader,
   invalidRange,
   joinKey,
@@ -256,8 +255,7 @@ export class MinioColdStore implements ColdStore {
 
   async #putSingle(key: string, bytes: Buffer, checksums: Checksums, options: PutOptions): Promise<ObjectDescription> {
     // The body is in memory already, so a wrong declared checksum never reaches the server.
-    const mismatch = describeChecksumMismatch(options.checksums, checksums);
-    if (mismatch) throw checksumMismatch(BACKEND, key, mismatch);
+    assertDeclaredChecksums(BACKEND, key, options.checksums, checksums);
     const headers = {
       ...this.#objectHeaders(options.metadata, checksums),
       'x-amz-checksum-crc32c': checksums.crc32c,
@@ -286,8 +284,7 @@ export class MinioColdStore implements ColdStore {
         upload: (part, partNumber, signal) => withSignal(signal, () => this.#uploadPart(key, uploadId, part, partNumber)),
       });
       const checksums = digest.checksums;
-      const mismatch = describeChecksumMismatch(options.checksums, checksums);
-      if (mismatch) throw checksumMismatch(BACKEND, key, mismatch);
+      assertDeclaredChecksums(BACKEND, key, options.checksums, checksums);
       throwIfAborted(options.signal, BACKEND, key);
       // No signal from here: once Complete is sent the object may be committed, and an abort
       // that raced it would report a failure for an object that exists.

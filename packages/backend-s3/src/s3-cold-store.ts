@@ -17,14 +17,13 @@ import {
   type ServerSideEncryption,
 } from '@aws-sdk/client-s3';
 import {
+  assertDeclaredChecksums,
   assertRangeShape,
   assertValidKey,
   assertValidMetadata,
   assertValidPrefix,
-  checksumMismatch,
   crc32cOf,
   DEFAULT_MAX_KEY_BYTES,
-  describeChecksumMismatch,
   httpRangeHeader,
   invalidRange,
   joinKey,
@@ -305,8 +304,7 @@ export class S3ColdStore implements ColdStore {
 
   async #putSingle(key: string, bytes: Buffer, checksums: Checksums, options: PutOptions): Promise<ObjectDescription> {
     // The body is in memory already, so a wrong declared checksum never reaches the server.
-    const mismatch = describeChecksumMismatch(options.checksums, checksums);
-    if (mismatch) throw checksumMismatch(BACKEND, key, mismatch);
+    assertDeclaredChecksums(BACKEND, key, options.checksums, checksums);
     const response = await this.#client.send(
       new PutObjectCommand({
         ...this.#objectParams(key, options.metadata, checksums),
@@ -340,8 +338,7 @@ export class S3ColdStore implements ColdStore {
         upload: (part, partNumber, signal) => this.#uploadPart(key, uploadId, part, partNumber, signal),
       });
       const checksums = digest.checksums;
-      const mismatch = describeChecksumMismatch(options.checksums, checksums);
-      if (mismatch) throw checksumMismatch(BACKEND, key, mismatch);
+      assertDeclaredChecksums(BACKEND, key, options.checksums, checksums);
       throwIfAborted(options.signal, BACKEND, key);
       // No signal from here: once Complete is sent the object may be committed, and an abort
       // that raced it would report a failure for an object that exists.

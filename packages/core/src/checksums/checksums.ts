@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32c } from '@node-rs/crc32';
 import type { Checksums } from '../contracts/cold-store.js';
+import { checksumMismatch } from '../errors/factories.js';
 
 /** The big-endian 4-byte form of a CRC32C value, base64-encoded (the cloud wire form). */
 export function crc32cToBase64(value: number): string {
@@ -103,4 +104,10 @@ export function describeChecksumMismatch(declared: Partial<Checksums> | undefine
     differences.push(`sha256 declared ${declared.sha256}, bytes have ${actual.sha256}`);
   }
   return differences.length > 0 ? differences.join('; ') : undefined;
+}
+
+/** Throws `CHECKSUM_MISMATCH` naming each difference unless the declared checksums match. */
+export function assertDeclaredChecksums(backend: string, key: string, declared: Partial<Checksums> | undefined, actual: Checksums): void {
+  const mismatch = describeChecksumMismatch(declared, actual);
+  if (mismatch !== undefined) throw checksumMismatch(backend, key, mismatch);
 }

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ChecksumStream, describeChecksumMismatch } from '../checksums/checksums.js';
+import { assertDeclaredChecksums, ChecksumStream } from '../checksums/checksums.js';
 import type { ByteRange, Checksums, ColdStore } from '../contracts/cold-store.js';
 import { checksumMismatch, notFound } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
@@ -49,8 +49,7 @@ export async function downloadToLocalFile(
     // `wx`: never reuse someone else's file; `flush`: fsync before the stream closes.
     await pipeline(body, hashing, createWriteStream(temp, { flags: 'wx', flush: true }), { signal });
     const checksums = hashing.checksums;
-    const mismatch = describeChecksumMismatch(expected, checksums);
-    if (mismatch !== undefined) throw checksumMismatch(store.backend, key, mismatch);
+    assertDeclaredChecksums(store.backend, key, expected, checksums);
     throwIfAborted(signal, store.backend, key);
     await rename(temp, path);
     await syncDirectory(dirname(path));

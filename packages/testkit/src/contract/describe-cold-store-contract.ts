@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checksumBytes, type ColdStore } from '@takhin/core';
 import { peakBufferGrowth } from '../bodies/memory-probe.js';
 import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
@@ -299,6 +299,29 @@ export function describeColdStoreContract(name: string, factory: ContractSubject
         expect(await s.store.head(key)).toBeNull();
         expect(await s.listPendingUploads()).toEqual([]);
       });
+      contractCase('an abort while the body has stalled is ABORTED at once and leaves nothing', async (s) => {
+        // Stalls inside the first part (nothing sent yet) and inside the second (a multipart
+        // upload under way): the put must not wait for bytes that may never come.
+        for (const parts of [0.5, 1.5]) {
+          const key = freshKey(`stalled-${parts}`);
+          const size = Math.floor(parts * s.partSize);
+          let read = 0;
+          const controller = new AbortController();
+          const put = s.store.put(key, stallingBody(patternedBytes(size, 15)), {
+            signal: controller.signal,
+            onProgress: (bytes) => (read = bytes),
+          });
+          put.catch(() => {}); // settled below; keep an early rejection from counting as unhandled
+          await vi.waitFor(() => expect(read).toBe(size), { timeout: 10_000 });
+          await new Promise((resolve) => setTimeout(resolve, 50)); // let the put settle into waiting
+          const abortedAt = performance.now();
+          controller.abort(new Error('test abort'));
+          await expectCode(put, 'ABORTED');
+          expect(performance.now() - abortedAt, 'milliseconds from abort to rejection').toBeLessThan(1_000);
+          expect(await s.store.head(key)).toBeNull();
+          expect(await s.listPendingUploads()).toEqual([]);
+        }
+      });
       contractCase('an already aborted signal is ABORTED before any request', async ({ store }) => {
         const key = freshKey('pre-aborted');
         await expectCode(store.put(key, Buffer.from('x'), { signal: AbortSignal.abort() }), 'ABORTED');
@@ -379,6 +402,7 @@ const CASE_NAMES = new Set([
   'invalid keys are INVALID_KEY before any request',
   'an unreachable server is UNAVAILABLE and retryable',
   'an abort in the middle of a put leaves nothing visible',
+  'an abort while the body has stalled is ABORTED at once and leaves nothing',
   'an already aborted signal is ABORTED before any request',
   'a declared checksum that does not match is CHECKSUM_MISMATCH and leaves nothing',
   'a mismatched checksum does not replace an existing object',
@@ -408,6 +432,12 @@ async function runConcurrently<T>(items: readonly T[], limit: number, work: (ite
     while (next < items.length) await work(items[next++]!);
   });
   await Promise.all(lanes);
+}
+
+/** Hands over `bytes`, then hangs: no further chunk and no end, as a stuck producer would. */
+async function* stallingBody(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+  await new Promise(() => {});
 }
 
 /** Passes `source` through and aborts `controller` once `afterBytes` have gone by. */
