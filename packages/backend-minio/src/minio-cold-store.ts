@@ -12,6 +12,7 @@ import {
   httpRangeHeader,
   invalidRange,
   joinKey,
+  PendingAborts,
   routePutBody,
   splitChecksumMetadata,
   stripPrefix,
@@ -70,7 +71,10 @@ export class MinioColdStore implements ColdStore {
   readonly #maxKeyBytes: number;
   readonly #sseHeaders: Record<string, string>;
   /** Uploads whose abort failed (the server was gone), by upload id → full key. */
-  readonly #orphans = new Map<string, string>();
+  readonly #pendingAborts = new PendingAborts({
+    abort: (fullKey, uploadId) => withSignal(undefined, () => this.#client.abortMultipartUpload(this.#bucket, fullKey, uploadId)),
+    isGone: (error) => (error as { code?: unknown }).code === 'NoSuchUpload',
+  });
   #bucketSeen = false;
 
   constructor(readonly config: MinioConfig) {
@@ -96,7 +100,7 @@ export class MinioColdStore implements ColdStore {
     this.#assertKey(key);
     assertValidMetadata(BACKEND, options.metadata);
     throwIfAborted(options.signal, BACKEND, key);
-    await this.#abortOrphanedUploads();
+    await this.#pendingAborts.retry();
 
     try {
       return await routePutBody(body, { partSize: this.partSize, signal: options.signal, onProgress: options.onProgress }, {
@@ -225,7 +229,7 @@ export class MinioColdStore implements ColdStore {
    * Uploads younger than `olderThanMs` may belong to a live writer and are left alone.
    */
   async abortStaleUploads(olderThanMs: number): Promise<number> {
-    let aborted = await this.#abortOrphanedUploads();
+    let aborted = await this.#pendingAborts.retry();
     const cutoff = Date.now() - olderThanMs;
     const prefix = this.#fullKey('');
     let keyMarker = '';
@@ -249,7 +253,7 @@ export class MinioColdStore implements ColdStore {
 
   /** Aborts what it still can of the uploads it failed to abort, then closes its sockets. */
   async close(): Promise<void> {
-    await this.#abortOrphanedUploads();
+    await this.#pendingAborts.retry();
     this.#agent.destroy();
   }
 
@@ -309,7 +313,7 @@ export class MinioColdStore implements ColdStore {
       if (failure) throw failure;
       return this.#described(key, digest.bytes, response.headers, checksums, options);
     } catch (error) {
-      await this.#abortUpload(fullKey, uploadId);
+      await this.#pendingAborts.abort(fullKey, uploadId);
       throw error;
     }
   }
@@ -326,26 +330,6 @@ export class MinioColdStore implements ColdStore {
     return { partNumber, etag, crc32c };
   }
 
-  /** Aborts an upload on the server; if that fails too, remembers it for later. */
-  async #abortUpload(fullKey: string, uploadId: string): Promise<void> {
-    try {
-      await withSignal(undefined, () => this.#client.abortMultipartUpload(this.#bucket, fullKey, uploadId));
-      this.#orphans.delete(uploadId);
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 'NoSuchUpload') this.#orphans.delete(uploadId);
-      else this.#orphans.set(uploadId, fullKey);
-    }
-  }
-
-  /** Retries the aborts that failed earlier; returns how many are now gone. */
-  async #abortOrphanedUploads(): Promise<number> {
-    let cleared = 0;
-    for (const [uploadId, fullKey] of [...this.#orphans]) {
-      await this.#abortUpload(fullKey, uploadId);
-      if (!this.#orphans.has(uploadId)) cleared++;
-    }
-    return cleared;
-  }
 
   async #assertBucketExists(key: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.#bucketSeen) return;

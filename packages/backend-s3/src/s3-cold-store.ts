@@ -27,6 +27,7 @@ import {
   httpRangeHeader,
   invalidRange,
   joinKey,
+  PendingAborts,
   routePutBody,
   splitChecksumMetadata,
   stripPrefix,
@@ -53,12 +54,6 @@ const MIB = 1024 * 1024;
 /** S3 numbers parts 1 to 10 000; larger objects need a larger `partSizeMb`. */
 const MAX_PARTS = 10_000;
 const MAX_DELETE_BATCH = 1000;
-
-/** An upload whose abort failed (the server was gone); retried before the next put and on close. */
-interface OrphanedUpload {
-  key: string;
-  uploadId: string;
-}
 
 /**
  * A ColdStore on AWS S3 or any S3-compatible store (MinIO, Ceph, …) through `@aws-sdk/client-s3`.
@@ -88,7 +83,12 @@ export class S3ColdStore implements ColdStore {
   readonly #prefix: string;
   readonly #maxKeyBytes: number;
   readonly #sse: { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string };
-  readonly #orphans = new Map<string, OrphanedUpload>();
+  readonly #pendingAborts = new PendingAborts({
+    abort: async (fullKey, uploadId) => {
+      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: fullKey, UploadId: uploadId }));
+    },
+    isGone: (error) => (error as { name?: string }).name === 'NoSuchUpload',
+  });
   #bucketSeen = false;
 
   constructor(
@@ -117,7 +117,7 @@ export class S3ColdStore implements ColdStore {
     this.#assertKey(key);
     assertValidMetadata(BACKEND, options.metadata);
     throwIfAborted(options.signal, BACKEND, key);
-    await this.#abortOrphanedUploads();
+    await this.#pendingAborts.retry();
 
     try {
       return await routePutBody(body, { partSize: this.partSize, signal: options.signal, onProgress: options.onProgress }, {
@@ -266,7 +266,7 @@ export class S3ColdStore implements ColdStore {
    * Uploads younger than `olderThanMs` may belong to a live writer and are left alone.
    */
   async abortStaleUploads(olderThanMs: number): Promise<number> {
-    let aborted = await this.#abortOrphanedUploads();
+    let aborted = await this.#pendingAborts.retry();
     const cutoff = Date.now() - olderThanMs;
     const prefix = this.#fullKey('');
     let keyMarker: string | undefined;
@@ -298,7 +298,7 @@ export class S3ColdStore implements ColdStore {
 
   /** Aborts what it still can of the uploads it failed to abort, then closes its sockets. */
   async close(): Promise<void> {
-    await this.#abortOrphanedUploads();
+    await this.#pendingAborts.retry();
     this.#client.destroy();
   }
 
@@ -357,7 +357,7 @@ export class S3ColdStore implements ColdStore {
       const sse = done.ServerSideEncryption ?? created.ServerSideEncryption;
       return this.#described(key, digest.bytes, done.ETag, checksums, options, sse);
     } catch (error) {
-      await this.#abortUpload(fullKey, uploadId);
+      await this.#pendingAborts.abort(fullKey, uploadId);
       throw error;
     }
   }
@@ -383,27 +383,6 @@ export class S3ColdStore implements ColdStore {
     return { PartNumber: partNumber, ETag: response.ETag, ChecksumCRC32C: response.ChecksumCRC32C ?? crc32c };
   }
 
-  /** Aborts an upload on the server; if that fails too, remembers it for later. */
-  async #abortUpload(fullKey: string, uploadId: string): Promise<void> {
-    try {
-      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: fullKey, UploadId: uploadId }));
-      this.#orphans.delete(uploadId);
-    } catch (error) {
-      const name = (error as { name?: string }).name;
-      if (name === 'NoSuchUpload') this.#orphans.delete(uploadId);
-      else this.#orphans.set(uploadId, { key: fullKey, uploadId });
-    }
-  }
-
-  /** Retries the aborts that failed earlier; returns how many are now gone. */
-  async #abortOrphanedUploads(): Promise<number> {
-    let cleared = 0;
-    for (const { key, uploadId } of [...this.#orphans.values()]) {
-      await this.#abortUpload(key, uploadId);
-      if (!this.#orphans.has(uploadId)) cleared++;
-    }
-    return cleared;
-  }
 
   async #assertBucketExists(key: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.#bucketSeen) return;

@@ -4,6 +4,7 @@ export * from './contracts/index.js';
 export * from './di/index.js';
 export * from './errors/index.js';
 export * from './keys/index.js';
+export * from './multipart/index.js';
 export * from './ranges/index.js';
 export * from './retry/index.js';
 export * from './streams/index.js';
