@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsColdStore, provider } from '@takhin/backend-gcs';
 import type { ColdStore } from '@takhin/core';
-import { closedPort, collect, expectCode, patternedBytes } from '@takhin/testkit';
+import { closedPort, collect, expectCode, patternedBytes, startStubHttpServer, type StubHttpServer } from '@takhin/testkit';
 import { gcsServer, testConfig } from './gcs-subject.js';
-import { startStubServer } from './stub-server.js';
 
 /** One call of each kind, started only when the case awaits it. */
 const everyOperation = (store: ColdStore) => [
@@ -41,10 +40,14 @@ describe('gcs: failures are mapped to contract codes', () => {
     [429, 'THROTTLED'],
     [503, 'UNAVAILABLE'],
   ] as const)('HTTP %i', (status, code) => {
-    let stub: Awaited<ReturnType<typeof startStubServer>>;
+    let stub: StubHttpServer;
     let store: GcsColdStore;
     beforeAll(async () => {
-      stub = await startStubServer(status);
+      stub = await startStubHttpServer(() => ({
+        status,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ error: { code: status, message: `stub says ${status}` } }),
+      }));
       store = provider.create(testConfig('errors', { endpoint: stub.url })) as GcsColdStore;
     });
     afterAll(async () => {
