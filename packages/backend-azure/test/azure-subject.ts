@@ -1,5 +1,5 @@
 import { AzureColdStore, provider, type AzureConfig } from '@takhin/backend-azure';
-import { closedPort, requireServiceEnv, type ContractSubject } from '@takhin/testkit';
+import { closedPort, emptyStore, requireServiceEnv, type ContractSubject } from '@takhin/testkit';
 
 export const TEST_CONTAINER = 'takhin-contract';
 
@@ -45,9 +45,7 @@ export async function createAzureSubject(prefix: string): Promise<ContractSubjec
     createUnreachableStore: () => provider.create(deadConfig),
     target: { module: provider.module!, config },
     async cleanup() {
-      const keys: string[] = [];
-      for await (const object of store.list('')) keys.push(object.key);
-      await store.delete(keys);
+      await emptyStore(store);
       await store.close();
     },
   };

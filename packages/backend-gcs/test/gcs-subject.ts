@@ -1,5 +1,5 @@
 import { GcsColdStore, provider, type GcsConfig } from '@takhin/backend-gcs';
-import { closedPort, requireServiceEnv, type ContractSubject } from '@takhin/testkit';
+import { closedPort, emptyStore, requireServiceEnv, type ContractSubject } from '@takhin/testkit';
 
 export const TEST_BUCKET = 'takhin-contract';
 
@@ -34,9 +34,7 @@ export async function createGcsSubject(prefix: string): Promise<ContractSubject>
     createUnreachableStore: () => provider.create({ ...config, endpoint: `http://127.0.0.1:${deadPort}` }),
     target: { module: provider.module!, config },
     async cleanup() {
-      const keys: string[] = [];
-      for await (const object of store.list('')) keys.push(object.key);
-      await store.delete(keys);
+      await emptyStore(store);
       await store.close();
     },
   };

@@ -2,6 +2,7 @@ export * from './bodies/memory-probe.js';
 export * from './bodies/patterned-body.js';
 export * from './contract/assertions.js';
 export * from './contract/describe-cold-store-contract.js';
+export * from './contract/empty-store.js';
 export * from './contract/pool-cases.js';
 export * from './contract/subject.js';
 export * from './services/service-env.js';

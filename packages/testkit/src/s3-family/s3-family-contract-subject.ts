@@ -2,6 +2,7 @@ import { closedPort } from '../network/closed-port.js';
 import type { ContractSubjectFactory } from '../contract/subject.js';
 import type { S3FamilyBackend } from './s3-family-backend.js';
 import { sharedMinioSettings } from './shared-minio-settings.js';
+import { emptyStore } from '../contract/empty-store.js';
 
 /**
  * The ColdStore contract subject of an S3-family backend on the shared MinIO: the store the
@@ -25,9 +26,7 @@ export function s3FamilyContractSubject<Config>(name: string, backend: S3FamilyB
       cleanup: async () => {
         // What a case left open, then every object the store holds.
         await store.abortStaleUploads(0);
-        const keys: string[] = [];
-        for await (const object of store.list('')) keys.push(object.key);
-        if (keys.length > 0) await store.delete(keys);
+        await emptyStore(store);
         await store.close();
         inspector.close?.();
       },
