@@ -253,7 +253,6 @@ export class AzureColdStore implements ColdStore {
     }
   }
 
-
   async #deleteOne(key: string, blob: BlockBlobClient, signal: AbortSignal | undefined): Promise<void> {
     try {
       await blob.delete({ abortSignal: signal });

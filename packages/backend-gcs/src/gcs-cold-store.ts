@@ -252,7 +252,6 @@ export class GcsColdStore implements ColdStore {
     return readJson<ObjectResource>(response);
   }
 
-
   async #deleteOne(key: string, file: File, signal: AbortSignal | undefined): Promise<void> {
     try {
       await file.delete();

@@ -330,7 +330,6 @@ export class MinioColdStore implements ColdStore {
     return { partNumber, etag, crc32c };
   }
 
-
   async #assertBucketExists(key: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.#bucketSeen) return;
     let exists: boolean;

@@ -383,7 +383,6 @@ export class S3ColdStore implements ColdStore {
     return { PartNumber: partNumber, ETag: response.ETag, ChecksumCRC32C: response.ChecksumCRC32C ?? crc32c };
   }
 
-
   async #assertBucketExists(key: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.#bucketSeen) return;
     try {
