@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provider } from '@takhin/backend-azure';
 import type { ColdStore } from '@takhin/core';
-import { closedPort, collect, expectCode, patternedBytes } from '@takhin/testkit';
+import { RetryingColdStore } from '@takhin/core';
+import { closedPort, collect, expectCode, patternedBytes, startStubHttpServer, type StubHttpServer } from '@takhin/testkit';
 import { azurite, testConfig } from './azure-subject.js';
 
 /** One call of each kind, started only when the case awaits it. */
@@ -44,6 +45,45 @@ describe('azure: failures are mapped to contract codes', () => {
       expect((await expectCode(attempt(), 'UNAVAILABLE')).retryable).toBe(true);
     }
     await store.close();
+  });
+});
+
+// Azurite never throttles or fails on demand, so a loopback server answers every request the
+// way Azure does (XML error body and x-ms-error-code); the real SDK parses it, the store maps it.
+describe.each([
+  [503, 'ServerBusy', 'THROTTLED', true],
+  [500, 'InternalError', 'UNAVAILABLE', true],
+  [503, 'ServiceUnavailable', 'UNAVAILABLE', true],
+  [403, 'AuthorizationFailure', 'ACCESS_DENIED', false],
+] as const)('azure: HTTP %i %s', (status, errorCode, code, retryable) => {
+  let stub: StubHttpServer;
+  let store: ColdStore;
+  beforeAll(async () => {
+    stub = await startStubHttpServer(() => ({
+      status,
+      headers: { 'content-type': 'application/xml', 'x-ms-error-code': errorCode },
+      body: `<?xml version="1.0" encoding="utf-8"?><Error><Code>${errorCode}</Code><Message>stub says ${errorCode}</Message></Error>`,
+    }));
+    const { accountName, accountKey } = azurite();
+    store = provider.create(testConfig('stub', { connectionString: undefined, accountUrl: `${stub.url}/${accountName}`, accountName, accountKey }));
+  });
+  afterAll(async () => {
+    await store.close();
+    await stub.close();
+  });
+
+  it(`is ${code} (retryable: ${retryable}) for every operation`, async () => {
+    for (const attempt of everyOperation(store)) {
+      expect((await expectCode(attempt(), code)).retryable).toBe(retryable);
+    }
+  });
+
+  it('the SDK sends each request once; the shared retry layer retries retryable codes only', async () => {
+    const before = stub.requests.length;
+    await expectCode(store.get('k'), code);
+    expect(stub.requests.length - before).toBe(1);
+    await expectCode(new RetryingColdStore(store, { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 }).get('k'), code);
+    expect(stub.requests.length - before).toBe(retryable ? 4 : 2);
   });
 });
 
