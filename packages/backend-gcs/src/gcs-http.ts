@@ -1,3 +1,17 @@
+// Why the byte paths bypass @google-cloud/storage 8.4.0 (paths under build/esm/src/):
+// - Resumable uploads: File#startResumableUpload_ (file.js) builds the resumable-upload.js
+//   Upload config without `crc32c`/`clientCrc32c`, so Upload#startUploading sends no
+//   X-Goog-Hash and nothing checks the CRC32C before the object exists. Upload's own hasher is
+//   `new HashStreamValidator(...)` without the crc32cGenerator (the pure-JS CRC32C), and
+//   clientCrc32c must be known before the first byte. crc32cGenerator only feeds
+//   File#createWriteStream's check after the upload. That check runs once the object is visible
+//   and deletes it with no ifGenerationMatch.
+//   Upload never ends a session (it sends no DELETE), and the SDK's API takes no AbortSignal.
+// - Simple uploads and downloads: File#startSimpleUpload_ and File#createReadStream go through
+//   nodejs-common/util.js makeRequest to teeny-request 11.1.1, whose requestToFetchOptions passes
+//   no signal to node-fetch. retry-request's abort() is a no-op on teeny's stream. Destroying the
+//   SDK stream leaves the request in flight: a simple upload whose body was sent still lands.
+// Metadata calls (head, list, delete) and auth do use the SDK.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 
@@ -27,10 +41,9 @@ export interface GcsRequest {
 }
 
 /**
- * The few JSON API calls this backend makes itself: the byte paths (uploads, which must carry
- * our native CRC32C rather than the SDK's pure-JS one, and downloads, which need an
- * AbortSignal and an error before the stream is handed out). Never retries. Owns its
- * keep-alive agents, so `close()` releases the sockets.
+ * The few JSON API calls this backend makes itself: the byte paths (see the top of this file),
+ * each abortable, carrying our native CRC32C, and failing before a download stream is handed
+ * out. Never retries. Owns its keep-alive agents, so `close()` releases the sockets.
  */
 export class GcsHttp {
   readonly #agents = { 'http:': new http.Agent({ keepAlive: true }), 'https:': new https.Agent({ keepAlive: true }) };
