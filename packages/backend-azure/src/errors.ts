@@ -1,26 +1,21 @@
 import {
-  ColdStoreError,
-  accessDenied,
   aborted,
+  accessDenied,
   alreadyExists,
   checksumMismatch,
+  ColdStoreError,
+  containerMissing,
   findNetworkErrno,
   invalidRange,
   isAbortError,
   notFound,
   throttled,
   unavailable,
+  unrecognizedFailure,
 } from '@takhin/core';
 
 export const BACKEND = 'azure';
 
-/** The container named in the config does not exist: said plainly, since every call will fail. */
-export const containerNotFound = (container: string, key: string | undefined, cause?: unknown) =>
-  new ColdStoreError('NOT_FOUND', `${BACKEND}: container "${container}" does not exist (storage.tiered.azure.container)`, {
-    backend: BACKEND,
-    key,
-    cause,
-  });
 
 /** Azure's error code (`BlobNotFound`, …); HEAD responses carry it only in `x-ms-error-code`. */
 export function azureErrorCode(error: unknown): string | undefined {
@@ -32,8 +27,9 @@ export function azureErrorCode(error: unknown): string | undefined {
 const CHECKSUM_CODES = new Set(['Md5Mismatch', 'Crc64Mismatch', 'InvalidMd5']);
 
 /**
- * Maps what the SDK or the network threw to the contract's codes. Errors without a contract
- * meaning pass through unchanged.
+ * Maps what the SDK or the network threw to the contract's codes. A server answer no code
+ * describes is a non-retryable UNAVAILABLE naming it; errors with no HTTP status at all (a
+ * programming error) pass through unchanged.
  */
 export function toColdStoreError(error: unknown, container: string, key: string | undefined, signal?: AbortSignal): unknown {
   if (error instanceof ColdStoreError) return error;
@@ -44,7 +40,7 @@ export function toColdStoreError(error: unknown, container: string, key: string 
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   const message = (error as Error | null)?.message?.split('\n')[0] ?? String(error);
   const subject = key ?? '(none)';
-  if (code === 'ContainerNotFound') return containerNotFound(container, key, error);
+  if (code === 'ContainerNotFound') return containerMissing(BACKEND, 'container', container, key, error);
   if (code !== undefined && CHECKSUM_CODES.has(code)) return checksumMismatch(BACKEND, subject, `the server says ${code}: ${message}`, error);
   // Conditions are only ever sent as If-None-Match: *, i.e. ifNoneMatch.
   if (code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || status === 412) return alreadyExists(BACKEND, subject, error);
@@ -64,6 +60,6 @@ export function toColdStoreError(error: unknown, container: string, key: string 
     case 504:
       return unavailable(BACKEND, key, `HTTP ${status} ${code ?? ''}`.trim(), error);
     default:
-      return error;
+      return typeof status === 'number' ? unrecognizedFailure(BACKEND, key, `HTTP ${status} ${code ?? ''}: ${message}`, error) : error;
   }
 }

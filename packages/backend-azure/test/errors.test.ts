@@ -55,6 +55,8 @@ describe.each([
   [500, 'InternalError', 'UNAVAILABLE', true],
   [503, 'ServiceUnavailable', 'UNAVAILABLE', true],
   [403, 'AuthorizationFailure', 'ACCESS_DENIED', false],
+  // An answer no contract code describes is still a ColdStoreError, never the SDK's own.
+  [400, 'InvalidHeaderValue', 'UNAVAILABLE', false],
 ] as const)('azure: HTTP %i %s', (status, errorCode, code, retryable) => {
   let stub: StubHttpServer;
   let store: ColdStore;

@@ -1,15 +1,16 @@
 import {
-  ColdStoreError,
-  accessDenied,
   aborted,
+  accessDenied,
   alreadyExists,
   checksumMismatch,
+  ColdStoreError,
   findNetworkErrno,
   invalidRange,
   isAbortError,
   notFound,
   throttled,
   unavailable,
+  unrecognizedFailure,
 } from '@takhin/core';
 
 export const BACKEND = 'gcs';
@@ -21,13 +22,10 @@ function httpStatus(error: unknown): number | undefined {
   return undefined;
 }
 
-/** The bucket named in the config does not exist: said plainly, since every call will fail. */
-export const bucketNotFound = (bucket: string, key: string | undefined, cause?: unknown) =>
-  new ColdStoreError('NOT_FOUND', `${BACKEND}: bucket "${bucket}" does not exist (storage.tiered.gcs.bucket)`, { backend: BACKEND, key, cause });
-
 /**
- * Maps what the SDK, fetch or the server threw to the contract's codes. Errors without a
- * contract meaning (a programming error, an unexpected 400) pass through unchanged.
+ * Maps what the SDK, the HTTP layer or the server threw to the contract's codes. A server
+ * answer no code describes (an unexpected 400) is a non-retryable UNAVAILABLE naming it;
+ * errors with no HTTP status at all (a programming error) pass through unchanged.
  */
 export function toColdStoreError(error: unknown, key: string | undefined, signal?: AbortSignal): unknown {
   if (error instanceof ColdStoreError) return error;
@@ -51,7 +49,7 @@ export function toColdStoreError(error: unknown, key: string | undefined, signal
     case 400:
       // GCS refuses an upload whose declared crc32c/md5 differs from the bytes it received.
       if (/crc32c|md5|checksum|hash/i.test(message)) return checksumMismatch(BACKEND, key ?? '(none)', `the server says: ${message}`, error);
-      return error;
+      return unrecognizedFailure(BACKEND, key, `HTTP 400: ${message}`, error);
     case 408:
     case 500:
     case 502:
@@ -59,6 +57,6 @@ export function toColdStoreError(error: unknown, key: string | undefined, signal
     case 504:
       return unavailable(BACKEND, key, `HTTP ${status}: ${message}`, error);
     default:
-      return error;
+      return status === undefined ? error : unrecognizedFailure(BACKEND, key, `HTTP ${status}: ${message}`, error);
   }
 }

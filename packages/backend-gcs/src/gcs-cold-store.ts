@@ -9,6 +9,7 @@ import {
   CHECKSUM_METADATA_KEYS,
   checksumMismatch,
   ColdStoreError,
+  containerMissing,
   DEFAULT_MAX_KEY_BYTES,
   httpRangeHeader,
   invalidRange,
@@ -31,7 +32,7 @@ import {
   type StreamedDigest,
 } from '@takhin/core';
 import { chunkSizeBytes, type GcsConfig } from './config.js';
-import { BACKEND, bucketNotFound, toColdStoreError } from './errors.js';
+import { BACKEND, toColdStoreError } from './errors.js';
 import { GcsHttp, readJson } from './gcs-http.js';
 import { describeObject, type ObjectResource } from './object-resource.js';
 import { ResumableUpload } from './resumable-upload.js';
@@ -275,7 +276,7 @@ export class GcsColdStore implements ColdStore {
     const mapped = toColdStoreError(error, key, signal);
     if (error instanceof ColdStoreError || !isColdStoreError(mapped, 'NOT_FOUND')) return { error: mapped, objectMissing: false };
     if (this.#bucketSeen || (await this.#bucketExists())) return { error: mapped, objectMissing: true };
-    return { error: bucketNotFound(this.config.bucket, key, error), objectMissing: false };
+    return { error: containerMissing(BACKEND, 'bucket', this.config.bucket, key, error), objectMissing: false };
   }
 
   async #bucketExists(): Promise<boolean> {

@@ -39,6 +39,8 @@ describe('gcs: failures are mapped to contract codes', () => {
     [403, 'ACCESS_DENIED'],
     [429, 'THROTTLED'],
     [503, 'UNAVAILABLE'],
+    // An answer no contract code describes is still a ColdStoreError, never the SDK's own.
+    [400, 'UNAVAILABLE'],
   ] as const)('HTTP %i', (status, code) => {
     let stub: StubHttpServer;
     let store: GcsColdStore;

@@ -1,15 +1,17 @@
 import {
-  accessDenied,
   aborted,
+  accessDenied,
   alreadyExists,
   checksumMismatch,
   ColdStoreError,
+  containerMissing,
   findNetworkErrno,
   invalidRange,
   isAbortError,
   notFound,
   throttled,
   unavailable,
+  unrecognizedFailure,
 } from '@takhin/core';
 
 export const BACKEND = 'minio';
@@ -42,7 +44,7 @@ export function toColdStoreError(error: unknown, context: ErrorContext): ColdSto
   const s3 = error as { code?: unknown; name?: string; message?: string };
   const code = typeof s3.code === 'string' ? s3.code : (s3.name ?? 'Error');
   const detail = `${code}: ${s3.message ?? ''}`;
-  if (code === 'NoSuchBucket') return bucketMissing(bucket, key, error);
+  if (code === 'NoSuchBucket') return containerMissing(BACKEND, 'bucket', bucket, key, error);
   if (code === 'NoSuchKey' || code === 'NotFound') return notFound(BACKEND, key ?? '', error);
   if (code === 'PreconditionFailed') return alreadyExists(BACKEND, key ?? '', error);
   if (code === 'InvalidRange') return invalidRange(BACKEND, key ?? '', detail, error);
@@ -56,15 +58,5 @@ export function toColdStoreError(error: unknown, context: ErrorContext): ColdSto
   const status = /Retryable HTTP status: (\d+)/.exec(s3.message ?? '')?.[1];
   if (status === '429' || status === '503') return throttled(BACKEND, key, error);
   if (status !== undefined) return unavailable(BACKEND, key, `HTTP ${status}`, error);
-  return new ColdStoreError('UNAVAILABLE', `${BACKEND}: request failed${key ? ` for "${key}"` : ''}: ${detail}`, {
-    backend: BACKEND,
-    key,
-    cause: error,
-    retryable: false,
-  });
-}
-
-/** The bucket itself is missing: a configuration problem, named so an operator can fix it. */
-export function bucketMissing(bucket: string, key: string | undefined, cause?: unknown): ColdStoreError {
-  return new ColdStoreError('NOT_FOUND', `${BACKEND}: bucket "${bucket}" does not exist`, { backend: BACKEND, key, cause });
+  return unrecognizedFailure(BACKEND, key, detail, error);
 }

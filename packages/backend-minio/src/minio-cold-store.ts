@@ -7,6 +7,7 @@ import {
   assertValidKey,
   assertValidMetadata,
   assertValidPrefix,
+  containerMissing,
   crc32cOf,
   DEFAULT_MAX_KEY_BYTES,
   httpRangeHeader,
@@ -32,7 +33,7 @@ import {
   type StreamedDigest,
 } from '@takhin/core';
 import type { MinioConfig } from './config.js';
-import { BACKEND, bucketMissing, toColdStoreError } from './errors.js';
+import { BACKEND, toColdStoreError } from './errors.js';
 import { createMinioClient, withSignal } from './minio-client.js';
 import { completeMultipartBody, completeMultipartError, type UploadedPart } from './complete-multipart.js';
 
@@ -338,7 +339,7 @@ export class MinioColdStore implements ColdStore {
     } catch (error) {
       throw toColdStoreError(error, { bucket: this.#bucket, key, signal });
     }
-    if (!exists) throw bucketMissing(this.#bucket, key);
+    if (!exists) throw containerMissing(BACKEND, 'bucket', this.#bucket, key);
     this.#bucketSeen = true;
   }
 

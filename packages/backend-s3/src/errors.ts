@@ -1,15 +1,17 @@
 import {
-  accessDenied,
   aborted,
+  accessDenied,
   alreadyExists,
   checksumMismatch,
   ColdStoreError,
+  containerMissing,
   findNetworkErrno,
   invalidRange,
   isAbortError,
   notFound,
   throttled,
   unavailable,
+  unrecognizedFailure,
 } from '@takhin/core';
 
 export const BACKEND = 's3';
@@ -54,7 +56,7 @@ export function toColdStoreError(error: unknown, context: ErrorContext): ColdSto
   const status = sdk.$metadata?.httpStatusCode;
   const detail = `${code}${status ? ` (HTTP ${status})` : ''}: ${sdk.message ?? ''}`;
 
-  if (code === 'NoSuchBucket') return bucketMissing(bucket, key, error);
+  if (code === 'NoSuchBucket') return containerMissing(BACKEND, 'bucket', bucket, key, error);
   if (code === 'NoSuchKey' || code === 'NotFound' || status === 404) return notFound(BACKEND, key ?? '', error);
   if (code === 'PreconditionFailed' || status === 412) return alreadyExists(BACKEND, key ?? '', error);
   if (code === 'InvalidRange' || status === 416) return invalidRange(BACKEND, key ?? '', detail, error);
@@ -64,15 +66,5 @@ export function toColdStoreError(error: unknown, context: ErrorContext): ColdSto
   // A concurrent conditional write won the race; S3 asks the loser to retry (and then see 412).
   if (code === 'ConditionalRequestConflict') return unavailable(BACKEND, key, detail, error);
   if (UNAVAILABLE.has(code) || (status !== undefined && status >= 500)) return unavailable(BACKEND, key, detail, error);
-  return new ColdStoreError('UNAVAILABLE', `${BACKEND}: request failed${key ? ` for "${key}"` : ''}: ${detail}`, {
-    backend: BACKEND,
-    key,
-    cause: error,
-    retryable: false,
-  });
-}
-
-/** The bucket itself is missing: a configuration problem, named so an operator can fix it. */
-export function bucketMissing(bucket: string, key: string | undefined, cause?: unknown): ColdStoreError {
-  return new ColdStoreError('NOT_FOUND', `${BACKEND}: bucket "${bucket}" does not exist`, { backend: BACKEND, key, cause });
+  return unrecognizedFailure(BACKEND, key, detail, error);
 }

@@ -22,6 +22,7 @@ import {
   assertValidKey,
   assertValidMetadata,
   assertValidPrefix,
+  containerMissing,
   crc32cOf,
   DEFAULT_MAX_KEY_BYTES,
   httpRangeHeader,
@@ -47,7 +48,7 @@ import {
   type StreamedDigest,
 } from '@takhin/core';
 import type { S3Config } from './config.js';
-import { BACKEND, bucketMissing, toColdStoreError } from './errors.js';
+import { BACKEND, toColdStoreError } from './errors.js';
 import { createS3Client } from './s3-client.js';
 
 const MIB = 1024 * 1024;
@@ -390,7 +391,7 @@ export class S3ColdStore implements ColdStore {
       this.#bucketSeen = true;
     } catch (error) {
       const mapped = toColdStoreError(error, { bucket: this.#bucket, key, signal });
-      throw mapped.code === 'NOT_FOUND' ? bucketMissing(this.#bucket, key, error) : mapped;
+      throw mapped.code === 'NOT_FOUND' ? containerMissing(BACKEND, 'bucket', this.#bucket, key, error) : mapped;
     }
   }
 

@@ -51,3 +51,27 @@ export const unavailable = (backend: string, key: string | undefined, detail: st
 
 export const aborted = (backend: string, key: string | undefined, cause?: unknown) =>
   new ColdStoreError('ABORTED', `${backend}: operation aborted${key ? ` for "${key}"` : ''}`, { backend, key, cause });
+
+/**
+ * The bucket or container the config names does not exist: every call fails until an operator
+ * fixes the config, so the error names the setting.
+ */
+export const containerMissing = (backend: string, kind: 'bucket' | 'container', name: string, key?: string, cause?: unknown) =>
+  new ColdStoreError('NOT_FOUND', `${backend}: ${kind} "${name}" does not exist (storage.tiered.${backend}.${kind})`, {
+    backend,
+    key,
+    cause,
+  });
+
+/**
+ * A failure the server reported that no contract code describes (an unexpected 400, an
+ * unknown error code): still one error class for callers, and not retried, since nothing
+ * says another attempt would fare better.
+ */
+export const unrecognizedFailure = (backend: string, key: string | undefined, detail: string, cause?: unknown) =>
+  new ColdStoreError('UNAVAILABLE', `${backend}: request failed${key ? ` for "${key}"` : ''}: ${detail}`, {
+    backend,
+    key,
+    cause,
+    retryable: false,
+  });
