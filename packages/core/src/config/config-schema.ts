@@ -29,7 +29,7 @@ export function parseConfigObject<S extends ConfigSchema>(path: string, raw: unk
   const known = Object.keys(schema);
   for (const key of Object.keys(input)) {
     if (!Object.hasOwn(schema, key)) {
-      const hint = nearest(key, known);
+      const hint = nearestKey(key, known);
       throw new ConfigError(`${path}.${key}`, `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}; known keys: ${known.join(', ')}`);
     }
   }
@@ -78,7 +78,7 @@ function describe(value: unknown): string {
 }
 
 /** The known key within edit distance 2 of `key`, if any. */
-function nearest(key: string, known: readonly string[]): string | undefined {
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of known) {
