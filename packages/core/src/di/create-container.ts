@@ -1,36 +1,64 @@
 import 'reflect-metadata';
-import { container as globalContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { container as globalContainer, instanceCachingFactory, Lifecycle, type DependencyContainer } from 'tsyringe';
+import { isLoadedConfig, loadConfig } from '../config/load-config.js';
+import type { TakhinConfig } from '../config/takhin-config.js';
 import type { BackendProvider } from '../contracts/backend-provider.js';
 import { ConfigError } from '../errors/config-error.js';
+import { createMetadataStore } from '../metadata/create-metadata-store.js';
+import { SystemClock } from '../policy/clock.js';
+import { PolicyEngine } from '../policy/policy-engine.js';
+import { ActiveSegmentRule } from '../policy/rules/active-segment-rule.js';
+import { AgeRule } from '../policy/rules/age-rule.js';
+import { CachePressureRule } from '../policy/rules/cache-pressure-rule.js';
+import { InternalTopicRule } from '../policy/rules/internal-topic-rule.js';
+import { TopicOverrideRule } from '../policy/rules/topic-override-rule.js';
 import { withRetry } from '../retry/retrying-cold-store.js';
-import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, RETRY_POLICY, TIERED_CONFIG } from './tokens.js';
+import { TieredStorage } from '../tiered/tiered-storage.js';
+import { TransferPool } from '../transfer/transfer-pool.js';
+import {
+  BACKEND_CONFIG,
+  BACKEND_PROVIDER,
+  BACKEND_TARGET,
+  CLOCK,
+  COLD_STORE,
+  METADATA_STORE,
+  POLICY_RULES,
+  RETRY_POLICY,
+  TAKHIN_CONFIG,
+  TIERED_CONFIG,
+  TRANSFER_WORKERS,
+} from './tokens.js';
 import type { TieredStorageConfig } from './tiered-storage-config.js';
 
 export interface CreateContainerOptions {
   /** The container to derive from; defaults to tsyringe's global one (never modified). */
   parent?: DependencyContainer;
-  /** Config path used in error messages. */
-  configPath?: string;
 }
 
+/** The built-in rules, in the order the engine asks them (the first pin wins). */
+export const BUILT_IN_POLICY_RULES = [ActiveSegmentRule, InternalTopicRule, TopicOverrideRule, AgeRule, CachePressureRule] as const;
+
 /**
- * A child container wired for `config`: the chosen backend's provider, parsed config and
- * `BACKEND_TARGET` (for TransferPool workers), and `COLD_STORE` as that backend wrapped in the
- * retry layer, built on first resolve. The config
- * is validated now, so a bad key fails here with its path, not at the first upload.
- * Register your own `COLD_STORE` (or anything else) on the returned container to replace it.
+ * A child container wired for `config` (from `loadConfig`, or just a `storage.tiered` section):
+ * the chosen backend's provider and parsed config, `BACKEND_TARGET` for TransferPool workers,
+ * `COLD_STORE` (the backend behind the retry layer), `METADATA_STORE`, the built-in
+ * `POLICY_RULES`, `CLOCK`, `TRANSFER_WORKERS`, the `PolicyEngine` and `TieredStorage`. The backend
+ * section is validated now, so a bad key fails here with its path. Register anything of your
+ * own on the returned container (a store, a rule, a clock) before `openTieredStorage`.
  */
 export function createContainer(
-  config: TieredStorageConfig,
+  config: TakhinConfig | TieredStorageConfig,
   providers: readonly BackendProvider[],
   options: CreateContainerOptions = {},
 ): DependencyContainer {
-  const path = options.configPath ?? 'storage.tiered';
-  const provider = chooseProvider(config, providers, path);
-  const backendConfig = provider.parseConfig(config[provider.name]);
+  const loaded = isLoadedConfig(config) ? config : loadConfig({ storage: { tiered: config } }, { providers });
+  const settings = loaded.storage.tiered;
+  const provider = chooseProvider(settings.backend, providers);
+  const backendConfig = provider.parseConfig(settings.backends[provider.name] ?? {});
 
   const container = (options.parent ?? globalContainer).createChildContainer();
-  container.register(TIERED_CONFIG, { useValue: config });
+  container.register(TAKHIN_CONFIG, { useValue: loaded });
+  container.register(TIERED_CONFIG, { useValue: settings });
   container.register(BACKEND_PROVIDER, { useValue: provider });
   container.register(BACKEND_CONFIG, { useValue: backendConfig });
   if (provider.module !== undefined) container.register(BACKEND_TARGET, { useValue: { module: provider.module, config: backendConfig } });
@@ -38,17 +66,20 @@ export function createContainer(
   container.register(COLD_STORE, {
     useFactory: instanceCachingFactory((c) => withRetry(provider.create(backendConfig), c.resolve(RETRY_POLICY))),
   });
+  container.register(METADATA_STORE, { useFactory: instanceCachingFactory(() => createMetadataStore(settings)) });
+  container.register(TRANSFER_WORKERS, { useFactory: instanceCachingFactory(() => new TransferPool()) });
+  container.register(CLOCK, { useClass: SystemClock }, { lifecycle: Lifecycle.ContainerScoped });
+  for (const rule of BUILT_IN_POLICY_RULES) container.register(POLICY_RULES, { useClass: rule }, { lifecycle: Lifecycle.ContainerScoped });
+  container.register(PolicyEngine, { useClass: PolicyEngine }, { lifecycle: Lifecycle.ContainerScoped });
+  container.register(TieredStorage, { useClass: TieredStorage }, { lifecycle: Lifecycle.ContainerScoped });
   return container;
 }
 
-function chooseProvider(config: TieredStorageConfig, providers: readonly BackendProvider[], path: string): BackendProvider {
-  const names = providers.map((p) => p.name);
-  if (typeof config?.backend !== 'string') {
-    throw new ConfigError(`${path}.backend`, `is required; one of ${names.join(', ') || '(no providers given)'}`);
-  }
-  const provider = providers.find((p) => p.name === config.backend);
+function chooseProvider(backend: string, providers: readonly BackendProvider[]): BackendProvider {
+  const provider = providers.find((p) => p.name === backend);
   if (!provider) {
-    throw new ConfigError(`${path}.backend`, `unknown backend "${config.backend}"; available: ${names.join(', ') || '(none)'}`);
+    const names = providers.map((p) => p.name);
+    throw new ConfigError('storage.tiered.backend', `unknown backend "${backend}"; available: ${names.join(', ') || '(no providers given to createContainer)'}`);
   }
   return provider;
 }

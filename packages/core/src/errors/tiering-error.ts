@@ -1,0 +1,41 @@
+/** Stable codes of the tiering layer's failures; the console maps them to HTTP statuses. */
+export const TIERING_ERROR_CODES = [
+  /** A segment path that is not `<topic>-<partition>/<20-digit base offset>.log`. */
+  'INVALID_SEGMENT_PATH',
+  /** A well-formed path no segment answers to. */
+  'UNKNOWN_SEGMENT',
+  /** A topic-partition this data dir and its metadata know nothing of. */
+  'UNKNOWN_PARTITION',
+  /** An offset before the partition's first segment, past its end, or not an offset at all. */
+  'OFFSET_OUT_OF_RANGE',
+  /** The operation is refused for this segment (active, internal topic, topic never tiered). */
+  'NOT_ALLOWED',
+  /** `storage.tiered.enabled` is false. */
+  'TIERING_DISABLED',
+  /** The cold store lacks what the metadata says is there, or holds something else. */
+  'REMOTE_MISSING',
+  'REMOTE_CORRUPT',
+  /** A local segment file is not what Kafka writes. */
+  'CORRUPT_SEGMENT',
+  /** The metadata store cannot be opened, read or written. */
+  'METADATA_FAILURE',
+  /** Another writer changed the record first (a networked metadata store's compare-and-set). */
+  'METADATA_CONFLICT',
+  /** `close()` was called. */
+  'CLOSED',
+] as const;
+
+export type TieringErrorCode = (typeof TIERING_ERROR_CODES)[number];
+
+/** A tiering failure: what was asked, of which segment, and why it could not be done. */
+export class TieringError extends Error {
+  override readonly name = 'TieringError';
+  constructor(
+    readonly code: TieringErrorCode,
+    message: string,
+    readonly segmentPath?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,183 @@
+import { partitionDirName } from '../segments/segment-path.js';
+import { localBytesOf, remoteBytesOf, type SegmentRecord } from './segment-record.js';
+
+/** Counts and bytes by tier, kept up to date on every change, so reading them is O(1). */
+export interface TieredStats {
+  readonly totalSegments: number;
+  readonly hotSegments: number;
+  readonly warmSegments: number;
+  readonly coldSegments: number;
+  readonly archivedSegments: number;
+  /** Sum of the segments' `.log` sizes, wherever they are. */
+  readonly totalSizeBytes: number;
+  /** Bytes of segment files on local disk. */
+  readonly localBytes: number;
+  /** Bytes of segment files in the cold store. */
+  readonly remoteBytes: number;
+}
+
+/** One partition's segments in base-offset order, for floor lookups by offset. */
+class PartitionSegments {
+  readonly offsets: number[] = [];
+  readonly records: SegmentRecord[] = [];
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  /** The position of the last segment whose base offset is at most `offset`, or -1. */
+  floor(offset: number): number {
+    let low = 0;
+    let high = this.offsets.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      if (this.offsets[middle]! <= offset) low = middle + 1;
+      else high = middle - 1;
+    }
+    return high;
+  }
+
+  set(record: SegmentRecord): void {
+    const at = this.floor(record.baseOffset);
+    if (at >= 0 && this.offsets[at] === record.baseOffset) {
+      this.records[at] = record;
+      return;
+    }
+    this.offsets.splice(at + 1, 0, record.baseOffset);
+    this.records.splice(at + 1, 0, record);
+  }
+
+  delete(baseOffset: number): void {
+    const at = this.floor(baseOffset);
+    if (at >= 0 && this.offsets[at] === baseOffset) {
+      this.offsets.splice(at, 1);
+      this.records.splice(at, 1);
+    }
+  }
+}
+
+/**
+ * The in-memory index in front of the metadata store: records by path (a `Map` lookup), by
+ * partition in base-offset order (a binary search), and running counters per tier. Records are
+ * frozen and replaced, never changed in place, so a caller holding one sees a stable snapshot.
+ */
+export class SegmentIndex {
+  readonly #byPath = new Map<string, SegmentRecord>();
+  readonly #partitions = new Map<string, PartitionSegments>();
+  /** Partitions by topic then number, rebuilt only after a partition comes or goes. */
+  #ordered: PartitionSegments[] | undefined;
+  #hot = 0;
+  #warm = 0;
+  #cold = 0;
+  #archived = 0;
+  #totalSize = 0;
+  #localBytes = 0;
+  #remoteBytes = 0;
+
+  get size(): number {
+    return this.#byPath.size;
+  }
+
+  get(path: string): SegmentRecord | undefined {
+    return this.#byPath.get(path);
+  }
+
+  /** Adds or replaces the record at `record.path`. */
+  set(record: SegmentRecord): SegmentRecord {
+    Object.freeze(record);
+    const previous = this.#byPath.get(record.path);
+    if (previous) this.#count(previous, -1);
+    this.#byPath.set(record.path, record);
+    this.#count(record, 1);
+    const key = partitionDirName(record.topic, record.partition);
+    let partition = this.#partitions.get(key);
+    if (!partition) {
+      this.#partitions.set(key, (partition = new PartitionSegments(record.topic, record.partition)));
+      this.#ordered = undefined;
+    }
+    partition.set(record);
+    return record;
+  }
+
+  delete(path: string): void {
+    const previous = this.#byPath.get(path);
+    if (!previous) return;
+    this.#count(previous, -1);
+    this.#byPath.delete(path);
+    const key = partitionDirName(previous.topic, previous.partition);
+    const partition = this.#partitions.get(key);
+    partition?.delete(previous.baseOffset);
+    if (partition?.offsets.length === 0) {
+      this.#partitions.delete(key);
+      this.#ordered = undefined;
+    }
+  }
+
+  /** The segment holding `offset` by base offset (floor), or undefined below the first one. */
+  floor(topic: string, partition: number, offset: number): SegmentRecord | undefined {
+    const segments = this.#partitions.get(partitionDirName(topic, partition));
+    if (!segments) return undefined;
+    const at = segments.floor(offset);
+    return at < 0 ? undefined : segments.records[at];
+  }
+
+  /** The partition's segments in base-offset order (a copy), or undefined for an unknown one. */
+  partition(topic: string, partition: number): readonly SegmentRecord[] | undefined {
+    return this.#partitions.get(partitionDirName(topic, partition))?.records.slice();
+  }
+
+  /** Whether `record` is its partition's highest base offset: Kafka's active segment. */
+  isLast(record: SegmentRecord): boolean {
+    const offsets = this.#partitions.get(partitionDirName(record.topic, record.partition))?.offsets;
+    return offsets !== undefined && offsets[offsets.length - 1] === record.baseOffset;
+  }
+
+  /**
+   * Every record in a stable order (topic, partition, base offset), starting after the record at
+   * `after` when given: what paginated listings walk.
+   */
+  *inOrder(after?: SegmentRecord): Generator<SegmentRecord> {
+    this.#ordered ??= [...this.#partitions.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    const ordered = this.#ordered;
+    let first = 0;
+    let start = 0;
+    if (after !== undefined) {
+      first = ordered.findIndex((p) => p.topic > after.topic || (p.topic === after.topic && p.partition >= after.partition));
+      if (first < 0) return;
+      const partition = ordered[first]!;
+      if (partition.topic === after.topic && partition.partition === after.partition) start = partition.floor(after.baseOffset) + 1;
+    }
+    for (let i = first; i < ordered.length; i++) {
+      const records = ordered[i]!.records;
+      for (let j = i === first ? start : 0; j < records.length; j++) yield records[j]!;
+    }
+  }
+
+  values(): IterableIterator<SegmentRecord> {
+    return this.#byPath.values();
+  }
+
+  stats(): TieredStats {
+    return {
+      totalSegments: this.#byPath.size,
+      hotSegments: this.#hot,
+      warmSegments: this.#warm,
+      coldSegments: this.#cold,
+      archivedSegments: this.#archived,
+      totalSizeBytes: this.#totalSize,
+      localBytes: this.#localBytes,
+      remoteBytes: this.#remoteBytes,
+    };
+  }
+
+  #count(record: SegmentRecord, sign: 1 | -1): void {
+    if (record.policy === 'hot') this.#hot += sign;
+    else if (record.policy === 'warm') this.#warm += sign;
+    else this.#cold += sign;
+    if (record.isArchived) this.#archived += sign;
+    this.#totalSize += sign * record.size;
+    this.#localBytes += sign * localBytesOf(record);
+    this.#remoteBytes += sign * remoteBytesOf(record);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './log-dir-scanner.js';
+export * from './segment-path.js';

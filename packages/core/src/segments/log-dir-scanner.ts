@@ -1,0 +1,85 @@
+import type { Dirent } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parsePartitionDir, parseSegmentFileName, segmentFileName, segmentPathOf, type SegmentFileExtension, type SegmentId } from './segment-path.js';
+
+/** A segment found on local disk. */
+export interface LocalSegment extends SegmentId {
+  /** Sizes of the segment's files that exist (`log` always). */
+  readonly files: { readonly log: { size: number } } & { readonly [E in Exclude<SegmentFileExtension, 'log'>]?: { size: number } };
+  /** The `.log` file's modification time, ms since the epoch. */
+  readonly lastModified: number;
+}
+
+/** Folders stat'ed at once; a data dir of many partitions is read without opening them all. */
+const PARTITIONS_IN_PARALLEL = 16;
+
+/**
+ * Lists the segments of a Kafka log dir: every `<topic>-<partition>/<20-digit>.log` with its
+ * `.index`, `.timeindex` and `.txnindex`. Only reads; everything else a broker keeps there
+ * (snapshots, checkpoints, `partition.metadata`, `*.deleted`/`*.cleaned`/`*.swap`, `-delete`
+ * and `-future` folders, hidden files, symlinks) is left alone. A data dir that does not exist
+ * yet has no segments.
+ */
+export async function scanLogDir(dataDir: string): Promise<LocalSegment[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dataDir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const partitions = entries.flatMap((entry) => {
+    const parsed = entry.isDirectory() ? parsePartitionDir(entry.name) : undefined;
+    return parsed ? [{ ...parsed, dir: join(dataDir, entry.name) }] : [];
+  });
+  const found: LocalSegment[] = [];
+  for (let i = 0; i < partitions.length; i += PARTITIONS_IN_PARALLEL) {
+    const batch = await Promise.all(partitions.slice(i, i + PARTITIONS_IN_PARALLEL).map((p) => scanPartition(p.dir, p.topic, p.partition)));
+    for (const segments of batch) found.push(...segments);
+  }
+  return found;
+}
+
+/** The segments of one partition folder, in base-offset order. */
+export async function scanPartition(dir: string, topic: string, partition: number): Promise<LocalSegment[]> {
+  let names: Dirent[];
+  try {
+    names = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    // A partition deleted while we looked has no segments.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const byOffset = new Map<number, Set<SegmentFileExtension>>();
+  for (const entry of names) {
+    if (!entry.isFile()) continue;
+    const file = parseSegmentFileName(entry.name);
+    if (!file) continue;
+    let extensions = byOffset.get(file.baseOffset);
+    if (!extensions) byOffset.set(file.baseOffset, (extensions = new Set()));
+    extensions.add(file.extension);
+  }
+  const segments: LocalSegment[] = [];
+  for (const [baseOffset, extensions] of [...byOffset].sort((a, b) => a[0] - b[0])) {
+    // Index files without their .log are leftovers of a deletion in progress, not a segment.
+    if (!extensions.has('log')) continue;
+    const path = segmentPathOf(topic, partition, baseOffset);
+    const files: Record<string, { size: number }> = {};
+    let lastModified = 0;
+    let complete = true;
+    for (const extension of extensions) {
+      const stats = await lstat(join(dir, segmentFileName(baseOffset, extension))).catch(() => undefined);
+      if (!stats?.isFile()) {
+        // Gone between readdir and stat: Kafka deleted it; a missing .log means no segment.
+        if (extension === 'log') complete = false;
+        continue;
+      }
+      files[extension] = { size: stats.size };
+      if (extension === 'log') lastModified = Math.floor(stats.mtimeMs);
+    }
+    if (!complete) continue;
+    segments.push({ path, topic, partition, baseOffset, files: files as LocalSegment['files'], lastModified });
+  }
+  return segments;
+}
