@@ -1,0 +1,248 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, environmentName, loadConfig, parseConfigObject, type BackendProvider } from '@takhin/core';
+
+/** A backend of the test's own: a provider is all `loadConfig` needs to validate a section. */
+const s3Provider: BackendProvider = {
+  name: 's3',
+  parseConfig: (raw) =>
+    parseConfigObject('storage.tiered.s3', raw, {
+      bucket: { type: 'string', required: true },
+      region: { type: 'string', required: true },
+      partSizeMb: { type: 'number', min: 5 },
+    }),
+  create: () => {
+    throw new Error('not used');
+  },
+};
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'takhin-config-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function yamlFile(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+/** The error `loadConfig` throws for `source`, as a `ConfigError`. */
+function configError(source: string | Record<string, unknown>, env: Record<string, string> = {}, providers: BackendProvider[] = []): ConfigError {
+  try {
+    loadConfig(source, { env, providers });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it("reads the seed's takhin.yaml with dotted keys, applying the seed's defaults", async () => {
+    const path = await yamlFile(
+      'seed.yaml',
+      `storage:
+  data:
+    dir: /var/lib/kafka
+  tiered:
+    enabled: true
+    backend: s3
+    s3:
+      bucket: kafka-archive
+      region: eu-west-1
+      prefix: segments
+      endpoint: http://127.0.0.1:9000
+    cold.age.hours: 168
+    archive.interval.minutes: 30
+`,
+    );
+    const config = loadConfig(path, { env: {} });
+    expect(config.storage.data.dir).toBe('/var/lib/kafka');
+    expect(config.storage.tiered).toMatchObject({
+      enabled: true,
+      backend: 's3',
+      coldAgeHours: 168,
+      warmAgeHours: 72,
+      archiveIntervalMinutes: 30,
+      localCacheSizeMb: 10240,
+      autoArchiveEnabled: true,
+      metadata: { store: 'sqlite', path: '/var/lib/kafka/.takhin-tiered.db' },
+      cache: { dir: '/var/lib/kafka-tiered/cache', chunkSizeMb: 4 },
+    });
+    expect(config.storage.tiered.backends.s3).toEqual({ bucket: 'kafka-archive', region: 'eu-west-1', prefix: 'segments', endpoint: 'http://127.0.0.1:9000' });
+    expect(config.console).toEqual({ listen: '127.0.0.1:8080', token: undefined });
+  });
+
+  it('accepts nested maps for the same keys, and gives the same result', async () => {
+    const nested = await yamlFile(
+      'nested.yaml',
+      `storage:
+  data: { dir: /data }
+  tiered:
+    cold: { age: { hours: 100 } }
+    warm: { age: { hours: 10 } }
+    archive: { interval: { minutes: 5 } }
+    local: { cache: { size: { mb: 64 } } }
+    auto: { archive: { enabled: false } }
+`,
+    );
+    const dotted = loadConfig({
+      'storage.data.dir': '/data',
+      'storage.tiered.cold.age.hours': 100,
+      'storage.tiered.warm.age.hours': 10,
+      'storage.tiered.archive.interval.minutes': 5,
+      'storage.tiered.local.cache.size.mb': 64,
+      'storage.tiered.auto.archive.enabled': false,
+    });
+    expect(loadConfig(nested)).toEqual(dotted);
+    expect(dotted.storage.tiered).toMatchObject({ coldAgeHours: 100, warmAgeHours: 10, archiveIntervalMinutes: 5, localCacheSizeMb: 64, autoArchiveEnabled: false });
+  });
+
+  it('defaults to the embedded FS backend beside the data dir, with nothing else set', () => {
+    const config = loadConfig({ storage: { data: { dir: '/srv/kafka/' } } });
+    expect(config.storage.tiered.backend).toBe('fs');
+    expect(config.storage.tiered.enabled).toBe(false);
+    expect(config.storage.tiered.backends.fs).toEqual({ root: '/srv/kafka-tiered/cold' });
+  });
+
+  it('resolves relative paths in a file against the file’s folder', async () => {
+    const path = await yamlFile('relative.yaml', 'storage.data.dir: ./data\nstorage.tiered.cache.dir: cache\n');
+    const config = loadConfig(path);
+    expect(config.storage.data.dir).toBe(join(dir, 'data'));
+    expect(config.storage.tiered.cache.dir).toBe(join(dir, 'cache'));
+  });
+
+  it('lets environment variables override the file', async () => {
+    const path = await yamlFile('env.yaml', 'storage:\n  tiered:\n    cold.age.hours: 168\n    s3: { bucket: from-file, region: us-east-1 }\n');
+    const config = loadConfig(path, {
+      env: {
+        TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: '24',
+        TAKHIN_STORAGE_TIERED_ENABLED: 'true',
+        TAKHIN_STORAGE_TIERED_S3_BUCKET: 'from-env',
+        TAKHIN_STORAGE_TIERED_S3_PART_SIZE_MB: '16',
+        TAKHIN_CONSOLE_TOKEN: 's3cret',
+        // The project's own scripts and the broker's settings share the prefix; they are not ours.
+        TAKHIN_ROOT: '/x',
+        TAKHIN_STORAGE_LOG_SEGMENT_SIZE: '1073741824',
+        PATH: '/usr/bin',
+      },
+    });
+    expect(config.storage.tiered.coldAgeHours).toBe(24);
+    // Lowering only the cold age keeps a valid warm age: half of it.
+    expect(config.storage.tiered.warmAgeHours).toBe(12);
+    expect(config.storage.tiered.enabled).toBe(true);
+    expect(config.storage.tiered.backends.s3).toEqual({ bucket: 'from-env', region: 'us-east-1', partSizeMb: '16' });
+    expect(config.console.token).toBe('s3cret');
+    expect(environmentName('storage.tiered.local.cache.size.mb')).toBe('TAKHIN_STORAGE_TIERED_LOCAL_CACHE_SIZE_MB');
+  });
+
+  it('loads a whole broker config, leaving the broker’s own sections alone', async () => {
+    const path = await yamlFile(
+      'broker.yaml',
+      `server: { host: 0.0.0.0, port: 9092 }
+kafka: { broker: { id: 1 } }
+storage:
+  data: { dir: /tmp/takhin-data }
+  log: { segment: { size: 1073741824 } }
+  cleaner: { enabled: true }
+  tiered: { enabled: false }
+logging: { level: info }
+metrics: { enabled: true, port: 9090 }
+`,
+    );
+    expect(loadConfig(path).storage.data.dir).toBe('/tmp/takhin-data');
+  });
+
+  it('keeps topic names whole under storage.tiered.topics, dots included', () => {
+    const config = loadConfig({
+      storage: {
+        tiered: {
+          topics: {
+            'audit.log': { 'cold.age.hours': 24, warm: { age: { hours: 1 } } },
+            'payments-v2': { enabled: false },
+          },
+        },
+      },
+    });
+    expect(config.storage.tiered.topics).toEqual({
+      'audit.log': { enabled: undefined, coldAgeHours: 24, warmAgeHours: 1 },
+      'payments-v2': { enabled: false, coldAgeHours: 168, warmAgeHours: 72 },
+    });
+  });
+
+  describe('errors name the key, the value and what was expected', () => {
+    it('an unknown key, with the nearest known one', () => {
+      const error = configError({ storage: { tiered: { 'cold.age.hour': 3 } } });
+      expect(error.path).toBe('storage.tiered.cold.age.hour');
+      expect(error.message).toMatch(/unknown key \(did you mean "storage.tiered.cold.age.hours"\?\)/);
+    });
+
+    it('a misspelt backend section', () => {
+      expect(configError({ storage: { tiered: { s4: { bucket: 'b' } } } }).message).toMatch(/"storage.tiered.s4.bucket": unknown key \(did you mean "storage.tiered.s3.bucket"\?\)/);
+    });
+
+    it('a misspelt section, even an empty one', () => {
+      expect(configError({ storge: {} }).message).toMatch(/"storge": unknown key.*did you mean "storage"/);
+    });
+
+    it('a value of the wrong type', () => {
+      const error = configError({ storage: { tiered: { 'cold.age.hours': 'a week' } } });
+      expect(error.message).toBe('invalid configuration "storage.tiered.cold.age.hours": expected a number, got "a week"');
+      expect(configError({ storage: { tiered: { enabled: 'yes' } } }).message).toMatch(/"storage.tiered.enabled": expected true or false, got "yes"/);
+      expect(configError({ storage: { tiered: { 'archive.concurrency': 0 } } }).message).toMatch(/"storage.tiered.archive.concurrency": must be at least 1, got 0/);
+      expect(configError({ storage: { tiered: { 'metadata.store': 'redis' } } }).message).toMatch(/must be one of "sqlite", "memory", got "redis"/);
+    });
+
+    it('a bad value from the environment names the variable', () => {
+      const error = configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: 'abc' });
+      expect(error.message).toBe(
+        'invalid configuration "storage.tiered.cold.age.hours": expected a number, got "abc" (set by environment variable TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS)',
+      );
+    });
+
+    it('an unknown environment variable under our prefixes, with a suggestion', () => {
+      expect(configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOUR: '3' }).message).toMatch(
+        /"TAKHIN_STORAGE_TIERED_COLD_AGE_HOUR": unknown environment variable \(did you mean TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS\?\)/,
+      );
+    });
+
+    it('warm.age.hours at or above cold.age.hours', () => {
+      expect(configError({ storage: { tiered: { 'warm.age.hours': 168 } } }).message).toMatch(
+        /"storage.tiered.warm.age.hours": must be less than storage.tiered.cold.age.hours \(168\), got 168/,
+      );
+      expect(configError({ storage: { tiered: { 'warm.age.hours': 100 } } }, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: '24' }).message).toMatch(/must be less than .*\(24\), got 100/);
+      expect(configError({ storage: { tiered: { topics: { t: { 'warm.age.hours': 5, 'cold.age.hours': 5 } } } } }).path).toBe('storage.tiered.topics.t.warm.age.hours');
+    });
+
+    it('one setting written twice, dotted and nested', () => {
+      expect(configError({ storage: { tiered: { 'cold.age.hours': 1, cold: { age: { hours: 2 } } } } }).message).toMatch(/"storage.tiered.cold.age.hours": is set twice/);
+    });
+
+    it('a per-topic setting written as a dotted path', () => {
+      expect(configError({ 'storage.tiered.topics.orders.cold.age.hours': 1 }).message).toMatch(/keyed by topic name/);
+    });
+
+    it('a missing or broken file', async () => {
+      expect(configError(join(dir, 'nope.yaml')).message).toMatch(/config file does not exist/);
+      const broken = await yamlFile('broken.yaml', 'storage:\n  tiered: [1,\n');
+      expect(configError(broken).message).toMatch(/is not valid YAML/);
+      const duplicate = await yamlFile('duplicate.yaml', 'storage:\n  data: { dir: /a }\n  data: { dir: /b }\n');
+      expect(configError(duplicate).message).toMatch(/is not valid YAML.*unique/is);
+    });
+
+    it("the backend's own keys, when its provider is given", () => {
+      expect(configError({ storage: { tiered: { backend: 's3', s3: { bucket: 'b', region: 'r', partSizeMb: 1 } } } }, {}, [s3Provider]).path).toBe(
+        'storage.tiered.s3.partSizeMb',
+      );
+    });
+  });
+
+  it('returns a frozen config', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config.storage.tiered)).toBe(true);
+  });
+});

@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteMetadataStore, TieringError } from '@takhin/core';
+import { collect, sampleRecord } from '@takhin/testkit';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'takhin-sqlite-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe('SqliteMetadataStore', () => {
+  it('keeps a commit that resolved even when the process is killed right after (SIGKILL)', async () => {
+    const path = join(dir, 'killed.db');
+    const records = [sampleRecord(1), sampleRecord(2, { state: 'archiving', policy: 'hot', isArchived: false })];
+    const child = spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures', 'commit-then-die.mjs'), path, JSON.stringify(records)], {
+      cwd: import.meta.dirname,
+      encoding: 'utf8',
+    });
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    expect(child.stdout).toBe('committed\n');
+    const store = new SqliteMetadataStore(path);
+    expect((await collect(store.records())).flat().sort((a, b) => a.path.localeCompare(b.path))).toEqual(records.sort((a, b) => a.path.localeCompare(b.path)));
+    await store.close();
+  });
+
+  it('is one file in WAL mode with a schema version', async () => {
+    const path = join(dir, 'wal.db');
+    const store = new SqliteMetadataStore(path);
+    await store.commit([{ put: sampleRecord(3) }]);
+    const peek = new DatabaseSync(path);
+    expect(peek.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 });
+    peek.close();
+    await store.close();
+  });
+
+  it('refuses a file from a newer release, naming its schema version, and leaves it alone', async () => {
+    const path = join(dir, 'future.db');
+    const future = new DatabaseSync(path);
+    future.exec('CREATE TABLE segments (path TEXT PRIMARY KEY); PRAGMA user_version = 99;');
+    future.close();
+    const error = (() => {
+      try {
+        new SqliteMetadataStore(path);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(TieringError);
+    expect((error as TieringError).code).toBe('METADATA_FAILURE');
+    expect((error as Error).message).toMatch(/schema version 99, newer than this release knows \(1\)/);
+    const check = new DatabaseSync(path);
+    expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });
+    check.close();
+  });
+
+  it('refuses a file that is not SQLite with a clear error', async () => {
+    const path = join(dir, 'garbage.db');
+    await import('node:fs/promises').then((fs) => fs.writeFile(path, 'this is not a database, just text long enough to have a header'));
+    expect(() => new SqliteMetadataStore(path)).toThrow(/cannot open the metadata file .*garbage.db/);
+  });
+});
