@@ -62,7 +62,11 @@ export class FsLayout {
 
   /** Throws `INVALID_KEY` if `dir` (an existing folder) resolves outside root. */
   async assertInsideRoot(key: string, dir: string): Promise<void> {
-    this.#realRoot ??= realpath(this.root);
+    // A root that does not exist yet must be looked up again later, not remembered as missing.
+    this.#realRoot ??= realpath(this.root).catch((error: unknown) => {
+      this.#realRoot = undefined;
+      throw error;
+    });
     const [realRoot, realDir] = await Promise.all([this.#realRoot, realpath(dir)]);
     if (realDir !== realRoot && !realDir.startsWith(realRoot + sep)) {
       throw invalidKey(FS_BACKEND, key, 'the key resolves outside the store root (through a symbolic link)');

@@ -13,6 +13,7 @@ import { CachePressureRule } from '../policy/rules/cache-pressure-rule.js';
 import { InternalTopicRule } from '../policy/rules/internal-topic-rule.js';
 import { TopicOverrideRule } from '../policy/rules/topic-override-rule.js';
 import { withRetry } from '../retry/retrying-cold-store.js';
+import { NO_PROTOCOL_OBSERVER } from '../tiered/protocol-steps.js';
 import { TieredStorage } from '../tiered/tiered-storage.js';
 import { TransferPool } from '../transfer/transfer-pool.js';
 import {
@@ -23,6 +24,7 @@ import {
   COLD_STORE,
   METADATA_STORE,
   POLICY_RULES,
+  PROTOCOL_OBSERVER,
   RETRY_POLICY,
   TAKHIN_CONFIG,
   TIERED_CONFIG,
@@ -61,7 +63,14 @@ export function createContainer(
   container.register(TIERED_CONFIG, { useValue: settings });
   container.register(BACKEND_PROVIDER, { useValue: provider });
   container.register(BACKEND_CONFIG, { useValue: backendConfig });
-  if (provider.module !== undefined) container.register(BACKEND_TARGET, { useValue: { module: provider.module, config: backendConfig } });
+  container.register(BACKEND_TARGET, {
+    useFactory: () => {
+      if (provider.module === undefined) {
+        throw new TypeError(`backend "${provider.name}" names no module, so TransferPool workers cannot load it: set "module: import.meta.url" on its provider`);
+      }
+      return { module: provider.module, config: backendConfig };
+    },
+  });
   if (!container.isRegistered(RETRY_POLICY, true)) container.register(RETRY_POLICY, { useValue: {} });
   container.register(COLD_STORE, {
     useFactory: instanceCachingFactory((c) => withRetry(provider.create(backendConfig), c.resolve(RETRY_POLICY))),
@@ -69,6 +78,7 @@ export function createContainer(
   container.register(METADATA_STORE, { useFactory: instanceCachingFactory(() => createMetadataStore(settings)) });
   container.register(TRANSFER_WORKERS, { useFactory: instanceCachingFactory(() => new TransferPool()) });
   container.register(CLOCK, { useClass: SystemClock }, { lifecycle: Lifecycle.ContainerScoped });
+  container.register(PROTOCOL_OBSERVER, { useValue: NO_PROTOCOL_OBSERVER });
   for (const rule of BUILT_IN_POLICY_RULES) container.register(POLICY_RULES, { useClass: rule }, { lifecycle: Lifecycle.ContainerScoped });
   container.register(PolicyEngine, { useClass: PolicyEngine }, { lifecycle: Lifecycle.ContainerScoped });
   container.register(TieredStorage, { useClass: TieredStorage }, { lifecycle: Lifecycle.ContainerScoped });

@@ -6,6 +6,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { Clock } from '../policy/clock.js';
 import type { PolicyRule } from '../policy/policy-rule.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
+import type { ProtocolObserver } from '../tiered/protocol-steps.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
 
 /** The cold store in use, wrapped in the retry layer. Register your own to replace it. */
@@ -33,3 +34,5 @@ export const CLOCK: InjectionToken<Clock> = Symbol.for('takhin.Clock');
 export const TRANSFER_WORKERS: InjectionToken<TransferPool> = Symbol.for('takhin.TransferWorkers');
 /** Retry behaviour of the shared retry layer. */
 export const RETRY_POLICY: InjectionToken<Partial<RetryPolicy>> = Symbol.for('takhin.RetryPolicy');
+/** Told of every archive, restore and evict step as it becomes durable (tracing, crash tests). */
+export const PROTOCOL_OBSERVER: InjectionToken<ProtocolObserver> = Symbol.for('takhin.ProtocolObserver');

@@ -9,7 +9,7 @@ export const TIERS: readonly Tier[] = ['hot', 'warm', 'cold'];
  * An operation in flight, written durably before any byte moves, so a crash leaves a state that
  * reconciliation can finish or roll back (Kafka's KIP-405 habit: the state first, then the act).
  */
-export type SegmentState = 'idle' | 'archiving' | 'restoring' | 'evicting';
+export type SegmentState = 'idle' | 'archiving' | 'restoring';
 
 /** One file of a segment: its size, and its checksums once it has been archived. */
 export interface SegmentFile {

@@ -24,7 +24,7 @@ const MIGRATIONS: readonly string[] = [
      is_archived    INTEGER NOT NULL CHECK (is_archived IN (0, 1)),
      object_key     TEXT,
      archived_at    INTEGER,
-     state          TEXT NOT NULL CHECK (state IN ('idle', 'archiving', 'restoring', 'evicting')),
+     state          TEXT NOT NULL CHECK (state IN ('idle', 'archiving', 'restoring')),
      version        INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX segments_by_partition ON segments (topic, partition, base_offset);`,

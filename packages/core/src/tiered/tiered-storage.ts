@@ -1,18 +1,31 @@
 import { EventEmitter } from 'eventemitter3';
 import { inject, injectable } from 'tsyringe';
 import type { TakhinConfig } from '../config/takhin-config.js';
-import { TAKHIN_CONFIG, METADATA_STORE } from '../di/tokens.js';
+import type { BackendTarget } from '../contracts/backend-provider.js';
+import type { ColdStore } from '../contracts/cold-store.js';
+import { BACKEND_TARGET, CLOCK, COLD_STORE, METADATA_STORE, PROTOCOL_OBSERVER, TAKHIN_CONFIG, TRANSFER_WORKERS } from '../di/tokens.js';
 import { ConfigError } from '../errors/config-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { TieredStats } from '../metadata/segment-index.js';
 import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
+import type { Clock } from '../policy/clock.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import { planStep, type PlanItem } from '../policy/tier-plan.js';
 import { scanLogDir } from '../segments/log-dir-scanner.js';
-import { parseSegmentPath } from '../segments/segment-path.js';
+import { parseSegmentPath, type SegmentFileExtension } from '../segments/segment-path.js';
+import type { TransferPool } from '../transfer/transfer-pool.js';
+import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
+import { BackgroundArchiver, type CycleReport, type StopOptions } from './background-archiver.js';
 import { compareWithLocalDisk } from './local-disk-sync.js';
+import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js';
+import type { ProtocolContext } from './protocol-context.js';
+import type { ProtocolObserver } from './protocol-steps.js';
+import { Reconciliation, emptyReport, type ReconciliationReport } from './reconciliation.js';
+import { RestoreProtocol, type RestoreResult } from './restore-protocol.js';
 import { SegmentCatalog } from './segment-catalog.js';
+import { localPathOf } from './segment-files.js';
+import { SegmentLocks } from './segment-locks.js';
 import type { TieredStorageEvents } from './tiered-events.js';
 
 /** Which segments `listSegments` returns, and a page of them. */
@@ -32,64 +45,101 @@ export interface PlanOptions {
   readonly changesOnly?: boolean;
 }
 
+export interface OperationOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** A segment opened for reading: its record and the absolute paths of its local files. */
+export interface OpenedSegment {
+  readonly segment: SegmentRecord;
+  readonly files: { readonly log: string } & { readonly [E in Exclude<SegmentFileExtension, 'log'>]?: string };
+}
+
+/** `openSegment` records a use at most this often per segment, so hot reads do not write metadata each time. */
+const ACCESS_WRITE_INTERVAL_MS = 60_000;
+
 /**
- * The tiering model of one data dir: every segment, its tier and archive state, kept in the
- * metadata store with an in-memory index in front (lookups in nanoseconds, stats in O(1)), and
- * the policy engine's view of where each segment belongs. Get it from `openTieredStorage`.
+ * The tiering model and protocols of one data dir: every segment, its tier and archive state
+ * (in the metadata store, with an in-memory index in front), the policy's plan, and the
+ * archive, restore and evict protocols with crash reconciliation and the background archiver.
+ * Get it from `openTieredStorage(container)`.
  */
 @injectable()
 export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly dataDir: string;
   readonly #catalog: SegmentCatalog;
+  readonly #context: ProtocolContext;
+  readonly #archive: ArchiveProtocol;
+  readonly #restore: RestoreProtocol;
+  readonly #reconciliation: Reconciliation;
+  readonly #archiver: BackgroundArchiver;
+  readonly #locks = new SegmentLocks();
+  #lastReconciliation: ReconciliationReport = emptyReport();
   #opened: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
   constructor(
     @inject(TAKHIN_CONFIG) readonly config: TakhinConfig,
-    @inject(METADATA_STORE) store: MetadataStore,
+    @inject(METADATA_STORE) metadata: MetadataStore,
     @inject(PolicyEngine) readonly engine: PolicyEngine,
+    @inject(COLD_STORE) readonly store: ColdStore,
+    @inject(TRANSFER_WORKERS) readonly pool: TransferPool,
+    @inject(BACKEND_TARGET) target: BackendTarget,
+    @inject(CLOCK) readonly clock: Clock,
+    @inject(PROTOCOL_OBSERVER) observer: ProtocolObserver,
   ) {
     super();
     const dataDir = config.storage.data.dir;
     if (dataDir === undefined) throw new ConfigError('storage.data.dir', 'is required to open tiered storage: the broker log dir whose segments are tiered');
     this.dataDir = dataDir;
-    this.#catalog = new SegmentCatalog(store);
+    this.#catalog = new SegmentCatalog(metadata);
+    const settings = config.storage.tiered;
+    this.#context = { dataDir, settings, catalog: this.#catalog, store, pool, target, clock, observer, events: this };
+    this.#archive = new ArchiveProtocol(this.#context);
+    this.#restore = new RestoreProtocol(this.#context);
+    this.#reconciliation = new Reconciliation(this.#context);
+    this.#archiver = new BackgroundArchiver(
+      {
+        refresh: () => this.refresh(),
+        plan: (options) => this.plan(options),
+        apply: (step, signal) => this.#apply(step, signal),
+        now: () => clock.now(),
+        failed: (failure) => this.emit('operation:failed', failure),
+      },
+      settings.archiveIntervalMinutes * 60_000,
+      settings.archiveConcurrency,
+    );
   }
 
-  /** Loads the metadata and brings it in line with the data dir. Called by `openTieredStorage`. */
+  /**
+   * Loads the metadata, reconciles it with the data dir and the cold store (finishing or rolling
+   * back whatever a crash interrupted), and records segments that appeared. Called by
+   * `openTieredStorage`.
+   */
   open(): Promise<void> {
     this.#opened ??= (async () => {
       await this.#catalog.load();
-      await this.refresh();
+      await this.#sync(true);
     })();
     return this.#opened;
   }
 
   /**
-   * Re-reads the data dir: new segments are recorded (and classified hot or warm by the
-   * policy), grown ones updated, ones the broker deleted forgotten.
+   * Re-reads the data dir: new segments are recorded (and placed hot or warm by the policy),
+   * grown ones updated, ones the broker deleted forgotten, and leftovers of interrupted
+   * operations reconciled.
    */
   async refresh(): Promise<void> {
     this.#checkOpen();
-    const index = this.#catalog.index;
-    const local = await scanLogDir(this.dataDir);
-    const changes = compareWithLocalDisk(local, index.values(), (path) => index.get(path));
-    const tierBefore = new Map(changes.nowCold.map((draft) => [draft.path, index.get(draft.path)!.policy]));
-    const written = await this.#catalog.apply([...changes.discovered, ...changes.changed, ...changes.nowCold], changes.vanished);
-    const discovered = written.slice(0, changes.discovered.length);
-    // A segment first seen is placed by the policy at once, among the local tiers.
-    const context = this.engine.context(index.values(), (segment) => index.isLast(segment));
-    const placed = await this.#catalog.apply(
-      discovered.flatMap((segment) => {
-        const tier = this.engine.decide(segment, context).tier;
-        return tier === 'hot' ? [] : [{ ...segment, policy: 'warm' as const }];
-      }),
-      [],
-    );
-    const final = new Map(placed.map((segment) => [segment.path, segment]));
-    for (const segment of discovered) this.emit('segment:discovered', final.get(segment.path) ?? segment);
-    for (const segment of written.slice(discovered.length + changes.changed.length)) this.emit('segment:tier-changed', segment, tierBefore.get(segment.path)!, 'cold');
+    await this.#sync(false);
   }
+
+  /** What the last reconciliation repaired (at open, and in each refresh since). */
+  get lastReconciliation(): ReconciliationReport {
+    return this.#lastReconciliation;
+  }
+
+  // --- the model -------------------------------------------------------------------------------
 
   /** The segment at `path` (`<topic>-<partition>/<base>.log`); an unknown or malformed path throws. */
   getSegment(path: string): SegmentRecord {
@@ -158,25 +208,157 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     const context = this.engine.context(index.values(), (segment) => index.isLast(segment));
     const items: PlanItem[] = [];
     for (const segment of index.inOrder()) {
-      const item = planStep(segment, this.engine.decide(segment, context));
+      // An archive that failed in this process resumes; one another operation holds waits.
+      const idle = segment.state === 'archiving' && !this.#locks.busy(segment.path) ? { ...segment, state: 'idle' as const } : segment;
+      const item = planStep(idle, this.engine.decide(segment, context));
       if (!options.changesOnly || item.action !== 'none') items.push(item);
     }
     return items;
   }
 
-  /** Stops background work, waits for operations in flight and releases the metadata store. */
+  // --- the protocols ---------------------------------------------------------------------------
+
+  /**
+   * Archives the segment (see `ArchiveProtocol`): uploads and verifies every file, writes the
+   * manifest, commits `cold`, then deletes the local files. Already archived: a no-op. The
+   * active segment, an internal topic's or a never-tiered topic's: refused.
+   */
+  archiveSegment(path: string, options: OperationOptions = {}): Promise<ArchiveResult> {
+    const segment = this.getSegment(path);
+    return this.#locks.run(segment.path, 'archive', () => this.#archive.archive(this.getSegment(path), options.signal));
+  }
+
+  /**
+   * Brings an archived segment back to local disk, verified against its manifest, and marks it
+   * hot. Concurrent callers share one restore. Already local: a no-op.
+   */
+  restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
+    const segment = this.getSegment(path);
+    return this.#locks.run(segment.path, 'restore', () => this.#restore.restore(this.getSegment(path), options.signal));
+  }
+
+  /** Restores the segment if it is cold, records the use, and returns its local files. */
+  async openSegment(path: string, options: OperationOptions = {}): Promise<OpenedSegment> {
+    let segment = (await this.restoreSegment(path, options)).segment;
+    const now = this.clock.now();
+    if (now - segment.lastAccessAt >= ACCESS_WRITE_INTERVAL_MS) {
+      segment = await this.#locks.run(segment.path, 'touch', () => this.#catalog.update(segment.path, { lastAccessAt: now }));
+    }
+    const files: Record<string, string> = {};
+    for (const extension of Object.keys(segment.files) as SegmentFileExtension[]) files[extension] = localPathOf(this.dataDir, segment, extension);
+    return { segment, files: files as OpenedSegment['files'] };
+  }
+
+  /**
+   * Deletes the local files of an archived segment after re-checking its manifest and remote
+   * objects; uploads nothing. Already cold: a no-op. Not archived: refused.
+   */
+  evictSegment(path: string, options: OperationOptions = {}): Promise<SegmentRecord> {
+    const segment = this.getSegment(path);
+    return this.#locks.run(segment.path, 'evict', () => this.#restore.evict(this.getSegment(path), options.signal));
+  }
+
+  /**
+   * Recreates the metadata of every archived segment from the manifests in the cold store
+   * alone (a new broker, a lost metadata file), then re-reads the data dir.
+   */
+  async rebuildFromColdStore(): Promise<RebuildReport> {
+    this.#checkOpen();
+    await this.#locks.idle();
+    const report = await rebuildFromManifests(this.#context);
+    await this.refresh();
+    return report;
+  }
+
+  // --- the background archiver -----------------------------------------------------------------
+
+  /**
+   * Runs a cycle every `archive.interval.minutes`, when `storage.tiered.enabled` and
+   * `auto.archive.enabled`; returns whether it started.
+   */
+  start(): boolean {
+    this.#checkOpen();
+    const { enabled, autoArchiveEnabled } = this.config.storage.tiered;
+    if (!enabled || !autoArchiveEnabled) return false;
+    this.#archiver.start();
+    return true;
+  }
+
+  /** One cycle now: re-scan, plan, and apply the plan with bounded concurrency. */
+  runCycle(): Promise<CycleReport> {
+    this.#checkOpen();
+    if (!this.config.storage.tiered.enabled) {
+      return Promise.reject(new TieringError('TIERING_DISABLED', 'cannot run a cycle: tiered storage is disabled (storage.tiered.enabled: false)'));
+    }
+    return this.#archiver.runCycle();
+  }
+
+  /** Stops the archiver, waiting for the cycle in flight (or aborting it, which rolls each step back). */
+  stop(options: StopOptions = {}): Promise<void> {
+    return this.#archiver.stop(options);
+  }
+
+  /**
+   * Stops background work, waits for operations in flight, and releases what the container built
+   * for this instance: the metadata store, the transfer pool and the cold store.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await this.#opened?.catch(() => {});
-      await this.#catalog.store.close();
+      await this.#archiver.stop();
+      await this.#locks.idle();
+      await Promise.allSettled([this.#catalog.store.close(), this.pool.close(), this.store.close()]);
       this.removeAllListeners();
     })();
     return this.#closed;
   }
 
-  /** The catalog the protocols share; not part of the public API. */
-  get catalog(): SegmentCatalog {
-    return this.#catalog;
+  // --- internals -------------------------------------------------------------------------------
+
+  async #sync(atOpen: boolean): Promise<void> {
+    const index = this.#catalog.index;
+    const local = await scanLogDir(this.dataDir);
+    const changes = compareWithLocalDisk(local, index.values(), (path) => index.get(path));
+    const localPaths = new Set(local.map((segment) => segment.path));
+    const tierBefore = new Map(changes.nowCold.map((draft) => [draft.path, index.get(draft.path)!.policy]));
+    const written = await this.#catalog.apply([...changes.discovered, ...changes.changed, ...changes.nowCold], changes.vanished);
+
+    // Leftovers of operations: at open, everything; later, only what no operation here holds,
+    // and an archive that failed here stays for the next cycle to resume.
+    const unsettled = changes.unsettled.filter((record) => !this.#locks.busy(record.path) && (atOpen || record.state !== 'archiving' || !localPaths.has(record.path)));
+    if (unsettled.length > 0 || atOpen) {
+      this.#lastReconciliation = await this.#reconciliation.reconcile(unsettled, atOpen ? emptyReport() : this.#lastReconciliation);
+    }
+
+    const discovered = written.slice(0, changes.discovered.length);
+    // A segment first seen is placed by the policy at once, among the local tiers.
+    const context = this.engine.context(index.values(), (segment) => index.isLast(segment));
+    const placed = await this.#catalog.apply(
+      discovered.flatMap((segment) => (this.engine.decide(segment, context).tier === 'hot' ? [] : [{ ...segment, policy: 'warm' as const }])),
+      [],
+    );
+    const final = new Map(placed.map((segment) => [segment.path, segment]));
+    for (const segment of discovered) this.emit('segment:discovered', final.get(segment.path) ?? segment);
+    for (const segment of written.slice(discovered.length + changes.changed.length)) this.emit('segment:tier-changed', segment, tierBefore.get(segment.path)!, 'cold');
+  }
+
+  async #apply(step: PlanItem, signal: AbortSignal): Promise<void> {
+    switch (step.action) {
+      case 'retier': {
+        const before = this.getSegment(step.path).policy;
+        const after = await this.#locks.run(step.path, 'retier', () => this.#catalog.update(step.path, { policy: step.to }));
+        this.emit('segment:tier-changed', after, before, step.to);
+        return;
+      }
+      case 'archive':
+        await this.archiveSegment(step.path, { signal });
+        return;
+      case 'evict':
+        await this.evictSegment(step.path, { signal });
+        return;
+      case 'none':
+        return;
+    }
   }
 
   #checkOpen(): void {

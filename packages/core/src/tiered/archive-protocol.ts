@@ -1,0 +1,171 @@
+import type { Checksums } from '../contracts/cold-store.js';
+import { TieringError } from '../errors/tiering-error.js';
+import type { SegmentRecord } from '../metadata/segment-record.js';
+import { isInternalTopic, type SegmentFileExtension } from '../segments/segment-path.js';
+import { archivedFields } from './archived-record.js';
+import { readManifest, writeManifest } from './manifest-io.js';
+import type { ProtocolContext } from './protocol-context.js';
+import { verifyRemoteFiles } from './remote-verification.js';
+import { createManifest, describeFileDifference, objectKeyOf, segmentKeyPrefix, type ChunkChecksums, type ManifestFile, type SegmentManifest } from './segment-manifest.js';
+import { deleteLocalFiles, localFilesOf, type LocalFile } from './segment-files.js';
+
+export interface ArchiveResult {
+  readonly segment: SegmentRecord;
+  /** `already-archived`: nothing to do, it was (a no-op, as retries and duplicates expect). */
+  readonly outcome: 'archived' | 'already-archived';
+  /** Bytes sent to the cold store by this call. */
+  readonly uploadedBytes: number;
+  /** Files a verified copy of which was already in the cold store (an earlier attempt's). */
+  readonly reusedFiles: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Archive, step by step (each step durable before the next, each reported to the observer):
+ * record the intent; upload every file through the pool with CRC32C and SHA-256; verify each
+ * remote object; write the manifest last (the commit in the bucket); commit `cold, archived`;
+ * only then delete the local files. A retry after any failure resumes: a file whose verified
+ * copy is already there is not uploaded again; an existing manifest is compared, never
+ * overwritten.
+ */
+export class ArchiveProtocol {
+  constructor(private readonly context: ProtocolContext) {}
+
+  /** Why `segment` may not be archived, or undefined when it may. */
+  refusal(segment: SegmentRecord): string | undefined {
+    const { settings, catalog } = this.context;
+    if (!settings.enabled) return 'tiered storage is disabled (storage.tiered.enabled: false)';
+    if (isInternalTopic(segment.topic)) return `${segment.path} belongs to an internal topic; internal topics (__*) are never tiered`;
+    if (settings.topics[segment.topic]?.enabled === false) return `topic "${segment.topic}" is never tiered (storage.tiered.topics.${segment.topic}.enabled: false)`;
+    if (catalog.index.isLast(segment)) return `${segment.path} is the active segment of ${segment.topic}-${segment.partition} (its highest base offset): the broker still writes to it`;
+    return undefined;
+  }
+
+  async archive(segment: SegmentRecord, signal?: AbortSignal): Promise<ArchiveResult> {
+    const started = performance.now();
+    if (segment.isArchived) return { segment, outcome: 'already-archived', uploadedBytes: 0, reusedFiles: 0, durationMs: 0 };
+    const refusal = this.refusal(segment);
+    if (refusal !== undefined) throw new TieringError(this.context.settings.enabled ? 'NOT_ALLOWED' : 'TIERING_DISABLED', `cannot archive ${segment.path}: ${refusal}`, segment.path);
+    const { catalog, observer, dataDir } = this.context;
+
+    const local = await localFilesOf(dataDir, segment);
+    if (!local.some((file) => file.extension === 'log')) {
+      throw new TieringError('UNKNOWN_SEGMENT', `cannot archive ${segment.path}: its .log is no longer on local disk`, segment.path);
+    }
+    const resuming = segment.state === 'archiving';
+    let current = segment;
+    if (!resuming) {
+      current = await catalog.update(segment.path, { state: 'archiving' });
+      await observer.reached('archive:intent-recorded', segment.path);
+    }
+
+    let manifest: SegmentManifest;
+    let uploadedBytes = 0;
+    let reusedFiles = 0;
+    try {
+      const existing = await readManifest(this.context.store, segment.path, signal);
+      if (existing) {
+        // A crash after the manifest, or a metadata file rebuilt: the bucket already holds a commit.
+        await this.#requireSameAsLocal(existing, local, signal);
+        manifest = existing;
+        reusedFiles = local.length;
+      } else {
+        const uploaded = await Promise.all(local.map((file) => this.#upload(current, file, resuming, signal)));
+        uploadedBytes = uploaded.reduce((sum, file) => sum + file.uploadedBytes, 0);
+        reusedFiles = uploaded.filter((file) => file.uploadedBytes === 0).length;
+        const files = Object.fromEntries(uploaded.map((file) => [file.extension, file.manifestFile])) as SegmentManifest['files'];
+        await verifyRemoteFiles(this.context.store, segment.path, files, signal);
+        await observer.reached('archive:files-verified', segment.path);
+        manifest = await writeManifest(
+          this.context.store,
+          createManifest({
+            segment: segment.path,
+            topic: segment.topic,
+            partition: segment.partition,
+            baseOffset: segment.baseOffset,
+            lastModified: segment.lastModified,
+            archivedAt: new Date(this.context.clock.now()).toISOString(),
+            files,
+          }),
+          (other) => describeFileDifference(other.files, files),
+          signal,
+        );
+        await observer.reached('archive:manifest-written', segment.path);
+      }
+    } catch (error) {
+      if (signal?.aborted) await this.#rollBack(segment);
+      throw error;
+    }
+
+    const committed = await catalog.update(segment.path, archivedFields(manifest));
+    await observer.reached('archive:committed', segment.path);
+    await deleteLocalFiles(dataDir, segment, () => observer.reached('archive:local-file-deleted', segment.path));
+    const durationMs = performance.now() - started;
+    this.context.events.emit('segment:tier-changed', committed, segment.policy, 'cold');
+    this.context.events.emit('segment:archived', committed, { bytes: uploadedBytes, durationMs, reused: reusedFiles });
+    return { segment: committed, outcome: 'archived', uploadedBytes, reusedFiles, durationMs };
+  }
+
+  /**
+   * After an abort (the archiver stopping): unless the manifest made it, deletes what this
+   * archive uploaded and clears the intent, so nothing is left half-done. With the manifest in
+   * place the archive is committed in the bucket and the next attempt finishes it.
+   */
+  async #rollBack(segment: SegmentRecord): Promise<void> {
+    const { store, catalog } = this.context;
+    if (await readManifest(store, segment.path).catch(() => true)) return;
+    const keys: string[] = [];
+    for await (const object of store.list(segmentKeyPrefix(segment.path))) keys.push(object.key);
+    if (keys.length > 0) await store.delete(keys);
+    await catalog.update(segment.path, { state: 'idle' });
+  }
+
+  /** Uploads one file, or reuses a verified copy an interrupted attempt left in the cold store. */
+  async #upload(segment: SegmentRecord, file: LocalFile, resuming: boolean, signal?: AbortSignal): Promise<{ extension: SegmentFileExtension; manifestFile: ManifestFile; uploadedBytes: number }> {
+    const { store, pool, target, observer, settings } = this.context;
+    const key = objectKeyOf(segment.path, file.extension);
+    if (resuming) {
+      const remote = await store.head(key, { signal });
+      if (remote !== null && remote.size === file.size) {
+        const local = await pool.checksumFile(file.path, { signal });
+        if (local.size === file.size && remote.checksums.crc32c === local.crc32c && (remote.checksums.sha256 === undefined || remote.checksums.sha256 === local.sha256)) {
+          return { extension: file.extension, manifestFile: { key, size: local.size, crc32c: local.crc32c, sha256: local.sha256, ...(await this.#chunks(file, signal)) }, uploadedBytes: 0 };
+        }
+      }
+    }
+    const chunkSize = file.extension === 'log' ? Math.round(settings.cache.chunkSizeMb * 1024 * 1024) : undefined;
+    const stored = await pool.uploadFile(file.path, key, target, { signal, ...(chunkSize !== undefined ? { chunkSize } : {}) });
+    if (stored.size !== file.size) {
+      throw new TieringError('CORRUPT_SEGMENT', `${file.path} changed size while it was archived (${file.size} bytes, then ${stored.size})`, segment.path);
+    }
+    await observer.reached('archive:file-uploaded', segment.path);
+    const chunks = (stored as { chunks?: ChunkChecksums }).chunks;
+    return { extension: file.extension, manifestFile: { key, size: stored.size, ...stored.checksums, ...(chunks ? { chunks } : {}) }, uploadedBytes: stored.size };
+  }
+
+  /** Per-chunk CRC32Cs of a reused `.log` (other files need none). */
+  async #chunks(file: LocalFile, signal?: AbortSignal): Promise<{ chunks?: ChunkChecksums }> {
+    if (file.extension !== 'log') return {};
+    const chunkSize = Math.round(this.context.settings.cache.chunkSizeMb * 1024 * 1024);
+    const result = (await this.context.pool.checksumFile(file.path, { signal, chunkSize } as { signal?: AbortSignal })) as { chunks?: ChunkChecksums };
+    return result.chunks ? { chunks: result.chunks } : {};
+  }
+
+  /** The local files must be exactly what an existing manifest describes, or nothing is touched. */
+  async #requireSameAsLocal(manifest: SegmentManifest, local: readonly LocalFile[], signal?: AbortSignal): Promise<void> {
+    const actual: Partial<Record<SegmentFileExtension, { size: number } & Checksums>> = {};
+    for (const file of local) {
+      const sums = await this.context.pool.checksumFile(file.path, { signal });
+      actual[file.extension] = { size: sums.size, crc32c: sums.crc32c, sha256: sums.sha256 };
+    }
+    const difference = describeFileDifference(manifest.files, actual);
+    if (difference !== undefined) {
+      await this.context.catalog.update(manifest.segment, { state: 'idle' });
+      throw new TieringError(
+        'REMOTE_CORRUPT',
+        `cannot archive ${manifest.segment}: the cold store already holds a different archive of it (${difference}); nothing was uploaded or deleted`,
+        manifest.segment,
+      );
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import type { ColdStore } from '../contracts/cold-store.js';
+import { ColdStoreError } from '../errors/cold-store-error.js';
+import { TieringError } from '../errors/tiering-error.js';
+import { manifestKeyOf, parseManifest, serializeManifest, type SegmentManifest } from './segment-manifest.js';
+
+/** Manifests are a few KiB; anything far larger is not one of ours. */
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+
+/** The segment's manifest from the cold store, checked; undefined when there is none. */
+export async function readManifest(store: ColdStore, segmentPath: string, signal?: AbortSignal): Promise<SegmentManifest | undefined> {
+  let body: AsyncIterable<Buffer>;
+  try {
+    body = await store.get(manifestKeyOf(segmentPath), { signal });
+  } catch (error) {
+    if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') return undefined;
+    throw error;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_MANIFEST_BYTES) {
+      throw new TieringError('REMOTE_CORRUPT', `the manifest of ${segmentPath} is over ${MAX_MANIFEST_BYTES} bytes: not a manifest`, segmentPath);
+    }
+    chunks.push(chunk);
+  }
+  return parseManifest(Buffer.concat(chunks), segmentPath);
+}
+
+/** The manifest, or `REMOTE_MISSING` naming the key when the cold store has none. */
+export async function requireManifest(store: ColdStore, segmentPath: string, signal?: AbortSignal): Promise<SegmentManifest> {
+  const manifest = await readManifest(store, segmentPath, signal);
+  if (manifest) return manifest;
+  throw new TieringError('REMOTE_MISSING', `${segmentPath} is recorded as archived but its manifest ${manifestKeyOf(segmentPath)} is not in the ${store.backend} cold store`, segmentPath);
+}
+
+/**
+ * Writes the manifest, create-only. It does not trust the server to honour `ifNoneMatch` (some
+ * S3-compatible servers ignore it): an existing manifest is read and must describe the same
+ * files, and what was written is read back and must be ours. Either way the result is the one
+ * manifest the cold store holds, or `REMOTE_CORRUPT` when another archive claims the path.
+ */
+export async function writeManifest(store: ColdStore, manifest: SegmentManifest, sameFiles: (other: SegmentManifest) => string | undefined, signal?: AbortSignal): Promise<SegmentManifest> {
+  const key = manifestKeyOf(manifest.segment);
+  try {
+    await store.put(key, serializeManifest(manifest), { ifNoneMatch: true, signal, metadata: { 'segment-manifest': String(manifest.version) } });
+  } catch (error) {
+    if (!(error instanceof ColdStoreError && error.code === 'ALREADY_EXISTS')) throw error;
+  }
+  const stored = await requireManifest(store, manifest.segment, signal);
+  const difference = stored.digest === manifest.digest ? undefined : sameFiles(stored);
+  if (difference !== undefined) {
+    throw new TieringError('REMOTE_CORRUPT', `another archive of ${manifest.segment} is in the cold store (${key}) and differs: ${difference}; nothing was overwritten`, manifest.segment);
+  }
+  return stored;
+}

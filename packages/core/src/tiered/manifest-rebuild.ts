@@ -1,0 +1,97 @@
+import type { SegmentRecord } from '../metadata/segment-record.js';
+import { scanLogDir } from '../segments/log-dir-scanner.js';
+import { parseSegmentPath } from '../segments/segment-path.js';
+import { archivedFields } from './archived-record.js';
+import { readManifest } from './manifest-io.js';
+import type { ProtocolContext } from './protocol-context.js';
+import type { RecordDraft } from './segment-catalog.js';
+import { segmentPathOfManifestKey, type SegmentManifest } from './segment-manifest.js';
+
+export interface RebuildReport {
+  /** Manifests found in the cold store. */
+  readonly manifests: number;
+  /** Records created from a manifest (the metadata did not know the segment). */
+  readonly created: number;
+  /** Records corrected from a manifest. */
+  readonly updated: number;
+  /** Records that claimed an archive the cold store does not have: local ones are now unarchived, others dropped. */
+  readonly unarchived: number;
+  readonly dropped: number;
+  /** Manifests that could not be used, with the reason. */
+  readonly problems: string[];
+}
+
+/** Manifests read at once while rebuilding. */
+const PARALLEL_READS = 16;
+const COMMIT_BATCH = 5_000;
+
+/**
+ * Recreates the metadata of every archived segment from the manifests in the cold store alone
+ * (a new broker, a lost metadata file): the bucket is the source of truth for what is archived,
+ * the data dir for what is local.
+ */
+export async function rebuildFromManifests(context: ProtocolContext): Promise<RebuildReport> {
+  const { store, catalog, dataDir } = context;
+  const paths: string[] = [];
+  for await (const object of store.list('')) {
+    const path = segmentPathOfManifestKey(object.key);
+    if (path !== undefined) paths.push(path);
+  }
+  const problems: string[] = [];
+  const manifests = new Map<string, SegmentManifest>();
+  for (let i = 0; i < paths.length; i += PARALLEL_READS) {
+    await Promise.all(
+      paths.slice(i, i + PARALLEL_READS).map(async (path) => {
+        try {
+          const manifest = await readManifest(store, path);
+          if (manifest) manifests.set(path, manifest);
+        } catch (error) {
+          problems.push(`${path}: ${(error as Error).message}`);
+        }
+      }),
+    );
+  }
+  const local = new Set((await scanLogDir(dataDir)).map((segment) => segment.path));
+  const drafts: RecordDraft[] = [];
+  const deletions: string[] = [];
+  let created = 0;
+  let updated = 0;
+  let unarchived = 0;
+  for (const [path, manifest] of manifests) {
+    const existing = catalog.get(path);
+    const isLocal = local.has(path);
+    const base: RecordDraft = existing ?? {
+      ...parseSegmentPath(path),
+      size: manifest.files.log.size,
+      files: { log: { size: manifest.files.log.size } },
+      lastModified: manifest.lastModified,
+      lastAccessAt: manifest.lastModified,
+      policy: 'cold',
+      isArchived: false,
+      state: 'idle',
+    };
+    const policy = !isLocal ? 'cold' : base.policy === 'cold' ? 'hot' : base.policy;
+    drafts.push({ ...stripVersion(base), ...archivedFields(manifest), size: manifest.files.log.size, policy });
+    if (existing) updated++;
+    else created++;
+  }
+  for (const record of catalog.index.values()) {
+    if (!record.isArchived || manifests.has(record.path)) continue;
+    if (local.has(record.path)) {
+      drafts.push({ ...stripVersion(record), policy: record.policy === 'cold' ? 'hot' : record.policy, isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
+      unarchived++;
+    } else {
+      deletions.push(record.path);
+      problems.push(`${record.path}: recorded as archived, but there is no manifest in the cold store and no local copy; record dropped`);
+    }
+  }
+  for (let i = 0; i < Math.max(drafts.length, deletions.length); i += COMMIT_BATCH) {
+    await catalog.apply(drafts.slice(i, i + COMMIT_BATCH), deletions.slice(i, i + COMMIT_BATCH));
+  }
+  return { manifests: manifests.size, created, updated, unarchived, dropped: deletions.length, problems };
+}
+
+function stripVersion(record: RecordDraft | SegmentRecord): RecordDraft {
+  const { version: _version, ...draft } = record as SegmentRecord;
+  return draft;
+}

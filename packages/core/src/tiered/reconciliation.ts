@@ -1,0 +1,161 @@
+import { unlink } from 'node:fs/promises';
+import type { Checksums } from '../contracts/cold-store.js';
+import type { SegmentRecord } from '../metadata/segment-record.js';
+import type { SegmentFileExtension } from '../segments/segment-path.js';
+import { archivedFields, recordFiles } from './archived-record.js';
+import { readManifest } from './manifest-io.js';
+import type { ProtocolContext } from './protocol-context.js';
+import { verifyRemoteFiles } from './remote-verification.js';
+import { describeFileDifference, manifestKeyOf, segmentKeyPrefix, type SegmentManifest } from './segment-manifest.js';
+import { deleteLocalFiles, localFilesOf, partitionDirOf, strayTempFiles, type LocalFile } from './segment-files.js';
+
+/** What reconciliation found and did: every repair counted, every doubt written down. */
+export interface ReconciliationReport {
+  /** Interrupted archives whose manifest was in the cold store: committed and finished. */
+  archivesFinished: number;
+  /** Interrupted archives without a manifest: their uploads deleted, the segment local again. */
+  archivesRolledBack: number;
+  /** Interrupted restores whose files were all in place: committed. */
+  restoresFinished: number;
+  /** Interrupted restores rolled back: partial files deleted, the segment cold again. */
+  restoresRolledBack: number;
+  /** Local copies of cold segments (an archive or evict that stopped before its deletes) deleted after verification. */
+  localCopiesDeleted: number;
+  /** Objects under a segment's keys without a manifest (uploads of a crashed archive) deleted. */
+  orphansDeleted: number;
+  /** Temp files of interrupted restores deleted. */
+  tempFilesDeleted: number;
+  /** Records of segments gone from local disk with no verified remote copy (the broker deleted them). */
+  recordsDropped: number;
+  /** Conflicts left for an operator, with the reason; nothing was deleted for them. */
+  problems: string[];
+}
+
+export function emptyReport(): ReconciliationReport {
+  return { archivesFinished: 0, archivesRolledBack: 0, restoresFinished: 0, restoresRolledBack: 0, localCopiesDeleted: 0, orphansDeleted: 0, tempFilesDeleted: 0, recordsDropped: 0, problems: [] };
+}
+
+/**
+ * Crash reconciliation: local files, records and remote manifests are compared for every
+ * segment whose record is in an operation state or disagrees with the disk, and each is
+ * finished or rolled back. A `switch` over the durable states, as Kafka's remote log manager
+ * does: nothing found half-done is trusted, and no local file is deleted unless its remote
+ * copy is verified and its checksums are the manifest's.
+ */
+export class Reconciliation {
+  constructor(private readonly context: ProtocolContext) {}
+
+  async reconcile(records: readonly SegmentRecord[], report: ReconciliationReport = emptyReport()): Promise<ReconciliationReport> {
+    for (const record of records) {
+      const current = this.context.catalog.get(record.path);
+      if (current === undefined) continue;
+      switch (current.state) {
+        case 'archiving':
+          await this.#archiving(current, report);
+          break;
+        case 'restoring':
+          await this.#restoring(current, report);
+          break;
+        case 'idle':
+          if (current.policy === 'cold') await this.#coldWithLocalFiles(current, report);
+          break;
+      }
+    }
+    return report;
+  }
+
+  /** An archive stopped somewhere between its intent and its commit. */
+  async #archiving(record: SegmentRecord, report: ReconciliationReport): Promise<void> {
+    const { catalog, dataDir, store } = this.context;
+    const manifest = await readManifest(store, record.path);
+    const local = await localFilesOf(dataDir, record);
+    const hasLog = local.some((file) => file.extension === 'log');
+    if (manifest) {
+      // The bucket committed: finish, once the remote copy and (when still here) the local files check out.
+      const difference = hasLog ? await this.#localDifference(manifest, local) : undefined;
+      if (difference !== undefined) {
+        report.problems.push(`${record.path}: an archive of different content is in the cold store (${difference}); the local segment is kept and not archived`);
+        await catalog.update(record.path, { state: 'idle' });
+        return;
+      }
+      await verifyRemoteFiles(store, record.path, manifest.files);
+      await catalog.update(record.path, archivedFields(manifest));
+      if (hasLog) await deleteLocalFiles(dataDir, record);
+      report.archivesFinished++;
+      return;
+    }
+    // No manifest: whatever was uploaded is an orphan.
+    report.orphansDeleted += await this.#deleteOrphans(record);
+    if (hasLog) {
+      await catalog.update(record.path, { state: 'idle' });
+      report.archivesRolledBack++;
+    } else {
+      await catalog.apply([], [record.path]);
+      report.recordsDropped++;
+    }
+  }
+
+  /** A restore stopped before its commit: its temp files go; renamed files are kept only if complete. */
+  async #restoring(record: SegmentRecord, report: ReconciliationReport): Promise<void> {
+    const { catalog, dataDir, store } = this.context;
+    const temps = await strayTempFiles(partitionDirOf(dataDir, record), record.baseOffset);
+    await Promise.all(temps.map((path) => unlink(path).catch(() => {})));
+    report.tempFilesDeleted += temps.length;
+    const manifest = await readManifest(store, record.path);
+    const local = await localFilesOf(dataDir, record);
+    if (manifest && local.length > 0 && (await this.#localDifference(manifest, local)) === undefined) {
+      await catalog.update(record.path, { policy: 'hot', lastAccessAt: this.context.clock.now(), files: recordFiles(manifest), state: 'idle' });
+      report.restoresFinished++;
+      return;
+    }
+    if (manifest) await deleteLocalFiles(dataDir, record);
+    else if (local.length > 0) report.problems.push(`${record.path}: a restore was interrupted and its manifest is gone from the cold store; partial local files are kept`);
+    await catalog.update(record.path, { state: 'idle' });
+    report.restoresRolledBack++;
+  }
+
+  /** A cold segment with files on local disk: an archive or evict stopped before its deletes. */
+  async #coldWithLocalFiles(record: SegmentRecord, report: ReconciliationReport): Promise<void> {
+    const { catalog, dataDir, store } = this.context;
+    const local = await localFilesOf(dataDir, record);
+    if (local.length === 0) return;
+    const manifest = await readManifest(store, record.path);
+    const remoteProblem = manifest
+      ? await verifyRemoteFiles(store, record.path, manifest.files).then(
+          () => undefined,
+          (error: Error) => error.message,
+        )
+      : `its manifest ${manifestKeyOf(record.path)} is missing`;
+    if (remoteProblem !== undefined) {
+      // The local files are the only whole copy: keep them and stop calling the segment archived.
+      report.problems.push(`${record.path}: recorded as archived, but ${remoteProblem}; kept the local files and marked it local and not archived`);
+      await catalog.update(record.path, { policy: 'hot', isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
+      return;
+    }
+    const difference = await this.#localDifference(manifest!, local);
+    if (difference !== undefined) {
+      report.problems.push(`${record.path}: local files differ from its archive (${difference}); both are kept`);
+      return;
+    }
+    await deleteLocalFiles(dataDir, record);
+    report.localCopiesDeleted++;
+  }
+
+  /** Deletes every object under the segment's keys; returns how many there were. */
+  async #deleteOrphans(record: SegmentRecord): Promise<number> {
+    const keys: string[] = [];
+    for await (const object of this.context.store.list(segmentKeyPrefix(record.path))) keys.push(object.key);
+    if (keys.length > 0) await this.context.store.delete(keys);
+    return keys.length;
+  }
+
+  /** How local files differ from what the manifest archived (sizes, then checksums), or undefined. */
+  async #localDifference(manifest: SegmentManifest, local: readonly LocalFile[]): Promise<string | undefined> {
+    const sizes = Object.fromEntries(local.map((file) => [file.extension, { size: file.size }]));
+    const bySize = describeFileDifference(manifest.files, sizes);
+    if (bySize !== undefined) return bySize;
+    const sums: Partial<Record<SegmentFileExtension, { size: number } & Checksums>> = {};
+    for (const file of local) sums[file.extension] = await this.context.pool.checksumFile(file.path);
+    return describeFileDifference(manifest.files, sums);
+  }
+}

@@ -1,0 +1,120 @@
+import { mkdir, rename, unlink, utimes } from 'node:fs/promises';
+import { ColdStoreError } from '../errors/cold-store-error.js';
+import { TieringError } from '../errors/tiering-error.js';
+import type { SegmentRecord } from '../metadata/segment-record.js';
+import { syncDirectory } from '../transfer/sync-directory.js';
+import { flatFiles, recordFiles } from './archived-record.js';
+import { requireManifest } from './manifest-io.js';
+import type { ProtocolContext } from './protocol-context.js';
+import { verifyRemoteFiles } from './remote-verification.js';
+import { describeFileDifference, manifestFiles } from './segment-manifest.js';
+import { deleteLocalFiles, localPathOf, partitionDirOf, restoreTempPathOf } from './segment-files.js';
+
+export interface RestoreResult {
+  readonly segment: SegmentRecord;
+  /** `already-local`: its files were on local disk; nothing moved. */
+  readonly outcome: 'restored' | 'already-local';
+  readonly downloadedBytes: number;
+  readonly durationMs: number;
+}
+
+/**
+ * Restore: every file downloads through the pool to a temp name beside its destination, is
+ * verified against the manifest's checksums, and only when all are verified are they renamed
+ * into place (`.log` last) and the folder fsynced; then `hot` with `lastAccessAt = now` is
+ * committed. A failure leaves no partial file and the record cold. The remote copy stays, so
+ * evicting the segment again uploads nothing.
+ */
+export class RestoreProtocol {
+  constructor(private readonly context: ProtocolContext) {}
+
+  async restore(segment: SegmentRecord, signal?: AbortSignal): Promise<RestoreResult> {
+    const started = performance.now();
+    if (segment.policy !== 'cold') return { segment, outcome: 'already-local', downloadedBytes: 0, durationMs: 0 };
+    if (!segment.isArchived) throw new TieringError('REMOTE_MISSING', `${segment.path} is cold but not archived: the metadata has no copy to restore`, segment.path);
+    const { catalog, observer, dataDir, pool, target, store } = this.context;
+    await catalog.update(segment.path, { state: 'restoring' });
+    await observer.reached('restore:intent-recorded', segment.path);
+
+    const temps: string[] = [];
+    const renamed: string[] = [];
+    try {
+      const manifest = await requireManifest(store, segment.path, signal);
+      const difference = describeFileDifference(flatFiles(segment), flatFiles({ files: recordFiles(manifest) }));
+      if (difference !== undefined) {
+        throw new TieringError('REMOTE_CORRUPT', `the manifest of ${segment.path} in the cold store disagrees with the metadata: ${difference}`, segment.path);
+      }
+      await mkdir(partitionDirOf(dataDir, segment), { recursive: true });
+      let downloadedBytes = 0;
+      for (const [extension, file] of manifestFiles(manifest)) {
+        const temp = restoreTempPathOf(dataDir, segment, extension);
+        temps.push(temp);
+        await pool.downloadFile(file.key, temp, target, { expected: { crc32c: file.crc32c, sha256: file.sha256 }, signal }).catch((error: unknown) => {
+          throw asRemoteFailure(error, segment.path, extension, file.key, store.backend);
+        });
+        downloadedBytes += file.size;
+        await observer.reached('restore:file-downloaded', segment.path);
+      }
+      const mtime = new Date(manifest.lastModified);
+      for (const [index, [extension]] of manifestFiles(manifest).entries()) {
+        const temp = temps[index]!;
+        await utimes(temp, mtime, mtime);
+        const final = localPathOf(dataDir, segment, extension);
+        await rename(temp, final);
+        renamed.push(final);
+        await observer.reached('restore:file-renamed', segment.path);
+      }
+      await syncDirectory(partitionDirOf(dataDir, segment));
+      const now = this.context.clock.now();
+      const restored = await catalog.update(segment.path, { policy: 'hot', lastAccessAt: now, files: recordFiles(manifest), state: 'idle' });
+      await observer.reached('restore:committed', segment.path);
+      const durationMs = performance.now() - started;
+      this.context.events.emit('segment:tier-changed', restored, 'cold', 'hot');
+      this.context.events.emit('segment:restored', restored, { bytes: downloadedBytes, durationMs });
+      return { segment: restored, outcome: 'restored', downloadedBytes, durationMs };
+    } catch (error) {
+      await Promise.all([...temps, ...renamed].map((path) => unlink(path).catch(() => {})));
+      await catalog.update(segment.path, { state: 'idle' }).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Evict: the local copy of a restored segment goes, after the manifest and every remote
+   * object are re-checked; nothing is uploaded. `cold` is committed before the local delete, so
+   * a crash in between leaves files that reconciliation deletes.
+   */
+  async evict(segment: SegmentRecord, signal?: AbortSignal): Promise<SegmentRecord> {
+    if (segment.policy === 'cold') return segment;
+    if (!segment.isArchived) {
+      throw new TieringError('NOT_ALLOWED', `cannot evict ${segment.path}: it is not archived, so its local files are its only copy; archive it instead`, segment.path);
+    }
+    const { catalog, observer, dataDir, store } = this.context;
+    const manifest = await requireManifest(store, segment.path, signal);
+    const difference = describeFileDifference(flatFiles(segment), flatFiles({ files: recordFiles(manifest) }));
+    if (difference !== undefined) {
+      throw new TieringError('REMOTE_CORRUPT', `cannot evict ${segment.path}: its manifest disagrees with the metadata (${difference}); the local copy is kept`, segment.path);
+    }
+    await verifyRemoteFiles(store, segment.path, manifest.files, signal);
+    await observer.reached('evict:verified', segment.path);
+    const evicted = await catalog.update(segment.path, { policy: 'cold', state: 'idle' });
+    await observer.reached('evict:committed', segment.path);
+    await deleteLocalFiles(dataDir, segment, () => observer.reached('evict:local-file-deleted', segment.path));
+    this.context.events.emit('segment:tier-changed', evicted, segment.policy, 'cold');
+    this.context.events.emit('segment:evicted', evicted);
+    return evicted;
+  }
+}
+
+/** A download failure in the words of the restore: which file of which segment, and why. */
+function asRemoteFailure(error: unknown, segmentPath: string, extension: string, key: string, backend: string): unknown {
+  if (!(error instanceof ColdStoreError)) return error;
+  if (error.code === 'NOT_FOUND') {
+    return new TieringError('REMOTE_MISSING', `cannot restore ${segmentPath}: its .${extension} is missing from the ${backend} cold store (key ${key})`, segmentPath, { cause: error });
+  }
+  if (error.code === 'CHECKSUM_MISMATCH') {
+    return new TieringError('REMOTE_CORRUPT', `cannot restore ${segmentPath}: its .${extension} in the ${backend} cold store (key ${key}) is corrupt: ${error.message}`, segmentPath, { cause: error });
+  }
+  return error;
+}
+
