@@ -50,8 +50,9 @@ export function compareWithLocalDisk(local: readonly LocalSegment[], records: It
     }
   }
   for (const record of records) {
-    if (seen.has(record.path) || record.policy === 'cold') continue;
+    if (seen.has(record.path)) continue;
     if (record.state !== 'idle') changes.unsettled.push(record);
+    else if (record.policy === 'cold') continue;
     else if (record.isArchived) changes.nowCold.push({ ...record, policy: 'cold' });
     else changes.vanished.push(record.path);
   }

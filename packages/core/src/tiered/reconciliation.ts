@@ -132,7 +132,7 @@ export class Reconciliation {
       await catalog.update(record.path, { policy: 'hot', isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
       return;
     }
-    const difference = await this.#localDifference(manifest!, local);
+    const difference = await this.#localDifference(manifest!, local, true);
     if (difference !== undefined) {
       report.problems.push(`${record.path}: local files differ from its archive (${difference}); both are kept`);
       return;
@@ -149,13 +149,18 @@ export class Reconciliation {
     return keys.length;
   }
 
-  /** How local files differ from what the manifest archived (sizes, then checksums), or undefined. */
-  async #localDifference(manifest: SegmentManifest, local: readonly LocalFile[]): Promise<string | undefined> {
+  /**
+   * How local files differ from what the manifest archived (sizes, then checksums), or
+   * undefined. `partial`: only the files present are compared, for a deletion that stopped
+   * half-way (the `.log` goes last, so what is left is a subset).
+   */
+  async #localDifference(manifest: SegmentManifest, local: readonly LocalFile[], partial = false): Promise<string | undefined> {
+    const expected = partial ? Object.fromEntries(local.map((file) => [file.extension, manifest.files[file.extension]])) : manifest.files;
     const sizes = Object.fromEntries(local.map((file) => [file.extension, { size: file.size }]));
-    const bySize = describeFileDifference(manifest.files, sizes);
+    const bySize = describeFileDifference(expected, sizes);
     if (bySize !== undefined) return bySize;
     const sums: Partial<Record<SegmentFileExtension, { size: number } & Checksums>> = {};
     for (const file of local) sums[file.extension] = await this.context.pool.checksumFile(file.path);
-    return describeFileDifference(manifest.files, sums);
+    return describeFileDifference(expected, sums);
   }
 }
