@@ -17,3 +17,4 @@ export * from './s3-family/describe-s3-family-behaviour.js';
 export * from './s3-family/s3-family-contract-subject.js';
 export * from './network/stub-http-server.js';
 export * from './metadata/describe-metadata-store-contract.js';
+export * from './tiering/describe-tiering-integration.js';

@@ -69,7 +69,8 @@ export function segmentPathOfManifestKey(key: string): string | undefined {
 }
 
 export function createManifest(fields: Omit<SegmentManifest, 'format' | 'version' | 'digest'>): SegmentManifest {
-  const body = { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, ...fields };
+  const { segment, topic, partition, baseOffset, lastModified, archivedAt, files } = fields;
+  const body = { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, segment, topic, partition, baseOffset, lastModified, archivedAt, files };
   return { ...body, digest: digestOf(body) };
 }
 

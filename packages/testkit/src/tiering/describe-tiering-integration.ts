@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, unlink, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PROTOCOL_OBSERVER,
+  TieringError,
+  createContainer,
+  createManifest,
+  loadConfig,
+  manifestKeyOf,
+  objectKeyOf,
+  openTieredStorage,
+  parseManifest,
+  serializeManifest,
+  type BackendProvider,
+  type ProtocolStep,
+  type TieredStorage,
+  type TieringErrorCode,
+} from '@takhin/core';
+import { readAll } from '../bodies/patterned-body.js';
+import { writeSegment } from '../segments/segment-generator.js';
+
+/** What the tiering suite needs from a backend: its provider and a config section for a prefix. */
+export interface TieringSubject {
+  providers: readonly BackendProvider[];
+  /**
+   * The `storage.tiered` keys for this backend (`backend` and its section, as in `takhin.yaml`),
+   * its objects under `prefix`; create the bucket or container first.
+   */
+  section(prefix: string): Record<string, unknown> | Promise<Record<string, unknown>>;
+  cleanup?(): Promise<void>;
+}
+
+const HOUR = 3_600_000;
+const KiB = 1024;
+
+/** Three closed segments of one partition and its active one; one `.log` spans several parts. */
+const SEGMENT_LOG_BYTES = [200 * KiB, 1536 * KiB, 6 * 1024 * KiB + 123, 50 * KiB];
+
+interface Broker {
+  tiered: TieredStorage;
+  dataDir: string;
+  config: ReturnType<typeof loadConfig>;
+  /** `path` → extension → SHA-256 of the bytes generated. */
+  originals: Map<string, Record<string, string>>;
+  closed: string[];
+}
+
+async function sha256File(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+async function expectTieringError(promise: Promise<unknown>, code: TieringErrorCode, message: RegExp): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected TieringError ${code}`).toBeInstanceOf(TieringError);
+  expect((error as TieringError).code, (error as Error).message).toBe(code);
+  expect((error as Error).message).toMatch(message);
+}
+
+/**
+ * The tiering protocols against one backend, wired the way a user wires them (`loadConfig`,
+ * `createContainer`, `openTieredStorage`): a cycle archives, restores bring the same bytes back,
+ * evictions upload nothing, retries reuse what is verified, missing or corrupt remote copies
+ * fail clearly with nothing half-written, an existing manifest is never overwritten, and the
+ * metadata can be rebuilt from the manifests alone.
+ */
+export function describeTieringIntegration(name: string, subject: TieringSubject): void {
+  describe(`tiering integration: ${name}`, () => {
+    const run = `${process.pid}-${Date.now().toString(36)}`;
+    let work: string;
+    let brokers = 0;
+    const open: TieredStorage[] = [];
+    beforeAll(async () => {
+      work = await mkdtemp(join(tmpdir(), `takhin-tiering-${name}-`));
+    });
+    afterAll(async () => {
+      await Promise.allSettled(open.map((tiered) => tiered.close()));
+      await rm(work, { recursive: true, force: true });
+      await subject.cleanup?.();
+    });
+
+    /** A broker data dir of its own (and a key prefix of its own), opened through the DI wiring. */
+    async function broker(options: { observer?: (step: ProtocolStep) => void } = {}): Promise<Broker> {
+      const n = brokers++;
+      const dataDir = join(work, `broker-${n}`, 'data');
+      const originals = new Map<string, Record<string, string>>();
+      const closed: string[] = [];
+      for (const [i, logBytes] of SEGMENT_LOG_BYTES.entries()) {
+        const segment = await writeSegment(dataDir, { topic: 'orders.v2', partition: 1, baseOffset: BigInt(i * 10_000), logBytes });
+        const time = new Date(Date.now() - (400 - i) * HOUR);
+        const sums: Record<string, string> = {};
+        for (const [extension, file] of Object.entries(segment.files)) {
+          await utimes(file, time, time);
+          sums[extension] = await sha256File(file);
+        }
+        originals.set(segment.segmentPath, sums);
+        if (i < SEGMENT_LOG_BYTES.length - 1) closed.push(segment.segmentPath);
+      }
+      const section = await subject.section(`tiering-${run}-${n}`);
+      const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section } } }, { providers: subject.providers });
+      const container = createContainer(config, subject.providers);
+      if (options.observer) {
+        const observe = options.observer;
+        container.register(PROTOCOL_OBSERVER, { useValue: { reached: (step: ProtocolStep) => observe(step) } });
+      }
+      const tiered = await openTieredStorage(container);
+      open.push(tiered);
+      return { tiered, dataDir, config, originals, closed };
+    }
+
+    /** Closes the broker, deletes its SQLite file (a lost metadata file) and opens it again. */
+    async function reopenWithoutMetadata(b: Broker): Promise<TieredStorage> {
+      await b.tiered.close();
+      const file = b.config.storage.tiered.metadata.path!;
+      await Promise.all(['', '-wal', '-shm'].map((suffix) => unlink(`${file}${suffix}`).catch(() => {})));
+      const again = await openTieredStorage(createContainer(b.config, subject.providers));
+      open.push(again);
+      return again;
+    }
+
+    async function localSums(b: Broker, path: string): Promise<Record<string, string>> {
+      const dir = join(b.dataDir, path.split('/')[0]!);
+      const base = path.split('/')[1]!.slice(0, 20);
+      const sums: Record<string, string> = {};
+      for (const name of await readdir(dir)) {
+        if (!name.includes(base)) continue;
+        expect(name.startsWith('.'), `temp file left behind: ${name}`).toBe(false);
+        sums[name.slice(21)] = await sha256File(join(dir, name));
+      }
+      return sums;
+    }
+
+    it('a cycle archives every closed segment; restores bring back the same bytes; evicting uploads nothing', async () => {
+      const b = await broker();
+      const archived: string[] = [];
+      b.tiered.on('segment:archived', (segment) => archived.push(segment.path));
+      const report = await b.tiered.runCycle();
+      expect(report).toMatchObject({ archived: b.closed.length, failed: 0 });
+      expect(archived.sort()).toEqual([...b.closed].sort());
+      for (const path of b.closed) {
+        expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+        expect(await localSums(b, path)).toEqual({});
+      }
+      expect(b.tiered.getStats()).toMatchObject({ coldSegments: b.closed.length, archivedSegments: b.closed.length });
+
+      for (const path of b.closed) {
+        const restored = await b.tiered.restoreSegment(path);
+        expect(restored.outcome).toBe('restored');
+        expect(restored.segment).toMatchObject({ policy: 'hot', isArchived: true });
+        expect(await localSums(b, path)).toEqual(b.originals.get(path));
+      }
+      archived.length = 0;
+      const evicted: string[] = [];
+      b.tiered.on('segment:evicted', (segment) => evicted.push(segment.path));
+      for (const path of b.closed) await b.tiered.evictSegment(path);
+      expect(evicted.sort()).toEqual([...b.closed].sort());
+      expect(archived, 'evicting uploads nothing').toEqual([]);
+      for (const path of b.closed) expect(await localSums(b, path)).toEqual({});
+
+      // Restored again after an eviction: still the same bytes.
+      const [first] = b.closed;
+      await b.tiered.openSegment(first!);
+      expect(await localSums(b, first!)).toEqual(b.originals.get(first!));
+    });
+
+    it('concurrent readers of one archived segment share a single restore', async () => {
+      const b = await broker();
+      const [path] = b.closed;
+      await b.tiered.archiveSegment(path!);
+      let restores = 0;
+      b.tiered.on('segment:restored', () => restores++);
+      const opened = await Promise.all(Array.from({ length: 6 }, () => b.tiered.openSegment(path!)));
+      expect(restores).toBe(1);
+      expect(new Set(opened.map((o) => o.files.log)).size).toBe(1);
+      expect(await sha256File(opened[0]!.files.log)).toBe(b.originals.get(path!)!.log);
+    });
+
+    it('a retry after a failure finishes the archive and uploads nothing already verified', async () => {
+      let failOnce = true;
+      const b = await broker({
+        observer: (step) => {
+          if (step === 'archive:files-verified' && failOnce) {
+            failOnce = false;
+            throw new Error('injected failure after the uploads were verified');
+          }
+        },
+      });
+      const path = b.closed[2]!;
+      await expect(b.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
+      expect(b.tiered.getSegment(path)).toMatchObject({ state: 'archiving', isArchived: false, policy: 'warm' });
+      expect(b.tiered.plan({ changesOnly: true }).find((step) => step.path === path)?.action).toBe('archive');
+      const retry = await b.tiered.archiveSegment(path);
+      expect(retry).toMatchObject({ outcome: 'archived', uploadedBytes: 0, reusedFiles: Object.keys(b.originals.get(path)!).length });
+      expect(await b.tiered.archiveSegment(path)).toMatchObject({ outcome: 'already-archived', uploadedBytes: 0 });
+      await b.tiered.restoreSegment(path);
+      expect(await localSums(b, path)).toEqual(b.originals.get(path));
+    });
+
+    it('a restore whose remote copy is missing fails clearly, leaves no partial file and keeps the metadata honest', async () => {
+      const b = await broker();
+      const path = b.closed[1]!;
+      await b.tiered.archiveSegment(path);
+      const store = b.tiered.store;
+      await store.delete(objectKeyOf(path, 'timeindex'));
+      await expectTieringError(b.tiered.restoreSegment(path), 'REMOTE_MISSING', /its \.timeindex is missing from the \w+ cold store \(key .*\.timeindex\)/);
+      expect(await localSums(b, path)).toEqual({});
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+      await store.delete(manifestKeyOf(path));
+      await expectTieringError(b.tiered.restoreSegment(path), 'REMOTE_MISSING', /its manifest .*manifest\.json is not in the/);
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', state: 'idle' });
+    });
+
+    it('a restore of a corrupt remote copy fails with REMOTE_CORRUPT and never writes the wrong bytes', async () => {
+      const b = await broker();
+      const path = b.closed[0]!;
+      await b.tiered.archiveSegment(path);
+      const store = b.tiered.store;
+      const key = objectKeyOf(path, 'log');
+      const bytes = await readAll(await store.get(key));
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+      await store.put(key, bytes);
+      await expectTieringError(b.tiered.restoreSegment(path), 'REMOTE_CORRUPT', /\.log in the .* cold store .* is corrupt/);
+      expect(await localSums(b, path)).toEqual({});
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+    });
+
+    it('an archive finding a manifest already there compares it and never overwrites it', async () => {
+      const first = await broker();
+      const [same, different] = [first.closed[0]!, first.closed[1]!];
+      // The bucket holds the archive of `same`, then the metadata file is lost with it restored locally.
+      await first.tiered.archiveSegment(same);
+      await first.tiered.restoreSegment(same);
+      const b = { ...first, tiered: await reopenWithoutMetadata(first) };
+      expect(b.tiered.getSegment(same)).toMatchObject({ isArchived: false });
+      expect(await b.tiered.archiveSegment(same)).toMatchObject({ outcome: 'archived', uploadedBytes: 0 });
+
+      // A valid manifest of other content under `different`'s key, as if the path once held other data.
+      const store = b.tiered.store;
+      const theirs = parseManifest(await readAll(await store.get(manifestKeyOf(same))), same);
+      const foreign = createManifest({ ...theirs, segment: different, files: { ...theirs.files, log: { ...theirs.files.log, key: objectKeyOf(different) } } });
+      await store.put(manifestKeyOf(different), serializeManifest(foreign));
+      await expectTieringError(b.tiered.archiveSegment(different), 'REMOTE_CORRUPT', /already holds a different archive of it .*nothing was uploaded or deleted/);
+      expect(parseManifest(await readAll(await store.get(manifestKeyOf(different))), different)).toEqual(foreign);
+      expect(await localSums(b, different)).toEqual(b.originals.get(different));
+      expect(b.tiered.getSegment(different)).toMatchObject({ isArchived: false, state: 'idle' });
+    });
+
+    it('rebuildFromColdStore recreates the metadata of every archived segment from the manifests alone', async () => {
+      const b = await broker();
+      await b.tiered.runCycle();
+      const before = b.closed.map((path) => b.tiered.getSegment(path));
+      const again = await reopenWithoutMetadata(b);
+      expect(() => again.getSegment(b.closed[0]!)).toThrow(/no segment/);
+      const report = await again.rebuildFromColdStore();
+      expect(report).toMatchObject({ manifests: b.closed.length, created: b.closed.length, problems: [] });
+      for (const previous of before) {
+        const rebuilt = again.getSegment(previous.path);
+        expect(rebuilt).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle', files: previous.files, checksums: previous.checksums, objectKey: previous.objectKey });
+      }
+      await again.restoreSegment(b.closed[2]!);
+      expect(await localSums(b, b.closed[2]!)).toEqual(b.originals.get(b.closed[2]!));
+    });
+  });
+}
