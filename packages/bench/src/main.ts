@@ -7,10 +7,11 @@ import { BENCH_BACKENDS, openBenchBackend, type BenchBackendName } from './bench
 import { renderMarkdown, writeReport, type BenchReport } from './bench-report.js';
 import { benchArchiveEventLoop } from './scenarios/archive-event-loop.js';
 import { benchChecksumThroughput } from './scenarios/checksum-throughput.js';
+import { benchModelCosts } from './scenarios/model-costs.js';
 import { benchUploadMemory } from './scenarios/upload-memory.js';
 import { generateSegments, type SegmentCorpus } from './segment-corpus.js';
 
-const USAGE = `usage: npm run bench -- [all|archive|memory|checksum] [options]
+const USAGE = `usage: npm run bench -- [all|archive|memory|checksum|model] [options]
   --backend fs|s3|minio|gcs|azure   where to archive (default fs, under the OS temp dir)
   --files N         segments for archive and checksum (default 8)
   --file-mib M      size of each, MiB (default 128)
@@ -18,9 +19,10 @@ const USAGE = `usage: npm run bench -- [all|archive|memory|checksum] [options]
   --threads N       pool threads (default os.availableParallelism())
   --bucket NAME     bucket or container for remote backends
   --config JSON     the backend's config outright, instead of .services/env
+  --model-sizes L   segment counts for the model's costs (default 1000,100000,1000000)
   --out DIR         results folder (default packages/bench/results)`;
 
-const SCENARIOS = ['all', 'archive', 'memory', 'checksum'] as const;
+const SCENARIOS = ['all', 'archive', 'memory', 'checksum', 'model'] as const;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -34,6 +36,7 @@ async function main(argv: string[]): Promise<void> {
       threads: { type: 'string' },
       bucket: { type: 'string' },
       config: { type: 'string' },
+      'model-sizes': { type: 'string', default: '1000,100000,1000000' },
       out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
       help: { type: 'boolean', short: 'h' },
     },
@@ -77,6 +80,11 @@ async function main(argv: string[]): Promise<void> {
       log('memory: uploading it through the pool');
       report.memory = await benchUploadMemory(pool, backend, big);
     }
+    if (wants('model')) {
+      const sizes = values['model-sizes'].split(',').map((size) => positiveInteger('--model-sizes', size, 10_000_000));
+      log(`model: lookup, findSegment, policy decision, stats and reopen at ${sizes.join(', ')} segments`);
+      report.model = await benchModelCosts(sizes);
+    }
     if (wants('archive') || wants('checksum')) {
       log(`generating ${files} segments of ${fileMib} MiB`);
       const corpus = await generateSegments('segments', files, fileMib);
@@ -100,7 +108,7 @@ async function main(argv: string[]): Promise<void> {
   const paths = await writeReport(values.out, report);
   console.log(renderMarkdown(report));
   log(`wrote ${paths.json} and ${paths.markdown}`);
-  const failed = [report.archive, report.memory].some((result) => result && !result.pass);
+  const failed = [report.archive, report.memory, report.model].some((result) => result && !result.pass);
   if (failed) process.exitCode = 1;
 }
 

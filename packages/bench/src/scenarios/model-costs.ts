@@ -1,0 +1,170 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  SqliteMetadataStore,
+  createContainer,
+  loadConfig,
+  openTieredStorage,
+  segmentPathOf,
+  type SegmentRecord,
+} from '@takhin/core';
+import { provider as fsProvider } from '@takhin/backend-fs';
+
+/**
+ * One call's cost two ways: `hot`, the same segment again and again (all in CPU cache, as the
+ * seed's Go benchmarks measure), and `random`, a different segment each call across all of
+ * them (a cache miss or more per call at 10^5 and up: memory latency, not code).
+ */
+export interface CallCost {
+  hotNs: number;
+  randomNs: number;
+}
+
+/** The cost of the tiering model at one size, each a median of several timed loops. */
+export interface ModelCostRun {
+  segments: number;
+  partitions: number;
+  /** `getSegment(path)`: the in-memory index lookup. */
+  lookup: CallCost;
+  /** A bare `Map.get` of the same keys: the floor under any lookup at this size. */
+  bareMap: CallCost;
+  /** `findSegment(topic, partition, offset)`: the floor search by base offset. */
+  findSegment: CallCost;
+  /** One `PolicyEngine.decide` over the five built-in rules. */
+  policyDecision: CallCost;
+  /** `getStats()`. */
+  getStatsNs: number;
+  /** `openTieredStorage` on a SQLite file of this many records (load, index, reconcile, scan). */
+  reopenMs: number;
+}
+
+export interface ModelCostsResult {
+  runs: ModelCostRun[];
+  /** The seed's published Go figures, at small N: lookup, policy decision, stats. */
+  seed: { lookupNs: number; policyDecisionNs: number; getStatsNs: number };
+  targets: { lookupNs: number; policyDecisionNs: number; getStatsNs: number; reopenMs: number };
+  pass: boolean;
+}
+
+const SEGMENTS_PER_PARTITION = 1_000;
+const HOUR = 3_600_000;
+const REPEATS = 7;
+const CALLS = 1 << 16;
+/** The same segment every call. */
+const HOT: readonly number[] = new Array<number>(CALLS).fill(0);
+
+function randomPicks(size: number): number[] {
+  return Array.from({ length: CALLS }, () => Math.floor(Math.random() * size));
+}
+
+/**
+ * Builds a metadata file of `sizes` archived records each (no local files, so opening it is the
+ * metadata's cost alone), opens it through the real entry point and times the model's reads.
+ */
+export async function benchModelCosts(sizes: readonly number[]): Promise<ModelCostsResult> {
+  const runs: ModelCostRun[] = [];
+  for (const size of sizes) runs.push(await measure(size));
+  const targets = { lookupNs: 50, policyDecisionNs: 200, getStatsNs: 1_000, reopenMs: 5_000 };
+  const largest = runs[runs.length - 1]!;
+  const pass =
+    largest.lookup.hotNs <= targets.lookupNs &&
+    largest.policyDecision.hotNs <= targets.policyDecisionNs &&
+    largest.getStatsNs <= targets.getStatsNs &&
+    largest.reopenMs <= targets.reopenMs;
+  return { runs, seed: { lookupNs: 16, policyDecisionNs: 1.5, getStatsNs: 191 }, targets, pass };
+}
+
+async function measure(size: number): Promise<ModelCostRun> {
+  const work = await mkdtemp(join(tmpdir(), 'takhin-bench-model-'));
+  try {
+    const dataDir = join(work, 'data');
+    await mkdir(dataDir);
+    const partitions = Math.max(1, Math.ceil(size / SEGMENTS_PER_PARTITION));
+    const now = Date.now();
+    const records = syntheticRecords(size, partitions, now);
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } });
+    const store = new SqliteMetadataStore(config.storage.tiered.metadata.path!);
+    for (let i = 0; i < records.length; i += 20_000) await store.commit(records.slice(i, i + 20_000).map((put) => ({ put })));
+    await store.close();
+
+    const started = performance.now();
+    const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+    const reopenMs = performance.now() - started;
+    try {
+      if (tiered.getStats().totalSegments !== size) throw new Error(`opened ${tiered.getStats().totalSegments} records, wrote ${size}`);
+      // Fresh strings, as a caller's would be (not the index's own key objects).
+      const paths = records.map((r) => `${r.path}`);
+      const bare = new Map(tiered.listSegments().map((segment) => [segment.path, segment]));
+      const engine = tiered.engine;
+      const context = engine.context(records, () => false);
+      const costOf = (call: (i: number) => number): CallCost => ({ hotNs: perCall(HOT, call), randomNs: perCall(randomPicks(size), call) });
+      return {
+        segments: size,
+        partitions,
+        reopenMs: round(reopenMs),
+        lookup: costOf((i) => tiered.getSegment(paths[i]!).size),
+        bareMap: costOf((i) => bare.get(paths[i]!)!.size),
+        findSegment: costOf((i) => tiered.findSegment(records[i]!.topic, records[i]!.partition, records[i]!.baseOffset + 17).baseOffset),
+        policyDecision: costOf((i) => (engine.decide(records[i]!, context).tier === 'cold' ? 1 : 0)),
+        getStatsNs: perCall(HOT, () => tiered.getStats().totalSegments),
+      };
+    } finally {
+      await tiered.close();
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Archived, cold records spread over partitions, of ages from an hour to a month. */
+function syntheticRecords(size: number, partitions: number, now: number): SegmentRecord[] {
+  const records: SegmentRecord[] = [];
+  for (let n = 0; n < size; n++) {
+    const topic = `topic-${n % 7}.events`;
+    const partition = n % partitions;
+    const baseOffset = Math.floor(n / partitions) * 50_000;
+    const lastModified = now - ((n * 7919) % (720 * HOUR)) - HOUR;
+    const checksums = { crc32c: 'ie++sA==', sha256: n.toString(16).padStart(64, '0') };
+    records.push({
+      path: segmentPathOf(topic, partition, baseOffset),
+      topic,
+      partition,
+      baseOffset,
+      size: 1_073_741_824,
+      files: { log: { size: 1_073_741_824, checksums }, index: { size: 10_485_760, checksums }, timeindex: { size: 10_485_760, checksums } },
+      lastModified,
+      lastAccessAt: lastModified,
+      policy: 'cold',
+      isArchived: true,
+      objectKey: segmentPathOf(topic, partition, baseOffset),
+      checksums,
+      archivedAt: lastModified + HOUR,
+      state: 'idle',
+      version: 1,
+    });
+  }
+  return records;
+}
+
+/**
+ * Nanoseconds per call of `call` over `picks`: the median of several loops, after a warm-up
+ * loop, with the results summed so the work cannot be optimised away.
+ */
+function perCall(picks: readonly number[], call: (pick: number) => number): number {
+  let sink = 0;
+  for (const pick of picks) sink += call(pick);
+  const samples: number[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    const start = process.hrtime.bigint();
+    for (const pick of picks) sink += call(pick);
+    samples.push(Number(process.hrtime.bigint() - start) / picks.length);
+  }
+  if (sink === Number.MIN_SAFE_INTEGER) console.log(sink);
+  return round(samples.sort((a, b) => a - b)[REPEATS >> 1]!);
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
