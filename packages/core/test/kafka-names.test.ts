@@ -41,7 +41,7 @@ describe('segment file names', () => {
       ]),
     );
     expect(kinds.get('log')!.length).toBeGreaterThan(10);
-    expect(kinds.get('txnindex')).toHaveLength(2);
+    expect(kinds.get('txnindex')!.length).toBeGreaterThan(0);
   });
 
   it('refuses names that only look like segments', () => {

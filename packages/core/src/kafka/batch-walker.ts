@@ -1,4 +1,4 @@
-import type { ByteRangeReader } from './byte-range-reader.js';
+import { openFileRangeReader, type ByteRangeReader } from './byte-range-reader.js';
 import { truncated } from './kafka-format-error.js';
 import { RecordBatchLayout, parseRecordBatchHeader, verifyRecordBatch, type RecordBatchHeader } from './record-batch.js';
 
@@ -33,6 +33,18 @@ export async function* walkBatchHeaders(read: ByteRangeReader, startPosition: nu
     previous = { position, header };
     yield previous;
     position += header.sizeInBytes;
+  }
+}
+
+/** Every batch header of a local `.log`, in order, reading only the headers: a segment's offsets and batch count at a glance. */
+export async function readLogBatchHeaders(path: string): Promise<LocatedBatch[]> {
+  const reader = await openFileRangeReader(path);
+  try {
+    const batches: LocatedBatch[] = [];
+    for await (const batch of walkBatchHeaders(reader.read, 0, { source: path })) batches.push(batch);
+    return batches;
+  } finally {
+    await reader.close();
   }
 }
 
