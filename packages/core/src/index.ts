@@ -3,6 +3,7 @@ export * from './config/index.js';
 export * from './contracts/index.js';
 export * from './di/index.js';
 export * from './errors/index.js';
+export * from './kafka/index.js';
 export * from './keys/index.js';
 export * from './metadata/index.js';
 export * from './multipart/index.js';

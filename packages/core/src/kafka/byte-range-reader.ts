@@ -1,0 +1,54 @@
+import { open } from 'node:fs/promises';
+
+/**
+ * Reads `length` bytes of a segment starting at byte `position`. It returns exactly `length`
+ * bytes, or fewer only where the data ends (nothing at or past the end). Local files, ranged
+ * GETs on a cold store and a chunk cache all fit behind this one function.
+ */
+export type ByteRangeReader = (position: number, length: number) => Promise<Buffer>;
+
+/** A `ByteRangeReader` over one local file, with the size it had when opened. */
+export interface FileRangeReader {
+  read: ByteRangeReader;
+  /** The file's size at open: reads stop here, as a Kafka fetch stops at the size it saw. */
+  size: number;
+  close(): Promise<void>;
+}
+
+/** Opens `path` for ranged reads; the caller closes it. */
+export async function openFileRangeReader(path: string): Promise<FileRangeReader> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const read: ByteRangeReader = async (position, length) => {
+      assertRange(position, length);
+      // Never allocate past the end: a corrupt length field must not cost gigabytes.
+      const want = Math.max(0, Math.min(length, size - position));
+      const buffer = Buffer.allocUnsafe(want);
+      let filled = 0;
+      while (filled < want) {
+        const { bytesRead } = await handle.read(buffer, filled, want - filled, position + filled);
+        if (bytesRead === 0) break; // the file shrank since open
+        filled += bytesRead;
+      }
+      return filled === want ? buffer : buffer.subarray(0, filled);
+    };
+    return { read, size, close: () => handle.close() };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** A `ByteRangeReader` over bytes already in memory (a fetched chunk, a test's batch). */
+export function bufferRangeReader(bytes: Buffer): ByteRangeReader {
+  return async (position, length) => {
+    assertRange(position, length);
+    return bytes.subarray(Math.min(position, bytes.length), Math.min(position + length, bytes.length));
+  };
+}
+
+function assertRange(position: number, length: number): void {
+  if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`position must be a non-negative integer, got ${position}`);
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${length}`);
+}
