@@ -1,5 +1,5 @@
 import type { Checksums } from '../contracts/cold-store.js';
-import type { SegmentFileExtension } from '../segments/segment-path.js';
+import type { SegmentFileExtension } from '../kafka/segment-file-name.js';
 
 /** Where a segment lives: HOT and WARM are local (young, older), COLD only in the cold store. */
 export type Tier = 'hot' | 'warm' | 'cold';

@@ -1,7 +1,8 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parsePartitionDir, parseSegmentFileName, segmentFileName, segmentPathOf, type SegmentFileExtension, type SegmentId } from './segment-path.js';
+import { parsePartitionDir, segmentFileOf, segmentFileName, segmentPathOf, type SegmentId } from './segment-path.js';
+import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 
 /** A segment found on local disk. */
 export interface LocalSegment extends SegmentId {
@@ -54,7 +55,7 @@ export async function scanPartition(dir: string, topic: string, partition: numbe
   const byOffset = new Map<number, Set<SegmentFileExtension>>();
   for (const entry of names) {
     if (!entry.isFile()) continue;
-    const file = parseSegmentFileName(entry.name);
+    const file = segmentFileOf(entry.name);
     if (!file) continue;
     let extensions = byOffset.get(file.baseOffset);
     if (!extensions) byOffset.set(file.baseOffset, (extensions = new Set()));

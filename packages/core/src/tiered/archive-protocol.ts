@@ -1,7 +1,8 @@
 import type { Checksums } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
-import { isInternalTopic, type SegmentFileExtension } from '../segments/segment-path.js';
+import { isInternalTopic } from '../segments/segment-path.js';
+import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import { archivedFields } from './archived-record.js';
 import { readManifest, writeManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';

@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import type { Checksums } from '../contracts/cold-store.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
-import type { SegmentFileExtension } from '../segments/segment-path.js';
+import type { SegmentFileExtension } from '../kafka/segment-file-name.js';
 import { archivedFields, recordFiles } from './archived-record.js';
 import { readManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';

@@ -1,7 +1,8 @@
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SegmentRecord } from '../metadata/segment-record.js';
-import { SEGMENT_FILE_EXTENSIONS, segmentFileName, type SegmentFileExtension } from '../segments/segment-path.js';
+import { segmentFileName } from '../segments/segment-path.js';
+import { SEGMENT_FILE_EXTENSIONS, type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import { syncDirectory } from '../transfer/sync-directory.js';
 
 /** A segment file on local disk. */

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Checksums } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
-import { SEGMENT_FILE_EXTENSIONS, parseSegmentPath, type SegmentFileExtension } from '../segments/segment-path.js';
+import { parseSegmentPath } from '../segments/segment-path.js';
+import { SEGMENT_FILE_EXTENSIONS, type SegmentFileExtension } from '../kafka/segment-file-name.js';
 
 export const MANIFEST_FORMAT = 'takhin.segment-manifest' as const;
 export const MANIFEST_VERSION = 1;
