@@ -21,6 +21,8 @@ export const TIERING_ERROR_CODES = [
   'METADATA_FAILURE',
   /** Another writer changed the record first (a networked metadata store's compare-and-set). */
   'METADATA_CONFLICT',
+  /** Another live process tiers this data dir. */
+  'DATA_DIR_LOCKED',
   /** `close()` was called. */
   'CLOSED',
 ] as const;

@@ -10,3 +10,4 @@ export * from './segment-catalog.js';
 export * from './segment-manifest.js';
 export * from './tiered-events.js';
 export * from './tiered-storage.js';
+export * from './data-dir-lock.js';

@@ -1,5 +1,5 @@
 import type { DependencyContainer } from 'tsyringe';
-import { TieredStorage } from './tiered-storage.js';
+import { TieredStorage, type OpenOptions } from './tiered-storage.js';
 
 /**
  * The entry point: resolves `TieredStorage` from a container made by `createContainer` (with
@@ -7,10 +7,10 @@ import { TieredStorage } from './tiered-storage.js';
  *
  *   const tiered = await openTieredStorage(container);
  */
-export async function openTieredStorage(container: DependencyContainer): Promise<TieredStorage> {
+export async function openTieredStorage(container: DependencyContainer, options: OpenOptions = {}): Promise<TieredStorage> {
   const tiered = container.resolve(TieredStorage);
   try {
-    await tiered.open();
+    await tiered.open(options);
   } catch (error) {
     await tiered.close().catch(() => {});
     throw error;

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'eventemitter3';
 import { inject, injectable } from 'tsyringe';
 import type { TakhinConfig } from '../config/takhin-config.js';
@@ -18,6 +19,7 @@ import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
 import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
 import { BackgroundArchiver, type CycleReport, type StopOptions } from './background-archiver.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { compareWithLocalDisk } from './local-disk-sync.js';
 import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js';
 import type { ProtocolContext } from './protocol-context.js';
@@ -44,6 +46,11 @@ export interface SegmentFilter {
 export interface PlanOptions {
   /** Only the segments a cycle would change (action other than `none`). */
   readonly changesOnly?: boolean;
+}
+
+export interface OpenOptions {
+  /** Written into the data dir's lock file for other processes to read (the console puts its address). */
+  readonly owner?: Record<string, unknown>;
 }
 
 export interface OperationOptions {
@@ -76,6 +83,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #archiver: BackgroundArchiver;
   readonly #locks = new SegmentLocks();
   #lastReconciliation: ReconciliationReport = emptyReport();
+  #lock: DataDirLock | undefined;
   #opened: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
 
@@ -117,8 +125,10 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * back whatever a crash interrupted), and records segments that appeared. Called by
    * `openTieredStorage`.
    */
-  open(): Promise<void> {
+  open(options: OpenOptions = {}): Promise<void> {
     this.#opened ??= (async () => {
+      await mkdir(this.dataDir, { recursive: true });
+      this.#lock = await DataDirLock.acquire(this.dataDir, options.owner);
       await this.#catalog.load();
       await this.#sync(true);
     })();
@@ -309,6 +319,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       await this.#archiver.stop();
       await this.#locks.idle();
       await Promise.allSettled([this.#catalog.store.close(), this.pool.close(), this.store.close()]);
+      await this.#lock?.release();
       this.removeAllListeners();
     })();
     return this.#closed;

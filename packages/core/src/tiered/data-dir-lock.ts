@@ -1,0 +1,81 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { open, readFile, unlink } from 'node:fs/promises';
+import { TieringError } from '../errors/tiering-error.js';
+
+/** Who holds a data dir: written into its lock file, so another process can say who, or find them. */
+export interface DataDirOwner {
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: string;
+  /** Anything the owner wants others to know (the console writes its `listen` address). */
+  readonly [key: string]: unknown;
+}
+
+export const LOCK_FILE = '.takhin-tiered.lock';
+
+/**
+ * One process tiers a data dir at a time: two would race on the same segments and each keep an
+ * index the other cannot see. The lock is a file created exclusively in the data dir (a file, so
+ * Kafka ignores it); one left by a process that is gone is taken over.
+ */
+export class DataDirLock {
+  private constructor(
+    readonly path: string,
+    readonly owner: DataDirOwner,
+  ) {}
+
+  static async acquire(dataDir: string, details: Record<string, unknown> = {}): Promise<DataDirLock> {
+    const path = join(dataDir, LOCK_FILE);
+    const owner: DataDirOwner = { ...details, pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const handle = await open(path, 'wx');
+        await handle.writeFile(`${JSON.stringify(owner)}\n`);
+        await handle.sync();
+        await handle.close();
+        return new DataDirLock(path, owner);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          throw new TieringError('METADATA_FAILURE', `the data dir ${dataDir} does not exist`, undefined, { cause: error });
+        }
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = await readDataDirOwner(dataDir);
+      if (holder !== undefined && isAlive(holder)) {
+        throw new TieringError(
+          'DATA_DIR_LOCKED',
+          `the data dir ${dataDir} is in use by process ${holder.pid} on ${holder.host} since ${holder.startedAt}${typeof holder.listen === 'string' ? ` (its console listens on ${holder.listen})` : ''}`,
+        );
+      }
+      // Left by a process that died: take it over.
+      await unlink(path).catch(() => {});
+    }
+    throw new TieringError('DATA_DIR_LOCKED', `could not lock the data dir ${dataDir}: its lock file keeps reappearing`);
+  }
+
+  async release(): Promise<void> {
+    const holder = await readFile(this.path, 'utf8').catch(() => '');
+    if (holder.includes(`"pid":${this.owner.pid},`)) await unlink(this.path).catch(() => {});
+  }
+}
+
+/** Who holds the data dir's lock, if anyone wrote one (alive or not). */
+export async function readDataDirOwner(dataDir: string): Promise<DataDirOwner | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dataDir, LOCK_FILE), 'utf8')) as DataDirOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(owner: DataDirOwner): boolean {
+  if (owner.host !== hostname()) return true; // another machine's process: cannot tell, so assume it runs
+  if (owner.pid === process.pid) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
