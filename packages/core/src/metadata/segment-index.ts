@@ -1,4 +1,3 @@
-import { partitionDirName } from '../segments/segment-path.js';
 import { localBytesOf, remoteBytesOf, type SegmentRecord } from './segment-record.js';
 
 /** Counts and bytes by tier, kept up to date on every change, so reading them is O(1). */
@@ -64,7 +63,8 @@ class PartitionSegments {
  */
 export class SegmentIndex {
   readonly #byPath = new Map<string, SegmentRecord>();
-  readonly #partitions = new Map<string, PartitionSegments>();
+  /** By topic, then partition number: no key string is built per lookup. */
+  readonly #topics = new Map<string, Map<number, PartitionSegments>>();
   /** Partitions by topic then number, rebuilt only after a partition comes or goes. */
   #ordered: PartitionSegments[] | undefined;
   #hot = 0;
@@ -90,10 +90,11 @@ export class SegmentIndex {
     if (previous) this.#count(previous, -1);
     this.#byPath.set(record.path, record);
     this.#count(record, 1);
-    const key = partitionDirName(record.topic, record.partition);
-    let partition = this.#partitions.get(key);
+    let partitions = this.#topics.get(record.topic);
+    if (!partitions) this.#topics.set(record.topic, (partitions = new Map()));
+    let partition = partitions.get(record.partition);
     if (!partition) {
-      this.#partitions.set(key, (partition = new PartitionSegments(record.topic, record.partition)));
+      partitions.set(record.partition, (partition = new PartitionSegments(record.topic, record.partition)));
       this.#ordered = undefined;
     }
     partition.set(record);
@@ -105,18 +106,19 @@ export class SegmentIndex {
     if (!previous) return;
     this.#count(previous, -1);
     this.#byPath.delete(path);
-    const key = partitionDirName(previous.topic, previous.partition);
-    const partition = this.#partitions.get(key);
+    const partitions = this.#topics.get(previous.topic);
+    const partition = partitions?.get(previous.partition);
     partition?.delete(previous.baseOffset);
     if (partition?.offsets.length === 0) {
-      this.#partitions.delete(key);
+      partitions!.delete(previous.partition);
+      if (partitions!.size === 0) this.#topics.delete(previous.topic);
       this.#ordered = undefined;
     }
   }
 
   /** The segment holding `offset` by base offset (floor), or undefined below the first one. */
   floor(topic: string, partition: number, offset: number): SegmentRecord | undefined {
-    const segments = this.#partitions.get(partitionDirName(topic, partition));
+    const segments = this.#topics.get(topic)?.get(partition);
     if (!segments) return undefined;
     const at = segments.floor(offset);
     return at < 0 ? undefined : segments.records[at];
@@ -124,12 +126,12 @@ export class SegmentIndex {
 
   /** The partition's segments in base-offset order (a copy), or undefined for an unknown one. */
   partition(topic: string, partition: number): readonly SegmentRecord[] | undefined {
-    return this.#partitions.get(partitionDirName(topic, partition))?.records.slice();
+    return this.#topics.get(topic)?.get(partition)?.records.slice();
   }
 
   /** Whether `record` is its partition's highest base offset: Kafka's active segment. */
   isLast(record: SegmentRecord): boolean {
-    const offsets = this.#partitions.get(partitionDirName(record.topic, record.partition))?.offsets;
+    const offsets = this.#topics.get(record.topic)?.get(record.partition)?.offsets;
     return offsets !== undefined && offsets[offsets.length - 1] === record.baseOffset;
   }
 
@@ -138,7 +140,7 @@ export class SegmentIndex {
    * `after` when given: what paginated listings walk.
    */
   *inOrder(after?: SegmentRecord): Generator<SegmentRecord> {
-    this.#ordered ??= [...this.#partitions.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    this.#ordered ??= [...this.#topics.values()].flatMap((partitions) => [...partitions.values()]).sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
     const ordered = this.#ordered;
     let first = 0;
     let start = 0;

@@ -4,7 +4,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { TieringError } from '../errors/tiering-error.js';
 import { versionConflict } from './metadata-conflict.js';
 import type { MetadataStore, MetadataWrite, RecordFilter } from './metadata-store.js';
-import type { SegmentFiles, SegmentRecord, SegmentState, Tier } from './segment-record.js';
+import type { SegmentFile, SegmentFiles, SegmentRecord, SegmentState, Tier } from './segment-record.js';
 
 /**
  * Schema migrations, in order: `PRAGMA user_version` is the number applied. Append, never edit:
@@ -12,43 +12,59 @@ import type { SegmentFiles, SegmentRecord, SegmentState, Tier } from './segment-
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE segments (
-     path           TEXT PRIMARY KEY,
-     topic          TEXT NOT NULL,
-     partition      INTEGER NOT NULL,
-     base_offset    INTEGER NOT NULL,
-     size           INTEGER NOT NULL,
-     files          TEXT NOT NULL,
-     last_modified  INTEGER NOT NULL,
-     last_access_at INTEGER NOT NULL,
-     policy         TEXT NOT NULL CHECK (policy IN ('hot', 'warm', 'cold')),
-     is_archived    INTEGER NOT NULL CHECK (is_archived IN (0, 1)),
-     object_key     TEXT,
-     archived_at    INTEGER,
-     state          TEXT NOT NULL CHECK (state IN ('idle', 'archiving', 'restoring')),
-     version        INTEGER NOT NULL
+     path             TEXT PRIMARY KEY,
+     topic            TEXT NOT NULL,
+     partition        INTEGER NOT NULL,
+     base_offset      INTEGER NOT NULL,
+     log_size         INTEGER NOT NULL,
+     log_crc32c       TEXT,
+     log_sha256       TEXT,
+     index_size       INTEGER,
+     index_crc32c     TEXT,
+     index_sha256     TEXT,
+     timeindex_size   INTEGER,
+     timeindex_crc32c TEXT,
+     timeindex_sha256 TEXT,
+     txnindex_size    INTEGER,
+     txnindex_crc32c  TEXT,
+     txnindex_sha256  TEXT,
+     last_modified    INTEGER NOT NULL,
+     last_access_at   INTEGER NOT NULL,
+     policy           TEXT NOT NULL CHECK (policy IN ('hot', 'warm', 'cold')),
+     is_archived      INTEGER NOT NULL CHECK (is_archived IN (0, 1)),
+     object_key       TEXT,
+     archived_at      INTEGER,
+     state            TEXT NOT NULL CHECK (state IN ('idle', 'archiving', 'restoring')),
+     version          INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX segments_by_partition ON segments (topic, partition, base_offset);`,
 ];
 
-const COLUMNS = 'path, topic, partition, base_offset, size, files, last_modified, last_access_at, policy, is_archived, object_key, archived_at, state, version';
+// Files are columns, not a JSON blob: reopening a million records parses no text.
+const FILE_EXTENSIONS = ['log', 'index', 'timeindex', 'txnindex'] as const;
+const COLUMNS = [
+  'path',
+  'topic',
+  'partition',
+  'base_offset',
+  ...FILE_EXTENSIONS.flatMap((e) => [`${e}_size`, `${e}_crc32c`, `${e}_sha256`]),
+  'last_modified',
+  'last_access_at',
+  'policy',
+  'is_archived',
+  'object_key',
+  'archived_at',
+  'state',
+  'version',
+].join(', ');
+const PLACEHOLDERS = COLUMNS.split(', ').map(() => '?').join(', ');
+const UPDATES = COLUMNS.split(', ')
+  .filter((column) => column !== 'path')
+  .map((column) => `${column} = excluded.${column}`)
+  .join(', ');
 const PAGE = 10_000;
 
-interface Row {
-  path: string;
-  topic: string;
-  partition: number;
-  base_offset: number;
-  size: number;
-  files: string;
-  last_modified: number;
-  last_access_at: number;
-  policy: Tier;
-  is_archived: number;
-  object_key: string | null;
-  archived_at: number | null;
-  state: SegmentState;
-  version: number;
-}
+type Row = (string | number | null)[];
 
 /**
  * The embedded default: one SQLite file (node:sqlite) under the data dir. WAL journal with
@@ -76,15 +92,9 @@ export class SqliteMetadataStore implements MetadataStore {
       throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${path}: ${(error as Error).message}`, undefined, { cause: error });
     }
     this.#get = this.#db.prepare(`SELECT ${COLUMNS} FROM segments WHERE path = ?`);
+    this.#get.setReturnArrays(true);
     this.#version = this.#db.prepare('SELECT version FROM segments WHERE path = ?');
-    this.#upsert = this.#db.prepare(
-      `INSERT INTO segments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (path) DO UPDATE SET topic = excluded.topic, partition = excluded.partition,
-         base_offset = excluded.base_offset, size = excluded.size, files = excluded.files,
-         last_modified = excluded.last_modified, last_access_at = excluded.last_access_at,
-         policy = excluded.policy, is_archived = excluded.is_archived, object_key = excluded.object_key,
-         archived_at = excluded.archived_at, state = excluded.state, version = excluded.version`,
-    );
+    this.#upsert = this.#db.prepare(`INSERT INTO segments (${COLUMNS}) VALUES (${PLACEHOLDERS}) ON CONFLICT (path) DO UPDATE SET ${UPDATES}`);
     this.#delete = this.#db.prepare('DELETE FROM segments WHERE path = ?');
   }
 
@@ -101,6 +111,7 @@ export class SqliteMetadataStore implements MetadataStore {
       params.push(filter.partition);
     }
     const statement = this.#db.prepare(`SELECT ${COLUMNS} FROM segments${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
+    statement.setReturnArrays(true);
     let page: SegmentRecord[] = [];
     for (const row of statement.iterate(...params)) {
       page.push(fromRow(row as unknown as Row));
@@ -114,7 +125,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async get(path: string): Promise<SegmentRecord | undefined> {
     this.#check();
-    const row = this.#get.get(path) as Row | undefined;
+    const row = this.#get.get(path) as unknown as Row | undefined;
     return row && fromRow(row);
   }
 
@@ -167,14 +178,17 @@ function migrate(db: DatabaseSync, path: string): void {
   }
 }
 
-function toRow(r: SegmentRecord): (string | number | null)[] {
+function toRow(r: SegmentRecord): Row {
+  const files = r.files as Record<string, { size: number; checksums?: { crc32c: string; sha256: string } } | undefined>;
   return [
     r.path,
     r.topic,
     r.partition,
     r.baseOffset,
-    r.size,
-    JSON.stringify(r.files),
+    ...FILE_EXTENSIONS.flatMap((extension) => {
+      const file = files[extension];
+      return [file?.size ?? null, file?.checksums?.crc32c ?? null, file?.checksums?.sha256 ?? null];
+    }),
     r.lastModified,
     r.lastAccessAt,
     r.policy,
@@ -187,25 +201,30 @@ function toRow(r: SegmentRecord): (string | number | null)[] {
 }
 
 function fromRow(row: Row): SegmentRecord {
-  const files = JSON.parse(row.files) as SegmentFiles;
-  const record: {
-    -readonly [K in keyof SegmentRecord]: SegmentRecord[K];
-  } = {
-    path: row.path,
-    topic: row.topic,
-    partition: row.partition,
-    baseOffset: row.base_offset,
-    size: row.size,
-    files,
-    lastModified: row.last_modified,
-    lastAccessAt: row.last_access_at,
-    policy: row.policy,
-    isArchived: row.is_archived === 1,
-    state: row.state,
-    version: row.version,
+  const files: Record<string, SegmentFile> = {};
+  for (let i = 0; i < FILE_EXTENSIONS.length; i++) {
+    const size = row[4 + i * 3] as number | null;
+    if (size === null) continue;
+    const crc32c = row[5 + i * 3] as string | null;
+    files[FILE_EXTENSIONS[i]!] = crc32c === null ? { size } : { size, checksums: { crc32c, sha256: row[6 + i * 3] as string } };
+  }
+  const log = files.log!;
+  const record: { -readonly [K in keyof SegmentRecord]: SegmentRecord[K] } = {
+    path: row[0] as string,
+    topic: row[1] as string,
+    partition: row[2] as number,
+    baseOffset: row[3] as number,
+    size: log.size,
+    files: files as unknown as SegmentFiles,
+    lastModified: row[16] as number,
+    lastAccessAt: row[17] as number,
+    policy: row[18] as Tier,
+    isArchived: row[19] === 1,
+    state: row[22] as SegmentState,
+    version: row[23] as number,
   };
-  if (row.object_key !== null) record.objectKey = row.object_key;
-  if (files.log.checksums) record.checksums = files.log.checksums;
-  if (row.archived_at !== null) record.archivedAt = row.archived_at;
+  if (row[20] !== null) record.objectKey = row[20] as string;
+  if (log.checksums) record.checksums = log.checksums;
+  if (row[21] !== null) record.archivedAt = row[21] as number;
   return record;
 }

@@ -1,0 +1,3 @@
+import { CRASH_BACKENDS, describeCrashReconciliation } from './fixtures/crash-suite.js';
+
+describeCrashReconciliation(CRASH_BACKENDS.minio);

@@ -1,0 +1,356 @@
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CLOCK,
+  LOCK_FILE,
+  PROTOCOL_OBSERVER,
+  TieringError,
+  createContainer,
+  loadConfig,
+  openTieredStorage,
+  parseSegmentFileName,
+  parsePartitionDirName,
+  scanLogDir,
+  type Clock,
+  type SegmentRecord,
+  type TieredStorage,
+  type TieringErrorCode,
+} from '@takhin/core';
+import { provider as fsProvider } from '@takhin/backend-fs';
+import { kafkaFixtureLogDir, writeBrokerLogDir, writeSegment, type BrokerLogDirManifest } from '@takhin/testkit';
+
+const DAY = 24 * 3_600_000;
+let work: string;
+let runs = 0;
+const opened: TieredStorage[] = [];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'takhin-model-'));
+});
+afterAll(async () => {
+  await Promise.allSettled(opened.map((tiered) => tiered.close()));
+  await rm(work, { recursive: true, force: true });
+});
+
+class MovableClock implements Clock {
+  constructor(public time = Date.now()) {}
+  now(): number {
+    return this.time;
+  }
+}
+
+/** A fresh broker log dir (two weeks of segments) and its tiered storage on the embedded default. */
+async function brokerWithTiering(options: { state?: 'running' | 'stopped'; tiered?: Record<string, unknown>; clock?: Clock; observer?: (step: string, path: string) => void } = {}) {
+  const dataDir = join(work, `broker-${runs++}`, 'data');
+  const manifest = await writeBrokerLogDir(dataDir, { state: options.state ?? 'running', preallocatedIndexBytes: 64 * 1024, mtimeSpanMs: 14 * DAY });
+  const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...options.tiered } } });
+  const container = createContainer(config, [fsProvider]);
+  if (options.clock) container.register(CLOCK, { useValue: options.clock });
+  if (options.observer) {
+    const observe = options.observer;
+    container.register(PROTOCOL_OBSERVER, { useValue: { reached: (step: string, path: string) => observe(step, path) } });
+  }
+  const tiered = await openTieredStorage(container);
+  opened.push(tiered);
+  return { dataDir, manifest, config, tiered };
+}
+
+/** SHA-256 and mtime of every file the broker owns that is not a segment file. */
+async function fingerprint(manifest: BrokerLogDirManifest): Promise<Map<string, string>> {
+  const prints = new Map<string, string>();
+  for (const file of manifest.nonSegmentFiles) {
+    const path = join(manifest.dir, file);
+    const [bytes, stats] = await Promise.all([readFile(path), stat(path)]);
+    prints.set(file, `${createHash('sha256').update(bytes).digest('hex')} ${stats.mtimeMs}`);
+  }
+  return prints;
+}
+
+function expectTieringCode(call: () => unknown, code: TieringErrorCode, message?: RegExp): void {
+  let error: unknown;
+  try {
+    call();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, `expected TieringError ${code}`).toBeInstanceOf(TieringError);
+  expect((error as TieringError).code, (error as Error).message).toBe(code);
+  if (message) expect((error as Error).message).toMatch(message);
+}
+
+describe('the log-dir scanner', () => {
+  it.each(['running', 'stopped'] as const)('finds exactly the live segments of a %s broker, and nothing else', async (state) => {
+    const dir = join(work, `scan-${state}`);
+    const manifest = await writeBrokerLogDir(dir, { state, preallocatedIndexBytes: 64 * 1024 });
+    const found = await scanLogDir(dir);
+    const expected = manifest.partitions.flatMap((p) => p.segments.map((s) => s.segmentPath)).sort();
+    expect(found.map((s) => s.path).sort()).toEqual(expected);
+    for (const partition of manifest.partitions) {
+      for (const segment of partition.segments) {
+        const scanned = found.find((s) => s.path === segment.segmentPath)!;
+        expect(scanned).toMatchObject({ topic: partition.topic, partition: partition.partition, baseOffset: Number(segment.baseOffset), lastModified: Math.floor(segment.mtime.getTime()) });
+        expect(scanned.files.log.size).toBe(segment.sizes.log);
+        for (const [extension, size] of Object.entries(segment.sizes)) expect(scanned.files[extension as 'log']?.size).toBe(size);
+      }
+    }
+    // Snapshots, checkpoints, *.deleted/*.cleaned/*.swap, -delete and -future folders: none is a segment.
+    const segmentFiles = new Set(found.flatMap((s) => Object.keys(s.files).map((extension) => s.path.replace(/\.log$/, `.${extension}`))));
+    for (const file of manifest.nonSegmentFiles) expect(segmentFiles.has(file), file).toBe(false);
+    expect(manifest.nonPartitionDirs.length).toBeGreaterThan(0);
+    expect(found.some((s) => manifest.nonPartitionDirs.some((dir) => s.path.startsWith(`${dir}/`)))).toBe(false);
+  });
+
+  it("finds the segments of a real Kafka broker's log dir, and only those", async () => {
+    const dir = join(work, 'real-kafka');
+    await cp(kafkaFixtureLogDir(), dir, { recursive: true });
+    const expected: string[] = [];
+    for (const folder of await readdir(dir, { withFileTypes: true })) {
+      const parsed = folder.isDirectory() ? parsePartitionDirName(folder.name) : undefined;
+      if (parsed?.kind !== 'live') continue;
+      for (const name of await readdir(join(dir, folder.name))) if (parseSegmentFileName(name)?.extension === 'log') expected.push(`${folder.name}/${name}`);
+    }
+    expect(expected.length).toBeGreaterThan(8);
+    expect((await scanLogDir(dir)).map((s) => s.path).sort()).toEqual(expected.sort());
+  });
+
+  it('has no segments in a data dir that does not exist yet', async () => {
+    expect(await scanLogDir(join(work, 'nowhere'))).toEqual([]);
+  });
+});
+
+describe('TieredStorage, the model', () => {
+  it('records every segment at open, pins active and internal ones, and leaves every other file untouched through a full cycle', async () => {
+    const { manifest, tiered } = await brokerWithTiering();
+    const before = await fingerprint(manifest);
+    const all = manifest.partitions.flatMap((p) => p.segments.map((s) => ({ ...s, internal: p.internal })));
+    expect(tiered.getStats().totalSegments).toBe(all.length);
+    for (const segment of all) expect(tiered.getSegment(segment.segmentPath).baseOffset).toBe(Number(segment.baseOffset));
+
+    const plan = tiered.plan();
+    const byPath = new Map(plan.map((step) => [step.path, step]));
+    for (const segment of all) {
+      const step = byPath.get(segment.segmentPath)!;
+      if (segment.active) expect(step).toMatchObject({ to: 'hot', action: 'none', rule: segment.internal ? expect.any(String) : 'active-segment' });
+      if (segment.internal) expect(step.to).toBe('hot');
+    }
+    const due = plan.filter((step) => step.action === 'archive');
+    expect(due.length).toBeGreaterThan(0);
+
+    const report = await tiered.runCycle();
+    expect(report).toMatchObject({ archived: due.length, failed: 0 });
+    for (const segment of all) {
+      const record = tiered.getSegment(segment.segmentPath);
+      if (segment.active || segment.internal) expect(record).toMatchObject({ isArchived: false });
+    }
+    expect(await fingerprint(manifest)).toEqual(before);
+  });
+
+  it('findSegment maps an offset to its segment by base offset, archived or not', async () => {
+    const { manifest, tiered } = await brokerWithTiering();
+    await tiered.runCycle();
+    const partition = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 1)!;
+    for (const segment of partition.segments) {
+      const base = Number(segment.baseOffset);
+      const last = Number(segment.lastOffset);
+      for (const offset of [base, base + 1, last]) expect(tiered.findSegment(partition.topic, partition.partition, offset).path).toBe(segment.segmentPath);
+    }
+    expect(partition.segments.some((s) => tiered.getSegment(s.segmentPath).isArchived)).toBe(true);
+    // Past the active segment's end is still the active segment: only a read can tell the end.
+    expect(tiered.findSegment(partition.topic, 1, Number.MAX_SAFE_INTEGER).path).toBe(partition.segments.at(-1)!.segmentPath);
+    const first = Number(partition.segments[0]!.baseOffset);
+    if (first > 0) expectTieringCode(() => tiered.findSegment(partition.topic, 1, first - 1), 'OFFSET_OUT_OF_RANGE', /before the first segment/);
+    expectTieringCode(() => tiered.findSegment('no-such-topic', 0, 0), 'UNKNOWN_PARTITION', /no segments of no-such-topic-0/);
+    expectTieringCode(() => tiered.findSegment(partition.topic, 1, -1), 'OFFSET_OUT_OF_RANGE', /not an offset/);
+    expectTieringCode(() => tiered.findSegment(partition.topic, 1.5, 0), 'UNKNOWN_PARTITION');
+  });
+
+  it('refuses any segment path but the canonical relative form, naming what is wrong', async () => {
+    const { tiered } = await brokerWithTiering();
+    const cases: [string, RegExp][] = [
+      ['/var/lib/kafka/orders-0/00000000000000000000.log', /must be relative/],
+      ['../orders-0/00000000000000000000.log', /must not contain "\." or "\.\." segments/],
+      ['orders.v1-events-0/../00000000000000000000.log', /must not contain/],
+      ['orders.v1-events-0/00000000000000000000.log\u0000', /NUL/],
+      ['orders.v1-events-0\\00000000000000000000.log', /contains "\\"/],
+      ['orders.v1-events-0/00000000000000000000.index', /is not a <20-digit base offset>\.log file/],
+      ['orders.v1-events-0/0.log', /is not a <20-digit base offset>\.log file/],
+      ['orders.v1-events/00000000000000000000.log', /is not a <topic>-<partition> folder/],
+      ['orders.v1-events-0.abc-delete/00000000000000000000.log', /is not a <topic>-<partition> folder/],
+      ['', /it is empty/],
+    ];
+    for (const [path, message] of cases) expectTieringCode(() => tiered.getSegment(path), 'INVALID_SEGMENT_PATH', message);
+    expectTieringCode(() => tiered.getSegment('orders.v1-events-0/00000000000000999999.log'), 'UNKNOWN_SEGMENT', /no segment orders\.v1-events-0\/00000000000000999999\.log/);
+    expectTieringCode(() => tiered.isSegmentArchived('x/y'), 'INVALID_SEGMENT_PATH');
+    expectTieringCode(() => tiered.getSegmentPolicy('orders.v1-events-9/00000000000000000000.log'), 'UNKNOWN_SEGMENT');
+  });
+
+  it('keeps stats O(1) and exact: the counters agree with a recount after archives, restores and evictions', async () => {
+    const { tiered } = await brokerWithTiering();
+    await tiered.runCycle();
+    const archived = tiered.listSegments({ archived: true });
+    await tiered.restoreSegment(archived[0]!.path);
+    await tiered.restoreSegment(archived[1]!.path);
+    await tiered.evictSegment(archived[1]!.path);
+    const all = tiered.listSegments();
+    const recount = {
+      totalSegments: all.length,
+      hotSegments: all.filter((s) => s.policy === 'hot').length,
+      warmSegments: all.filter((s) => s.policy === 'warm').length,
+      coldSegments: all.filter((s) => s.policy === 'cold').length,
+      archivedSegments: all.filter((s) => s.isArchived).length,
+      totalSizeBytes: all.reduce((sum, s) => sum + s.size, 0),
+      localBytes: all.reduce((sum, s) => sum + (s.policy === 'cold' ? 0 : Object.values(s.files).reduce((a, f) => a + f!.size, 0)), 0),
+      remoteBytes: all.reduce((sum, s) => sum + (s.isArchived ? Object.values(s.files).reduce((a, f) => a + f!.size, 0) : 0), 0),
+    };
+    expect(tiered.getStats()).toEqual(recount);
+    expect(recount.coldSegments).toBeGreaterThan(0);
+    expect(recount.archivedSegments).toBe(archived.length);
+  });
+
+  it('lists segments by topic, partition, policy and archive state, a page at a time', async () => {
+    const { tiered } = await brokerWithTiering();
+    await tiered.runCycle();
+    const all = tiered.listSegments();
+    const pages: SegmentRecord[] = [];
+    for (let page = tiered.listSegments({ limit: 5 }); page.length > 0; page = tiered.listSegments({ limit: 5, after: page.at(-1)!.path })) pages.push(...page);
+    expect(pages.map((s) => s.path)).toEqual(all.map((s) => s.path));
+    const keyOf = (s: SegmentRecord) => [s.topic, s.partition, s.baseOffset] as const;
+    for (let i = 1; i < all.length; i++) {
+      const [a, b] = [keyOf(all[i - 1]!), keyOf(all[i]!)];
+      expect(a[0] < b[0] || (a[0] === b[0] && (a[1] < b[1] || (a[1] === b[1] && a[2] < b[2])))).toBe(true);
+    }
+    expect(tiered.listSegments({ topic: 'orders.v1-events', partition: 0 }).every((s) => s.topic === 'orders.v1-events' && s.partition === 0)).toBe(true);
+    expect(tiered.listSegments({ policy: 'cold' }).every((s) => s.policy === 'cold')).toBe(true);
+    expect(tiered.listSegments({ archived: false }).every((s) => !s.isArchived)).toBe(true);
+    expect(tiered.listSegments({ policy: 'cold' }).length + tiered.listSegments({ policy: 'hot' }).length + tiered.listSegments({ policy: 'warm' }).length).toBe(all.length);
+  });
+
+  it('plan() changes nothing', async () => {
+    const { tiered, dataDir, config } = await brokerWithTiering();
+    const records = JSON.stringify(tiered.listSegments());
+    const db = await readFile(config.storage.tiered.metadata.path!);
+    const files = (await readdir(dataDir, { recursive: true })).sort();
+    expect(tiered.plan().length).toBe(tiered.getStats().totalSegments);
+    expect(JSON.stringify(tiered.listSegments())).toBe(records);
+    expect((await readFile(config.storage.tiered.metadata.path!)).equals(db)).toBe(true);
+    expect((await readdir(dataDir, { recursive: true })).sort()).toEqual(files);
+  });
+
+  it('notices what the broker does between cycles: a new segment rolled, an old one deleted by retention', async () => {
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const discovered: string[] = [];
+    tiered.on('segment:discovered', (segment) => discovered.push(segment.path));
+    const partition = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 0)!;
+    const oldActive = partition.segments.at(-1)!;
+    const rolled = await writeSegment(dataDir, { topic: partition.topic, partition: 0, baseOffset: oldActive.nextOffset + 1000n, logBytes: 4096 });
+    const doomed = partition.segments[0]!;
+    for (const file of Object.values(doomed.files)) await unlink(join(dataDir, file));
+    await tiered.refresh();
+    expect(discovered).toEqual([rolled.segmentPath]);
+    expect(tiered.plan().find((s) => s.path === rolled.segmentPath)?.rule).toBe('active-segment');
+    expect(tiered.plan().find((s) => s.path === oldActive.segmentPath)?.rule).not.toBe('active-segment');
+    expectTieringCode(() => tiered.getSegment(doomed.segmentPath), 'UNKNOWN_SEGMENT');
+  });
+
+  it('refuses to archive the active segment, an internal topic or a never-tiered topic, and is a no-op for an archived one', async () => {
+    const { tiered, manifest } = await brokerWithTiering({ tiered: { topics: { 'payments-ledger': { enabled: false } } } });
+    const active = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments.at(-1)!.segmentPath;
+    const internal = manifest.partitions.find((p) => p.topic === '__consumer_offsets')!.segments[0]!.segmentPath;
+    const neverTiered = manifest.partitions.find((p) => p.topic === 'payments-ledger')!.segments[0]!.segmentPath;
+    await expect(tiered.archiveSegment(active)).rejects.toThrow(/is the active segment of orders\.v1-events-0/);
+    await expect(tiered.archiveSegment(internal)).rejects.toThrow(/internal topics \(__\*\) are never tiered/);
+    await expect(tiered.archiveSegment(neverTiered)).rejects.toThrow(/storage\.tiered\.topics\.payments-ledger\.enabled: false/);
+    const closed = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments[0]!.segmentPath;
+    expect((await tiered.archiveSegment(closed)).outcome).toBe('archived');
+    expect(await tiered.archiveSegment(closed)).toMatchObject({ outcome: 'already-archived', uploadedBytes: 0 });
+    await expect(tiered.evictSegment(neverTiered)).rejects.toThrow(/not archived, so its local files are its only copy/);
+  });
+
+  it('with tiering disabled, nothing moves: archives and cycles are refused, start() does not start', async () => {
+    const { tiered, manifest } = await brokerWithTiering({ tiered: { enabled: false } });
+    const closed = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments[0]!.segmentPath;
+    await expect(tiered.archiveSegment(closed)).rejects.toMatchObject({ code: 'TIERING_DISABLED' });
+    await expect(tiered.runCycle()).rejects.toMatchObject({ code: 'TIERING_DISABLED' });
+    expect(tiered.start()).toBe(false);
+    expect(tiered.plan({ changesOnly: true }).length).toBeGreaterThan(0);
+  });
+
+  it('one process tiers a data dir at a time; a lock left by a dead process is taken over', async () => {
+    const { tiered, config, dataDir } = await brokerWithTiering();
+    await expect(openTieredStorage(createContainer(config, [fsProvider]))).rejects.toMatchObject({ code: 'DATA_DIR_LOCKED', message: expect.stringMatching(new RegExp(`in use by process ${process.pid}`)) });
+    await tiered.close();
+    await writeFile(join(dataDir, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), startedAt: 'yesterday' }));
+    const again = await openTieredStorage(createContainer(config, [fsProvider]));
+    opened.push(again);
+    expect(JSON.parse(await readFile(join(dataDir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+  });
+});
+
+describe('the background archiver', () => {
+  it('runs a cycle every archive.interval.minutes once started, with the typed events, and stops', async () => {
+    const { tiered } = await brokerWithTiering({ tiered: { 'archive.interval.minutes': 0.002 } });
+    const changes: string[] = [];
+    tiered.on('segment:tier-changed', (segment, from, to) => changes.push(`${segment.path} ${from}→${to}`));
+    const archived = new Promise<void>((resolve) => tiered.once('segment:archived', () => resolve()));
+    expect(tiered.start()).toBe(true);
+    await archived;
+    await tiered.stop();
+    const settled = changes.length;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(changes.length, 'no cycle after stop()').toBe(settled);
+    expect(changes.some((c) => c.endsWith('→cold'))).toBe(true);
+    expect(tiered.plan({ changesOnly: true })).toEqual([]);
+  });
+
+  it('keeps going when one segment fails, reports it, and retries it with backoff on a later cycle', async () => {
+    // An hour ahead, so no segment sits on an age boundary the 31 s step below could cross.
+    const clock = new MovableClock(Date.now() + 3_600_000);
+    let broken: string | undefined;
+    const { tiered } = await brokerWithTiering({
+      clock,
+      observer: (step, path) => {
+        if (step === 'archive:file-uploaded' && path === broken) throw new Error('the cold store refused this one');
+      },
+    });
+    broken = tiered.plan({ changesOnly: true }).find((s) => s.action === 'archive')!.path;
+    const failures: { path: string | undefined; retryAt?: number }[] = [];
+    tiered.on('operation:failed', (failure) => failures.push({ path: failure.path, retryAt: failure.retryAt }));
+    const first = await tiered.runCycle();
+    expect(first.failed).toBe(1);
+    expect(first.archived).toBeGreaterThan(0);
+    expect(failures).toEqual([{ path: broken, retryAt: clock.time + 30_000 }]);
+
+    const waiting = await tiered.runCycle();
+    expect(waiting).toMatchObject({ deferred: 1, archived: 0, failed: 0 });
+
+    broken = undefined;
+    clock.time += 31_000;
+    const retried = await tiered.runCycle();
+    expect(retried, JSON.stringify(retried)).toMatchObject({ archived: 1, failed: 0, deferred: 0 });
+    expect(tiered.getSegment(failures[0]!.path!)).toMatchObject({ isArchived: true, state: 'idle' });
+  });
+
+  it('stop({ abort: true }) aborts the cycle in flight and leaves nothing half-done', async () => {
+    const dataDir = join(work, 'abort', 'data');
+    for (let i = 0; i < 4; i++) await writeSegment(dataDir, { topic: 'big', partition: 0, baseOffset: BigInt(i * 1_000_000), logBytes: 48 * 1024 * 1024, mtime: new Date(Date.now() - (30 - i) * DAY) });
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'archive.concurrency': 2 } } });
+    const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+    opened.push(tiered);
+    const cycle = tiered.runCycle();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await tiered.stop({ abort: true });
+    const report = await cycle;
+    expect(report.archived).toBeLessThan(3);
+    const objects: string[] = [];
+    for await (const object of tiered.store.list('')) objects.push(object.key);
+    for (const segment of tiered.listSegments()) {
+      expect(segment.state, segment.path).toBe('idle');
+      const keys = objects.filter((key) => key.startsWith(segment.path.replace(/log$/, '')));
+      if (segment.isArchived) expect(keys.length).toBeGreaterThan(1);
+      else expect(keys, `objects of ${segment.path}, never archived`).toEqual([]);
+    }
+  });
+});
