@@ -9,6 +9,7 @@ export * from './metadata/index.js';
 export * from './multipart/index.js';
 export * from './policy/index.js';
 export * from './ranges/index.js';
+export * from './reads/index.js';
 export * from './retry/index.js';
 export * from './segments/index.js';
 export * from './streams/index.js';

@@ -8,6 +8,8 @@ export const TIERING_ERROR_CODES = [
   'UNKNOWN_PARTITION',
   /** An offset before the partition's first segment, past its end, or not an offset at all. */
   'OFFSET_OUT_OF_RANGE',
+  /** An argument that is not what the call takes (a negative `maxBytes`, say). */
+  'INVALID_ARGUMENT',
   /** The operation is refused for this segment (active, internal topic, topic never tiered). */
   'NOT_ALLOWED',
   /** `storage.tiered.enabled` is false. */

@@ -74,6 +74,7 @@ export class SegmentIndex {
   #totalSize = 0;
   #localBytes = 0;
   #remoteBytes = 0;
+  #restoredBytes = 0;
 
   get size(): number {
     return this.#byPath.size;
@@ -122,6 +123,18 @@ export class SegmentIndex {
     if (!segments) return undefined;
     const at = segments.floor(offset);
     return at < 0 ? undefined : segments.records[at];
+  }
+
+  /** The segment after `record` in its partition (the next base offset), or undefined for the last. */
+  next(record: SegmentRecord): SegmentRecord | undefined {
+    const segments = this.#topics.get(record.topic)?.get(record.partition);
+    if (!segments) return undefined;
+    return segments.records[segments.floor(record.baseOffset) + 1];
+  }
+
+  /** Bytes on local disk of segments that also have a remote copy (restored ones): what eviction can free. */
+  get restoredBytes(): number {
+    return this.#restoredBytes;
   }
 
   /** The partition's segments in base-offset order (a copy), or undefined for an unknown one. */
@@ -181,5 +194,6 @@ export class SegmentIndex {
     this.#totalSize += sign * record.size;
     this.#localBytes += sign * localBytesOf(record);
     this.#remoteBytes += sign * remoteBytesOf(record);
+    if (record.isArchived) this.#restoredBytes += sign * localBytesOf(record);
   }
 }

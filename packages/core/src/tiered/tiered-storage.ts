@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { inject, injectable } from 'tsyringe';
 import type { TakhinConfig } from '../config/takhin-config.js';
@@ -20,6 +21,9 @@ import type { TransferPool } from '../transfer/transfer-pool.js';
 import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
 import { BackgroundArchiver, type CycleReport, type StopOptions } from './background-archiver.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { DEFAULT_READ_MAX_BYTES, RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
+import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
+import { siblingOf } from '../config/load-config.js';
 import { compareWithLocalDisk } from './local-disk-sync.js';
 import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js';
 import type { ProtocolContext } from './protocol-context.js';
@@ -82,6 +86,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #reconciliation: Reconciliation;
   readonly #archiver: BackgroundArchiver;
   readonly #locks = new SegmentLocks();
+  readonly #reads: RemoteReads;
   #lastReconciliation: ReconciliationReport = emptyReport();
   #lock: DataDirLock | undefined;
   #opened: Promise<void> | undefined;
@@ -107,6 +112,9 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#archive = new ArchiveProtocol(this.#context);
     this.#restore = new RestoreProtocol(this.#context);
     this.#reconciliation = new Reconciliation(this.#context);
+    const budget = settings.localCacheSizeMb * 1024 * 1024;
+    this.#reads = new RemoteReads(dataDir, settings.cache.dir ?? join(siblingOf(dataDir), 'cache'), store, () => budget - this.#catalog.index.restoredBytes);
+
     this.#archiver = new BackgroundArchiver(
       {
         refresh: () => this.refresh(),
@@ -216,7 +224,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   plan(options: PlanOptions = {}): PlanItem[] {
     this.#checkOpen();
     const index = this.#catalog.index;
-    const context = this.engine.context(index.values(), (segment) => index.isLast(segment));
+    const context = this.engine.context(index.values(), (segment) => index.isLast(segment), this.#reads.chunks.bytes);
     const items: PlanItem[] = [];
     for (const segment of index.inOrder()) {
       // An archive that failed in this process resumes; one another operation holds waits.
@@ -225,6 +233,36 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       if (!options.changesOnly || item.action !== 'none') items.push(item);
     }
     return items;
+  }
+
+  /**
+   * The record batches a Kafka fetch of `offset` returns: from the batch holding it, whole
+   * batches, at most `maxBytes` (at least one batch), with the segment, position and next offset.
+   * The same for a local segment and an archived one, which is never restored: only the chunks
+   * holding the bytes are fetched, each verified. Past the partition's last record:
+   * `OFFSET_OUT_OF_RANGE`.
+   */
+  async readAt(topic: string, partition: number, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult> {
+    this.#checkOpen();
+    const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new TieringError('INVALID_ARGUMENT', `maxBytes must be a positive whole number, got ${String(options.maxBytes)}`);
+    let segment: SegmentRecord | undefined = this.findSegment(topic, partition, offset);
+    while (segment !== undefined) {
+      const result = await this.#reads.read(segment, offset, { maxBytes, signal: options.signal }).catch(async (error: NodeJS.ErrnoException) => {
+        // Evicted (or deleted) between the lookup and the read: read it as it is now.
+        if (error.code !== 'ENOENT') throw error;
+        return this.#reads.read(this.getSegment(segment!.path), offset, { maxBytes, signal: options.signal });
+      });
+      if (result) return result;
+      // Past the segment's last batch: the next segment holds the next offsets (a gap left by compaction or markers).
+      segment = this.#catalog.index.next(segment);
+    }
+    throw new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} is past the last record of ${topic}-${partition}`);
+  }
+
+  /** What remote reads cost and how the chunk cache did, since open. */
+  remoteReadStats(): RemoteReadCounters & { cacheBytes: number; cachedChunks: number } {
+    return { ...this.#reads.counters, cacheBytes: this.#reads.chunks.bytes, cachedChunks: this.#reads.chunks.chunks };
   }
 
   // --- the protocols ---------------------------------------------------------------------------
@@ -236,7 +274,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   archiveSegment(path: string, options: OperationOptions = {}): Promise<ArchiveResult> {
     const segment = this.getSegment(path);
-    return this.#locks.run(segment.path, 'archive', () => this.#archive.archive(this.getSegment(path), options.signal));
+    return this.#locks.run(segment.path, 'archive', () => this.#archive.archive(this.getSegment(path), options.signal)).finally(() => this.#reads.forget(segment.path));
   }
 
   /**
@@ -245,7 +283,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
     const segment = this.getSegment(path);
-    return this.#locks.run(segment.path, 'restore', () => this.#restore.restore(this.getSegment(path), options.signal));
+    // Back on local disk it is read locally: its cached remote pieces would only take budget.
+    return this.#locks.run(segment.path, 'restore', () => this.#restore.restore(this.getSegment(path), options.signal)).finally(() => this.#reads.forget(segment.path));
   }
 
   /** Restores the segment if it is cold, records the use, and returns its local files. */
@@ -266,7 +305,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   evictSegment(path: string, options: OperationOptions = {}): Promise<SegmentRecord> {
     const segment = this.getSegment(path);
-    return this.#locks.run(segment.path, 'evict', () => this.#restore.evict(this.getSegment(path), options.signal));
+    return this.#locks.run(segment.path, 'evict', () => this.#restore.evict(this.getSegment(path), options.signal)).finally(() => this.#reads.forget(segment.path));
   }
 
   /**
@@ -344,7 +383,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
     const discovered = written.slice(0, changes.discovered.length);
     // A segment first seen is placed by the policy at once, among the local tiers.
-    const context = this.engine.context(index.values(), (segment) => index.isLast(segment));
+    const context = this.engine.context(index.values(), (segment) => index.isLast(segment), this.#reads.chunks.bytes);
     const placed = await this.#catalog.apply(
       discovered.flatMap((segment) => (this.engine.decide(segment, context).tier === 'hot' ? [] : [{ ...segment, policy: 'warm' as const }])),
       [],

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { crc32c } from '@node-rs/crc32';
+import { crc32cToBase64 } from '../checksums/checksums.js';
+import type { ColdStore } from '../contracts/cold-store.js';
+import { ColdStoreError } from '../errors/cold-store-error.js';
+import { TieringError } from '../errors/tiering-error.js';
+import type { ManifestFile, SegmentManifest } from '../tiered/segment-manifest.js';
+import type { RemoteReadCounters } from './remote-read-counters.js';
+
+/** One chunk of an archived `.log`: which segment (and which archive of it), and which slice. */
+export interface ChunkAddress {
+  readonly manifest: SegmentManifest;
+  readonly index: number;
+}
+
+interface CachedChunk {
+  readonly path: string;
+  readonly size: number;
+}
+
+/**
+ * Fixed-size chunks of archived `.log` files on local disk, under `cache.dir`: fetched from the
+ * cold store by ranged GETs, verified against the CRC32C the manifest recorded for each chunk
+ * at archive time (again every time one is read from disk), and evicted least recently used
+ * first when the chunks plus restored segments exceed `local.cache.size.mb`. Concurrent readers
+ * of one chunk share one fetch. A chunk never reaches a caller unverified.
+ */
+export class ChunkCache {
+  /** Least recently used first: a Map keeps insertion order, and a hit moves its key to the end. */
+  readonly #chunks = new Map<string, CachedChunk>();
+  readonly #fetching = new Map<string, Promise<Buffer>>();
+  #bytes = 0;
+  #loaded: Promise<void> | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly store: ColdStore,
+    /** Bytes the chunks may occupy now: the budget less what restored segments hold. */
+    private readonly capacity: () => number,
+    private readonly counters: RemoteReadCounters,
+  ) {}
+
+  /** Bytes of chunks on disk. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get chunks(): number {
+    return this.#chunks.size;
+  }
+
+  /** The verified bytes of one chunk: from disk when cached, else fetched (once for all callers). */
+  async read(address: ChunkAddress, signal?: AbortSignal): Promise<Buffer> {
+    await (this.#loaded ??= this.#loadExisting());
+    const name = chunkName(address);
+    const cached = this.#chunks.get(name);
+    if (cached) {
+      const bytes = await readFile(cached.path).catch(() => undefined);
+      if (bytes !== undefined && verify(address, bytes) === undefined) {
+        this.#chunks.delete(name);
+        this.#chunks.set(name, cached);
+        this.counters.hits++;
+        return bytes;
+      }
+      // Gone or rotted on disk: forget it and fetch it again.
+      this.#forget(name);
+    }
+    this.counters.misses++;
+    let fetching = this.#fetching.get(name);
+    if (!fetching) {
+      fetching = this.#fetch(address, name, signal).finally(() => this.#fetching.delete(name));
+      this.#fetching.set(name, fetching);
+    }
+    return fetching;
+  }
+
+  /** Fetches a chunk in the background (a sequential reader's next one); failures only count. */
+  prefetch(address: ChunkAddress): void {
+    const name = chunkName(address);
+    if (this.#chunks.has(name) || this.#fetching.has(name)) return;
+    this.counters.prefetches++;
+    const fetching = this.#fetch(address, name).finally(() => this.#fetching.delete(name));
+    this.#fetching.set(name, fetching);
+    fetching.catch(() => this.counters.prefetchFailures++);
+  }
+
+  /** Deletes every chunk of archives of `segmentPath` (its segment was restored, or is gone). */
+  async dropSegment(segmentPath: string): Promise<void> {
+    const prefix = `${segmentPath.replace(/\.log$/, '')}.`;
+    for (const name of [...this.#chunks.keys()]) if (name.startsWith(prefix)) this.#forget(name);
+  }
+
+  async #fetch(address: ChunkAddress, name: string, signal?: AbortSignal): Promise<Buffer> {
+    const file = address.manifest.files.log;
+    const chunks = requireChunks(address.manifest);
+    const offset = address.index * chunks.size;
+    const length = Math.min(chunks.size, file.size - offset);
+    let bytes: Buffer;
+    try {
+      const body = await this.store.get(file.key, { range: { offset, length }, signal });
+      const parts: Buffer[] = [];
+      for await (const part of body) parts.push(part as Buffer);
+      bytes = Buffer.concat(parts);
+    } catch (error) {
+      if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') {
+        throw new TieringError('REMOTE_MISSING', `${address.manifest.segment}: its .log is missing from the ${this.store.backend} cold store (key ${file.key})`, address.manifest.segment, { cause: error });
+      }
+      throw error;
+    }
+    this.counters.requests++;
+    this.counters.fetchedBytes += bytes.length;
+    const problem = bytes.length === length ? verify(address, bytes) : `${bytes.length} bytes, expected ${length}`;
+    if (problem !== undefined) {
+      throw new TieringError(
+        'REMOTE_CORRUPT',
+        `${address.manifest.segment}: chunk ${address.index} of its .log in the ${this.store.backend} cold store (key ${file.key}, bytes ${offset}–${offset + length - 1}) is corrupt: ${problem}`,
+        address.manifest.segment,
+      );
+    }
+    await this.#store(name, bytes);
+    return bytes;
+  }
+
+  /** Writes a verified chunk to disk (temp name, then rename) and evicts to stay in budget. */
+  async #store(name: string, bytes: Buffer): Promise<void> {
+    const path = join(this.dir, ...name.split('/'));
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    // No fsync: a chunk lost in a crash is fetched again, and every read re-verifies it.
+    await writeFile(temp, bytes);
+    await rename(temp, path);
+    this.#chunks.delete(name);
+    this.#chunks.set(name, { path, size: bytes.length });
+    this.#bytes += bytes.length;
+    const capacity = Math.max(0, this.capacity());
+    for (const [oldest] of this.#chunks) {
+      if (this.#bytes <= capacity || oldest === name) break;
+      this.#forget(oldest);
+      this.counters.evictions++;
+    }
+  }
+
+  #forget(name: string): void {
+    const chunk = this.#chunks.get(name);
+    if (!chunk) return;
+    this.#chunks.delete(name);
+    this.#bytes -= chunk.size;
+    void unlink(chunk.path).catch(() => {});
+  }
+
+  /** Chunks a previous run left are reused (each is verified again when read); stray temps go. */
+  async #loadExisting(): Promise<void> {
+    const files = await readdir(this.dir, { recursive: true, withFileTypes: true }).catch(() => []);
+    const found: { name: string; path: string; size: number; mtimeMs: number }[] = [];
+    for (const entry of files) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      if (entry.name.endsWith('.tmp')) {
+        await rm(path, { force: true });
+        continue;
+      }
+      const stats = await stat(path).catch(() => undefined);
+      if (stats) found.push({ name: relative(this.dir, path).split(sep).join('/'), path, size: stats.size, mtimeMs: stats.mtimeMs });
+    }
+    for (const chunk of found.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
+      this.#chunks.set(chunk.name, { path: chunk.path, size: chunk.size });
+      this.#bytes += chunk.size;
+    }
+  }
+}
+
+/** The chunk checksums of an archive, or `REMOTE_CORRUPT` for a manifest that has none. */
+export function requireChunks(manifest: SegmentManifest): NonNullable<ManifestFile['chunks']> {
+  const chunks = manifest.files.log.chunks;
+  if (chunks === undefined || chunks.size <= 0 || chunks.crc32c.length !== Math.ceil(manifest.files.log.size / chunks.size)) {
+    throw new TieringError('REMOTE_CORRUPT', `${manifest.segment}: its manifest records no usable chunk checksums, so it cannot be read in ranges; restore it instead`, manifest.segment);
+  }
+  return chunks;
+}
+
+/** `<topic>-<partition>/<base>.<digest>/<chunk size>-<index>`: a chunk of one specific archive. */
+function chunkName({ manifest, index }: ChunkAddress): string {
+  const digest = manifest.digest.slice('sha256:'.length, 'sha256:'.length + 16);
+  return `${manifest.segment.replace(/\.log$/, '')}.${digest}/${requireChunks(manifest).size}-${index}`;
+}
+
+/** Why `bytes` are not the chunk the manifest recorded, or undefined when they are. */
+function verify({ manifest, index }: ChunkAddress, bytes: Buffer): string | undefined {
+  const expected = requireChunks(manifest).crc32c[index];
+  const actual = crc32cToBase64(crc32c(bytes));
+  return actual === expected ? undefined : `CRC32C ${actual}, expected ${expected ?? '(none recorded)'}`;
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { checksumBytes } from '../checksums/checksums.js';
+import type { ColdStore } from '../contracts/cold-store.js';
+import { ColdStoreError } from '../errors/cold-store-error.js';
+import { TieringError } from '../errors/tiering-error.js';
+import { OffsetIndex } from '../kafka/offset-index.js';
+import { requireManifest } from '../tiered/manifest-io.js';
+import type { SegmentManifest } from '../tiered/segment-manifest.js';
+import type { RemoteReadCounters } from './remote-read-counters.js';
+
+/** What a ranged read of an archived segment needs first: its manifest and its offset index. */
+export interface RemoteSegment {
+  readonly manifest: SegmentManifest;
+  readonly index: OffsetIndex;
+}
+
+/** Archived segments whose manifest and index stay in memory (a few KiB each, at most 10 MiB). */
+const MEMORY_ENTRIES = 1_024;
+
+/**
+ * Manifests and offset indexes of archived segments, fetched once from the cold store: kept in
+ * memory (the most recently used) and on disk under `cache.dir/indexes`, each index verified
+ * against the manifest's CRC32C and SHA-256 whenever it is loaded.
+ */
+export class IndexCache {
+  readonly #entries = new Map<string, Promise<RemoteSegment>>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly store: ColdStore,
+    private readonly counters: RemoteReadCounters,
+  ) {}
+
+  get(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {
+    let entry = this.#entries.get(segmentPath);
+    if (entry) {
+      this.#entries.delete(segmentPath);
+      this.#entries.set(segmentPath, entry);
+      return entry;
+    }
+    entry = this.#load(segmentPath, signal);
+    entry.catch(() => this.#entries.delete(segmentPath));
+    this.#entries.set(segmentPath, entry);
+    for (const [oldest] of this.#entries) {
+      if (this.#entries.size <= MEMORY_ENTRIES) break;
+      this.#entries.delete(oldest);
+    }
+    return entry;
+  }
+
+  /** Forgets a segment (restored, evicted again, or re-archived): its next read loads afresh. */
+  forget(segmentPath: string): void {
+    this.#entries.delete(segmentPath);
+  }
+
+  async #load(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {
+    const manifest = await requireManifest(this.store, segmentPath, signal);
+    const file = manifest.files.index;
+    if (file === undefined) {
+      // A segment archived without its index: every read walks from the first batch.
+      return { manifest, index: OffsetIndex.parse(Buffer.alloc(0), BigInt(manifest.baseOffset)) };
+    }
+    const path = join(this.dir, `${manifest.segment.replace(/\.log$/, '')}.${manifest.digest.slice(7, 23)}.index`);
+    let bytes = await readFile(path).catch(() => undefined);
+    if (bytes === undefined || !matches(bytes, file)) {
+      try {
+        const body = await this.store.get(file.key, { signal });
+        const parts: Buffer[] = [];
+        for await (const part of body) parts.push(part as Buffer);
+        bytes = Buffer.concat(parts);
+      } catch (error) {
+        if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') {
+          throw new TieringError('REMOTE_MISSING', `${segmentPath}: its .index is missing from the ${this.store.backend} cold store (key ${file.key})`, segmentPath, { cause: error });
+        }
+        throw error;
+      }
+      this.counters.requests++;
+      this.counters.indexFetches++;
+      this.counters.fetchedBytes += bytes.length;
+      if (!matches(bytes, file)) {
+        throw new TieringError('REMOTE_CORRUPT', `${segmentPath}: its .index in the ${this.store.backend} cold store (key ${file.key}) does not match its manifest's checksums`, segmentPath);
+      }
+      await mkdir(dirname(path), { recursive: true });
+      const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+      await writeFile(temp, bytes);
+      await rename(temp, path);
+    }
+    return { manifest, index: OffsetIndex.parse(bytes, BigInt(manifest.baseOffset), file.key) };
+  }
+}
+
+function matches(bytes: Buffer, file: { size: number; crc32c: string; sha256: string }): boolean {
+  if (bytes.length !== file.size) return false;
+  const sums = checksumBytes(bytes);
+  return sums.crc32c === file.crc32c && sums.sha256 === file.sha256;
+}

@@ -1,0 +1,4 @@
+export * from './chunk-cache.js';
+export * from './index-cache.js';
+export * from './remote-read-counters.js';
+export * from './remote-reads.js';

@@ -1,0 +1,187 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ColdStore } from '../contracts/cold-store.js';
+import { TieringError } from '../errors/tiering-error.js';
+import { readBatches, type FetchedBatches } from '../kafka/batch-walker.js';
+import { openFileRangeReader, type ByteRangeReader } from '../kafka/byte-range-reader.js';
+import { KafkaFormatError } from '../kafka/kafka-format-error.js';
+import { OffsetIndex } from '../kafka/offset-index.js';
+import type { SegmentRecord } from '../metadata/segment-record.js';
+import { localPathOf } from '../tiered/segment-files.js';
+import { ChunkCache, requireChunks } from './chunk-cache.js';
+import { IndexCache, type RemoteSegment } from './index-cache.js';
+import { zeroCounters, type RemoteReadCounters } from './remote-read-counters.js';
+
+/** What `readAt` returns: the bytes a Kafka fetch would, and where they came from. */
+export interface ReadAtResult {
+  readonly segmentPath: string;
+  /** Byte position in the segment's `.log` of the first batch returned. */
+  readonly position: number;
+  /** The offset after the last batch returned: where the next read starts. */
+  readonly nextOffset: number;
+  /** Whole record batches, exactly as stored (CRC-32C checked). */
+  readonly bytes: Buffer;
+  readonly batches: number;
+  readonly source: 'local' | 'remote';
+  /** What this read cost the cold store (zero when served locally or from the cache). */
+  readonly fetched: { readonly bytes: number; readonly requests: number };
+}
+
+export interface ReadAtOptions {
+  /** At most this many bytes, but at least one whole batch; default 1 MiB (Kafka's `max.partition.fetch.bytes`). */
+  readonly maxBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
+export const DEFAULT_READ_MAX_BYTES = 1024 * 1024;
+
+/** Sequential readers remembered for prefetching. */
+const READERS_REMEMBERED = 4_096;
+/** Chunks fetched at once for one read. */
+const PARALLEL_CHUNKS = 4;
+
+/**
+ * Reads record batches by offset from local segments and, without restoring them, from archived
+ * ones: the offset index (fetched once, cached) gives a position, batch headers are walked from
+ * there, and only the chunks holding the needed bytes are fetched, each verified against the
+ * CRC32C its manifest recorded. A reader moving forward has its next chunk prefetched.
+ */
+export class RemoteReads {
+  readonly counters: RemoteReadCounters = zeroCounters();
+  readonly chunks: ChunkCache;
+  readonly #indexes: IndexCache;
+  readonly #localIndexes = new Map<string, { size: number; mtimeMs: number; index: OffsetIndex }>();
+  /** Per segment, the last chunk a read ended in: the next read starting there or after is sequential. */
+  readonly #lastChunk = new Map<string, number>();
+
+  constructor(
+    private readonly dataDir: string,
+    cacheDir: string,
+    store: ColdStore,
+    capacity: () => number,
+  ) {
+    this.chunks = new ChunkCache(join(cacheDir, 'chunks'), store, capacity, this.counters);
+    this.#indexes = new IndexCache(join(cacheDir, 'indexes'), store, this.counters);
+  }
+
+  /** Batches from `offset` in `segment`; undefined when the offset is past its last batch. */
+  async read(segment: SegmentRecord, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult | undefined> {
+    const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
+    try {
+      return segment.policy === 'cold' ? await this.#remote(segment, offset, maxBytes, options.signal) : await this.#local(segment, offset, maxBytes);
+    } catch (error) {
+      if (error instanceof KafkaFormatError) {
+        throw new TieringError('CORRUPT_SEGMENT', `${segment.path} (${segment.policy === 'cold' ? 'archived' : 'local'}) holds bytes that are not Kafka record batches: ${error.message}`, segment.path, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** The segment came back to local disk or left it: its cached remote pieces are stale. */
+  async forget(segmentPath: string): Promise<void> {
+    this.#indexes.forget(segmentPath);
+    this.#lastChunk.delete(segmentPath);
+    this.#localIndexes.delete(segmentPath);
+    await this.chunks.dropSegment(segmentPath);
+  }
+
+  async #local(segment: SegmentRecord, offset: number, maxBytes: number): Promise<ReadAtResult | undefined> {
+    this.counters.localReads++;
+    const index = await this.#localIndex(segment);
+    const reader = await openFileRangeReader(localPathOf(this.dataDir, segment, 'log'));
+    try {
+      const fetched = await readBatches(reader.read, { startPosition: index.lookup(BigInt(offset)).position, targetOffset: BigInt(offset), maxBytes, source: segment.path });
+      return fetched && result(segment, fetched, 'local', { bytes: 0, requests: 0 });
+    } finally {
+      await reader.close();
+    }
+  }
+
+  /** The local `.index`, parsed once per size and mtime (the active segment's keeps changing). */
+  async #localIndex(segment: SegmentRecord): Promise<OffsetIndex> {
+    const path = localPathOf(this.dataDir, segment, 'index');
+    const stats = await stat(path).catch(() => undefined);
+    if (stats === undefined) return OffsetIndex.parse(Buffer.alloc(0), BigInt(segment.baseOffset));
+    const cached = this.#localIndexes.get(segment.path);
+    if (cached && cached.size === stats.size && cached.mtimeMs === stats.mtimeMs) return cached.index;
+    const index = OffsetIndex.parse(await readFile(path), BigInt(segment.baseOffset), path);
+    if (this.#localIndexes.size >= READERS_REMEMBERED) this.#localIndexes.delete(this.#localIndexes.keys().next().value!);
+    this.#localIndexes.set(segment.path, { size: stats.size, mtimeMs: stats.mtimeMs, index });
+    return index;
+  }
+
+  async #remote(segment: SegmentRecord, offset: number, maxBytes: number, signal?: AbortSignal): Promise<ReadAtResult | undefined> {
+    this.counters.remoteReads++;
+    const before = { requests: this.counters.requests, bytes: this.counters.fetchedBytes };
+    const remote = await this.#indexes.get(segment.path, signal);
+    const touched: number[] = [];
+    const reader = this.#chunkReader(remote, touched, signal);
+    const fetched = await readBatches(reader, { startPosition: remote.index.lookup(BigInt(offset)).position, targetOffset: BigInt(offset), maxBytes, source: segment.path });
+    this.#prefetchAfter(remote, touched);
+    // Concurrent reads share the counters; a read alone on a segment sees exactly its own cost.
+    const cost = { bytes: this.counters.fetchedBytes - before.bytes, requests: this.counters.requests - before.requests };
+    return fetched && result(segment, fetched, 'remote', cost);
+  }
+
+  /**
+   * A `ByteRangeReader` over an archived `.log` made of verified chunks. The chunks one read
+   * touches are kept for the rest of that read, so walking many headers in one chunk costs one
+   * fetch (or one disk read), not one per header.
+   */
+  #chunkReader(remote: RemoteSegment, touched: number[], signal?: AbortSignal): ByteRangeReader {
+    const { manifest } = remote;
+    const chunkSize = requireChunks(manifest).size;
+    const size = manifest.files.log.size;
+    const held = new Map<number, Promise<Buffer>>();
+    const chunk = (index: number) => {
+      let bytes = held.get(index);
+      if (!bytes) {
+        bytes = this.chunks.read({ manifest, index }, signal);
+        held.set(index, bytes);
+        touched.push(index);
+      }
+      return bytes;
+    };
+    return async (position, length) => {
+      const end = Math.min(size, position + length);
+      if (position >= end) return Buffer.alloc(0);
+      const first = Math.floor(position / chunkSize);
+      const last = Math.floor((end - 1) / chunkSize);
+      const parts: Buffer[] = [];
+      for (let i = first; i <= last; i += PARALLEL_CHUNKS) {
+        const batch = await Promise.all(Array.from({ length: Math.min(PARALLEL_CHUNKS, last - i + 1) }, (_, k) => chunk(i + k)));
+        parts.push(...batch);
+      }
+      const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      const from = position - first * chunkSize;
+      return joined.subarray(from, from + (end - position));
+    };
+  }
+
+  /** A read that continued where the last one on this segment ended gets the next chunk fetched ahead. */
+  #prefetchAfter({ manifest }: RemoteSegment, touched: readonly number[]): void {
+    if (touched.length === 0) return;
+    const first = Math.min(...touched);
+    const last = Math.max(...touched);
+    const previous = this.#lastChunk.get(manifest.segment);
+    this.#lastChunk.delete(manifest.segment);
+    this.#lastChunk.set(manifest.segment, last);
+    if (this.#lastChunk.size > READERS_REMEMBERED) this.#lastChunk.delete(this.#lastChunk.keys().next().value!);
+    const chunks = requireChunks(manifest).crc32c.length;
+    if (previous !== undefined && (first === previous || first === previous + 1) && last + 1 < chunks) {
+      this.chunks.prefetch({ manifest, index: last + 1 });
+    }
+  }
+}
+
+function result(segment: SegmentRecord, fetched: FetchedBatches, source: 'local' | 'remote', cost: { bytes: number; requests: number }): ReadAtResult {
+  return {
+    segmentPath: segment.path,
+    position: fetched.position,
+    nextOffset: Number(fetched.nextOffset),
+    bytes: fetched.bytes,
+    batches: fetched.batches.length,
+    source,
+    fetched: cost,
+  };
+}
