@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provider } from '@takhin/backend-azure';
-import type { ColdStore } from '@takhin/core';
+import { AzureColdStore, provider } from '@takhin/backend-azure';
+import { ColdStoreError, ConfigError, type ColdStore } from '@takhin/core';
 import { RetryingColdStore } from '@takhin/core';
-import { closedPort, collect, expectCode, patternedBytes, startStubHttpServer, type StubHttpServer } from '@takhin/testkit';
+import { closedPort, collect, expectCode, patternedBytes, patternedStream, startStubHttpServer, TcpProxy, type StubHttpServer } from '@takhin/testkit';
 import { azurite, testConfig } from './azure-subject.js';
 
 /** One call of each kind, started only when the case awaits it. */
@@ -98,5 +98,54 @@ describe('azure: configuration', () => {
     expect(() => provider.parseConfig({ container: 'c', accountUrl, accountKey })).toThrow(/storage\.tiered\.azure\.accountName/);
     expect(() => provider.parseConfig({ container: 'c', accountUrl, accountName, accountKey, concurrency: 0 })).toThrow(/storage\.tiered\.azure\.concurrency/);
     expect(() => provider.parseConfig({ container: 'c', accountUrl: 'nope', accountName })).toThrow(/storage\.tiered\.azure\.accountUrl/);
+    expect(() => provider.parseConfig({ container: 'c', accountUrl: 'localhost://10000/acct', accountName })).toThrow(/storage\.tiered\.azure\.accountUrl/);
+  });
+
+  it('refuses a connection string it cannot use, naming the key, before any store is built', () => {
+    for (const connectionString of ['garbage', 'AccountName=a;AccountKey=k', 'BlobEndpoint=localhost://10000/a;AccountName=a;AccountKey=a2V5']) {
+      let caught: unknown;
+      try {
+        provider.create(provider.parseConfig({ container: 'c', connectionString }));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, connectionString).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).path).toBe('storage.tiered.azure.connectionString');
+    }
+  });
+});
+
+describe('azure: a connection reset in the middle of a get', () => {
+  it('reaches the reader as UNAVAILABLE, retryable, never a raw socket error', async () => {
+    const { accountUrl, accountName, accountKey } = azurite();
+    const server = new URL(accountUrl);
+    const proxy = new TcpProxy(Number(server.port));
+    await proxy.open();
+    const direct = provider.create(testConfig('reset-get'));
+    const viaProxy = provider.create(
+      testConfig('reset-get', { connectionString: undefined, accountUrl: `${proxy.endpoint}${server.pathname}`, accountName, accountKey }),
+    );
+    await (direct as AzureColdStore).container.createIfNotExists();
+    try {
+      const size = 32 * 1024 * 1024;
+      await direct.put('large', patternedStream(size, 9), { size });
+      const body = await viaProxy.get('large');
+      let read = 0;
+      let error: unknown = new Error('the whole body arrived: the reset came too late to prove anything');
+      try {
+        for await (const chunk of body) {
+          read += (chunk as Buffer).length;
+          if (read > 1024 * 1024) await proxy.cut();
+        }
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, String(error)).toBeInstanceOf(ColdStoreError);
+      expect((error as ColdStoreError).code).toBe('UNAVAILABLE');
+      expect((error as ColdStoreError).retryable).toBe(true);
+    } finally {
+      await direct.delete('large').catch(() => {});
+      await Promise.all([direct.close(), viaProxy.close(), proxy.cut()]);
+    }
   });
 });
