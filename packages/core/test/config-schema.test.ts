@@ -25,7 +25,7 @@ describe('parseConfigObject', () => {
     [{ bucket: ' ' }, 'storage.tiered.s3.bucket', /must not be empty/],
     [{ bucket: 'b', partSizeMb: 4 }, 'storage.tiered.s3.partSizeMb', /at least 5/],
     [{ bucket: 'b', partSizeMb: 5.5 }, 'storage.tiered.s3.partSizeMb', /whole number/],
-    [{ bucket: 'b', partSizeMb: 'lots' }, 'storage.tiered.s3.partSizeMb', /expected a number, got "lots"/],
+    [{ bucket: 'b', partSizeMb: 'lots' }, 'storage.tiered.s3.partSizeMb', /expected a decimal number, got "lots"/],
     [{ bucket: 'b', forcePathStyle: 'yes' }, 'storage.tiered.s3.forcePathStyle', /true or false/],
     [{ bucket: 'b', sse: 'rot13' }, 'storage.tiered.s3.sse', /one of "AES256", "aws:kms"/],
     [{ bucket: 42 }, 'storage.tiered.s3.bucket', /expected a string/],

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
-import { container as globalContainer, instanceCachingFactory, type DependencyContainer } from 'tsyringe';
+import { container as globalContainer, instanceCachingFactory, Lifecycle, type DependencyContainer } from 'tsyringe';
 import type { BackendProvider } from '../contracts/backend-provider.js';
 import { ConfigError } from '../errors/config-error.js';
-import { withRetry } from '../retry/retrying-cold-store.js';
+import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
+import { STORE_METRICS } from '../metrics/store-metrics-token.js';
+import { BackendStoreFactory } from '../store/backend-store-factory.js';
 import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, RETRY_POLICY, TIERED_CONFIG } from './tokens.js';
 import type { TieredStorageConfig } from './tiered-storage-config.js';
 
@@ -15,8 +17,9 @@ export interface CreateContainerOptions {
 
 /**
  * A child container wired for `config`: the chosen backend's provider, parsed config and
- * `BACKEND_TARGET` (for TransferPool workers), and `COLD_STORE` as that backend wrapped in the
- * retry layer, built on first resolve. The config
+ * `BACKEND_TARGET` (for TransferPool workers), `STORE_METRICS`, and `COLD_STORE`: the
+ * provider's store (core's full stack: retries with `RETRY_POLICY`, metrics into
+ * `STORE_METRICS`), built on first resolve by the injectable `BackendStoreFactory`. The config
  * is validated now, so a bad key fails here with its path, not at the first upload.
  * Register your own `COLD_STORE` (or anything else) on the returned container to replace it.
  */
@@ -35,9 +38,10 @@ export function createContainer(
   container.register(BACKEND_CONFIG, { useValue: backendConfig });
   if (provider.module !== undefined) container.register(BACKEND_TARGET, { useValue: { module: provider.module, config: backendConfig } });
   if (!container.isRegistered(RETRY_POLICY, true)) container.register(RETRY_POLICY, { useValue: {} });
-  container.register(COLD_STORE, {
-    useFactory: instanceCachingFactory((c) => withRetry(provider.create(backendConfig), c.resolve(RETRY_POLICY))),
-  });
+  if (!container.isRegistered(STORE_METRICS, true)) {
+    container.register(STORE_METRICS, { useClass: InMemoryStoreMetrics }, { lifecycle: Lifecycle.ContainerScoped });
+  }
+  container.register(COLD_STORE, { useFactory: instanceCachingFactory((c) => c.resolve(BackendStoreFactory).create()) });
   return container;
 }
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ColdStoreError, TransferPool } from '@takhin/core';
 import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
 import { expectCode } from './assertions.js';
-import type { ContractSubject } from './subject.js';
+import type { ResolvedContractSubject } from './subject.js';
 
 const MiB = 1024 * 1024;
 let runCounter = 0;
@@ -20,7 +20,7 @@ let runCounter = 0;
  * check the result through `subject.store`. One warm pool serves every case. Needs a POSIX
  * `mkfifo` (the abort case feeds the upload from a FIFO, so it is provably mid-stream).
  */
-export function definePoolCases(getSubject: () => ContractSubject): void {
+export function definePoolCases(getSubject: () => ResolvedContractSubject): void {
   describe('through the TransferPool', () => {
     let pool: TransferPool;
     let dir: string;
@@ -47,7 +47,7 @@ export function definePoolCases(getSubject: () => ContractSubject): void {
       return { path, checksums: patternedChecksums(size, seed) };
     };
 
-    const sizes = (s: ContractSubject) => [0, 1000, 2 * s.partSize + 1];
+    const sizes = (s: ResolvedContractSubject) => [0, 1000, 2 * s.partSize + 1];
 
     it('pool upload: empty, small and multi-part files read back through the store with both checksums', async () => {
       const s = getSubject();
