@@ -1,38 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import {
-  AnonymousCredential,
-  BlobServiceClient,
-  StorageSharedKeyCredential,
-  type BlockBlobClient,
-  type ContainerClient,
-  type StoragePipelineOptions,
-} from '@azure/storage-blob';
-import {
-  ConfigError,
-  containerMissing,
-  withChecksumMetadata,
-  type BatchDelete,
-  type ColdStoreDriver,
-  type ColdStoreError,
-  type DriverFeatures,
-  type DriverLimits,
-  type ErrorContext,
-  type ListPage,
-  type ListRequest,
-  type MultipartCompletion,
-  type MultipartStart,
-  type MultipartUpload,
-  type ObjectRead,
-  type ObjectRequest,
-  type ObjectWrite,
-  type OpenedObject,
-  type OpenUpload,
-  type PartWrite,
-  type StoredObject,
-  type UploadedPart,
-  type WriteReceipt,
-} from '@takhin/core';
+import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { ConfigError, containerMissing, withChecksumMetadata, type BatchDelete, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import { describeBlob } from './blob-description.js';
 import { AZURE_CONFIG_PATH, blockSizeBytes, type AzureConfig } from './config.js';
 import { BACKEND, azureErrorCode, toColdStoreError } from './errors.js';

@@ -1,31 +1,5 @@
 import { Storage, type Bucket } from '@google-cloud/storage';
-import {
-  CHECKSUM_METADATA_KEYS,
-  checksumMismatch,
-  containerMissing,
-  httpRangeHeader,
-  isColdStoreError,
-  withChecksumMetadata,
-  type ColdStoreDriver,
-  type ColdStoreError,
-  type DriverFeatures,
-  type DriverLimits,
-  type ErrorContext,
-  type ListPage,
-  type ListRequest,
-  type MultipartCompletion,
-  type MultipartStart,
-  type MultipartUpload,
-  type ObjectRead,
-  type ObjectRequest,
-  type ObjectWrite,
-  type OpenedObject,
-  type OpenUpload,
-  type PartWrite,
-  type StoredObject,
-  type UploadedPart,
-  type WriteReceipt,
-} from '@takhin/core';
+import { CHECKSUM_METADATA_KEYS, checksumMismatch, containerMissing, httpRangeHeader, isColdStoreError, withChecksumMetadata, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import { chunkSizeBytes, type GcsConfig } from './config.js';
 import { BACKEND, httpStatus, toColdStoreError } from './errors.js';
 import { GcsHttp, readJson } from './gcs-http.js';

@@ -1,18 +1,4 @@
-import {
-  aborted,
-  accessDenied,
-  alreadyExists,
-  checksumMismatch,
-  ColdStoreError,
-  findNetworkErrno,
-  invalidRange,
-  isAbortError,
-  notFound,
-  throttled,
-  unavailable,
-  unrecognizedFailure,
-  type ErrorContext,
-} from '@takhin/core';
+import { aborted, accessDenied, alreadyExists, checksumMismatch, ColdStoreError, findNetworkErrno, invalidRange, isAbortError, notFound, throttled, unavailable, unrecognizedFailure, type ErrorContext } from '@takhin/core';
 
 export const BACKEND = 'gcs';
 

@@ -1,75 +1,25 @@
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-  type ServerSideEncryption,
-  type StorageClass,
-} from '@aws-sdk/client-s3';
-import {
-  containerMissing,
-  describeS3Object,
-  httpRangeHeader,
-  isColdStoreError,
-  s3BatchDeleteFailure,
-  s3DriverLimits,
-  withChecksumMetadata,
-  type BatchDelete,
-  type Checksums,
-  type ColdStoreDriver,
-  type ColdStoreError,
-  type DriverFeatures,
-  type DriverLimits,
-  type ErrorContext,
-  type ListPage,
-  type ListRequest,
-  type MultipartCompletion,
-  type MultipartStart,
-  type MultipartUpload,
-  type ObjectRead,
-  type ObjectRequest,
-  type ObjectWrite,
-  type OpenedObject,
-  type OpenUpload,
-  type PartWrite,
-  type StoredObject,
-  type UploadedPart,
-  type WriteReceipt,
-} from '@takhin/core';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
+import { describeS3Object, httpRangeHeader, S3ProtocolDriver, withChecksumMetadata, type BatchDelete, type Checksums, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type PartWrite, type S3ObjectFields, type S3UploadsPage, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import type { S3Config } from './config.js';
-import { BACKEND, toColdStoreError } from './errors.js';
+import { BACKEND, readS3Failure } from './errors.js';
 import { createS3Client } from './s3-client.js';
 
 /**
- * The S3 protocol through `@aws-sdk/client-s3`, for AWS S3 and any S3-compatible server. Every
- * write carries its CRC32C for the server to check, and multipart writes use S3's full-object
- * CRC32C, so head reports the whole object's CRC32C however it was written. SHA-256 is kept in
- * metadata when known before the first byte (single writes, or a declared one).
+ * The S3 protocol through `@aws-sdk/client-s3`, for AWS S3 and any S3-compatible server: the
+ * SDK's requests for core's S3 protocol driver. Every write carries its CRC32C for the server
+ * to check; multipart writes use S3's full-object CRC32C, so head reports the whole object's
+ * CRC32C however it was written. SHA-256 is kept in metadata when known before the first byte.
  */
-export class S3Driver implements ColdStoreDriver {
-  readonly backend = BACKEND;
-  readonly limits: DriverLimits;
-  readonly features: DriverFeatures = { sha256OnHead: false, serverVerifiesCrc32c: true, conditionalWrites: 'probe' };
+export class S3Driver extends S3ProtocolDriver {
   readonly client: S3Client;
-  readonly #bucket: string;
 
   constructor(
     readonly config: S3Config,
     client?: S3Client,
   ) {
-    this.limits = s3DriverLimits(config);
+    super(BACKEND, config);
     this.client = client ?? createS3Client(config);
-    this.#bucket = config.bucket;
   }
 
   async putObject(write: ObjectWrite): Promise<WriteReceipt> {
@@ -83,38 +33,26 @@ export class S3Driver implements ColdStoreDriver {
         ...(write.ifNoneMatch && { IfNoneMatch: '*' }),
       }),
     );
-    return this.#receipt(response.ETag, response.ServerSideEncryption);
+    return this.receipt(response.ETag, response.ServerSideEncryption);
   }
 
   async createMultipart(start: MultipartStart): Promise<MultipartUpload> {
     // Only what is known before the first byte can go in metadata: a declared SHA-256, say.
-    const created = await this.client.send(
-      new CreateMultipartUploadCommand({ ...this.#objectParams(start.name, start.metadata, start.declared), ChecksumAlgorithm: 'CRC32C', ChecksumType: 'FULL_OBJECT' }),
-    );
+    const params = { ...this.#objectParams(start.name, start.metadata, start.declared), ChecksumAlgorithm: 'CRC32C', ChecksumType: 'FULL_OBJECT' } as const;
+    const created = await this.client.send(new CreateMultipartUploadCommand(params));
     return { key: start.key, name: start.name, id: created.UploadId! };
   }
 
   async uploadPart({ upload, number, body, crc32c, signal }: PartWrite): Promise<UploadedPart> {
-    const response = await this.client.send(
-      new UploadPartCommand({
-        Bucket: this.#bucket,
-        Key: upload.name,
-        UploadId: upload.id,
-        PartNumber: number,
-        Body: body,
-        ContentLength: body.byteLength,
-        ChecksumAlgorithm: 'CRC32C',
-        ChecksumCRC32C: crc32c,
-      }),
-      { abortSignal: signal },
-    );
+    const part = { Bucket: this.bucket, Key: upload.name, UploadId: upload.id, PartNumber: number, Body: body, ContentLength: body.byteLength };
+    const response = await this.client.send(new UploadPartCommand({ ...part, ChecksumAlgorithm: 'CRC32C', ChecksumCRC32C: crc32c }), { abortSignal: signal });
     return { number, etag: response.ETag, crc32c: response.ChecksumCRC32C ?? crc32c, size: body.byteLength };
   }
 
   async completeMultipart({ upload, parts, size, checksums, ifNoneMatch }: MultipartCompletion): Promise<WriteReceipt> {
     const response = await this.client.send(
       new CompleteMultipartUploadCommand({
-        Bucket: this.#bucket,
+        Bucket: this.bucket,
         Key: upload.name,
         UploadId: upload.id,
         MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.number, ETag: part.etag, ChecksumCRC32C: part.crc32c })) },
@@ -124,49 +62,18 @@ export class S3Driver implements ColdStoreDriver {
         ...(ifNoneMatch && { IfNoneMatch: '*' }),
       }),
     );
-    return this.#receipt(response.ETag, response.ServerSideEncryption);
-  }
-
-  async abortMultipart(upload: MultipartUpload): Promise<void> {
-    try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: upload.name, UploadId: upload.id }));
-    } catch (error) {
-      if ((error as { name?: string }).name !== 'NoSuchUpload') throw error;
-    }
+    return this.receipt(response.ETag, response.ServerSideEncryption);
   }
 
   async getObject({ name, range, signal }: ObjectRead): Promise<OpenedObject> {
-    const response = await this.client.send(
-      new GetObjectCommand({ Bucket: this.#bucket, Key: name, ...(range && { Range: httpRangeHeader(range) }) }),
-      { abortSignal: signal },
-    );
+    const request = new GetObjectCommand({ Bucket: this.bucket, Key: name, ...(range && { Range: httpRangeHeader(range) }) });
+    const response = await this.client.send(request, { abortSignal: signal });
     return { body: response.Body as Readable, status: response.$metadata.httpStatusCode ?? 200, contentRange: response.ContentRange, contentLength: response.ContentLength };
   }
 
-  async headObject({ name, signal }: ObjectRequest): Promise<StoredObject | null> {
-    try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: name, ChecksumMode: 'ENABLED' }), { abortSignal: signal });
-      return describeS3Object(name, {
-        size: head.ContentLength ?? 0,
-        etag: head.ETag,
-        lastModified: head.LastModified,
-        metadata: head.Metadata,
-        checksumCrc32c: head.ChecksumCRC32C,
-        checksumType: head.ChecksumType,
-        serverSideEncryption: head.ServerSideEncryption,
-        storageClass: head.StorageClass,
-      });
-    } catch (error) {
-      if (isColdStoreError(this.mapError(error, {}), 'NOT_FOUND')) return null;
-      throw error;
-    }
-  }
-
   async listPage({ prefix, cursor, pageSize, signal }: ListRequest): Promise<ListPage> {
-    const page = await this.client.send(
-      new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ContinuationToken: cursor, MaxKeys: pageSize }),
-      { abortSignal: signal },
-    );
+    const request = new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: cursor, MaxKeys: pageSize });
+    const page = await this.client.send(request, { abortSignal: signal });
     // A listing carries no user metadata or checksums (S3 does not return them).
     const objects = (page.Contents ?? []).map((object) =>
       describeS3Object(object.Key ?? '', { size: object.Size ?? 0, etag: object.ETag, lastModified: object.LastModified, storageClass: object.StorageClass }),
@@ -175,54 +82,63 @@ export class S3Driver implements ColdStoreDriver {
   }
 
   async deleteObject({ name, signal }: ObjectRequest): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: name }), { abortSignal: signal });
-  }
-
-  async deleteBatch({ names, signal }: BatchDelete): Promise<void> {
-    const response = await this.client.send(
-      new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: names.map((name) => ({ Key: name })), Quiet: true } }),
-      { abortSignal: signal },
-    );
-    const failed = s3BatchDeleteFailure(response.Errors ?? []);
-    if (failed) throw Object.assign(new Error(failed.message), { name: failed.code, Code: failed.code });
-  }
-
-  async assertContainer(signal?: AbortSignal): Promise<void> {
-    try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.#bucket }), { abortSignal: signal });
-    } catch (error) {
-      const mapped = this.mapError(error, {});
-      throw isColdStoreError(mapped, 'NOT_FOUND') ? containerMissing(BACKEND, 'bucket', this.#bucket, undefined, error) : mapped;
-    }
-  }
-
-  async listOpenUploads(prefix: string): Promise<OpenUpload[]> {
-    const open: OpenUpload[] = [];
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    do {
-      // No `Prefix`: MinIO lists uploads only for a whole bucket or one exact key.
-      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.#bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
-      for (const upload of page.Uploads ?? []) {
-        if (upload.Key?.startsWith(prefix) && upload.UploadId) open.push({ key: '', name: upload.Key, id: upload.UploadId, startedAt: upload.Initiated });
-      }
-      [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
-    } while (keyMarker !== undefined);
-    return open;
-  }
-
-  mapError(error: unknown, context: ErrorContext): ColdStoreError {
-    return toColdStoreError(error, this.#bucket, context);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: name }), { abortSignal: signal });
   }
 
   async close(): Promise<void> {
     this.client.destroy();
   }
 
+  protected readFailure(error: unknown) {
+    return readS3Failure(error);
+  }
+
+  protected async headFields({ name, signal }: ObjectRequest): Promise<S3ObjectFields> {
+    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: name, ChecksumMode: 'ENABLED' }), { abortSignal: signal });
+    return {
+      size: head.ContentLength ?? 0,
+      etag: head.ETag,
+      lastModified: head.LastModified,
+      metadata: head.Metadata,
+      checksumCrc32c: head.ChecksumCRC32C,
+      checksumType: head.ChecksumType,
+      serverSideEncryption: head.ServerSideEncryption,
+      storageClass: head.StorageClass,
+    };
+  }
+
+  protected async sendAbort(upload: MultipartUpload): Promise<void> {
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.name, UploadId: upload.id }));
+  }
+
+  protected async sendDeleteBatch({ names, signal }: BatchDelete) {
+    const request = new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: names.map((name) => ({ Key: name })), Quiet: true } });
+    return (await this.client.send(request, { abortSignal: signal })).Errors ?? [];
+  }
+
+  protected async bucketExists(signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal });
+      return true;
+    } catch (error) {
+      if (this.mapError(error, {}).code === 'NOT_FOUND') return false;
+      throw error;
+    }
+  }
+
+  protected async uploadsPage(marker: S3UploadsPage['next']): Promise<S3UploadsPage> {
+    const request = new ListMultipartUploadsCommand({ Bucket: this.bucket, KeyMarker: marker?.keyMarker, UploadIdMarker: marker?.uploadIdMarker });
+    const page = await this.client.send(request);
+    return {
+      uploads: (page.Uploads ?? []).filter((u) => u.Key && u.UploadId).map((u) => ({ name: u.Key!, id: u.UploadId!, startedAt: u.Initiated })),
+      next: page.IsTruncated ? { keyMarker: page.NextKeyMarker ?? '', uploadIdMarker: page.NextUploadIdMarker ?? '' } : undefined,
+    };
+  }
+
   #objectParams(name: string, metadata: Record<string, string>, checksums: Partial<Checksums>) {
     const { sse, kmsKeyId, storageClass } = this.config;
     return {
-      Bucket: this.#bucket,
+      Bucket: this.bucket,
       Key: name,
       ContentType: 'application/octet-stream',
       Metadata: withChecksumMetadata(metadata, checksums),
@@ -230,10 +146,5 @@ export class S3Driver implements ColdStoreDriver {
       ...(kmsKeyId !== undefined && { SSEKMSKeyId: kmsKeyId }),
       ...(storageClass !== undefined && { StorageClass: storageClass as StorageClass }),
     };
-  }
-
-  /** Some servers (MinIO) do not echo the encryption on multipart answers; the write asked for it, or failed. */
-  #receipt(etag: string | undefined, serverSideEncryption: string | undefined): WriteReceipt {
-    return { etag, serverSideEncryption: serverSideEncryption ?? this.config.sse, storageClass: this.config.storageClass ?? 'STANDARD' };
   }
 }

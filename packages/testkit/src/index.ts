@@ -16,3 +16,4 @@ export * from './s3-family/shared-minio-settings.js';
 export * from './s3-family/describe-s3-family-behaviour.js';
 export * from './s3-family/s3-family-contract-subject.js';
 export * from './network/stub-http-server.js';
+export * from './network/reset-mid-get.js';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ByteRange, Checksums } from '../contracts/cold-store.js';
+import type { ByteRange, Checksums, ObjectDescription } from '../contracts/cold-store.js';
 import type { ColdStoreError } from '../errors/cold-store-error.js';
 
 // The driver contract: what a backend supplies so that core can run every operation. A driver
@@ -41,21 +41,11 @@ export interface DriverFeatures {
   readonly conditionalWrites: 'native' | 'probe';
 }
 
-/** An object as the server describes it. */
-export interface StoredObject {
-  /** The full object name, prefix included. */
-  name: string;
-  size: number;
-  etag?: string | undefined;
-  lastModified?: Date | undefined;
-  /** Whole-object checksums the server or the stored metadata has. */
-  checksums: Partial<Checksums>;
-  /** User metadata, checksum entries removed, keys lowercase. */
-  metadata: Record<string, string>;
-  serverSideEncryption?: string | undefined;
-  /** The storage class or access tier the object is stored in, where the server says. */
-  storageClass?: string | undefined;
-}
+/**
+ * An object as the server describes it: an `ObjectDescription` named by its full object name
+ * (prefix included) instead of the caller's key.
+ */
+export type StoredObject = Omit<ObjectDescription, 'key' | 'chunks'> & { name: string };
 
 /** What a server answers a write with. */
 export interface WriteReceipt {

@@ -86,7 +86,7 @@ export function s3WriteHeaders(settings: S3WriteSettings): Record<string, string
  */
 export function s3BatchDeleteFailure(errors: ReadonlyArray<{ Key?: string | undefined; Code?: string | undefined; Message?: string | undefined }>) {
   const failed = errors.find((entry) => entry.Code !== 'NoSuchKey');
-  return failed && { name: failed.Key, code: failed.Code, message: failed.Message ?? failed.Code };
+  return failed && { name: failed.Key, code: failed.Code, message: failed.Message ?? failed.Code ?? 'DeleteObjects failed' };
 }
 
 function first(value: string | string[] | undefined): string | undefined {

@@ -1,16 +1,6 @@
 import type { Readable } from 'node:stream';
 import { describeInvalidMetadata } from '../checksums/object-metadata.js';
-import type {
-  ColdStore,
-  ColdStoreCapabilities,
-  DeleteOptions,
-  GetOptions,
-  HeadOptions,
-  ListOptions,
-  ObjectDescription,
-  PutBody,
-  PutOptions,
-} from '../contracts/cold-store.js';
+import type { ColdStore, ColdStoreCapabilities, DeleteOptions, GetOptions, HeadOptions, ListOptions, ObjectDescription, PutBody, PutOptions } from '../contracts/cold-store.js';
 import type { ColdStoreDriver, OpenUpload, StoredObject } from '../driver/cold-store-driver.js';
 import { isColdStoreError } from '../errors/cold-store-error.js';
 import { checksumMismatch, invalidKey, invalidRange } from '../errors/factories.js';

@@ -1,14 +1,5 @@
 import type { Readable } from 'node:stream';
-import type {
-  ColdStore,
-  DeleteOptions,
-  GetOptions,
-  HeadOptions,
-  ListOptions,
-  ObjectDescription,
-  PutBody,
-  PutOptions,
-} from '../contracts/cold-store.js';
+import type { ColdStore, DeleteOptions, GetOptions, HeadOptions, ListOptions, ObjectDescription, PutBody, PutOptions } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import type { StoreMetrics } from '../metrics/store-metrics.js';
 

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ColdStoreError, type ColdStoreErrorCode, type StoreContext } from '@takhin/core';
+import type { ColdStoreErrorCode, StoreContext } from '@takhin/core';
 import { patternedChecksums, patternedStream } from '../bodies/patterned-body.js';
 import { expectCode } from '../contract/assertions.js';
 import { s3ErrorAnswer, startStubHttpServer, type StubHttpServer } from '../network/stub-http-server.js';
+import { expectResetMidGetIsUnavailable } from '../network/reset-mid-get.js';
 import { TcpProxy } from '../network/tcp-proxy.js';
 import { PrivateMinio } from '../servers/private-minio.js';
 import { requireServiceEnv } from '../services/service-env.js';
@@ -171,40 +172,17 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
   });
 
   describe(`${name}: a connection reset in the middle of a get`, () => {
-    const settings = sharedMinioSettings(name, { prefix: `reset-get-${process.pid}` });
-    const direct = storeOf(settings);
-    const proxy = new TcpProxy(Number(new URL(settings.endpoint).port));
-    beforeAll(async () => {
-      await createBucket(backend, settings);
-      await proxy.open();
-    });
-    afterAll(async () => {
-      await direct.delete('large').catch(() => {});
-      await direct.close();
-      await proxy.cut();
-    });
-
     it('reaches the reader as UNAVAILABLE, retryable, never a raw socket error', async () => {
-      const size = 32 * 1024 * 1024;
-      await direct.put('large', patternedStream(size, 9), { size });
-      const viaProxy = storeOf({ ...settings, endpoint: proxy.endpoint });
-      const body = await viaProxy.get('large');
-      const error = await (async () => {
-        let read = 0;
-        try {
-          for await (const chunk of body) {
-            read += (chunk as Buffer).length;
-            if (read > 1024 * 1024) await proxy.cut();
-          }
-        } catch (caught) {
-          return caught;
-        }
-        return new Error(`read all ${read} bytes: the reset came too late to prove anything`);
-      })();
-      expect(error, String(error)).toBeInstanceOf(ColdStoreError);
-      expect((error as ColdStoreError).code).toBe('UNAVAILABLE');
-      expect((error as ColdStoreError).retryable).toBe(true);
-      await viaProxy.close();
+      const settings = sharedMinioSettings(name, { prefix: `reset-get-${process.pid}` });
+      await createBucket(backend, settings);
+      const proxy = new TcpProxy(Number(new URL(settings.endpoint).port));
+      await proxy.open();
+      const [direct, viaProxy] = [storeOf(settings), storeOf({ ...settings, endpoint: proxy.endpoint })];
+      try {
+        await expectResetMidGetIsUnavailable(direct, viaProxy, proxy);
+      } finally {
+        await Promise.all([direct.close(), viaProxy.close(), proxy.cut()]);
+      }
     });
   });
 
