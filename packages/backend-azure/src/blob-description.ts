@@ -1,24 +1,26 @@
-import { splitChecksumMetadata, stripPrefix, type ObjectDescription } from '@takhin/core';
+import { splitChecksumMetadata, type StoredObject } from '@takhin/core';
 import { decodeMetadata } from './metadata-names.js';
 
 /** The properties of a blob this backend reads (from Get Blob Properties or a listing). */
 export interface BlobProperties {
-  contentLength?: number;
-  etag?: string;
-  lastModified?: Date;
+  contentLength?: number | undefined;
+  etag?: string | undefined;
+  lastModified?: Date | undefined;
+  accessTier?: string | undefined;
   /** As stored: Azure-encoded names (see metadata-names.ts). */
-  metadata?: Record<string, string>;
+  metadata?: Record<string, string> | undefined;
 }
 
-/** A blob as a description under the store's `prefix`; both checksums come from metadata. */
-export function describeBlob(prefix: string, name: string, properties: BlobProperties): ObjectDescription {
+/** A blob as a description; both checksums come from metadata (Azure keeps no CRC32C). */
+export function describeBlob(name: string, properties: BlobProperties): StoredObject {
   const { metadata, checksums } = splitChecksumMetadata(decodeMetadata(properties.metadata));
   return {
-    key: stripPrefix(prefix, name) ?? name,
+    name,
     size: properties.contentLength ?? 0,
     etag: properties.etag,
     lastModified: properties.lastModified,
     checksums,
     metadata,
+    storageClass: properties.accessTier,
   };
 }

@@ -1,21 +1,6 @@
-import {
-  aborted,
-  accessDenied,
-  alreadyExists,
-  checksumMismatch,
-  ColdStoreError,
-  containerMissing,
-  findNetworkErrno,
-  invalidRange,
-  isAbortError,
-  notFound,
-  throttled,
-  unavailable,
-  unrecognizedFailure,
-} from '@takhin/core';
+import { aborted, accessDenied, alreadyExists, checksumMismatch, ColdStoreError, containerMissing, findNetworkErrno, invalidRange, isAbortError, notFound, throttled, unavailable, unrecognizedFailure, type ErrorContext } from '@takhin/core';
 
 export const BACKEND = 'azure';
-
 
 /** Azure's error code (`BlobNotFound`, …); HEAD responses carry it only in `x-ms-error-code`. */
 export function azureErrorCode(error: unknown): string | undefined {
@@ -27,19 +12,20 @@ export function azureErrorCode(error: unknown): string | undefined {
 const CHECKSUM_CODES = new Set(['Md5Mismatch', 'Crc64Mismatch', 'InvalidMd5']);
 
 /**
- * Maps what the SDK or the network threw to the contract's codes. A server answer no code
- * describes is a non-retryable UNAVAILABLE naming it; errors with no HTTP status at all (a
- * programming error) pass through unchanged.
+ * Maps what the SDK or the network threw to the contract's codes. Every input gives a
+ * `ColdStoreError`: an answer no code describes, or an error with no HTTP status at all, is a
+ * non-retryable UNAVAILABLE naming it.
  */
-export function toColdStoreError(error: unknown, container: string, key: string | undefined, signal?: AbortSignal): unknown {
+export function toColdStoreError(error: unknown, container: string, context: ErrorContext): ColdStoreError {
   if (error instanceof ColdStoreError) return error;
+  const { key, signal } = context;
   if (isAbortError(error, signal)) return aborted(BACKEND, key, signal?.reason ?? error);
   const errno = findNetworkErrno(error);
-  if (errno) return unavailable(BACKEND, key, errno, error);
+  if (errno) return unavailable(BACKEND, key, `cannot reach the endpoint (${errno})`, error);
   const code = azureErrorCode(error);
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   const message = (error as Error | null)?.message?.split('\n')[0] ?? String(error);
-  const subject = key ?? '(none)';
+  const subject = key ?? '';
   if (code === 'ContainerNotFound') return containerMissing(BACKEND, 'container', container, key, error);
   if (code !== undefined && CHECKSUM_CODES.has(code)) return checksumMismatch(BACKEND, subject, `the server says ${code}: ${message}`, error);
   // Conditions are only ever sent as If-None-Match: *, i.e. ifNoneMatch.
@@ -60,6 +46,6 @@ export function toColdStoreError(error: unknown, container: string, key: string 
     case 504:
       return unavailable(BACKEND, key, `HTTP ${status} ${code ?? ''}`.trim(), error);
     default:
-      return typeof status === 'number' ? unrecognizedFailure(BACKEND, key, `HTTP ${status} ${code ?? ''}: ${message}`, error) : error;
+      return unrecognizedFailure(BACKEND, key, `${typeof status === 'number' ? `HTTP ${status} ` : ''}${code ?? ''}: ${message}`, error);
   }
 }

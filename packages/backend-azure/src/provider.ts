@@ -1,5 +1,5 @@
 import type { BackendProvider } from '@takhin/core';
-import { AzureColdStore } from './azure-cold-store.js';
+import { AzureColdStore } from './cold-store.js';
 import { parseAzureConfig, type AzureConfig } from './config.js';
 
 /** The `azure` backend: `storage.tiered.azure` → AzureColdStore. Worker threads import `module`. */
@@ -7,5 +7,5 @@ export const provider: BackendProvider<AzureConfig> = {
   name: 'azure',
   module: import.meta.url,
   parseConfig: parseAzureConfig,
-  create: (config) => new AzureColdStore(config),
+  create: (config, context) => new AzureColdStore(config, context),
 };

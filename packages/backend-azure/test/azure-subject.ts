@@ -27,7 +27,7 @@ export function testConfig(prefix: string, overrides: Record<string, unknown> = 
 export async function createAzureSubject(prefix: string): Promise<ContractSubject> {
   const config = testConfig(prefix);
   const store = provider.create(config) as AzureColdStore;
-  await store.container.createIfNotExists();
+  await store.driver.container.createIfNotExists();
   const server = azurite();
   const deadPort = await closedPort();
   const deadConfig = provider.parseConfig({
@@ -39,9 +39,7 @@ export async function createAzureSubject(prefix: string): Promise<ContractSubjec
   });
   return {
     store,
-    partSize: store.blockSize,
-    memoryBoundBytes: store.memoryBoundBytes,
-    listPendingUploads: () => store.uncommittedBlobs(),
+    listPendingUploads: async () => (await store.openUploads()).map((upload) => upload.name),
     createUnreachableStore: () => provider.create(deadConfig),
     target: { module: provider.module!, config },
     async cleanup() {

@@ -17,7 +17,7 @@ describe('azure: block checksums travel with the bytes', () => {
     const upstream = new URL(accountUrl);
     proxy = await startCorruptingProxy(upstream.origin);
     direct = provider.create(testConfig('checksums')) as AzureColdStore;
-    await direct.container.createIfNotExists();
+    await direct.driver.container.createIfNotExists();
     damaged = provider.create(
       testConfig('checksums', { connectionString: undefined, accountUrl: `${proxy.url}${upstream.pathname}`, accountName, accountKey }),
     ) as AzureColdStore;
@@ -39,13 +39,13 @@ describe('azure: block checksums travel with the bytes', () => {
     expect(error.message).toMatch(/Md5Mismatch/);
     expect(proxy.corrupted()).toBeGreaterThan(1);
     expect(await direct.head('staged')).toBeNull();
-    expect(await direct.uncommittedBlobs()).toEqual([]);
+    expect(await direct.openUploads()).toEqual([]);
   });
 
   it('both checksums are stored as blob metadata at commit, under Azure-safe names', async () => {
     const bytes = patternedBytes(3 * 1024 * 1024 + 5, 3);
     await direct.put('intact', bytes, { metadata: { 'base-offset': '42', '2nd': 'x' } });
-    const raw = await direct.container.getBlockBlobClient('checksums/intact').getProperties();
+    const raw = await direct.driver.container.getBlockBlobClient('checksums/intact').getProperties();
     const expected = checksumBytes(bytes);
     expect(raw.metadata).toMatchObject({ takhin_crc32c: expected.crc32c, takhin_sha256: expected.sha256, base_offset: '42', _2nd: 'x' });
     expect(CHECKSUM_METADATA_KEYS.crc32c.replace('-', '_')).toBe('takhin_crc32c');

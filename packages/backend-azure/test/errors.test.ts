@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provider } from '@takhin/backend-azure';
-import type { ColdStore } from '@takhin/core';
-import { RetryingColdStore } from '@takhin/core';
-import { closedPort, collect, expectCode, patternedBytes, startStubHttpServer, type StubHttpServer } from '@takhin/testkit';
+import { AzureColdStore, provider } from '@takhin/backend-azure';
+import { ConfigError, type ColdStore } from '@takhin/core';
+import { closedPort, collect, expectCode, patternedBytes, expectResetMidGetIsUnavailable, startStubHttpServer, TcpProxy, type StubHttpServer } from '@takhin/testkit';
 import { azurite, testConfig } from './azure-subject.js';
 
 /** One call of each kind, started only when the case awaits it. */
@@ -67,7 +66,10 @@ describe.each([
       body: `<?xml version="1.0" encoding="utf-8"?><Error><Code>${errorCode}</Code><Message>stub says ${errorCode}</Message></Error>`,
     }));
     const { accountName, accountKey } = azurite();
-    store = provider.create(testConfig('stub', { connectionString: undefined, accountUrl: `${stub.url}/${accountName}`, accountName, accountKey }));
+    // One attempt: this reads the mapping itself; the case below counts the retries.
+    store = provider.create(testConfig('stub', { connectionString: undefined, accountUrl: `${stub.url}/${accountName}`, accountName, accountKey }), {
+      retry: { maxAttempts: 1 },
+    });
   });
   afterAll(async () => {
     await store.close();
@@ -80,12 +82,17 @@ describe.each([
     }
   });
 
-  it('the SDK sends each request once; the shared retry layer retries retryable codes only', async () => {
+  it("the SDK sends each request once; the store's retry layer retries retryable codes only", async () => {
     const before = stub.requests.length;
     await expectCode(store.get('k'), code);
     expect(stub.requests.length - before).toBe(1);
-    await expectCode(new RetryingColdStore(store, { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 }).get('k'), code);
+    const { accountName, accountKey } = azurite();
+    const retrying = provider.create(testConfig('stub', { connectionString: undefined, accountUrl: `${stub.url}/${accountName}`, accountName, accountKey }), {
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    await expectCode(retrying.get('k'), code);
     expect(stub.requests.length - before).toBe(retryable ? 4 : 2);
+    await retrying.close();
   });
 });
 
@@ -98,5 +105,38 @@ describe('azure: configuration', () => {
     expect(() => provider.parseConfig({ container: 'c', accountUrl, accountKey })).toThrow(/storage\.tiered\.azure\.accountName/);
     expect(() => provider.parseConfig({ container: 'c', accountUrl, accountName, accountKey, concurrency: 0 })).toThrow(/storage\.tiered\.azure\.concurrency/);
     expect(() => provider.parseConfig({ container: 'c', accountUrl: 'nope', accountName })).toThrow(/storage\.tiered\.azure\.accountUrl/);
+    expect(() => provider.parseConfig({ container: 'c', accountUrl: 'localhost://10000/acct', accountName })).toThrow(/storage\.tiered\.azure\.accountUrl/);
+  });
+
+  it('refuses a connection string it cannot use, naming the key, before any store is built', () => {
+    for (const connectionString of ['garbage', 'AccountName=a;AccountKey=k', 'BlobEndpoint=localhost://10000/a;AccountName=a;AccountKey=a2V5']) {
+      let caught: unknown;
+      try {
+        provider.create(provider.parseConfig({ container: 'c', connectionString }));
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, connectionString).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).path).toBe('storage.tiered.azure.connectionString');
+    }
+  });
+});
+
+describe('azure: a connection reset in the middle of a get', () => {
+  it('reaches the reader as UNAVAILABLE, retryable, never a raw socket error', async () => {
+    const { accountUrl, accountName, accountKey } = azurite();
+    const server = new URL(accountUrl);
+    const proxy = new TcpProxy(Number(server.port));
+    await proxy.open();
+    const direct = provider.create(testConfig('reset-get'));
+    const viaProxy = provider.create(
+      testConfig('reset-get', { connectionString: undefined, accountUrl: `${proxy.endpoint}${server.pathname}`, accountName, accountKey }),
+    );
+    await (direct as AzureColdStore).driver.container.createIfNotExists();
+    try {
+      await expectResetMidGetIsUnavailable(direct, viaProxy, proxy);
+    } finally {
+      await Promise.all([direct.close(), viaProxy.close(), proxy.cut()]);
+    }
   });
 });

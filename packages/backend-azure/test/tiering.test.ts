@@ -8,7 +8,7 @@ describeTieringIntegration('azure', {
   async section(prefix) {
     const config = testConfig(prefix);
     const store = provider.create(config) as AzureColdStore;
-    await store.container.createIfNotExists();
+    await store.driver.container.createIfNotExists();
     await store.close();
     return { backend: 'azure', azure: config };
   },

@@ -1,21 +1,31 @@
-import { ColdStoreError, accessDenied, aborted, isAbortError, notFound, unavailable } from '@takhin/core';
+import { ColdStoreError, accessDenied, aborted, invalidKey, isAbortError, notFound, unavailable, type ErrorContext } from '@takhin/core';
 
 export const FS_BACKEND = 'fs';
 
 /** Maps a filesystem error to the contract's codes. */
-export function mapFsError(error: unknown, key: string | undefined, signal?: AbortSignal): ColdStoreError {
+export function mapFsError(error: unknown, context: ErrorContext = {}): ColdStoreError {
   if (error instanceof ColdStoreError) return error;
+  const { key, signal } = context;
   if (isAbortError(error, signal)) return aborted(FS_BACKEND, key, error);
   const code = (error as NodeJS.ErrnoException).code;
+  const message = (error as Error).message;
   switch (code) {
     case 'ENOENT':
       return notFound(FS_BACKEND, key ?? '', error);
+    case 'ENAMETOOLONG':
+      return invalidKey(FS_BACKEND, key, `the filesystem refuses a name this long (${message})`);
+    case 'ELOOP':
+      return invalidKey(FS_BACKEND, key, 'the object is a symbolic link');
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
-      return accessDenied(FS_BACKEND, key, (error as Error).message, error);
+      return accessDenied(FS_BACKEND, key, message, error);
+    case 'ENOSPC':
+    case 'EDQUOT':
+      // A full disk stays full for the next attempt: not worth retrying at once.
+      return new ColdStoreError('UNAVAILABLE', `${FS_BACKEND}: no space left${key ? ` for "${key}"` : ''}: ${message}`, { backend: FS_BACKEND, key, cause: error, retryable: false });
     default:
-      // ENOSPC, EIO, ENOTDIR on the root itself …: the store cannot serve right now.
-      return unavailable(FS_BACKEND, key, (error as Error).message, error);
+      // EIO, EMFILE, ENOTDIR on the root itself …: the store cannot serve right now.
+      return unavailable(FS_BACKEND, key, message, error);
   }
 }

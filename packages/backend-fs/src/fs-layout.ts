@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { invalidKey, unavailable } from '@takhin/core';
+import { invalidKey, RESERVED_KEY_SEGMENT, unavailable } from '@takhin/core';
 import { FS_BACKEND } from './errors.js';
 
-/** The folder under `root` the store keeps for itself; no key may start with it. */
-export const RESERVED_DIR = '.takhin';
+/** The folder under `root` the store keeps for itself; core refuses keys under it. */
+export const RESERVED_DIR = RESERVED_KEY_SEGMENT;
 
 /**
  * Where things live under `root`: objects at `<root>/<key>` (so operators see plain files),
- * and beside them, under `.takhin/`, sidecar metadata named by the key's hash (so no key can
- * collide with a sidecar) and temp files that become objects by rename.
+ * and beside them, under `.takhin/`, temp files that become objects by rename, and each
+ * object's sidecar, in a folder named by the key's hash (no key can collide with it) and a file
+ * named by the object file's inode (so concurrent writers of one key never share a sidecar).
  */
 export class FsLayout {
   readonly metaDir: string;
@@ -22,20 +23,19 @@ export class FsLayout {
     this.tmpDir = join(root, RESERVED_DIR, 'tmp');
   }
 
-  /** Rejects keys that would address the store's own folder. */
-  assertNotReserved(key: string): void {
-    if (key === RESERVED_DIR || key.startsWith(`${RESERVED_DIR}/`)) {
-      throw invalidKey(FS_BACKEND, key, `keys under "${RESERVED_DIR}/" are reserved by the filesystem backend`);
-    }
-  }
-
   objectPath(key: string): string {
     return join(this.root, ...key.split('/'));
   }
 
-  metaPath(key: string): string {
+  /** The folder holding the sidecars of `key`'s versions. */
+  sidecarDir(key: string): string {
     const hash = createHash('sha256').update(key).digest('hex');
-    return join(this.metaDir, hash.slice(0, 2), `${hash}.json`);
+    return join(this.metaDir, hash.slice(0, 2), hash);
+  }
+
+  /** The sidecar of the version of `key` whose file has inode `ino`. */
+  sidecarPath(key: string, ino: number): string {
+    return join(this.sidecarDir(key), `${ino}.json`);
   }
 
   /** The key of a path under root (`/` separators). */
@@ -55,7 +55,13 @@ export class FsLayout {
    */
   async prepareParent(key: string): Promise<string> {
     const path = this.objectPath(key);
-    await mkdir(dirname(path), { recursive: true });
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTDIR' && code !== 'EEXIST') throw error;
+      throw invalidKey(FS_BACKEND, key, 'an object already has the name of one of its folders on the filesystem');
+    }
     await this.assertInsideRoot(key, dirname(path));
     return path;
   }

@@ -1,3 +1,4 @@
+export { FsColdStore } from './cold-store.js';
 export { parseFsConfig, type FsConfig } from './config.js';
-export { FsColdStore, FS_WRITE_BUFFER_BYTES } from './fs-cold-store.js';
+export { FsDriver, FS_WRITE_BUFFER_BYTES } from './driver.js';
 export { provider } from './provider.js';

@@ -1,15 +1,17 @@
+import type { Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Checksums } from '@takhin/core';
 
 /**
- * What the store keeps beside each object. `ino` and `size` tie the sidecar to the exact file
- * it describes: a sidecar that outlived its object (a crash between the two renames of a
- * replace) is recognised as stale instead of vouching for the wrong bytes.
+ * What the store keeps beside each object version. `ino`, `size` and `mtimeMs` tie it to the
+ * exact file it describes (a rename keeps all three): a sidecar that outlived its version, or
+ * one whose inode number a later file reused, never vouches for other bytes.
  */
 export interface Sidecar {
   key: string;
   ino: number;
   size: number;
+  mtimeMs: number;
   checksums: Checksums;
   metadata: Record<string, string>;
 }
@@ -18,7 +20,19 @@ export async function readSidecar(path: string): Promise<Sidecar | undefined> {
   try {
     return JSON.parse(await readFile(path, 'utf8')) as Sidecar;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || error instanceof SyntaxError) return undefined;
     throw error;
   }
+}
+
+/** Whether `sidecar` describes the file `stats` are of (times compared to the millisecond, as tools copy them). */
+export function describesFile(sidecar: Sidecar | undefined, key: string, stats: Stats): sidecar is Sidecar {
+  return (
+    sidecar !== undefined &&
+    sidecar.key === key &&
+    sidecar.ino === stats.ino &&
+    sidecar.size === stats.size &&
+    Math.abs(sidecar.mtimeMs - stats.mtimeMs) < 1
+  );
 }

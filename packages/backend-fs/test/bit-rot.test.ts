@@ -1,4 +1,4 @@
-import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,12 +26,15 @@ describe('fs: an object corrupted at rest', () => {
     const key = 'orders-0/00000000000000000000.log';
     await store.put(key, patternedBytes(100_000, 21));
 
+    // Rot changes the bytes, not the file's metadata: the modification time is put back.
+    const { atime, mtime } = await stat(join(root, key));
     const file = await open(join(root, key), 'r+');
     const byte = Buffer.alloc(1);
     await file.read(byte, 0, 1, 50_000);
     byte[0]! ^= 0x01;
     await file.write(byte, 0, 1, 50_000);
     await file.close();
+    await utimes(join(root, key), atime, mtime);
 
     const destination = join(work, 'segment.log');
     await writeFile(destination, 'the previous local copy');

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, ConfigError, RetryingColdStore, createContainer, type ColdStore } from '@takhin/core';
+import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, ConfigError, STORE_METRICS, createContainer, type ColdStore } from '@takhin/core';
 import { FsColdStore, provider as fsProvider } from '@takhin/backend-fs';
 import { readAll } from '@takhin/testkit';
 
@@ -13,11 +13,12 @@ describe('createContainer with the FS provider', () => {
   });
   afterAll(() => rm(root, { recursive: true, force: true }));
 
-  it('resolves COLD_STORE as the chosen backend behind the retry layer, once per container', async () => {
+  it('resolves COLD_STORE as the chosen backend, the same stack provider.create builds, once per container', async () => {
     const container = createContainer({ backend: 'fs', fs: { root } }, [fsProvider]);
     const store = container.resolve(COLD_STORE);
-    expect(store).toBeInstanceOf(RetryingColdStore);
-    expect((store as RetryingColdStore).inner).toBeInstanceOf(FsColdStore);
+    expect(store).toBeInstanceOf(FsColdStore);
+    // Its requests are counted in the container's registry.
+    expect((store as FsColdStore).metrics).toBe(container.resolve(STORE_METRICS));
     expect(container.resolve(COLD_STORE)).toBe(store);
     expect(container.resolve(BACKEND_PROVIDER)).toBe(fsProvider);
     expect(container.resolve(BACKEND_CONFIG)).toEqual({ root });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FS_WRITE_BUFFER_BYTES, FsColdStore, provider } from '@takhin/backend-fs';
+import { FsColdStore, provider } from '@takhin/backend-fs';
 import { describeColdStoreContract } from '@takhin/testkit';
 
 describeColdStoreContract('fs', async ({ prefix }) => {
@@ -13,10 +13,7 @@ describeColdStoreContract('fs', async ({ prefix }) => {
   await writeFile(blocker, 'x');
   return {
     store,
-    partSize: FS_WRITE_BUFFER_BYTES,
-    // The read side's buffer, the checksum pass-through and the write buffer: a few MiB.
-    memoryBoundBytes: 4 * FS_WRITE_BUFFER_BYTES,
-    listPendingUploads: () => store.pendingWrites(),
+    listPendingUploads: async () => (await store.openUploads()).map((upload) => upload.id),
     createUnreachableStore: () => new FsColdStore({ root: join(blocker, 'root') }),
     target: { module: provider.module!, config: { root } },
     cleanup: () => rm(base, { recursive: true, force: true }),

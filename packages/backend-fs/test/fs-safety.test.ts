@@ -87,7 +87,7 @@ describe('FsColdStore on disk', () => {
     expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(
       Array(15).fill('ALREADY_EXISTS'),
     );
-    expect(await store.pendingWrites()).toEqual([]);
+    expect(await store.openUploads()).toEqual([]);
   });
 
   it('a sidecar left behind by a crash between the two renames does not vouch for new bytes', async () => {

@@ -1,46 +1,35 @@
-import {
-  aborted,
-  accessDenied,
-  alreadyExists,
-  checksumMismatch,
-  ColdStoreError,
-  findNetworkErrno,
-  invalidRange,
-  isAbortError,
-  notFound,
-  throttled,
-  unavailable,
-  unrecognizedFailure,
-} from '@takhin/core';
+import { aborted, accessDenied, alreadyExists, checksumMismatch, ColdStoreError, findNetworkErrno, invalidRange, isAbortError, notFound, throttled, unavailable, unrecognizedFailure, type ErrorContext } from '@takhin/core';
 
 export const BACKEND = 'gcs';
 
 /** The HTTP status behind an SDK `ApiError`, a gaxios error or our `GcsHttpError`. */
-function httpStatus(error: unknown): number | undefined {
+export function httpStatus(error: unknown): number | undefined {
   const e = error as { code?: unknown; status?: unknown; response?: { status?: unknown } } | null;
   for (const value of [e?.code, e?.status, e?.response?.status]) if (typeof value === 'number') return value;
   return undefined;
 }
 
 /**
- * Maps what the SDK, the HTTP layer or the server threw to the contract's codes. A server
- * answer no code describes (an unexpected 400) is a non-retryable UNAVAILABLE naming it;
- * errors with no HTTP status at all (a programming error) pass through unchanged.
+ * Maps what the SDK, the HTTP layer or the server threw to the contract's codes. Every input
+ * gives a `ColdStoreError`: an answer no code describes (an unexpected 400), or an error with
+ * no HTTP status at all, is a non-retryable UNAVAILABLE naming it.
  */
-export function toColdStoreError(error: unknown, key: string | undefined, signal?: AbortSignal): unknown {
+export function toColdStoreError(error: unknown, context: ErrorContext): ColdStoreError {
   if (error instanceof ColdStoreError) return error;
+  const { key, signal } = context;
   if (isAbortError(error, signal)) return aborted(BACKEND, key, signal?.reason ?? error);
   const errno = findNetworkErrno(error);
-  if (errno) return unavailable(BACKEND, key, errno, error);
+  if (errno) return unavailable(BACKEND, key, `cannot reach the endpoint (${errno})`, error);
   const status = httpStatus(error);
   const message = (error as Error | null)?.message ?? String(error);
+  const subject = key ?? '';
   switch (status) {
     case 404:
-      return notFound(BACKEND, key ?? '(none)', error);
+      return notFound(BACKEND, subject, error);
     case 412: // only ever sent as ifGenerationMatch=0, i.e. ifNoneMatch
-      return alreadyExists(BACKEND, key ?? '(none)', error);
+      return alreadyExists(BACKEND, subject, error);
     case 416:
-      return invalidRange(BACKEND, key ?? '(none)', message, error);
+      return invalidRange(BACKEND, subject, message, error);
     case 429:
       return throttled(BACKEND, key, error);
     case 401:
@@ -48,7 +37,7 @@ export function toColdStoreError(error: unknown, key: string | undefined, signal
       return accessDenied(BACKEND, key, message, error);
     case 400:
       // GCS refuses an upload whose declared crc32c/md5 differs from the bytes it received.
-      if (/crc32c|md5|checksum|hash/i.test(message)) return checksumMismatch(BACKEND, key ?? '(none)', `the server says: ${message}`, error);
+      if (/crc32c|md5|checksum|hash/i.test(message)) return checksumMismatch(BACKEND, subject, `the server says: ${message}`, error);
       return unrecognizedFailure(BACKEND, key, `HTTP 400: ${message}`, error);
     case 408:
     case 500:
@@ -57,6 +46,6 @@ export function toColdStoreError(error: unknown, key: string | undefined, signal
     case 504:
       return unavailable(BACKEND, key, `HTTP ${status}: ${message}`, error);
     default:
-      return status === undefined ? error : unrecognizedFailure(BACKEND, key, `HTTP ${status}: ${message}`, error);
+      return unrecognizedFailure(BACKEND, key, status === undefined ? message : `HTTP ${status}: ${message}`, error);
   }
 }

@@ -35,8 +35,8 @@ export type GcsAuthorizer = (() => Promise<Headers | Record<string, string>>) | 
 export interface GcsRequest {
   method?: string;
   headers?: Record<string, string>;
-  /** Written as is: node:http sends a Buffer without copying it (fetch would copy it). */
-  body?: Buffer | string;
+  /** Written as is, piece by piece: node:http sends a Buffer without copying it (fetch would copy it). */
+  body?: Buffer | string | readonly Buffer[];
   signal?: AbortSignal | undefined;
 }
 
@@ -71,7 +71,8 @@ export class GcsHttp {
   async request(url: string, request: GcsRequest, expected: readonly number[]): Promise<IncomingMessage> {
     const headers: OutgoingHttpHeaders = {};
     if (this.authorize) for (const [name, value] of new Headers(await this.authorize())) headers[name] = value;
-    Object.assign(headers, request.headers, { 'content-length': request.body === undefined ? 0 : Buffer.byteLength(request.body) });
+    const pieces = request.body === undefined ? [] : typeof request.body === 'string' || Buffer.isBuffer(request.body) ? [request.body] : request.body;
+    Object.assign(headers, request.headers, { 'content-length': pieces.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0) });
     const target = new URL(url);
     const transport = target.protocol === 'https:' ? https : http;
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -82,7 +83,8 @@ export class GcsHttp {
         signal: request.signal,
       });
       outgoing.once('response', resolve).once('error', reject);
-      outgoing.end(request.body);
+      for (const piece of pieces) outgoing.write(piece);
+      outgoing.end();
     });
     if (expected.includes(response.statusCode ?? 0)) return response;
     const text = await readText(response).catch(() => '');

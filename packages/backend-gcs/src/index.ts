@@ -1,3 +1,4 @@
-export { GcsColdStore } from './gcs-cold-store.js';
+export { GcsColdStore } from './cold-store.js';
+export { GCS_STORAGE_CLASSES, parseGcsConfig, type GcsConfig } from './config.js';
+export { GcsDriver } from './driver.js';
 export { provider } from './provider.js';
-export { parseGcsConfig, type GcsConfig } from './config.js';

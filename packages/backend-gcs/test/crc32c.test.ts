@@ -38,7 +38,7 @@ describe('gcs: CRC32C travels with every upload', () => {
     // itself would refuse the final chunk.
     expect(error.message).toMatch(/the server stored crc32c .*, the bytes sent have /);
     expect(await direct.head('resumable')).toBeNull();
-    expect(damaged.openUploadSessions()).toEqual([]);
+    expect(await damaged.openUploads()).toEqual([]);
   });
 
   it('the stored object carries the CRC32C the server computed, equal to ours', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsColdStore, provider } from '@takhin/backend-gcs';
 import type { ColdStore } from '@takhin/core';
-import { closedPort, collect, expectCode, patternedBytes, startStubHttpServer, type StubHttpServer } from '@takhin/testkit';
-import { gcsServer, testConfig } from './gcs-subject.js';
+import { closedPort, collect, expectCode, patternedBytes, expectResetMidGetIsUnavailable, startStubHttpServer, TcpProxy, type StubHttpServer } from '@takhin/testkit';
+import { ensureBucket, gcsServer, testConfig } from './gcs-subject.js';
 
 /** One call of each kind, started only when the case awaits it. */
 const everyOperation = (store: ColdStore) => [
@@ -72,7 +72,26 @@ describe('gcs: configuration', () => {
     // Retired: bodies shorter than one chunk go simple, the rest resumable.
     expect(() => provider.parseConfig({ ...base, resumableThresholdMb: 8 })).toThrow(/storage\.tiered\.gcs\.resumableThresholdMb.*unknown key/);
     expect(() => provider.parseConfig({ ...base, endpoint: 'not a url' })).toThrow(/storage\.tiered\.gcs\.endpoint/);
+    // Parseable as URLs, but no server answers them: a scheme that is not http(s), or none.
+    expect(() => provider.parseConfig({ ...base, endpoint: 'localhost://39000' })).toThrow(/storage\.tiered\.gcs\.endpoint.*http/);
+    expect(() => provider.parseConfig({ ...base, endpoint: '127.0.0.1:4443' })).toThrow(/storage\.tiered\.gcs\.endpoint.*http/);
     expect(() => provider.parseConfig({ ...base, prefix: 'a/../b' })).toThrow(/storage\.tiered\.gcs\.prefix/);
     expect(() => provider.parseConfig({ ...base, buckt: 'x' })).toThrow(/did you mean "bucket"/);
+  });
+});
+
+describe('gcs: a connection reset in the middle of a get', () => {
+  it('reaches the reader as UNAVAILABLE, retryable, never a raw socket error', async () => {
+    const server = new URL(gcsServer().endpoint);
+    const proxy = new TcpProxy(Number(server.port));
+    await proxy.open();
+    const direct = provider.create(testConfig('reset-get'));
+    const viaProxy = provider.create(testConfig('reset-get', { endpoint: proxy.endpoint }));
+    await ensureBucket(direct as GcsColdStore);
+    try {
+      await expectResetMidGetIsUnavailable(direct, viaProxy, proxy);
+    } finally {
+      await Promise.all([direct.close(), viaProxy.close(), proxy.cut()]);
+    }
   });
 });

@@ -15,8 +15,8 @@ export function testConfig(prefix: string, overrides: Partial<GcsConfig> = {}): 
 }
 
 export async function ensureBucket(store: GcsColdStore, bucket = TEST_BUCKET): Promise<void> {
-  const [exists] = await store.storage.bucket(bucket).exists();
-  if (!exists) await store.storage.createBucket(bucket).catch((error: { code?: number }) => {
+  const [exists] = await store.driver.storage.bucket(bucket).exists();
+  if (!exists) await store.driver.storage.createBucket(bucket).catch((error: { code?: number }) => {
     if (error.code !== 409) throw error; // a parallel suite created it first
   });
 }
@@ -28,9 +28,7 @@ export async function createGcsSubject(prefix: string): Promise<ContractSubject>
   const deadPort = await closedPort();
   return {
     store,
-    partSize: store.chunkSize,
-    memoryBoundBytes: store.memoryBoundBytes,
-    listPendingUploads: async () => store.openUploadSessions(),
+    listPendingUploads: async () => (await store.openUploads()).map((upload) => upload.id),
     createUnreachableStore: () => provider.create({ ...config, endpoint: `http://127.0.0.1:${deadPort}` }),
     target: { module: provider.module!, config },
     async cleanup() {

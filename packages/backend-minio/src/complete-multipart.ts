@@ -1,20 +1,16 @@
-/** One uploaded part, as CompleteMultipartUpload needs it. */
-export interface UploadedPart {
-  partNumber: number;
-  etag: string;
-  crc32c: string;
-}
+import type { UploadedPart } from '@takhin/core';
 
 const escapeXml = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
  * The CompleteMultipartUpload request body, with each part's CRC32C (the server checks them
- * and derives the full-object CRC32C it compares with the one in the request header).
+ * and derives the full-object CRC32C it compares with the one in the request header). The
+ * minio client's own completion sends neither these nor If-None-Match.
  */
 export function completeMultipartBody(parts: readonly UploadedPart[]): string {
   const items = parts.map(
     (part) =>
-      `<Part><PartNumber>${part.partNumber}</PartNumber><ETag>${escapeXml(part.etag)}</ETag>` +
+      `<Part><PartNumber>${part.number}</PartNumber><ETag>${escapeXml(part.etag ?? '')}</ETag>` +
       `<ChecksumCRC32C>${escapeXml(part.crc32c)}</ChecksumCRC32C></Part>`,
   );
   return `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${items.join('')}</CompleteMultipartUpload>`;

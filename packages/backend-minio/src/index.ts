@@ -1,4 +1,4 @@
-export { MinioColdStore } from './minio-cold-store.js';
+export { MinioColdStore } from './cold-store.js';
+export { parseMinioConfig, type MinioConfig } from './config.js';
+export { MinioDriver } from './driver.js';
 export { provider } from './provider.js';
-export { parseMinioConfig } from './config.js';
-export type { MinioConfig } from './config.js';

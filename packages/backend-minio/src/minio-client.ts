@@ -46,8 +46,11 @@ export function createMinioClient(config: MinioConfig): { client: Client; agent:
     pathStyle: true,
     transport: transport as unknown as typeof http,
     transportAgent: agent,
-    // Retries happen once, in core's RetryingColdStore, for retryable codes only.
+    // Retries happen once, in core's retry layer, for retryable codes only.
     retryOptions: { disableRetry: true },
   });
+  // Over plain http the client would SHA-256 every body to sign it: every byte hashed a second
+  // time. Every write here carries a CRC32C the server verifies, so the payload goes unsigned.
+  client.enableSHA256 = false;
   return { client, agent };
 }

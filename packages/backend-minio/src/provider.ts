@@ -1,11 +1,11 @@
 import type { BackendProvider } from '@takhin/core';
+import { MinioColdStore } from './cold-store.js';
 import { parseMinioConfig, type MinioConfig } from './config.js';
-import { MinioColdStore } from './minio-cold-store.js';
 
 /** The `minio` backend; worker threads load it from `module` and rebuild the store from its config. */
 export const provider: BackendProvider<MinioConfig> = {
   name: 'minio',
   module: import.meta.url,
   parseConfig: parseMinioConfig,
-  create: (config) => new MinioColdStore(config),
+  create: (config, context) => new MinioColdStore(config, context),
 };

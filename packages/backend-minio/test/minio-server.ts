@@ -7,7 +7,7 @@ export const minioFamily: S3FamilyBackend<MinioConfig> = {
   module: provider.module!,
   // The neutral settings are already this backend's config keys.
   config: (settings) => parseMinioConfig(settings),
-  createStore: (config) => new MinioColdStore(config),
+  createStore: (config, context) => new MinioColdStore(config, context),
   inspect: (server) => new MinioClientInspector(server),
 };
 

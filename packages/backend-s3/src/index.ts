@@ -1,4 +1,4 @@
-export { S3ColdStore } from './s3-cold-store.js';
+export { S3ColdStore } from './cold-store.js';
+export { parseS3Config, type S3Config } from './config.js';
+export { S3Driver } from './driver.js';
 export { provider } from './provider.js';
-export { parseS3Config } from './config.js';
-export type { S3Config } from './config.js';

@@ -8,7 +8,7 @@ const SOCKET_IDLE_TIMEOUT_MS = 30_000;
 
 /** Builds the SDK client the way this backend needs it; touches no network. */
 export function createS3Client(config: S3Config): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: config.region,
     ...(config.endpoint !== undefined && { endpoint: config.endpoint }),
     ...(config.forcePathStyle !== undefined && { forcePathStyle: config.forcePathStyle }),
@@ -21,11 +21,11 @@ export function createS3Client(config: S3Config): S3Client {
           ...(config.sessionToken !== undefined && { sessionToken: config.sessionToken }),
         },
       }),
-    // Retries happen once, in core's RetryingColdStore, for retryable codes only.
+    // Retries happen once, in core's retry layer, for retryable codes only.
     maxAttempts: 1,
-    // We send our own CRC32C (native, ~8 GB/s) with every write; the SDK's JS checksums would
-    // hash every byte a second time. Reads are verified end to end against the manifest's
-    // checksums instead, and ranged reads have no whole-object checksum to check.
+    // We send our own CRC32C (native, computed in core's one hashing pass) with every write;
+    // the SDK's JS checksums would hash every byte again. Reads are verified end to end
+    // against the manifest's checksums instead.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
@@ -35,4 +35,17 @@ export function createS3Client(config: S3Config): S3Client {
       httpsAgent: { keepAlive: true, maxSockets: 64 },
     }),
   });
+  // Over plain http the SigV4 signer would SHA-256 every body a second time to sign it; every
+  // write here carries a CRC32C the server verifies, so the payload goes unsigned, as over https.
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { protocol?: string; headers?: Record<string, string> };
+      if (request.protocol === 'http:' && request.headers && request.headers['x-amz-content-sha256'] === undefined) {
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'takhinUnsignedPayload' },
+  );
+  return client;
 }

@@ -19,6 +19,12 @@ describe('s3 config', () => {
     expect(failure({ ...valid, kmsKeyId: 'k' })).toBe('storage.tiered.s3.kmsKeyId');
     expect(failure({ ...valid, accessKeyId: 'only-half' })).toBe('storage.tiered.s3.secretAccessKey');
     expect(failure({ ...valid, endpoint: 'not a url' })).toBe('storage.tiered.s3.endpoint');
+    // Parseable as URLs, but no server answers them: a scheme that is not http(s), or none.
+    expect(failure({ ...valid, endpoint: 'localhost://39000' })).toBe('storage.tiered.s3.endpoint');
+    expect(failure({ ...valid, endpoint: '127.0.0.1:9000' })).toBe('storage.tiered.s3.endpoint');
+    expect(failure({ ...valid, endpoint: 'ftp://127.0.0.1:9000' })).toBe('storage.tiered.s3.endpoint');
+    expect(failure({ ...valid, partSizeMb: Number.NaN })).toBe('storage.tiered.s3.partSizeMb');
+    expect(failure({ ...valid, partSizeMb: '0x10' })).toBe('storage.tiered.s3.partSizeMb');
     expect(failure({ ...valid, prefix: 'a/../b' })).toBe('storage.tiered.s3.prefix');
   });
 

@@ -7,7 +7,7 @@ export const s3Family: S3FamilyBackend<S3Config> = {
   module: provider.module!,
   config: ({ accessKey, secretKey, ...settings }) =>
     parseS3Config({ ...settings, accessKeyId: accessKey, secretAccessKey: secretKey, forcePathStyle: true }),
-  createStore: (config) => new S3ColdStore(config),
+  createStore: (config, context) => new S3ColdStore(config, context),
   inspect: (server) => new SdkInspector(server),
 };
 

@@ -25,10 +25,18 @@ describe('parseConfigObject', () => {
     [{ bucket: ' ' }, 'storage.tiered.s3.bucket', /must not be empty/],
     [{ bucket: 'b', partSizeMb: 4 }, 'storage.tiered.s3.partSizeMb', /at least 5/],
     [{ bucket: 'b', partSizeMb: 5.5 }, 'storage.tiered.s3.partSizeMb', /whole number/],
-    [{ bucket: 'b', partSizeMb: 'lots' }, 'storage.tiered.s3.partSizeMb', /expected a number, got "lots"/],
+    [{ bucket: 'b', partSizeMb: 'lots' }, 'storage.tiered.s3.partSizeMb', /expected a decimal number, got "lots"/],
     [{ bucket: 'b', forcePathStyle: 'yes' }, 'storage.tiered.s3.forcePathStyle', /true or false/],
     [{ bucket: 'b', sse: 'rot13' }, 'storage.tiered.s3.sse', /one of "AES256", "aws:kms"/],
     [{ bucket: 42 }, 'storage.tiered.s3.bucket', /expected a string/],
+    // A NaN is a number to typeof; the message must say what is wrong with it.
+    [{ bucket: 'b', partSizeMb: Number.NaN }, 'storage.tiered.s3.partSizeMb', /expected a finite number, got NaN/],
+    [{ bucket: 'b', partSizeMb: Number.POSITIVE_INFINITY }, 'storage.tiered.s3.partSizeMb', /expected a finite number, got Infinity/],
+    // String forms (env overrides) are decimal only: "0x10" is not 16, "1e1" not 10.
+    [{ bucket: 'b', partSizeMb: '0x10' }, 'storage.tiered.s3.partSizeMb', /expected a decimal number, got "0x10"/],
+    [{ bucket: 'b', partSizeMb: '0b101' }, 'storage.tiered.s3.partSizeMb', /expected a decimal number, got "0b101"/],
+    [{ bucket: 'b', partSizeMb: '1e1' }, 'storage.tiered.s3.partSizeMb', /expected a decimal number, got "1e1"/],
+    [{ bucket: 'b', partSizeMb: 'Infinity' }, 'storage.tiered.s3.partSizeMb', /expected a decimal number, got "Infinity"/],
   ])('rejects %j naming %s', (raw, path, reason) => {
     let caught: unknown;
     try {

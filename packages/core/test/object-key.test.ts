@@ -24,8 +24,14 @@ describe('object keys', () => {
     ['a\u007fb', /control/],
     ['a\\b', /\\/],
     ['\ud800', /well-formed/],
-    ['x'.repeat(1025), /at most 1024 UTF-8 bytes/],
-    ['é'.repeat(513), /at most 1024 UTF-8 bytes \(this one is 1026\)/],
+    [`${'x'.repeat(200)}/`.repeat(5) + 'x'.repeat(20), /at most 1024 UTF-8 bytes/],
+    [`${'é'.repeat(100)}/`.repeat(5) + 'é'.repeat(10), /at most 1024 UTF-8 bytes \(this one is 1025\)/],
+    ['x'.repeat(256), /each "\/"-separated segment of a key must be at most 255 UTF-8 bytes \(one is 256\)/],
+    ['a/\ufffe', /noncharacter U\+FFFE/],
+    ['a/\u{10ffff}', /noncharacter U\+10FFFF/],
+    ['\ufdd5', /noncharacter U\+FDD5/],
+    ['.takhin/probe/x', /reserved/],
+    ['.takhin', /reserved/],
   ])('rejects %j', (key, reason) => {
     expect(describeInvalidKey(key)).toMatch(reason);
   });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { checksumBytes, fixedSizeChunks, routePutBody, uploadBoundedParts, type Checksums, type PutBody, type StreamedDigest } from '@takhin/core';
+import { uploadBoundedParts } from '@takhin/core';
 
 async function* chunksOf(...chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
   yield* chunks;
@@ -39,38 +39,6 @@ function countedParts(count: number) {
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it fires. */
 const work = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal }).catch(() => Promise.reject(signal.reason));
-
-describe('fixedSizeChunks', () => {
-  it('cuts a source that is an exact multiple into full parts, whatever its chunking', async () => {
-    const bytes = randomBytes(12);
-    const parts = await collect(fixedSizeChunks(chunksOf(bytes.subarray(0, 1), bytes.subarray(1, 7), bytes.subarray(7)), 4));
-    expect(parts.map((part) => part.length)).toEqual([4, 4, 4]);
-    expect(Buffer.concat(parts)).toEqual(bytes);
-  });
-
-  it('ends with a shorter part holding the remainder', async () => {
-    const bytes = randomBytes(11);
-    const parts = await collect(fixedSizeChunks(chunksOf(bytes.subarray(0, 5), bytes.subarray(5)), 4));
-    expect(parts.map((part) => part.length)).toEqual([4, 4, 3]);
-    expect(Buffer.concat(parts)).toEqual(bytes);
-  });
-
-  it('yields nothing for an empty source, or one of empty chunks', async () => {
-    expect(await collect(fixedSizeChunks(chunksOf(), 4))).toEqual([]);
-    expect(await collect(fixedSizeChunks(chunksOf(new Uint8Array(0), new Uint8Array(0)), 4))).toEqual([]);
-  });
-
-  it('splits a chunk larger than the part across several parts', async () => {
-    const bytes = randomBytes(10);
-    const parts = await collect(fixedSizeChunks(chunksOf(bytes), 3));
-    expect(parts.map((part) => part.length)).toEqual([3, 3, 3, 1]);
-    expect(Buffer.concat(parts)).toEqual(bytes);
-  });
-
-  it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('rejects a part size of %s', async (partSize) => {
-    await expect(collect(fixedSizeChunks(chunksOf(randomBytes(4)), partSize))).rejects.toThrow(RangeError);
-  });
-});
 
 describe('uploadBoundedParts', () => {
   it('never has more than queueSize parts in flight, and pulls a part only into a free slot', async () => {
@@ -168,94 +136,5 @@ describe('uploadBoundedParts', () => {
 
   it.each([0, 1.5, Number.NaN])('rejects a queueSize of %s', async (queueSize) => {
     await expect(uploadBoundedParts(countedParts(1), { queueSize, upload: async () => {} })).rejects.toThrow(RangeError);
-  });
-});
-
-describe('routePutBody', () => {
-  const partSize = 1024;
-
-  interface Routed {
-    writer: 'single' | 'multipart';
-    parts: number[];
-    bytes: Buffer;
-    checksums: Checksums;
-    size: number;
-  }
-
-  /** Routes `body`, recording which writer ran with what; the multipart writer reads every part. */
-  function route(body: PutBody, options: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {}): Promise<Routed> {
-    return routePutBody<Routed>(body, { partSize, ...options }, {
-      single: async (bytes, checksums) => ({ writer: 'single', parts: [bytes.length], bytes, checksums, size: bytes.length }),
-      multipart: async (parts, digest: StreamedDigest) => {
-        const all = await collect(parts);
-        return { writer: 'multipart', parts: all.map((part) => part.length), bytes: Buffer.concat(all), checksums: digest.checksums, size: digest.bytes };
-      },
-    });
-  }
-
-  it.each([0, 1, partSize - 1])('hands a %i-byte body, shorter than one part, to single', async (size) => {
-    const bytes = randomBytes(size);
-    const routed = await route(bytes);
-    expect(routed).toEqual({ writer: 'single', parts: [size], bytes, checksums: checksumBytes(bytes), size });
-  });
-
-  it.each([
-    [partSize, [partSize]],
-    [partSize + 1, [partSize, 1]],
-    [3 * partSize, [partSize, partSize, partSize]],
-  ])('hands a %i-byte body, one part or more, to multipart as parts %j', async (size, parts) => {
-    const bytes = randomBytes(size);
-    const routed = await route(bytes);
-    expect(routed).toEqual({ writer: 'multipart', parts, bytes, checksums: checksumBytes(bytes), size });
-  });
-
-  it.each([
-    ['a byte array', (bytes: Buffer): PutBody => new Uint8Array(bytes)],
-    ['a Readable', (bytes: Buffer): PutBody => Readable.from([bytes.subarray(0, 700), bytes.subarray(700)])],
-    ['an async iterable', (bytes: Buffer): PutBody => chunksOf(bytes.subarray(0, 10), bytes.subarray(10, 2000), bytes.subarray(2000))],
-  ])('gives the checksums of the whole body for %s', async (_, asBody) => {
-    const bytes = randomBytes(2 * partSize + 7);
-    const routed = await route(asBody(bytes));
-    expect(routed.checksums).toEqual(checksumBytes(bytes));
-    expect(routed.size).toBe(bytes.length);
-  });
-
-  it('reports progress that only grows and ends at the total', async () => {
-    const bytes = randomBytes(3 * partSize + 100);
-    const seen: number[] = [];
-    const chunks = Array.from({ length: Math.ceil(bytes.length / 300) }, (_, i) => bytes.subarray(i * 300, (i + 1) * 300));
-    await route(chunksOf(...chunks), { onProgress: (n) => seen.push(n) });
-    expect(seen.length).toBe(chunks.length);
-    expect([...seen].sort((a, b) => a - b)).toEqual(seen);
-    expect(seen.at(-1)).toBe(bytes.length);
-  });
-
-  it.each([
-    ['before the first part is full', partSize / 2],
-    ['while the multipart writer waits for a part', partSize * 1.5],
-  ])('rejects promptly when aborted on a stalled body, %s', async (_, size) => {
-    const controller = new AbortController();
-    const reason = new Error('stop');
-    const routed = route(stalling(randomBytes(size)), { signal: controller.signal });
-    await sleep(20);
-    const abortedAt = performance.now();
-    controller.abort(reason);
-    await expect(routed).rejects.toMatchObject({ name: 'AbortError', cause: reason });
-    expect(performance.now() - abortedAt).toBeLessThan(500);
-  }, STALL_TIMEOUT_MS);
-
-  it('destroys the body when the writer fails', async () => {
-    const body = new Readable({ read() {} }); // never ends, so only an explicit destroy ends it
-    body.push(randomBytes(2 * partSize));
-    const failure = new Error('writer failed');
-    const routed = routePutBody(body, { partSize }, {
-      single: async () => {},
-      multipart: async () => {
-        throw failure;
-      },
-    });
-    await expect(routed).rejects.toBe(failure);
-    await new Promise((resolve) => setImmediate(resolve)); // the pipeline passes the destroy on a tick later
-    expect(body.destroyed).toBe(true);
   });
 });

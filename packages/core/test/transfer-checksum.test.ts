@@ -39,7 +39,7 @@ describe('TransferPool.checksumFile', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
   });
 
-  it('passes a missing file error back with its errno code', async () => {
-    await expect(suite.pool.checksumFile(join(suite.dir, 'absent'))).rejects.toMatchObject({ code: 'ENOENT' });
+  it('reports a missing file as NOT_FOUND naming it', async () => {
+    await expect(suite.pool.checksumFile(join(suite.dir, 'absent'))).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('absent') });
   });
 });

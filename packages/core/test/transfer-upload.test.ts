@@ -38,7 +38,7 @@ describe('TransferPool.uploadFile', () => {
     expect(exists).toBeInstanceOf(ColdStoreError);
     expect(exists).toMatchObject({ code: 'ALREADY_EXISTS', backend: 'dir-fixture', key: 'up/twice' });
     await expect(suite.pool.uploadFile(path, '../escape', suite.target)).rejects.toMatchObject({ code: 'INVALID_KEY' });
-    await expect(suite.pool.uploadFile(join(suite.dir, 'absent'), 'up/absent', suite.target)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(suite.pool.uploadFile(join(suite.dir, 'absent'), 'up/absent', suite.target)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('reports a target whose module has no provider, or whose config is refused', async () => {

@@ -22,3 +22,4 @@ export * from './network/stub-http-server.js';
 export * from './metadata/describe-metadata-store-contract.js';
 export * from './tiering/describe-tiering-integration.js';
 export * from './kafka-tools/dump-log-segments.js';
+export * from './network/reset-mid-get.js';

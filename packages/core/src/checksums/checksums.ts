@@ -3,6 +3,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { crc32c } from '@node-rs/crc32';
 import type { Checksums } from '../contracts/cold-store.js';
 import { checksumMismatch } from '../errors/factories.js';
+import { crc32cCombine } from './crc32c-combine.js';
 
 /** The big-endian 4-byte form of a CRC32C value, base64-encoded (the cloud wire form). */
 export function crc32cToBase64(value: number): string {
@@ -17,27 +18,70 @@ export function crc32cFromBase64(encoded: string): number {
   return bytes.readUInt32BE(0);
 }
 
-/** The CRC32C of one byte array in wire form: the per-part checksum of multipart uploads. */
-export function crc32cOf(bytes: Uint8Array): string {
-  return crc32cToBase64(crc32c(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+/**
+ * The CRC32C of each consecutive `size`-byte slice of an object (the last may be shorter), in
+ * the same base64 form as the whole-object one: what a ranged read verifies chunk by chunk.
+ */
+export interface ChunkChecksums {
+  size: number;
+  crc32c: string[];
+}
+
+export interface ChecksumAccumulatorOptions {
+  /** Also keep the CRC32C of every `chunkSize`-byte slice (see `chunks()`). */
+  chunkSize?: number | undefined;
 }
 
 /**
- * CRC32C and SHA-256 over a byte sequence fed in pieces: one pass, both digests.
- * CRC32C is native (`@node-rs/crc32`, ~8 GB/s), SHA-256 is OpenSSL (~2 GB/s).
+ * CRC32C and SHA-256 over a byte sequence fed in pieces: one pass, both digests, and, with
+ * `chunkSize`, the CRC32C of every chunk too. Each byte is hashed once: wider CRCs are combined
+ * from narrower ones (see crc32c-combine.ts). CRC32C is native (`@node-rs/crc32`, ~8 GB/s),
+ * SHA-256 is OpenSSL (~2 GB/s).
  */
 export class ChecksumAccumulator {
+  /** CRC32C of every byte so far, except those of an open chunk when chunking. */
   #crc = 0;
   #sha: Hash = createHash('sha256');
   #bytes = 0;
   #digest: Checksums | undefined;
+  readonly #chunkSize: number | undefined;
+  readonly #chunks: string[] = [];
+  #chunkCrc = 0;
+  #chunkFill = 0;
 
+  constructor(options: ChecksumAccumulatorOptions = {}) {
+    const { chunkSize } = options;
+    if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)) {
+      throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
+    }
+    this.#chunkSize = chunkSize;
+  }
+
+  /** Hashes the next bytes. */
   update(chunk: Uint8Array): void {
-    if (this.#digest) throw new Error('ChecksumAccumulator already digested');
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.#crc = crc32c(buffer, this.#crc);
-    this.#sha.update(buffer);
-    this.#bytes += buffer.byteLength;
+    const buffer = this.#begin(chunk);
+    if (this.#chunkSize === undefined) this.#crc = crc32c(buffer, this.#crc);
+    else this.#eachChunkSlice(buffer, (slice) => (this.#chunkCrc = crc32c(slice, this.#chunkCrc)));
+  }
+
+  /**
+   * Hashes the next bytes as one part of a multipart write and returns the part's own CRC32C
+   * (what S3 checks per part), computed in the same pass.
+   */
+  updatePart(part: Uint8Array): number {
+    const buffer = this.#begin(part);
+    if (this.#chunkSize === undefined) {
+      const partCrc = crc32c(buffer);
+      this.#crc = crc32cCombine(this.#crc, partCrc, buffer.byteLength);
+      return partCrc;
+    }
+    let partCrc = 0;
+    this.#eachChunkSlice(buffer, (slice) => {
+      const sliceCrc = crc32c(slice);
+      partCrc = crc32cCombine(partCrc, sliceCrc, slice.byteLength);
+      this.#chunkCrc = crc32cCombine(this.#chunkCrc, sliceCrc, slice.byteLength);
+    });
+    return partCrc;
   }
 
   get bytes(): number {
@@ -46,13 +90,50 @@ export class ChecksumAccumulator {
 
   /** The CRC32C so far, as a number; usable before `digest()`. */
   get crc32cValue(): number {
-    return this.#crc >>> 0;
+    return (this.#chunkFill === 0 ? this.#crc : crc32cCombine(this.#crc, this.#chunkCrc, this.#chunkFill)) >>> 0;
   }
 
   /** Finishes the digests; idempotent. */
   digest(): Checksums {
-    this.#digest ??= { crc32c: crc32cToBase64(this.#crc), sha256: this.#sha.digest('hex') };
+    if (this.#digest === undefined) {
+      if (this.#chunkFill > 0) this.#closeChunk();
+      this.#digest = { crc32c: crc32cToBase64(this.#crc), sha256: this.#sha.digest('hex') };
+    }
     return this.#digest;
+  }
+
+  /** The per-chunk CRC32Cs, once digested; `undefined` without `chunkSize`. */
+  chunks(): ChunkChecksums | undefined {
+    if (this.#chunkSize === undefined) return undefined;
+    this.digest();
+    return { size: this.#chunkSize, crc32c: [...this.#chunks] };
+  }
+
+  #begin(chunk: Uint8Array): Buffer {
+    if (this.#digest) throw new Error('ChecksumAccumulator already digested');
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.#sha.update(buffer);
+    this.#bytes += buffer.byteLength;
+    return buffer;
+  }
+
+  /** Calls `hash` on the slices of `buffer` that fall in one chunk each, closing full chunks. */
+  #eachChunkSlice(buffer: Buffer, hash: (slice: Buffer) => void): void {
+    const chunkSize = this.#chunkSize!;
+    for (let offset = 0; offset < buffer.byteLength; ) {
+      const take = Math.min(chunkSize - this.#chunkFill, buffer.byteLength - offset);
+      hash(buffer.subarray(offset, offset + take));
+      this.#chunkFill += take;
+      offset += take;
+      if (this.#chunkFill === chunkSize) this.#closeChunk();
+    }
+  }
+
+  #closeChunk(): void {
+    this.#chunks.push(crc32cToBase64(this.#chunkCrc));
+    this.#crc = crc32cCombine(this.#crc, this.#chunkCrc, this.#chunkFill);
+    this.#chunkCrc = 0;
+    this.#chunkFill = 0;
   }
 }
 
@@ -68,11 +149,13 @@ export function checksumBytes(bytes: Uint8Array): Checksums {
  * `checksums` is available once the stream has ended.
  */
 export class ChecksumStream extends Transform {
-  readonly accumulator = new ChecksumAccumulator();
+  readonly accumulator: ChecksumAccumulator;
   readonly #onProgress: ((bytes: number) => void) | undefined;
 
-  constructor(onProgress?: (bytes: number) => void) {
+  constructor(options: ((bytes: number) => void) | (ChecksumAccumulatorOptions & { onProgress?: ((bytes: number) => void) | undefined }) = {}) {
     super();
+    const { onProgress, ...accumulatorOptions } = typeof options === 'function' ? { onProgress: options } : options;
+    this.accumulator = new ChecksumAccumulator(accumulatorOptions);
     this.#onProgress = onProgress;
   }
 

@@ -1,2 +1,3 @@
 export * from './checksums.js';
+export * from './crc32c-combine.js';
 export * from './object-metadata.js';

@@ -2,7 +2,15 @@ import { ConfigError } from '../errors/config-error.js';
 
 /** One config key's rule. Numbers and booleans also accept their string forms (env overrides). */
 export type FieldSpec =
-  | { type: 'string'; required?: boolean; default?: string; oneOf?: readonly string[]; nonEmpty?: boolean }
+  | {
+      type: 'string';
+      required?: boolean;
+      default?: string;
+      oneOf?: readonly string[];
+      nonEmpty?: boolean;
+      /** An `http:` or `https:` URL with a host (`true`), and no path beyond `/` (`'origin'`). */
+      httpUrl?: boolean | 'origin';
+    }
   | { type: 'number'; required?: boolean; default?: number; min?: number; max?: number; integer?: boolean }
   | { type: 'boolean'; required?: boolean; default?: boolean };
 
@@ -55,11 +63,13 @@ function parseField(path: string, value: unknown, spec: FieldSpec): string | num
       if (spec.oneOf && !spec.oneOf.includes(value)) {
         throw new ConfigError(path, `must be one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(value)}`);
       }
+      if (spec.httpUrl) assertHttpUrl(path, value, spec.httpUrl === 'origin');
       return value;
     }
     case 'number': {
-      const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof number !== 'number' || !Number.isFinite(number)) throw new ConfigError(path, `expected a number, got ${describe(value)}`);
+      const number = typeof value === 'string' ? parseDecimal(path, value) : value;
+      if (typeof number !== 'number') throw new ConfigError(path, `expected a number, got ${describe(value)}`);
+      if (!Number.isFinite(number)) throw new ConfigError(path, `expected a finite number, got ${String(number)}`);
       if (spec.integer && !Number.isInteger(number)) throw new ConfigError(path, `expected a whole number, got ${number}`);
       if (spec.min !== undefined && number < spec.min) throw new ConfigError(path, `must be at least ${spec.min}, got ${number}`);
       if (spec.max !== undefined && number > spec.max) throw new ConfigError(path, `must be at most ${spec.max}, got ${number}`);
@@ -71,6 +81,29 @@ function parseField(path: string, value: unknown, spec: FieldSpec): string | num
       throw new ConfigError(path, `expected true or false, got ${describe(value)}`);
     }
   }
+}
+
+/**
+ * A number's string form (an environment override): plain decimal only, so `"0x10"` is not
+ * taken as 16 nor `"1e3"` as 1000, which `Number()` would do.
+ */
+function parseDecimal(path: string, text: string): number {
+  if (!/^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(text)) throw new ConfigError(path, `expected a decimal number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/**
+ * Throws unless `value` is an http(s) URL with a host. `URL` alone would take
+ * `localhost://39000` (scheme "localhost:") or `127.0.0.1:9000` (scheme "127.0.0.1:"),
+ * which then fail only at the first request, far from the config that caused them.
+ */
+function assertHttpUrl(path: string, value: string, originOnly: boolean): void {
+  const url = URL.parse(value);
+  const expected = originOnly ? 'an http:// or https:// URL without a path' : 'an http:// or https:// URL';
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new ConfigError(path, `expected ${expected} (e.g. "http://127.0.0.1:9000"), got ${JSON.stringify(value)}`);
+  }
+  if (originOnly && url.pathname !== '/' && url.pathname !== '') throw new ConfigError(path, `expected ${expected}, got ${JSON.stringify(value)}`);
 }
 
 function describe(value: unknown): string {

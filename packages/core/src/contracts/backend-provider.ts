@@ -1,3 +1,6 @@
+import { ConfigError } from '../errors/config-error.js';
+import { withStoreLayers } from '../store/store-layers.js';
+import type { StoreContext } from '../store/store-context.js';
 import type { ColdStore } from './cold-store.js';
 
 /**
@@ -18,8 +21,12 @@ export interface BackendProvider<Config = unknown> {
    * worker thread can load it; backends set it to their entry's `import.meta.url`.
    */
   readonly module?: string;
-  /** Builds a store without touching the network. The caller owns it and must `close()` it. */
-  create(config: Config): ColdStore;
+  /**
+   * Builds a store without touching the network: core's full stack (retries, metrics, checks)
+   * around the backend's driver, retrying and counting as `context` says. The caller owns it
+   * and must `close()` it.
+   */
+  create(config: Config, context?: StoreContext): ColdStore;
 }
 
 /**
@@ -31,18 +38,26 @@ export interface BackendTarget {
   config: unknown;
 }
 
-/** Loads a backend module by name or URL and returns its `provider` export. */
+/** Loads a backend module by name or URL and returns its `provider` export; a `ConfigError` otherwise. */
 export async function importProvider(module: string): Promise<BackendProvider> {
-  const loaded = (await import(module)) as { provider?: BackendProvider };
+  let loaded: { provider?: BackendProvider };
+  try {
+    loaded = (await import(module)) as { provider?: BackendProvider };
+  } catch (error) {
+    throw new ConfigError('backend module', `cannot load "${module}": ${error instanceof Error ? error.message : String(error)}`);
+  }
   const provider = loaded.provider;
   if (!provider || typeof provider.create !== 'function' || typeof provider.parseConfig !== 'function') {
-    throw new TypeError(`module "${module}" does not export a backend "provider" ({ name, parseConfig, create })`);
+    throw new ConfigError('backend module', `module "${module}" does not export a backend "provider" ({ name, parseConfig, create })`);
   }
   return provider;
 }
 
-/** Builds a store from a `BackendTarget`, validating its config first. */
-export async function createColdStore(target: BackendTarget): Promise<ColdStore> {
+/**
+ * Builds a store from a `BackendTarget`, validating its config first: the same stack whoever
+ * asks (a provider that returns a bare ColdStore gets core's retry and metrics layers around it).
+ */
+export async function createColdStore(target: BackendTarget, context: StoreContext = {}): Promise<ColdStore> {
   const provider = await importProvider(target.module);
-  return provider.create(provider.parseConfig(target.config));
+  return withStoreLayers(provider.create(provider.parseConfig(target.config), context), context);
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { ChunkChecksums } from '../checksums/checksums.js';
 
 /**
  * Whole-object checksums. `crc32c` is the big-endian 4-byte CRC32C in base64, the wire form
@@ -25,6 +26,13 @@ export interface ObjectDescription {
   metadata: Record<string, string>;
   /** Server-side encryption in force, where the backend reports it (`AES256`, `aws:kms`, …). */
   serverSideEncryption?: string | undefined;
+  /**
+   * The storage class (S3, GCS) or access tier (Azure) the object is stored in, where the
+   * backend reports it; servers commonly leave out their default class.
+   */
+  storageClass?: string | undefined;
+  /** Only on the result of a put given `crc32cChunkSize`: the CRC32C of every chunk. */
+  chunks?: ChunkChecksums | undefined;
 }
 
 /** A body for `put`: a stream, bytes, or any async iterable of bytes. */
@@ -45,6 +53,12 @@ export interface PutOptions {
   signal?: AbortSignal;
   /** Called with the running total of body bytes consumed. */
   onProgress?: (bytes: number) => void;
+  /**
+   * Also compute the CRC32C of each consecutive `crc32cChunkSize`-byte slice of the body (for
+   * ranged reads verified chunk by chunk), in the same pass as the other checksums; the put's
+   * result then carries them as `chunks`.
+   */
+  crc32cChunkSize?: number;
 }
 
 /** A byte range: `length` omitted means to the end; a range running past the end is truncated. */
@@ -78,15 +92,32 @@ export interface ColdStoreCapabilities {
   readonly sha256OnHead: boolean;
   /** Whether the server itself verifies a CRC32C sent with the bytes. */
   readonly serverVerifiesCrc32c: boolean;
-  /** Longest key accepted, in UTF-8 bytes, including the backend's prefix. */
+  /**
+   * Longest key a caller may pass, in UTF-8 bytes: the server's limit on object names with the
+   * store's prefix (and its `/`) already deducted, the same meaning on every backend.
+   */
   readonly maxKeyBytes: number;
-  /** Keys per batch-delete request. */
+  /** Keys per batch-delete request (1: the backend deletes one key a request). */
   readonly maxDeleteBatch: number;
+  /** Bytes per part of a multipart write; a body shorter than one part is one request. */
+  readonly partSize?: number;
+  /**
+   * The most body bytes one put holds in memory: `partSize × (parts in flight + 1)` (the parts
+   * being uploaded and the one being filled), whatever the object's size.
+   */
+  readonly memoryBoundBytes?: number;
+  /**
+   * How `ifNoneMatch` is enforced: by the server (`server`), by a head before the write on a
+   * server found to ignore conditional writes (`head-check`, racy), or not yet known
+   * (`unknown`, until the first create-only put has probed the server).
+   */
+  readonly conditionalWrites?: 'server' | 'head-check' | 'unknown';
 }
 
 /**
- * A cold object store. Every backend honours the same semantics (DESIGN §2), proven by the
- * shared contract suite in `@takhin/testkit` against a real server.
+ * A cold object store. Every backend honours the same semantics (docs/ARCHITECTURE.md, "The
+ * ColdStore contract"), proven by the shared contract suite in `@takhin/testkit` against a real
+ * server.
  */
 export interface ColdStore {
   /** The backend's name: `fs`, `s3`, `minio`, `gcs`, `azure`, or a third party's. */

@@ -12,7 +12,9 @@ import { AgeRule } from '../policy/rules/age-rule.js';
 import { CachePressureRule } from '../policy/rules/cache-pressure-rule.js';
 import { InternalTopicRule } from '../policy/rules/internal-topic-rule.js';
 import { TopicOverrideRule } from '../policy/rules/topic-override-rule.js';
-import { withRetry } from '../retry/retrying-cold-store.js';
+import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
+import { STORE_METRICS } from '../metrics/store-metrics-token.js';
+import { BackendStoreFactory } from '../store/backend-store-factory.js';
 import { NO_PROTOCOL_OBSERVER } from '../tiered/protocol-steps.js';
 import { TieredStorage } from '../tiered/tiered-storage.js';
 import { TransferPool } from '../transfer/transfer-pool.js';
@@ -43,7 +45,8 @@ export const BUILT_IN_POLICY_RULES = [ActiveSegmentRule, InternalTopicRule, Topi
 /**
  * A child container wired for `config` (from `loadConfig`, or just a `storage.tiered` section):
  * the chosen backend's provider and parsed config, `BACKEND_TARGET` for TransferPool workers,
- * `COLD_STORE` (the backend behind the retry layer), `METADATA_STORE`, the built-in
+ * `STORE_METRICS`, `COLD_STORE` (core's full store stack around the provider's driver: checks,
+ * retries with `RETRY_POLICY`, metrics), `METADATA_STORE`, the built-in
  * `POLICY_RULES`, `CLOCK`, `TRANSFER_WORKERS`, the `PolicyEngine` and `TieredStorage`. The backend
  * section is validated now, so a bad key fails here with its path. Register anything of your
  * own on the returned container (a store, a rule, a clock) before `openTieredStorage`.
@@ -72,11 +75,13 @@ export function createContainer(
     },
   });
   if (!container.isRegistered(RETRY_POLICY, true)) container.register(RETRY_POLICY, { useValue: {} });
-  container.register(COLD_STORE, {
-    useFactory: instanceCachingFactory((c) => withRetry(provider.create(backendConfig), c.resolve(RETRY_POLICY))),
-  });
+  if (!container.isRegistered(STORE_METRICS, true)) {
+    container.register(STORE_METRICS, { useClass: InMemoryStoreMetrics }, { lifecycle: Lifecycle.ContainerScoped });
+  }
+  container.register(COLD_STORE, { useFactory: instanceCachingFactory((c) => c.resolve(BackendStoreFactory).create()) });
   container.register(METADATA_STORE, { useFactory: instanceCachingFactory(() => createMetadataStore(settings)) });
-  container.register(TRANSFER_WORKERS, { useFactory: instanceCachingFactory(() => new TransferPool()) });
+  // The workers' requests are counted in the same registry as the main thread's.
+  container.register(TRANSFER_WORKERS, { useFactory: instanceCachingFactory((c) => new TransferPool({ metrics: c.resolve(STORE_METRICS) })) });
   container.register(CLOCK, { useClass: SystemClock }, { lifecycle: Lifecycle.ContainerScoped });
   container.register(PROTOCOL_OBSERVER, { useValue: NO_PROTOCOL_OBSERVER });
   for (const rule of BUILT_IN_POLICY_RULES) container.register(POLICY_RULES, { useClass: rule }, { lifecycle: Lifecycle.ContainerScoped });

@@ -7,4 +7,11 @@ export class ConfigError extends Error {
   ) {
     super(`invalid configuration "${path}": ${reason}`);
   }
+
+  /** The same error rebuilt from its message (after a trip between threads). */
+  static withMessage(path: string, message: string): ConfigError {
+    const error = new ConfigError(path, '');
+    error.message = message;
+    return error;
+  }
 }

@@ -75,3 +75,70 @@ export const unrecognizedFailure = (backend: string, key: string | undefined, de
     cause,
     retryable: false,
   });
+
+/**
+ * A body shorter or longer than the `size` its caller declared: refused before anything
+ * becomes visible, so a truncated source never replaces a good copy.
+ */
+export const sizeMismatch = (backend: string, key: string, declared: number, actual: number) =>
+  checksumMismatch(
+    backend,
+    key,
+    actual > declared
+      ? `the body is longer than its declared size of ${declared} bytes (over ${declared} read)`
+      : `declared size ${declared} bytes, the body ended after ${actual}`,
+  );
+
+/**
+ * The caller's body stream failed while a put read it. Not retried here: a stream cannot be
+ * read twice. A `ColdStoreError` the body raised itself (the pool's "file changed") is kept.
+ */
+export function bodyFailure(backend: string, key: string, cause: unknown): ColdStoreError {
+  if (cause instanceof ColdStoreError) return cause;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new ColdStoreError('UNAVAILABLE', `${backend}: the body of "${key}" could not be read: ${detail}`, { backend, key, cause, retryable: false });
+}
+
+/**
+ * A local file the TransferPool reads or writes failed, mapped by its errno and naming the
+ * path. A full disk is not retryable: another attempt a moment later meets the same disk.
+ */
+export function localFileFailure(backend: string, key: string | undefined, path: string, cause: unknown): ColdStoreError {
+  if (cause instanceof ColdStoreError) return cause;
+  const code = (cause as NodeJS.ErrnoException | null)?.code;
+  const detail = `${code ?? 'error'}: ${cause instanceof Error ? cause.message : String(cause)}`;
+  const about = `local file "${path}"`;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new ColdStoreError('NOT_FOUND', `${backend}: ${about} (or a folder on its path) does not exist (${detail})`, { backend, key, cause });
+    case 'EISDIR':
+      return notARegularFile(backend, key, path, 'a folder', cause);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new ColdStoreError('ACCESS_DENIED', `${backend}: access denied to ${about} (${detail})`, { backend, key, cause });
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'EAGAIN':
+      return new ColdStoreError('UNAVAILABLE', `${backend}: ${about} cannot be opened right now (${detail})`, { backend, key, cause });
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EFBIG':
+      return new ColdStoreError('UNAVAILABLE', `${backend}: no space left for ${about} (${detail})`, { backend, key, cause, retryable: false });
+    default:
+      return new ColdStoreError('UNAVAILABLE', `${backend}: ${about} failed (${detail})`, { backend, key, cause, retryable: false });
+  }
+}
+
+/** A path that names a folder, device or socket where a regular file (or a FIFO) was expected. */
+export const notARegularFile = (backend: string, key: string | undefined, path: string, what: string, cause?: unknown) =>
+  new ColdStoreError('NOT_FOUND', `${backend}: local file "${path}" is ${what}, not a regular file`, { backend, key, cause });
+
+/** A body too large for the configured part size: the server numbers at most `maxParts` parts. */
+export const tooManyParts = (backend: string, key: string, maxParts: number, partSize: number) =>
+  new ColdStoreError(
+    'UNAVAILABLE',
+    `${backend}: "${key}" needs more than ${maxParts} parts of ${partSize} bytes; raise the backend's part size (storage.tiered.${backend}.partSizeMb)`,
+    { backend, key, retryable: false },
+  );

@@ -1,10 +1,4 @@
-/** How a backend aborts one multipart upload on its server. */
-export interface UploadAborter {
-  /** Aborts the upload; rejects if the server could not be asked. */
-  abort(fullKey: string, uploadId: string): Promise<void>;
-  /** Whether an abort's error means the upload is gone already (e.g. S3's `NoSuchUpload`). */
-  isGone(error: unknown): boolean;
-}
+import type { MultipartUpload } from '../driver/cold-store-driver.js';
 
 /**
  * Multipart uploads whose abort failed (the server was unreachable when the put failed).
@@ -12,9 +6,10 @@ export interface UploadAborter {
  * not leave parts stored, and billed, on the server until a lifecycle rule finds them.
  */
 export class PendingAborts {
-  readonly #uploads = new Map<string, string>(); // upload id → full key
+  readonly #uploads = new Map<string, MultipartUpload>(); // upload id → upload
 
-  constructor(private readonly aborter: UploadAborter) {}
+  /** `abort` asks the server to discard an upload; it resolves for one the server no longer knows. */
+  constructor(private readonly abortUpload: (upload: MultipartUpload) => Promise<void>) {}
 
   /** Uploads still waiting for their abort. */
   get size(): number {
@@ -22,22 +17,21 @@ export class PendingAborts {
   }
 
   /** Aborts an upload now; if the server cannot be asked, remembers it for `retry`. */
-  async abort(fullKey: string, uploadId: string): Promise<void> {
+  async abort(upload: MultipartUpload): Promise<void> {
     try {
-      await this.aborter.abort(fullKey, uploadId);
-      this.#uploads.delete(uploadId);
-    } catch (error) {
-      if (this.aborter.isGone(error)) this.#uploads.delete(uploadId);
-      else this.#uploads.set(uploadId, fullKey);
+      await this.abortUpload(upload);
+      this.#uploads.delete(upload.id);
+    } catch {
+      this.#uploads.set(upload.id, upload);
     }
   }
 
   /** Retries every remembered abort; returns how many are now done. */
   async retry(): Promise<number> {
     let done = 0;
-    for (const [uploadId, fullKey] of [...this.#uploads]) {
-      await this.abort(fullKey, uploadId);
-      if (!this.#uploads.has(uploadId)) done++;
+    for (const upload of [...this.#uploads.values()]) {
+      await this.abort(upload);
+      if (!this.#uploads.has(upload.id)) done++;
     }
     return done;
   }

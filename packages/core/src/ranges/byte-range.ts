@@ -36,3 +36,22 @@ export function resolveRange(backend: string, key: string, range: ByteRange, siz
 export function httpRangeHeader(range: ByteRange): string {
   return range.length === undefined ? `bytes=${range.offset}-` : `bytes=${range.offset}-${range.offset + range.length - 1}`;
 }
+
+/** A `Content-Range` header: the bytes `start`–`end` (inclusive) of an object of `size`. */
+export interface ContentRange {
+  start: number;
+  end: number;
+  /** The whole object's size; `undefined` when the server sent `*`. */
+  size: number | undefined;
+}
+
+// Parses "bytes 10-19/100" (or with "*" for an unknown size). The answer to an unsatisfiable
+// range ("bytes" then "*/100") and anything malformed give `undefined`.
+export function parseContentRange(header: string | undefined): ContentRange | undefined {
+  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const [start, end] = [Number(match[1]), Number(match[2])];
+  const size = match[3] === '*' ? undefined : Number(match[3]);
+  if (end < start || (size !== undefined && end >= size)) return undefined;
+  return { start, end, size };
+}

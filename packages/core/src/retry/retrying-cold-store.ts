@@ -1,14 +1,5 @@
 import type { Readable } from 'node:stream';
-import type {
-  ColdStore,
-  DeleteOptions,
-  GetOptions,
-  HeadOptions,
-  ListOptions,
-  ObjectDescription,
-  PutBody,
-  PutOptions,
-} from '../contracts/cold-store.js';
+import type { ColdStore, DeleteOptions, GetOptions, HeadOptions, ListOptions, ObjectDescription, PutBody, PutOptions } from '../contracts/cold-store.js';
 import { DEFAULT_RETRY_POLICY, retrying, type RetryPolicy } from './retry-policy.js';
 
 /**

@@ -1,22 +1,22 @@
-export interface BoundedPartUploadOptions<T> {
+export interface BoundedPartUploadOptions<T, P = Buffer> {
   /** Most parts in flight at once; with the part being filled, memory ≤ partSize × queueSize. */
   queueSize: number;
   /** Stops the upload: no further part starts and in-flight parts see their signal fire. */
   signal?: AbortSignal | undefined;
   /** Uploads one part (numbered from 1); must honour `signal`. */
-  upload(part: Buffer, partNumber: number, signal: AbortSignal): Promise<T>;
+  upload(part: P, partNumber: number, signal: AbortSignal): Promise<T>;
 }
 
 /**
- * Drives a multipart upload over `parts` (usually `fixedSizeChunks`) with at most `queueSize`
+ * Drives a multipart upload over `parts` (a put's body cut into parts) with at most `queueSize`
  * parts in flight, pulling the next part only when a slot is free, so a slow server holds
  * the source back instead of filling memory. Resolves to the parts' results in order. The first
  * failure (or `signal`) stops everything; it rejects only once every started part has settled,
  * so the caller can abort the server-side upload knowing no part is still being written.
  */
-export async function uploadBoundedParts<T>(
-  parts: AsyncIterable<Buffer>,
-  options: BoundedPartUploadOptions<T>,
+export async function uploadBoundedParts<T, P = Buffer>(
+  parts: AsyncIterable<P>,
+  options: BoundedPartUploadOptions<T, P>,
 ): Promise<T[]> {
   if (!Number.isSafeInteger(options.queueSize) || options.queueSize < 1) {
     throw new RangeError(`queueSize must be a positive integer, got ${options.queueSize}`);
@@ -69,22 +69,4 @@ function nextUnlessStopped<V>(iterator: AsyncIterator<V>, signal: AbortSignal): 
     signal.addEventListener('abort', onAbort, { once: true });
     iterator.next().then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
-}
-
-/**
- * `first`, then the rest of `parts`: for a store that read one part to choose between a single
- * request and a multipart upload. `first` is dropped once handed on (a generator would keep it
- * as a parameter, pinning a part of memory for the whole upload).
- */
-export function prependPart(first: Buffer, parts: AsyncIterator<Buffer>): AsyncIterable<Buffer> {
-  let head: Buffer | undefined = first;
-  const iterator: AsyncIterator<Buffer> = {
-    next: async () => {
-      if (head === undefined) return parts.next();
-      const value = head;
-      head = undefined;
-      return { value, done: false };
-    },
-  };
-  return { [Symbol.asyncIterator]: () => iterator };
 }

@@ -7,7 +7,8 @@ import { archivedFields } from './archived-record.js';
 import { readManifest, writeManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
-import { createManifest, describeFileDifference, objectKeyOf, segmentKeyPrefix, type ChunkChecksums, type ManifestFile, type SegmentManifest } from './segment-manifest.js';
+import type { ChunkChecksums } from '../checksums/checksums.js';
+import { createManifest, describeFileDifference, objectKeyOf, segmentKeyPrefix, type ManifestFile, type SegmentManifest } from './segment-manifest.js';
 import { deleteLocalFiles, localFilesOf, type LocalFile } from './segment-files.js';
 
 export interface ArchiveResult {
@@ -140,7 +141,7 @@ export class ArchiveProtocol {
       throw new TieringError('CORRUPT_SEGMENT', `${file.path} changed size while it was archived (${file.size} bytes, then ${stored.size})`, segment.path);
     }
     await observer.reached('archive:file-uploaded', segment.path);
-    const chunks = (stored as { chunks?: ChunkChecksums }).chunks;
+    const { chunks } = stored;
     return { extension: file.extension, manifestFile: { key, size: stored.size, ...stored.checksums, ...(chunks ? { chunks } : {}) }, uploadedBytes: stored.size };
   }
 
@@ -148,8 +149,8 @@ export class ArchiveProtocol {
   async #chunks(file: LocalFile, signal?: AbortSignal): Promise<{ chunks?: ChunkChecksums }> {
     if (file.extension !== 'log') return {};
     const chunkSize = Math.round(this.context.settings.cache.chunkSizeMb * 1024 * 1024);
-    const result = (await this.context.pool.checksumFile(file.path, { signal, chunkSize } as { signal?: AbortSignal })) as { chunks?: ChunkChecksums };
-    return result.chunks ? { chunks: result.chunks } : {};
+    const { chunks } = await this.context.pool.checksumFile(file.path, { signal, chunkSize });
+    return chunks ? { chunks } : {};
   }
 
   /** The local files must be exactly what an existing manifest describes, or nothing is touched. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ChunkChecksums } from '../checksums/checksums.js';
 import type { Checksums } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { parseSegmentPath } from '../segments/segment-path.js';
@@ -6,12 +7,6 @@ import { SEGMENT_FILE_EXTENSIONS, type SegmentFileExtension } from '../kafka/seg
 
 export const MANIFEST_FORMAT = 'takhin.segment-manifest' as const;
 export const MANIFEST_VERSION = 1;
-
-/** CRC32Cs of consecutive fixed-size slices of a file, for verifying ranged reads. */
-export interface ChunkChecksums {
-  readonly size: number;
-  readonly crc32c: readonly string[];
-}
 
 /** One archived file as the manifest records it. */
 export interface ManifestFile extends Checksums {

@@ -5,7 +5,8 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { assertDeclaredChecksums, ChecksumStream } from '../checksums/checksums.js';
 import type { ByteRange, Checksums, ColdStore } from '../contracts/cold-store.js';
-import { checksumMismatch, notFound } from '../errors/factories.js';
+import { isColdStoreError } from '../errors/cold-store-error.js';
+import { aborted, checksumMismatch, invalidRange, localFileFailure, notFound } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import type { LocalFileOptions } from './file-checksum.js';
 import { syncDirectory } from './sync-directory.js';
@@ -56,14 +57,17 @@ export async function downloadToLocalFile(
     return { key, path, size: hashing.bytes, checksums, verified };
   } catch (error) {
     await unlink(temp).catch(() => {}); // absent when get failed before anything was written
-    throw error;
+    if (isColdStoreError(error)) throw error;
+    if (signal?.aborted) throw aborted(store.backend, key, error);
+    // What is left is the local side: the folder, the disk, the permissions.
+    throw localFileFailure(store.backend, key, path, error);
   }
 }
 
 async function expectedChecksums(store: ColdStore, key: string, options: DownloadToLocalFileOptions): Promise<Partial<Checksums>> {
   if (options.expected !== undefined) return options.expected;
   if (options.range !== undefined) {
-    throw new TypeError(`downloading a range of "${key}" needs options.expected: stored checksums cover the whole object`);
+    throw invalidRange(store.backend, key, 'downloading a range needs options.expected: stored checksums cover the whole object');
   }
   const description = await store.head(key, { signal: options.signal });
   if (description === null) throw notFound(store.backend, key);

@@ -1,19 +1,24 @@
 import { createColdStore, type BackendTarget } from '../contracts/backend-provider.js';
 import type { ColdStore } from '../contracts/cold-store.js';
+import type { StoreContext } from '../store/store-context.js';
 
 /**
  * The backends one worker thread has built, one per distinct `{ module, config }`, so that
  * clients (and their keep-alive sockets) are made once per thread and reused by every task.
+ * Each is built through the same door as any other store (`createColdStore`), so it has the
+ * full stack: retries, and metrics into the worker's registry.
  */
 export class BackendCache {
   readonly #stores = new Map<string, Promise<ColdStore>>();
+
+  constructor(private readonly context: StoreContext = {}) {}
 
   /** The store for `target`, built on first use; a failed build is not cached. */
   get(target: BackendTarget): Promise<ColdStore> {
     const id = targetId(target);
     let store = this.#stores.get(id);
     if (!store) {
-      store = createColdStore(target);
+      store = createColdStore(target, this.context);
       this.#stores.set(id, store);
       store.catch(() => this.#stores.delete(id));
     }

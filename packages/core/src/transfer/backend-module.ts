@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../errors/config-error.js';
 
 /**
  * Turns a `BackendTarget.module` into a URL a worker can import. File URLs pass through. A
@@ -24,7 +25,8 @@ export function resolveBackendModule(module: string): string {
       // try the next place
     }
   }
-  throw new Error(
+  throw new ConfigError(
+    'backend module',
     `cannot resolve backend module "${module}" from @takhin/core, the working directory or the main script; ` +
       `pass the provider's own \`module\` (its file URL) instead`,
   );

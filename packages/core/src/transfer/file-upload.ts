@@ -1,11 +1,11 @@
-import { open } from 'node:fs/promises';
-import type { ReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
-import { ChecksumStream, describeChecksumMismatch } from '../checksums/checksums.js';
+import { ChecksumStream } from '../checksums/checksums.js';
 import type { ColdStore } from '../contracts/cold-store.js';
-import { aborted, checksumMismatch } from '../errors/factories.js';
+import { aborted } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
-import { LOCAL_READ_CHUNK_BYTES, type LocalFileOptions } from './file-checksum.js';
+import { DriverColdStore } from '../store/driver-cold-store.js';
+import type { LocalFileOptions } from './file-checksum.js';
+import { openLocalSource } from './local-file.js';
 import type { UploadResult } from './transfer-task.js';
 
 export interface UploadLocalFileOptions extends LocalFileOptions {
@@ -13,14 +13,18 @@ export interface UploadLocalFileOptions extends LocalFileOptions {
   metadata?: Record<string, string> | undefined;
   /** Create only if absent (`ALREADY_EXISTS` otherwise). */
   ifNoneMatch?: boolean | undefined;
+  /** Also return the CRC32C of every `chunkSize`-byte slice of the file, from the same pass. */
+  chunkSize?: number | undefined;
 }
 
 /**
- * Streams a local file into `store` under `key`, computing CRC32C and SHA-256 in the same pass
- * as the bytes go out, on the calling thread. Resolves to the stored description with both
- * local checksums. If what the backend reports storing differs from what was read, or the file
- * changed length while being read, the object is deleted and the upload fails with
- * `CHECKSUM_MISMATCH`. The pool runs this in a worker; it is exported for one-thread baselines.
+ * Streams a local file into `store` under `key`, on the calling thread, and resolves to the
+ * stored description with both checksums (and the chunks' CRC32Cs when asked). The file is
+ * read once and each byte hashed once, by the store's write path. Its size at open is the
+ * put's declared size, and the read fails if the file changes before it ends, so a file
+ * truncated, grown or rewritten meanwhile fails the put before its commit: the stored copy, if
+ * any, stays, and nothing needs deleting afterwards. A FIFO is read as it comes, with no
+ * declared size. The pool runs this in a worker; it is exported for one-thread baselines.
  */
 export async function uploadLocalFile(
   store: ColdStore,
@@ -29,41 +33,23 @@ export async function uploadLocalFile(
   options: UploadLocalFileOptions = {},
 ): Promise<UploadResult> {
   throwIfAborted(options.signal, store.backend, key);
-  const handle = await open(path, 'r');
-  let source: ReadStream | undefined;
-  let stopBody: (() => void) | undefined;
+  const { stream, size } = await openLocalSource(path, { backend: store.backend, key });
+  // On abort the body fails at once, so no store sits waiting on a slow read (NFS, a pipe).
+  const stopBody = () => stream.destroy(aborted(store.backend, key, options.signal?.reason));
+  options.signal?.addEventListener('abort', stopBody, { once: true });
   try {
-    const stats = await handle.stat();
-    // A pipe or device has no length up front; the backend then streams without one.
-    const size = stats.isFile() ? stats.size : undefined;
-    source = handle.createReadStream({ highWaterMark: LOCAL_READ_CHUNK_BYTES });
-    const hashing = new ChecksumStream(options.onProgress);
-    // A read error destroys the hashing stream too, so the backend sees it and abandons the put.
-    pipeline(source, hashing, () => {});
-    // On abort the body fails at once, so no backend sits waiting on a slow read (NFS, a pipe).
-    stopBody = () => hashing.destroy(aborted(store.backend, key, options.signal?.reason));
-    options.signal?.addEventListener('abort', stopBody, { once: true });
-    const stored = await store.put(key, hashing, {
-      size,
-      metadata: options.metadata,
-      ifNoneMatch: options.ifNoneMatch,
-      signal: options.signal,
-    });
-
-    const checksums = hashing.checksums;
-    const problem =
-      size !== undefined && hashing.bytes !== size
-        ? `the file changed while being read: ${size} bytes at open, ${hashing.bytes} read`
-        : describeChecksumMismatch(stored.checksums, checksums);
-    if (problem !== undefined) {
-      await store.delete(key);
-      throw checksumMismatch(store.backend, key, `stored object differs from ${path}: ${problem}`);
+    const put = { size, metadata: options.metadata, ifNoneMatch: options.ifNoneMatch, signal: options.signal, onProgress: options.onProgress };
+    if (store instanceof DriverColdStore || options.chunkSize === undefined) {
+      const stored = await store.put(key, stream, { ...put, crc32cChunkSize: options.chunkSize });
+      return { ...stored, checksums: { crc32c: stored.checksums.crc32c!, sha256: stored.checksums.sha256! } };
     }
-    return { ...stored, checksums };
+    // A store not built on core's write path cannot cut chunks: hash them here (a second pass
+    // over the bytes, for such stores only).
+    const hashing = new ChecksumStream({ chunkSize: options.chunkSize });
+    const stored = await store.put(key, pipeline(stream, hashing, () => {}), put);
+    return { ...stored, checksums: hashing.checksums, chunks: hashing.accumulator.chunks() };
   } finally {
-    if (stopBody) options.signal?.removeEventListener('abort', stopBody);
-    // Closes the file if the backend gave up before reading to the end.
-    if (source) source.destroy();
-    else await handle.close();
+    options.signal?.removeEventListener('abort', stopBody);
+    stream.destroy();
   }
 }

@@ -1,4 +1,6 @@
 import { ColdStoreError, type SerializedColdStoreError } from '../errors/cold-store-error.js';
+import { ConfigError } from '../errors/config-error.js';
+import { aborted, unrecognizedFailure } from '../errors/factories.js';
 
 /** The `backend` named by errors the pool raises itself, before any backend is involved. */
 export const TRANSFER_POOL = 'transfer-pool';
@@ -6,28 +8,32 @@ export const TRANSFER_POOL = 'transfer-pool';
 /**
  * An error as plain data, for the trip from a worker to the main thread. Structured cloning
  * keeps an Error's message but drops its own fields, so a `ColdStoreError` would lose its
- * `code`; other errors keep `name` and a Node-style `code` (`ENOENT`, `ENOSPC`).
+ * `code` and a `ConfigError` its `path`.
  */
 export type SerializedTransferError =
-  | { kind: 'cold-store'; error: SerializedColdStoreError }
-  | { kind: 'error'; name: string; message: string; code: string | undefined; stack: string | undefined };
+  | { kind: 'cold-store'; error: SerializedColdStoreError; stack?: string | undefined }
+  | { kind: 'config'; path: string; message: string; stack?: string | undefined };
 
-export function serializeTransferError(error: unknown): SerializedTransferError {
-  if (error instanceof ColdStoreError) return { kind: 'cold-store', error: error.toJSON() };
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return { kind: 'error', name: error.name, message: error.message, code: typeof code === 'string' ? code : undefined, stack: error.stack };
-  }
-  return { kind: 'error', name: 'Error', message: String(error), code: undefined, stack: undefined };
+/**
+ * What a caller of the pool may see: a `ColdStoreError`, or a `ConfigError` for a target whose
+ * config or module is wrong. Anything else a worker met (a bug, an SDK's stray error) becomes
+ * a non-retryable UNAVAILABLE naming it, so no raw error crosses the boundary.
+ */
+export function toPoolError(error: unknown, backend: string, key: string | undefined, signal?: AbortSignal): ColdStoreError | ConfigError {
+  if (error instanceof ColdStoreError || error instanceof ConfigError) return error;
+  if (signal?.aborted) return aborted(backend, key, error);
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return unrecognizedFailure(backend, key, detail, error);
 }
 
-/** Rebuilds the error on the receiving thread: a `ColdStoreError` with the same code, or an Error. */
-export function reviveTransferError(data: SerializedTransferError): Error {
-  if (data.kind === 'cold-store') return ColdStoreError.fromJSON(data.error);
-  const error = new Error(data.message) as NodeJS.ErrnoException;
-  error.name = data.name;
-  if (data.code !== undefined) error.code = data.code;
-  // The worker's stack says where it failed; the local one would only show the message port.
+export function serializeTransferError(error: ColdStoreError | ConfigError): SerializedTransferError {
+  if (error instanceof ConfigError) return { kind: 'config', path: error.path, message: error.message, stack: error.stack };
+  return { kind: 'cold-store', error: error.toJSON(), stack: error.stack };
+}
+
+/** Rebuilds the error on the receiving thread, with the worker's stack (where it failed). */
+export function reviveTransferError(data: SerializedTransferError): ColdStoreError | ConfigError {
+  const error = data.kind === 'config' ? ConfigError.withMessage(data.path, data.message) : ColdStoreError.fromJSON(data.error);
   if (data.stack !== undefined) error.stack = data.stack;
   return error;
 }

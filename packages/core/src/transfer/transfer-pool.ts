@@ -4,12 +4,14 @@ import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { BackendTarget } from '../contracts/backend-provider.js';
 import type { ByteRange, Checksums } from '../contracts/cold-store.js';
-import { aborted } from '../errors/factories.js';
+import { aborted, unavailable } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
+import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
+import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
 import { resolveBackendModule } from './backend-module.js';
 import { TaskControl } from './task-control.js';
 import { createBarrier } from './thread-barrier.js';
-import { reviveTransferError, TRANSFER_POOL } from './transfer-error.js';
+import { reviveTransferError, toPoolError, TRANSFER_POOL } from './transfer-error.js';
 import type {
   DownloadResult,
   FileChecksums,
@@ -40,6 +42,13 @@ export interface TransferPoolOptions {
    * broker's event loop should win them, so its delay stays in single-digit milliseconds.
    */
   niceIncrement?: number;
+  /**
+   * Where the requests of the stores the workers build are counted: each task's worker hands
+   * back what it counted and the pool merges it here, on the main thread. Default: a registry
+   * of the pool's own (`pool.metrics`). Pass the container's `STORE_METRICS` to count
+   * everything in one place.
+   */
+  metrics?: StoreMetricsRegistry;
 }
 
 export interface TransferOptions {
@@ -54,6 +63,17 @@ export interface UploadFileOptions extends TransferOptions {
   metadata?: Record<string, string>;
   /** Create only if absent (`ALREADY_EXISTS` otherwise). */
   ifNoneMatch?: boolean;
+  /**
+   * Also return `chunks`: the CRC32C of every consecutive `chunkSize`-byte slice of the file
+   * (the last may be shorter), computed in the same single hashing pass, for ranged reads
+   * verified chunk by chunk.
+   */
+  chunkSize?: number;
+}
+
+export interface ChecksumFileOptions extends TransferOptions {
+  /** Also return `chunks`, the CRC32C of every `chunkSize`-byte slice, from the same read. */
+  chunkSize?: number;
 }
 
 export interface DownloadFileOptions extends TransferOptions {
@@ -73,10 +93,12 @@ const DEFAULT_NICE_INCREMENT = 10;
 const RELEASE_TIMEOUT_MS = 5_000;
 
 /**
- * The worker-thread pool that does every byte-heavy job (DESIGN §4): checksumming, uploading
- * and downloading local files. The main thread sends paths and plain `BackendTarget`s and gets
- * back small results; segment bytes never reach it. Each worker builds and caches its own
- * backend per target. Errors arrive as `ColdStoreError` with the worker's code.
+ * The worker-thread pool that does every byte-heavy job (docs/ARCHITECTURE.md, "The worker
+ * pool"): checksumming, uploading and downloading local files. The main thread sends paths and
+ * plain `BackendTarget`s and gets back small results; segment bytes never reach it. Each worker
+ * builds and caches its own store per target, with the same stack as any other (retries,
+ * metrics, checks), and hands back what it counted, merged into `metrics`. Every error a caller
+ * sees is a `ColdStoreError` (or a `ConfigError` for a bad target).
  */
 export class TransferPool {
   readonly #piscina: Piscina<TransferTask, TaskOutcome<unknown>>;
@@ -85,8 +107,11 @@ export class TransferPool {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #modules = new Map<string, string>();
   #closing: Promise<void> | undefined;
+  /** Where the workers' store requests are counted (see `TransferPoolOptions.metrics`). */
+  readonly metrics: StoreMetricsRegistry;
 
   constructor(options: TransferPoolOptions = {}) {
+    this.metrics = options.metrics ?? new InMemoryStoreMetrics();
     const maxThreads = options.maxThreads ?? availableParallelism();
     this.#abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
@@ -114,9 +139,10 @@ export class TransferPool {
     return this.#piscina.threads.length;
   }
 
-  /** CRC32C and SHA-256 of a local file, read once in a worker. */
-  async checksumFile(path: string, options: TransferOptions = {}): Promise<FileChecksums> {
-    return this.#run<FileChecksums>(undefined, options, (control) => ({ op: 'checksum', path: resolve(path), control }));
+  /** CRC32C and SHA-256 of a local file (and its chunks' CRC32Cs, with `chunkSize`), read once in a worker. */
+  async checksumFile(path: string, options: ChecksumFileOptions = {}): Promise<FileChecksums> {
+    const { chunkSize } = options;
+    return this.#run<FileChecksums>(undefined, options, (control) => ({ op: 'checksum', path: resolve(path), chunkSize, control }));
   }
 
   /**
@@ -125,7 +151,7 @@ export class TransferPool {
    * no object (as far as the backend honours its contract).
    */
   async uploadFile(path: string, key: string, target: BackendTarget, options: UploadFileOptions = {}): Promise<UploadResult> {
-    const { metadata, ifNoneMatch } = options;
+    const { metadata, ifNoneMatch, chunkSize } = options;
     const resolvedTarget = this.#resolveTarget(target);
     return this.#run<UploadResult>(key, options, (control) => ({
       op: 'upload',
@@ -134,6 +160,7 @@ export class TransferPool {
       target: resolvedTarget,
       metadata,
       ifNoneMatch,
+      chunkSize,
       control,
     }));
   }
@@ -171,7 +198,7 @@ export class TransferPool {
     options: TransferOptions,
     makeTask: (control: TaskControlHandle) => TransferTask,
   ): Promise<T> {
-    if (this.#closing) throw new Error('TransferPool is closed');
+    if (this.#closing) throw unavailable(TRANSFER_POOL, key, 'the TransferPool is closed');
     const { signal, onProgress } = options;
     throwIfAborted(signal, TRANSFER_POOL, key);
     let reported = 0;
@@ -203,13 +230,15 @@ export class TransferPool {
     this.#inFlight.add(running);
     try {
       const outcome = await running;
+      if (outcome.metrics) this.metrics.merge(outcome.metrics);
       if (!outcome.ok) throw reviveTransferError(outcome.error);
       const value = outcome.value as T;
       if (onProgress && value.size > reported) onProgress(value.size);
       return value;
     } catch (error) {
       if (piscinaAbort.signal.aborted) throw aborted(TRANSFER_POOL, key, error);
-      throw error;
+      // A worker that died, or a piscina failure: still a library error.
+      throw toPoolError(error, TRANSFER_POOL, key);
     } finally {
       this.#inFlight.delete(running);
       signal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,8 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { BackendTarget } from '../contracts/backend-provider.js';
+import type { ChunkChecksums } from '../checksums/checksums.js';
 import type { ByteRange, Checksums, ObjectDescription } from '../contracts/cold-store.js';
+import type { StoreMetricsSnapshot } from '../metrics/store-metrics.js';
 import type { SerializedTransferError } from './transfer-error.js';
 
 // The wire protocol between TransferPool (main thread) and transfer-worker: plain data only,
@@ -19,6 +21,7 @@ export interface TaskControlHandle {
 export interface ChecksumTask {
   op: 'checksum';
   path: string;
+  chunkSize?: number | undefined;
   control: TaskControlHandle;
 }
 
@@ -29,6 +32,7 @@ export interface UploadTask {
   target: BackendTarget;
   metadata?: Record<string, string> | undefined;
   ifNoneMatch?: boolean | undefined;
+  chunkSize?: number | undefined;
   control: TaskControlHandle;
 }
 
@@ -55,11 +59,15 @@ export type TransferTask = ChecksumTask | UploadTask | DownloadTask | ReleaseTas
 /** `checksumFile`'s result: the file's length and both digests from one read. */
 export interface FileChecksums extends Checksums {
   size: number;
+  /** With the `chunkSize` option: the CRC32C of every chunk, from the same read. */
+  chunks?: ChunkChecksums | undefined;
 }
 
-/** `uploadFile`'s result: the stored object's description, with both checksums from the local pass. */
+/** `uploadFile`'s result: the stored object's description, with both checksums from the one pass. */
 export interface UploadResult extends ObjectDescription {
   checksums: Checksums;
+  /** With the `chunkSize` option: the CRC32C of every chunk, from the same pass. */
+  chunks?: ChunkChecksums | undefined;
 }
 
 /** `downloadFile`'s result. */
@@ -74,8 +82,11 @@ export interface DownloadResult {
   verified: Array<keyof Checksums>;
 }
 
-/** Errors travel as data because structured cloning drops an Error's own fields (`code`). */
-export type TaskOutcome<T> = { ok: true; value: T } | { ok: false; error: SerializedTransferError };
+/**
+ * Errors travel as data because structured cloning drops an Error's own fields (`code`).
+ * `metrics` holds what the worker's stores counted during the task, merged on the main thread.
+ */
+export type TaskOutcome<T> = ({ ok: true; value: T } | { ok: false; error: SerializedTransferError }) & { metrics?: StoreMetricsSnapshot | undefined };
 
 /** Messages the worker posts on a task's channel. */
 export interface ProgressMessage {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ColdStoreError, TransferPool } from '@takhin/core';
 import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
 import { expectCode } from './assertions.js';
-import type { ContractSubject } from './subject.js';
+import type { ResolvedContractSubject } from './subject.js';
 
 const MiB = 1024 * 1024;
 let runCounter = 0;
@@ -20,7 +20,7 @@ let runCounter = 0;
  * check the result through `subject.store`. One warm pool serves every case. Needs a POSIX
  * `mkfifo` (the abort case feeds the upload from a FIFO, so it is provably mid-stream).
  */
-export function definePoolCases(getSubject: () => ContractSubject): void {
+export function definePoolCases(getSubject: () => ResolvedContractSubject): void {
   describe('through the TransferPool', () => {
     let pool: TransferPool;
     let dir: string;
@@ -47,7 +47,7 @@ export function definePoolCases(getSubject: () => ContractSubject): void {
       return { path, checksums: patternedChecksums(size, seed) };
     };
 
-    const sizes = (s: ContractSubject) => [0, 1000, 2 * s.partSize + 1];
+    const sizes = (s: ResolvedContractSubject) => [0, 1000, 2 * s.partSize + 1];
 
     it('pool upload: empty, small and multi-part files read back through the store with both checksums', async () => {
       const s = getSubject();
@@ -119,6 +119,33 @@ export function definePoolCases(getSubject: () => ContractSubject): void {
       }
       await expectCode(upload, 'ABORTED');
       expect(await s.store.head(key)).toBeNull();
+      expect(await s.listPendingUploads()).toEqual([]);
+    });
+
+    it('pool upload: a file truncated while it is read fails, and the stored copy stays', async () => {
+      const s = getSubject();
+      const key = freshKey('truncated');
+      await s.store.put(key, Buffer.from('the good copy'));
+      const size = 3 * s.partSize + 11;
+      const { path } = await localFile('truncated', size, 51);
+      // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless operator).
+      let settled = false;
+      const flapping = (async () => {
+        for (let round = 0; !settled && round < 100_000; round++) {
+          await truncate(path, Math.floor(size / 2));
+          await truncate(path, size);
+        }
+      })();
+      const upload = pool.uploadFile(path, key, s.target);
+      const outcome = await upload.then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      );
+      settled = true;
+      await flapping;
+      expect(outcome.ok, 'an upload of a file that changed while it was read must fail').toBe(false);
+      if (!outcome.ok) expect((outcome.error as { code?: unknown }).code, String(outcome.error)).toBe('CHECKSUM_MISMATCH');
+      expect((await readAll(await s.store.get(key))).toString()).toBe('the good copy');
       expect(await s.listPendingUploads()).toEqual([]);
     });
 

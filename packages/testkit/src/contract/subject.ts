@@ -5,15 +5,15 @@ export interface ContractSubject {
   /** The store under test, configured with the `prefix` the factory was given. */
   store: ColdStore;
   /**
-   * Bytes per part (S3 part, Azure block, GCS resumable chunk; the FS backend's write buffer),
-   * so the suite can put objects on both sides of a part boundary.
+   * Bytes per part (S3 part, Azure block, GCS resumable chunk, an FS write), so the suite can
+   * put objects on both sides of a part boundary. Default: `store.capabilities.partSize`.
    */
-  partSize: number;
+  partSize?: number;
   /**
-   * The most body bytes the store may hold in memory at once during one put
-   * (part size × concurrency); the 64 MiB round trip checks the peak against it.
+   * The most body bytes the store may hold in memory at once during one put; the 64 MiB round
+   * trip checks the peak against it. Default: `store.capabilities.memoryBoundBytes`.
    */
-  memoryBoundBytes: number;
+  memoryBoundBytes?: number;
   /**
    * Names of multipart uploads (or staged, uncommitted blocks) still open under the prefix,
    * so the suite can prove that a failed or aborted put leaves none. Backends without such
@@ -41,13 +41,26 @@ export interface ContractContext {
 
 export type ContractSubjectFactory = (context: ContractContext) => ContractSubject | Promise<ContractSubject>;
 
+/** A subject whose part size and memory bound are known (given, or from the store's capabilities). */
+export type ResolvedContractSubject = ContractSubject & { partSize: number; memoryBoundBytes: number };
+
+/** Fills in what a subject left to the store's capabilities; a store that reports neither fails here. */
+export function resolveSubject(subject: ContractSubject): ResolvedContractSubject {
+  const partSize = subject.partSize ?? subject.store.capabilities.partSize;
+  const memoryBoundBytes = subject.memoryBoundBytes ?? subject.store.capabilities.memoryBoundBytes;
+  if (partSize === undefined || memoryBoundBytes === undefined) {
+    throw new Error(`the ${subject.store.backend} subject must give partSize and memoryBoundBytes: its store's capabilities do not report them`);
+  }
+  return { ...subject, partSize, memoryBoundBytes };
+}
+
 /**
  * Replaces one contract case for a backend that differs, with the reason written down.
  * The replacement still runs and must assert the backend's actual behaviour: nothing skips.
  */
 export interface ContractOverride {
   reason: string;
-  test: (subject: ContractSubject) => Promise<void>;
+  test: (subject: ResolvedContractSubject) => Promise<void>;
 }
 
 export type ContractOverrides = Partial<Record<string, ContractOverride>>;

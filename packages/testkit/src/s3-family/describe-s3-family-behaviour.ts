@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RetryingColdStore, type ColdStoreErrorCode } from '@takhin/core';
+import type { ColdStoreErrorCode, StoreContext } from '@takhin/core';
 import { patternedChecksums, patternedStream } from '../bodies/patterned-body.js';
 import { expectCode } from '../contract/assertions.js';
 import { s3ErrorAnswer, startStubHttpServer, type StubHttpServer } from '../network/stub-http-server.js';
+import { expectResetMidGetIsUnavailable } from '../network/reset-mid-get.js';
 import { TcpProxy } from '../network/tcp-proxy.js';
 import { PrivateMinio } from '../servers/private-minio.js';
 import { requireServiceEnv } from '../services/service-env.js';
@@ -51,8 +52,8 @@ export interface S3FamilyOverrides {
  * build its store and inspect the raw server; `overrides` record where it differs.
  */
 export function describeS3FamilyBehaviour<Config>(name: string, backend: S3FamilyBackend<Config>, overrides: S3FamilyOverrides = {}): void {
-  const storeOf = (settings: S3FamilySettings): S3FamilyStore => backend.createStore(backend.config(settings));
-  const onSharedMinio = (settings: Partial<S3FamilySettings>) => storeOf(sharedMinioSettings(name, settings));
+  const storeOf = (settings: S3FamilySettings, context?: StoreContext): S3FamilyStore => backend.createStore(backend.config(settings), context);
+  const onSharedMinio = (settings: Partial<S3FamilySettings>, context?: StoreContext) => storeOf(sharedMinioSettings(name, settings), context);
 
   describe(`${name}: the server killed in the middle of an upload`, () => {
     let minio: PrivateMinio;
@@ -124,7 +125,8 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
   describe(`${name}: server errors map to contract codes`, () => {
     let stub: StubHttpServer | undefined;
     afterEach(() => stub?.close());
-    const storeOn = (url: string) => onSharedMinio({ prefix: 'stub', endpoint: url });
+    // One attempt: these cases read the mapping itself; the retry case below counts the attempts.
+    const storeOn = (url: string, retry: StoreContext['retry'] = { maxAttempts: 1 }) => onSharedMinio({ prefix: 'stub', endpoint: url }, { retry });
 
     for (const [status, code, expectedCode, expectedRetryable] of ERROR_ANSWERS) {
       const override = overrides.errorMapping?.[`${status} ${code}` as S3ErrorAnswerName];
@@ -149,23 +151,38 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
       await store.close();
     });
 
-    it('the client never retries by itself; the shared retry layer does, for retryable codes only', async () => {
+    it("the client never retries by itself; the store's retry layer does, for retryable codes only", async () => {
       stub = await startStubHttpServer(() => s3ErrorAnswer(503, 'SlowDown'));
-      const store = storeOn(stub.url);
-      await expectCode(store.get('k'), 'THROTTLED');
+      const once = storeOn(stub.url);
+      await expectCode(once.get('k'), 'THROTTLED');
       expect(stub.requests).toHaveLength(1);
 
-      const retrying = new RetryingColdStore(store, { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 });
+      const fast = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+      const retrying = storeOn(stub.url, fast);
       await expectCode(retrying.get('k'), 'THROTTLED');
       expect(stub.requests).toHaveLength(4);
 
       await stub.close();
       stub = await startStubHttpServer(() => s3ErrorAnswer(403, 'AccessDenied'));
-      const denied = new RetryingColdStore(storeOn(stub.url), { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 });
+      const denied = storeOn(stub.url, fast);
       await expectCode(denied.get('k'), 'ACCESS_DENIED');
       expect(stub.requests).toHaveLength(1);
-      await store.close();
-      await denied.close();
+      await Promise.all([once.close(), retrying.close(), denied.close()]);
+    });
+  });
+
+  describe(`${name}: a connection reset in the middle of a get`, () => {
+    it('reaches the reader as UNAVAILABLE, retryable, never a raw socket error', async () => {
+      const settings = sharedMinioSettings(name, { prefix: `reset-get-${process.pid}` });
+      await createBucket(backend, settings);
+      const proxy = new TcpProxy(Number(new URL(settings.endpoint).port));
+      await proxy.open();
+      const [direct, viaProxy] = [storeOf(settings), storeOf({ ...settings, endpoint: proxy.endpoint })];
+      try {
+        await expectResetMidGetIsUnavailable(direct, viaProxy, proxy);
+      } finally {
+        await Promise.all([direct.close(), viaProxy.close(), proxy.cut()]);
+      }
     });
   });
 

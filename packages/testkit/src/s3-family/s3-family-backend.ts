@@ -1,4 +1,4 @@
-import type { ColdStore } from '@takhin/core';
+import type { ColdStore, StoreContext } from '@takhin/core';
 
 /** An S3-protocol server and the keys to it: the shared MinIO, a private one, or a stub. */
 export interface S3Server {
@@ -23,7 +23,6 @@ export interface S3FamilySettings extends S3Server {
 /** A ColdStore speaking the S3 protocol: multipart uploads it can clean up after a crash. */
 export interface S3FamilyStore extends ColdStore {
   readonly partSize: number;
-  readonly queueSize: number;
   /** Aborts uploads under the store's prefix older than `olderThanMs`; returns how many. */
   abortStaleUploads(olderThanMs: number): Promise<number>;
 }
@@ -48,7 +47,7 @@ export interface S3FamilyBackend<Config = unknown> {
   module: string;
   /** The backend's own config for `settings`, as plain data. */
   config(settings: S3FamilySettings): Config;
-  /** A store on `config`, built without touching the network. */
-  createStore(config: Config): S3FamilyStore;
+  /** A store on `config`, built without touching the network (as `provider.create` builds it). */
+  createStore(config: Config, context?: StoreContext): S3FamilyStore;
   inspect(server: S3Server): S3ServerInspector;
 }

@@ -18,8 +18,6 @@ export function s3FamilyContractSubject<Config>(name: string, backend: S3FamilyB
     const deadPort = await closedPort();
     return {
       store,
-      partSize: store.partSize,
-      memoryBoundBytes: store.partSize * store.queueSize,
       listPendingUploads: () => inspector.openUploads(settings.bucket, `${prefix}/`),
       createUnreachableStore: () => backend.createStore(backend.config({ ...settings, endpoint: `http://127.0.0.1:${deadPort}` })),
       target: { module: backend.module, config },

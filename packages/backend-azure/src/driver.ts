@@ -1,0 +1,187 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { ConfigError, containerMissing, withChecksumMetadata, type BatchDelete, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import { describeBlob } from './blob-description.js';
+import { AZURE_CONFIG_PATH, blockSizeBytes, type AzureConfig } from './config.js';
+import { BACKEND, azureErrorCode, toColdStoreError } from './errors.js';
+import { encodeMetadata } from './metadata-names.js';
+
+/** Azure's limit of sub-requests in one Blob Batch request. */
+const MAX_BATCH = 256;
+const CONTENT_TYPE = 'application/octet-stream';
+
+/** One SDK client for the configured credentials; SDK retries off (core's retry layer retries). */
+function containerClient(config: AzureConfig): ContainerClient {
+  const options: StoragePipelineOptions = { retryOptions: { maxTries: 1 } };
+  let service: BlobServiceClient;
+  try {
+    if (config.connectionString !== undefined) service = BlobServiceClient.fromConnectionString(config.connectionString, options);
+    else if (config.accountKey !== undefined) {
+      service = new BlobServiceClient(config.accountUrl!, new StorageSharedKeyCredential(config.accountName!, config.accountKey), options);
+    } else {
+      const sas = config.sasToken === undefined ? '' : `?${config.sasToken.replace(/^\?/, '')}`;
+      service = new BlobServiceClient(`${config.accountUrl!.replace(/\/+$/, '')}${sas}`, new AnonymousCredential(), options);
+    }
+  } catch (error) {
+    // What parseAzureConfig could not foresee (an account key that is not base64, say).
+    const which = config.connectionString !== undefined ? 'connectionString' : 'accountKey';
+    throw new ConfigError(`${AZURE_CONFIG_PATH}.${which}`, `the Azure SDK cannot use it: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return service.getContainerClient(config.container);
+}
+
+/**
+ * Azure Blob Storage. Bodies shorter than one block go in a single Put Blob; longer ones are
+ * staged block by block (MD5 per block, checked by the server) and committed with Put Block
+ * List, which also sets the metadata holding both whole-object checksums, so head always has
+ * SHA-256 and nothing is visible before the commit.
+ */
+export class AzureDriver implements ColdStoreDriver {
+  readonly backend = BACKEND;
+  readonly limits: DriverLimits;
+  // Azure keeps no CRC32C of its own: ours lives in metadata, so the server cannot verify it.
+  readonly features: DriverFeatures = { sha256OnHead: true, serverVerifiesCrc32c: false, conditionalWrites: 'probe' };
+  readonly container: ContainerClient;
+
+  constructor(readonly config: AzureConfig) {
+    this.container = containerClient(config);
+    this.limits = { maxNameBytes: 1024, partSize: blockSizeBytes(config), partsInFlight: config.concurrency, maxDeleteBatch: MAX_BATCH };
+  }
+
+  async putObject(write: ObjectWrite): Promise<WriteReceipt> {
+    const metadata = encodeMetadata(withChecksumMetadata(write.metadata, write.checksums));
+    const response = await this.#blob(write.name).upload(write.body, write.body.byteLength, {
+      metadata,
+      conditions: write.ifNoneMatch ? { ifNoneMatch: '*' } : undefined,
+      transactionalContentMD5: createHash('md5').update(write.body).digest(),
+      blobHTTPHeaders: { blobContentType: CONTENT_TYPE },
+      tier: this.config.storageClass,
+    });
+    return { etag: response.etag, lastModified: response.lastModified, storageClass: this.config.storageClass };
+  }
+
+  /** Nothing to ask the server: blocks are staged under ids only this write uses. */
+  async createMultipart(start: MultipartStart): Promise<MultipartUpload> {
+    return { key: start.key, name: start.name, id: randomBytes(8).toString('hex') };
+  }
+
+  /**
+   * Stages one block. The part's signal is not passed on: Azure (and Azurite) may still store a
+   * block whose request the client gave up on, after the abort deleted the blob, leaving an
+   * uncommitted blob behind. So an abort waits for the blocks already on their way (at most
+   * `concurrency` of them) and only then discards them.
+   */
+  async uploadPart({ upload, number, body, crc32c }: PartWrite): Promise<UploadedPart> {
+    const md5 = createHash('md5').update(body).digest();
+    await this.#blob(upload.name).stageBlock(blockId(upload.id, number), body, body.byteLength, { transactionalContentMD5: md5 });
+    return { number, crc32c, size: body.byteLength };
+  }
+
+  async completeMultipart({ upload, parts, checksums, metadata, ifNoneMatch }: MultipartCompletion): Promise<WriteReceipt> {
+    const response = await this.#blob(upload.name).commitBlockList(
+      parts.map((part) => blockId(upload.id, part.number)),
+      {
+        metadata: encodeMetadata(withChecksumMetadata(metadata, checksums)),
+        conditions: ifNoneMatch ? { ifNoneMatch: '*' } : undefined,
+        blobHTTPHeaders: { blobContentType: CONTENT_TYPE },
+        tier: this.config.storageClass,
+      },
+    );
+    return { etag: response.etag, lastModified: response.lastModified, storageClass: this.config.storageClass };
+  }
+
+  /**
+   * Discards the blocks a failed write staged, by deleting the blob only while it has no
+   * committed version (If-None-Match: * on the delete). A committed version is never touched:
+   * its next commit, or Azure's weekly clean-up, discards the blocks, and readers never see
+   * them. Azurite ignores that condition, hence the check before it.
+   */
+  async abortMultipart(upload: MultipartUpload): Promise<void> {
+    const blob = this.#blob(upload.name);
+    if (await blob.exists()) return;
+    try {
+      await blob.delete({ conditions: { ifNoneMatch: '*' } });
+    } catch (error) {
+      const code = azureErrorCode(error);
+      if (code !== 'BlobNotFound' && code !== 'ConditionNotMet') throw error;
+    }
+  }
+
+  async getObject({ name, range, signal }: ObjectRead): Promise<OpenedObject> {
+    // maxRetryRequests 0: the SDK would otherwise silently re-download a broken stream.
+    const response = await this.#blob(name).download(range?.offset ?? 0, range?.length, { abortSignal: signal, maxRetryRequests: 0 });
+    return {
+      body: response.readableStreamBody as Readable,
+      status: response._response.status,
+      contentRange: response.contentRange,
+      contentLength: response.contentLength,
+    };
+  }
+
+  async headObject({ name, signal }: ObjectRequest): Promise<StoredObject | null> {
+    try {
+      return describeBlob(name, await this.#blob(name).getProperties({ abortSignal: signal }));
+    } catch (error) {
+      if (azureErrorCode(error) === 'BlobNotFound') return null;
+      throw error;
+    }
+  }
+
+  async listPage({ prefix, cursor, pageSize }: ListRequest): Promise<ListPage> {
+    const pages = this.container.listBlobsFlat({ prefix, includeMetadata: true }).byPage({ continuationToken: cursor, maxPageSize: pageSize });
+    const page = await pages.next();
+    if (page.done) return { objects: [] };
+    const objects = page.value.segment.blobItems.map((item) => describeBlob(item.name, { ...item.properties, metadata: item.metadata }));
+    return { objects, cursor: page.value.continuationToken || undefined };
+  }
+
+  async deleteObject({ name, signal }: ObjectRequest): Promise<void> {
+    try {
+      await this.#blob(name).delete({ abortSignal: signal });
+    } catch (error) {
+      if (azureErrorCode(error) !== 'BlobNotFound') throw error;
+    }
+  }
+
+  async deleteBatch({ names, signal }: BatchDelete): Promise<void> {
+    const response = await this.container.getBlobBatchClient().deleteBlobs(names.map((name) => this.#blob(name)), { abortSignal: signal });
+    const failed = response.subResponses.find((sub) => sub.status >= 300 && sub.errorCode !== 'BlobNotFound');
+    if (failed) throw Object.assign(new Error(`a batch delete sub-request failed: ${failed.status} ${failed.errorCode ?? ''}`), { statusCode: failed.status, code: failed.errorCode });
+  }
+
+  async assertContainer(signal?: AbortSignal): Promise<void> {
+    if (!(await this.container.exists({ abortSignal: signal }))) throw containerMissing(BACKEND, 'container', this.config.container);
+  }
+
+  /**
+   * Blobs under `prefix` that exist only as staged, uncommitted blocks (what a write that failed
+   * before its commit could leave). Blocks staged on a blob that has a committed version cannot
+   * be told apart from it, and its next commit discards them, so they are not listed.
+   */
+  async listOpenUploads(prefix: string): Promise<OpenUpload[]> {
+    const committed = new Set<string>();
+    for await (const blob of this.container.listBlobsFlat({ prefix })) committed.add(blob.name);
+    const open: OpenUpload[] = [];
+    for await (const blob of this.container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
+      if (!committed.has(blob.name)) open.push({ key: '', name: blob.name, id: blob.name, startedAt: blob.properties.createdOn ?? blob.properties.lastModified });
+    }
+    return open;
+  }
+
+  mapError(error: unknown, context: ErrorContext): ColdStoreError {
+    return toColdStoreError(error, this.config.container, context);
+  }
+
+  /** Nothing to release: the SDK shares Node's keep-alive pool and holds no handles. */
+  async close(): Promise<void> {}
+
+  #blob(name: string): BlockBlobClient {
+    return this.container.getBlockBlobClient(name);
+  }
+}
+
+/** Ids must be equally long within a blob; the write's own prefix keeps concurrent writes apart. */
+function blockId(uploadId: string, number: number): string {
+  return Buffer.from(`${uploadId}-${String(number).padStart(6, '0')}`).toString('base64');
+}

@@ -1,0 +1,354 @@
+import { randomUUID } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { alreadyExists, invalidKey, resolveRange, syncDirectory, throwIfAborted, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import type { FsConfig } from './config.js';
+import { FS_BACKEND, mapFsError } from './errors.js';
+import { FsLayout, RESERVED_DIR } from './fs-layout.js';
+import { describesFile, readSidecar, type Sidecar } from './sidecar.js';
+
+/** Bytes per part (a write of the temp file at its offset); the FS backend's memory unit. */
+export const FS_WRITE_BUFFER_BYTES = 1024 * 1024;
+const PARTS_IN_FLIGHT = 4;
+const DEFAULT_PAGE_SIZE = 1000;
+/** A racing delete can prune a folder between a put's mkdir and its rename; that many tries. */
+const PLACE_ATTEMPTS = 16;
+/** Sidecars of replaced versions are removed once this old (a live writer's is younger). */
+const STALE_SIDECAR_MS = 60_000;
+
+/** A multipart write into a temp file, one positional write per part. */
+interface FsUpload extends MultipartUpload {
+  handle?: FileHandle | undefined;
+}
+
+/**
+ * The filesystem driver. Objects are plain files under `root`; a put writes a temp file
+ * (fsynced), writes the version's sidecar, then renames the file into place (`link` when it
+ * must be new, which fails if the name exists, so two create-only writers cannot both win) and
+ * fsyncs the folders. Each version's sidecar is named by the file's inode, so concurrent
+ * overwrites of one key each keep their own, and whichever file wins, head finds its sidecar.
+ * A put whose folder a concurrent delete pruned makes it again. Keys cannot reach outside
+ * root: folders are resolved through symbolic links before use, and an object that is a link
+ * is refused. One difference from object stores, inherent to filesystems: objects `a` and
+ * `a/b` cannot both exist (`INVALID_KEY`).
+ */
+export class FsDriver implements ColdStoreDriver<FsUpload> {
+  readonly backend = FS_BACKEND;
+  readonly limits: DriverLimits = { maxNameBytes: 1024, partSize: FS_WRITE_BUFFER_BYTES, partsInFlight: PARTS_IN_FLIGHT };
+  readonly features: DriverFeatures = { sha256OnHead: true, serverVerifiesCrc32c: false, conditionalWrites: 'native' };
+  readonly layout: FsLayout;
+
+  constructor(readonly config: FsConfig) {
+    this.layout = new FsLayout(config.root);
+  }
+
+  async putObject(write: ObjectWrite): Promise<WriteReceipt> {
+    await this.layout.ensureRoot();
+    const temp = this.#tempPath();
+    try {
+      // `wx`: never reuse someone else's file; `flush`: fsync before the file is closed.
+      await writeFile(temp, write.body, { flag: 'wx', flush: true });
+      return await this.#publish(write, temp, { size: write.body.byteLength, checksums: write.checksums });
+    } finally {
+      await removeIfPresent(temp);
+    }
+  }
+
+  async createMultipart(start: MultipartStart): Promise<FsUpload> {
+    await this.layout.ensureRoot();
+    const temp = this.#tempPath();
+    return { key: start.key, name: start.name, id: basename(temp), handle: await open(temp, 'wx') };
+  }
+
+  async uploadPart({ upload, number, body, crc32c }: PartWrite<FsUpload>): Promise<UploadedPart> {
+    // Positional writes: parts in flight land at their own offsets, in any order.
+    await upload.handle!.write(body, 0, body.byteLength, (number - 1) * this.limits.partSize);
+    return { number, crc32c, size: body.byteLength };
+  }
+
+  async completeMultipart({ upload, size, checksums, metadata, ifNoneMatch }: MultipartCompletion<FsUpload>): Promise<WriteReceipt> {
+    const temp = join(this.layout.tmpDir, upload.id);
+    try {
+      await upload.handle!.sync();
+      await upload.handle!.close();
+      upload.handle = undefined;
+      return await this.#publish({ key: upload.key, name: upload.name, metadata, ifNoneMatch }, temp, { size, checksums });
+    } finally {
+      await removeIfPresent(temp);
+    }
+  }
+
+  async abortMultipart(upload: FsUpload): Promise<void> {
+    await upload.handle?.close().catch(() => {});
+    upload.handle = undefined;
+    await removeIfPresent(join(this.layout.tmpDir, upload.id));
+  }
+
+  async getObject({ key, name, range, signal }: ObjectRead): Promise<OpenedObject> {
+    throwIfAborted(signal, FS_BACKEND, key);
+    const path = this.layout.objectPath(name);
+    let handle: FileHandle | undefined;
+    try {
+      await this.layout.assertInsideRoot(key, dirname(path));
+      // O_NOFOLLOW: a symbolic link planted as the object itself is refused, not followed.
+      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
+      const slice = range ? resolveRange(FS_BACKEND, key, range, stats.size) : undefined;
+      const body = handle.createReadStream({ start: slice?.start, end: slice?.end, highWaterMark: FS_WRITE_BUFFER_BYTES });
+      handle = undefined; // the stream owns and closes it now
+      return slice
+        ? { body, status: 206, contentRange: `bytes ${slice.start}-${slice.end}/${stats.size}`, contentLength: slice.length }
+        : { body, status: 200, contentLength: stats.size };
+    } catch (error) {
+      await handle?.close();
+      throw await this.#lookupFailure(error, key);
+    }
+  }
+
+  async headObject({ key, name }: ObjectRequest): Promise<StoredObject | null> {
+    const path = this.layout.objectPath(name);
+    try {
+      await this.layout.assertInsideRoot(key, dirname(path));
+      const stats = await lstat(path);
+      if (!stats.isFile()) return null;
+      return this.#describe(name, stats, await readSidecar(this.layout.sidecarPath(name, stats.ino)));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      await this.layout.assertRootReachable(key, error);
+      return null;
+    }
+  }
+
+  async listPage({ key, prefix, cursor, pageSize, signal }: ListRequest): Promise<ListPage> {
+    const slash = prefix.lastIndexOf('/');
+    const dirName = slash < 0 ? '' : prefix.slice(0, slash);
+    const dir = dirName === '' ? this.layout.root : this.layout.objectPath(dirName);
+    try {
+      if (dirName !== '') await this.layout.assertInsideRoot(key, dir);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      await this.layout.assertRootReachable(key, error);
+      return { objects: [] };
+    }
+    const limit = pageSize ?? DEFAULT_PAGE_SIZE;
+    const objects: StoredObject[] = [];
+    for await (const object of this.#walk(dir, prefix.slice(slash + 1), cursor, signal)) {
+      objects.push(object);
+      if (objects.length === limit) return { objects, cursor: object.name };
+    }
+    return { objects };
+  }
+
+  async deleteObject({ key, name }: ObjectRequest): Promise<void> {
+    const path = this.layout.objectPath(name);
+    try {
+      await this.layout.assertInsideRoot(key, dirname(path));
+      const stats = await lstat(path);
+      if (stats.isFile() || stats.isSymbolicLink()) await unlink(path);
+      await rm(this.layout.sidecarDir(name), { recursive: true, force: true });
+      await this.#pruneEmptyParents(dirname(path));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      await this.layout.assertRootReachable(key, error);
+    }
+  }
+
+  /** Temp files of puts in progress (or interrupted by a crash) under the store's root. */
+  async listOpenUploads(): Promise<OpenUpload[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.layout.tmpDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const uploads: OpenUpload[] = [];
+    for (const id of names.sort()) {
+      const stats = await stat(join(this.layout.tmpDir, id)).catch(() => undefined);
+      if (stats) uploads.push({ key: '', name: '', id, startedAt: stats.mtime });
+    }
+    return uploads;
+  }
+
+  mapError(error: unknown, context: ErrorContext): ColdStoreError {
+    return mapFsError(error, context);
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls.
+  }
+
+  #tempPath(): string {
+    return join(this.layout.tmpDir, randomUUID());
+  }
+
+  /**
+   * Makes a finished temp file the object: its sidecar first (so whichever version wins the
+   * name, its sidecar is already there), then the file into place, then the folders fsynced.
+   */
+  async #publish(
+    write: { key: string; name: string; metadata: Record<string, string>; ifNoneMatch: boolean },
+    temp: string,
+    content: { size: number; checksums: Sidecar['checksums'] },
+  ): Promise<WriteReceipt> {
+    const { key, name } = write;
+    const { ino, mtimeMs, mtime } = await stat(temp);
+    const sidecar: Sidecar = { key: name, ino, size: content.size, mtimeMs, checksums: content.checksums, metadata: { ...write.metadata } };
+    await this.#writeSidecar(name, sidecar);
+    const path = await this.#place(key, name, temp, write.ifNoneMatch);
+    // A delete of this key running meanwhile may have removed the sidecar folder.
+    if (!(await readSidecar(this.layout.sidecarPath(name, ino)))) await this.#writeSidecar(name, sidecar);
+    await this.#removeStaleSidecars(name, ino);
+    await syncDirectory(dirname(path));
+    await syncDirectory(this.layout.sidecarDir(name));
+    return { lastModified: mtime, etag: etagOf(ino, mtimeMs, content.size) };
+  }
+
+  /** Renames (or links) the temp file to the object's name, making its folder again if a delete pruned it. */
+  async #place(key: string, name: string, temp: string, ifNoneMatch: boolean): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const path = this.layout.objectPath(name);
+      try {
+        await this.layout.prepareParent(name);
+        if (ifNoneMatch) {
+          await link(temp, path);
+          await unlink(temp);
+        } else {
+          await rename(temp, path);
+        }
+        return path;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && attempt < PLACE_ATTEMPTS) continue;
+        if (code === 'EEXIST' && (await lstat(path)).isFile()) throw alreadyExists(FS_BACKEND, key, error);
+        if (code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') {
+          throw invalidKey(FS_BACKEND, key, 'a folder of other objects already has this name on the filesystem');
+        }
+        throw error;
+      }
+    }
+  }
+
+  async #writeSidecar(name: string, sidecar: Sidecar): Promise<void> {
+    const temp = `${this.#tempPath()}.json`;
+    try {
+      await writeFile(temp, JSON.stringify(sidecar), { flag: 'wx', flush: true });
+      for (let attempt = 1; ; attempt++) {
+        await mkdir(this.layout.sidecarDir(name), { recursive: true });
+        try {
+          await rename(temp, this.layout.sidecarPath(name, sidecar.ino));
+          return;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= PLACE_ATTEMPTS) throw error;
+        }
+      }
+    } finally {
+      await removeIfPresent(temp);
+    }
+  }
+
+  /** Sidecars of versions this one replaced; only old ones, so a writer still at work keeps its own. */
+  async #removeStaleSidecars(name: string, currentIno: number): Promise<void> {
+    const dir = this.layout.sidecarDir(name);
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    const cutoff = Date.now() - STALE_SIDECAR_MS;
+    for (const entry of entries) {
+      if (entry === `${currentIno}.json`) continue;
+      const path = join(dir, entry);
+      const stats = await stat(path).catch(() => undefined);
+      if (stats && stats.mtimeMs < cutoff) await removeIfPresent(path);
+    }
+  }
+
+  /** Removes folders left empty by a delete, up to (not including) root. */
+  async #pruneEmptyParents(dir: string): Promise<void> {
+    for (let current = dir; current.startsWith(this.layout.root) && current !== this.layout.root; current = dirname(current)) {
+      try {
+        await rmdir(current);
+      } catch {
+        return; // not empty (or already gone): nothing above it is empty either
+      }
+    }
+  }
+
+  /**
+   * Depth-first over one folder at a time, in key order: each entry sorts as its name, plus
+   * `/` for folders, so `a-c` comes before `a/b` exactly as object stores list them. Keys up
+   * to `after` (a page's cursor) are passed over, and whole folders below it are not read.
+   */
+  async *#walk(dir: string, namePrefix: string, after: string | undefined, signal: AbortSignal | undefined): AsyncGenerator<StoredObject> {
+    throwIfAborted(signal, FS_BACKEND);
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      await this.layout.assertRootReachable(undefined, error);
+      return;
+    }
+    const atRoot = dir === this.layout.root;
+    const sorted = entries
+      .filter((e) => e.name.startsWith(namePrefix) && !(atRoot && e.name === RESERVED_DIR))
+      .filter((e) => e.isFile() || e.isDirectory())
+      .map((e) => ({ entry: e, sortKey: Buffer.from(e.isDirectory() ? `${e.name}/` : e.name) }))
+      .sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
+    const afterBytes = after === undefined ? undefined : Buffer.from(after);
+    for (const { entry } of sorted) {
+      const path = join(dir, entry.name);
+      const key = this.layout.keyOf(path);
+      if (entry.isDirectory()) {
+        const folder = Buffer.from(`${key}/`);
+        // Every key in the folder starts with `folder`: all after the cursor, or all before it.
+        if (afterBytes && !after!.startsWith(`${key}/`) && Buffer.compare(folder, afterBytes) < 0) continue;
+        yield* this.#walk(path, '', after, signal);
+        continue;
+      }
+      if (afterBytes && Buffer.compare(Buffer.from(key), afterBytes) <= 0) continue;
+      try {
+        const stats = await lstat(path);
+        yield this.#describe(key, stats, await readSidecar(this.layout.sidecarPath(key, stats.ino)));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+  }
+
+  #describe(name: string, stats: Stats, sidecar: Sidecar | undefined): StoredObject {
+    const current = describesFile(sidecar, name, stats);
+    return {
+      name,
+      size: stats.size,
+      etag: etagOf(stats.ino, stats.mtimeMs, stats.size),
+      lastModified: stats.mtime,
+      checksums: current ? { ...sidecar.checksums } : {},
+      metadata: current ? { ...sidecar.metadata } : {},
+    };
+  }
+
+  /** A failed open of an object: missing, in a folder that is a file, a link, outside root, or the root gone. */
+  async #lookupFailure(error: unknown, key: string): Promise<unknown> {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (isMissing(error)) await this.layout.assertRootReachable(key, error);
+    if (code === 'ENOTDIR' || code === 'EISDIR') return Object.assign(new Error(String(error)), { code: 'ENOENT' });
+    return error;
+  }
+}
+
+function etagOf(ino: number, mtimeMs: number, size: number): string {
+  return `${ino.toString(16)}-${Math.trunc(mtimeMs).toString(16)}-${size.toString(16)}`;
+}
+
+/** ENOENT or ENOTDIR: the path (or a folder on it) is not there. */
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  await unlink(path).catch((error: unknown) => {
+    if (!isMissing(error)) throw error;
+  });
+}
+

@@ -1,0 +1,1 @@
+export * from './cold-store-driver.js';

@@ -1,0 +1,179 @@
+import type { Readable } from 'node:stream';
+import { ChecksumAccumulator, crc32cToBase64 } from '../checksums/checksums.js';
+import type { PutBody } from '../contracts/cold-store.js';
+import { aborted, bodyFailure, sizeMismatch } from '../errors/factories.js';
+import { toReadable } from '../streams/put-body.js';
+import type { PartBuffers } from './part-buffers.js';
+
+/** One part of a body: its bytes, number (from 1), CRC32C, and whether it is the last. */
+export interface BodyPart {
+  body: Buffer;
+  number: number;
+  crc32c: string;
+  last: boolean;
+  /** The pooled buffer `body` lies in, to hand back once the part is sent. */
+  buffer?: Buffer | undefined;
+}
+
+export interface PartReaderOptions {
+  backend: string;
+  key: string;
+  partSize: number;
+  buffers: PartBuffers;
+  digest: ChecksumAccumulator;
+  /** The size the caller declared: a body that runs past it, or ends before it, fails here. */
+  declaredSize?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((bytes: number) => void) | undefined;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Reads a put's body once, as parts of exactly `partSize` bytes (the last may be shorter), and
+ * hashes each part as it is cut, so every byte is hashed once. It reads one source chunk ahead
+ * to know whether a part is the last. The first part is gathered from the source's own chunks
+ * (a small body costs no part-sized buffer; a byte array is not copied at all); later parts
+ * are copied into reused part buffers. An abort stops it at once, even on a stalled source.
+ */
+export class PartReader {
+  readonly #options: PartReaderOptions;
+  readonly #source: Readable;
+  readonly #chunks: AsyncIterator<unknown>;
+  #pending: Buffer | undefined;
+  #read = 0;
+  #numbered = 0;
+  #done = false;
+
+  constructor(body: PutBody, options: PartReaderOptions) {
+    this.#options = options;
+    this.#source = toReadable(body);
+    this.#chunks = this.#source[Symbol.asyncIterator]();
+  }
+
+  /** Body bytes read so far. */
+  get bytesRead(): number {
+    return this.#read;
+  }
+
+  /** The next part; the first call always returns one (an empty body is one empty last part). */
+  async next(): Promise<BodyPart | undefined> {
+    if (this.#done) return undefined;
+    const number = ++this.#numbered;
+    const { partSize } = this.#options;
+    let body: Buffer;
+    let buffer: Buffer | undefined;
+    if (number === 1) {
+      const pieces: Buffer[] = [];
+      let filled = 0;
+      while (filled < partSize) {
+        const chunk = await this.#pull();
+        if (!chunk) break;
+        filled += this.#take(chunk, partSize - filled, (piece) => pieces.push(piece));
+      }
+      body = pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, filled);
+    } else {
+      buffer = this.#options.buffers.acquire();
+      let filled = 0;
+      while (filled < partSize) {
+        const chunk = await this.#pull();
+        if (!chunk) break;
+        const at = filled;
+        filled += this.#take(chunk, partSize - filled, (piece) => piece.copy(buffer!, at));
+      }
+      body = filled === partSize ? buffer : buffer.subarray(0, filled);
+    }
+    const last = body.byteLength < partSize || !(await this.#peek());
+    if (last) this.#finish();
+    const crc32c = crc32cToBase64(this.#options.digest.updatePart(body));
+    return { body, number, crc32c, last, buffer };
+  }
+
+  /** The parts after `first`, for the multipart upload. */
+  async *rest(first: BodyPart): AsyncGenerator<BodyPart> {
+    yield first;
+    for (let part = await this.next(); part; part = await this.next()) yield part;
+  }
+
+  /** Hands a part's buffer back for the next part, once its request has settled. */
+  release(buffer: Buffer): void {
+    this.#options.buffers.release(buffer);
+  }
+
+  /** Stops reading and destroys the source (a failed or finished put). */
+  close(): void {
+    this.#done = true;
+    this.#source.destroy();
+  }
+
+  /** Takes up to `room` bytes of `chunk`, keeping the rest for the next part. */
+  #take(chunk: Buffer, room: number, store: (piece: Buffer) => void): number {
+    const taken = Math.min(room, chunk.byteLength);
+    store(taken === chunk.byteLength ? chunk : chunk.subarray(0, taken));
+    if (taken < chunk.byteLength) this.#pending = chunk.subarray(taken);
+    return taken;
+  }
+
+  /** Whether more bytes follow (reading a chunk ahead, kept for the next part). */
+  async #peek(): Promise<boolean> {
+    if (this.#pending) return true;
+    const chunk = await this.#pull();
+    if (chunk) this.#pending = chunk;
+    return chunk !== undefined;
+  }
+
+  /** The body's size is known now: it must be what the caller declared. */
+  #finish(): void {
+    this.#done = true;
+    const { declaredSize, backend, key } = this.#options;
+    if (declaredSize !== undefined && this.#read !== declaredSize) throw sizeMismatch(backend, key, declaredSize, this.#read);
+  }
+
+  /** The next non-empty chunk of the source, or `undefined` at its end. */
+  async #pull(): Promise<Buffer | undefined> {
+    if (this.#pending) {
+      const chunk = this.#pending;
+      this.#pending = undefined;
+      return chunk;
+    }
+    const { backend, key, signal, declaredSize } = this.#options;
+    for (;;) {
+      let step: IteratorResult<unknown> | undefined;
+      try {
+        step = await nextUnlessAborted(this.#chunks, signal);
+      } catch (error) {
+        throw signal?.aborted ? aborted(backend, key, signal.reason) : bodyFailure(backend, key, error);
+      }
+      if (step === undefined) throw aborted(backend, key, signal?.reason);
+      if (step.done) return undefined;
+      const chunk = asBuffer(step.value);
+      if (chunk === undefined) throw bodyFailure(backend, key, new TypeError(`a put body must yield bytes (Uint8Array), got ${typeof step.value}`));
+      if (chunk.byteLength === 0) continue;
+      this.#read += chunk.byteLength;
+      if (declaredSize !== undefined && this.#read > declaredSize) throw sizeMismatch(backend, key, declaredSize, this.#read);
+      this.#options.onProgress?.(this.#read);
+      return chunk;
+    }
+  }
+}
+
+function asBuffer(value: unknown): Buffer | undefined {
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return undefined;
+}
+
+/**
+ * The source's next chunk, or `undefined` once `signal` fires, so a source that never yields
+ * cannot hang the put. (Not `Promise.race` against one long-lived promise: each race would
+ * stay attached to it, and with it every chunk ever read.)
+ */
+function nextUnlessAborted<V>(iterator: AsyncIterator<V>, signal: AbortSignal | undefined): Promise<IteratorResult<V> | undefined> {
+  if (!signal) return iterator.next();
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

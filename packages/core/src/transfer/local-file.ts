@@ -1,0 +1,116 @@
+import { close, constants, fstat, open, read, type Stats } from 'node:fs';
+import { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { checksumMismatch, localFileFailure, notARegularFile } from '../errors/factories.js';
+
+/**
+ * Read size for local files: large enough that per-chunk overhead vanishes next to hashing,
+ * small enough that a handful of transfers in flight stay within a few MiB each.
+ */
+export const LOCAL_READ_CHUNK_BYTES = 1024 * 1024;
+
+/** A local file opened for one read from start to end. */
+export interface LocalSource {
+  /** The bytes; fails with a `ColdStoreError` if a regular file changes while being read. */
+  stream: Readable;
+  /** The file's length at open; `undefined` for a FIFO, whose length nobody knows up front. */
+  size: number | undefined;
+}
+
+/** Who is reading, for the errors: the backend (or the pool) and the object key. */
+export interface LocalFileContext {
+  backend: string;
+  key?: string | undefined;
+}
+
+/**
+ * Opens `path` for reading without ever blocking a thread. `open(2)` of a FIFO that has no
+ * writer blocks until one appears, and libuv runs it on its shared threadpool: a few such
+ * opens stall every file operation of the process, the broker's too, and an abort cannot free
+ * them. So the file is opened `O_NONBLOCK` (which never waits), then checked: a regular file
+ * is read in the usual way; a FIFO is read through the event loop (a pipe handle waits for a
+ * writer in epoll, not in a thread, and an abort closes it at once); anything else (a folder,
+ * a device, a socket) is refused. Failures are `ColdStoreError`s naming the path.
+ */
+export async function openLocalSource(path: string, context: LocalFileContext): Promise<LocalSource> {
+  // A plain descriptor, not a FileHandle: a FIFO's descriptor is handed to a socket that owns
+  // it, and a FileHandle would close it again when collected.
+  let fd: number;
+  try {
+    fd = await openFile(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    throw localFileFailure(context.backend, context.key, path, error);
+  }
+  try {
+    const stats = await statFile(fd);
+    if (stats.isFIFO()) return { stream: new Socket({ fd, readable: true, writable: false }), size: undefined };
+    if (!stats.isFile()) throw notARegularFile(context.backend, context.key, path, describeKind(stats));
+    return { stream: new StableFileStream(fd, stats, path, context), size: stats.size };
+  } catch (error) {
+    await closeFile(fd).catch(() => {});
+    throw localFileFailure(context.backend, context.key, path, error);
+  }
+}
+
+const openFile = promisify(open);
+const statFile = promisify(fstat);
+const closeFile = promisify(close);
+const readFile = (fd: number, buffer: Buffer, position: number) =>
+  new Promise<number>((resolve, reject) => read(fd, buffer, 0, buffer.byteLength, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+
+function describeKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a folder';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+/**
+ * A regular file read start to end, that fails instead of ending when the file is not the one
+ * it opened: its size or modification time differ at the end from what they were at open (a
+ * truncation, an append, a rewrite in place). The put it feeds then fails before its commit,
+ * so a changed file never replaces the stored copy.
+ */
+class StableFileStream extends Readable {
+  #position = 0;
+  /** The read in flight: the descriptor is closed only once it has settled. */
+  #reading: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly fd: number,
+    private readonly opened: Stats,
+    private readonly path: string,
+    private readonly context: LocalFileContext,
+  ) {
+    super({ highWaterMark: LOCAL_READ_CHUNK_BYTES });
+  }
+
+  override _read(size: number): void {
+    this.#reading = this.#readNext(Math.max(size, LOCAL_READ_CHUNK_BYTES)).catch((error: unknown) => {
+      this.destroy(localFileFailure(this.context.backend, this.context.key, this.path, error));
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    void this.#reading.finally(() => close(this.fd, () => callback(error)));
+  }
+
+  async #readNext(size: number): Promise<void> {
+    const buffer = Buffer.allocUnsafe(size);
+    const bytesRead = await readFile(this.fd, buffer, this.#position);
+    if (this.destroyed) return;
+    if (bytesRead > 0) {
+      this.#position += bytesRead;
+      this.push(buffer.subarray(0, bytesRead));
+      return;
+    }
+    const now = await statFile(this.fd);
+    if (now.size !== this.opened.size || now.mtimeMs !== this.opened.mtimeMs || this.#position !== this.opened.size) {
+      const change = `${this.opened.size} bytes at open, ${this.#position} read, ${now.size} now${now.mtimeMs !== this.opened.mtimeMs ? ', modified since' : ''}`;
+      this.destroy(checksumMismatch(this.context.backend, this.context.key ?? this.path, `local file "${this.path}" changed while being read (${change})`));
+      return;
+    }
+    this.push(null);
+  }
+}
