@@ -191,7 +191,7 @@ metrics: { enabled: true, port: 9090 }
 
     it('a value of the wrong type', () => {
       const error = configError({ storage: { tiered: { 'cold.age.hours': 'a week' } } });
-      expect(error.message).toBe('invalid configuration "storage.tiered.cold.age.hours": expected a number, got "a week"');
+      expect(error.message).toBe('invalid configuration "storage.tiered.cold.age.hours": expected a decimal number, got "a week"');
       expect(configError({ storage: { tiered: { enabled: 'yes' } } }).message).toMatch(/"storage.tiered.enabled": expected true or false, got "yes"/);
       expect(configError({ storage: { tiered: { 'archive.concurrency': 0 } } }).message).toMatch(/"storage.tiered.archive.concurrency": must be at least 1, got 0/);
       expect(configError({ storage: { tiered: { 'metadata.store': 'redis' } } }).message).toMatch(/must be one of "sqlite", "memory", got "redis"/);
@@ -200,7 +200,7 @@ metrics: { enabled: true, port: 9090 }
     it('a bad value from the environment names the variable', () => {
       const error = configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: 'abc' });
       expect(error.message).toBe(
-        'invalid configuration "storage.tiered.cold.age.hours": expected a number, got "abc" (set by environment variable TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS)',
+        'invalid configuration "storage.tiered.cold.age.hours": expected a decimal number, got "abc" (set by environment variable TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS)',
       );
     });
 

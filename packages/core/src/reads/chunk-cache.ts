@@ -15,6 +15,9 @@ export interface ChunkAddress {
   readonly index: number;
 }
 
+/** Chunks kept in memory besides the disk cache (at the default 4 MiB, 32 MiB). */
+const RECENT_CHUNKS = 8;
+
 interface CachedChunk {
   readonly path: string;
   readonly size: number;
@@ -31,6 +34,8 @@ export class ChunkCache {
   /** Least recently used first: a Map keeps insertion order, and a hit moves its key to the end. */
   readonly #chunks = new Map<string, CachedChunk>();
   readonly #fetching = new Map<string, Promise<Buffer>>();
+  /** The last few chunks served, verified and in memory: a reader moving through one chunk reads no disk. */
+  readonly #recent = new Map<string, Buffer>();
   #bytes = 0;
   #loaded: Promise<void> | undefined;
 
@@ -56,11 +61,17 @@ export class ChunkCache {
     await (this.#loaded ??= this.#loadExisting());
     const name = chunkName(address);
     const cached = this.#chunks.get(name);
+    const recent = cached && this.#recent.get(name);
+    if (recent) {
+      this.counters.hits++;
+      return recent;
+    }
     if (cached) {
       const bytes = await readFile(cached.path).catch(() => undefined);
       if (bytes !== undefined && verify(address, bytes) === undefined) {
         this.#chunks.delete(name);
         this.#chunks.set(name, cached);
+        this.#remember(name, bytes);
         this.counters.hits++;
         return bytes;
       }
@@ -120,7 +131,14 @@ export class ChunkCache {
       );
     }
     await this.#store(name, bytes);
+    this.#remember(name, bytes);
     return bytes;
+  }
+
+  #remember(name: string, bytes: Buffer): void {
+    this.#recent.delete(name);
+    this.#recent.set(name, bytes);
+    if (this.#recent.size > RECENT_CHUNKS) this.#recent.delete(this.#recent.keys().next().value!);
   }
 
   /** Writes a verified chunk to disk (temp name, then rename) and evicts to stay in budget. */
@@ -143,6 +161,7 @@ export class ChunkCache {
   }
 
   #forget(name: string): void {
+    this.#recent.delete(name);
     const chunk = this.#chunks.get(name);
     if (!chunk) return;
     this.#chunks.delete(name);

@@ -1,0 +1,266 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  TieringError,
+  createContainer,
+  loadConfig,
+  objectKeyOf,
+  openTieredStorage,
+  readLogBatchHeaders,
+  type LocatedBatch,
+  type ReadAtResult,
+  type TieredStorage,
+  type TieringErrorCode,
+} from '@takhin/core';
+import { provider as fsProvider } from '@takhin/backend-fs';
+import { readAll, writeSegment } from '@takhin/testkit';
+
+const KiB = 1024;
+const DAY = 24 * 3_600_000;
+const TOPIC = 'reads.v1-events';
+let work: string;
+let brokers = 0;
+const opened: TieredStorage[] = [];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'takhin-reads-'));
+});
+afterAll(async () => {
+  await Promise.allSettled(opened.map((tiered) => tiered.close()));
+  await rm(work, { recursive: true, force: true });
+});
+
+interface Broker {
+  tiered: TieredStorage;
+  dataDir: string;
+  cacheDir: string;
+  /** Batch headers of each closed segment, read from the local files before anything moved. */
+  batches: Map<string, LocatedBatch[]>;
+  closed: string[];
+}
+
+/**
+ * Three closed segments of many small batches (and an active one) in 64 KiB chunks, so a read
+ * crosses chunk boundaries; `budgetMb` is `local.cache.size.mb`.
+ */
+async function broker(budgetMb = 64): Promise<Broker> {
+  const root = join(work, `broker-${brokers++}`);
+  const dataDir = join(root, 'data');
+  const cacheDir = join(root, 'cache');
+  const batches = new Map<string, LocatedBatch[]>();
+  const closed: string[] = [];
+  let base = 0n;
+  for (let i = 0; i < 4; i++) {
+    const segment = await writeSegment(dataDir, {
+      topic: TOPIC,
+      partition: 0,
+      baseOffset: base,
+      logBytes: [700 * KiB, 300 * KiB, 450 * KiB, 20 * KiB][i]!,
+      recordBytes: 600,
+      recordsPerBatch: 3 + i,
+      mtime: new Date(Date.now() - (40 - i) * DAY),
+    });
+    batches.set(segment.segmentPath, await readLogBatchHeaders(segment.files.log));
+    if (i < 3) closed.push(segment.segmentPath);
+    base = segment.nextOffset;
+  }
+  const config = loadConfig({
+    storage: { data: { dir: dataDir }, tiered: { enabled: true, 'cache.dir': cacheDir, 'cache.chunk.size.mb': 0.0625, 'local.cache.size.mb': budgetMb } },
+  });
+  const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+  opened.push(tiered);
+  return { tiered, dataDir, cacheDir, batches, closed };
+}
+
+/** Offsets worth reading in a segment: every batch's first and last, one inside, and around the ends. */
+function offsetsOf(batches: readonly LocatedBatch[]): number[] {
+  const offsets = new Set<number>();
+  for (const { header } of batches) {
+    offsets.add(Number(header.baseOffset));
+    offsets.add(Number(header.lastOffset));
+    if (header.lastOffset > header.baseOffset + 1n) offsets.add(Number(header.baseOffset) + 1);
+  }
+  return [...offsets].sort((a, b) => a - b);
+}
+
+const comparable = (r: ReadAtResult) => ({ segmentPath: r.segmentPath, position: r.position, nextOffset: r.nextOffset, batches: r.batches, bytes: r.bytes.toString('base64') });
+
+async function expectTieringError(promise: Promise<unknown>, code: TieringErrorCode, message: RegExp): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected TieringError ${code}`).toBeInstanceOf(TieringError);
+  expect((error as TieringError).code, (error as Error).message).toBe(code);
+  expect((error as Error).message).toMatch(message);
+}
+
+describe('readAt', () => {
+  it('returns the same bytes from a local and an archived copy, at every batch boundary, inside batches and at both ends', async () => {
+    const b = await broker();
+    const sizes = [1, 200 * KiB];
+    const expected = new Map<string, ReturnType<typeof comparable>>();
+    for (const path of b.closed) {
+      for (const offset of offsetsOf(b.batches.get(path)!)) {
+        for (const maxBytes of sizes) {
+          const local = await b.tiered.readAt(TOPIC, 0, offset, { maxBytes });
+          expect(local.source).toBe('local');
+          const header = b.batches.get(path)!.find((batch) => batch.header.baseOffset <= BigInt(offset) && batch.header.lastOffset >= BigInt(offset))!;
+          expect(local.position, `offset ${offset}`).toBe(header.position);
+          expect(local.bytes.length).toBeGreaterThanOrEqual(header.header.sizeInBytes);
+          if (local.batches > 1) expect(local.bytes.length).toBeLessThanOrEqual(maxBytes);
+          expected.set(`${offset}/${maxBytes}`, comparable(local));
+        }
+      }
+    }
+    for (const path of b.closed) await b.tiered.archiveSegment(path);
+    for (const [key, local] of expected) {
+      const [offset, maxBytes] = key.split('/').map(Number) as [number, number];
+      const remote = await b.tiered.readAt(TOPIC, 0, offset, { maxBytes });
+      expect(remote.source).toBe('remote');
+      expect(comparable(remote), `offset ${offset}, maxBytes ${maxBytes}`).toEqual(local);
+    }
+    // Never restored: still cold, no local file.
+    for (const path of b.closed) expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true });
+    const local = await readdir(join(b.dataDir, `${TOPIC}-0`));
+    expect(local.filter((name) => b.closed.some((path) => path.endsWith(name)))).toEqual([]);
+  });
+
+  it('reads a partition end to end by following nextOffset, across archived and local segments', async () => {
+    const b = await broker();
+    await b.tiered.archiveSegment(b.closed[0]!);
+    await b.tiered.archiveSegment(b.closed[2]!);
+    const all = [...b.batches.values()].flat();
+    const seen: bigint[] = [];
+    let offset = 0;
+    for (let reads = 0; reads < 10_000; reads++) {
+      const result = await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 64 * KiB }).catch((error: TieringError) => {
+        if (error.code === 'OFFSET_OUT_OF_RANGE') return undefined;
+        throw error;
+      });
+      if (!result) break;
+      for (let at = 0; at < result.bytes.length; ) {
+        seen.push(result.bytes.readBigInt64BE(at));
+        at += 12 + result.bytes.readInt32BE(at + 8);
+      }
+      offset = result.nextOffset;
+    }
+    expect(seen).toEqual(all.map((batch) => batch.header.baseOffset));
+  });
+
+  it('past the last record, before the first segment, or with a bad maxBytes: a clear error', async () => {
+    const b = await broker();
+    await b.tiered.archiveSegment(b.closed[0]!);
+    const last = [...b.batches.values()].flat().at(-1)!.header.lastOffset;
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, Number(last) + 1), 'OFFSET_OUT_OF_RANGE', /offset \d+ is past the last record of reads\.v1-events-0/);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, -1), 'OFFSET_OUT_OF_RANGE', /not an offset/);
+    await expectTieringError(b.tiered.readAt('nope', 0, 0), 'UNKNOWN_PARTITION', /no segments of nope-0/);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, 0, { maxBytes: 0 }), 'INVALID_ARGUMENT', /maxBytes must be a positive whole number, got 0/);
+  });
+
+  it('fetches only the chunks a read needs, counts what it cost, and serves the next read of them from the cache', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    const size = b.tiered.getSegment(path!).size;
+    const batches = b.batches.get(path!)!;
+    const middle = batches[Math.floor(batches.length / 2)]!.header.baseOffset;
+    const first = await b.tiered.readAt(TOPIC, 0, Number(middle), { maxBytes: 1 });
+    // The index once, then one or two 64 KiB chunks: a small part of the segment.
+    expect(first.fetched.requests).toBeGreaterThanOrEqual(2);
+    expect(first.fetched.requests).toBeLessThanOrEqual(3);
+    expect(first.fetched.bytes).toBeLessThan(size / 4);
+    const again = await b.tiered.readAt(TOPIC, 0, Number(middle), { maxBytes: 1 });
+    expect(again.fetched).toEqual({ bytes: 0, requests: 0 });
+    expect(again.bytes.equals(first.bytes)).toBe(true);
+    const stats = b.tiered.remoteReadStats();
+    expect(stats).toMatchObject({ remoteReads: 2, indexFetches: 1 });
+    expect(stats.hits).toBeGreaterThan(0);
+    expect(stats.misses).toBeGreaterThan(0);
+    expect(stats.cacheBytes).toBeGreaterThan(0);
+    expect((await readdir(join(b.cacheDir, 'chunks'), { recursive: true })).length).toBeGreaterThan(0);
+  });
+
+  it('concurrent readers of one chunk share one fetch', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    const offset = Number(b.batches.get(path!)![40]!.header.baseOffset);
+    const reads = await Promise.all(Array.from({ length: 8 }, () => b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1 })));
+    expect(new Set(reads.map((r) => r.bytes.toString('base64'))).size).toBe(1);
+    const stats = b.tiered.remoteReadStats();
+    expect(stats.indexFetches).toBe(1);
+    expect(stats.requests - stats.indexFetches, 'chunk fetches').toBeLessThanOrEqual(2);
+  });
+
+  it('prefetches the next chunk for a sequential reader', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    let offset = 0;
+    for (let i = 0; i < 6; i++) offset = (await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 48 * KiB })).nextOffset;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stats = b.tiered.remoteReadStats();
+    expect(stats.prefetches).toBeGreaterThan(0);
+    const next = await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 48 * KiB });
+    expect(next.fetched.requests, 'the prefetched chunk serves the next read').toBe(0);
+  });
+
+  it('keeps the chunk cache within local.cache.size.mb, least recently used out first', async () => {
+    const b = await broker(0.25); // four 64 KiB chunks
+    for (const path of b.closed) await b.tiered.archiveSegment(path);
+    const batches = [...b.batches.values()].flat();
+    for (const { header } of batches.filter((_, i) => i % 25 === 0)) {
+      await b.tiered.readAt(TOPIC, 0, Number(header.baseOffset), { maxBytes: 1 });
+      expect(b.tiered.remoteReadStats().cacheBytes).toBeLessThanOrEqual(0.25 * 1024 * 1024);
+    }
+    expect(b.tiered.remoteReadStats().evictions).toBeGreaterThan(0);
+    const recent = batches.filter((_, i) => i % 25 === 0).at(-1)!.header.baseOffset;
+    expect((await b.tiered.readAt(TOPIC, 0, Number(recent), { maxBytes: 1 })).fetched.requests, 'the most recent chunk is still cached').toBe(0);
+  });
+
+  it('a flipped byte in a remote chunk is caught and never served; the other chunks still read', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    const key = objectKeyOf(path!);
+    const bytes = await readAll(await b.tiered.store.get(key));
+    const victim = b.batches.get(path!)!.find((batch) => batch.position > 3 * 64 * KiB)!;
+    bytes[victim.position + 30]! ^= 0x20;
+    await b.tiered.store.put(key, bytes);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, Number(victim.header.baseOffset)), 'REMOTE_CORRUPT', /chunk 3 of its \.log in the fs cold store .* is corrupt: CRC32C/);
+    const early = await b.tiered.readAt(TOPIC, 0, 0, { maxBytes: 1 });
+    expect(early.position).toBe(0);
+  });
+
+  it('a chunk that rots in the local cache is fetched again, never served', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    const first = await b.tiered.readAt(TOPIC, 0, 0, { maxBytes: 1 });
+    const files = (await readdir(join(b.cacheDir, 'chunks'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    for (const file of files) {
+      const chunk = join(file.parentPath, file.name);
+      const bytes = await readFile(chunk);
+      bytes[100]! ^= 0xff;
+      await writeFile(chunk, bytes);
+    }
+    // Read nine other chunks, so the verified copies kept in memory are gone and disk is read again.
+    for (const batch of b.batches.get(path!)!.filter((batch) => batch.position >= 64 * KiB).filter((_, i, all) => i % Math.floor(all.length / 9) === 0)) {
+      await b.tiered.readAt(TOPIC, 0, Number(batch.header.baseOffset), { maxBytes: 1 });
+    }
+    const again = await b.tiered.readAt(TOPIC, 0, 0, { maxBytes: 1 });
+    expect(again.bytes.equals(first.bytes)).toBe(true);
+    expect(again.fetched.requests, 'the rotted chunk was fetched again').toBeGreaterThan(0);
+  });
+
+  it('a remote copy gone missing is a clear error', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    await b.tiered.store.delete(objectKeyOf(path!));
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, 0), 'REMOTE_MISSING', /its \.log is missing from the fs cold store/);
+  });
+});
