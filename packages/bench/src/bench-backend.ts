@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createColdStore, type BackendProvider, type BackendTarget, type ColdStore } from '@takhin/core';
 import { readServiceEnv } from '@takhin/testkit';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 export const BENCH_BACKENDS = ['fs', 's3', 'minio', 'gcs', 'azure'] as const;
 export type BenchBackendName = (typeof BENCH_BACKENDS)[number];
@@ -10,6 +11,7 @@ export type BenchBackendName = (typeof BENCH_BACKENDS)[number];
 /** A backend to archive to: as plain data for the pool, as a store for the main-thread baseline. */
 export interface BenchBackend {
   name: BenchBackendName;
+  provider: BackendProvider;
   target: BackendTarget;
   store: ColdStore;
   /** The key prefix this run writes under. */
@@ -45,9 +47,11 @@ export async function openBenchBackend(name: BenchBackendName, options: { bucket
     config = serviceConfig(name, options.bucket);
   }
   const target: BackendTarget = { module: provider.module, config };
+  if ((name === 's3' || name === 'minio') && options.rawConfig === undefined) await ensureMinioBucket(config as { bucket: string });
   const store = await createColdStore(target);
   return {
     name,
+    provider,
     target,
     store,
     runPrefix,
@@ -94,5 +98,24 @@ function serviceConfig(name: Exclude<BenchBackendName, 'fs'>, bucket: string | u
     case 'azure':
       // The container the Azure contract suite creates.
       return { container: bucket ?? 'takhin-contract', connectionString: need('TAKHIN_AZURITE_CONNECTION_STRING') };
+  }
+}
+
+/** The bucket on the MinIO `scripts/services` runs: its data dir is fresh at every start. */
+async function ensureMinioBucket({ bucket }: { bucket: string }): Promise<void> {
+  const env = readServiceEnv();
+  const client = new S3Client({
+    region: env.TAKHIN_MINIO_REGION,
+    endpoint: env.TAKHIN_MINIO_ENDPOINT,
+    forcePathStyle: true,
+    credentials: { accessKeyId: env.TAKHIN_MINIO_ACCESS_KEY ?? '', secretAccessKey: env.TAKHIN_MINIO_SECRET_KEY ?? '' },
+  });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const code = (error as { name?: string }).name;
+    if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+  } finally {
+    client.destroy();
   }
 }

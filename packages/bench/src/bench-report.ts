@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ArchiveEventLoopResult } from './scenarios/archive-event-loop.js';
 import type { ChecksumThroughputResult } from './scenarios/checksum-throughput.js';
 import type { ModelCostsResult } from './scenarios/model-costs.js';
+import type { RemoteReadsResult } from './scenarios/remote-reads.js';
 import type { UploadMemoryResult } from './scenarios/upload-memory.js';
 
 /** One bench run: where and how it ran, and what each scenario measured. */
@@ -17,6 +18,7 @@ export interface BenchReport {
   memory?: UploadMemoryResult;
   checksum?: ChecksumThroughputResult;
   model?: ModelCostsResult;
+  reads?: RemoteReadsResult;
 }
 
 const MiB = 1024 * 1024;
@@ -31,7 +33,7 @@ export function renderMarkdown(report: BenchReport): string {
     `\`${report.command}\` on ${report.host.cpus} CPUs (load average ${report.host.loadAverage.join(', ')} at start), Node ${report.host.node}, ${report.poolThreads} pool threads.`,
     '',
   ];
-  const { archive, memory, checksum, model } = report;
+  const { archive, memory, checksum, model, reads } = report;
   if (archive) {
     lines.push(
       `## Archive ${archive.pool.files} files (${mib(archive.pool.bytes)}): main-thread event-loop delay`,
@@ -88,6 +90,20 @@ export function renderMarkdown(report: BenchReport): string {
       `| the seed (Go, small N) | | ${seed.lookupNs} | | | ${seed.policyDecisionNs} | ${seed.getStatsNs} | |`,
       '',
       `Targets met at the largest size (one segment again, as the seed measures): ${verdict(model.pass)}`,
+      '',
+    );
+  }
+  if (reads) {
+    const perRestore = mib(reads.restore.bytesPerSegment);
+    lines.push(
+      `## Random reads by offset from ${reads.segments} archived segments of ${mib(reads.segmentBytes)} on ${reads.backend} (readAt, nothing restored)`,
+      '',
+      '| pass | reads | p50 ms | p99 ms | max ms | fetched per read | requests per read | served by the cache |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...reads.passes.map((p) => `| ${p.label} | ${p.reads} | ${p.p50Ms} | ${p.p99Ms} | ${p.maxMs} | ${mib(p.bytesPerRead)} | ${p.requestsPerRead} | ${p.cacheHits} |`),
+      '',
+      `Restoring each segment whole instead: ${perRestore} per segment, ${reads.restore.seconds} s for all ${reads.segments}.`,
+      `A random read fetches ${reads.bytesRatio} of a whole-segment restore (target ≤ ${reads.targets.bytesRatio}); p99 target ${reads.targets.p99Ms} ms: ${verdict(reads.pass)}`,
       '',
     );
   }

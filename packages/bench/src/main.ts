@@ -8,10 +8,11 @@ import { renderMarkdown, writeReport, type BenchReport } from './bench-report.js
 import { benchArchiveEventLoop } from './scenarios/archive-event-loop.js';
 import { benchChecksumThroughput } from './scenarios/checksum-throughput.js';
 import { benchModelCosts } from './scenarios/model-costs.js';
+import { benchRemoteReads } from './scenarios/remote-reads.js';
 import { benchUploadMemory } from './scenarios/upload-memory.js';
 import { generateSegments, type SegmentCorpus } from './segment-corpus.js';
 
-const USAGE = `usage: npm run bench -- [all|archive|memory|checksum|model] [options]
+const USAGE = `usage: npm run bench -- [all|archive|memory|checksum|model|reads] [options]
   --backend fs|s3|minio|gcs|azure   where to archive (default fs, under the OS temp dir)
   --files N         segments for archive and checksum (default 8)
   --file-mib M      size of each, MiB (default 128)
@@ -20,9 +21,12 @@ const USAGE = `usage: npm run bench -- [all|archive|memory|checksum|model] [opti
   --bucket NAME     bucket or container for remote backends
   --config JSON     the backend's config outright, instead of .services/env
   --model-sizes L   segment counts for the model's costs (default 1000,100000,1000000)
+  --reads N         random offsets read from archived segments (default 1000)
+  --read-segments N archived segments they are spread over (default 4)
+  --read-segment-mib M  size of each, MiB (default 256)
   --out DIR         results folder (default packages/bench/results)`;
 
-const SCENARIOS = ['all', 'archive', 'memory', 'checksum', 'model'] as const;
+const SCENARIOS = ['all', 'archive', 'memory', 'checksum', 'model', 'reads'] as const;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -37,6 +41,9 @@ async function main(argv: string[]): Promise<void> {
       bucket: { type: 'string' },
       config: { type: 'string' },
       'model-sizes': { type: 'string', default: '1000,100000,1000000' },
+      reads: { type: 'string', default: '1000' },
+      'read-segments': { type: 'string', default: '4' },
+      'read-segment-mib': { type: 'string', default: '256' },
       out: { type: 'string', default: fileURLToPath(new URL('../results/', import.meta.url)) },
       help: { type: 'boolean', short: 'h' },
     },
@@ -85,6 +92,16 @@ async function main(argv: string[]): Promise<void> {
       log(`model: lookup, findSegment, policy decision, stats and reopen at ${sizes.join(', ')} segments`);
       report.model = await benchModelCosts(sizes);
     }
+    if (wants('reads')) {
+      const options = {
+        reads: positiveInteger('--reads', values.reads, 1_000_000),
+        segments: positiveInteger('--read-segments', values['read-segments'], 64),
+        segmentMib: positiveInteger('--read-segment-mib', values['read-segment-mib'], 4096),
+      };
+      log(`reads: ${options.reads} random offsets from ${options.segments} archived segments of ${options.segmentMib} MiB on ${backend.name}`);
+      const section = { backend: backend.name, [backend.name]: { ...(backend.target.config as object), prefix: `${backend.runPrefix}/reads` } };
+      report.reads = await benchRemoteReads({ name: backend.name, provider: backend.provider, section }, options);
+    }
     if (wants('archive') || wants('checksum')) {
       log(`generating ${files} segments of ${fileMib} MiB`);
       const corpus = await generateSegments('segments', files, fileMib);
@@ -108,7 +125,7 @@ async function main(argv: string[]): Promise<void> {
   const paths = await writeReport(values.out, report);
   console.log(renderMarkdown(report));
   log(`wrote ${paths.json} and ${paths.markdown}`);
-  const failed = [report.archive, report.memory, report.model].some((result) => result && !result.pass);
+  const failed = [report.archive, report.memory, report.model, report.reads].some((result) => result && !result.pass);
   if (failed) process.exitCode = 1;
 }
 
