@@ -12,10 +12,9 @@ import {
   type LocatedBatch,
   type ReadAtResult,
   type TieredStorage,
-  type TieringErrorCode,
 } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { readAll, writeSegment } from '@takhin/testkit';
+import { expectTieringError, readAll, writeSegment } from '@takhin/testkit';
 
 const KiB = 1024;
 const DAY = 24 * 3_600_000;
@@ -86,16 +85,6 @@ function offsetsOf(batches: readonly LocatedBatch[]): number[] {
 }
 
 const comparable = (r: ReadAtResult) => ({ segmentPath: r.segmentPath, position: r.position, nextOffset: r.nextOffset, batches: r.batches, bytes: r.bytes.toString('base64') });
-
-async function expectTieringError(promise: Promise<unknown>, code: TieringErrorCode, message: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected TieringError ${code}`).toBeInstanceOf(TieringError);
-  expect((error as TieringError).code, (error as Error).message).toBe(code);
-  expect((error as Error).message).toMatch(message);
-}
 
 describe('readAt', () => {
   it('returns the same bytes from a local and an archived copy, at every batch boundary, inside batches and at both ends', async () => {

@@ -7,7 +7,6 @@ import {
   CLOCK,
   LOCK_FILE,
   PROTOCOL_OBSERVER,
-  TieringError,
   createContainer,
   loadConfig,
   openTieredStorage,
@@ -17,10 +16,9 @@ import {
   type Clock,
   type SegmentRecord,
   type TieredStorage,
-  type TieringErrorCode,
 } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { kafkaFixtureLogDir, writeBrokerLogDir, writeSegment, type BrokerLogDirManifest } from '@takhin/testkit';
+import { expectTieringErrorSync, kafkaFixtureLogDir, writeBrokerLogDir, writeSegment, type BrokerLogDirManifest } from '@takhin/testkit';
 
 const DAY = 24 * 3_600_000;
 let work: string;
@@ -67,18 +65,6 @@ async function fingerprint(manifest: BrokerLogDirManifest): Promise<Map<string, 
     prints.set(file, `${createHash('sha256').update(bytes).digest('hex')} ${stats.mtimeMs}`);
   }
   return prints;
-}
-
-function expectTieringCode(call: () => unknown, code: TieringErrorCode, message?: RegExp): void {
-  let error: unknown;
-  try {
-    call();
-  } catch (e) {
-    error = e;
-  }
-  expect(error, `expected TieringError ${code}`).toBeInstanceOf(TieringError);
-  expect((error as TieringError).code, (error as Error).message).toBe(code);
-  if (message) expect((error as Error).message).toMatch(message);
 }
 
 describe('the log-dir scanner', () => {
@@ -161,10 +147,10 @@ describe('TieredStorage, the model', () => {
     // Past the active segment's end is still the active segment: only a read can tell the end.
     expect(tiered.findSegment(partition.topic, 1, Number.MAX_SAFE_INTEGER).path).toBe(partition.segments.at(-1)!.segmentPath);
     const first = Number(partition.segments[0]!.baseOffset);
-    if (first > 0) expectTieringCode(() => tiered.findSegment(partition.topic, 1, first - 1), 'OFFSET_OUT_OF_RANGE', /before the first segment/);
-    expectTieringCode(() => tiered.findSegment('no-such-topic', 0, 0), 'UNKNOWN_PARTITION', /no segments of no-such-topic-0/);
-    expectTieringCode(() => tiered.findSegment(partition.topic, 1, -1), 'OFFSET_OUT_OF_RANGE', /not an offset/);
-    expectTieringCode(() => tiered.findSegment(partition.topic, 1.5, 0), 'UNKNOWN_PARTITION');
+    if (first > 0) expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1, first - 1), 'OFFSET_OUT_OF_RANGE', /before the first segment/);
+    expectTieringErrorSync(() => tiered.findSegment('no-such-topic', 0, 0), 'UNKNOWN_PARTITION', /no segments of no-such-topic-0/);
+    expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1, -1), 'OFFSET_OUT_OF_RANGE', /not an offset/);
+    expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1.5, 0), 'UNKNOWN_PARTITION');
   });
 
   it('refuses any segment path but the canonical relative form, naming what is wrong', async () => {
@@ -181,10 +167,10 @@ describe('TieredStorage, the model', () => {
       ['orders.v1-events-0.abc-delete/00000000000000000000.log', /is not a <topic>-<partition> folder/],
       ['', /it is empty/],
     ];
-    for (const [path, message] of cases) expectTieringCode(() => tiered.getSegment(path), 'INVALID_SEGMENT_PATH', message);
-    expectTieringCode(() => tiered.getSegment('orders.v1-events-0/00000000000000999999.log'), 'UNKNOWN_SEGMENT', /no segment orders\.v1-events-0\/00000000000000999999\.log/);
-    expectTieringCode(() => tiered.isSegmentArchived('x/y'), 'INVALID_SEGMENT_PATH');
-    expectTieringCode(() => tiered.getSegmentPolicy('orders.v1-events-9/00000000000000000000.log'), 'UNKNOWN_SEGMENT');
+    for (const [path, message] of cases) expectTieringErrorSync(() => tiered.getSegment(path), 'INVALID_SEGMENT_PATH', message);
+    expectTieringErrorSync(() => tiered.getSegment('orders.v1-events-0/00000000000000999999.log'), 'UNKNOWN_SEGMENT', /no segment orders\.v1-events-0\/00000000000000999999\.log/);
+    expectTieringErrorSync(() => tiered.isSegmentArchived('x/y'), 'INVALID_SEGMENT_PATH');
+    expectTieringErrorSync(() => tiered.getSegmentPolicy('orders.v1-events-9/00000000000000000000.log'), 'UNKNOWN_SEGMENT');
   });
 
   it('keeps stats O(1) and exact: the counters agree with a recount after archives, restores and evictions', async () => {
@@ -252,7 +238,7 @@ describe('TieredStorage, the model', () => {
     expect(discovered).toEqual([rolled.segmentPath]);
     expect(tiered.plan().find((s) => s.path === rolled.segmentPath)?.rule).toBe('active-segment');
     expect(tiered.plan().find((s) => s.path === oldActive.segmentPath)?.rule).not.toBe('active-segment');
-    expectTieringCode(() => tiered.getSegment(doomed.segmentPath), 'UNKNOWN_SEGMENT');
+    expectTieringErrorSync(() => tiered.getSegment(doomed.segmentPath), 'UNKNOWN_SEGMENT');
   });
 
   it('refuses to archive the active segment, an internal topic or a never-tiered topic, and is a no-op for an archived one', async () => {

@@ -23,3 +23,4 @@ export * from './metadata/describe-metadata-store-contract.js';
 export * from './tiering/describe-tiering-integration.js';
 export * from './kafka-tools/dump-log-segments.js';
 export * from './network/reset-mid-get.js';
+export * from './tiering/tiering-assertions.js';

@@ -1,9 +1,8 @@
 import { TieringError } from '../errors/tiering-error.js';
 import { versionConflict } from './metadata-conflict.js';
 import type { MetadataStore, MetadataWrite, RecordFilter } from './metadata-store.js';
+import { inPages } from './record-pages.js';
 import type { SegmentRecord } from './segment-record.js';
-
-const PAGE = 10_000;
 
 /** Records in a Map: for tests and for brokers that rebuild from the cold store at every start. */
 export class InMemoryMetadataStore implements MetadataStore {
@@ -13,17 +12,10 @@ export class InMemoryMetadataStore implements MetadataStore {
 
   async *records(filter: RecordFilter = {}): AsyncIterable<readonly SegmentRecord[]> {
     this.#check();
-    let page: SegmentRecord[] = [];
-    for (const record of [...this.#records.values()]) {
-      if (filter.topic !== undefined && record.topic !== filter.topic) continue;
-      if (filter.partition !== undefined && record.partition !== filter.partition) continue;
-      page.push(record);
-      if (page.length === PAGE) {
-        yield page;
-        page = [];
-      }
-    }
-    if (page.length > 0) yield page;
+    const matching = [...this.#records.values()].filter(
+      (record) => (filter.topic === undefined || record.topic === filter.topic) && (filter.partition === undefined || record.partition === filter.partition),
+    );
+    yield* inPages(matching);
   }
 
   async get(path: string): Promise<SegmentRecord | undefined> {

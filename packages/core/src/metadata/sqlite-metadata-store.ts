@@ -4,6 +4,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { TieringError } from '../errors/tiering-error.js';
 import { versionConflict } from './metadata-conflict.js';
 import type { MetadataStore, MetadataWrite, RecordFilter } from './metadata-store.js';
+import { inPages } from './record-pages.js';
 import type { SegmentFile, SegmentFiles, SegmentRecord, SegmentState, Tier } from './segment-record.js';
 
 /**
@@ -62,7 +63,6 @@ const UPDATES = COLUMNS.split(', ')
   .filter((column) => column !== 'path')
   .map((column) => `${column} = excluded.${column}`)
   .join(', ');
-const PAGE = 10_000;
 
 type Row = (string | number | null)[];
 
@@ -112,15 +112,11 @@ export class SqliteMetadataStore implements MetadataStore {
     }
     const statement = this.#db.prepare(`SELECT ${COLUMNS} FROM segments${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
     statement.setReturnArrays(true);
-    let page: SegmentRecord[] = [];
-    for (const row of statement.iterate(...params)) {
-      page.push(fromRow(row as unknown as Row));
-      if (page.length === PAGE) {
-        yield page;
-        page = [];
-      }
-    }
-    if (page.length > 0) yield page;
+    yield* inPages(
+      (function* () {
+        for (const row of statement.iterate(...params)) yield fromRow(row as unknown as Row);
+      })(),
+    );
   }
 
   async get(path: string): Promise<SegmentRecord | undefined> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TieringError, segmentPathOf, type MetadataStore, type SegmentRecord, type TieringErrorCode } from '@takhin/core';
+import { segmentPathOf, type MetadataStore, type SegmentRecord } from '@takhin/core';
 import { collect } from '../contract/assertions.js';
+import { expectTieringError } from '../tiering/tiering-assertions.js';
 
 /** What the metadata suite needs from a store under test. */
 export interface MetadataStoreSubject {
@@ -38,16 +39,6 @@ export function sampleRecord(n: number, fields: Partial<SegmentRecord> = {}): Se
     version: 1,
     ...fields,
   };
-}
-
-async function expectTieringCode(promise: Promise<unknown>, code: TieringErrorCode): Promise<TieringError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected a TieringError ${code}`).toBeInstanceOf(TieringError);
-  expect((error as TieringError).code, (error as Error).message).toBe(code);
-  return error as TieringError;
 }
 
 /**
@@ -112,11 +103,11 @@ export function describeMetadataStoreContract(name: string, subject: MetadataSto
       const a = sampleRecord(4);
       const b = sampleRecord(5);
       await store.commit([{ put: a }]);
-      await expectTieringCode(store.commit([{ put: b }, { put: { ...a, version: 3 }, ifVersion: 2 }]), 'METADATA_CONFLICT');
+      await expectTieringError(store.commit([{ put: b }, { put: { ...a, version: 3 }, ifVersion: 2 }]), 'METADATA_CONFLICT');
       expect(await store.get(b.path)).toBeUndefined();
       expect(await store.get(a.path)).toEqual(a);
-      await expectTieringCode(store.commit([{ put: a, ifVersion: 'absent' }]), 'METADATA_CONFLICT');
-      await expectTieringCode(store.commit([{ delete: a.path, ifVersion: 7 }]), 'METADATA_CONFLICT');
+      await expectTieringError(store.commit([{ put: a, ifVersion: 'absent' }]), 'METADATA_CONFLICT');
+      await expectTieringError(store.commit([{ delete: a.path, ifVersion: 7 }]), 'METADATA_CONFLICT');
       expect(await store.get(a.path)).toEqual(a);
     });
 
@@ -147,8 +138,8 @@ export function describeMetadataStoreContract(name: string, subject: MetadataSto
     it('fails with CLOSED once closed', async () => {
       const fresh = await subject.open();
       await fresh.close();
-      await expectTieringCode(fresh.get('orders-0/00000000000000000000.log'), 'CLOSED');
-      await expectTieringCode(fresh.commit([{ put: sampleRecord(7) }]), 'CLOSED');
+      await expectTieringError(fresh.get('orders-0/00000000000000000000.log'), 'CLOSED');
+      await expectTieringError(fresh.commit([{ put: sampleRecord(7) }]), 'CLOSED');
     });
 
     if (subject.reopen) {
@@ -157,7 +148,7 @@ export function describeMetadataStoreContract(name: string, subject: MetadataSto
         const fresh = await subject.open();
         const kept = [sampleRecord(10), sampleRecord(11, { policy: 'hot', isArchived: false, state: 'restoring' })];
         await fresh.commit(kept.map((put) => ({ put })));
-        await expectTieringCode(fresh.commit([{ put: sampleRecord(12) }, { delete: kept[0]!.path, ifVersion: 9 }]), 'METADATA_CONFLICT');
+        await expectTieringError(fresh.commit([{ put: sampleRecord(12) }, { delete: kept[0]!.path, ifVersion: 9 }]), 'METADATA_CONFLICT');
         const again = await reopen(fresh);
         expect((await collect(again.records())).flat().sort((a, b) => a.path.localeCompare(b.path))).toEqual(kept.sort((a, b) => a.path.localeCompare(b.path)));
         await again.close();

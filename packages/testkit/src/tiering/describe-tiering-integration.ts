@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   PROTOCOL_OBSERVER,
-  TieringError,
   createContainer,
   createManifest,
   loadConfig,
@@ -17,10 +16,10 @@ import {
   type BackendProvider,
   type ProtocolStep,
   type TieredStorage,
-  type TieringErrorCode,
 } from '@takhin/core';
 import { readAll } from '../bodies/patterned-body.js';
 import { writeSegment } from '../segments/segment-generator.js';
+import { expectTieringError } from './tiering-assertions.js';
 
 /** What the tiering suite needs from a backend: its provider and a config section for a prefix. */
 export interface TieringSubject {
@@ -50,16 +49,6 @@ interface Broker {
 
 async function sha256File(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');
-}
-
-async function expectTieringError(promise: Promise<unknown>, code: TieringErrorCode, message: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected TieringError ${code}`).toBeInstanceOf(TieringError);
-  expect((error as TieringError).code, (error as Error).message).toBe(code);
-  expect((error as Error).message).toMatch(message);
 }
 
 /**
