@@ -150,8 +150,8 @@ export async function snapshot(fixture: Pick<ConsoleFixture, 'tiered' | 'dataDir
       for (const entry of await readdir(current, { withFileTypes: true }).catch(() => [])) {
         const path = join(current, entry.name);
         if (entry.isDirectory()) await walk(path);
-        // The SQLite WAL and shared-memory files change on reads; the records compare the metadata.
-        else if (!/\.db(-wal|-shm)?$/.test(entry.name)) {
+        // The SQLite files change on reads (the records compare the metadata); every open rewrites the lock.
+        else if (!/\.db(-wal|-shm)?$/.test(entry.name) && entry.name !== '.takhin-tiered.lock') {
           const info = await stat(path);
           found.push(`${relative(dir, path)} ${info.size} ${info.mtimeMs}`);
         }
