@@ -8,3 +8,4 @@ export * from './http/api-error.js';
 export * from './read/read-records.js';
 export * from './cli/exit-codes.js';
 export { main } from './cli/main.js';
+export * from './cli/progress-bar.js';

@@ -15,7 +15,7 @@ const REDRAW_MS = 100;
  * Bytes are counted as segments finish: the model reports an archive's bytes when it is done.
  */
 export class ProgressBar {
-  readonly #started = performance.now();
+  readonly #started: number;
   #items = 0;
   #bytes = 0;
   #current = '';
@@ -27,7 +27,9 @@ export class ProgressBar {
     private readonly totalItems: number,
     private readonly totalBytes: number,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.#started = now();
+  }
 
   /** The item now in progress (its name shows at the end of the line). */
   working(name: string): void {
