@@ -194,6 +194,24 @@ describe('takhin-tiered CLI', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ failed: 0, planned: expect.any(Number) });
   });
 
+  it('on a terminal, moving many segments draws a progress bar: segments, bytes, rate, ETA', async () => {
+    expect((await cli(root, ['evict', orders[0]!.path, orders[1]!.path])).code).toBe(EXIT.OK);
+    const paths = orders.slice(0, 3).map((s) => s.path);
+    // util-linux `script` runs the command on a pseudo-terminal, as an operator's shell would.
+    const command = [process.execPath, BIN, 'restore', ...paths].join(' ');
+    const run = await new Promise<Run>((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: root, env: { PATH: process.env.PATH ?? '', COLUMNS: '200' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain('\r\u001b[2Krestore [');
+    expect(run.stdout).toMatch(/3\/3 segments {2}[\d.]+ KiB\/[\d.]+ KiB {2}[\d.]+ (KiB|MiB)\/s {2}ETA/);
+    for (const path of paths) expect(run.stdout).toContain(`restored  ${path}`);
+  });
+
   it('while serve holds the data dir, other commands exit 5 naming its URL, and change nothing; serve stops cleanly on SIGTERM', async () => {
     const server = spawn(process.execPath, [BIN, 'serve', '--json'], { cwd: root, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {

@@ -73,7 +73,7 @@ export class ProgressBar {
     ];
     if (this.#current && this.#items < this.totalItems) parts.push(printable(this.#current));
     const line = parts.join('  ');
-    const columns = this.terminal.columns ?? 100;
+    const columns = this.terminal.columns || 100; // a pseudo-terminal may report 0
     return line.length > columns - 1 ? `${line.slice(0, columns - 2)}…` : line;
   }
 
