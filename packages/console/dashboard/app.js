@@ -1,0 +1,139 @@
+import { api, ApiFailure, getToken, setToken } from './api.js';
+import { el, formatBytes } from './format.js';
+import { renderPlan } from './plan-list.js';
+import { renderSegments } from './segment-table.js';
+import { drawTierChart } from './tier-chart.js';
+
+const REFRESH_MS = 5000;
+const $ = (selector) => document.querySelector(selector);
+
+/** The segment list's filters and the cursors of the pages seen so far. */
+const view = { filters: { limit: '50' }, cursor: undefined, nextCursor: null, page: 1 };
+let busy = 0;
+
+function announce(message, isError = false) {
+  const status = $('#status');
+  status.textContent = message;
+  status.className = isError ? 'error' : 'ok';
+}
+
+function failureText(error) {
+  if (error instanceof ApiFailure) {
+    if (error.status === 401) return `Not authorised: ${error.message}. Enter the console's token above.`;
+    return `${error.code}: ${error.message}`;
+  }
+  return `Cannot reach the console: ${error.message}`;
+}
+
+async function loadStats() {
+  const stats = await api.stats();
+  drawTierChart($('#tier-chart'), stats);
+  const rows = [
+    ['hot', stats.hot_segments, stats.bytes_by_tier.hot],
+    ['warm', stats.warm_segments, stats.bytes_by_tier.warm],
+    ['cold', stats.cold_segments, stats.bytes_by_tier.cold],
+  ];
+  $('#tier-table tbody').replaceChildren(
+    ...rows.map(([tier, count, bytes]) => el('tr', {}, el('th', { scope: 'row', className: `tier tier-${tier}` }, tier), el('td', { className: 'number' }, count), el('td', { className: 'number' }, formatBytes(bytes)))),
+  );
+  $('#tier-table tfoot').replaceChildren(
+    el('tr', {}, el('th', { scope: 'row' }, 'all'), el('td', { className: 'number' }, `${stats.total_segments} (${stats.archived_segments} archived)`), el('td', { className: 'number' }, `${formatBytes(stats.local_bytes)} local · ${formatBytes(stats.remote_bytes)} remote`)),
+  );
+}
+
+async function loadSegments() {
+  const query = Object.fromEntries(Object.entries(view.filters).filter(([, value]) => value !== ''));
+  if (view.cursor) query.cursor = view.cursor;
+  const page = await api.segments(query);
+  renderSegments($('#segments tbody'), page.segments, runOperation);
+  view.nextCursor = page.next_cursor;
+  $('#next-page').disabled = page.next_cursor === null;
+  $('#first-page').disabled = view.cursor === undefined;
+  $('#page-label').textContent = `Page ${view.page}`;
+}
+
+async function loadPlan() {
+  renderPlan($('#plan-summary'), $('#plan tbody'), await api.plan());
+}
+
+async function refresh() {
+  if (busy > 0) return; // an operation in flight refreshes when it ends
+  try {
+    await Promise.all([loadStats(), loadSegments(), loadPlan()]);
+    $('#updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    if (error instanceof ApiFailure && error.code === 'INVALID_CURSOR') {
+      view.cursor = undefined;
+      view.page = 1;
+      return refresh();
+    }
+    announce(failureText(error), true);
+  }
+}
+
+async function runOperation(operation, path, button) {
+  busy++;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  announce(`${operation} ${path}…`);
+  try {
+    const result = await api.operate(operation, path);
+    announce(`${result.message}: ${path}`);
+  } catch (error) {
+    announce(failureText(error), true);
+  } finally {
+    busy--;
+    await refresh();
+  }
+}
+
+function wire() {
+  $('#token').value = getToken();
+  $('#token-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    setToken($('#token').value.trim());
+    announce(getToken() ? 'Token saved for this tab.' : 'Token cleared.');
+    void refresh();
+  });
+  $('#filters').addEventListener('submit', (event) => {
+    event.preventDefault();
+    view.filters = Object.fromEntries(new FormData(event.currentTarget));
+    view.cursor = undefined;
+    view.page = 1;
+    void refresh();
+  });
+  $('#next-page').addEventListener('click', () => {
+    if (view.nextCursor === null) return;
+    view.cursor = view.nextCursor;
+    view.page++;
+    void refresh();
+  });
+  $('#first-page').addEventListener('click', () => {
+    view.cursor = undefined;
+    view.page = 1;
+    void refresh();
+  });
+  $('#refresh-now').addEventListener('click', () => void refresh());
+  $('#run-cycle').addEventListener('click', async (event) => {
+    const button = event.currentTarget;
+    busy++;
+    button.disabled = true;
+    announce('Running a cycle…');
+    try {
+      const report = await api.cycle();
+      announce(`Cycle done: ${report.archived} archived, ${report.evicted} evicted, ${report.retiered} retiered, ${report.failed} failed.`, report.failed > 0);
+    } catch (error) {
+      announce(failureText(error), true);
+    } finally {
+      busy--;
+      button.disabled = false;
+      await refresh();
+    }
+  });
+  setInterval(() => {
+    if ($('#auto-refresh').checked) void refresh();
+  }, REFRESH_MS);
+}
+
+wire();
+void refresh();

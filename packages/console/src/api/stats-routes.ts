@@ -1,0 +1,16 @@
+import type { Router } from '../http/router.js';
+import { readQuery } from '../http/query-params.js';
+import { sendJson } from '../http/respond.js';
+import type { ConsoleContext } from './console-context.js';
+import { reconciliationJson, statsJson } from './wire-format.js';
+
+/**
+ * `GET /api/v1/tiered/stats`: the seed's counts (`total_segments`, `hot_segments`, …), local
+ * and remote bytes, bytes per tier, and what reconciliation repaired since start.
+ */
+export function statsRoutes(router: Router, { tiered, tierBytes }: ConsoleContext): void {
+  router.get('/api/v1/tiered/stats', ({ response, target }) => {
+    readQuery(target.query, {});
+    sendJson(response, 200, { ...statsJson(tiered.getStats(), tierBytes.current()), reconciliation: reconciliationJson(tiered.lastReconciliation) });
+  });
+}

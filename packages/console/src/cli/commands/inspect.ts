@@ -1,0 +1,65 @@
+import { TierBytesCounter } from '../../api/tier-bytes.js';
+import { planItemJson, reconciliationJson, rebuildJson, segmentJson, statsJson } from '../../api/wire-format.js';
+import { requireSegment } from '../../http/segment-path-param.js';
+import type { Command } from '../command-context.js';
+import { withDataDir } from '../command-context.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+import { formatBytes, printable } from '../human-format.js';
+
+/** `stats`: the same document as `GET /api/v1/tiered/stats`. */
+export const statsCommand: Command = (context) =>
+  withDataDir(context, async (tiered) => {
+    noArguments(context.positionals, 'stats');
+    const stats = statsJson(tiered.getStats(), new TierBytesCounter(tiered).current());
+    const { output } = context;
+    output.document({ ...stats, reconciliation: reconciliationJson(tiered.lastReconciliation) });
+    output.line(`segments  ${stats.total_segments} (${stats.archived_segments} archived)`);
+    output.line(`hot       ${stats.hot_segments} segments  ${formatBytes(stats.bytes_by_tier.hot)}`);
+    output.line(`warm      ${stats.warm_segments} segments  ${formatBytes(stats.bytes_by_tier.warm)}`);
+    output.line(`cold      ${stats.cold_segments} segments  ${formatBytes(stats.bytes_by_tier.cold)}`);
+    output.line(`local     ${formatBytes(stats.local_bytes)}   remote ${formatBytes(stats.remote_bytes)}   .log total ${formatBytes(stats.total_size_bytes)}`);
+    return EXIT.OK;
+  });
+
+/** `status <path>`: one segment's record, as `GET /api/v1/tiered/segments/{path}`. */
+export const statusCommand: Command = (context) =>
+  withDataDir(context, async (tiered) => {
+    if (context.positionals.length !== 1) throw new UsageError('status takes exactly one segment path');
+    const segment = segmentJson(requireSegment(tiered, context.positionals[0]));
+    const { output } = context;
+    output.document(segment);
+    output.line(`${segment.segment_path}`);
+    output.line(`  policy       ${segment.policy}${segment.state === 'idle' ? '' : ` (${segment.state})`}`);
+    output.line(`  archived     ${segment.is_archived ? `yes, ${segment.object_key ?? ''} at ${new Date(segment.archived_at ?? 0).toISOString()}` : 'no'}`);
+    output.line(`  size         ${formatBytes(segment.size)} (.log)  files: ${Object.entries(segment.files).map(([e, f]) => `${e} ${formatBytes(f.size)}`).join(', ')}`);
+    output.line(`  modified     ${new Date(segment.last_modified).toISOString()}   last access ${new Date(segment.last_access_at).toISOString()}`);
+    return EXIT.OK;
+  });
+
+/** `plan`: what the next cycle would do, segment by segment (changes only). Changes nothing. */
+export const planCommand: Command = (context) =>
+  withDataDir(context, async (tiered) => {
+    noArguments(context.positionals, 'plan');
+    const items = tiered.plan({ changesOnly: true }).map(planItemJson);
+    const { output } = context;
+    output.document({ total: items.length, items });
+    if (items.length === 0) output.line('nothing to do: every segment is where the policy wants it');
+    for (const item of items) output.line(`${item.action.padEnd(7)} ${item.segment_path}  ${item.from} -> ${item.to}  (${item.rule}: ${printable(item.reason)})`);
+    return EXIT.OK;
+  });
+
+/** `rebuild`: recreates the metadata of archived segments from the cold store's manifests. */
+export const rebuildCommand: Command = (context) =>
+  withDataDir(context, async (tiered) => {
+    noArguments(context.positionals, 'rebuild');
+    const report = rebuildJson(await tiered.rebuildFromColdStore());
+    const { output } = context;
+    output.document(report);
+    output.line(`rebuild: ${report.manifests} manifests, ${report.created} records created, ${report.updated} updated, ${report.unarchived} unarchived, ${report.dropped} dropped`);
+    for (const problem of report.problems) output.line(`problem: ${printable(problem)}`);
+    return report.problems.length > 0 ? EXIT.OPERATION_FAILED : EXIT.OK;
+  });
+
+function noArguments(positionals: readonly string[], command: string): void {
+  if (positionals.length > 0) throw new UsageError(`${command} takes no arguments, got ${positionals.map((p) => JSON.stringify(printable(p))).join(' ')}`);
+}

@@ -1,0 +1,91 @@
+import { decodeRecords, TieringError, type KafkaRecord } from '@takhin/core';
+import { readRecordBatches } from '../../read/read-records.js';
+import type { Command } from '../command-context.js';
+import { withDataDir } from '../command-context.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+import { printable } from '../human-format.js';
+
+const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * `read <topic> <partition> <offset> [--max-bytes N]`: the records a Kafka fetch at that offset
+ * returns. An archived segment is restored first (see `readRecordBatches`).
+ */
+export const readCommand: Command = (context) => {
+  const [topic, partitionText, offsetText, ...extra] = context.positionals;
+  if (topic === undefined || partitionText === undefined || offsetText === undefined || extra.length > 0) {
+    throw new UsageError('read takes <topic> <partition> <offset>');
+  }
+  const partition = wholeNumber(partitionText, 'partition', 'UNKNOWN_PARTITION');
+  const offset = wholeNumber(offsetText, 'offset', 'OFFSET_OUT_OF_RANGE');
+  const maxBytes = context.options.maxBytes === undefined ? DEFAULT_MAX_BYTES : wholeNumber(context.options.maxBytes, '--max-bytes', undefined);
+  if (maxBytes < 1) throw new UsageError('--max-bytes must be at least 1');
+  return withDataDir(context, async (tiered) => {
+    const { segment, fetched } = await readRecordBatches(tiered, topic, partition, offset, { maxBytes });
+    const batches = fetched.batches.map(({ position, header }) => {
+      const at = position - fetched.position;
+      const bytes = fetched.bytes.subarray(at, at + header.sizeInBytes);
+      const records = header.compression === 'none' ? decodeRecords(bytes, { position }).filter((record) => record.offset >= BigInt(offset)) : null;
+      return { base_offset: header.baseOffset.toString(), last_offset: header.lastOffset.toString(), position, size: header.sizeInBytes, compression: header.compression, records };
+    });
+    const { output } = context;
+    output.document({
+      topic,
+      partition,
+      offset,
+      segment_path: segment.path,
+      next_offset: fetched.nextOffset.toString(),
+      batches: batches.map((batch) => ({ ...batch, records: batch.records?.map(recordJson) ?? null })),
+    });
+    for (const batch of batches) {
+      if (batch.records === null) {
+        output.line(`batch ${batch.base_offset}..${batch.last_offset}: ${batch.compression}-compressed, ${batch.size} bytes (records not decoded)`);
+        continue;
+      }
+      for (const record of batch.records) {
+        const json = recordJson(record);
+        output.line(`${json.offset}  ${json.timestamp}  key=${show(json.key, json.key_encoding)}  value=${show(json.value, json.value_encoding)}`);
+      }
+    }
+    output.line(`next offset ${fetched.nextOffset} (from ${segment.path})`);
+    return EXIT.OK;
+  });
+};
+
+/** A record as JSON: key and value as text when they are UTF-8, else base64, saying which. */
+function recordJson(record: KafkaRecord) {
+  const key = encode(record.key);
+  const value = encode(record.value);
+  return {
+    offset: record.offset.toString(),
+    timestamp: new Date(Number(record.timestamp)).toISOString(),
+    key: key.text,
+    key_encoding: key.encoding,
+    value: value.text,
+    value_encoding: value.encoding,
+    headers: record.headers.map((header) => ({ key: header.key, ...(({ text, encoding }) => ({ value: text, value_encoding: encoding }))(encode(header.value)) })),
+  };
+}
+
+function encode(bytes: Buffer | null): { text: string | null; encoding: 'utf8' | 'base64' | null } {
+  if (bytes === null) return { text: null, encoding: null };
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), encoding: 'utf8' };
+  } catch {
+    return { text: bytes.toString('base64'), encoding: 'base64' };
+  }
+}
+
+function show(text: string | null, encoding: string | null): string {
+  if (text === null) return 'null';
+  const shown = printable(text.length > 120 ? `${text.slice(0, 120)}…` : text);
+  return encoding === 'base64' ? `base64:${shown}` : JSON.stringify(shown);
+}
+
+/** A whole number ≥ 0 from the command line; a malformed one is invalid input (exit 4) or usage. */
+function wholeNumber(text: string, name: string, code: 'UNKNOWN_PARTITION' | 'OFFSET_OUT_OF_RANGE' | undefined): number {
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (Number.isSafeInteger(value)) return value;
+  const message = `${name} must be a whole number ≥ 0, got ${JSON.stringify(printable(text))}`;
+  throw code === undefined ? new UsageError(message) : new TieringError(code, message);
+}

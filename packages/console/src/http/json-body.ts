@@ -1,0 +1,43 @@
+import type { IncomingMessage } from 'node:http';
+import { invalidJson, payloadTooLarge, unsupportedMediaType } from './api-error.js';
+
+/** The largest body any endpoint takes: `{"segment_path": …}` is well under 1 KiB. */
+export const MAX_BODY_BYTES = 4096;
+
+/**
+ * Reads a JSON body: `Content-Type: application/json` (so a cross-site form cannot post one
+ * without a CORS preflight this server never grants), at most `limit` bytes (checked on the
+ * declared length before reading, and again while reading), parsed. An empty body is `{}`.
+ */
+export async function readJsonBody(request: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const declared = request.headers['content-length'];
+  const hasBody = (declared !== undefined && declared !== '0') || request.headers['transfer-encoding'] !== undefined;
+  if (hasBody) {
+    const type = request.headers['content-type'];
+    const mediaType = type?.split(';')[0]!.trim().toLowerCase();
+    if (mediaType !== 'application/json') throw unsupportedMediaType(type);
+    const charset = /;\s*charset=("?)([^";]+)\1/i.exec(type ?? '')?.[2]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') throw unsupportedMediaType(type);
+  }
+  if (declared !== undefined && Number(declared) > limit) throw payloadTooLarge(limit);
+
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > limit) throw payloadTooLarge(limit);
+    chunks.push(chunk);
+  }
+  if (length === 0) return {};
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw invalidJson('it is not UTF-8');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw invalidJson((error as Error).message);
+  }
+}

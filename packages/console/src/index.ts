@@ -1,0 +1,11 @@
+export * from './server/console-server.js';
+export * from './server/listen-address.js';
+export * from './metrics/console-metrics.js';
+export * from './metrics/backend-request-metrics.js';
+export * from './metrics/cache-metrics.js';
+export * from './api/wire-format.js';
+export * from './http/api-error.js';
+export * from './read/read-records.js';
+export * from './cli/exit-codes.js';
+export { main } from './cli/main.js';
+export * from './cli/progress-bar.js';

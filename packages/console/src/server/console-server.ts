@@ -1,0 +1,133 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TieredStorage } from '@takhin/core';
+import type { ConsoleContext } from '../api/console-context.js';
+import { healthRoutes } from '../api/health-routes.js';
+import { operationRoutes } from '../api/operation-routes.js';
+import { planRoutes } from '../api/plan-routes.js';
+import { segmentRoutes } from '../api/segment-routes.js';
+import { statsRoutes } from '../api/stats-routes.js';
+import { TierBytesCounter } from '../api/tier-bytes.js';
+import { invalidUrl, notReady } from '../http/api-error.js';
+import { BearerAuth } from '../http/bearer-auth.js';
+import { DASHBOARD_CSP, loadDashboardAssets, type DashboardAsset } from '../http/dashboard-assets.js';
+import { toApiError } from '../http/error-mapping.js';
+import { checkLoopbackHost } from '../http/loopback-host.js';
+import { parseRequestTarget } from '../http/request-target.js';
+import { send, sendError } from '../http/respond.js';
+import { Router } from '../http/router.js';
+import { ConsoleMetrics } from '../metrics/console-metrics.js';
+import { requireTokenBeyondLoopback, urlOf, type ListenAddress } from './listen-address.js';
+
+export interface ConsoleServerOptions {
+  /** `console.token`: required by every endpoint but `/healthz` and the dashboard's static files. */
+  readonly token: string | undefined;
+  /** Where unexpected errors are written (default: stderr). */
+  readonly log?: (message: string, error?: unknown) => void;
+}
+
+/** Connections one console serves at once; more wait in the kernel's backlog. */
+const MAX_CONNECTIONS = 256;
+/** Time a client has to send its headers and its whole request. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * The console's HTTP server: REST API, `/metrics`, `/healthz` and the dashboard, in one process.
+ * It binds first and serves once a `TieredStorage` is attached (until then every request but
+ * `/healthz` is 503), so `serve` can write the address it really got into the data dir's lock.
+ */
+export class ConsoleServer {
+  readonly #server: Server;
+  readonly #auth: BearerAuth;
+  readonly #log: (message: string, error?: unknown) => void;
+  #loopbackOnly = true;
+  #assets: ReadonlyMap<string, DashboardAsset> = new Map();
+  #router: Router | undefined;
+  #context: ConsoleContext | undefined;
+  #url: string | undefined;
+
+  constructor(private readonly options: ConsoleServerOptions) {
+    this.#auth = new BearerAuth(options.token);
+    this.#log = options.log ?? ((message, error) => console.error(`[takhin-tiered] ${message}`, error ?? ''));
+    this.#server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 16 * 1024 }, (request, response) => {
+      void this.#handle(request, response);
+    });
+    this.#server.maxConnections = MAX_CONNECTIONS;
+    this.#server.on('clientError', (error, socket) => {
+      if (!socket.writable) return;
+      const body = JSON.stringify(invalidUrl(`malformed HTTP request (${(error as NodeJS.ErrnoException).code ?? 'parse error'})`).toJSON());
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  }
+
+  /** The URL clients on this machine reach it at, once listening. */
+  get url(): string {
+    if (this.#url === undefined) throw new Error('the console is not listening');
+    return this.#url;
+  }
+
+  get metrics(): ConsoleMetrics {
+    if (!this.#context) throw new Error('no tiered storage is attached to the console');
+    return this.#context.metrics;
+  }
+
+  /** Binds `address`; refuses an address beyond loopback without a token. Resolves to the URL. */
+  async listen(address: ListenAddress): Promise<string> {
+    requireTokenBeyondLoopback(address, this.options.token);
+    this.#loopbackOnly = address.loopback;
+    this.#assets = await loadDashboardAssets();
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(address.port, address.host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = this.#server.address() as AddressInfo;
+    this.#url = urlOf(address.host, bound.port);
+    return this.#url;
+  }
+
+  /** Starts answering for `tiered`. */
+  attach(tiered: TieredStorage): void {
+    const tierBytes = new TierBytesCounter(tiered);
+    const context: ConsoleContext = { tiered, tierBytes, metrics: new ConsoleMetrics(tiered, tierBytes), log: this.#log };
+    const router = new Router();
+    for (const routes of [healthRoutes, statsRoutes, segmentRoutes, planRoutes, operationRoutes]) routes(router, context);
+    this.#context = context;
+    this.#router = router;
+  }
+
+  /** Stops accepting, lets requests in flight finish for up to `graceMs`, then cuts the rest. */
+  async close(graceMs = 5_000): Promise<void> {
+    this.#context?.metrics.close();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = setTimeout(() => this.#server.closeAllConnections(), graceMs).unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    try {
+      const target = parseRequestTarget(request.url);
+      if (this.#loopbackOnly) checkLoopbackHost(request);
+      const method = request.method ?? 'GET';
+      const asset = this.#assets.get(target.rawPath);
+      if (asset && (method === 'GET' || method === 'HEAD')) {
+        // The dashboard's files hold no data (every figure comes from the API, behind the token),
+        // and a browser cannot send a bearer token when it loads a page: they are public.
+        send(response, 200, asset.contentType, asset.body, { 'Content-Security-Policy': DASHBOARD_CSP });
+        return;
+      }
+      if (target.rawPath !== '/healthz') this.#auth.check(request);
+      if (!this.#router) throw notReady();
+      const { handler, rest } = this.#router.resolve(method, target.rawPath);
+      await handler({ request, response, target, rest });
+    } catch (error) {
+      const apiError = toApiError(error, (unexpected) => this.#log(`${request.method} ${request.url?.slice(0, 300)} failed`, unexpected));
+      sendError(response, apiError);
+    }
+  }
+}

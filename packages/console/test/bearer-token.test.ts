@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '@takhin/core';
+import { ConsoleServer, parseListenAddress, requireTokenBeyondLoopback } from '@takhin/console';
+import { send, snapshot, startConsoleFixture, type ConsoleFixture, type RawRequest } from './console-fixture.js';
+
+const TOKEN = 's3cret-console-token';
+
+describe('console.token', () => {
+  let fx: ConsoleFixture;
+  beforeAll(async () => {
+    fx = await startConsoleFixture({ token: TOKEN });
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  const endpoints = (): { name: string; path: string; request?: RawRequest }[] => {
+    const body = (path: string): RawRequest => ({ method: 'POST', body: JSON.stringify({ segment_path: path }), headers: { 'Content-Type': 'application/json' } });
+    return [
+      { name: 'stats', path: '/api/v1/tiered/stats' },
+      { name: 'segment list', path: '/api/v1/tiered/segments' },
+      { name: 'one segment', path: `/api/v1/tiered/segments/${encodeURIComponent(fx.orders[0]!.path)}` },
+      { name: 'plan', path: '/api/v1/tiered/plan' },
+      { name: 'metrics', path: '/metrics' },
+      { name: 'archive', path: '/api/v1/tiered/archive', request: body(fx.orders[1]!.path) },
+      { name: 'restore', path: '/api/v1/tiered/restore', request: body(fx.orders[0]!.path) },
+      { name: 'evict', path: '/api/v1/tiered/evict', request: body(fx.orders[0]!.path) },
+      { name: 'cycle', path: '/api/v1/tiered/cycle', request: { method: 'POST' } },
+      { name: 'an unknown endpoint (no route is revealed)', path: '/api/v1/tiered/secret' },
+      { name: 'a traversal (refused before any check of the path)', path: '/api/v1/tiered/segments/..%2F..%2Fetc%2Fpasswd' },
+    ];
+  };
+
+  const badCredentials: { name: string; headers: Record<string, string> }[] = [
+    { name: 'no Authorization header', headers: {} },
+    { name: 'a wrong token', headers: { Authorization: 'Bearer not-the-token' } },
+    { name: 'the token with one character more', headers: { Authorization: `Bearer ${TOKEN}x` } },
+    { name: 'a prefix of the token', headers: { Authorization: `Bearer ${TOKEN.slice(0, -1)}` } },
+    { name: 'the token in another case', headers: { Authorization: `Bearer ${TOKEN.toUpperCase()}` } },
+    { name: 'Basic credentials', headers: { Authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` } },
+    { name: 'the bare token', headers: { Authorization: TOKEN } },
+    { name: 'an empty bearer', headers: { Authorization: 'Bearer ' } },
+  ];
+
+  it('every endpoint but /healthz answers 401 with JSON to every bad credential, and nothing changes', async () => {
+    for (const endpoint of endpoints()) {
+      for (const credential of badCredentials) {
+        const before = await snapshot(fx);
+        const request = endpoint.request ?? {};
+        const response = await send(fx.port, endpoint.path, { ...request, headers: { ...request.headers, ...credential.headers } });
+        const label = `${endpoint.name} with ${credential.name}`;
+        expect(response.status, label).toBe(401);
+        expect(response.json, label).toEqual({ error: 'UNAUTHORIZED', message: expect.any(String) });
+        expect(response.headers['www-authenticate'], label).toBe('Bearer realm="takhin-tiered"');
+        expect(await snapshot(fx), label).toEqual(before);
+      }
+    }
+  });
+
+  it('with the token, every endpoint answers', async () => {
+    const statuses: Record<string, number> = {};
+    for (const endpoint of endpoints()) {
+      const request = endpoint.request ?? {};
+      const response = await send(fx.port, endpoint.path, { ...request, headers: { ...request.headers, Authorization: `Bearer ${TOKEN}` } });
+      statuses[endpoint.name] = response.status;
+    }
+    expect(statuses).toEqual({
+      stats: 200,
+      'segment list': 200,
+      'one segment': 200,
+      plan: 200,
+      metrics: 200,
+      archive: 200,
+      restore: 200,
+      evict: 200,
+      cycle: 200,
+      'an unknown endpoint (no route is revealed)': 404,
+      'a traversal (refused before any check of the path)': 400,
+    });
+    expect(fx.tiered.getSegment(fx.orders[1]!.path).policy).toBe('cold');
+  });
+
+  it('/healthz needs no token, and the dashboard files (no data in them) load without one', async () => {
+    expect((await send(fx.port, '/healthz')).status).toBe(200);
+    const page = await send(fx.port, '/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.text).not.toContain(TOKEN);
+    expect((await send(fx.port, '/dashboard/app.js')).status).toBe(200);
+  });
+});
+
+describe('console.listen', () => {
+  it('parses host:port and [v6]:port, and knows loopback from the rest', () => {
+    expect(parseListenAddress('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080, loopback: true });
+    expect(parseListenAddress('localhost:0')).toEqual({ host: 'localhost', port: 0, loopback: true });
+    expect(parseListenAddress('[::1]:9000')).toEqual({ host: '::1', port: 9000, loopback: true });
+    expect(parseListenAddress('0.0.0.0:8080').loopback).toBe(false);
+    expect(parseListenAddress('[::]:8080').loopback).toBe(false);
+    expect(parseListenAddress('10.1.2.3:8080').loopback).toBe(false);
+    expect(parseListenAddress('console.example.com:8080').loopback).toBe(false);
+  });
+
+  it('refuses what is not host:port, naming console.listen', () => {
+    for (const listen of [':8080', '8080', '127.0.0.1', '127.0.0.1:99999', '[127.0.0.1]:80', 'a b:80', 'http://127.0.0.1:80']) {
+      expect(() => parseListenAddress(listen), listen).toThrow(ConfigError);
+      expect(() => parseListenAddress(listen), listen).toThrow(/console\.listen/);
+    }
+  });
+
+  it('refuses to listen beyond loopback without a token, before binding anything', async () => {
+    expect(() => requireTokenBeyondLoopback(parseListenAddress('0.0.0.0:8080'), undefined)).toThrow(/console\.token.*is required to listen on 0\.0\.0\.0/);
+    expect(() => requireTokenBeyondLoopback(parseListenAddress('0.0.0.0:8080'), 'token')).not.toThrow();
+    expect(() => requireTokenBeyondLoopback(parseListenAddress('127.0.0.1:8080'), undefined)).not.toThrow();
+    const server = new ConsoleServer({ token: undefined });
+    await expect(server.listen(parseListenAddress('0.0.0.0:0'))).rejects.toThrow(ConfigError);
+    expect(() => server.url).toThrow(/not listening/);
+  });
+});

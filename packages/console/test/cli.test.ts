@@ -1,0 +1,244 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provider as fsProvider } from '@takhin/backend-fs';
+import { createContainer, openTieredStorage } from '@takhin/core';
+import { EXIT } from '@takhin/console';
+import { fixtureConfig, snapshot, writeFixtureDataDir, type FixtureSegment } from './console-fixture.js';
+
+const BIN = fileURLToPath(new URL('../bin/takhin-tiered.js', import.meta.url));
+const ESCAPE = '\u001b';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built bin as an operator would, stdout and stderr as pipes (not a terminal). */
+function cli(cwd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('takhin-tiered CLI', () => {
+  let root: string;
+  let dataDir: string;
+  let orders: FixtureSegment[];
+  let payments: FixtureSegment[];
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'takhin-cli-'));
+    ({ dataDir, orders, payments } = await writeFixtureDataDir(root));
+    await writeFile(join(root, 'takhin.yaml'), 'storage:\n  data:\n    dir: ./data\n  tiered:\n    enabled: true\nconsole:\n  listen: 127.0.0.1:0\n');
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** The data dir's state as the CLI left it (opened in this process, then closed again). */
+  async function state(): Promise<unknown> {
+    const tiered = await openTieredStorage(createContainer(fixtureConfig(dataDir), [fsProvider]));
+    try {
+      return await snapshot({ tiered, dataDir });
+    } finally {
+      await tiered.close();
+    }
+  }
+
+  it('--help lists the commands and the exit codes', async () => {
+    const run = await cli(root, ['--help']);
+    expect(run.code).toBe(EXIT.OK);
+    for (const command of ['serve', 'archive <path...> | --due', 'restore', 'evict', 'status', 'stats', 'plan', 'rebuild', 'read <topic> <partition> <offset>']) expect(run.stdout).toContain(command);
+    for (const code of ['0  ok', '1  an operation failed', '2  usage error', '3  config error', '4  not found or invalid input', '5  the data dir is locked']) expect(run.stdout).toContain(code);
+  });
+
+  it('usage errors exit 2', async () => {
+    for (const args of [[], ['bogus'], ['stats', '--frobnicate'], ['status'], ['read', 'orders', '0'], ['restore', '--due'], ['stats', 'extra']]) {
+      const run = await cli(root, args);
+      expect({ args, code: run.code }).toEqual({ args, code: EXIT.USAGE });
+      expect(run.stderr).toMatch(/^takhin-tiered: /);
+    }
+  });
+
+  it('config errors exit 3, naming the key or the file', async () => {
+    const missing = await cli(root, ['stats', '--config', join(root, 'nope.yaml')]);
+    expect(missing.code).toBe(EXIT.CONFIG);
+    expect(missing.stderr).toContain('config file does not exist');
+    await writeFile(join(root, 'bad.yaml'), 'storage:\n  data:\n    dir: ./data\n  tiered:\n    cold.age.hours: soon\n');
+    const bad = await cli(root, ['stats', '--config', 'bad.yaml', '--json']);
+    expect(bad.code).toBe(EXIT.CONFIG);
+    expect(JSON.parse(bad.stdout)).toEqual({ error: 'CONFIG', message: expect.stringContaining('storage.tiered.cold.age.hours') });
+    const env = await cli(root, ['stats'], { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: 'never' });
+    expect(env.code).toBe(EXIT.CONFIG);
+  });
+
+  it('serve refuses to listen beyond loopback without a token: exit 3, nothing bound', async () => {
+    const run = await cli(root, ['serve'], { TAKHIN_CONSOLE_LISTEN: '0.0.0.0:0' });
+    expect(run.code).toBe(EXIT.CONFIG);
+    expect(run.stderr).toContain('console.token');
+    expect(run.stderr).toContain('not a loopback address');
+  });
+
+  it('invalid or unknown segment paths exit 4 and change nothing, even beside a valid one', async () => {
+    const before = await state();
+    for (const args of [
+      ['status', '../../etc/passwd'],
+      ['status', '/etc/passwd'],
+      ['status', 'orders-0/00000000000000999999.log'],
+      ['archive', orders[1]!.path, 'orders-0/../../x/00000000000000000000.log'],
+      ['restore', 'orders-9/00000000000000000000.log'],
+      ['evict', `${orders[1]!.path}\u0001`],
+      ['read', 'nosuchtopic', '0', '0'],
+      ['read', 'orders', 'x', '0'],
+    ]) {
+      const run = await cli(root, args);
+      expect({ args, code: run.code }).toEqual({ args, code: EXIT.NOT_FOUND });
+    }
+    expect(await state()).toEqual(before);
+    // Past the end: the read opened the partition's last segment (recording its use) and found no batch.
+    expect((await cli(root, ['read', 'orders', '0', '999999'])).code).toBe(EXIT.NOT_FOUND);
+  });
+
+  it('stats and status print the API documents under --json', async () => {
+    const stats = await cli(root, ['stats', '--json']);
+    expect(stats.code).toBe(EXIT.OK);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ total_segments: 6, hot_segments: expect.any(Number), warm_segments: expect.any(Number), cold_segments: 0, archived_segments: 0 });
+    const status = await cli(root, ['status', orders[0]!.path, '--json']);
+    expect(status.code).toBe(EXIT.OK);
+    expect(JSON.parse(status.stdout)).toMatchObject({ segment_path: orders[0]!.path, policy: expect.stringMatching(/hot|warm/), is_archived: false });
+  });
+
+  it('plan lists the due archives; refusing the active segment exits 1 and changes nothing', async () => {
+    const plan = await cli(root, ['plan', '--json']);
+    expect(plan.code).toBe(EXIT.OK);
+    expect(JSON.parse(plan.stdout).items.filter((i: { action: string }) => i.action === 'archive').map((i: { segment_path: string }) => i.segment_path)).toEqual(
+      orders.slice(0, 3).map((s) => s.path),
+    );
+    const before = await state();
+    const active = await cli(root, ['archive', orders[3]!.path]);
+    expect(active.code).toBe(EXIT.OPERATION_FAILED);
+    expect(active.stdout).toContain('active segment');
+    expect(await state()).toEqual(before);
+  });
+
+  it('archive --due archives every due segment, one plain line each, with no escape code when not a terminal', async () => {
+    const run = await cli(root, ['archive', '--due']);
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).not.toContain(ESCAPE);
+    expect(run.stdout).not.toContain('\r');
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.filter((line) => line.startsWith('archived  ')).map((line) => line.split(/\s+/)[1]).sort()).toEqual(orders.slice(0, 3).map((s) => s.path));
+    expect(lines.at(-1)).toMatch(/^archived 3 of 3 segments/);
+  });
+
+  it('restore with --json reports each segment; then status shows it hot again', async () => {
+    const run = await cli(root, ['restore', orders[0]!.path, orders[1]!.path, '--json']);
+    expect(run.code).toBe(EXIT.OK);
+    const document = JSON.parse(run.stdout);
+    expect(document).toMatchObject({ operation: 'restore', succeeded: 2, failed: 0 });
+    expect(document.results.map((r: { segment_path: string; outcome: string }) => [r.segment_path, r.outcome])).toEqual([
+      [orders[0]!.path, 'restored'],
+      [orders[1]!.path, 'restored'],
+    ]);
+    const status = JSON.parse((await cli(root, ['status', orders[0]!.path, '--json'])).stdout);
+    expect(status).toMatchObject({ policy: 'hot', is_archived: true });
+  });
+
+  it('evict deletes the local copy of a restored segment; evicting one never archived exits 1', async () => {
+    const run = await cli(root, ['evict', orders[1]!.path, '--json']);
+    expect(run.code).toBe(EXIT.OK);
+    expect(JSON.parse(run.stdout).results[0]).toMatchObject({ outcome: 'evicted', segment: { policy: 'cold' } });
+    const refused = await cli(root, ['evict', payments[0]!.path]);
+    expect(refused.code).toBe(EXIT.OPERATION_FAILED);
+  });
+
+  it('read returns the records at an offset, restoring an archived segment first', async () => {
+    const offset = orders[1]!.baseOffset + 2;
+    const run = await cli(root, ['read', 'orders', '0', String(offset), '--max-bytes', '2000', '--json']);
+    expect(run.code).toBe(EXIT.OK);
+    const document = JSON.parse(run.stdout);
+    expect(document.segment_path).toBe(orders[1]!.path);
+    const offsets = document.batches.flatMap((b: { records: { offset: string }[] }) => b.records.map((r) => Number(r.offset)));
+    expect(offsets[0]).toBe(offset);
+    expect(offsets).toEqual(offsets.map((_: number, i: number) => offset + i));
+    expect(Number(document.next_offset)).toBe(offsets.at(-1) + 1);
+    const plain = await cli(root, ['read', 'orders', '0', String(offset), '--max-bytes', '1']);
+    expect(plain.code).toBe(EXIT.OK);
+    expect(plain.stdout).toMatch(new RegExp(`^${offset}  `));
+    expect(plain.stdout).not.toContain(ESCAPE);
+  });
+
+  it('rebuild recreates the records from the manifests', async () => {
+    const run = await cli(root, ['rebuild', '--json']);
+    expect(run.code).toBe(EXIT.OK);
+    expect(JSON.parse(run.stdout)).toMatchObject({ manifests: 3, problems: [] });
+  });
+
+  it('cycle runs one cycle and reports it', async () => {
+    const run = await cli(root, ['cycle', '--json']);
+    expect(run.code).toBe(EXIT.OK);
+    expect(JSON.parse(run.stdout)).toMatchObject({ failed: 0, planned: expect.any(Number) });
+  });
+
+  it('on a terminal, moving many segments draws a progress bar: segments, bytes, rate, ETA', async () => {
+    expect((await cli(root, ['evict', orders[0]!.path, orders[1]!.path])).code).toBe(EXIT.OK);
+    const paths = orders.slice(0, 3).map((s) => s.path);
+    // util-linux `script` runs the command on a pseudo-terminal, as an operator's shell would.
+    const command = [process.execPath, BIN, 'restore', ...paths].join(' ');
+    const run = await new Promise<Run>((resolve, reject) => {
+      const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: root, env: { PATH: process.env.PATH ?? '', COLUMNS: '200' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+    });
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain('\r\u001b[2Krestore [');
+    expect(run.stdout).toMatch(/3\/3 segments {2}[\d.]+ KiB\/[\d.]+ KiB {2}[\d.]+ (KiB|MiB)\/s {2}ETA/);
+    for (const path of paths) expect(run.stdout).toContain(`restored  ${path}`);
+  });
+
+  it('while serve holds the data dir, other commands exit 5 naming its URL, and change nothing; serve stops cleanly on SIGTERM', async () => {
+    const server = spawn(process.execPath, [BIN, 'serve', '--json'], { cwd: root, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /"listen": "(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+          if (match) resolve(match[1]!);
+        });
+        server.on('close', (code) => reject(new Error(`serve exited with ${code}`)));
+        setTimeout(() => reject(new Error('serve did not start')), 30_000).unref();
+      });
+      const stats = await fetch(`${url}/api/v1/tiered/stats`);
+      expect(stats.status).toBe(200);
+      const before = JSON.stringify(await stats.json());
+      for (const args of [['stats'], ['archive', orders[2]!.path], ['restore', orders[2]!.path], ['rebuild'], ['serve']]) {
+        const run = await cli(root, args, { TAKHIN_CONSOLE_LISTEN: '127.0.0.1:0' });
+        expect({ args, code: run.code }).toEqual({ args, code: EXIT.DATA_DIR_LOCKED });
+        expect(run.stderr).toContain(url);
+      }
+      expect(JSON.stringify(await (await fetch(`${url}/api/v1/tiered/stats`)).json())).toBe(before);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => server.on('close', resolve));
+      server.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+    expect((await cli(root, ['stats'])).code).toBe(EXIT.OK);
+  });
+});
