@@ -1,10 +1,15 @@
 import { el, formatBytes, formatTime } from './format.js';
 
-/** Which buttons a segment gets: archive a local one not yet archived, restore a cold one, evict a restored one. */
+/**
+ * Which buttons a segment gets: archive a local one not yet archived (unless the server says it
+ * would refuse: the active segment, an internal or never-tiered topic), restore a cold one,
+ * evict a restored one.
+ */
 function actionsOf(segment) {
   if (segment.state !== 'idle') return [];
   if (segment.policy === 'cold') return ['restore'];
-  return segment.is_archived ? ['evict'] : ['archive'];
+  if (segment.is_archived) return ['evict'];
+  return segment.archive_refusal ? [] : ['archive'];
 }
 
 const LABELS = { archive: 'Archive', restore: 'Restore', evict: 'Evict' };

@@ -109,7 +109,7 @@ describe('takhin-tiered CLI', () => {
       expect({ args, code: run.code }).toEqual({ args, code: EXIT.NOT_FOUND });
     }
     expect(await state()).toEqual(before);
-    // Past the end: the read opened the partition's last segment (recording its use) and found no batch.
+    // Past the end: no batch at or after it in the partition.
     expect((await cli(root, ['read', 'orders', '0', '999999'])).code).toBe(EXIT.NOT_FOUND);
   });
 
@@ -166,12 +166,13 @@ describe('takhin-tiered CLI', () => {
     expect(refused.code).toBe(EXIT.OPERATION_FAILED);
   });
 
-  it('read returns the records at an offset, restoring an archived segment first', async () => {
+  it('read returns the records at an offset, reading an archived segment from the cold store without restoring it', async () => {
     const offset = orders[1]!.baseOffset + 2;
     const run = await cli(root, ['read', 'orders', '0', String(offset), '--max-bytes', '2000', '--json']);
     expect(run.code).toBe(EXIT.OK);
     const document = JSON.parse(run.stdout);
     expect(document.segment_path).toBe(orders[1]!.path);
+    expect(document.source).toBe('remote');
     const offsets = document.batches.flatMap((b: { records: { offset: string }[] }) => b.records.map((r) => Number(r.offset)));
     expect(offsets[0]).toBe(offset);
     expect(offsets).toEqual(offsets.map((_: number, i: number) => offset + i));
@@ -180,6 +181,9 @@ describe('takhin-tiered CLI', () => {
     expect(plain.code).toBe(EXIT.OK);
     expect(plain.stdout).toMatch(new RegExp(`^${offset}  `));
     expect(plain.stdout).not.toContain(ESCAPE);
+    expect(plain.stdout).toContain('read from the cold store, not restored');
+    const status = JSON.parse((await cli(root, ['status', orders[1]!.path, '--json'])).stdout);
+    expect(status).toMatchObject({ policy: 'cold', is_archived: true });
   });
 
   it('rebuild recreates the records from the manifests', async () => {

@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackendRequest } from '@takhin/console';
 import { send, startConsoleFixture, type ConsoleFixture } from './console-fixture.js';
 
-// The seams for the per-backend and cache metrics core is landing: what an adapter feeds in is
-// what /metrics shows, and nothing is shown before a source is attached.
-describe('metrics adapters', () => {
+/** The value of one series in a Prometheus text body, or undefined. */
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+// Per-backend and remote-read metrics come from core's own counters, read at each scrape.
+describe('backend and remote-read metrics', () => {
   let fx: ConsoleFixture;
   beforeAll(async () => {
     fx = await startConsoleFixture();
@@ -13,33 +17,32 @@ describe('metrics adapters', () => {
     await fx?.close();
   });
 
-  it('backend requests become requests, bytes, latency and errors by backend and operation', async () => {
-    const listeners: ((request: BackendRequest) => void)[] = [];
-    const unsubscribe = fx.server.metrics.attachBackendRequests({
-      subscribe: (listener) => {
-        listeners.push(listener);
-        return () => listeners.splice(listeners.indexOf(listener), 1);
-      },
-    });
-    listeners[0]!({ backend: 's3', operation: 'put', durationMs: 120, bytesUp: 5000, bytesDown: 0 });
-    listeners[0]!({ backend: 's3', operation: 'get', durationMs: 30, bytesUp: 0, bytesDown: 700, errorCode: 'THROTTLED' });
-    const text = (await send(fx.port, '/metrics')).text;
-    expect(text).toContain('tiered_storage_backend_requests_total{backend="s3",operation="put"} 1');
-    expect(text).toContain('tiered_storage_backend_bytes_total{backend="s3",operation="put",direction="up"} 5000');
-    expect(text).toContain('tiered_storage_backend_bytes_total{backend="s3",operation="get",direction="down"} 700');
-    expect(text).toContain('tiered_storage_backend_request_duration_seconds_bucket{le="0.25",backend="s3",operation="put"} 1');
-    expect(text).toContain('tiered_storage_backend_errors_total{backend="s3",operation="get",code="THROTTLED"} 1');
-    unsubscribe();
-    expect(listeners).toHaveLength(0);
+  it('every cold-store request is counted by backend and operation, with latency, bytes and errors by code', async () => {
+    const before = (await send(fx.port, '/metrics')).text;
+    const heads = value(before, 'tiered_storage_backend_requests_total{backend="fs",operation="headObject"}') ?? 0;
+    await fx.tiered.store.head('no/such/key.log');
+    const after = (await send(fx.port, '/metrics')).text;
+    expect(value(after, 'tiered_storage_backend_requests_total{backend="fs",operation="headObject"}')).toBe(heads + 1);
+    expect(value(after, 'tiered_storage_backend_request_duration_seconds_bucket{backend="fs",operation="headObject",le="+Inf"}')).toBe(heads + 1);
+    await expect(fx.tiered.store.get('no/such/key.log')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const failed = (await send(fx.port, '/metrics')).text;
+    expect(value(failed, 'tiered_storage_backend_errors_total{backend="fs",operation="getObject",code="NOT_FOUND"}')).toBeGreaterThanOrEqual(1);
+    expect(failed).toContain('# TYPE tiered_storage_backend_request_duration_seconds histogram');
   });
 
-  it('cache counters are read at each scrape and only ever go up', async () => {
-    let counters = { hits: 3, misses: 1 };
-    fx.server.metrics.attachCacheCounters({ counters: () => counters });
-    const value = async (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec((await send(fx.port, '/metrics')).text)?.[1]);
-    expect(await value('tiered_storage_cache_hits_total')).toBe(3);
-    counters = { hits: 10, misses: 4 };
-    expect(await value('tiered_storage_cache_hits_total')).toBe(10);
-    expect(await value('tiered_storage_cache_misses_total')).toBe(4);
+  it('remote reads show where their bytes came from and how the chunk cache did', async () => {
+    const archived = fx.tiered.listSegments({ policy: 'cold' })[0]!;
+    await fx.tiered.readAt(archived.topic, archived.partition, archived.baseOffset, { maxBytes: 1 });
+    await fx.tiered.readAt(archived.topic, archived.partition, archived.baseOffset, { maxBytes: 1 });
+    const text = (await send(fx.port, '/metrics')).text;
+    const stats = fx.tiered.remoteReadStats();
+    expect(value(text, 'tiered_storage_reads_total{source="remote"}')).toBe(stats.remoteReads);
+    expect(stats.remoteReads).toBeGreaterThanOrEqual(2);
+    expect(value(text, 'tiered_storage_cache_misses_total')).toBe(stats.misses);
+    expect(value(text, 'tiered_storage_cache_hits_total')).toBe(stats.hits);
+    expect(stats.misses).toBeGreaterThan(0);
+    expect(stats.hits).toBeGreaterThan(0);
+    expect(value(text, 'tiered_storage_remote_read_bytes_total')).toBe(stats.fetchedBytes);
+    expect(value(text, 'tiered_storage_cache_bytes')).toBe(stats.cacheBytes);
   });
 });

@@ -184,9 +184,23 @@ describe('REST API endpoints', () => {
     expect(value('tiered_storage_s3_bytes_downloaded')).toBeGreaterThan(0);
     expect(value('tiered_storage_reconciliation_repairs{repair="archives_finished"}')).toBe(0);
     expect(response.text).toContain('tiered_storage_operation_duration_seconds_bucket{le="0.01",operation="archive"}');
-    // Nothing feeds per-backend or cache metrics yet: no series rather than invented zeros.
-    expect(response.text).not.toContain('tiered_storage_backend_requests_total');
-    expect(response.text).not.toContain('tiered_storage_cache_hits_total');
+    // Per-backend requests come from core's store-metrics layer, pool workers included.
+    const puts = value('tiered_storage_backend_requests_total{backend="fs",operation="putObject"}');
+    expect(puts).toBeGreaterThan(0);
+    expect(value('tiered_storage_backend_request_duration_seconds_count{backend="fs",operation="putObject"}')).toBe(puts);
+    expect(value('tiered_storage_backend_bytes_total{backend="fs",direction="up"}')).toBeGreaterThanOrEqual(uploaded.log.size);
+  });
+
+  it('pages on from a cursor whose segment is gone (a position, not a reference), and says which segments cannot be archived', async () => {
+    const all = (await send(fx.port, '/api/v1/tiered/segments?limit=1000')).json.segments as { segment_path: string; archive_refusal: string | null; is_archived: boolean }[];
+    // A cursor between two real segments of orders-0: the next page starts at the following one.
+    const gone = 'orders-0/00000000000000000001.log';
+    const page = await send(fx.port, `/api/v1/tiered/segments?cursor=${encodeURIComponent(gone)}&topic=orders&partition=0&limit=1`);
+    expect(page.status).toBe(200);
+    expect(page.json.segments[0].segment_path).toBe(all.filter((s) => s.segment_path.startsWith('orders-0/'))[1]!.segment_path);
+    const active = all.find((s) => s.segment_path === fx.orders.at(-1)!.path)!;
+    expect(active.archive_refusal).toMatch(/is the active segment/);
+    expect(all.find((s) => s.segment_path === fx.payments[0]!.path)!.archive_refusal).toBeNull();
   });
 
   it('serves HEAD like GET without a body', async () => {

@@ -84,7 +84,7 @@ function offsetsOf(batches: readonly LocatedBatch[]): number[] {
   return [...offsets].sort((a, b) => a - b);
 }
 
-const comparable = (r: ReadAtResult) => ({ segmentPath: r.segmentPath, position: r.position, nextOffset: r.nextOffset, batches: r.batches, bytes: r.bytes.toString('base64') });
+const comparable = (r: ReadAtResult) => ({ segmentPath: r.segmentPath, position: r.position, nextOffset: r.nextOffset, batches: r.batches.map((b) => b.position), bytes: r.bytes.toString('base64') });
 
 describe('readAt', () => {
   it('returns the same bytes from a local and an archived copy, at every batch boundary, inside batches and at both ends', async () => {
@@ -99,7 +99,7 @@ describe('readAt', () => {
           const header = b.batches.get(path)!.find((batch) => batch.header.baseOffset <= BigInt(offset) && batch.header.lastOffset >= BigInt(offset))!;
           expect(local.position, `offset ${offset}`).toBe(header.position);
           expect(local.bytes.length).toBeGreaterThanOrEqual(header.header.sizeInBytes);
-          if (local.batches > 1) expect(local.bytes.length).toBeLessThanOrEqual(maxBytes);
+          if (local.batches.length > 1) expect(local.bytes.length).toBeLessThanOrEqual(maxBytes);
           expected.set(`${offset}/${maxBytes}`, comparable(local));
         }
       }

@@ -28,6 +28,13 @@ describe('SqliteMetadataStore', () => {
     await store.close();
   });
 
+  it('does not create or touch its file until first used', async () => {
+    const path = join(dir, 'untouched.db');
+    const store = new SqliteMetadataStore(path);
+    await expect(import('node:fs/promises').then((fs) => fs.stat(path))).rejects.toMatchObject({ code: 'ENOENT' });
+    await store.close();
+  });
+
   it('is one file in WAL mode with a schema version', async () => {
     const path = join(dir, 'wal.db');
     const store = new SqliteMetadataStore(path);
@@ -44,13 +51,12 @@ describe('SqliteMetadataStore', () => {
     const future = new DatabaseSync(path);
     future.exec('CREATE TABLE segments (path TEXT PRIMARY KEY); PRAGMA user_version = 99;');
     future.close();
-    const error = (() => {
-      try {
-        new SqliteMetadataStore(path);
-      } catch (e) {
-        return e;
-      }
-    })();
+    // Opened at the first call, not at construction (a locked data dir's file stays untouched).
+    const store = new SqliteMetadataStore(path);
+    const error = await store.get('orders-0/00000000000000000000.log').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(TieringError);
     expect((error as TieringError).code).toBe('METADATA_FAILURE');
     expect((error as Error).message).toMatch(/schema version 99, newer than this release knows \(1\)/);
@@ -62,6 +68,6 @@ describe('SqliteMetadataStore', () => {
   it('refuses a file that is not SQLite with a clear error', async () => {
     const path = join(dir, 'garbage.db');
     await import('node:fs/promises').then((fs) => fs.writeFile(path, 'this is not a database, just text long enough to have a header'));
-    expect(() => new SqliteMetadataStore(path)).toThrow(/cannot open the metadata file .*garbage.db/);
+    await expect(new SqliteMetadataStore(path).records()[Symbol.asyncIterator]().next()).rejects.toThrow(/cannot open the metadata file .*garbage.db/);
   });
 });

@@ -190,6 +190,9 @@ describe('TieredStorage, the model', () => {
       totalSizeBytes: all.reduce((sum, s) => sum + s.size, 0),
       localBytes: all.reduce((sum, s) => sum + (s.policy === 'cold' ? 0 : Object.values(s.files).reduce((a, f) => a + f!.size, 0)), 0),
       remoteBytes: all.reduce((sum, s) => sum + (s.isArchived ? Object.values(s.files).reduce((a, f) => a + f!.size, 0) : 0), 0),
+      hotBytes: all.filter((s) => s.policy === 'hot').reduce((sum, s) => sum + Object.values(s.files).reduce((a, f) => a + f!.size, 0), 0),
+      warmBytes: all.filter((s) => s.policy === 'warm').reduce((sum, s) => sum + Object.values(s.files).reduce((a, f) => a + f!.size, 0), 0),
+      coldBytes: all.filter((s) => s.policy === 'cold').reduce((sum, s) => sum + Object.values(s.files).reduce((a, f) => a + f!.size, 0), 0),
     };
     expect(tiered.getStats()).toEqual(recount);
     expect(recount.coldSegments).toBeGreaterThan(0);
@@ -212,6 +215,12 @@ describe('TieredStorage, the model', () => {
     expect(tiered.listSegments({ policy: 'cold' }).every((s) => s.policy === 'cold')).toBe(true);
     expect(tiered.listSegments({ archived: false }).every((s) => !s.isArchived)).toBe(true);
     expect(tiered.listSegments({ policy: 'cold' }).length + tiered.listSegments({ policy: 'hot' }).length + tiered.listSegments({ policy: 'warm' }).length).toBe(all.length);
+    // A cursor is a position: a page still follows when its last segment was deleted meanwhile.
+    const firstPage = tiered.listSegments({ limit: 3 });
+    await tiered.archiveSegment(firstPage.at(-1)!.path).catch(() => {});
+    const cursor = firstPage.at(-1)!.path;
+    const expectedNext = all[3]!.path;
+    expect(tiered.listSegments({ after: cursor, limit: 1 })[0]!.path).toBe(expectedNext);
   });
 
   it('plan() changes nothing', async () => {
@@ -241,11 +250,34 @@ describe('TieredStorage, the model', () => {
     expectTieringErrorSync(() => tiered.getSegment(doomed.segmentPath), 'UNKNOWN_SEGMENT');
   });
 
+  it('reports a failed archive, restore or evict called directly as operation:failed, once', async () => {
+    const { tiered, manifest } = await brokerWithTiering();
+    const failures: string[] = [];
+    tiered.on('operation:failed', (failure) => failures.push(`${failure.operation} ${failure.path}`));
+    const active = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments.at(-1)!.segmentPath;
+    await Promise.allSettled([tiered.archiveSegment(active), tiered.archiveSegment(active)]);
+    expect(failures).toEqual([`archive ${active}`]);
+  });
+
+  it('reports archive and restore progress in bytes, all files together', async () => {
+    const { tiered, manifest } = await brokerWithTiering();
+    const segment = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments[0]!;
+    const total = Object.values(segment.sizes).reduce((a, b) => a + b, 0);
+    const archived: number[] = [];
+    await tiered.archiveSegment(segment.segmentPath, { onProgress: (bytes) => archived.push(bytes) });
+    expect(archived.at(-1)).toBe(total);
+    expect(archived).toEqual([...archived].sort((a, b) => a - b));
+    const restored: number[] = [];
+    await tiered.restoreSegment(segment.segmentPath, { onProgress: (bytes) => restored.push(bytes) });
+    expect(restored.at(-1)).toBe(total);
+  });
+
   it('refuses to archive the active segment, an internal topic or a never-tiered topic, and is a no-op for an archived one', async () => {
     const { tiered, manifest } = await brokerWithTiering({ tiered: { topics: { 'payments-ledger': { enabled: false } } } });
     const active = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments.at(-1)!.segmentPath;
     const internal = manifest.partitions.find((p) => p.topic === '__consumer_offsets')!.segments[0]!.segmentPath;
     const neverTiered = manifest.partitions.find((p) => p.topic === 'payments-ledger')!.segments[0]!.segmentPath;
+    expect(tiered.archiveRefusal(active)).toMatch(/is the active segment of orders\.v1-events-0/);
     await expect(tiered.archiveSegment(active)).rejects.toThrow(/is the active segment of orders\.v1-events-0/);
     await expect(tiered.archiveSegment(internal)).rejects.toThrow(/internal topics \(__\*\) are never tiered/);
     await expect(tiered.archiveSegment(neverTiered)).rejects.toThrow(/storage\.tiered\.topics\.payments-ledger\.enabled: false/);

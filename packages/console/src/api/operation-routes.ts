@@ -17,7 +17,7 @@ const SEGMENT_BODY = { segment_path: { type: 'string', required: true, maxLength
  * operation runs to its end even if the client goes away: stopping half-way would only roll it back.
  */
 export function operationRoutes(router: Router, context: ConsoleContext): void {
-  const { tiered, metrics, tierBytes } = context;
+  const { tiered } = context;
   const segmentOf = async ({ request, target }: RouteContext) => {
     readQuery(target.query, {});
     const body = checkBody(await readJsonBody(request), SEGMENT_BODY);
@@ -26,8 +26,7 @@ export function operationRoutes(router: Router, context: ConsoleContext): void {
 
   router.post('/api/v1/tiered/archive', async (route) => {
     const path = await segmentOf(route);
-    const result = await metrics.track('archive', () => tiered.archiveSegment(path));
-    tierBytes.invalidate();
+    const result = await tiered.archiveSegment(path);
     sendJson(route.response, 200, {
       status: 'success',
       message: result.outcome === 'archived' ? 'segment archived successfully' : 'segment was already archived',
@@ -41,8 +40,7 @@ export function operationRoutes(router: Router, context: ConsoleContext): void {
 
   router.post('/api/v1/tiered/restore', async (route) => {
     const path = await segmentOf(route);
-    const result = await metrics.track('restore', () => tiered.restoreSegment(path));
-    tierBytes.invalidate();
+    const result = await tiered.restoreSegment(path);
     sendJson(route.response, 200, {
       status: 'success',
       message: result.outcome === 'restored' ? 'segment restored successfully' : 'segment was already on local disk',
@@ -56,8 +54,7 @@ export function operationRoutes(router: Router, context: ConsoleContext): void {
   router.post('/api/v1/tiered/evict', async (route) => {
     const path = await segmentOf(route);
     const wasCold = tiered.getSegment(path).policy === 'cold';
-    const segment = await metrics.track('evict', () => tiered.evictSegment(path));
-    tierBytes.invalidate();
+    const segment = await tiered.evictSegment(path);
     sendJson(route.response, 200, {
       status: 'success',
       message: wasCold ? 'segment was already evicted' : 'segment evicted: local files deleted, its archived copy stays',
@@ -70,7 +67,6 @@ export function operationRoutes(router: Router, context: ConsoleContext): void {
     readQuery(target.query, {});
     checkBody(await readJsonBody(request), {});
     const report = await tiered.runCycle();
-    tierBytes.invalidate();
     sendJson(response, 200, cycleJson(report));
   });
 }

@@ -1,4 +1,4 @@
-import { TieringError, parseSegmentPath, type Tier } from '@takhin/core';
+import { TieringError, parseSegmentPath, type Tier, type TieredStorage } from '@takhin/core';
 import { invalidCursor } from '../http/api-error.js';
 import type { Router } from '../http/router.js';
 import { booleanParam, integerParam, oneOfParam, readQuery, stringParam, topicParam } from '../http/query-params.js';
@@ -27,28 +27,33 @@ export function segmentRoutes(router: Router, { tiered }: ConsoleContext): void 
       limit: integerParam(1, MAX_PAGE),
     });
     const limit = query.limit ?? DEFAULT_PAGE;
-    const after = query.cursor === undefined ? undefined : checkCursor(query.cursor, (path) => tiered.getSegment(path));
+    const after = query.cursor === undefined ? undefined : checkCursor(query.cursor);
     // One more than the page: whether it exists says if there is a next page.
     const found = tiered.listSegments({ topic: query.topic, partition: query.partition, policy: query.policy, archived: query.archived, after, limit: limit + 1 });
     const page = found.slice(0, limit);
     const nextCursor = found.length > limit ? page.at(-1)!.path : null;
-    sendJson(response, 200, { segments: page.map(segmentJson), next_cursor: nextCursor });
+    sendJson(response, 200, { segments: page.map((segment) => withRefusal(segmentJson(segment), tiered)), next_cursor: nextCursor });
   });
 
   router.getPrefix('/api/v1/tiered/segments/', ({ response, rest }) => {
-    sendJson(response, 200, segmentJson(requireSegment(tiered, segmentPathOfUrl(rest))));
+    sendJson(response, 200, withRefusal(segmentJson(requireSegment(tiered, segmentPathOfUrl(rest))), tiered));
   });
 }
 
-/** A cursor is the last segment path of the previous page; it must name a segment still known. */
-function checkCursor(cursor: string, lookUp: (path: string) => unknown): string {
+/**
+ * A cursor is the last segment path of the previous page: a position, so it still works when
+ * that segment was deleted (by retention) since.
+ */
+function checkCursor(cursor: string): string {
   try {
-    const path = parseSegmentPath(cursor).path;
-    lookUp(path);
-    return path;
+    return parseSegmentPath(cursor).path;
   } catch (error) {
     if (!(error instanceof TieringError)) throw error;
-    const why = error.code === 'UNKNOWN_SEGMENT' ? 'it names a segment that is gone (deleted by retention?); list again from the start' : 'it is not a cursor this API returned';
-    throw invalidCursor(`invalid cursor ${JSON.stringify(cursor.slice(0, 300))}: ${why}`);
+    throw invalidCursor(`invalid cursor ${JSON.stringify(cursor.slice(0, 300))}: it is not a cursor this API returned`);
   }
+}
+
+/** `archive_refusal`: why archiving this segment would be refused (null when it would not), so a client can say so up front. */
+function withRefusal<T extends { segment_path: string }>(json: T, tiered: TieredStorage): T & { archive_refusal: string | null } {
+  return { ...json, archive_refusal: tiered.archiveRefusal(json.segment_path) ?? null };
 }

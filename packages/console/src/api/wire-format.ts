@@ -1,5 +1,4 @@
 import type { CycleReport, PlanItem, ReconciliationReport, RebuildReport, SegmentFiles, SegmentRecord, TieredStats } from '@takhin/core';
-import type { TierBytes } from './tier-bytes.js';
 
 // The API's JSON: the seed's snake_case field names (`segment_path`, `policy`, `is_archived`,
 // `total_segments`, …) for everything it had, the same style for the rest. Times are ms since
@@ -52,7 +51,7 @@ function filesJson(files: SegmentFiles): SegmentJson['files'] {
   return result;
 }
 
-export function statsJson(stats: TieredStats, bytes: TierBytes) {
+export function statsJson(stats: TieredStats) {
   return {
     total_segments: stats.totalSegments,
     hot_segments: stats.hotSegments,
@@ -62,7 +61,7 @@ export function statsJson(stats: TieredStats, bytes: TierBytes) {
     total_size_bytes: stats.totalSizeBytes,
     local_bytes: stats.localBytes,
     remote_bytes: stats.remoteBytes,
-    bytes_by_tier: { hot: bytes.hot, warm: bytes.warm, cold: bytes.cold },
+    bytes_by_tier: { hot: stats.hotBytes, warm: stats.warmBytes, cold: stats.coldBytes },
   };
 }
 

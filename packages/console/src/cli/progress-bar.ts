@@ -12,12 +12,14 @@ const REDRAW_MS = 100;
 /**
  * One line that redraws itself: segments done of total, bytes done of total, rate and ETA.
  * Only for a terminal (the caller decides); finished items are printed above it with `log`.
- * Bytes are counted as segments finish: the model reports an archive's bytes when it is done.
+ * Bytes count as they move (`moving`, from the operation's progress) and settle when an item ends.
  */
 export class ProgressBar {
   readonly #started: number;
   #items = 0;
   #bytes = 0;
+  /** Bytes moved so far by items still in progress. */
+  readonly #moving = new Map<string, number>();
   #current = '';
   #lastDraw = 0;
 
@@ -37,8 +39,15 @@ export class ProgressBar {
     this.#draw(false);
   }
 
+  /** `bytes` of the item `name` moved so far (it is still in progress). */
+  moving(name: string, bytes: number): void {
+    this.#moving.set(name, bytes);
+    this.#draw(false);
+  }
+
   /** One item finished, having moved `bytes`. */
-  tick(bytes: number): void {
+  tick(bytes: number, name?: string): void {
+    if (name !== undefined) this.#moving.delete(name);
     this.#items++;
     this.#bytes += bytes;
     this.#draw(this.#items === this.totalItems);
@@ -59,15 +68,17 @@ export class ProgressBar {
   /** The bar's text (without the escapes that place it). */
   render(): string {
     const elapsed = Math.max((this.now() - this.#started) / 1000, 0.001);
-    const fraction = this.totalBytes > 0 ? this.#bytes / this.totalBytes : this.totalItems > 0 ? this.#items / this.totalItems : 1;
+    let bytes = this.#bytes;
+    for (const moving of this.#moving.values()) bytes += moving;
+    const fraction = this.totalBytes > 0 ? bytes / this.totalBytes : this.totalItems > 0 ? this.#items / this.totalItems : 1;
     const width = 24;
     const filled = Math.round(Math.min(1, fraction) * width);
-    const rate = this.#bytes / elapsed;
-    const remaining = rate > 0 ? (this.totalBytes - this.#bytes) / rate : this.#items > 0 ? ((this.totalItems - this.#items) * elapsed) / this.#items : Number.NaN;
+    const rate = bytes / elapsed;
+    const remaining = rate > 0 ? (this.totalBytes - bytes) / rate : this.#items > 0 ? ((this.totalItems - this.#items) * elapsed) / this.#items : Number.NaN;
     const parts = [
       `${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`,
       `${this.#items}/${this.totalItems} segments`,
-      `${formatBytes(this.#bytes)}/${formatBytes(this.totalBytes)}`,
+      `${formatBytes(bytes)}/${formatBytes(this.totalBytes)}`,
       `${formatBytes(rate)}/s`,
       `ETA ${this.#items === this.totalItems ? '0s' : formatSeconds(remaining)}`,
     ];

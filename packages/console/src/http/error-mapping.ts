@@ -4,6 +4,7 @@ import { ApiError, internalError } from './api-error.js';
 /** The HTTP status of each tiering failure: the caller's mistake (4xx) or the system's (5xx). */
 const TIERING_STATUS: Readonly<Record<TieringErrorCode, number>> = {
   INVALID_SEGMENT_PATH: 400,
+  INVALID_ARGUMENT: 400,
   UNKNOWN_SEGMENT: 404,
   UNKNOWN_PARTITION: 404,
   OFFSET_OUT_OF_RANGE: 404,

@@ -1,11 +1,9 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TIERS, type OperationFailure, type TieredStorage } from '@takhin/core';
-import type { TierBytesCounter } from '../api/tier-bytes.js';
-import { BackendRequestMetrics, type BackendRequestSource } from './backend-request-metrics.js';
-import { registerCacheMetrics, type CacheCounterSource } from './cache-metrics.js';
+import { remoteReadsText, storeMetricsText } from './store-metrics-text.js';
 
 /** Operations whose outcome is counted: what the API, the CLI and the background archiver run. */
-export type TrackedOperation = 'archive' | 'restore' | 'evict';
+type TrackedOperation = 'archive' | 'restore' | 'evict';
 
 /** `lastReconciliation` counters, by the `repair` label they are exported under. */
 const REPAIRS = {
@@ -22,8 +20,8 @@ const REPAIRS = {
 /**
  * The console's Prometheus metrics, on a registry of its own (never prom-client's global one, so
  * two consoles in one process, or a host application's metrics, never collide). Counts and
- * bytes per tier are read from the model at scrape time; operations are counted from the
- * model's events, and failures of operations the console itself ran through `track`.
+ * bytes per tier are read from the model at scrape time, operations are counted from the
+ * model's events, and per-backend requests and remote reads are read from core's counters.
  *
  * `tiered_storage_s3_bytes_uploaded` / `_downloaded` keep the seed's names whatever the backend:
  * they are the bytes archives sent to, and restores fetched from, the cold store in use.
@@ -38,10 +36,7 @@ export class ConsoleMetrics {
   readonly #duration: Histogram<'operation'>;
   readonly #unsubscribe: () => void;
 
-  constructor(
-    private readonly tiered: TieredStorage,
-    tierBytes: TierBytesCounter,
-  ) {
+  constructor(private readonly tiered: TieredStorage) {
     const registers = [this.registry];
     const stats = () => tiered.getStats();
     new Gauge({
@@ -66,7 +61,8 @@ export class ConsoleMetrics {
       labelNames: ['policy'],
       registers,
       collect() {
-        const bytes = tierBytes.current();
+        const now = stats();
+        const bytes = { hot: now.hotBytes, warm: now.warmBytes, cold: now.coldBytes };
         for (const tier of TIERS) this.set({ policy: tier }, bytes[tier]);
       },
     });
@@ -127,34 +123,10 @@ export class ConsoleMetrics {
     };
   }
 
-  /**
-   * Runs an operation the console was asked for and counts its failure. Successes are counted
-   * from the model's events (which the background archiver's operations raise too); failures of
-   * direct calls raise no `operation:failed`, so they are counted here, once.
-   */
-  async track<T>(operation: TrackedOperation, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      this.#failed(operation);
-      throw error;
-    }
-  }
-
-  /** Per-backend requests, bytes, latency and errors, from core's store-metrics layer. */
-  attachBackendRequests(source: BackendRequestSource): () => void {
-    const metrics = new BackendRequestMetrics(this.registry);
-    return source.subscribe((request) => metrics.record(request));
-  }
-
-  /** Cache hits and misses of remote reads, from core's chunk cache. */
-  attachCacheCounters(source: CacheCounterSource): void {
-    registerCacheMetrics(this.registry, source);
-  }
-
   /** The exposition text for `GET /metrics`. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const body = [await this.registry.metrics(), storeMetricsText(this.tiered.storeMetrics.snapshot()), remoteReadsText(this.tiered.remoteReadStats())].join('');
+    return { contentType: this.registry.contentType, body };
   }
 
   close(): void {

@@ -7,7 +7,6 @@ import { operationRoutes } from '../api/operation-routes.js';
 import { planRoutes } from '../api/plan-routes.js';
 import { segmentRoutes } from '../api/segment-routes.js';
 import { statsRoutes } from '../api/stats-routes.js';
-import { TierBytesCounter } from '../api/tier-bytes.js';
 import { invalidUrl, notReady } from '../http/api-error.js';
 import { BearerAuth } from '../http/bearer-auth.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type DashboardAsset } from '../http/dashboard-assets.js';
@@ -91,8 +90,7 @@ export class ConsoleServer {
 
   /** Starts answering for `tiered`. */
   attach(tiered: TieredStorage): void {
-    const tierBytes = new TierBytesCounter(tiered);
-    const context: ConsoleContext = { tiered, tierBytes, metrics: new ConsoleMetrics(tiered, tierBytes), log: this.#log };
+    const context: ConsoleContext = { tiered, metrics: new ConsoleMetrics(tiered), log: this.#log };
     const router = new Router();
     for (const routes of [healthRoutes, statsRoutes, segmentRoutes, planRoutes, operationRoutes]) routes(router, context);
     this.#context = context;

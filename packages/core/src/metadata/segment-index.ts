@@ -13,6 +13,10 @@ export interface TieredStats {
   readonly localBytes: number;
   /** Bytes of segment files in the cold store. */
   readonly remoteBytes: number;
+  /** Bytes by tier: local files of hot and of warm segments, remote files of cold ones. */
+  readonly hotBytes: number;
+  readonly warmBytes: number;
+  readonly coldBytes: number;
 }
 
 /** One partition's segments in base-offset order, for floor lookups by offset. */
@@ -75,6 +79,7 @@ export class SegmentIndex {
   #localBytes = 0;
   #remoteBytes = 0;
   #restoredBytes = 0;
+  #tierBytes = { hot: 0, warm: 0, cold: 0 };
 
   get size(): number {
     return this.#byPath.size;
@@ -152,7 +157,7 @@ export class SegmentIndex {
    * Every record in a stable order (topic, partition, base offset), starting after the record at
    * `after` when given: what paginated listings walk.
    */
-  *inOrder(after?: SegmentRecord): Generator<SegmentRecord> {
+  *inOrder(after?: Pick<SegmentRecord, 'topic' | 'partition' | 'baseOffset'>): Generator<SegmentRecord> {
     this.#ordered ??= [...this.#topics.values()].flatMap((partitions) => [...partitions.values()]).sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
     const ordered = this.#ordered;
     let first = 0;
@@ -183,6 +188,9 @@ export class SegmentIndex {
       totalSizeBytes: this.#totalSize,
       localBytes: this.#localBytes,
       remoteBytes: this.#remoteBytes,
+      hotBytes: this.#tierBytes.hot,
+      warmBytes: this.#tierBytes.warm,
+      coldBytes: this.#tierBytes.cold,
     };
   }
 
@@ -195,5 +203,6 @@ export class SegmentIndex {
     this.#localBytes += sign * localBytesOf(record);
     this.#remoteBytes += sign * remoteBytesOf(record);
     if (record.isArchived) this.#restoredBytes += sign * localBytesOf(record);
+    this.#tierBytes[record.policy] += sign * (record.policy === 'cold' ? remoteBytesOf(record) : localBytesOf(record));
   }
 }

@@ -66,40 +66,33 @@ const UPDATES = COLUMNS.split(', ')
 
 type Row = (string | number | null)[];
 
+/** The open file and the statements prepared on it. */
+interface Connection {
+  readonly db: DatabaseSync;
+  readonly get: StatementSync;
+  readonly version: StatementSync;
+  readonly upsert: StatementSync;
+  readonly delete: StatementSync;
+}
+
 /**
  * The embedded default: one SQLite file (node:sqlite) under the data dir. WAL journal with
  * `synchronous = FULL`, so a commit that resolved survives a crash or power cut; the schema
- * carries a version and migrates forward at open.
+ * carries a version and migrates forward. The file is opened (and migrated) at the first call,
+ * not at construction: a container builds the store before `openTieredStorage` has locked the
+ * data dir, and a process that finds the dir locked must not have touched the file.
  */
 export class SqliteMetadataStore implements MetadataStore {
   readonly description: string;
-  readonly #db: DatabaseSync;
-  readonly #get: StatementSync;
-  readonly #version: StatementSync;
-  readonly #upsert: StatementSync;
-  readonly #delete: StatementSync;
+  #connection: Connection | undefined;
   #closed = false;
 
   constructor(readonly path: string) {
     this.description = `sqlite ${path}`;
-    mkdirSync(dirname(path), { recursive: true });
-    try {
-      this.#db = new DatabaseSync(path);
-      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
-      migrate(this.#db, path);
-    } catch (error) {
-      if (error instanceof TieringError) throw error;
-      throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${path}: ${(error as Error).message}`, undefined, { cause: error });
-    }
-    this.#get = this.#db.prepare(`SELECT ${COLUMNS} FROM segments WHERE path = ?`);
-    this.#get.setReturnArrays(true);
-    this.#version = this.#db.prepare('SELECT version FROM segments WHERE path = ?');
-    this.#upsert = this.#db.prepare(`INSERT INTO segments (${COLUMNS}) VALUES (${PLACEHOLDERS}) ON CONFLICT (path) DO UPDATE SET ${UPDATES}`);
-    this.#delete = this.#db.prepare('DELETE FROM segments WHERE path = ?');
   }
 
   async *records(filter: RecordFilter = {}): AsyncIterable<readonly SegmentRecord[]> {
-    this.#check();
+    const { db } = this.#open();
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (filter.topic !== undefined) {
@@ -110,7 +103,7 @@ export class SqliteMetadataStore implements MetadataStore {
       where.push('partition = ?');
       params.push(filter.partition);
     }
-    const statement = this.#db.prepare(`SELECT ${COLUMNS} FROM segments${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
+    const statement = db.prepare(`SELECT ${COLUMNS} FROM segments${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
     statement.setReturnArrays(true);
     yield* inPages(
       (function* () {
@@ -120,27 +113,26 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async get(path: string): Promise<SegmentRecord | undefined> {
-    this.#check();
-    const row = this.#get.get(path) as unknown as Row | undefined;
+    const row = this.#open().get.get(path) as unknown as Row | undefined;
     return row && fromRow(row);
   }
 
   async commit(writes: readonly MetadataWrite[]): Promise<void> {
-    this.#check();
+    const connection = this.#open();
     if (writes.length === 0) return;
-    this.#db.exec('BEGIN IMMEDIATE');
+    connection.db.exec('BEGIN IMMEDIATE');
     try {
       for (const write of writes) {
         const path = 'put' in write ? write.put.path : write.delete;
-        const stored = this.#version.get(path) as { version: number } | undefined;
+        const stored = connection.version.get(path) as { version: number } | undefined;
         const conflict = versionConflict(write, stored?.version);
         if (conflict) throw conflict;
-        if ('put' in write) this.#upsert.run(...toRow(write.put));
-        else this.#delete.run(path);
+        if ('put' in write) connection.upsert.run(...toRow(write.put));
+        else connection.delete.run(path);
       }
-      this.#db.exec('COMMIT');
+      connection.db.exec('COMMIT');
     } catch (error) {
-      this.#db.exec('ROLLBACK');
+      connection.db.exec('ROLLBACK');
       throw error;
     }
   }
@@ -148,11 +140,33 @@ export class SqliteMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#db.close();
+    this.#connection?.db.close();
   }
 
-  #check(): void {
+  #open(): Connection {
     if (this.#closed) throw new TieringError('CLOSED', `the metadata store ${this.path} is closed`);
+    if (this.#connection) return this.#connection;
+    let db: DatabaseSync | undefined;
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      db = new DatabaseSync(this.path);
+      db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+      migrate(db, this.path);
+    } catch (error) {
+      db?.close();
+      if (error instanceof TieringError) throw error;
+      throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${this.path}: ${(error as Error).message}`, undefined, { cause: error });
+    }
+    const get = db.prepare(`SELECT ${COLUMNS} FROM segments WHERE path = ?`);
+    get.setReturnArrays(true);
+    this.#connection = {
+      db,
+      get,
+      version: db.prepare('SELECT version FROM segments WHERE path = ?'),
+      upsert: db.prepare(`INSERT INTO segments (${COLUMNS}) VALUES (${PLACEHOLDERS}) ON CONFLICT (path) DO UPDATE SET ${UPDATES}`),
+      delete: db.prepare('DELETE FROM segments WHERE path = ?'),
+    };
+    return this.#connection;
   }
 }
 

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
-import { readBatches, type FetchedBatches } from '../kafka/batch-walker.js';
+import { readBatches, type FetchedBatches, type LocatedBatch } from '../kafka/batch-walker.js';
 import { openFileRangeReader, type ByteRangeReader } from '../kafka/byte-range-reader.js';
 import { KafkaFormatError } from '../kafka/kafka-format-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
@@ -21,7 +21,8 @@ export interface ReadAtResult {
   readonly nextOffset: number;
   /** Whole record batches, exactly as stored (CRC-32C checked). */
   readonly bytes: Buffer;
-  readonly batches: number;
+  /** Each batch's header and byte position in the segment. */
+  readonly batches: readonly LocatedBatch[];
   readonly source: 'local' | 'remote';
   /** What this read cost the cold store (zero when served locally or from the cache). */
   readonly fetched: { readonly bytes: number; readonly requests: number };
@@ -180,7 +181,7 @@ function result(segment: SegmentRecord, fetched: FetchedBatches, source: 'local'
     position: fetched.position,
     nextOffset: Number(fetched.nextOffset),
     bytes: fetched.bytes,
-    batches: fetched.batches.length,
+    batches: fetched.batches,
     source,
     fetched: cost,
   };

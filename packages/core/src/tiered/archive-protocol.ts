@@ -43,7 +43,9 @@ export class ArchiveProtocol {
     return undefined;
   }
 
-  async archive(segment: SegmentRecord, signal?: AbortSignal): Promise<ArchiveResult> {
+  async archive(segment: SegmentRecord, options: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {}): Promise<ArchiveResult> {
+    const { signal } = options;
+    const progress = fileProgress(options.onProgress);
     const started = performance.now();
     if (segment.isArchived) return { segment, outcome: 'already-archived', uploadedBytes: 0, reusedFiles: 0, durationMs: 0 };
     const refusal = this.refusal(segment);
@@ -72,7 +74,7 @@ export class ArchiveProtocol {
         manifest = existing;
         reusedFiles = local.length;
       } else {
-        const uploaded = await Promise.all(local.map((file) => this.#upload(current, file, resuming, signal)));
+        const uploaded = await Promise.all(local.map((file) => this.#upload(current, file, resuming, signal, progress?.(file.extension))));
         uploadedBytes = uploaded.reduce((sum, file) => sum + file.uploadedBytes, 0);
         reusedFiles = uploaded.filter((file) => file.uploadedBytes === 0).length;
         const files = Object.fromEntries(uploaded.map((file) => [file.extension, file.manifestFile])) as SegmentManifest['files'];
@@ -123,7 +125,13 @@ export class ArchiveProtocol {
   }
 
   /** Uploads one file, or reuses a verified copy an interrupted attempt left in the cold store. */
-  async #upload(segment: SegmentRecord, file: LocalFile, resuming: boolean, signal?: AbortSignal): Promise<{ extension: SegmentFileExtension; manifestFile: ManifestFile; uploadedBytes: number }> {
+  async #upload(
+    segment: SegmentRecord,
+    file: LocalFile,
+    resuming: boolean,
+    signal?: AbortSignal,
+    onProgress?: (bytes: number) => void,
+  ): Promise<{ extension: SegmentFileExtension; manifestFile: ManifestFile; uploadedBytes: number }> {
     const { store, pool, target, observer, settings } = this.context;
     const key = objectKeyOf(segment.path, file.extension);
     if (resuming) {
@@ -136,7 +144,7 @@ export class ArchiveProtocol {
       }
     }
     const chunkSize = file.extension === 'log' ? Math.round(settings.cache.chunkSizeMb * 1024 * 1024) : undefined;
-    const stored = await pool.uploadFile(file.path, key, target, { signal, ...(chunkSize !== undefined ? { chunkSize } : {}) });
+    const stored = await pool.uploadFile(file.path, key, target, { signal, onProgress, ...(chunkSize !== undefined ? { chunkSize } : {}) });
     if (stored.size !== file.size) {
       throw new TieringError('CORRUPT_SEGMENT', `${file.path} changed size while it was archived (${file.size} bytes, then ${stored.size})`, segment.path);
     }
@@ -170,4 +178,16 @@ export class ArchiveProtocol {
       );
     }
   }
+}
+
+/** One progress callback per file, reporting the sum of all files to `onProgress`. */
+export function fileProgress(onProgress: ((bytes: number) => void) | undefined): ((file: string) => (bytes: number) => void) | undefined {
+  if (onProgress === undefined) return undefined;
+  const done = new Map<string, number>();
+  return (file) => (bytes) => {
+    done.set(file, bytes);
+    let total = 0;
+    for (const value of done.values()) total += value;
+    onProgress(total);
+  };
 }

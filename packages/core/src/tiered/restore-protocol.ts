@@ -3,6 +3,7 @@ import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import { syncDirectory } from '../transfer/sync-directory.js';
+import { fileProgress } from './archive-protocol.js';
 import { flatFiles, recordFiles } from './archived-record.js';
 import { requireManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
@@ -28,7 +29,9 @@ export interface RestoreResult {
 export class RestoreProtocol {
   constructor(private readonly context: ProtocolContext) {}
 
-  async restore(segment: SegmentRecord, signal?: AbortSignal): Promise<RestoreResult> {
+  async restore(segment: SegmentRecord, options: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {}): Promise<RestoreResult> {
+    const { signal } = options;
+    const progress = fileProgress(options.onProgress);
     const started = performance.now();
     if (segment.policy !== 'cold') return { segment, outcome: 'already-local', downloadedBytes: 0, durationMs: 0 };
     if (!segment.isArchived) throw new TieringError('REMOTE_MISSING', `${segment.path} is cold but not archived: the metadata has no copy to restore`, segment.path);
@@ -49,7 +52,7 @@ export class RestoreProtocol {
       for (const [extension, file] of manifestFiles(manifest)) {
         const temp = restoreTempPathOf(dataDir, segment, extension);
         temps.push(temp);
-        await pool.downloadFile(file.key, temp, target, { expected: { crc32c: file.crc32c, sha256: file.sha256 }, signal }).catch((error: unknown) => {
+        await pool.downloadFile(file.key, temp, target, { expected: { crc32c: file.crc32c, sha256: file.sha256 }, signal, onProgress: progress?.(extension) }).catch((error: unknown) => {
           throw asRemoteFailure(error, segment.path, extension, file.key, store.backend);
         });
         downloadedBytes += file.size;

@@ -6,6 +6,8 @@ import type { TakhinConfig } from '../config/takhin-config.js';
 import type { BackendTarget } from '../contracts/backend-provider.js';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { BACKEND_TARGET, CLOCK, COLD_STORE, METADATA_STORE, PROTOCOL_OBSERVER, TAKHIN_CONFIG, TRANSFER_WORKERS } from '../di/tokens.js';
+import { STORE_METRICS } from '../metrics/store-metrics-token.js';
+import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
 import { ConfigError } from '../errors/config-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -59,6 +61,8 @@ export interface OpenOptions {
 
 export interface OperationOptions {
   readonly signal?: AbortSignal;
+  /** Bytes of the segment's files moved so far (all files together), throttled. */
+  readonly onProgress?: (bytes: number) => void;
 }
 
 /** A segment opened for reading: its record and the absolute paths of its local files. */
@@ -101,6 +105,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     @inject(BACKEND_TARGET) target: BackendTarget,
     @inject(CLOCK) readonly clock: Clock,
     @inject(PROTOCOL_OBSERVER) observer: ProtocolObserver,
+    /** Requests, bytes and latency of every cold-store call, main thread and pool workers alike. */
+    @inject(STORE_METRICS) readonly storeMetrics: StoreMetricsRegistry,
   ) {
     super();
     const dataDir = config.storage.data.dir;
@@ -196,7 +202,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   /** Segments matching `filter`, ordered by topic, partition and base offset. */
   listSegments(filter: SegmentFilter = {}): SegmentRecord[] {
     const index = this.#catalog.index;
-    const after = filter.after === undefined ? undefined : this.getSegment(filter.after);
+    // A cursor is a position: it still works when its segment was deleted since the last page.
+    const after = filter.after === undefined ? undefined : (index.get(filter.after) ?? parseSegmentPath(filter.after));
     const limit = filter.limit ?? Number.POSITIVE_INFINITY;
     const result: SegmentRecord[] = [];
     if (limit <= 0) return result;
@@ -273,8 +280,13 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * active segment, an internal topic's or a never-tiered topic's: refused.
    */
   archiveSegment(path: string, options: OperationOptions = {}): Promise<ArchiveResult> {
+    return this.#operate('archive', path, (segment) => this.#archive.archive(segment, options));
+  }
+
+  /** Why `archiveSegment(path)` would be refused (active segment, internal or never-tiered topic, tiering off), or undefined. */
+  archiveRefusal(path: string): string | undefined {
     const segment = this.getSegment(path);
-    return this.#locks.run(segment.path, 'archive', () => this.#archive.archive(this.getSegment(path), options.signal)).finally(() => this.#reads.forget(segment.path));
+    return segment.isArchived ? undefined : this.#archive.refusal(segment);
   }
 
   /**
@@ -282,9 +294,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * hot. Concurrent callers share one restore. Already local: a no-op.
    */
   restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
-    const segment = this.getSegment(path);
-    // Back on local disk it is read locally: its cached remote pieces would only take budget.
-    return this.#locks.run(segment.path, 'restore', () => this.#restore.restore(this.getSegment(path), options.signal)).finally(() => this.#reads.forget(segment.path));
+    return this.#operate('restore', path, (segment) => this.#restore.restore(segment, options));
   }
 
   /** Restores the segment if it is cold, records the use, and returns its local files. */
@@ -304,8 +314,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * objects; uploads nothing. Already cold: a no-op. Not archived: refused.
    */
   evictSegment(path: string, options: OperationOptions = {}): Promise<SegmentRecord> {
-    const segment = this.getSegment(path);
-    return this.#locks.run(segment.path, 'evict', () => this.#restore.evict(this.getSegment(path), options.signal)).finally(() => this.#reads.forget(segment.path));
+    return this.#operate('evict', path, (segment) => this.#restore.evict(segment, options.signal));
   }
 
   /**
@@ -393,6 +402,23 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     for (const segment of written.slice(discovered.length + changes.changed.length)) this.emit('segment:tier-changed', segment, tierBefore.get(segment.path)!, 'cold');
   }
 
+  /**
+   * Runs one operation on a segment under its lock (callers of the same kind share it), reports
+   * a failure once as `operation:failed` (the archiver reports its own, with when it retries),
+   * and afterwards drops what remote reads cached of the segment: it moved.
+   */
+  #operate<T>(operation: 'archive' | 'restore' | 'evict', path: string, run: (segment: SegmentRecord) => Promise<T>, report = true): Promise<T> {
+    const segment = this.getSegment(path);
+    return this.#locks
+      .run(segment.path, operation, () =>
+        run(this.getSegment(path)).catch((error: Error) => {
+          if (report) this.emit('operation:failed', { operation, path: segment.path, error });
+          throw error;
+        }),
+      )
+      .finally(() => this.#reads.forget(segment.path));
+  }
+
   async #apply(step: PlanItem, signal: AbortSignal): Promise<void> {
     switch (step.action) {
       case 'retier': {
@@ -402,10 +428,10 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
         return;
       }
       case 'archive':
-        await this.archiveSegment(step.path, { signal });
+        await this.#operate('archive', step.path, (segment) => this.#archive.archive(segment, { signal }), false);
         return;
       case 'evict':
-        await this.evictSegment(step.path, { signal });
+        await this.#operate('evict', step.path, (segment) => this.#restore.evict(segment, signal), false);
         return;
       case 'none':
         return;

@@ -1,4 +1,3 @@
-import { TierBytesCounter } from '../../api/tier-bytes.js';
 import { planItemJson, reconciliationJson, rebuildJson, segmentJson, statsJson } from '../../api/wire-format.js';
 import { requireSegment } from '../../http/segment-path-param.js';
 import type { Command } from '../command-context.js';
@@ -10,7 +9,7 @@ import { formatBytes, printable } from '../human-format.js';
 export const statsCommand: Command = (context) =>
   withDataDir(context, async (tiered) => {
     noArguments(context.positionals, 'stats');
-    const stats = statsJson(tiered.getStats(), new TierBytesCounter(tiered).current());
+    const stats = statsJson(tiered.getStats());
     const { output } = context;
     output.document({ ...stats, reconciliation: reconciliationJson(tiered.lastReconciliation) });
     output.line(`segments  ${stats.total_segments} (${stats.archived_segments} archived)`);

@@ -9,7 +9,7 @@ const DEFAULT_MAX_BYTES = 1024 * 1024;
 
 /**
  * `read <topic> <partition> <offset> [--max-bytes N]`: the records a Kafka fetch at that offset
- * returns. An archived segment is restored first (see `readRecordBatches`).
+ * returns. An archived segment is read in verified chunks, never restored (see `readRecordBatches`).
  */
 export const readCommand: Command = (context) => {
   const [topic, partitionText, offsetText, ...extra] = context.positionals;
@@ -21,7 +21,7 @@ export const readCommand: Command = (context) => {
   const maxBytes = context.options.maxBytes === undefined ? DEFAULT_MAX_BYTES : wholeNumber(context.options.maxBytes, '--max-bytes', undefined);
   if (maxBytes < 1) throw new UsageError('--max-bytes must be at least 1');
   return withDataDir(context, async (tiered) => {
-    const { segment, fetched } = await readRecordBatches(tiered, topic, partition, offset, { maxBytes });
+    const fetched = await readRecordBatches(tiered, topic, partition, offset, { maxBytes });
     const batches = fetched.batches.map(({ position, header }) => {
       const at = position - fetched.position;
       const bytes = fetched.bytes.subarray(at, at + header.sizeInBytes);
@@ -33,8 +33,9 @@ export const readCommand: Command = (context) => {
       topic,
       partition,
       offset,
-      segment_path: segment.path,
-      next_offset: fetched.nextOffset.toString(),
+      segment_path: fetched.segmentPath,
+      source: fetched.source,
+      next_offset: String(fetched.nextOffset),
       batches: batches.map((batch) => ({ ...batch, records: batch.records?.map(recordJson) ?? null })),
     });
     for (const batch of batches) {
@@ -47,7 +48,7 @@ export const readCommand: Command = (context) => {
         output.line(`${json.offset}  ${json.timestamp}  key=${show(json.key, json.key_encoding)}  value=${show(json.value, json.value_encoding)}`);
       }
     }
-    output.line(`next offset ${fetched.nextOffset} (from ${segment.path})`);
+    output.line(`next offset ${fetched.nextOffset} (from ${fetched.segmentPath}, ${fetched.source === 'remote' ? 'read from the cold store, not restored' : 'local'})`);
     return EXIT.OK;
   });
 };

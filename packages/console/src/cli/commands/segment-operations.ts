@@ -15,20 +15,22 @@ interface Outcome {
 }
 
 /** What each operation does, and how many bytes it will move (or free) for a segment. */
-const OPERATIONS: Record<Operation, { past: string; bytes: (s: SegmentRecord) => number; run: (t: TieredStorage, path: string) => Promise<Outcome> }> = {
+type Progress = (bytes: number) => void;
+
+const OPERATIONS: Record<Operation, { past: string; bytes: (s: SegmentRecord) => number; run: (t: TieredStorage, path: string, onProgress: Progress) => Promise<Outcome> }> = {
   archive: {
     past: 'archived',
     bytes: localBytesOf,
-    run: async (tiered, path) => {
-      const result = await tiered.archiveSegment(path);
+    run: async (tiered, path, onProgress) => {
+      const result = await tiered.archiveSegment(path, { onProgress });
       return { outcome: result.outcome, bytes: result.uploadedBytes, segment: result.segment };
     },
   },
   restore: {
     past: 'restored',
     bytes: remoteBytesOf,
-    run: async (tiered, path) => {
-      const result = await tiered.restoreSegment(path);
+    run: async (tiered, path, onProgress) => {
+      const result = await tiered.restoreSegment(path, { onProgress });
       return { outcome: result.outcome, bytes: result.downloadedBytes, segment: result.segment };
     },
   },
@@ -97,7 +99,7 @@ async function run(context: CommandContext, tiered: TieredStorage, operation: Op
       bar?.working(segment.path);
       const started = performance.now();
       try {
-        const done = await spec.run(tiered, segment.path);
+        const done = await spec.run(tiered, segment.path, (bytes) => bar?.moving(segment.path, bytes));
         const seconds = (performance.now() - started) / 1000;
         moved += done.bytes;
         results[index] = { segment_path: segment.path, outcome: done.outcome, bytes: done.bytes, duration_ms: Math.round(seconds * 1000), segment: segmentJson(done.segment) };
@@ -108,7 +110,7 @@ async function run(context: CommandContext, tiered: TieredStorage, operation: Op
         results[index] = { segment_path: segment.path, outcome: 'failed', error: { code, message: (error as Error).message } };
         print(`FAILED  ${segment.path}: ${printable((error as Error).message)}`);
       }
-      bar?.tick(spec.bytes(segment));
+      bar?.tick(spec.bytes(segment), segment.path);
     }
   };
   const concurrency = operation === 'evict' ? 1 : tiered.config.storage.tiered.archiveConcurrency;
