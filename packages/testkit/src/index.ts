@@ -17,3 +17,6 @@ export * from './s3-family/describe-s3-family-behaviour.js';
 export * from './s3-family/s3-family-contract-subject.js';
 export * from './network/stub-http-server.js';
 export * from './network/reset-mid-get.js';
+export * from './network/s3-stub-server.js';
+export * from './network/altering-proxy.js';
+export * from './network/reset-storm.js';
