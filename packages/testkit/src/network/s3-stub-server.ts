@@ -17,6 +17,7 @@ export interface S3StubImperfections {
 interface StoredObject {
   body: Buffer;
   metadata: Record<string, string>;
+  storageClass: string | undefined;
   crc32c: string | undefined;
   etag: string;
   lastModified: Date;
@@ -44,7 +45,7 @@ const unescapeXml = (text: string) => text.replace(/&#(\d+);/g, (_, code: string
  */
 export async function startS3StubServer(imperfections: S3StubImperfections = {}): Promise<S3StubServer> {
   const objects = new Map<string, StoredObject>();
-  const uploads = new Map<string, { key: string; parts: Map<number, Buffer>; metadata: Record<string, string>; initiated: Date }>();
+  const uploads = new Map<string, { key: string; parts: Map<number, Buffer>; metadata: Record<string, string>; storageClass: string | undefined; initiated: Date }>();
   const requests: S3StubServer['requests'] = [];
   const stub: Omit<S3StubServer, 'url' | 'close'> = { requests, objects, imperfections };
 
@@ -68,8 +69,9 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
     };
     const exists = objects.has(id);
     const conditionFails = request.headers['if-none-match'] === '*' && exists && !stub.imperfections.ignoreConditionalWrites;
-    const store = (bytes: Buffer, metadata: Record<string, string>) => {
-      const object = { body: bytes, metadata, crc32c: request.headers['x-amz-checksum-crc32c'] as string | undefined, etag: `"${randomUUID()}"`, lastModified: new Date() };
+    const storageClassHeader = request.headers['x-amz-storage-class'] as string | undefined;
+    const store = (bytes: Buffer, metadata: Record<string, string>, storageClass: string | undefined) => {
+      const object = { body: bytes, metadata, storageClass, crc32c: request.headers['x-amz-checksum-crc32c'] as string | undefined, etag: `"${randomUUID()}"`, lastModified: new Date() };
       objects.set(id, object);
       return object;
     };
@@ -106,12 +108,12 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
           return send(200, { etag: `"part-${q.get('partNumber')}"`, 'x-amz-checksum-crc32c': String(request.headers['x-amz-checksum-crc32c'] ?? '') });
         }
         if (conditionFails) return fail(412, 'PreconditionFailed');
-        return send(200, { etag: store(body, metadataOf()).etag });
+        return send(200, { etag: store(body, metadataOf(), storageClassHeader).etag });
       }
       case 'POST': {
         if (q.has('uploads')) {
           const uploadId = randomUUID();
-          uploads.set(uploadId, { key: id, parts: new Map(), metadata: metadataOf(), initiated: new Date() });
+          uploads.set(uploadId, { key: id, parts: new Map(), metadata: metadataOf(), storageClass: storageClassHeader, initiated: new Date() });
           return send(200, { 'content-type': 'application/xml' }, xml(`<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${escapeXml(key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`));
         }
         const uploadId = q.get('uploadId') ?? '';
@@ -119,7 +121,7 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
         if (!upload) return fail(404, 'NoSuchUpload');
         if (conditionFails) return fail(412, 'PreconditionFailed');
         const numbers = [...body.toString('utf8').matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) => Number(m[1]));
-        const object = store(Buffer.concat(numbers.map((n) => upload.parts.get(n) ?? Buffer.alloc(0))), upload.metadata);
+        const object = store(Buffer.concat(numbers.map((n) => upload.parts.get(n) ?? Buffer.alloc(0))), upload.metadata, upload.storageClass);
         uploads.delete(uploadId);
         return send(200, { 'content-type': 'application/xml' }, xml(`<CompleteMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${escapeXml(key)}</Key><ETag>${escapeXml(object.etag)}</ETag></CompleteMultipartUploadResult>`));
       }
@@ -134,6 +136,8 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
         if (!object) return request.method === 'HEAD' ? send(404) : fail(404, 'NoSuchKey');
         const headers: Record<string, string> = { etag: object.etag, 'last-modified': object.lastModified.toUTCString(), 'content-type': 'application/octet-stream', ...object.metadata };
         if (object.crc32c) Object.assign(headers, { 'x-amz-checksum-crc32c': object.crc32c, 'x-amz-checksum-type': 'FULL_OBJECT' });
+        // As S3 does: the header is left out for the default class.
+        if (object.storageClass && object.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = object.storageClass;
         const range = /^bytes=(\d+)-(\d*)$/.exec(String(request.headers.range ?? ''));
         if (request.method === 'HEAD' || !range || stub.imperfections.ignoreRange) return send(200, headers, object.body);
         const start = Number(range[1]);

@@ -374,6 +374,60 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
     }
   });
 
+  describe(`${name}: storage classes`, () => {
+    it('REDUCED_REDUNDANCY (a class MinIO keeps) is applied on single and multipart puts and reported by head', async () => {
+      const settings = sharedMinioSettings(name, { prefix: `storage-class-${process.pid}`, storageClass: 'REDUCED_REDUNDANCY' });
+      await createBucket(backend, settings);
+      const store = storeOf(settings);
+      const size = store.partSize + 10;
+      expect((await store.put('single', Buffer.from('cold')))?.storageClass).toBe('REDUCED_REDUNDANCY');
+      expect((await store.put('multipart', patternedStream(size, 8), { size })).storageClass).toBe('REDUCED_REDUNDANCY');
+      for (const key of ['single', 'multipart']) expect((await store.head(key))?.storageClass, key).toBe('REDUCED_REDUNDANCY');
+      // Without the key, the server's default class, which S3 reports by leaving the header out.
+      const plain = storeOf({ ...settings, storageClass: undefined });
+      await plain.put('default', Buffer.from('x'));
+      expect((await plain.head('default'))?.storageClass).toBe('STANDARD');
+      await plain.delete(['single', 'multipart', 'default']);
+      await Promise.all([store.close(), plain.close()]);
+    });
+
+    for (const storageClass of ['STANDARD_IA', 'GLACIER_IR', 'ONEZONE_IA', 'INTELLIGENT_TIERING']) {
+      it(`${storageClass} (refused by a MinIO without tiering) reaches the server on every write and comes back on head (the S3 stub)`, async () => {
+        const stub = await startS3StubServer();
+        const store = storeOf({ endpoint: stub.url, accessKey: 'stub', secretKey: 'stub-secret', region: 'us-east-1', bucket: 'classes', prefix: 'p', partSizeMb: 5, queueSize: 2, storageClass });
+        try {
+          const size = store.partSize + 10;
+          await store.put('single', Buffer.from('cold'));
+          await store.put('multipart', patternedStream(size, 8), { size });
+          const writes = stub.requests.filter((r) => (r.method === 'PUT' && !r.path.includes('uploadId')) || (r.method === 'POST' && r.path.includes('uploads')));
+          expect(writes.map((r) => r.headers['x-amz-storage-class'])).toEqual([storageClass, storageClass]);
+          for (const key of ['single', 'multipart']) expect((await store.head(key))?.storageClass, key).toBe(storageClass);
+        } finally {
+          await store.close();
+          await stub.close();
+        }
+      });
+    }
+
+    it('a class the server does not offer fails the put with an error saying so, not retried', async () => {
+      const settings = sharedMinioSettings(name, { prefix: `storage-class-refused-${process.pid}`, storageClass: 'STANDARD_IA' });
+      await createBucket(backend, settings);
+      const store = storeOf(settings);
+      const error = await expectCode(store.put('refused', Buffer.from('x')), 'UNAVAILABLE');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toMatch(/storage class.*InvalidStorageClass/);
+      expect(await store.head('refused')).toBeNull();
+      await store.close();
+    });
+
+    it('the config refuses classes that need a restore before each read, and unknown ones, naming the key', () => {
+      for (const storageClass of ['GLACIER', 'DEEP_ARCHIVE', 'COLDLINE']) {
+        expect(() => backend.config({ ...sharedMinioSettings(name), storageClass })).toThrow(new RegExp(`storage\\.tiered\\.${name}\\.storageClass`));
+      }
+      expect(() => backend.config({ ...sharedMinioSettings(name), storageClass: 'GLACIER' })).toThrow(/restored before each read/);
+    });
+  });
+
   describe(`${name}: wrong credentials`, () => {
     const store = onSharedMinio({ prefix: 'wrong-credentials', secretKey: 'not-the-secret' });
     afterAll(() => store.close());

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { GCS_STORAGE_CLASSES, GcsColdStore, provider } from '@takhin/backend-gcs';
+import { patternedStream } from '@takhin/testkit';
+import { ensureBucket, gcsServer, testConfig } from './gcs-subject.js';
+
+describe('gcs: storage classes (one config key away)', () => {
+  for (const storageClass of GCS_STORAGE_CLASSES.filter((c) => c !== 'STANDARD')) {
+    it(`${storageClass} is applied on simple and resumable puts and reported by head`, async () => {
+      const store = provider.create(testConfig(`class-${storageClass}`, { storageClass })) as GcsColdStore;
+      await ensureBucket(store);
+      try {
+        const size = store.partSize + 10;
+        expect((await store.put('simple', Buffer.from('cold'))).storageClass).toBe(storageClass);
+        expect((await store.put('resumable', patternedStream(size, 8), { size })).storageClass).toBe(storageClass);
+        for (const key of ['simple', 'resumable']) expect((await store.head(key))?.storageClass, key).toBe(storageClass);
+        await store.delete(['simple', 'resumable']);
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  it('an unknown class is a ConfigError naming the key', () => {
+    expect(() => provider.parseConfig({ bucket: 'b', ...gcsServer(), storageClass: 'GLACIER_IR' })).toThrow(/storage\.tiered\.gcs\.storageClass.*"NEARLINE"/);
+  });
+});
