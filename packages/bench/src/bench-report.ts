@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArchiveEventLoopResult } from './scenarios/archive-event-loop.js';
 import type { ChecksumThroughputResult } from './scenarios/checksum-throughput.js';
+import type { PutMemoryResult } from './scenarios/put-memory.js';
 import type { UploadMemoryResult } from './scenarios/upload-memory.js';
 
 /** One bench run: where and how it ran, and what each scenario measured. */
@@ -15,6 +16,7 @@ export interface BenchReport {
   archive?: ArchiveEventLoopResult;
   memory?: UploadMemoryResult;
   checksum?: ChecksumThroughputResult;
+  putMemory?: PutMemoryResult;
 }
 
 const MiB = 1024 * 1024;
@@ -29,7 +31,22 @@ export function renderMarkdown(report: BenchReport): string {
     `\`${report.command}\` on ${report.host.cpus} CPUs (load average ${report.host.loadAverage.join(', ')} at start), Node ${report.host.node}, ${report.poolThreads} pool threads.`,
     '',
   ];
-  const { archive, memory, checksum } = report;
+  const { archive, memory, checksum, putMemory } = report;
+  if (putMemory) {
+    lines.push(
+      `## One ${mib(putMemory.bytes)} streamed put on the main thread: peak memory growth`,
+      '',
+      `Part size ${mib(putMemory.partSize)}; the store's memory bound (part size × (parts in flight + 1)) ${mib(putMemory.memoryBoundBytes)}.`,
+      '',
+      '| source | sampled | RSS | array buffers | JS heap | seconds |',
+      '| --- | --- | ---: | ---: | ---: | ---: |',
+      ...putMemory.runs.flatMap((run) => [
+        `| ${run.source} | as is | ${mib(run.growth.rssBytes)} | ${mib(run.growth.arrayBuffersBytes)} | ${mib(run.growth.heapUsedBytes)} | ${run.seconds} |`,
+        `| ${run.source} | after a forced GC (live) | ${mib(run.liveGrowth.rssBytes)} | ${mib(run.liveGrowth.arrayBuffersBytes)} | ${mib(run.liveGrowth.heapUsedBytes)} | |`,
+      ]),
+      '',
+    );
+  }
   if (archive) {
     lines.push(
       `## Archive ${archive.pool.files} files (${mib(archive.pool.bytes)}): main-thread event-loop delay`,
