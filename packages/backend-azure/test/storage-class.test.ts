@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AZURE_ACCESS_TIERS, AzureColdStore, provider } from '@takhin/backend-azure';
-import { patternedStream } from '@takhin/testkit';
+import { expectStorageClassApplied } from '@takhin/testkit';
 import { azurite, testConfig } from './azure-subject.js';
 
 describe('azure: access tiers (the storageClass key)', () => {
@@ -8,15 +8,7 @@ describe('azure: access tiers (the storageClass key)', () => {
     it(`${tier} is applied on single and staged puts and reported by head`, async () => {
       const store = provider.create(testConfig(`tier-${tier}`, { storageClass: tier })) as AzureColdStore;
       await store.driver.container.createIfNotExists();
-      try {
-        const size = store.partSize + 10;
-        expect((await store.put('single', Buffer.from('cold'))).storageClass).toBe(tier);
-        expect((await store.put('staged', patternedStream(size, 8), { size })).storageClass).toBe(tier);
-        for (const key of ['single', 'staged']) expect((await store.head(key))?.storageClass, key).toBe(tier);
-        await store.delete(['single', 'staged']);
-      } finally {
-        await store.close();
-      }
+      await expectStorageClassApplied(store, tier).finally(() => store.close());
     });
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GCS_STORAGE_CLASSES, GcsColdStore, provider } from '@takhin/backend-gcs';
-import { patternedStream } from '@takhin/testkit';
+import { expectStorageClassApplied } from '@takhin/testkit';
 import { ensureBucket, gcsServer, testConfig } from './gcs-subject.js';
 
 describe('gcs: storage classes (one config key away)', () => {
@@ -8,15 +8,7 @@ describe('gcs: storage classes (one config key away)', () => {
     it(`${storageClass} is applied on simple and resumable puts and reported by head`, async () => {
       const store = provider.create(testConfig(`class-${storageClass}`, { storageClass })) as GcsColdStore;
       await ensureBucket(store);
-      try {
-        const size = store.partSize + 10;
-        expect((await store.put('simple', Buffer.from('cold'))).storageClass).toBe(storageClass);
-        expect((await store.put('resumable', patternedStream(size, 8), { size })).storageClass).toBe(storageClass);
-        for (const key of ['simple', 'resumable']) expect((await store.head(key))?.storageClass, key).toBe(storageClass);
-        await store.delete(['simple', 'resumable']);
-      } finally {
-        await store.close();
-      }
+      await expectStorageClassApplied(store, storageClass).finally(() => store.close());
     });
   }
 

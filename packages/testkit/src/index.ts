@@ -20,3 +20,4 @@ export * from './network/reset-mid-get.js';
 export * from './network/s3-stub-server.js';
 export * from './network/altering-proxy.js';
 export * from './network/reset-storm.js';
+export * from './network/loopback-server.js';

@@ -72,7 +72,9 @@ function describeKind(stats: Stats): string {
  * that fails instead of ending when the file is not the one it opened: its size or
  * modification time differ at the end from what they were at open (a truncation, an append, a
  * rewrite in place). The put it feeds then fails before its commit, so a changed file never
- * replaces the stored copy.
+ * replaces the stored copy. A truncation is always seen (the size, or the end of the bytes,
+ * differs); a rewrite that keeps the size is seen by the modification time, which file systems
+ * keep only to their clock tick (a few ms), so one within the tick of the open can pass.
  */
 class StableFileStream extends Readable implements DirectBody {
   #position = 0;

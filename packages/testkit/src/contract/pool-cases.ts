@@ -128,12 +128,14 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
       await s.store.put(key, Buffer.from('the good copy'));
       const size = 3 * s.partSize + 11;
       const { path } = await localFile('truncated', size, 51);
-      // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless operator).
+      // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless
+      // operator), a byte longer each round: file times are only as fine as the kernel's tick,
+      // so a size that came back to the one seen at open could hide the change.
       let settled = false;
       const flapping = (async () => {
-        for (let round = 0; !settled && round < 100_000; round++) {
+        for (let round = 1; !settled && round < 100_000; round++) {
           await truncate(path, Math.floor(size / 2));
-          await truncate(path, size);
+          await truncate(path, size + round);
         }
       })();
       const upload = pool.uploadFile(path, key, s.target);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOnLoopback } from './loopback-server.js';
 import { s3ErrorAnswer } from './stub-http-server.js';
 
 /** The ways a real S3-compatible server has been seen to fall short of S3; all off by default. */
@@ -168,15 +169,5 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
     });
   });
   server.keepAliveTimeout = 1000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    ...stub,
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...stub, ...(await listenOnLoopback(server)) };
 }
