@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, ConfigError, STORE_METRICS, createContainer, type ColdStore } from '@takhin/core';
+import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, ConfigError, STORE_METRICS, TransferPool, createContainer, type ColdStore } from '@takhin/core';
 import { FsColdStore, provider as fsProvider } from '@takhin/backend-fs';
 import { readAll } from '@takhin/testkit';
 
@@ -46,5 +46,24 @@ describe('createContainer with the FS provider', () => {
     // Containers are children: one user's registration never leaks into another's.
     const other = createContainer({ backend: 'fs', fs: { root } }, [fsProvider]);
     expect(other.resolve(COLD_STORE)).not.toBe(mine);
+  });
+
+  it("counts the store's requests, and those of a TransferPool given STORE_METRICS, in one registry", async () => {
+    const container = createContainer({ backend: 'fs', fs: { root } }, [fsProvider]);
+    const metrics = container.resolve(STORE_METRICS);
+    expect(container.resolve(STORE_METRICS)).toBe(metrics);
+    expect(createContainer({ backend: 'fs', fs: { root } }, [fsProvider]).resolve(STORE_METRICS)).not.toBe(metrics);
+    await container.resolve(COLD_STORE).put('metrics/direct', Buffer.from('abc'));
+    const file = join(root, 'local-segment');
+    await writeFile(file, Buffer.alloc(5000, 1));
+    const pool = new TransferPool({ maxThreads: 1, metrics });
+    try {
+      await pool.uploadFile(file, 'metrics/pooled', container.resolve(BACKEND_TARGET));
+    } finally {
+      await pool.close();
+    }
+    const puts = metrics.snapshot().requests.find((s) => s.backend === 'fs' && s.operation === 'putObject');
+    expect(puts?.requests).toBe(2);
+    expect(metrics.snapshot().bytes).toEqual([{ backend: 'fs', up: 3 + 5000, down: 0 }]);
   });
 });

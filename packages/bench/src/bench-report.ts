@@ -4,6 +4,7 @@ import type { ArchiveEventLoopResult } from './scenarios/archive-event-loop.js';
 import type { ChecksumThroughputResult } from './scenarios/checksum-throughput.js';
 import type { ModelCostsResult } from './scenarios/model-costs.js';
 import type { RemoteReadsResult } from './scenarios/remote-reads.js';
+import type { PutMemoryResult } from './scenarios/put-memory.js';
 import type { UploadMemoryResult } from './scenarios/upload-memory.js';
 
 /** One bench run: where and how it ran, and what each scenario measured. */
@@ -19,6 +20,7 @@ export interface BenchReport {
   checksum?: ChecksumThroughputResult;
   model?: ModelCostsResult;
   reads?: RemoteReadsResult;
+  putMemory?: PutMemoryResult;
 }
 
 const MiB = 1024 * 1024;
@@ -33,7 +35,22 @@ export function renderMarkdown(report: BenchReport): string {
     `\`${report.command}\` on ${report.host.cpus} CPUs (load average ${report.host.loadAverage.join(', ')} at start), Node ${report.host.node}, ${report.poolThreads} pool threads.`,
     '',
   ];
-  const { archive, memory, checksum, model, reads } = report;
+  const { archive, memory, checksum, model, reads, putMemory } = report;
+  if (putMemory) {
+    lines.push(
+      `## One ${mib(putMemory.bytes)} streamed put on the main thread: peak memory growth`,
+      '',
+      `Part size ${mib(putMemory.partSize)}; the store's memory bound (part size × (parts in flight + 1)) ${mib(putMemory.memoryBoundBytes)}.`,
+      '',
+      '| source | sampled | RSS | array buffers | JS heap | seconds |',
+      '| --- | --- | ---: | ---: | ---: | ---: |',
+      ...putMemory.runs.flatMap((run) => [
+        `| ${run.source} | as is | ${mib(run.growth.rssBytes)} | ${mib(run.growth.arrayBuffersBytes)} | ${mib(run.growth.heapUsedBytes)} | ${run.seconds} |`,
+        `| ${run.source} | after a forced GC (live) | ${mib(run.liveGrowth.rssBytes)} | ${mib(run.liveGrowth.arrayBuffersBytes)} | ${mib(run.liveGrowth.heapUsedBytes)} | |`,
+      ]),
+      '',
+    );
+  }
   if (archive) {
     lines.push(
       `## Archive ${archive.pool.files} files (${mib(archive.pool.bytes)}): main-thread event-loop delay`,

@@ -8,15 +8,18 @@ import { renderMarkdown, writeReport, type BenchReport } from './bench-report.js
 import { benchArchiveEventLoop } from './scenarios/archive-event-loop.js';
 import { benchChecksumThroughput } from './scenarios/checksum-throughput.js';
 import { benchModelCosts } from './scenarios/model-costs.js';
+import { benchPutMemory } from './scenarios/put-memory.js';
 import { benchRemoteReads } from './scenarios/remote-reads.js';
 import { benchUploadMemory } from './scenarios/upload-memory.js';
 import { generateSegments, type SegmentCorpus } from './segment-corpus.js';
 
-const USAGE = `usage: npm run bench -- [all|archive|memory|checksum|model|reads] [options]
+const USAGE = `usage: npm run bench -- [all|archive|memory|checksum|model|reads|put-memory] [options]
+  put-memory (not part of all): one streamed put on the main thread, peak memory by kind
   --backend fs|s3|minio|gcs|azure   where to archive (default fs, under the OS temp dir)
   --files N         segments for archive and checksum (default 8)
   --file-mib M      size of each, MiB (default 128)
   --big-mib M       the memory scenario's single file, MiB (default 1024)
+  --put-mib M       the put-memory scenario's body, MiB (default 2048)
   --threads N       pool threads (default os.availableParallelism())
   --bucket NAME     bucket or container for remote backends
   --config JSON     the backend's config outright, instead of .services/env
@@ -26,7 +29,7 @@ const USAGE = `usage: npm run bench -- [all|archive|memory|checksum|model|reads]
   --read-segment-mib M  size of each, MiB (default 256)
   --out DIR         results folder (default packages/bench/results)`;
 
-const SCENARIOS = ['all', 'archive', 'memory', 'checksum', 'model', 'reads'] as const;
+const SCENARIOS = ['all', 'archive', 'memory', 'checksum', 'model', 'reads', 'put-memory'] as const;
 
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -37,6 +40,7 @@ async function main(argv: string[]): Promise<void> {
       files: { type: 'string', default: '8' },
       'file-mib': { type: 'string', default: '128' },
       'big-mib': { type: 'string', default: '1024' },
+      'put-mib': { type: 'string', default: '2048' },
       threads: { type: 'string' },
       bucket: { type: 'string' },
       config: { type: 'string' },
@@ -57,6 +61,7 @@ async function main(argv: string[]): Promise<void> {
   const files = positiveInteger('--files', values.files, 64);
   const fileMib = positiveInteger('--file-mib', values['file-mib'], 4096);
   const bigMib = positiveInteger('--big-mib', values['big-mib'], 8192);
+  const putMib = positiveInteger('--put-mib', values['put-mib'], 8192);
   const threads = values.threads === undefined ? availableParallelism() : positiveInteger('--threads', values.threads, 256);
 
   const backend = await openBenchBackend(values.backend as BenchBackendName, {
@@ -78,7 +83,11 @@ async function main(argv: string[]): Promise<void> {
     poolThreads: threads,
   };
   try {
-    const wants = (name: (typeof SCENARIOS)[number]) => scenario === 'all' || scenario === name;
+    const wants = (name: (typeof SCENARIOS)[number]) => (scenario === 'all' && name !== 'put-memory') || scenario === name;
+    if (wants('put-memory')) {
+      log(`put-memory: one ${putMib} MiB streamed put through the ${backend.name} store`);
+      report.putMemory = await benchPutMemory(backend, putMib * 1024 * 1024);
+    }
     // First, while the process is fresh: earlier runs leave freed memory resident, hiding growth.
     if (wants('memory')) {
       log(`memory: generating one ${bigMib} MiB segment`);

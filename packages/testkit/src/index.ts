@@ -24,3 +24,7 @@ export * from './tiering/describe-tiering-integration.js';
 export * from './kafka-tools/dump-log-segments.js';
 export * from './network/reset-mid-get.js';
 export * from './tiering/tiering-assertions.js';
+export * from './network/s3-stub-server.js';
+export * from './network/altering-proxy.js';
+export * from './network/reset-storm.js';
+export * from './network/loopback-server.js';

@@ -11,7 +11,7 @@ export interface EventLoopDelay {
 
 /**
  * Runs `work` while `monitorEventLoopDelay` (1 ms resolution) watches the calling thread's event
- * loop, and returns how late its timers fired: the measure of DESIGN §4.
+ * loop, and returns how late its timers fired: the worker pool's measure (docs/ARCHITECTURE.md, "The worker pool").
  */
 export async function measureEventLoopDelay<T>(work: () => Promise<T>): Promise<{ result: T; delay: EventLoopDelay }> {
   const histogram = monitorEventLoopDelay({ resolution: 1 });

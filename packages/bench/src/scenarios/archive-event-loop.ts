@@ -14,7 +14,7 @@ export interface ArchiveRun {
 export interface ArchiveEventLoopResult {
   pool: ArchiveRun;
   mainThread: ArchiveRun;
-  /** DESIGN §4's bound for the pool run's p99 delay. */
+  /** The worker pool's bound for the pool run's p99 delay (docs/ARCHITECTURE.md, "The worker pool"). */
   p99LimitMs: number;
   pass: boolean;
 }

@@ -1,4 +1,4 @@
-/** The stable failure codes every backend maps its SDK's errors to (DESIGN §2). */
+/** The stable failure codes every backend maps its SDK's errors to (docs/ARCHITECTURE.md, "Errors"). */
 export const COLD_STORE_ERROR_CODES = [
   'NOT_FOUND',
   'ALREADY_EXISTS',

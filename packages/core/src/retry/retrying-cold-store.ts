@@ -3,7 +3,8 @@ import type { ColdStore, DeleteOptions, GetOptions, HeadOptions, ListOptions, Ob
 import { DEFAULT_RETRY_POLICY, retrying, type RetryPolicy } from './retry-policy.js';
 
 /**
- * The one place retries happen (DESIGN §2): a layer around any ColdStore, so no backend
+ * The retry layer for a ColdStore not built on a driver (a third party's; see
+ * docs/ARCHITECTURE.md, "Layers"): around any ColdStore, so no backend
  * carries its own retry loop. A streamed put is attempted once — its bytes cannot be read
  * twice — while byte-array puts and every read are retried.
  */

@@ -79,6 +79,9 @@ export function s3ColdStoreError(failure: S3Failure, context: S3ErrorContext, ca
   if ((code !== undefined && ACCESS_DENIED.has(code)) || status === 401 || status === 403) return accessDenied(backend, key, detail, cause);
   // A 503 without a code (a client that dropped the body) reads as S3 defines it: slow down.
   if ((code !== undefined && THROTTLED.has(code)) || status === 429 || (code === undefined && status === 503)) return throttled(backend, key, cause);
+  if (code === 'InvalidStorageClass') {
+    return unrecognizedFailure(backend, key, `the server does not offer the configured storage class; choose another storageClass, or set it up on the server (${detail})`, cause);
+  }
   if ((code !== undefined && UNAVAILABLE.has(code)) || (status !== undefined && status >= 500 && status !== 501)) return unavailable(backend, key, detail, cause);
   return unrecognizedFailure(backend, key, detail, cause);
 }

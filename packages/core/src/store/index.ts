@@ -5,3 +5,4 @@ export * from './guarded-body.js';
 export * from './metered-cold-store.js';
 export * from './store-context.js';
 export * from './store-layers.js';
+export * from './direct-body.js';

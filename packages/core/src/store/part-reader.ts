@@ -3,6 +3,7 @@ import { ChecksumAccumulator, crc32cToBase64 } from '../checksums/checksums.js';
 import type { PutBody } from '../contracts/cold-store.js';
 import { aborted, bodyFailure, sizeMismatch } from '../errors/factories.js';
 import { toReadable } from '../streams/put-body.js';
+import { isDirectBody, type DirectBody } from './direct-body.js';
 import type { PartBuffers } from './part-buffers.js';
 
 /** One part of a body: its bytes, number (from 1), CRC32C, and whether it is the last. */
@@ -32,14 +33,17 @@ const EMPTY = Buffer.alloc(0);
 /**
  * Reads a put's body once, as parts of exactly `partSize` bytes (the last may be shorter), and
  * hashes each part as it is cut, so every byte is hashed once. It reads one source chunk ahead
- * to know whether a part is the last. The first part is gathered from the source's own chunks
- * (a small body costs no part-sized buffer; a byte array is not copied at all); later parts
- * are copied into reused part buffers. An abort stops it at once, even on a stalled source.
+ * to know whether a part is the last. A small body is gathered from the source's own chunks
+ * (no part-sized buffer; a byte array is not copied at all); parts are copied into reused part
+ * buffers. A body that can read itself into a buffer (a local file, with its size declared) is
+ * read straight into them: no chunks, no copies, no garbage. An abort stops it at once, even
+ * on a stalled source.
  */
 export class PartReader {
   readonly #options: PartReaderOptions;
   readonly #source: Readable;
   readonly #chunks: AsyncIterator<unknown>;
+  readonly #direct: DirectBody | undefined;
   #pending: Buffer | undefined;
   #read = 0;
   #numbered = 0;
@@ -47,6 +51,7 @@ export class PartReader {
 
   constructor(body: PutBody, options: PartReaderOptions) {
     this.#options = options;
+    this.#direct = isDirectBody(body) && options.declaredSize !== undefined ? body : undefined;
     this.#source = toReadable(body);
     this.#chunks = this.#source[Symbol.asyncIterator]();
   }
@@ -60,9 +65,17 @@ export class PartReader {
   async next(): Promise<BodyPart | undefined> {
     if (this.#done) return undefined;
     const number = ++this.#numbered;
-    const { partSize } = this.#options;
-    let body: Buffer;
-    let buffer: Buffer | undefined;
+    const { body, buffer } = this.#direct ? await this.#fillDirect(number, this.#direct) : await this.#fillFromChunks(number);
+    // A direct body is always read to its end, where it checks it was not changed meanwhile.
+    const last = (!this.#direct && body.byteLength < this.#options.partSize) || !(await this.#more());
+    if (last) this.#finish();
+    const crc32c = crc32cToBase64(this.#options.digest.updatePart(body));
+    return { body, number, crc32c, last, buffer };
+  }
+
+  /** A part from the source's chunks: gathered as they are while it may be a small body, else copied into a part buffer. */
+  async #fillFromChunks(number: number): Promise<{ body: Buffer; buffer?: Buffer | undefined }> {
+    const { partSize, buffers } = this.#options;
     if (number === 1) {
       const pieces: Buffer[] = [];
       let filled = 0;
@@ -71,22 +84,51 @@ export class PartReader {
         if (!chunk) break;
         filled += this.#take(chunk, partSize - filled, (piece) => pieces.push(piece));
       }
-      body = pieces.length === 0 ? EMPTY : pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, filled);
-    } else {
-      buffer = this.#options.buffers.acquire();
-      let filled = 0;
-      while (filled < partSize) {
-        const chunk = await this.#pull();
-        if (!chunk) break;
-        const at = filled;
-        filled += this.#take(chunk, partSize - filled, (piece) => piece.copy(buffer!, at));
-      }
-      body = filled === partSize ? buffer : buffer.subarray(0, filled);
+      if (pieces.length <= 1) return { body: pieces[0] ?? EMPTY };
+      if (filled < partSize) return { body: Buffer.concat(pieces, filled) };
+      const buffer = buffers.acquire();
+      pieces.reduce((at, piece) => at + piece.copy(buffer, at), 0);
+      return { body: buffer, buffer };
     }
-    const last = body.byteLength < partSize || !(await this.#peek());
-    if (last) this.#finish();
-    const crc32c = crc32cToBase64(this.#options.digest.updatePart(body));
-    return { body, number, crc32c, last, buffer };
+    const buffer = buffers.acquire();
+    let filled = 0;
+    while (filled < partSize) {
+      const chunk = await this.#pull();
+      if (!chunk) break;
+      const at = filled;
+      filled += this.#take(chunk, partSize - filled, (piece) => piece.copy(buffer, at));
+    }
+    return { body: filled === partSize ? buffer : buffer.subarray(0, filled), buffer };
+  }
+
+  /** A part read straight from a direct body; a body smaller than a part gets a buffer of its size. */
+  async #fillDirect(number: number, direct: DirectBody): Promise<{ body: Buffer; buffer?: Buffer | undefined }> {
+    const { partSize, buffers, declaredSize = 0, backend, key, signal } = this.#options;
+    const small = number === 1 && declaredSize < partSize;
+    const buffer = small ? Buffer.allocUnsafe(declaredSize) : buffers.acquire();
+    let filled = 0;
+    while (filled < buffer.byteLength) {
+      if (signal?.aborted) throw aborted(backend, key, signal.reason);
+      const read = await this.#readDirect(direct, buffer, filled, buffer.byteLength - filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    const body = filled === buffer.byteLength ? buffer : buffer.subarray(0, filled);
+    return small ? { body } : { body, buffer };
+  }
+
+  async #readDirect(direct: DirectBody, target: Buffer, offset: number, length: number): Promise<number> {
+    const { backend, key, declaredSize } = this.#options;
+    let read: number;
+    try {
+      read = await direct.readInto(target, offset, length);
+    } catch (error) {
+      throw bodyFailure(backend, key, error);
+    }
+    this.#read += read;
+    if (declaredSize !== undefined && this.#read > declaredSize) throw sizeMismatch(backend, key, declaredSize, this.#read);
+    if (read > 0) this.#options.onProgress?.(this.#read);
+    return read;
   }
 
   /** The parts after `first`, for the multipart upload. */
@@ -114,8 +156,15 @@ export class PartReader {
     return taken;
   }
 
-  /** Whether more bytes follow (reading a chunk ahead, kept for the next part). */
-  async #peek(): Promise<boolean> {
+  /**
+   * Whether more bytes follow: a chunk read ahead (kept for the next part), or for a direct
+   * body, its declared size not yet reached, else a one-byte read that must find the end.
+   */
+  async #more(): Promise<boolean> {
+    if (this.#direct) {
+      if (this.#read < this.#options.declaredSize!) return true;
+      return (await this.#readDirect(this.#direct, Buffer.alloc(1), 0, 1)) > 0;
+    }
     if (this.#pending) return true;
     const chunk = await this.#pull();
     if (chunk) this.#pending = chunk;

@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { checksumMismatch, localFileFailure, notARegularFile } from '../errors/factories.js';
+import type { DirectBody } from '../store/direct-body.js';
 
 /**
  * Read size for local files: large enough that per-chunk overhead vanishes next to hashing,
@@ -67,12 +68,15 @@ function describeKind(stats: Stats): string {
 }
 
 /**
- * A regular file read start to end, that fails instead of ending when the file is not the one
- * it opened: its size or modification time differ at the end from what they were at open (a
- * truncation, an append, a rewrite in place). The put it feeds then fails before its commit,
- * so a changed file never replaces the stored copy.
+ * A regular file read start to end, as a stream or straight into part buffers (`readInto`),
+ * that fails instead of ending when the file is not the one it opened: its size or
+ * modification time differ at the end from what they were at open (a truncation, an append, a
+ * rewrite in place). The put it feeds then fails before its commit, so a changed file never
+ * replaces the stored copy. A truncation is always seen (the size, or the end of the bytes,
+ * differs); a rewrite that keeps the size is seen by the modification time, which file systems
+ * keep only to their clock tick (a few ms), so one within the tick of the open can pass.
  */
-class StableFileStream extends Readable {
+class StableFileStream extends Readable implements DirectBody {
   #position = 0;
   /** The read in flight: the descriptor is closed only once it has settled. */
   #reading: Promise<void> = Promise.resolve();
@@ -96,21 +100,42 @@ class StableFileStream extends Readable {
     void this.#reading.finally(() => close(this.fd, () => callback(error)));
   }
 
+  /** Reads the next bytes straight into `target` (see `DirectBody`); 0 at the end, once the file is found unchanged. */
+  async readInto(target: Buffer, offset: number, length: number): Promise<number> {
+    const bytesRead = await this.#readAt(target, offset, length);
+    if (bytesRead === 0) await this.#assertUnchanged();
+    return bytesRead;
+  }
+
   async #readNext(size: number): Promise<void> {
     const buffer = Buffer.allocUnsafe(size);
-    const bytesRead = await readFile(this.fd, buffer, this.#position);
+    const bytesRead = await this.#readAt(buffer, 0, size);
     if (this.destroyed) return;
     if (bytesRead > 0) {
-      this.#position += bytesRead;
       this.push(buffer.subarray(0, bytesRead));
       return;
     }
-    const now = await statFile(this.fd);
-    if (now.size !== this.opened.size || now.mtimeMs !== this.opened.mtimeMs || this.#position !== this.opened.size) {
-      const change = `${this.opened.size} bytes at open, ${this.#position} read, ${now.size} now${now.mtimeMs !== this.opened.mtimeMs ? ', modified since' : ''}`;
-      this.destroy(checksumMismatch(this.context.backend, this.context.key ?? this.path, `local file "${this.path}" changed while being read (${change})`));
+    try {
+      await this.#assertUnchanged();
+    } catch (error) {
+      this.destroy(error as Error);
       return;
     }
     this.push(null);
+  }
+
+  async #readAt(target: Buffer, offset: number, length: number): Promise<number> {
+    const bytesRead = await readFile(this.fd, target.subarray(offset, offset + length), this.#position);
+    this.#position += bytesRead;
+    return bytesRead;
+  }
+
+  /** At the end: the file must be the one opened, with as many bytes as were read. */
+  async #assertUnchanged(): Promise<void> {
+    const now = await statFile(this.fd);
+    if (now.size !== this.opened.size || now.mtimeMs !== this.opened.mtimeMs || this.#position !== this.opened.size) {
+      const change = `${this.opened.size} bytes at open, ${this.#position} read, ${now.size} now${now.mtimeMs !== this.opened.mtimeMs ? ', modified since' : ''}`;
+      throw checksumMismatch(this.context.backend, this.context.key ?? this.path, `local file "${this.path}" changed while being read (${change})`);
+    }
   }
 }

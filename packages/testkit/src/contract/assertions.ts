@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import { ColdStoreError, ConfigError, type ColdStoreErrorCode } from '@takhin/core';
+import { ColdStoreError, ConfigError, type ColdStore, type ColdStoreErrorCode } from '@takhin/core';
+import { patternedStream } from '../bodies/patterned-body.js';
 
 /** Awaits a promise that must reject with a ColdStoreError of `code`, and returns the error. */
 export async function expectCode(promise: Promise<unknown>, code: ColdStoreErrorCode): Promise<ColdStoreError> {
@@ -29,4 +30,16 @@ export function configErrorPath(parse: (raw: unknown) => unknown, raw: unknown):
     return (error as ConfigError).path;
   }
   throw new Error('expected a ConfigError');
+}
+
+/**
+ * Puts one object in a single request and one as a multipart write through `store` (configured
+ * with a storage class), and checks that both put results and heads report `storageClass`.
+ */
+export async function expectStorageClassApplied(store: ColdStore, storageClass: string): Promise<void> {
+  const size = (store.capabilities.partSize ?? 8 * 1024 * 1024) + 10;
+  expect((await store.put('storage-class/single', Buffer.from('cold'))).storageClass).toBe(storageClass);
+  expect((await store.put('storage-class/multipart', patternedStream(size, 8), { size })).storageClass).toBe(storageClass);
+  for (const key of ['storage-class/single', 'storage-class/multipart']) expect((await store.head(key))?.storageClass, key).toBe(storageClass);
+  await store.delete(['storage-class/single', 'storage-class/multipart']);
 }

@@ -209,6 +209,8 @@ export function describeColdStoreContract(name: string, factory: ContractSubject
         await store.put(key, Buffer.from('original'));
         await expectCode(store.put(key, Buffer.from('intruder'), { ifNoneMatch: true }), 'ALREADY_EXISTS');
         expect((await readAll(await store.get(key))).toString()).toBe('original');
+        // Learnt by now (a probe at first use, where the server must be asked), and reported.
+        expect(['server', 'head-check']).toContain(store.capabilities.conditionalWrites);
       });
       contractCase('ifNoneMatch on a multipart-sized body is ALREADY_EXISTS and keeps the original', async (s) => {
         const key = freshKey('inm-large');

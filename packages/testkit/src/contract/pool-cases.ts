@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ColdStoreError, TransferPool } from '@takhin/core';
+import { checksumBytes, ColdStoreError, TransferPool } from '@takhin/core';
 import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
 import { expectCode } from './assertions.js';
 import type { ResolvedContractSubject } from './subject.js';
@@ -128,12 +128,14 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
       await s.store.put(key, Buffer.from('the good copy'));
       const size = 3 * s.partSize + 11;
       const { path } = await localFile('truncated', size, 51);
-      // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless operator).
+      // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless
+      // operator), a byte longer each round: file times are only as fine as the kernel's tick,
+      // so a size that came back to the one seen at open could hide the change.
       let settled = false;
       const flapping = (async () => {
-        for (let round = 0; !settled && round < 100_000; round++) {
+        for (let round = 1; !settled && round < 100_000; round++) {
           await truncate(path, Math.floor(size / 2));
-          await truncate(path, size);
+          await truncate(path, size + round);
         }
       })();
       const upload = pool.uploadFile(path, key, s.target);
@@ -147,6 +149,30 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
       if (!outcome.ok) expect((outcome.error as { code?: unknown }).code, String(outcome.error)).toBe('CHECKSUM_MISMATCH');
       expect((await readAll(await s.store.get(key))).toString()).toBe('the good copy');
       expect(await s.listPendingUploads()).toEqual([]);
+    });
+
+    it("pool: chunkSize adds each chunk's CRC32C from the same pass, and the workers' requests are counted on the main thread", async () => {
+      const s = getSubject();
+      const backendBytes = () => pool.metrics.snapshot().bytes.find((b) => b.backend === s.store.backend) ?? { up: 0, down: 0 };
+      const requests = () => pool.metrics.snapshot().requests.filter((r) => r.backend === s.store.backend).reduce((sum, r) => sum + r.requests, 0);
+      const size = 2 * s.partSize + 12_345;
+      const chunkSize = 300_000; // divides neither the part size nor the file
+      const local = await localFile('chunked', size, 61);
+      const content = await readFile(local.path);
+      const expected = Array.from({ length: Math.ceil(size / chunkSize) }, (_, i) => checksumBytes(content.subarray(i * chunkSize, (i + 1) * chunkSize)).crc32c);
+      const [bytesBefore, requestsBefore] = [backendBytes(), requests()];
+
+      const key = freshKey('chunked');
+      const uploaded = await pool.uploadFile(local.path, key, s.target, { chunkSize });
+      expect(uploaded.chunks).toEqual({ size: chunkSize, crc32c: expected });
+      expect(uploaded.checksums).toEqual(local.checksums);
+      expect((await pool.checksumFile(local.path, { chunkSize })).chunks).toEqual({ size: chunkSize, crc32c: expected });
+      expect((await pool.checksumFile(local.path)).chunks).toBeUndefined();
+      await pool.downloadFile(key, join(dir, 'restored', 'chunked'), s.target);
+
+      expect(backendBytes().up - bytesBefore.up, 'body bytes sent, counted in the workers').toBe(size);
+      expect(backendBytes().down - bytesBefore.down, 'body bytes received').toBe(size);
+      expect(requests() - requestsBefore).toBeGreaterThanOrEqual(3);
     });
 
     it('pool errors keep their ColdStoreError code across the thread boundary', async () => {

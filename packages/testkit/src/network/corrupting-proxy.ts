@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { listenOnLoopback } from './loopback-server.js';
 
 /**
  * A loopback proxy to `target` that flips one byte in the middle of every request body
@@ -26,11 +27,5 @@ export async function startCorruptingProxy(target: string, minBytes = 64 * 1024)
     forwarded.on('error', () => response.destroy());
     forwarded.end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    corrupted: () => corrupted,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { ...(await listenOnLoopback(server)), corrupted: () => corrupted };
 }

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage } from 'node:http';
+import { listenOnLoopback } from './loopback-server.js';
 
 /** What the stub answers one request with. */
 export interface StubAnswer {
@@ -29,17 +30,7 @@ export async function startStubHttpServer(answer: (request: IncomingMessage) => 
     response.end(request.method === 'HEAD' ? undefined : body);
   });
   server.keepAliveTimeout = 100;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }
 
 /** An S3 error answer: the XML body S3 and MinIO send. */

@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ColdStoreErrorCode, StoreContext } from '@takhin/core';
-import { patternedChecksums, patternedStream } from '../bodies/patterned-body.js';
-import { expectCode } from '../contract/assertions.js';
+import { importProvider, type ColdStoreErrorCode, type StoreContext } from '@takhin/core';
+import { patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
+import { expectCode, expectStorageClassApplied } from '../contract/assertions.js';
 import { s3ErrorAnswer, startStubHttpServer, type StubHttpServer } from '../network/stub-http-server.js';
 import { expectResetMidGetIsUnavailable } from '../network/reset-mid-get.js';
+import { expectConcurrentPutsSurviveResets, RESET_EVERY_THIRD_OF_32 } from '../network/reset-storm.js';
+import { startS3StubServer, type S3StubServer } from '../network/s3-stub-server.js';
 import { TcpProxy } from '../network/tcp-proxy.js';
 import { PrivateMinio } from '../servers/private-minio.js';
 import { requireServiceEnv } from '../services/service-env.js';
@@ -186,6 +188,115 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
     });
   });
 
+  describe(`${name}: imperfect S3-compatible servers (the testkit's S3 stub)`, () => {
+    let stub: S3StubServer | undefined;
+    afterEach(() => stub?.close());
+    const stubSettings = (url: string): S3FamilySettings => ({
+      endpoint: url,
+      accessKey: 'stub',
+      secretKey: 'stub-secret',
+      region: 'us-east-1',
+      bucket: 'imperfect',
+      prefix: 'p',
+      partSizeMb: 5,
+      queueSize: 2,
+    });
+    const bytes = patternedBytes(10_000, 3);
+    const ranges = [
+      [0, 1],
+      [9_999, 1],
+      [1_234, 4_321],
+      [9_000, undefined],
+      [9_990, 500],
+    ] as const;
+
+    it('a server that ignores Range and sends the whole object: every get still returns exactly the bytes asked for', async () => {
+      stub = await startS3StubServer({ ignoreRange: true });
+      const store = storeOf(stubSettings(stub.url));
+      await store.put('object', bytes);
+      for (const [offset, length] of ranges) {
+        const got = await readAll(await store.get('object', { range: length === undefined ? { offset } : { offset, length } }));
+        expect(Buffer.compare(got, bytes.subarray(offset, length === undefined ? undefined : offset + length)), `range ${offset}+${length}`).toBe(0);
+      }
+      await expectCode(store.get('object', { range: { offset: 10_000 } }), 'INVALID_RANGE');
+      // The stub did ignore them: ranged requests, whole answers.
+      expect(stub.requests.filter((r) => r.method === 'GET' && r.headers.range !== undefined).length).toBeGreaterThanOrEqual(ranges.length);
+      await store.close();
+    });
+
+    for (const answer of ['empty-200', 'whole-200', 'empty-206'] as const) {
+      it(`a range past the end answered without an error (${answer}) is INVALID_RANGE`, async () => {
+        stub = await startS3StubServer({ rangePastEnd: answer });
+        const store = storeOf(stubSettings(stub.url));
+        await store.put('object', bytes);
+        await expectCode(store.get('object', { range: { offset: 10_000 } }), 'INVALID_RANGE');
+        await expectCode(store.get('object', { range: { offset: 20_000, length: 5 } }), 'INVALID_RANGE');
+        expect([...(await readAll(await store.get('object', { range: { offset: 9_999 } })))]).toEqual([bytes[9_999]]);
+        await store.close();
+      });
+    }
+
+    it('a rejected batch delete falls back to single deletes, and the store remembers it', async () => {
+      stub = await startS3StubServer({ rejectBatchDelete: true });
+      const store = storeOf(stubSettings(stub.url));
+      expect(store.capabilities.maxDeleteBatch).toBe(1000);
+      for (const key of ['a', 'b', 'c', 'd', 'e']) await store.put(key, Buffer.from(key));
+      await store.delete(['a', 'b', 'c']);
+      for (const key of ['a', 'b', 'c']) expect(await store.head(key)).toBeNull();
+      const batchRequests = () => stub!.requests.filter((r) => r.method === 'POST' && r.path.includes('delete')).length;
+      expect(batchRequests()).toBe(1);
+      expect(store.capabilities.maxDeleteBatch, 'reported once learnt').toBe(1);
+      await store.delete(['d', 'e']);
+      expect(await store.head('d')).toBeNull();
+      expect(batchRequests(), 'no second batch request').toBe(1);
+      await store.close();
+    });
+
+    it('a server that ignores If-None-Match is found out at first use; ifNoneMatch is then a head before the write, and the capability says so', async () => {
+      stub = await startS3StubServer({ ignoreConditionalWrites: true });
+      const store = storeOf(stubSettings(stub.url));
+      expect(store.capabilities.conditionalWrites).toBe('unknown');
+      await store.put('kept', Buffer.from('original'));
+      await expectCode(store.put('kept', Buffer.from('intruder'), { ifNoneMatch: true }), 'ALREADY_EXISTS');
+      expect(store.capabilities.conditionalWrites).toBe('head-check');
+      expect((await readAll(await store.get('kept'))).toString()).toBe('original');
+      const size = store.partSize + 1;
+      await expectCode(store.put('kept', patternedStream(size, 4), { size, ifNoneMatch: true }), 'ALREADY_EXISTS');
+      expect((await readAll(await store.get('kept'))).toString()).toBe('original');
+      await store.put('fresh', Buffer.from('new'), { ifNoneMatch: true });
+      // One probe, at first use, and nothing of it left behind.
+      const probes = stub.requests.filter((r) => r.method === 'PUT' && r.path.includes('.takhin/probe/'));
+      expect(probes).toHaveLength(2);
+      expect([...stub.objects.keys()].filter((key) => key.includes('.takhin'))).toEqual([]);
+      await store.close();
+    });
+
+    it('a server that honours If-None-Match is found to, and trusted from then on', async () => {
+      stub = await startS3StubServer();
+      const store = storeOf(stubSettings(stub.url));
+      await store.put('kept', Buffer.from('original'));
+      await expectCode(store.put('kept', Buffer.from('intruder'), { ifNoneMatch: true }), 'ALREADY_EXISTS');
+      expect(store.capabilities.conditionalWrites).toBe('server');
+      expect([...stub.objects.keys()].filter((key) => key.includes('.takhin'))).toEqual([]);
+      await store.close();
+    });
+
+    it('connection resets under 32 concurrent puts are UNAVAILABLE and retried, for a store built with provider.create', async () => {
+      const settings = sharedMinioSettings(name, { prefix: `reset-storm-${process.pid}` });
+      await createBucket(backend, settings);
+      const proxy = new TcpProxy(Number(new URL(settings.endpoint).port), RESET_EVERY_THIRD_OF_32);
+      await proxy.open();
+      const provider = await importProvider(backend.module);
+      const store = provider.create(provider.parseConfig(backend.config({ ...settings, endpoint: proxy.endpoint })));
+      try {
+        await expectConcurrentPutsSurviveResets(store, proxy);
+      } finally {
+        await store.close();
+        await proxy.cut();
+      }
+    });
+  });
+
   describe(`${name}: checksums of multipart uploads`, () => {
     const settings = sharedMinioSettings(name, { prefix: `multipart-checksums-${process.pid}` });
     const store = storeOf(settings);
@@ -261,6 +372,57 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
         }
       });
     }
+  });
+
+  describe(`${name}: storage classes`, () => {
+    it('REDUCED_REDUNDANCY (a class MinIO keeps) is applied on single and multipart puts and reported by head', async () => {
+      const settings = sharedMinioSettings(name, { prefix: `storage-class-${process.pid}`, storageClass: 'REDUCED_REDUNDANCY' });
+      await createBucket(backend, settings);
+      const store = storeOf(settings);
+      await expectStorageClassApplied(store, 'REDUCED_REDUNDANCY');
+      // Without the key, the server's default class, which S3 reports by leaving the header out.
+      const plain = storeOf({ ...settings, storageClass: undefined });
+      await plain.put('default', Buffer.from('x'));
+      expect((await plain.head('default'))?.storageClass).toBe('STANDARD');
+      await plain.delete('default');
+      await Promise.all([store.close(), plain.close()]);
+    });
+
+    for (const storageClass of ['STANDARD_IA', 'GLACIER_IR', 'ONEZONE_IA', 'INTELLIGENT_TIERING']) {
+      it(`${storageClass} (refused by a MinIO without tiering) reaches the server on every write and comes back on head (the S3 stub)`, async () => {
+        const stub = await startS3StubServer();
+        const store = storeOf({ endpoint: stub.url, accessKey: 'stub', secretKey: 'stub-secret', region: 'us-east-1', bucket: 'classes', prefix: 'p', partSizeMb: 5, queueSize: 2, storageClass });
+        try {
+          const size = store.partSize + 10;
+          await store.put('single', Buffer.from('cold'));
+          await store.put('multipart', patternedStream(size, 8), { size });
+          const writes = stub.requests.filter((r) => (r.method === 'PUT' && !r.path.includes('uploadId')) || (r.method === 'POST' && r.path.includes('uploads')));
+          expect(writes.map((r) => r.headers['x-amz-storage-class'])).toEqual([storageClass, storageClass]);
+          for (const key of ['single', 'multipart']) expect((await store.head(key))?.storageClass, key).toBe(storageClass);
+        } finally {
+          await store.close();
+          await stub.close();
+        }
+      });
+    }
+
+    it('a class the server does not offer fails the put with an error saying so, not retried', async () => {
+      const settings = sharedMinioSettings(name, { prefix: `storage-class-refused-${process.pid}`, storageClass: 'STANDARD_IA' });
+      await createBucket(backend, settings);
+      const store = storeOf(settings);
+      const error = await expectCode(store.put('refused', Buffer.from('x')), 'UNAVAILABLE');
+      expect(error.retryable).toBe(false);
+      expect(error.message).toMatch(/storage class.*InvalidStorageClass/);
+      expect(await store.head('refused')).toBeNull();
+      await store.close();
+    });
+
+    it('the config refuses classes that need a restore before each read, and unknown ones, naming the key', () => {
+      for (const storageClass of ['GLACIER', 'DEEP_ARCHIVE', 'COLDLINE']) {
+        expect(() => backend.config({ ...sharedMinioSettings(name), storageClass })).toThrow(new RegExp(`storage\\.tiered\\.${name}\\.storageClass`));
+      }
+      expect(() => backend.config({ ...sharedMinioSettings(name), storageClass: 'GLACIER' })).toThrow(/restored before each read/);
+    });
   });
 
   describe(`${name}: wrong credentials`, () => {

@@ -18,6 +18,8 @@ export interface S3FamilySettings extends S3Server {
   queueSize: number;
   sse?: 'AES256' | 'aws:kms';
   kmsKeyId?: string;
+  /** The backend's `storageClass` key. */
+  storageClass?: string;
 }
 
 /** A ColdStore speaking the S3 protocol: multipart uploads it can clean up after a crash. */

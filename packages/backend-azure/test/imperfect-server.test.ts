@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { AzureColdStore, provider } from '@takhin/backend-azure';
+import { expectCode, expectConcurrentPutsSurviveResets, readAll, RESET_EVERY_THIRD_OF_32, startAlteringProxy, TcpProxy } from '@takhin/testkit';
+import { azurite, testConfig } from './azure-subject.js';
+
+// Azure's requests are signed (Shared Key covers the headers a proxy would drop), so here a
+// proxy can only answer requests itself: a server that refuses Blob Batch, and resets.
+describe('azure: imperfect Azure-compatible servers', () => {
+  it('a rejected Blob Batch falls back to single deletes, and the store remembers it', async () => {
+    const { accountUrl, accountName, accountKey } = azurite();
+    const upstream = new URL(accountUrl);
+    const proxy = await startAlteringProxy(upstream.origin, {
+      request: (r) => (r.path.includes('comp=batch') ? { status: 400, headers: { 'x-ms-error-code': 'UnsupportedQueryParameter' }, body: '' } : undefined),
+    });
+    const store = provider.create(testConfig('batch-refused', { connectionString: undefined, accountUrl: `${proxy.url}${upstream.pathname}`, accountName, accountKey })) as AzureColdStore;
+    try {
+      await store.driver.container.createIfNotExists();
+      const keys = ['a', 'b', 'c', 'd', 'e'];
+      for (const key of keys) await store.put(key, Buffer.from(key));
+      await store.delete(keys.slice(0, 3));
+      for (const key of keys.slice(0, 3)) expect(await store.head(key)).toBeNull();
+      const batches = () => proxy.requests.filter((r) => r.path.includes('comp=batch')).length;
+      expect(batches()).toBe(1);
+      expect(store.capabilities.maxDeleteBatch).toBe(1);
+      await store.delete(keys.slice(3));
+      expect(await store.head('e')).toBeNull();
+      expect(batches(), 'no second batch request').toBe(1);
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+
+  it('Azurite honours If-None-Match, and the store trusts it after its probe', async () => {
+    const store = provider.create(testConfig('conditional'));
+    await store.put('kept', Buffer.from('original'));
+    await expectCode(store.put('kept', Buffer.from('intruder'), { ifNoneMatch: true }), 'ALREADY_EXISTS');
+    expect(store.capabilities.conditionalWrites).toBe('server');
+    expect((await readAll(await store.get('kept'))).toString()).toBe('original');
+    await store.delete('kept');
+    await store.close();
+  });
+
+  it('connection resets under 32 concurrent puts are UNAVAILABLE and retried, for a store built with provider.create', async () => {
+    const { accountUrl, accountName, accountKey } = azurite();
+    const upstream = new URL(accountUrl);
+    const tcp = new TcpProxy(Number(upstream.port), RESET_EVERY_THIRD_OF_32);
+    await tcp.open();
+    const store = provider.create(testConfig('reset-storm', { connectionString: undefined, accountUrl: `${tcp.endpoint}${upstream.pathname}`, accountName, accountKey }));
+    try {
+      await expectConcurrentPutsSurviveResets(store, tcp);
+    } finally {
+      await store.close();
+      await tcp.cut();
+    }
+  });
+});

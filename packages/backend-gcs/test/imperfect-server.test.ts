@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { GcsColdStore, provider } from '@takhin/backend-gcs';
+import {
+  expectCode,
+  expectConcurrentPutsSurviveResets,
+  patternedBytes,
+  readAll,
+  RESET_EVERY_THIRD_OF_32,
+  startAlteringProxy,
+  TcpProxy,
+  type AlteringProxy,
+} from '@takhin/testkit';
+import { ensureBucket, gcsServer, testConfig } from './gcs-subject.js';
+
+// GCS-compatible servers that fall short, played by fake-gcs-server behind a proxy that drops
+// what such a server ignores (the emulator's requests are not signed, so the proxy may).
+describe('gcs: imperfect GCS-compatible servers', () => {
+  let proxy: AlteringProxy | undefined;
+  let store: GcsColdStore | undefined;
+  afterEach(async () => {
+    await store?.close();
+    await proxy?.close();
+  });
+  const bytes = patternedBytes(10_000, 5);
+
+  const storeBehind = async (hooks: Parameters<typeof startAlteringProxy>[1]) => {
+    proxy = await startAlteringProxy(gcsServer().endpoint, hooks);
+    store = provider.create(testConfig('imperfect', { endpoint: proxy.url })) as GcsColdStore;
+    await ensureBucket(store);
+    return store;
+  };
+
+  it('a server that ignores Range and sends the whole object: every get still returns exactly the bytes asked for', async () => {
+    const answers: number[] = [];
+    const s = await storeBehind({
+      request: (r) => void delete r.headers.range,
+      response: (r, status) => void (r.path.includes('alt=media') && answers.push(status)),
+    });
+    await s.put('ranged', bytes);
+    for (const [offset, length] of [[0, 1], [9_999, 1], [1_234, 4_321], [9_000, undefined], [9_990, 500]] as const) {
+      const got = await readAll(await s.get('ranged', { range: length === undefined ? { offset } : { offset, length } }));
+      expect(Buffer.compare(got, bytes.subarray(offset, length === undefined ? undefined : offset + length))).toBe(0);
+    }
+    await expectCode(s.get('ranged', { range: { offset: 10_000 } }), 'INVALID_RANGE');
+    expect(answers.every((status) => status === 200), `the server answered ${answers.join(', ')}`).toBe(true);
+    await s.delete('ranged');
+  });
+
+  it('a range past the end answered 200 with no bytes is INVALID_RANGE', async () => {
+    let replaced = 0;
+    const s = await storeBehind({ response: (_request, status) => (status === 416 ? (replaced++, { status: 200, body: '' }) : undefined) });
+    await s.put('past-end', bytes);
+    await expectCode(s.get('past-end', { range: { offset: 10_000 } }), 'INVALID_RANGE');
+    await expectCode(s.get('past-end', { range: { offset: 50_000, length: 1 } }), 'INVALID_RANGE');
+    expect(replaced, 'the server did answer 416, turned into 200').toBe(2);
+    await s.delete('past-end');
+  });
+
+  it('a server that ignores ifGenerationMatch=0 is found out at first use; ifNoneMatch is then a head before the write', async () => {
+    const s = await storeBehind({
+      request: (r) => {
+        const url = new URL(r.path, 'http://x');
+        url.searchParams.delete('ifGenerationMatch');
+        r.path = `${url.pathname}${url.search}`;
+      },
+    });
+    await s.put('kept', Buffer.from('original'));
+    await expectCode(s.put('kept', Buffer.from('intruder'), { ifNoneMatch: true }), 'ALREADY_EXISTS');
+    expect(s.capabilities.conditionalWrites).toBe('head-check');
+    expect((await readAll(await s.get('kept'))).toString()).toBe('original');
+    expect(proxy!.requests.filter((r) => r.path.includes('takhin%2Fprobe') || r.path.includes('.takhin/probe')).length).toBeGreaterThan(0);
+    await s.delete('kept');
+  });
+
+  it('fake-gcs-server itself honours ifGenerationMatch=0, and the store trusts it', async () => {
+    const s = await storeBehind({});
+    await s.put('kept', Buffer.from('original'));
+    await expectCode(s.put('kept', Buffer.from('intruder'), { ifNoneMatch: true }), 'ALREADY_EXISTS');
+    expect(s.capabilities.conditionalWrites).toBe('server');
+    await s.delete('kept');
+  });
+
+  it('connection resets under 32 concurrent puts are UNAVAILABLE and retried, for a store built with provider.create', async () => {
+    const tcp = new TcpProxy(Number(new URL(gcsServer().endpoint).port), RESET_EVERY_THIRD_OF_32);
+    await tcp.open();
+    const resetting = provider.create(testConfig('reset-storm', { endpoint: tcp.endpoint }));
+    try {
+      await ensureBucket(resetting as GcsColdStore);
+      await expectConcurrentPutsSurviveResets(resetting, tcp);
+    } finally {
+      await resetting.close();
+      await tcp.cut();
+    }
+  });
+});

@@ -1,0 +1,202 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ColdStoreError, DriverColdStore, InMemoryStoreMetrics, checksumBytes, type PutBody } from '@takhin/core';
+import { MemoryDriver, reset } from './fixtures/memory-driver.js';
+
+const fast = { baseDelayMs: 1, maxDelayMs: 2 };
+const bytesOf = async (stream: AsyncIterable<Uint8Array>) => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+};
+const failWith = async (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as ColdStoreError);
+async function* chunks(...pieces: string[]): AsyncGenerator<Buffer> {
+  for (const piece of pieces) yield Buffer.from(piece);
+}
+
+describe('DriverColdStore: the write path', () => {
+  it('sends a body shorter than a part in one request, a longer one in parts of exactly the part size', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver, { prefix: 'p', retry: fast });
+    await store.put('small', Buffer.from('1234567'));
+    expect(driver.calls).toEqual(['putObject']);
+    driver.calls.length = 0;
+    const put = await store.put('large', chunks('abc', 'defghijklmnopq', 'rstu'), { metadata: { a: 'b' } });
+    expect(driver.calls).toEqual(['createMultipart', 'uploadPart', 'uploadPart', 'uploadPart', 'completeMultipart']);
+    expect(driver.objects.get('p/large')!.body.toString()).toBe('abcdefghijklmnopqrstu');
+    expect(put).toMatchObject({ key: 'large', size: 21, checksums: checksumBytes(Buffer.from('abcdefghijklmnopqrstu')), metadata: { a: 'b' } });
+    // The whole-object CRC32C was combined from the parts', not hashed again.
+    expect(driver.objects.get('p/large')!.crc32c).toBe(checksumBytes(Buffer.from('abcdefghijklmnopqrstu')).crc32c);
+  });
+
+  it('keeps at most partsInFlight parts in flight', async () => {
+    const driver = new MemoryDriver({ maxNameBytes: 1024, partSize: 4, partsInFlight: 2 });
+    driver.before = async (op) => {
+      if (op === 'uploadPart') await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await new DriverColdStore(driver).put('k', Buffer.alloc(64, 1));
+    expect(driver.mostInFlight).toBe(2);
+  });
+
+  it.each([
+    ['short, single', 5, 'abc'],
+    ['long, single', 3, 'abcdef'],
+    ['short, multipart', 30, 'abcdefghijklmnopqrst'],
+    ['long, multipart', 12, 'abcdefghijklmnopqrst'],
+  ])('refuses a body %s than its declared size before anything is stored', async (_name, size, body) => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver);
+    const error = await failWith(store.put('k', chunks(body), { size }));
+    expect(error).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    expect(driver.objects.size).toBe(0);
+    expect(driver.calls).not.toContain('putObject');
+    expect(driver.calls).not.toContain('completeMultipart');
+    expect(driver.uploads.size).toBe(0);
+  });
+
+  it('refuses options that cannot describe a body, before reading it', async () => {
+    const store = new DriverColdStore(new MemoryDriver());
+    expect(await failWith(store.put('k', Buffer.from('x'), { size: -1 }))).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    expect(await failWith(store.put('k', Buffer.from('x'), { checksums: { crc32c: 'nope' } }))).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    expect(await failWith(store.put('k', Buffer.from('x'), { metadata: { 'Bad Key': 'v' } }))).toMatchObject({ code: 'INVALID_KEY' });
+    expect(await failWith(store.put('k', Buffer.from('x'), { crc32cChunkSize: 0 }))).toMatchObject({ code: 'INVALID_RANGE' });
+  });
+
+  it('a body that throws fails as a ColdStoreError naming it, and the upload is aborted', async () => {
+    const driver = new MemoryDriver();
+    async function* broken(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(20, 1);
+      throw new Error('disk read failed');
+    }
+    const error = await failWith(new DriverColdStore(driver).put('k', broken()));
+    expect(error).toBeInstanceOf(ColdStoreError);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: false });
+    expect(String(error)).toContain('disk read failed');
+    expect(driver.uploads.size).toBe(0);
+  });
+
+  it('retries a part after a reset (its bytes are in memory) and counts both attempts', async () => {
+    const driver = new MemoryDriver();
+    const metrics = new InMemoryStoreMetrics();
+    let failures = 1;
+    driver.before = (op) => {
+      if (op === 'uploadPart' && failures-- > 0) throw reset();
+    };
+    const store = new DriverColdStore(driver, { retry: fast, metrics });
+    await store.put('k', Readable.from([Buffer.alloc(20, 7)]));
+    expect(driver.objects.get('k')!.body).toEqual(Buffer.alloc(20, 7));
+    const parts = metrics.snapshot().requests.find((s) => s.operation === 'uploadPart')!;
+    expect(parts.requests).toBe(4); // 3 parts, one of them twice
+    expect(parts.errors).toEqual({ UNAVAILABLE: 1 });
+    expect(metrics.snapshot().bytes).toEqual([{ backend: 'memory', up: 20, down: 0 }]);
+  });
+
+  it('a commit whose answer was lost but which landed reports success, not the failure', async () => {
+    const driver = new MemoryDriver();
+    let resets = 0;
+    driver.before = (op, request) => {
+      // The first complete lands, then its answer is lost; the retry finds the upload gone.
+      if (op === 'completeMultipart' && resets++ === 0) {
+        void driver.completeMultipart(request as never).catch(() => {});
+        throw reset();
+      }
+    };
+    const store = new DriverColdStore(driver, { retry: fast });
+    const put = await store.put('k', Buffer.alloc(30, 3));
+    expect(put.size).toBe(30);
+    expect(driver.objects.get('k')!.body).toEqual(Buffer.alloc(30, 3));
+  });
+
+  it('never abandons a commit for an abort: an abort after the last byte still ends in success', async () => {
+    const driver = new MemoryDriver();
+    const controller = new AbortController();
+    driver.before = async (op) => {
+      if (op === 'completeMultipart') {
+        controller.abort();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    const put = await new DriverColdStore(driver).put('k', Buffer.alloc(30, 3), { signal: controller.signal });
+    expect(put.size).toBe(30);
+    expect(driver.objects.has('k')).toBe(true);
+  });
+
+  it('an abort before the commit stores nothing and leaves no upload', async () => {
+    const driver = new MemoryDriver();
+    const controller = new AbortController();
+    driver.before = (op) => {
+      if (op === 'uploadPart') controller.abort();
+    };
+    expect(await failWith(new DriverColdStore(driver).put('k', Buffer.alloc(30, 3), { signal: controller.signal }))).toMatchObject({ code: 'ABORTED' });
+    expect(driver.objects.size).toBe(0);
+    expect(driver.uploads.size).toBe(0);
+  });
+
+  it('computes per-chunk CRC32Cs in the same pass, chunks and parts of different sizes', async () => {
+    const body = Buffer.from(Array.from({ length: 50 }, (_, i) => i));
+    const put = await new DriverColdStore(new MemoryDriver()).put('k', body as PutBody, { crc32cChunkSize: 7 });
+    const expected = Array.from({ length: 8 }, (_, i) => checksumBytes(body.subarray(i * 7, i * 7 + 7)).crc32c);
+    expect(put.chunks).toEqual({ size: 7, crc32c: expected });
+    expect(put.checksums).toEqual(checksumBytes(body));
+  });
+});
+
+describe('DriverColdStore: reads and deletes', () => {
+  it('slices a whole-object answer to a range, and refuses one past the end', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver);
+    const body = Buffer.from('0123456789');
+    await store.put('k', body);
+    driver.ignoreRange = true;
+    expect((await bytesOf(await store.get('k', { range: { offset: 3, length: 4 } }))).toString()).toBe('3456');
+    expect((await bytesOf(await store.get('k', { range: { offset: 8 } }))).toString()).toBe('89');
+    expect(await failWith(store.get('k', { range: { offset: 10 } }))).toMatchObject({ code: 'INVALID_RANGE' });
+  });
+
+  it('a body that breaks mid-read reaches the reader as UNAVAILABLE, and one cut short too', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver);
+    await store.put('k', Buffer.alloc(100, 1));
+    driver.getObject = async () => ({
+      body: new Readable({
+        read() {
+          this.push(Buffer.alloc(10));
+          this.destroy(reset());
+        },
+      }),
+      status: 200,
+      contentLength: 100,
+    });
+    expect(await failWith(bytesOf(await store.get('k')))).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    driver.getObject = async () => ({ body: Readable.from([Buffer.alloc(10)]), status: 200, contentLength: 100 });
+    const short = await failWith(bytesOf(await store.get('k')));
+    expect(short).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(String(short)).toContain('ended after 10 bytes of 100');
+  });
+
+  it('splits batch deletes at the driver limit and falls back to single deletes once refused', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver, { retry: fast });
+    for (const key of ['a', 'b', 'c', 'd']) await store.put(key, Buffer.from(key));
+    driver.calls.length = 0;
+    await store.delete(['a', 'b', 'c', 'd']);
+    expect(driver.calls).toEqual(['deleteBatch', 'deleteBatch']);
+    driver.deleteBatch = async () => {
+      throw new Error('501 Not Implemented');
+    };
+    for (const key of ['e', 'f']) await store.put(key, Buffer.from(key));
+    await store.delete(['e', 'f']);
+    expect(driver.objects.size).toBe(0);
+    expect(store.capabilities.maxDeleteBatch).toBe(1);
+  });
+
+  it('lists across pages and hides the reserved .takhin/ names', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver, { prefix: 'p' });
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await store.put(key, Buffer.from(key));
+    driver.objects.set('p/.takhin/probe/x', { body: Buffer.from('x'), crc32c: '', metadata: {} });
+    const keys: string[] = [];
+    for await (const object of store.list('', { pageSize: 2 })) keys.push(object.key);
+    expect(keys).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+});
