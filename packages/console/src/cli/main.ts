@@ -38,8 +38,8 @@ Commands:
   cycle                          run one archiver cycle now
   rebuild                        recreate the metadata from the cold store's manifests
   read <topic> <partition> <offset> [--max-bytes N]
-                                 the records a fetch at <offset> returns (restores an archived
-                                 segment first)
+                                 the records a fetch at <offset> returns (an archived segment
+                                 is read in verified chunks, never restored)
 
 A segment path is <topic>-<partition>/<20-digit base offset>.log, relative to storage.data.dir,
 e.g. orders-0/00000000000000000000.log.
