@@ -23,13 +23,7 @@ const PARTITIONS_IN_PARALLEL = 16;
  * yet has no segments.
  */
 export async function scanLogDir(dataDir: string): Promise<LocalSegment[]> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dataDir, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const entries = await entriesOf(dataDir);
   const partitions = entries.flatMap((entry) => {
     const parsed = entry.isDirectory() ? parsePartitionDir(entry.name) : undefined;
     return parsed ? [{ ...parsed, dir: join(dataDir, entry.name) }] : [];
@@ -44,14 +38,7 @@ export async function scanLogDir(dataDir: string): Promise<LocalSegment[]> {
 
 /** The segments of one partition folder, in base-offset order. */
 export async function scanPartition(dir: string, topic: string, partition: number): Promise<LocalSegment[]> {
-  let names: Dirent[];
-  try {
-    names = await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    // A partition deleted while we looked has no segments.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const names = await entriesOf(dir);
   const byOffset = new Map<number, Set<SegmentFileExtension>>();
   for (const entry of names) {
     if (!entry.isFile()) continue;
@@ -83,4 +70,14 @@ export async function scanPartition(dir: string, topic: string, partition: numbe
     segments.push({ path, topic, partition, baseOffset, files: files as LocalSegment['files'], lastModified });
   }
   return segments;
+}
+
+/** A folder's entries; none for a folder that is not there (a data dir not made yet, a partition just deleted). */
+async function entriesOf(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
 }
