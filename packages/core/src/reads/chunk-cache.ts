@@ -36,6 +36,8 @@ export class ChunkCache {
   readonly #fetching = new Map<string, Promise<Buffer>>();
   /** The last few chunks served, verified and in memory: a reader moving through one chunk reads no disk. */
   readonly #recent = new Map<string, Buffer>();
+  /** Chunks being written to disk in the background. */
+  readonly #writing = new Set<Promise<void>>();
   #bytes = 0;
   #loaded: Promise<void> | undefined;
 
@@ -60,12 +62,12 @@ export class ChunkCache {
   async read(address: ChunkAddress, signal?: AbortSignal): Promise<Buffer> {
     await (this.#loaded ??= this.#loadExisting());
     const name = chunkName(address);
-    const cached = this.#chunks.get(name);
-    const recent = cached && this.#recent.get(name);
+    const recent = this.#recent.get(name);
     if (recent) {
       this.counters.hits++;
       return recent;
     }
+    const cached = this.#chunks.get(name);
     if (cached) {
       const bytes = await readFile(cached.path).catch(() => undefined);
       if (bytes !== undefined && verify(address, bytes) === undefined) {
@@ -90,17 +92,23 @@ export class ChunkCache {
   /** Fetches a chunk in the background (a sequential reader's next one); failures only count. */
   prefetch(address: ChunkAddress): void {
     const name = chunkName(address);
-    if (this.#chunks.has(name) || this.#fetching.has(name)) return;
+    if (this.#recent.has(name) || this.#chunks.has(name) || this.#fetching.has(name)) return;
     this.counters.prefetches++;
     const fetching = this.#fetch(address, name).finally(() => this.#fetching.delete(name));
     this.#fetching.set(name, fetching);
     fetching.catch(() => this.counters.prefetchFailures++);
   }
 
+  /** Resolves once every chunk being fetched or written has settled (before closing). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#fetching.values(), ...this.#writing]);
+    await Promise.allSettled([...this.#writing]);
+  }
+
   /** Deletes every chunk of archives of `segmentPath` (its segment was restored, or is gone). */
   async dropSegment(segmentPath: string): Promise<void> {
     const prefix = `${segmentPath.replace(/\.log$/, '')}.`;
-    for (const name of [...this.#chunks.keys()]) if (name.startsWith(prefix)) this.#forget(name);
+    for (const name of [...this.#chunks.keys(), ...this.#recent.keys()]) if (name.startsWith(prefix)) this.#forget(name);
   }
 
   async #fetch(address: ChunkAddress, name: string, signal?: AbortSignal): Promise<Buffer> {
@@ -130,8 +138,14 @@ export class ChunkCache {
         address.manifest.segment,
       );
     }
-    await this.#store(name, bytes);
     this.#remember(name, bytes);
+    // To disk in the background: the reader has its verified bytes now. A cache too small to
+    // keep one chunk keeps none (it would only write and delete).
+    if (this.capacity() >= bytes.length) {
+      const writing = this.#store(name, bytes).catch(() => {});
+      this.#writing.add(writing);
+      void writing.finally(() => this.#writing.delete(writing));
+    }
     return bytes;
   }
 

@@ -366,6 +366,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       await this.#opened?.catch(() => {});
       await this.#archiver.stop();
       await this.#locks.idle();
+      await this.#reads.chunks.idle();
       await Promise.allSettled([this.#catalog.store.close(), this.pool.close(), this.store.close()]);
       await this.#lock?.release();
       this.removeAllListeners();
