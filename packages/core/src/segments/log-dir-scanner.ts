@@ -6,7 +6,7 @@ import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 
 /** A segment found on local disk. */
 export interface LocalSegment extends SegmentId {
-  /** Sizes of the segment's files that exist (`log` always). */
+  /** Sizes of the segment's files that exist (`log` always); a sparse preallocated index counts the bytes it holds. */
   readonly files: { readonly log: { size: number } } & { readonly [E in Exclude<SegmentFileExtension, 'log'>]?: { size: number } };
   /** The `.log` file's modification time, ms since the epoch. */
   readonly lastModified: number;
@@ -63,7 +63,9 @@ export async function scanPartition(dir: string, topic: string, partition: numbe
         if (extension === 'log') complete = false;
         continue;
       }
-      files[extension] = { size: stats.size };
+      // A running broker preallocates its active segment's indexes (10 MiB, sparse): count the
+      // bytes they hold on disk, not the length they were stretched to.
+      files[extension] = { size: extension === 'log' ? stats.size : Math.min(stats.size, stats.blocks * 512) };
       if (extension === 'log') lastModified = Math.floor(stats.mtimeMs);
     }
     if (!complete) continue;
