@@ -132,7 +132,7 @@ function syntheticRecords(size: number, partitions: number, now: number): Segmen
       partition,
       baseOffset,
       size: 1_073_741_824,
-      files: { log: { size: 1_073_741_824, checksums }, index: { size: 10_485_760, checksums }, timeindex: { size: 10_485_760, checksums } },
+      files: { log: { size: 1_073_741_824, checksums }, index: { size: 10_485_760 }, timeindex: { size: 10_485_760 } },
       lastModified,
       lastAccessAt: lastModified,
       policy: 'cold',

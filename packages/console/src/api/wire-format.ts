@@ -1,4 +1,4 @@
-import type { CycleReport, PlanItem, ReconciliationReport, RebuildReport, SegmentFiles, SegmentRecord, TieredStats } from '@takhin/core';
+import type { CycleReport, PlanItem, ReconciliationReport, RebuildReport, SegmentFile, SegmentFiles, SegmentRecord, TieredStats } from '@takhin/core';
 
 // The API's JSON: the seed's snake_case field names (`segment_path`, `policy`, `is_archived`,
 // `total_segments`, …) for everything it had, the same style for the rest. Times are ms since
@@ -44,7 +44,7 @@ export function segmentJson(segment: SegmentRecord): SegmentJson {
 
 function filesJson(files: SegmentFiles): SegmentJson['files'] {
   const result: SegmentJson['files'] = {};
-  for (const [extension, file] of Object.entries(files)) {
+  for (const [extension, file] of Object.entries(files) as [string, SegmentFile | undefined][]) {
     if (file === undefined) continue;
     result[extension] = file.checksums ? { size: file.size, checksums: { crc32c: file.checksums.crc32c, sha256: file.checksums.sha256 } } : { size: file.size };
   }

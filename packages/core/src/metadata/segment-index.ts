@@ -42,6 +42,13 @@ class PartitionSegments {
   }
 
   set(record: SegmentRecord): void {
+    const last = this.offsets.length - 1;
+    if (last < 0 || this.offsets[last]! < record.baseOffset) {
+      // The common case (a new segment rolled, or records loaded in order): append.
+      this.offsets.push(record.baseOffset);
+      this.records.push(record);
+      return;
+    }
     const at = this.floor(record.baseOffset);
     if (at >= 0 && this.offsets[at] === record.baseOffset) {
       this.records[at] = record;
@@ -91,9 +98,18 @@ export class SegmentIndex {
 
   /** Adds or replaces the record at `record.path`. */
   set(record: SegmentRecord): SegmentRecord {
-    Object.freeze(record);
     const previous = this.#byPath.get(record.path);
     if (previous) this.#count(previous, -1);
+    return this.#add(record);
+  }
+
+  /** Adds records known to be new (a page read from the metadata store at open): no lookup first. */
+  load(records: readonly SegmentRecord[]): void {
+    for (const record of records) this.#add(record);
+  }
+
+  #add(record: SegmentRecord): SegmentRecord {
+    Object.freeze(record);
     this.#byPath.set(record.path, record);
     this.#count(record, 1);
     let partitions = this.#topics.get(record.topic);

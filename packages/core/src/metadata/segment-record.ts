@@ -11,13 +11,17 @@ export const TIERS: readonly Tier[] = ['hot', 'warm', 'cold'];
  */
 export type SegmentState = 'idle' | 'archiving' | 'restoring';
 
-/** One file of a segment: its size, and its checksums once it has been archived. */
+/** One file of a segment: its size (the `.log` also its checksums once archived). */
 export interface SegmentFile {
   readonly size: number;
   readonly checksums?: Checksums;
 }
 
-export type SegmentFiles = { readonly log: SegmentFile } & { readonly [E in Exclude<SegmentFileExtension, 'log'>]?: SegmentFile };
+/**
+ * The segment's files. The record keeps the `.log`'s checksums; the segment's manifest in the
+ * cold store keeps every file's, and is what restores and reads verify against.
+ */
+export type SegmentFiles = { readonly log: SegmentFile } & { readonly [E in Exclude<SegmentFileExtension, 'log'>]?: { readonly size: number } };
 
 /** Everything known about one segment: the seed's fields and what the protocols need. */
 export interface SegmentRecord {
@@ -28,7 +32,7 @@ export interface SegmentRecord {
   readonly baseOffset: number;
   /** Bytes of the `.log` file. */
   readonly size: number;
-  /** The segment's files and their sizes (and checksums once archived). */
+  /** The segment's files and their sizes (and the `.log`'s checksums once archived). */
   readonly files: SegmentFiles;
   /** The `.log` file's modification time, ms since the epoch. */
   readonly lastModified: number;
@@ -40,7 +44,7 @@ export interface SegmentRecord {
   readonly isArchived: boolean;
   /** The `.log` object's key in the cold store; the other files and the manifest sit beside it. */
   readonly objectKey?: string;
-  /** The `.log` file's checksums (all files' are in `files`). */
+  /** The `.log` file's checksums (every file's are in the segment's manifest). */
   readonly checksums?: Checksums;
   /** When the archive committed, ms since the epoch. */
   readonly archivedAt?: number;

@@ -4,7 +4,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { TieringError } from '../errors/tiering-error.js';
 import { versionConflict } from './metadata-conflict.js';
 import type { MetadataStore, MetadataWrite, RecordFilter } from './metadata-store.js';
-import { inPages } from './record-pages.js';
+import { RECORD_PAGE_SIZE } from './record-pages.js';
 import type { SegmentFile, SegmentFiles, SegmentRecord, SegmentState, Tier } from './segment-record.js';
 
 /**
@@ -13,56 +13,57 @@ import type { SegmentFile, SegmentFiles, SegmentRecord, SegmentState, Tier } fro
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE segments (
-     path             TEXT PRIMARY KEY,
-     topic            TEXT NOT NULL,
-     partition        INTEGER NOT NULL,
-     base_offset      INTEGER NOT NULL,
-     log_size         INTEGER NOT NULL,
-     log_crc32c       TEXT,
-     log_sha256       TEXT,
-     index_size       INTEGER,
-     index_crc32c     TEXT,
-     index_sha256     TEXT,
-     timeindex_size   INTEGER,
-     timeindex_crc32c TEXT,
-     timeindex_sha256 TEXT,
-     txnindex_size    INTEGER,
-     txnindex_crc32c  TEXT,
-     txnindex_sha256  TEXT,
-     last_modified    INTEGER NOT NULL,
-     last_access_at   INTEGER NOT NULL,
-     policy           TEXT NOT NULL CHECK (policy IN ('hot', 'warm', 'cold')),
-     is_archived      INTEGER NOT NULL CHECK (is_archived IN (0, 1)),
-     object_key       TEXT,
-     archived_at      INTEGER,
-     state            TEXT NOT NULL CHECK (state IN ('idle', 'archiving', 'restoring')),
-     version          INTEGER NOT NULL
+     path           TEXT PRIMARY KEY,
+     topic          TEXT NOT NULL,
+     partition      INTEGER NOT NULL,
+     base_offset    INTEGER NOT NULL,
+     log_size       INTEGER NOT NULL,
+     log_crc32c     TEXT,
+     log_sha256     TEXT,
+     index_size     INTEGER,
+     timeindex_size INTEGER,
+     txnindex_size  INTEGER,
+     last_modified  INTEGER NOT NULL,
+     last_access_at INTEGER NOT NULL,
+     policy         INTEGER NOT NULL CHECK (policy IN (0, 1, 2)),
+     is_archived    INTEGER NOT NULL CHECK (is_archived IN (0, 1)),
+     archived_at    INTEGER,
+     state          INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
+     version        INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX segments_by_partition ON segments (topic, partition, base_offset);`,
 ];
 
-// Files are columns, not a JSON blob: reopening a million records parses no text.
-const FILE_EXTENSIONS = ['log', 'index', 'timeindex', 'txnindex'] as const;
+/**
+ * What a row holds, in this order. Reopening a million records is mostly allocating what rows
+ * return, so a row returns little: sizes and times as integers, tier and state as small codes,
+ * the `.log`'s checksums only (every file's are in the segment's manifest), and nothing that
+ * follows from the path (the topic, the object key).
+ */
 const COLUMNS = [
   'path',
-  'topic',
   'partition',
   'base_offset',
-  ...FILE_EXTENSIONS.flatMap((e) => [`${e}_size`, `${e}_crc32c`, `${e}_sha256`]),
+  'log_size',
+  'log_crc32c',
+  'log_sha256',
+  'index_size',
+  'timeindex_size',
+  'txnindex_size',
   'last_modified',
   'last_access_at',
   'policy',
   'is_archived',
-  'object_key',
   'archived_at',
   'state',
   'version',
-].join(', ');
-const PLACEHOLDERS = COLUMNS.split(', ').map(() => '?').join(', ');
-const UPDATES = COLUMNS.split(', ')
-  .filter((column) => column !== 'path')
-  .map((column) => `${column} = excluded.${column}`)
-  .join(', ');
+];
+const SELECTED = COLUMNS.join(', ');
+const WRITTEN = ['topic', ...COLUMNS];
+const UPSERT = `INSERT INTO segments (${WRITTEN.join(', ')}) VALUES (${WRITTEN.map(() => '?').join(', ')})
+  ON CONFLICT (path) DO UPDATE SET ${WRITTEN.filter((c) => c !== 'path').map((c) => `${c} = excluded.${c}`).join(', ')}`;
+const TIER_CODES: readonly Tier[] = ['hot', 'warm', 'cold'];
+const STATE_CODES: readonly SegmentState[] = ['idle', 'archiving', 'restoring'];
 
 type Row = (string | number | null)[];
 
@@ -93,7 +94,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async *records(filter: RecordFilter = {}): AsyncIterable<readonly SegmentRecord[]> {
     const { db } = this.#open();
-    const where: string[] = [];
+    const where: string[] = ['path > ?'];
     const params: (string | number)[] = [];
     if (filter.topic !== undefined) {
       where.push('topic = ?');
@@ -103,13 +104,19 @@ export class SqliteMetadataStore implements MetadataStore {
       where.push('partition = ?');
       params.push(filter.partition);
     }
-    const statement = db.prepare(`SELECT ${COLUMNS} FROM segments${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`);
-    statement.setReturnArrays(true);
-    yield* inPages(
-      (function* () {
-        for (const row of statement.iterate(...params)) yield fromRow(row as unknown as Row);
-      })(),
-    );
+    // A page at a time in key order (the table is clustered on path): no cursor stays open
+    // between pages, and each page is one native call rather than one per row.
+    const page = db.prepare(`SELECT ${SELECTED} FROM segments WHERE ${where.join(' AND ')} ORDER BY path LIMIT ${RECORD_PAGE_SIZE}`);
+    page.setReturnArrays(true);
+    for (let after = ''; ; ) {
+      const rows = page.all(after, ...params) as unknown as Row[];
+      if (rows.length === 0) return;
+      const records = new Array<SegmentRecord>(rows.length);
+      for (let i = 0; i < rows.length; i++) records[i] = fromRow(rows[i]!);
+      yield records;
+      if (rows.length < RECORD_PAGE_SIZE) return;
+      after = records[records.length - 1]!.path;
+    }
   }
 
   async get(path: string): Promise<SegmentRecord | undefined> {
@@ -157,13 +164,13 @@ export class SqliteMetadataStore implements MetadataStore {
       if (error instanceof TieringError) throw error;
       throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${this.path}: ${(error as Error).message}`, undefined, { cause: error });
     }
-    const get = db.prepare(`SELECT ${COLUMNS} FROM segments WHERE path = ?`);
+    const get = db.prepare(`SELECT ${SELECTED} FROM segments WHERE path = ?`);
     get.setReturnArrays(true);
     this.#connection = {
       db,
       get,
       version: db.prepare('SELECT version FROM segments WHERE path = ?'),
-      upsert: db.prepare(`INSERT INTO segments (${COLUMNS}) VALUES (${PLACEHOLDERS}) ON CONFLICT (path) DO UPDATE SET ${UPDATES}`),
+      upsert: db.prepare(UPSERT),
       delete: db.prepare('DELETE FROM segments WHERE path = ?'),
     };
     return this.#connection;
@@ -189,52 +196,55 @@ function migrate(db: DatabaseSync, path: string): void {
 }
 
 function toRow(r: SegmentRecord): Row {
-  const files = r.files as Record<string, { size: number; checksums?: { crc32c: string; sha256: string } } | undefined>;
+  const { log, index, timeindex, txnindex } = r.files;
   return [
-    r.path,
     r.topic,
+    r.path,
     r.partition,
     r.baseOffset,
-    ...FILE_EXTENSIONS.flatMap((extension) => {
-      const file = files[extension];
-      return [file?.size ?? null, file?.checksums?.crc32c ?? null, file?.checksums?.sha256 ?? null];
-    }),
+    log.size,
+    log.checksums?.crc32c ?? null,
+    log.checksums?.sha256 ?? null,
+    index?.size ?? null,
+    timeindex?.size ?? null,
+    txnindex?.size ?? null,
     r.lastModified,
     r.lastAccessAt,
-    r.policy,
+    TIER_CODES.indexOf(r.policy),
     r.isArchived ? 1 : 0,
-    r.objectKey ?? null,
     r.archivedAt ?? null,
-    r.state,
+    STATE_CODES.indexOf(r.state),
     r.version,
   ];
 }
 
 function fromRow(row: Row): SegmentRecord {
-  const files: Record<string, SegmentFile> = {};
-  for (let i = 0; i < FILE_EXTENSIONS.length; i++) {
-    const size = row[4 + i * 3] as number | null;
-    if (size === null) continue;
-    const crc32c = row[5 + i * 3] as string | null;
-    files[FILE_EXTENSIONS[i]!] = crc32c === null ? { size } : { size, checksums: { crc32c, sha256: row[6 + i * 3] as string } };
-  }
-  const log = files.log!;
+  const path = row[0] as string;
+  const crc32c = row[4] as string | null;
+  const checksums = crc32c === null ? undefined : { crc32c, sha256: row[5] as string };
+  const files: { -readonly [E in keyof SegmentFiles]: SegmentFiles[E] } = { log: checksums ? { size: row[3] as number, checksums } : { size: row[3] as number } };
+  if (row[6] !== null) files.index = { size: row[6] as number };
+  if (row[7] !== null) files.timeindex = { size: row[7] as number };
+  if (row[8] !== null) files.txnindex = { size: row[8] as number };
+  const isArchived = row[12] === 1;
+  const slash = path.indexOf('/');
   const record: { -readonly [K in keyof SegmentRecord]: SegmentRecord[K] } = {
-    path: row[0] as string,
-    topic: row[1] as string,
-    partition: row[2] as number,
-    baseOffset: row[3] as number,
-    size: log.size,
-    files: files as unknown as SegmentFiles,
-    lastModified: row[16] as number,
-    lastAccessAt: row[17] as number,
-    policy: row[18] as Tier,
-    isArchived: row[19] === 1,
-    state: row[22] as SegmentState,
-    version: row[23] as number,
+    path,
+    topic: path.slice(0, path.lastIndexOf('-', slash)),
+    partition: row[1] as number,
+    baseOffset: row[2] as number,
+    size: row[3] as number,
+    files,
+    lastModified: row[9] as number,
+    lastAccessAt: row[10] as number,
+    policy: TIER_CODES[row[11] as number]!,
+    isArchived,
+    state: STATE_CODES[row[14] as number]!,
+    version: row[15] as number,
   };
-  if (row[20] !== null) record.objectKey = row[20] as string;
-  if (log.checksums) record.checksums = log.checksums;
-  if (row[21] !== null) record.archivedAt = row[21] as number;
+  // Archives are stored under the segment's own path (see objectKeyOf).
+  if (isArchived) record.objectKey = path;
+  if (checksums) record.checksums = checksums;
+  if (row[13] !== null) record.archivedAt = row[13] as number;
   return record;
 }

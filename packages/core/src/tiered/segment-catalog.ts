@@ -17,7 +17,7 @@ export class SegmentCatalog {
 
   /** Fills the index from the store. */
   async load(): Promise<void> {
-    for await (const page of this.store.records()) for (const record of page) this.index.set(record);
+    for await (const page of this.store.records()) this.index.load(page);
   }
 
   get(path: string): SegmentRecord | undefined {

@@ -393,9 +393,9 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
     const discovered = written.slice(0, changes.discovered.length);
     // A segment first seen is placed by the policy at once, among the local tiers.
-    const context = this.engine.context(index.values(), (segment) => index.isLast(segment), this.#reads.chunks.bytes);
+    const context = discovered.length > 0 ? this.engine.context(index.values(), (segment) => index.isLast(segment), this.#reads.chunks.bytes) : undefined;
     const placed = await this.#catalog.apply(
-      discovered.flatMap((segment) => (this.engine.decide(segment, context).tier === 'hot' ? [] : [{ ...segment, policy: 'warm' as const }])),
+      discovered.flatMap((segment) => (this.engine.decide(segment, context!).tier === 'hot' ? [] : [{ ...segment, policy: 'warm' as const }])),
       [],
     );
     const final = new Map(placed.map((segment) => [segment.path, segment]));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { segmentPathOf, type MetadataStore, type SegmentRecord } from '@takhin/core';
+import { objectKeyOf, segmentPathOf, type MetadataStore, type SegmentRecord } from '@takhin/core';
 import { collect } from '../contract/assertions.js';
 import { expectTieringError } from '../tiering/tiering-assertions.js';
 
@@ -20,25 +20,29 @@ export function sampleRecord(n: number, fields: Partial<SegmentRecord> = {}): Se
   const topic = fields.topic ?? (n % 2 === 0 ? 'orders' : 'audit.log-v2');
   const partition = fields.partition ?? n % 3;
   const baseOffset = fields.baseOffset ?? n * 1000;
+  const path = segmentPathOf(topic, partition, baseOffset);
+  const isArchived = fields.isArchived ?? true;
   const checksums = { crc32c: 'ie++sA==', sha256: `${n}`.padStart(64, '0') };
-  return {
-    path: segmentPathOf(topic, partition, baseOffset),
+  const record: SegmentRecord = {
+    path,
     topic,
     partition,
     baseOffset,
     size: 1_048_576 + n,
-    files: { log: { size: 1_048_576 + n, checksums }, index: { size: 8 * n, checksums }, timeindex: { size: 12 * n, checksums } },
+    // The record keeps the .log's checksums; every file's are in the segment's manifest.
+    files: { log: { size: 1_048_576 + n, checksums }, index: { size: 8 * n }, timeindex: { size: 12 * n } },
     lastModified: Date.UTC(2026, 0, 1) + n,
     lastAccessAt: Date.UTC(2026, 0, 2) + n,
     policy: 'cold',
-    isArchived: true,
-    objectKey: `segments/${segmentPathOf(topic, partition, baseOffset)}`,
+    isArchived,
     checksums,
     archivedAt: Date.UTC(2026, 0, 3) + n,
     state: 'idle',
     version: 1,
     ...fields,
   };
+  // An archive lives under the segment's own path.
+  return isArchived ? { ...record, objectKey: objectKeyOf(path) } : record;
 }
 
 /**
