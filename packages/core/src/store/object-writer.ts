@@ -102,7 +102,7 @@ async function writeMultipart(
   const ifNoneMatch = options.ifNoneMatch === true;
   // Created without the caller's signal: an abort that raced the answer would leave an upload
   // open on the server that this put could not name, let alone abort.
-  const upload = await driver.createMultipart({ key, name, metadata, ifNoneMatch, declared: options.checksums ?? {} });
+  const upload = await driver.createMultipart({ key, name, metadata, ifNoneMatch, declared: options.checksums ?? {}, size: options.size });
   try {
     throwIfAborted(options.signal, driver.backend, key);
     const { maxParts } = driver.limits;
