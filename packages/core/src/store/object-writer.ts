@@ -53,6 +53,9 @@ export async function writeObject(context: WriterContext, job: WriteJob): Promis
     buffers: new PartBuffers(partSize, partsInFlight + 1),
     digest,
     declaredSize: options.size,
+    // A local file up to the memory bound goes in one request: a multipart write of a few parts
+    // costs two more requests and the server's assembly (rclone's cutoff is 200 MiB).
+    wholeBodyMax: partSize * (partsInFlight + 1),
     signal: options.signal,
     onProgress: options.onProgress,
   });

@@ -129,12 +129,13 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
       const size = 3 * s.partSize + 11;
       const { path } = await localFile('truncated', size, 51);
       // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless
-      // operator), a byte longer each round: file times are only as fine as the kernel's tick,
-      // so a size that came back to the one seen at open could hide the change.
+      // operator), a byte longer each time, both ways: file times are only as fine as the
+      // kernel's tick, so a size that came back to the one seen at open could hide the change
+      // (a file read whole into one buffer is read within a tick).
       let settled = false;
       const flapping = (async () => {
         for (let round = 1; !settled && round < 100_000; round++) {
-          await truncate(path, Math.floor(size / 2));
+          await truncate(path, Math.floor(size / 2) + round);
           await truncate(path, size + round);
         }
       })();
