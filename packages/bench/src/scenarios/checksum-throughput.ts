@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checksumLocalFile, type TransferPool } from '@takhin/core';
+import { startCpuProbe } from '../probes/cpu-probe.js';
 import type { SegmentCorpus } from '../segment-corpus.js';
 
 export interface ChecksumRun {
   seconds: number;
   gigabytesPerSecond: number;
+  /** CPU seconds of this process (every thread, libuv's included) and its children: cores used = cpuSeconds ÷ seconds. */
+  cpuSeconds: number;
 }
 
 export interface ChecksumThroughputResult {
@@ -63,8 +66,14 @@ export async function benchChecksumThroughput(pool: TransferPool, corpus: Segmen
 }
 
 async function timed(bytes: number, work: () => Promise<unknown>): Promise<ChecksumRun> {
+  const probe = startCpuProbe();
   const started = performance.now();
   await work();
   const seconds = (performance.now() - started) / 1000;
-  return { seconds: Math.round(seconds * 1000) / 1000, gigabytesPerSecond: Math.round((bytes / 1e9 / seconds) * 100) / 100 };
+  const cpu = probe();
+  return {
+    seconds: Math.round(seconds * 1000) / 1000,
+    gigabytesPerSecond: Math.round((bytes / 1e9 / seconds) * 100) / 100,
+    cpuSeconds: Math.round((cpu.processSeconds + cpu.childSeconds) * 100) / 100,
+  };
 }
