@@ -49,7 +49,7 @@ const QUICK = {
   'model-sizes': '1000,100000',
   reads: '200',
   'read-segments': '2',
-  'read-segment-mib': '64',
+  'read-segment-mib': '256',
 } as const;
 
 async function main(argv: string[]): Promise<void> {

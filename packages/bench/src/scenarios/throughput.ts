@@ -65,8 +65,8 @@ export async function benchThroughput(pool: TransferPool, options: ThroughputOpt
     }
     for (const name of backends) {
       const backend = await openBenchBackend(name, {});
-      const clients: TransferClient[] = [poolClient(pool, backend), tieredClient(backend, work), await rcloneClient(rclone, backend)];
-      if (mc && (name === 's3' || name === 'minio')) clients.push(await mcClient(mc, backend));
+      const clients: TransferClient[] = [poolClient(pool, backend), tieredClient(backend, work), await rcloneClient(rclone, backend, work)];
+      if (mc && (name === 's3' || name === 'minio')) clients.push(await mcClient(mc, backend, work));
       clients.push(sdkClient(backend));
       const service = SERVICE_OF[name];
       try {

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, generateAccountSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
@@ -44,9 +43,10 @@ async function exec(binary: string, args: string[], env: Record<string, string>)
  * environment variables only (a remote named `bench`), copying the shape's folder up and the
  * pool's objects down. It checks sizes, and MD5 where the server gives one; it does not fsync.
  */
-export async function rcloneClient(binary: string, backend: BenchBackend): Promise<TransferClient> {
+export async function rcloneClient(binary: string, backend: BenchBackend, work: string): Promise<TransferClient> {
   const { env, root } = rcloneRemote(backend);
-  const config = join(await mkdtemp(join(tmpdir(), 'takhin-bench-rclone-')), 'rclone.conf');
+  // An empty config file of its own: the remote is all in the environment.
+  const config = join(await mkdtemp(join(work, 'rclone-')), 'rclone.conf');
   const base = ['--config', config, '-q'];
   return {
     id: 'rclone',
@@ -108,12 +108,12 @@ function azuriteSasUrl(service: Record<string, string>): string {
 }
 
 /** MinIO's own client with its defaults, against MinIO (the s3 and minio backends): `mc cp --recursive` up and down. */
-export async function mcClient(binary: string, backend: BenchBackend): Promise<TransferClient> {
+export async function mcClient(binary: string, backend: BenchBackend, work: string): Promise<TransferClient> {
   const service = readServiceEnv();
   const endpoint = new URL(service.TAKHIN_MINIO_ENDPOINT!);
   const host = `${endpoint.protocol}//${encodeURIComponent(service.TAKHIN_MINIO_ACCESS_KEY!)}:${encodeURIComponent(service.TAKHIN_MINIO_SECRET_KEY!)}@${endpoint.host}`;
   const env = { MC_HOST_bench: host };
-  const configDir = await mkdtemp(join(tmpdir(), 'takhin-bench-mc-'));
+  const configDir = await mkdtemp(join(work, 'mc-'));
   const base = ['--config-dir', configDir, '--quiet', '--disable-pager'];
   const bucket = (backend.target.config as { bucket: string }).bucket;
   return {
