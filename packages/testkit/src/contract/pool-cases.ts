@@ -126,7 +126,10 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
       const s = getSubject();
       const key = freshKey('truncated');
       await s.store.put(key, Buffer.from('the good copy'));
-      const size = 3 * s.partSize + 11;
+      // Larger than the memory bound, so the file is read part by part between requests, as a
+      // segment is: one read whole into one buffer takes a few ms, and on a loaded machine this
+      // thread's flapping may not run at all meanwhile (an unchanged read rightly succeeds).
+      const size = Math.max(3 * s.partSize, s.store.capabilities.memoryBoundBytes ?? 0) + s.partSize + 11;
       const { path } = await localFile('truncated', size, 51);
       // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless
       // operator), a byte longer each time, both ways: file times are only as fine as the
