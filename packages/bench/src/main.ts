@@ -41,15 +41,15 @@ const SCENARIOS = ['all', 'throughput', 'archive', 'memory', 'checksum', 'model'
 
 /** `--quick`: every scenario at a size that runs in seconds; explicit options still win. */
 const QUICK = {
-  shapes: '1x128,16x8',
+  shapes: '1x64,16x4',
   runs: '1',
   files: '4',
   'file-mib': '64',
   'big-mib': '256',
   'model-sizes': '1000,100000',
-  reads: '200',
+  reads: '100',
   'read-segments': '2',
-  'read-segment-mib': '256',
+  'read-segment-mib': '128',
 } as const;
 
 async function main(argv: string[]): Promise<void> {
@@ -181,7 +181,9 @@ async function main(argv: string[]): Promise<void> {
   console.log(renderMarkdown(report));
   log(`wrote ${paths.json}, ${paths.markdown}${paths.svg ? ` and ${paths.svg}` : ''}`);
   const failed = [report.archive, report.memory, report.model, report.reads].some((result) => result && !result.pass);
-  if (failed) process.exitCode = 1;
+  // A quick run is a smoke run: its sizes are too small (and its one run too noisy) to judge targets by.
+  if (failed && values.quick) log('quick run: a target above was missed; targets are judged on a full run (npm run bench), not at these sizes');
+  else if (failed) process.exitCode = 1;
 }
 
 function positiveInteger(flag: string, raw: string, max: number): number {
