@@ -91,6 +91,21 @@ export class GcsHttp {
     throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${request.method ?? 'GET'}: ${describeBody(text)}`);
   }
 
+  /**
+   * Opens a request whose body of exactly `length` bytes is written piece by piece as it comes
+   * (`write`), for a resumable session's bytes in one request. Its answer is awaited with
+   * `finish` once every byte was written; a status not in `expected` is a `GcsHttpError`.
+   */
+  async open(url: string, request: Omit<GcsRequest, 'body' | 'signal'> & { length: number }, expected: readonly number[]): Promise<StreamedRequest> {
+    const headers: OutgoingHttpHeaders = {};
+    if (this.authorize) for (const [name, value] of new Headers(await this.authorize())) headers[name] = value;
+    Object.assign(headers, request.headers, { 'content-length': request.length });
+    const target = new URL(url);
+    const transport = target.protocol === 'https:' ? https : http;
+    const outgoing = transport.request(target, { method: request.method ?? 'PUT', headers, agent: this.#agents[target.protocol as 'http:' | 'https:'] });
+    return new StreamedRequest(outgoing, request.method ?? 'PUT', expected);
+  }
+
   /** Destroys the keep-alive sockets. */
   close(): void {
     for (const agent of Object.values(this.#agents)) agent.destroy();
@@ -100,6 +115,71 @@ export class GcsHttp {
     const url = new URL(this.baseUrl + path);
     for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, value);
     return url.href;
+  }
+}
+
+/** A request whose body is being written (see `GcsHttp.open`). */
+export class StreamedRequest {
+  readonly #answer: Promise<IncomingMessage>;
+  #failure: Error | undefined;
+  #ending = false;
+
+  constructor(
+    private readonly outgoing: http.ClientRequest,
+    private readonly method: string,
+    private readonly expected: readonly number[],
+  ) {
+    this.#answer = new Promise<IncomingMessage>((resolve, reject) => {
+      outgoing
+        .once('response', (response: IncomingMessage) => {
+          // An answer before the whole body was sent is a refusal (a 4xx/5xx): stop writing.
+          if (!this.#ending) this.#failure ??= new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${method}: answered before the body was sent`);
+          resolve(response);
+        })
+        .once('error', (error: Error) => {
+          this.#failure ??= error;
+          reject(error);
+        });
+    });
+    // Awaited by `finish`; a failure before that surfaces through `write`.
+    this.#answer.catch(() => {});
+  }
+
+  /**
+   * Writes the next bytes; resolves once they are handed to the socket, so the caller may
+   * reuse `bytes`. The signal destroys the request (its bytes cannot be taken back).
+   */
+  write(bytes: Buffer, signal?: AbortSignal): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => this.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (error?: Error | null) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (error || this.#failure) reject(error ?? this.#failure);
+        else resolve();
+      };
+      this.outgoing.write(bytes, settle);
+      // An early answer (an error status) or a broken socket ends the request without the callback.
+      this.#answer.then(() => settle(), settle);
+    });
+  }
+
+  /** Ends the body and resolves to the answer (body unread) when its status is expected. */
+  async finish(): Promise<IncomingMessage> {
+    if (this.#failure && !(this.#failure instanceof GcsHttpError)) throw this.#failure;
+    this.#ending = true;
+    this.outgoing.end();
+    const response = await this.#answer;
+    if (this.expected.includes(response.statusCode ?? 0)) return response;
+    const text = await readText(response).catch(() => '');
+    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${this.method}: ${describeBody(text)}`);
+  }
+
+  destroy(error: Error): void {
+    this.#failure ??= error;
+    this.outgoing.destroy(error);
   }
 }
 

@@ -1,5 +1,5 @@
 import { GCS_CHUNK_GRANULE } from './config.js';
-import { readJson, type GcsHttp } from './gcs-http.js';
+import { readJson, type GcsHttp, type StreamedRequest } from './gcs-http.js';
 import type { ObjectResource } from './object-resource.js';
 
 export interface ResumableStart {
@@ -8,7 +8,12 @@ export interface ResumableStart {
   resource: ObjectResource & { name: string; contentType?: string; crc32c?: string | undefined };
   /** `0` makes the upload create-only (GCS answers 412 when the object exists). */
   ifGenerationMatch?: number | undefined;
+  /** The object's size when known up front: its 256 KiB-aligned bytes are then streamed in one request. */
+  size?: number | undefined;
 }
+
+/** Most bytes one streamed request carries (a larger object takes a few): what a failure costs to send again. */
+const MAX_STREAMED_BYTES = 4 * 1024 ** 3;
 
 /** GCS answers a chunk it stored, with more to come, with 308 and `Range: bytes=0-<last>`. */
 const RESUME_INCOMPLETE = 308;
@@ -16,11 +21,17 @@ const RESUME_INCOMPLETE = 308;
 const MAX_RESENDS = 8;
 
 /**
- * One GCS resumable upload session, driven chunk by chunk
- * (https://cloud.google.com/storage/docs/performing-resumable-uploads#chunked-upload). Each
- * part is sent as it comes, in multiples of 256 KiB; the unaligned tail of the last part (less
- * than 256 KiB, copied) waits for `finish`, which sends it with the total size and the whole
- * object's CRC32C, or, with no tail, an empty request naming only those (as Google's own
+ * One GCS resumable upload session
+ * (https://cloud.google.com/storage/docs/performing-resumable-uploads). When the object's size
+ * is known up front, its 256 KiB-aligned bytes are streamed in one request (up to 4 GiB a
+ * request) that parts are written into as they come: one request per chunk costs a request
+ * each, and fake-gcs-server rewrites the whole object so far at every chunk (measured: 16
+ * chunks of 16 MiB, 5.1 server CPU-s for 256 MiB; one request, 1.5). A streamed request that
+ * fails cannot be resent part by part (its earlier parts are gone), so the put fails and its
+ * caller retries it whole. Without a known size, each part is its own request (a chunked
+ * upload, each chunk retried on its own). Either way, the unaligned tail of the last part
+ * (less than 256 KiB, copied) waits for `finish`, which sends it with the total size and the
+ * whole object's CRC32C, or, with no tail, an empty request naming only those (as Google's own
  * clients end a stream that stopped on a chunk boundary). The object appears only when
  * `finish` succeeds; `cancel` ends the session, leaving nothing.
  */
@@ -28,11 +39,17 @@ export class ResumableUpload {
   /** Bytes the server has stored so far. */
   #offset = 0;
   #tail: Buffer | undefined;
+  /** Bytes written into streamed requests so far. */
+  #streamed = 0;
+  #stream: { request: StreamedRequest; end: number } | undefined;
+  #broken: Error | undefined;
 
   private constructor(
     private readonly http: GcsHttp,
     /** The session URI; it names the upload and is all a later call needs. */
     readonly uri: string,
+    /** The aligned bytes to stream (the known size, less its unaligned tail); `undefined`: chunk by chunk. */
+    private readonly streamable?: number | undefined,
   ) {}
 
   /** Opens a session (the object's metadata and preconditions are fixed here). */
@@ -54,7 +71,7 @@ export class ResumableUpload {
     response.resume();
     const location = response.headers.location;
     if (!location) throw new Error('gcs: resumable upload started without a session URI (no Location header)');
-    return new ResumableUpload(http, location);
+    return new ResumableUpload(http, location, start.size === undefined ? undefined : start.size - (start.size % GCS_CHUNK_GRANULE));
   }
 
   /** Reopens a session by its URI (to cancel one a crashed writer left). */
@@ -66,8 +83,42 @@ export class ResumableUpload {
   async write(part: Buffer, signal?: AbortSignal): Promise<void> {
     if (this.#tail) throw new Error('gcs: a part after the unaligned last one');
     const aligned = part.byteLength - (part.byteLength % GCS_CHUNK_GRANULE);
-    if (aligned > 0) await this.#send(part.subarray(0, aligned), undefined, undefined, signal);
+    if (aligned > 0 && this.streamable !== undefined) await this.#streamAligned(part.subarray(0, aligned), signal);
+    else if (aligned > 0) await this.#send(part.subarray(0, aligned), undefined, undefined, signal);
     if (aligned < part.byteLength) this.#tail = Buffer.from(part.subarray(aligned));
+  }
+
+  /** Writes aligned bytes into the open streamed request (opening the next as needed); ends each one it fills. */
+  async #streamAligned(bytes: Buffer, signal?: AbortSignal): Promise<void> {
+    if (this.#broken) throw new Error(`gcs: a streamed request of this resumable session failed (${this.#broken.message}); its bytes cannot be sent again part by part`);
+    try {
+      for (let at = 0; at < bytes.byteLength; ) {
+        if (!this.#stream) {
+          const length = Math.min(MAX_STREAMED_BYTES, this.streamable! - this.#streamed);
+          if (length <= 0) throw new Error(`gcs: more bytes than the ${this.streamable} aligned bytes declared`);
+          const range = `bytes ${this.#streamed}-${this.#streamed + length - 1}/*`;
+          const request = await this.http.open(this.uri, { method: 'PUT', headers: { 'content-range': range, 'content-type': 'application/octet-stream' }, length }, [RESUME_INCOMPLETE]);
+          this.#stream = { request, end: this.#streamed + length };
+        }
+        const { request, end } = this.#stream;
+        const take = Math.min(bytes.byteLength - at, end - this.#streamed);
+        await request.write(bytes.subarray(at, at + take), signal);
+        this.#streamed += take;
+        at += take;
+        if (this.#streamed === end) {
+          this.#stream = undefined;
+          const response = await request.finish();
+          response.resume();
+          const stored = /bytes=0-(\d+)/.exec(response.headers.range ?? '');
+          this.#offset = stored ? Number(stored[1]) + 1 : 0;
+          if (this.#offset !== end) throw new Error(`gcs: the session stored ${this.#offset} of the ${end} bytes streamed`);
+        }
+      }
+    } catch (error) {
+      this.#broken = error instanceof Error ? error : new Error(String(error));
+      this.#stream?.request.destroy(this.#broken);
+      throw error;
+    }
   }
 
   /**
@@ -75,6 +126,7 @@ export class ResumableUpload {
    * verifies the object it assembled before creating it, and returns the created object.
    */
   async finish(total: number, crc32c: string): Promise<ObjectResource> {
+    if (this.#stream) throw new Error(`gcs: finishing a session whose streamed request has ${this.#stream.end - this.#streamed} bytes still to come`);
     const resource = await this.#send(this.#tail ?? Buffer.alloc(0), total, crc32c);
     if (!resource) throw new Error('gcs: the final request of a resumable upload was not acknowledged as complete');
     return resource;
@@ -82,6 +134,8 @@ export class ResumableUpload {
 
   /** Ends the session without creating the object; GCS answers 499. Throws if it cannot be asked. */
   async cancel(): Promise<void> {
+    this.#stream?.request.destroy(new Error('cancelled'));
+    this.#stream = undefined;
     (await this.http.request(this.uri, { method: 'DELETE' }, [499, 200, 204, 404, 410])).resume();
   }
 

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { createColdStore, type BackendProvider, type BackendTarget, type ColdStore } from '@takhin/core';
 import { readServiceEnv } from '@takhin/testkit';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { Storage } from '@google-cloud/storage';
 
 export const BENCH_BACKENDS = ['fs', 's3', 'minio', 'gcs', 'azure'] as const;
 export type BenchBackendName = (typeof BENCH_BACKENDS)[number];
@@ -47,7 +49,7 @@ export async function openBenchBackend(name: BenchBackendName, options: { bucket
     config = serviceConfig(name, options.bucket);
   }
   const target: BackendTarget = { module: provider.module, config };
-  if ((name === 's3' || name === 'minio') && options.rawConfig === undefined) await ensureMinioBucket(config as { bucket: string });
+  if (options.rawConfig === undefined) await ensureBucket(name, config as Record<string, string>);
   const store = await createColdStore(target);
   return {
     name,
@@ -63,6 +65,13 @@ export async function openBenchBackend(name: BenchBackendName, options: { bucket
       if (scratch) await rm(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/** The `storage.tiered` keys for the backend, its objects under `prefix` (the filesystem backend's root is its prefix). */
+export function tieredSection(backend: BenchBackend, prefix: string): Record<string, unknown> {
+  const config = backend.target.config as Record<string, unknown>;
+  const section = backend.name === 'fs' ? { root: join(String(config.root), prefix) } : { ...config, prefix };
+  return { backend: backend.name, [backend.name]: section };
 }
 
 /** Config for a server from `.services/env`; the provider's `parseConfig` names any bad key. */
@@ -101,8 +110,18 @@ function serviceConfig(name: Exclude<BenchBackendName, 'fs'>, bucket: string | u
   }
 }
 
-/** The bucket on the MinIO `scripts/services` runs: its data dir is fresh at every start. */
-async function ensureMinioBucket({ bucket }: { bucket: string }): Promise<void> {
+/** The bucket or container on the server `scripts/services` runs: its data dir is fresh at every start. */
+async function ensureBucket(name: BenchBackendName, config: Record<string, string>): Promise<void> {
+  if (name === 's3' || name === 'minio') await ensureMinioBucket(config.bucket!);
+  if (name === 'gcs') {
+    const storage = new Storage({ apiEndpoint: config.endpoint, projectId: config.projectId });
+    const [exists] = await storage.bucket(config.bucket!).exists();
+    if (!exists) await storage.createBucket(config.bucket!);
+  }
+  if (name === 'azure') await BlobServiceClient.fromConnectionString(config.connectionString!).getContainerClient(config.container!).createIfNotExists();
+}
+
+async function ensureMinioBucket(bucket: string): Promise<void> {
   const env = readServiceEnv();
   const client = new S3Client({
     region: env.TAKHIN_MINIO_REGION,

@@ -5,7 +5,10 @@ import type { ChecksumThroughputResult } from './scenarios/checksum-throughput.j
 import type { ModelCostsResult } from './scenarios/model-costs.js';
 import type { RemoteReadsResult } from './scenarios/remote-reads.js';
 import type { PutMemoryResult } from './scenarios/put-memory.js';
+import type { ThroughputResult } from './scenarios/throughput.js';
 import type { UploadMemoryResult } from './scenarios/upload-memory.js';
+import { renderThroughputSvg } from './throughput-chart.js';
+import { renderThroughput } from './throughput-tables.js';
 
 /** One bench run: where and how it ran, and what each scenario measured. */
 export interface BenchReport {
@@ -15,6 +18,7 @@ export interface BenchReport {
   /** `loadAverage`: 1, 5 and 15 minute load when the run started; CPUs are shared with whatever else runs. */
   host: { cpus: number; node: string; platform: string; loadAverage: number[] };
   poolThreads: number;
+  throughput?: ThroughputResult;
   archive?: ArchiveEventLoopResult;
   memory?: UploadMemoryResult;
   checksum?: ChecksumThroughputResult;
@@ -26,6 +30,7 @@ export interface BenchReport {
 const MiB = 1024 * 1024;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 const verdict = (pass: boolean) => (pass ? 'pass' : '**FAIL**');
+const cores = (run: { seconds: number; cpuSeconds?: number }) => (run.cpuSeconds === undefined ? '' : `${run.cpuSeconds} (${(run.cpuSeconds / run.seconds).toFixed(2)})`);
 
 /** The report as a Markdown page: one table per scenario, pool beside its baseline. */
 export function renderMarkdown(report: BenchReport): string {
@@ -35,7 +40,8 @@ export function renderMarkdown(report: BenchReport): string {
     `\`${report.command}\` on ${report.host.cpus} CPUs (load average ${report.host.loadAverage.join(', ')} at start), Node ${report.host.node}, ${report.poolThreads} pool threads.`,
     '',
   ];
-  const { archive, memory, checksum, model, reads, putMemory } = report;
+  const { archive, memory, checksum, model, reads, putMemory, throughput } = report;
+  if (throughput) lines.push(...renderThroughput(throughput));
   if (putMemory) {
     lines.push(
       `## One ${mib(putMemory.bytes)} streamed put on the main thread: peak memory growth`,
@@ -83,12 +89,14 @@ export function renderMarkdown(report: BenchReport): string {
     lines.push(
       `## Checksum (CRC32C + SHA-256) ${checksum.files} files (${mib(checksum.bytes)})`,
       '',
-      '| run | GB/s | seconds |',
-      '| --- | ---: | ---: |',
-      `| one thread | ${checksum.oneThread.gigabytesPerSecond} | ${checksum.oneThread.seconds} |`,
-      `| TransferPool (${checksum.poolThreads} threads) | ${checksum.pool.gigabytesPerSecond} | ${checksum.pool.seconds} |`,
+      '| run | GB/s | seconds | CPU-s (cores busy) |',
+      '| --- | ---: | ---: | ---: |',
+      `| one thread (CRC32C + SHA-256; its reads run on libuv's threads) | ${checksum.oneThread.gigabytesPerSecond} | ${checksum.oneThread.seconds} | ${cores(checksum.oneThread)} |`,
+      `| TransferPool, ${checksum.poolThreads} threads (CRC32C + SHA-256) | ${checksum.pool.gigabytesPerSecond} | ${checksum.pool.seconds} | ${cores(checksum.pool)} |`,
+      ...(checksum.sha256sum ? [`| sha256sum (SHA-256 only, one process) | ${checksum.sha256sum.gigabytesPerSecond} | ${checksum.sha256sum.seconds} | ${cores(checksum.sha256sum)} |`] : []),
       '',
-      `Speed-up: ${checksum.speedup}×`,
+      `Pool ÷ one thread: ${checksum.speedup}× (target ≥ ${checksum.target ?? 1.8}×: ${verdict(checksum.speedup >= (checksum.target ?? 1.8))}).` +
+        (checksum.sha256sum ? ` Pool ÷ sha256sum: ${checksum.poolVsSha256sum}×; one thread ÷ sha256sum: ${checksum.oneThreadVsSha256sum}×.` : ''),
       '',
     );
   }
@@ -127,12 +135,16 @@ export function renderMarkdown(report: BenchReport): string {
   return lines.join('\n');
 }
 
-/** Writes `<stamp>-<backend>.json` and `.md` under `dir`; returns both paths. */
-export async function writeReport(dir: string, report: BenchReport): Promise<{ json: string; markdown: string }> {
+/** Writes `<stamp>-<backend>.json`, `.md` and, with throughput, `.svg` under `dir`; returns the paths. */
+export async function writeReport(dir: string, report: BenchReport): Promise<{ json: string; markdown: string; svg?: string | undefined }> {
   await mkdir(dir, { recursive: true });
   const base = join(dir, `${report.startedAt.replace(/[:.]/g, '-')}-${report.backend}`);
-  const paths = { json: `${base}.json`, markdown: `${base}.md` };
+  const paths = { json: `${base}.json`, markdown: `${base}.md`, svg: report.throughput ? `${base}.svg` : undefined };
   await writeFile(paths.json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(paths.markdown, renderMarkdown(report));
+  if (report.throughput && paths.svg) {
+    const title = `Takhin bench ${report.startedAt}: ${report.host.cpus} CPUs, load ${report.host.loadAverage.join(' / ')} at start`;
+    await writeFile(paths.svg, renderThroughputSvg(report.throughput, title));
+  }
   return paths;
 }

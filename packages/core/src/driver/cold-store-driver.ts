@@ -76,6 +76,12 @@ export interface ObjectWrite extends WriteRequest {
 export interface MultipartStart extends WriteRequest {
   /** Checksums the caller declared before the first byte (usually none). */
   declared: Partial<Checksums>;
+  /**
+   * The body's size when the caller declared it (a local file's, always): core fails the put
+   * before its commit if the body turns out longer or shorter, so a driver may size requests
+   * by it (GCS streams a session's bytes in one request).
+   */
+  size?: number | undefined;
 }
 
 /** An open multipart write. Drivers may extend it with their own state. */

@@ -53,6 +53,9 @@ export async function writeObject(context: WriterContext, job: WriteJob): Promis
     buffers: new PartBuffers(partSize, partsInFlight + 1),
     digest,
     declaredSize: options.size,
+    // A local file up to the memory bound goes in one request: a multipart write of a few parts
+    // costs two more requests and the server's assembly (rclone's cutoff is 200 MiB).
+    wholeBodyMax: partSize * (partsInFlight + 1),
     signal: options.signal,
     onProgress: options.onProgress,
   });
@@ -102,7 +105,7 @@ async function writeMultipart(
   const ifNoneMatch = options.ifNoneMatch === true;
   // Created without the caller's signal: an abort that raced the answer would leave an upload
   // open on the server that this put could not name, let alone abort.
-  const upload = await driver.createMultipart({ key, name, metadata, ifNoneMatch, declared: options.checksums ?? {} });
+  const upload = await driver.createMultipart({ key, name, metadata, ifNoneMatch, declared: options.checksums ?? {}, size: options.size });
   try {
     throwIfAborted(options.signal, driver.backend, key);
     const { maxParts } = driver.limits;

@@ -24,6 +24,12 @@ export interface PartReaderOptions {
   digest: ChecksumAccumulator;
   /** The size the caller declared: a body that runs past it, or ends before it, fails here. */
   declaredSize?: number | undefined;
+  /**
+   * A direct body whose declared size is at most this is read whole into one buffer of its
+   * size, as one part: one request instead of a multipart write. At most the put's memory
+   * bound, so the bound holds; `partSize - 1` (the default) turns it off.
+   */
+  wholeBodyMax?: number | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ((bytes: number) => void) | undefined;
 }
@@ -101,10 +107,10 @@ export class PartReader {
     return { body: filled === partSize ? buffer : buffer.subarray(0, filled), buffer };
   }
 
-  /** A part read straight from a direct body; a body smaller than a part gets a buffer of its size. */
+  /** A part read straight from a direct body; a body smaller than a part, or up to `wholeBodyMax`, gets a buffer of its size. */
   async #fillDirect(number: number, direct: DirectBody): Promise<{ body: Buffer; buffer?: Buffer | undefined }> {
-    const { partSize, buffers, declaredSize = 0, backend, key, signal } = this.#options;
-    const small = number === 1 && declaredSize < partSize;
+    const { partSize, buffers, declaredSize = 0, backend, key, signal, wholeBodyMax = partSize - 1 } = this.#options;
+    const small = number === 1 && (declaredSize < partSize || declaredSize <= wholeBodyMax);
     const buffer = small ? Buffer.allocUnsafe(declaredSize) : buffers.acquire();
     let filled = 0;
     while (filled < buffer.byteLength) {

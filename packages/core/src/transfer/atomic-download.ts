@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { assertDeclaredChecksums, ChecksumStream } from '../checksums/checksums.js';
+import { assertDeclaredChecksums } from '../checksums/checksums.js';
 import type { ByteRange, Checksums, ColdStore } from '../contracts/cold-store.js';
 import { isColdStoreError } from '../errors/cold-store-error.js';
 import { aborted, checksumMismatch, invalidRange, localFileFailure, notFound } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import type { LocalFileOptions } from './file-checksum.js';
+import { StagedFileWriter } from './staged-file-writer.js';
 import { syncDirectory } from './sync-directory.js';
 import type { DownloadResult } from './transfer-task.js';
 
@@ -46,10 +46,10 @@ export async function downloadToLocalFile(
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
   try {
     const body = await store.get(key, { range, signal });
-    const hashing = new ChecksumStream(options.onProgress);
-    // `wx`: never reuse someone else's file; `flush`: fsync before the stream closes.
-    await pipeline(body, hashing, createWriteStream(temp, { flags: 'wx', flush: true }), { signal });
-    const checksums = hashing.checksums;
+    // Hashes as it writes, in 4 MiB writes; `wx`: never reuse someone else's file; fsyncs before it finishes.
+    const hashing = new StagedFileWriter(temp, options.onProgress);
+    await pipeline(body, hashing, { signal });
+    const checksums = hashing.accumulator.digest();
     assertDeclaredChecksums(store.backend, key, expected, checksums);
     throwIfAborted(signal, store.backend, key);
     await rename(temp, path);

@@ -1,6 +1,7 @@
-import { addAbortSignal } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { ChecksumAccumulator } from '../checksums/checksums.js';
 import { aborted, localFileFailure } from '../errors/factories.js';
+import { isDirectBody, type DirectBody } from '../store/direct-body.js';
 import { LOCAL_READ_CHUNK_BYTES, openLocalSource } from './local-file.js';
 import { TRANSFER_POOL } from './transfer-error.js';
 import type { FileChecksums } from './transfer-task.js';
@@ -26,6 +27,7 @@ export interface ChecksumLocalFileOptions extends LocalFileOptions {
 export async function checksumLocalFile(path: string, options: ChecksumLocalFileOptions = {}): Promise<FileChecksums> {
   const accumulator = new ChecksumAccumulator({ chunkSize: options.chunkSize });
   const { stream } = await openLocalSource(path, { backend: TRANSFER_POOL });
+  if (isDirectBody(stream)) return checksumDirect(stream, stream, accumulator, path, options);
   if (options.signal) addAbortSignal(options.signal, stream);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -38,6 +40,50 @@ export async function checksumLocalFile(path: string, options: ChecksumLocalFile
   } finally {
     stream.destroy();
   }
+  return finish(accumulator);
+}
+
+function finish(accumulator: ChecksumAccumulator): FileChecksums {
   const chunks = accumulator.chunks();
   return { size: accumulator.bytes, ...accumulator.digest(), ...(chunks && { chunks }) };
+}
+
+/** Bytes per read of a regular file: two such buffers take turns, one read while the other is hashed. */
+const DIRECT_READ_BYTES = 4 * LOCAL_READ_CHUNK_BYTES;
+
+/**
+ * A regular file read straight into two reused buffers that take turns: the next read is in
+ * flight (on libuv's threadpool) while this thread hashes the bytes of the last one, and no
+ * buffer is left for the garbage collector. Ends (as `readInto` does) only once the file is
+ * found unchanged.
+ */
+async function checksumDirect(direct: DirectBody, stream: Readable, accumulator: ChecksumAccumulator, path: string, options: ChecksumLocalFileOptions): Promise<FileChecksums> {
+  const buffers = [Buffer.allocUnsafeSlow(DIRECT_READ_BYTES), Buffer.allocUnsafeSlow(DIRECT_READ_BYTES)] as const;
+  const fill = async (buffer: Buffer): Promise<number> => {
+    let filled = 0;
+    for (let read = -1; filled < buffer.byteLength && read !== 0; filled += read) read = await direct.readInto(buffer, filled, buffer.byteLength - filled);
+    return filled;
+  };
+  // The read in flight: awaited before the file is closed, which must never happen under a read.
+  let reading: Promise<number> | undefined;
+  try {
+    reading = fill(buffers[0]);
+    for (let turn = 0; ; turn++) {
+      const length = await reading;
+      reading = undefined;
+      if (length === 0) break;
+      if (options.signal?.aborted) throw aborted(TRANSFER_POOL, undefined, options.signal.reason);
+      const current = buffers[turn % 2]!;
+      reading = fill(buffers[(turn + 1) % 2]!);
+      accumulator.update(current.subarray(0, length));
+      options.onProgress?.(accumulator.bytes);
+    }
+  } catch (error) {
+    await reading?.catch(() => {});
+    if (options.signal?.aborted) throw aborted(TRANSFER_POOL, undefined, error);
+    throw localFileFailure(TRANSFER_POOL, undefined, path, error);
+  } finally {
+    stream.destroy();
+  }
+  return finish(accumulator);
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, truncateSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -126,16 +126,23 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
       const s = getSubject();
       const key = freshKey('truncated');
       await s.store.put(key, Buffer.from('the good copy'));
-      const size = 3 * s.partSize + 11;
+      // Larger than the memory bound, so the file is read part by part between requests, as a
+      // segment is (one read whole into one buffer takes a few ms).
+      const size = Math.max(3 * s.partSize, s.store.capabilities.memoryBoundBytes ?? 0) + s.partSize + 11;
       const { path } = await localFile('truncated', size, 51);
       // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless
-      // operator), a byte longer each round: file times are only as fine as the kernel's tick,
-      // so a size that came back to the one seen at open could hide the change.
+      // operator), a byte longer each time, both ways: file times are only as fine as the
+      // kernel's tick, so a size that came back to the one seen at open could hide the change.
+      // Synchronous truncates: async ones queue on libuv's threadpool, which the suite's other
+      // files (fsyncs) can hold for as long as the upload takes, and an upload that read an
+      // unchanged file rightly succeeds. Bounded by time, not rounds, so it outlasts the upload.
       let settled = false;
       const flapping = (async () => {
-        for (let round = 1; !settled && round < 100_000; round++) {
-          await truncate(path, Math.floor(size / 2));
-          await truncate(path, size + round);
+        const until = Date.now() + 60_000;
+        for (let round = 1; !settled && Date.now() < until; round++) {
+          truncateSync(path, Math.floor(size / 2) + round);
+          truncateSync(path, size + round);
+          await new Promise((resolve) => setImmediate(resolve));
         }
       })();
       const upload = pool.uploadFile(path, key, s.target);

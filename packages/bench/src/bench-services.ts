@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The repository's root (this file is `packages/bench/dist/bench-services.js` once built). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export type ServiceName = 'minio' | 'gcs' | 'azurite';
+
+/** Which server each backend needs; fs needs none. */
+export const SERVICE_OF: Record<string, ServiceName | undefined> = { fs: undefined, s3: 'minio', minio: 'minio', gcs: 'gcs', azure: 'azurite' };
+
+/** The servers the bench uses, started through `scripts/services` when not running, and stopped again if it started them. */
+export class BenchServices {
+  readonly #started: ServiceName[] = [];
+
+  /** Starts each of `names` that `scripts/services status` does not report running and healthy. */
+  async ensure(names: Iterable<ServiceName>): Promise<void> {
+    for (const name of new Set(names)) {
+      if (await this.#running(name)) continue;
+      console.error(`[bench] starting ${name} through scripts/services`);
+      await run('bash', [join(REPO_ROOT, 'scripts/services'), 'start', name], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+      this.#started.push(name);
+    }
+  }
+
+  /** The server's process id (for its CPU time), from the pid file `scripts/services` keeps. */
+  async pid(name: ServiceName): Promise<number | undefined> {
+    const text = await readFile(join(REPO_ROOT, '.services', name, 'pid'), 'utf8').catch(() => '');
+    const pid = Number(text.trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+  }
+
+  /** Stops the servers this bench started (never one somebody else had running). */
+  async stopStarted(): Promise<void> {
+    for (const name of this.#started.splice(0).reverse()) {
+      console.error(`[bench] stopping ${name}, which the bench started`);
+      await run('bash', [join(REPO_ROOT, 'scripts/services'), 'stop', name], { cwd: REPO_ROOT }).catch((error: unknown) => console.error(`[bench] could not stop ${name}: ${String(error)}`));
+    }
+  }
+
+  async #running(name: ServiceName): Promise<boolean> {
+    try {
+      await run('bash', [join(REPO_ROOT, 'scripts/services'), 'status', name], { cwd: REPO_ROOT });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

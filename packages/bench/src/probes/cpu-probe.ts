@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+
+/** Linux's clock ticks per second for /proc times (USER_HZ; 100 on every mainstream kernel). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds spent while some work ran: by this process, by the child processes it ran, by a server. */
+export interface CpuSpent {
+  /** This process, all its threads (the main thread and every pool worker). */
+  processSeconds: number;
+  /** Child processes that ended meanwhile (rclone, mc, sha256sum), from this process's `cutime + cstime`. */
+  childSeconds: number;
+  /** The server the work talked to, from `/proc/<pid>/stat`; undefined without one. */
+  serverSeconds?: number | undefined;
+}
+
+/** user + system ticks of `pid` (fields 14 and 15 of `/proc/<pid>/stat`), and of its waited-for children (16, 17). */
+function procTimes(pid: number | 'self'): { own: number; children: number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const at = (field: number) => Number(fields[field - 3]);
+  return { own: (at(14) + at(15)) / TICKS_PER_SECOND, children: (at(16) + at(17)) / TICKS_PER_SECOND };
+}
+
+/** Starts counting; the returned function tells what was spent since. */
+export function startCpuProbe(serverPid?: number): () => CpuSpent {
+  const usage = process.cpuUsage();
+  const self = procTimes('self');
+  const server = serverPid === undefined ? undefined : procTimes(serverPid);
+  return () => {
+    const used = process.cpuUsage(usage);
+    const selfNow = procTimes('self');
+    const serverNow = serverPid === undefined ? undefined : procTimes(serverPid);
+    return {
+      processSeconds: (used.user + used.system) / 1e6,
+      childSeconds: self && selfNow ? selfNow.children - self.children : 0,
+      serverSeconds: server && serverNow ? serverNow.own - server.own : undefined,
+    };
+  };
+}

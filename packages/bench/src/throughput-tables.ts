@@ -1,0 +1,95 @@
+import type { ThroughputResult } from './scenarios/throughput.js';
+import type { TransferCase, TransferRatio } from './transfers/throughput.js';
+
+const CASES = [
+  ['up', 'up'],
+  ['down', 'down'],
+] as const;
+
+/** The throughput scenario as Markdown: MB/s, ratios, CPU, targets. */
+export function renderThroughput(result: ThroughputResult): string[] {
+  const { cases, ratios, shapes } = result;
+  const backends = [...new Set(cases.map((c) => c.backend))];
+  const columns = shapes.flatMap((shape) => CASES.map(([direction, word]) => ({ shape: shape.id, direction, title: `${shape.label} ${word}` })));
+  const lines: string[] = [
+    `## Throughput: upload and download, ours beside rclone, mc and each SDK's default (median of ${result.runs} run${result.runs === 1 ? '' : 's'}, min–max)`,
+    '',
+    `Shapes: ${shapes.map((s) => `${s.label} (${s.files} files: each segment's .log, .index and .timeindex, ${(s.bytes / 1e6).toFixed(0)} MB)`).join('; ')}. MB = 10^6 bytes. Every client moves the same files against the same server in the same run; downloads read the objects the pool uploaded in that run (archiveSegment/restoreSegment restores its own archive). Ours verifies CRC32C and SHA-256 both ways and fsyncs downloads; the others verify what their defaults verify and do not fsync.`,
+    '',
+    `| backend | client | ${columns.map((c) => c.title).join(' | ')} |`,
+    `| --- | --- | ${columns.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const backend of backends) {
+    const clients = [...new Set(cases.filter((c) => c.backend === backend).map((c) => c.client))];
+    for (const client of clients) {
+      const label = cases.find((c) => c.backend === backend && c.client === client)!.label;
+      const cells = columns.map((col) => {
+        const c = find(cases, backend, col.shape, col.direction, client);
+        return c ? `${c.megabytesPerSecond.median} (${c.megabytesPerSecond.min}–${c.megabytesPerSecond.max})` : '—';
+      });
+      lines.push(`| ${backend} | ${label} | ${cells.join(' | ')} |`);
+    }
+  }
+  lines.push(
+    '',
+    '### Ratios of ours to each other client (paired run by run: median (min–max))',
+    '',
+    `| backend | ours | ${columns.map((c) => c.title).join(' | ')} |`,
+    `| --- | --- | ${columns.map(() => '---').join(' | ')} |`,
+  );
+  for (const backend of backends) {
+    for (const ours of ['pool', 'tiered']) {
+      const cells = columns.map((col) =>
+        ratios
+          .filter((r) => r.backend === backend && r.ours === ours && r.shape === col.shape && r.direction === col.direction)
+          .map((r) => `${formatRatio(r)} ${r.other}`)
+          .join(', '),
+      );
+      lines.push(`| ${backend} | ${ours === 'pool' ? 'TransferPool' : 'archive/restore'} | ${cells.join(' | ')} |`);
+    }
+  }
+  lines.push(
+    '',
+    '### CPU per GiB moved (median): client CPU-s (all threads and child processes) / server CPU-s, and the server\'s CPU in % of one core',
+    '',
+    `| backend | client | ${columns.map((c) => c.title).join(' | ')} |`,
+    `| --- | --- | ${columns.map(() => '---:').join(' | ')} |`,
+  );
+  for (const backend of backends) {
+    const clients = [...new Set(cases.filter((c) => c.backend === backend).map((c) => c.client))];
+    for (const client of clients) {
+      const cells = columns.map((col) => {
+        const c = find(cases, backend, col.shape, col.direction, client);
+        if (!c) return '—';
+        return c.serverCpuSecondsPerGiB === undefined ? `${c.clientCpuSecondsPerGiB}` : `${c.clientCpuSecondsPerGiB} / ${c.serverCpuSecondsPerGiB} (${c.serverCpuPercent} %)`;
+      });
+      lines.push(`| ${backend} | ${client} | ${cells.join(' | ')} |`);
+    }
+  }
+  const met = result.targets.filter((t) => t.met).length;
+  lines.push(
+    '',
+    `### Targets (ours through the TransferPool; medians of the paired ratios): ${met} of ${result.targets.length} met`,
+    '',
+    '| backend | case | comparison | target | ratio | |',
+    '| --- | --- | --- | ---: | ---: | --- |',
+    ...result.targets.map((t) => {
+      const shape = shapes.find((s) => s.id === t.shape)?.label ?? t.shape;
+      return `| ${t.backend} | ${shape} ${t.direction} | ${t.comparison} | ${t.target}× | ${t.ratio}× | ${t.met ? 'met' : '**missed**'} |`;
+    }),
+    '',
+    `Clients: ${[...new Set(cases.map((c) => `${c.label} (${c.concurrency})`))].join('; ')}.`,
+    '',
+    'Versions: ' + Object.entries(result.versions).map(([tool, version]) => `${tool} ${version}`).join('; ') + '.',
+    '',
+  );
+  return lines;
+}
+
+function find(cases: readonly TransferCase[], backend: string, shape: string, direction: string, client: string): TransferCase | undefined {
+  return cases.find((c) => c.backend === backend && c.shape === shape && c.direction === direction && c.client === client);
+}
+
+function formatRatio(r: TransferRatio): string {
+  return `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)})`;
+}

@@ -1,0 +1,80 @@
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createContainer, loadConfig, openTieredStorage, type TieredStorage, type TransferPool } from '@takhin/core';
+import { tieredSection, type BenchBackend } from '../bench-backend.js';
+import type { TransferClient, TransferJob } from './transfer-client.js';
+import { linkDataDir, removeDir } from './transfer-corpus.js';
+
+/** Ours through the TransferPool: every file of the shape handed to the pool at once, downloads verified against the corpus's checksums. */
+export function poolClient(pool: TransferPool, backend: BenchBackend): TransferClient {
+  return {
+    id: 'pool',
+    kind: 'ours',
+    label: 'ours: TransferPool uploadFile/downloadFile',
+    concurrency: `${pool.threads} threads, all files queued`,
+    async upload({ shape, uploadPrefix }: TransferJob) {
+      await Promise.all(shape.files.map((file) => pool.uploadFile(file.path, `${uploadPrefix}/${file.relative}`, backend.target)));
+    },
+    async download({ shape, downloadPrefix, downloadDir }: TransferJob) {
+      await Promise.all(shape.files.map((file) => mkdir(dirname(join(downloadDir, file.relative)), { recursive: true })));
+      await Promise.all(
+        shape.files.map((file) =>
+          pool.downloadFile(`${downloadPrefix}/${file.relative}`, join(downloadDir, file.relative), backend.target, { expected: file.checksums }),
+        ),
+      );
+    },
+  };
+}
+
+/**
+ * Ours through the tiering entry points a broker uses: `loadConfig` → `createContainer` →
+ * `openTieredStorage`, then `archiveSegment` of every closed segment at once (upload, remote
+ * verification, manifest, metadata commit, local delete), and `restoreSegment` of each
+ * (download, verification against the manifest, fsync, rename, commit). Each run opens a
+ * fresh broker data dir (hard links to the corpus) under its own prefix; its pool is warmed up
+ * before the clock starts, as a running broker's would be.
+ */
+export function tieredClient(backend: BenchBackend, work: string): TransferClient {
+  let open: { tiered: TieredStorage; dataDir: string } | undefined;
+  const release = async () => {
+    if (!open) return;
+    const { tiered, dataDir } = open;
+    open = undefined;
+    await tiered.close();
+    await removeDir(dataDir);
+  };
+  return {
+    id: 'tiered',
+    kind: 'ours',
+    label: 'ours: archiveSegment/restoreSegment',
+    concurrency: 'every segment at once (pool of 2 threads)',
+    async beforeUpload(job: TransferJob) {
+      const dataDir = await mkdtemp(join(work, `tiered-${job.shape.id}-r${job.run}-`));
+      await linkDataDir(job.shape, dataDir);
+      const tiered = await openTieredStorage(createContainer(tieredConfig(backend, dataDir, job.uploadPrefix), [backend.provider]));
+      open = { tiered, dataDir };
+      // Start every thread (a broker's pool is warm long before its first archive).
+      await Promise.all(Array.from({ length: 4 }, (_, i) => tiered.pool.checksumFile(job.shape.files[i % job.shape.files.length]!.path)));
+    },
+    async upload(job: TransferJob) {
+      if (!open) throw new Error('tiered upload without its broker');
+      const { tiered } = open;
+      await Promise.all(job.shape.segments.map((path) => tiered.archiveSegment(path)));
+    },
+    async download(job: TransferJob) {
+      if (!open) throw new Error('tiered download without its archive');
+      const { tiered } = open;
+      await Promise.all(job.shape.segments.map((path) => tiered.restoreSegment(path)));
+    },
+    afterDownload: release,
+    close: release,
+  };
+}
+
+/** The config a broker would load for this backend, its objects under `prefix`. */
+function tieredConfig(backend: BenchBackend, dataDir: string, prefix: string) {
+  return loadConfig(
+    { storage: { data: { dir: dataDir }, tiered: { enabled: true, 'auto.archive.enabled': false, ...tieredSection(backend, prefix) } } },
+    { providers: [backend.provider] },
+  );
+}

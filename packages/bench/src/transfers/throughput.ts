@@ -1,0 +1,220 @@
+import { execFile } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { BenchBackend } from '../bench-backend.js';
+import { startCpuProbe } from '../probes/cpu-probe.js';
+import type { TransferClient, TransferJob } from './transfer-client.js';
+import { removeDir, type TransferShape } from './transfer-corpus.js';
+
+const run = promisify(execFile);
+const GiB = 1024 ** 3;
+
+export type Direction = 'up' | 'down';
+
+/** One timed transfer of a whole shape. */
+export interface TransferRun {
+  run: number;
+  seconds: number;
+  megabytesPerSecond: number;
+  /** CPU seconds of the client: this process (every thread) plus the child processes it ran. */
+  clientCpuSeconds: number;
+  /** CPU seconds of the server process meanwhile (undefined for fs: no server). */
+  serverCpuSeconds?: number | undefined;
+  /** The 1-minute load average just before the run. */
+  loadAverage: number;
+}
+
+/** Summary of the runs: median, min and max. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface TransferCase {
+  backend: string;
+  shape: string;
+  direction: Direction;
+  client: string;
+  kind: TransferClient['kind'];
+  label: string;
+  concurrency: string;
+  bytes: number;
+  files: number;
+  runs: TransferRun[];
+  megabytesPerSecond: Spread;
+  /** Medians over the runs. */
+  clientCpuSecondsPerGiB: number;
+  serverCpuSecondsPerGiB?: number | undefined;
+  /** Server CPU time ÷ wall time, in % of one core (the server may use both). */
+  serverCpuPercent?: number | undefined;
+}
+
+/** Ours ÷ another client, run by run (each run measures both back to back): median, min and max. */
+export interface TransferRatio extends Spread {
+  backend: string;
+  shape: string;
+  direction: Direction;
+  ours: string;
+  other: string;
+}
+
+export interface ThroughputProgress {
+  (message: string): void;
+}
+
+/**
+ * Moves every shape up and down with every client, `runs` times, against one backend. Each run
+ * uploads with every client (rotating who goes first), then downloads the pool's objects of that
+ * run with every client (the tiering client restores its own archive), then deletes what the run
+ * wrote. After every timed transfer, `sync` writes back what a client left dirty, outside the
+ * clock, so no client pays for the one before it.
+ */
+export async function measureBackend(
+  backend: BenchBackend,
+  clients: readonly TransferClient[],
+  shapes: readonly TransferShape[],
+  options: { runs: number; work: string; serverPid?: number | undefined; log: ThroughputProgress },
+): Promise<TransferCase[]> {
+  const runsOf = new Map<string, TransferRun[]>();
+  const record = (shape: TransferShape, direction: Direction, client: TransferClient, result: TransferRun) => {
+    const id = `${shape.id}\n${direction}\n${client.id}`;
+    runsOf.set(id, [...(runsOf.get(id) ?? []), result]);
+  };
+  for (const shape of shapes) {
+    for (let r = 1; r <= options.runs; r++) {
+      const base = `${backend.runPrefix}/r${r}/${shape.id}`;
+      const order = rotate(clients, r - 1);
+      // The pool's objects are what every client downloads: it uploads first whatever the rotation.
+      const uploads = [clients.find((c) => c.id === 'pool')!, ...order.filter((c) => c.id !== 'pool')];
+      for (const client of uploads) {
+        const job = jobFor(shape, r, base, client, options.work, backend.name);
+        await client.beforeUpload?.(job);
+        record(shape, 'up', client, await timed(shape, r, options.serverPid, () => client.upload(job)));
+        options.log(`${backend.name} ${shape.label} up   r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\nup\n${client.id}`)!.at(-1)!)}`);
+      }
+      for (const client of order) {
+        const job = jobFor(shape, r, base, client, options.work, backend.name);
+        await mkdir(job.downloadDir, { recursive: true });
+        try {
+          record(shape, 'down', client, await timed(shape, r, options.serverPid, () => client.download(job)));
+        } finally {
+          await client.afterDownload?.(job);
+          await removeDir(job.downloadDir);
+        }
+        options.log(`${backend.name} ${shape.label} down r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\ndown\n${client.id}`)!.at(-1)!)}`);
+      }
+      await deleteUnder(backend, `${base}/`);
+    }
+  }
+  const cases: TransferCase[] = [];
+  for (const shape of shapes) {
+    for (const direction of ['up', 'down'] as const) {
+      for (const client of clients) {
+        const runs = runsOf.get(`${shape.id}\n${direction}\n${client.id}`) ?? [];
+        cases.push(summarize(backend.name, shape, direction, client, runs));
+      }
+    }
+  }
+  return cases;
+}
+
+function jobFor(shape: TransferShape, run: number, base: string, client: TransferClient, work: string, backend: string): TransferJob {
+  return {
+    shape,
+    run,
+    uploadPrefix: `${base}/${client.id}`,
+    downloadPrefix: `${base}/pool`,
+    downloadDir: join(work, 'downloads', `${backend}-${shape.id}-r${run}-${client.id}`),
+  };
+}
+
+async function timed(shape: TransferShape, r: number, serverPid: number | undefined, work: () => Promise<void>): Promise<TransferRun> {
+  await run('sync');
+  const loadAverage = round(loadavg()[0]!, 2);
+  const probe = startCpuProbe(serverPid);
+  const started = performance.now();
+  await work();
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = probe();
+  await run('sync');
+  return {
+    run: r,
+    seconds: round(seconds, 3),
+    megabytesPerSecond: round(shape.totalBytes / 1e6 / seconds, 1),
+    clientCpuSeconds: round(cpu.processSeconds + cpu.childSeconds, 2),
+    serverCpuSeconds: cpu.serverSeconds === undefined ? undefined : round(cpu.serverSeconds, 2),
+    loadAverage,
+  };
+}
+
+function summarize(backend: string, shape: TransferShape, direction: Direction, client: TransferClient, runs: TransferRun[]): TransferCase {
+  const gib = shape.totalBytes / GiB;
+  const server = runs.filter((r) => r.serverCpuSeconds !== undefined);
+  return {
+    backend,
+    shape: shape.id,
+    direction,
+    client: client.id,
+    kind: client.kind,
+    label: client.label,
+    concurrency: client.concurrency,
+    bytes: shape.totalBytes,
+    files: shape.files.length,
+    runs,
+    megabytesPerSecond: spread(runs.map((r) => r.megabytesPerSecond)),
+    clientCpuSecondsPerGiB: round(median(runs.map((r) => r.clientCpuSeconds / gib)), 2),
+    serverCpuSecondsPerGiB: server.length ? round(median(server.map((r) => r.serverCpuSeconds! / gib)), 2) : undefined,
+    serverCpuPercent: server.length ? Math.round(median(server.map((r) => (100 * r.serverCpuSeconds!) / r.seconds))) : undefined,
+  };
+}
+
+/** Ours (`pool`, `tiered`) against every other client, per case, paired run by run. */
+export function ratiosOf(cases: readonly TransferCase[]): TransferRatio[] {
+  const ratios: TransferRatio[] = [];
+  for (const ours of cases.filter((c) => c.kind === 'ours')) {
+    for (const other of cases.filter((c) => c.kind !== 'ours' && c.backend === ours.backend && c.shape === ours.shape && c.direction === ours.direction)) {
+      const paired = ours.runs.flatMap((run) => {
+        const theirs = other.runs.find((o) => o.run === run.run);
+        return theirs ? [run.megabytesPerSecond / theirs.megabytesPerSecond] : [];
+      });
+      if (paired.length === 0) continue;
+      const s = spread(paired);
+      ratios.push({ backend: ours.backend, shape: ours.shape, direction: ours.direction, ours: ours.client, other: other.client, median: round(s.median, 2), min: round(s.min, 2), max: round(s.max, 2) });
+    }
+  }
+  return ratios;
+}
+
+async function deleteUnder(backend: BenchBackend, prefix: string): Promise<void> {
+  const keys: string[] = [];
+  for await (const object of backend.store.list(prefix)) keys.push(object.key);
+  await backend.store.delete(keys);
+}
+
+function describe(run: TransferRun): string {
+  const server = run.serverCpuSeconds === undefined ? '' : `, server ${run.serverCpuSeconds} CPU-s`;
+  return `${run.megabytesPerSecond} MB/s (${run.seconds} s, client ${run.clientCpuSeconds} CPU-s${server}, load ${run.loadAverage})`;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const n = by % items.length;
+  return [...items.slice(n), ...items.slice(0, n)];
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function spread(values: readonly number[]): Spread {
+  return { median: round(median(values), 2), min: round(Math.min(...values), 2), max: round(Math.max(...values), 2) };
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}

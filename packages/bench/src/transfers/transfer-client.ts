@@ -1,0 +1,47 @@
+import type { TransferShape } from './transfer-corpus.js';
+
+/** One timed transfer of a whole shape, in one direction. */
+export interface TransferJob {
+  shape: TransferShape;
+  /** Run number, from 1: keeps each run's objects and folders apart. */
+  run: number;
+  /** Key prefix (no trailing `/`) this client uploads under: `<prefix>/<file.relative>`. */
+  uploadPrefix: string;
+  /** Key prefix downloads read: what the pool uploaded in the same run, so every client reads the same objects. */
+  downloadPrefix: string;
+  /** An empty local folder downloads go to (`<downloadDir>/<file.relative>`). */
+  downloadDir: string;
+}
+
+/**
+ * Who moves the bytes: ours (through the pool or the tiering entry points), another client, or
+ * a `reference` that is no client of a cold store (the fs backend's in-kernel `copyFile`), shown
+ * beside the others but not a target.
+ */
+export type ClientKind = 'ours' | 'rclone' | 'mc' | 'sdk' | 'reference';
+
+export interface TransferClient {
+  /** Short id used in JSON and ratios: `pool`, `tiered`, `rclone`, `mc`, `sdk`. */
+  id: string;
+  kind: ClientKind;
+  /** What it is, as the tables show it. */
+  label: string;
+  /** Files in flight at once, as this client runs them by default (for the report). */
+  concurrency: string;
+  /** Untimed set-up before an upload (the tiering client opens a broker here). */
+  beforeUpload?(job: TransferJob): Promise<void>;
+  upload(job: TransferJob): Promise<void>;
+  download(job: TransferJob): Promise<void>;
+  /** Untimed tidy-up after a download. */
+  afterDownload?(job: TransferJob): Promise<void>;
+  close?(): Promise<void>;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
