@@ -7,7 +7,7 @@ import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
 import { requireManifest } from '../tiered/manifest-io.js';
-import type { SegmentManifest } from '../tiered/segment-manifest.js';
+import { objectKeyOf, type SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
 
 /** What a ranged read of an archived segment needs first: its manifest and its offset index. */
@@ -56,38 +56,55 @@ export class IndexCache {
   }
 
   async #load(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {
-    const manifest = await requireManifest(this.store, segmentPath, signal);
+    const path = join(this.dir, `${segmentPath.replace(/\.log$/, '')}.index`);
+    const key = objectKeyOf(segmentPath, 'index');
+    // The index's key follows from the path, so it is read (from disk, else the cold store)
+    // beside the manifest rather than after it, and checked once the manifest is in.
+    const fromStore = async () => ({ bytes: await this.#fetch(key, signal), fromStore: true });
+    const [manifest, first] = await Promise.all([
+      requireManifest(this.store, segmentPath, signal),
+      readFile(path).then((bytes) => ({ bytes: bytes as Buffer | undefined, fromStore: false }), fromStore),
+    ]);
     const file = manifest.files.index;
     if (file === undefined) {
       // A segment archived without its index: every read walks from the first batch.
       return { manifest, index: OffsetIndex.parse(Buffer.alloc(0), BigInt(manifest.baseOffset)) };
     }
-    const path = join(this.dir, `${manifest.segment.replace(/\.log$/, '')}.${manifest.digest.slice(7, 23)}.index`);
-    let bytes = await readFile(path).catch(() => undefined);
-    if (bytes === undefined || !matches(bytes, file)) {
-      try {
-        const body = await this.store.get(file.key, { signal });
-        const parts: Buffer[] = [];
-        for await (const part of body) parts.push(part as Buffer);
-        bytes = Buffer.concat(parts);
-      } catch (error) {
-        if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') {
-          throw new TieringError('REMOTE_MISSING', `${segmentPath}: its .index is missing from the ${this.store.backend} cold store (key ${file.key})`, segmentPath, { cause: error });
-        }
-        throw error;
-      }
+    // A disk copy of another archive of this path does not match: fetch this one's.
+    const { bytes, fromStore: fetched } = first.bytes !== undefined && matches(first.bytes, file) ? first : first.fromStore ? first : await fromStore();
+    if (bytes === undefined) {
+      throw new TieringError('REMOTE_MISSING', `${segmentPath}: its .index is missing from the ${this.store.backend} cold store (key ${file.key})`, segmentPath);
+    }
+    if (!matches(bytes, file)) {
+      throw new TieringError('REMOTE_CORRUPT', `${segmentPath}: its .index in the ${this.store.backend} cold store (key ${file.key}) does not match its manifest's checksums`, segmentPath);
+    }
+    if (fetched) await this.#keep(path, bytes);
+    return { manifest, index: OffsetIndex.parse(bytes, BigInt(manifest.baseOffset), file.key) };
+  }
+
+  /** The `.index` object's bytes, or undefined when there is none (not all segments have one). */
+  async #fetch(key: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+    try {
+      const body = await this.store.get(key, { signal });
+      const parts: Buffer[] = [];
+      for await (const part of body) parts.push(part as Buffer);
+      const bytes = Buffer.concat(parts);
       this.counters.requests++;
       this.counters.indexFetches++;
       this.counters.fetchedBytes += bytes.length;
-      if (!matches(bytes, file)) {
-        throw new TieringError('REMOTE_CORRUPT', `${segmentPath}: its .index in the ${this.store.backend} cold store (key ${file.key}) does not match its manifest's checksums`, segmentPath);
-      }
-      await mkdir(dirname(path), { recursive: true });
-      const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-      await writeFile(temp, bytes);
-      await rename(temp, path);
+      return bytes;
+    } catch (error) {
+      if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') return undefined;
+      throw error;
     }
-    return { manifest, index: OffsetIndex.parse(bytes, BigInt(manifest.baseOffset), file.key) };
+  }
+
+  /** A verified index on local disk, for the next time this process (or the next) starts cold. */
+  async #keep(path: string, bytes: Buffer): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(temp, bytes);
+    await rename(temp, path);
   }
 }
 

@@ -151,11 +151,13 @@ export class RemoteReads {
       const parts: Buffer[] = [];
       for (let i = first; i <= last; i += PARALLEL_CHUNKS) {
         const batch = await Promise.all(Array.from({ length: Math.min(PARALLEL_CHUNKS, last - i + 1) }, (_, k) => chunk(i + k)));
-        parts.push(...batch);
+        // Only the part of each chunk the range covers: joining whole chunks would copy megabytes for a few bytes.
+        for (const [k, bytes] of batch.entries()) {
+          const start = (i + k) * chunkSize;
+          parts.push(bytes.subarray(Math.max(0, position - start), Math.min(bytes.length, end - start)));
+        }
       }
-      const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-      const from = position - first * chunkSize;
-      return joined.subarray(from, from + (end - position));
+      return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     };
   }
 
