@@ -11,13 +11,14 @@ export function renderThroughput(result: ThroughputResult): string[] {
   const { cases, ratios, shapes } = result;
   const backends = [...new Set(cases.map((c) => c.backend))];
   const columns = shapes.flatMap((shape) => CASES.map(([direction, word]) => ({ shape: shape.id, direction, title: `${shape.label} ${word}` })));
+  /** A table's two header lines: backend, `second`, then one column per shape and direction. */
+  const header = (second: string, align: string) => [`| backend | ${second} | ${columns.map((c) => c.title).join(' | ')} |`, `| --- | --- | ${columns.map(() => align).join(' | ')} |`];
   const lines: string[] = [
     `## Throughput: upload and download, ours beside rclone, mc and each SDK's default (median of ${result.runs} run${result.runs === 1 ? '' : 's'}, min–max)`,
     '',
     `Shapes: ${shapes.map((s) => `${s.label} (${s.files} files: each segment's .log, .index and .timeindex, ${(s.bytes / 1e6).toFixed(0)} MB)`).join('; ')}. MB = 10^6 bytes. Every client moves the same files against the same server in the same run; downloads read the objects the pool uploaded in that run (archiveSegment/restoreSegment restores its own archive). Ours verifies CRC32C and SHA-256 both ways and fsyncs downloads; the others verify what their defaults verify and do not fsync.`,
     '',
-    `| backend | client | ${columns.map((c) => c.title).join(' | ')} |`,
-    `| --- | --- | ${columns.map(() => '---:').join(' | ')} |`,
+    ...header('client', '---:'),
   ];
   for (const backend of backends) {
     const clients = [...new Set(cases.filter((c) => c.backend === backend).map((c) => c.client))];
@@ -34,8 +35,7 @@ export function renderThroughput(result: ThroughputResult): string[] {
     '',
     '### Ratios of ours to each other client (paired run by run: median (min–max))',
     '',
-    `| backend | ours | ${columns.map((c) => c.title).join(' | ')} |`,
-    `| --- | --- | ${columns.map(() => '---').join(' | ')} |`,
+    ...header('ours', '---'),
   );
   for (const backend of backends) {
     for (const ours of ['pool', 'tiered']) {
@@ -52,8 +52,7 @@ export function renderThroughput(result: ThroughputResult): string[] {
     '',
     '### CPU per GiB moved (median): client CPU-s (all threads and child processes) / server CPU-s, and the server\'s CPU in % of one core',
     '',
-    `| backend | client | ${columns.map((c) => c.title).join(' | ')} |`,
-    `| --- | --- | ${columns.map(() => '---:').join(' | ')} |`,
+    ...header('client', '---:'),
   );
   for (const backend of backends) {
     const clients = [...new Set(cases.filter((c) => c.backend === backend).map((c) => c.client))];
