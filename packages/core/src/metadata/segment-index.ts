@@ -1,4 +1,4 @@
-import { localBytesOf, remoteBytesOf, type SegmentRecord } from './segment-record.js';
+import { localBytesOf, remoteBytesOf, type SegmentRecord, type Tier } from './segment-record.js';
 
 /** Counts and bytes by tier, kept up to date on every change, so reading them is O(1). */
 export interface TieredStats {
@@ -17,6 +17,18 @@ export interface TieredStats {
   readonly hotBytes: number;
   readonly warmBytes: number;
   readonly coldBytes: number;
+}
+
+/** Which segments a listing returns, and a page of them. */
+export interface SegmentFilter {
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly policy?: Tier;
+  readonly archived?: boolean;
+  /** Start after this segment path (a cursor from a previous page). */
+  readonly after?: string;
+  /** At most this many. */
+  readonly limit?: number;
 }
 
 /** One partition's segments in base-offset order, for floor lookups by offset. */
@@ -188,6 +200,26 @@ export class SegmentIndex {
       const records = ordered[i]!.records;
       for (let j = i === first ? start : 0; j < records.length; j++) yield records[j]!;
     }
+  }
+
+  /** Records matching `filter`, in (topic, partition, base offset) order, after the position `after`. */
+  list(filter: SegmentFilter, after?: Pick<SegmentRecord, 'topic' | 'partition' | 'baseOffset'>): SegmentRecord[] {
+    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+    const result: SegmentRecord[] = [];
+    if (limit <= 0) return result;
+    const source =
+      filter.topic !== undefined && filter.partition !== undefined
+        ? (this.partition(filter.topic, filter.partition) ?? []).filter((s) => after === undefined || s.baseOffset > after.baseOffset)
+        : this.inOrder(after);
+    for (const segment of source) {
+      if (filter.topic !== undefined && segment.topic !== filter.topic) continue;
+      if (filter.partition !== undefined && segment.partition !== filter.partition) continue;
+      if (filter.policy !== undefined && segment.policy !== filter.policy) continue;
+      if (filter.archived !== undefined && segment.isArchived !== filter.archived) continue;
+      result.push(segment);
+      if (result.length >= limit) break;
+    }
+    return result;
   }
 
   values(): IterableIterator<SegmentRecord> {

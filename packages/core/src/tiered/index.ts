@@ -9,5 +9,6 @@ export * from './restore-protocol.js';
 export * from './segment-catalog.js';
 export * from './segment-manifest.js';
 export * from './tiered-events.js';
+export * from './tiered-storage-options.js';
 export * from './tiered-storage.js';
 export * from './data-dir-lock.js';

@@ -1,5 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
-import { TieredStorage, type OpenOptions } from './tiered-storage.js';
+import { TieredStorage } from './tiered-storage.js';
+import type { OpenOptions } from './tiered-storage-options.js';
 
 /**
  * The entry point: resolves `TieredStorage` from a container made by `createContainer` (with

@@ -11,12 +11,11 @@ import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
 import { ConfigError } from '../errors/config-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import type { TieredStats } from '../metadata/segment-index.js';
+import type { SegmentFilter, TieredStats } from '../metadata/segment-index.js';
 import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
 import type { Clock } from '../policy/clock.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import { planStep, type PlanItem } from '../policy/tier-plan.js';
-import { scanLogDir } from '../segments/log-dir-scanner.js';
 import { parseSegmentPath } from '../segments/segment-path.js';
 import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
@@ -26,7 +25,7 @@ import { DataDirLock } from './data-dir-lock.js';
 import { DEFAULT_READ_MAX_BYTES, RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
 import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
 import { siblingOf } from '../config/load-config.js';
-import { compareWithLocalDisk } from './local-disk-sync.js';
+import { DataDirSync } from './data-dir-sync.js';
 import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js';
 import type { ProtocolContext } from './protocol-context.js';
 import type { ProtocolObserver } from './protocol-steps.js';
@@ -36,40 +35,7 @@ import { SegmentCatalog } from './segment-catalog.js';
 import { localPathOf } from './segment-files.js';
 import { SegmentLocks } from './segment-locks.js';
 import type { TieredStorageEvents } from './tiered-events.js';
-
-/** Which segments `listSegments` returns, and a page of them. */
-export interface SegmentFilter {
-  readonly topic?: string;
-  readonly partition?: number;
-  readonly policy?: Tier;
-  readonly archived?: boolean;
-  /** Start after this segment path (a cursor from a previous page). */
-  readonly after?: string;
-  /** At most this many. */
-  readonly limit?: number;
-}
-
-export interface PlanOptions {
-  /** Only the segments a cycle would change (action other than `none`). */
-  readonly changesOnly?: boolean;
-}
-
-export interface OpenOptions {
-  /** Written into the data dir's lock file for other processes to read (the console puts its address). */
-  readonly owner?: Record<string, unknown>;
-}
-
-export interface OperationOptions {
-  readonly signal?: AbortSignal;
-  /** Bytes of the segment's files moved so far (all files together), throttled. */
-  readonly onProgress?: (bytes: number) => void;
-}
-
-/** A segment opened for reading: its record and the absolute paths of its local files. */
-export interface OpenedSegment {
-  readonly segment: SegmentRecord;
-  readonly files: { readonly log: string } & { readonly [E in Exclude<SegmentFileExtension, 'log'>]?: string };
-}
+import type { OpenedSegment, OpenOptions, OperationOptions, PlanOptions } from './tiered-storage-options.js';
 
 /** `openSegment` records a use at most this often per segment, so hot reads do not write metadata each time. */
 const ACCESS_WRITE_INTERVAL_MS = 60_000;
@@ -91,6 +57,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #archiver: BackgroundArchiver;
   readonly #locks = new SegmentLocks();
   readonly #reads: RemoteReads;
+  readonly #dataDir: DataDirSync;
   #lastReconciliation: ReconciliationReport = emptyReport();
   #lock: DataDirLock | undefined;
   #opened: Promise<void> | undefined;
@@ -120,6 +87,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#reconciliation = new Reconciliation(this.#context);
     const budget = settings.localCacheSizeMb * 1024 * 1024;
     this.#reads = new RemoteReads(dataDir, settings.cache.dir ?? join(siblingOf(dataDir), 'cache'), store, () => budget - this.#catalog.index.restoredBytes);
+    this.#dataDir = new DataDirSync(this.#context, engine, this.#reconciliation, (path) => this.#locks.busy(path), () => this.#reads.chunks.bytes);
 
     this.#archiver = new BackgroundArchiver(
       {
@@ -201,26 +169,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   /** Segments matching `filter`, ordered by topic, partition and base offset. */
   listSegments(filter: SegmentFilter = {}): SegmentRecord[] {
-    const index = this.#catalog.index;
     // A cursor is a position: it still works when its segment was deleted since the last page.
-    const after = filter.after === undefined ? undefined : (index.get(filter.after) ?? parseSegmentPath(filter.after));
-    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
-    const result: SegmentRecord[] = [];
-    if (limit <= 0) return result;
-    const source =
-      filter.topic !== undefined && filter.partition !== undefined
-        ? (index.partition(filter.topic, filter.partition) ?? []).filter((s) => after === undefined || s.baseOffset > after.baseOffset)
-        : index.inOrder(after);
-    for (const segment of source) {
-      if (filter.topic !== undefined && segment.topic !== filter.topic) continue;
-      if (filter.partition !== undefined && segment.partition !== filter.partition) continue;
-      if (filter.policy !== undefined && segment.policy !== filter.policy) continue;
-      if (filter.archived !== undefined && segment.isArchived !== filter.archived) continue;
-      result.push(segment);
-      if (result.length >= limit) break;
-    }
-    return result;
+    const after = filter.after === undefined ? undefined : (this.#catalog.index.get(filter.after) ?? parseSegmentPath(filter.after));
+    return this.#catalog.index.list(filter, after);
   }
+
 
   /** Counts and bytes by tier; O(1). */
   getStats(): TieredStats {
@@ -377,30 +330,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   // --- internals -------------------------------------------------------------------------------
 
   async #sync(atOpen: boolean): Promise<void> {
-    const index = this.#catalog.index;
-    const local = await scanLogDir(this.dataDir);
-    const changes = compareWithLocalDisk(local, index.values(), (path) => index.get(path));
-    const localPaths = new Set(local.map((segment) => segment.path));
-    const tierBefore = new Map(changes.nowCold.map((draft) => [draft.path, index.get(draft.path)!.policy]));
-    const written = await this.#catalog.apply([...changes.discovered, ...changes.changed, ...changes.nowCold], changes.vanished);
-
-    // Leftovers of operations: at open, everything; later, only what no operation here holds,
-    // and an archive that failed here stays for the next cycle to resume.
-    const unsettled = changes.unsettled.filter((record) => !this.#locks.busy(record.path) && (atOpen || record.state !== 'archiving' || !localPaths.has(record.path)));
-    if (unsettled.length > 0 || atOpen) {
-      this.#lastReconciliation = await this.#reconciliation.reconcile(unsettled, atOpen ? emptyReport() : this.#lastReconciliation);
-    }
-
-    const discovered = written.slice(0, changes.discovered.length);
-    // A segment first seen is placed by the policy at once, among the local tiers.
-    const context = discovered.length > 0 ? this.engine.context(index.values(), (segment) => index.isLast(segment), this.#reads.chunks.bytes) : undefined;
-    const placed = await this.#catalog.apply(
-      discovered.flatMap((segment) => (this.engine.decide(segment, context!).tier === 'hot' ? [] : [{ ...segment, policy: 'warm' as const }])),
-      [],
-    );
-    const final = new Map(placed.map((segment) => [segment.path, segment]));
-    for (const segment of discovered) this.emit('segment:discovered', final.get(segment.path) ?? segment);
-    for (const segment of written.slice(discovered.length + changes.changed.length)) this.emit('segment:tier-changed', segment, tierBefore.get(segment.path)!, 'cold');
+    this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation);
   }
 
   /**

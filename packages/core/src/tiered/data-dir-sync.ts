@@ -1,0 +1,49 @@
+import type { PolicyEngine } from '../policy/policy-engine.js';
+import { scanLogDir } from '../segments/log-dir-scanner.js';
+import { compareWithLocalDisk } from './local-disk-sync.js';
+import type { ProtocolContext } from './protocol-context.js';
+import type { Reconciliation, ReconciliationReport } from './reconciliation.js';
+
+/**
+ * Brings the records in line with the data dir: segments that appeared are recorded (and placed
+ * hot or warm by the policy at once), grown ones updated, ones the broker deleted forgotten, and
+ * records an interrupted operation left behind handed to reconciliation. At open everything
+ * unsettled is reconciled; later, only what no operation in this process holds, and an archive
+ * that failed here stays for the next cycle to resume.
+ */
+export class DataDirSync {
+  constructor(
+    private readonly context: ProtocolContext,
+    private readonly engine: PolicyEngine,
+    private readonly reconciliation: Reconciliation,
+    /** Whether an operation in this process holds the segment. */
+    private readonly busy: (path: string) => boolean,
+    /** Bytes of the chunk cache, which shares the local budget with segments. */
+    private readonly cacheBytes: () => number,
+  ) {}
+
+  /** Syncs; returns the reconciliation report, added to `report`. */
+  async sync(atOpen: boolean, report: ReconciliationReport): Promise<ReconciliationReport> {
+    const { catalog, events, dataDir } = this.context;
+    const index = catalog.index;
+    const local = await scanLogDir(dataDir);
+    const changes = compareWithLocalDisk(local, index.values(), (path) => index.get(path));
+    const localPaths = new Set(local.map((segment) => segment.path));
+    const tierBefore = new Map(changes.nowCold.map((draft) => [draft.path, index.get(draft.path)!.policy]));
+    const written = await catalog.apply([...changes.discovered, ...changes.changed, ...changes.nowCold], changes.vanished);
+
+    const unsettled = changes.unsettled.filter((record) => !this.busy(record.path) && (atOpen || record.state !== 'archiving' || !localPaths.has(record.path)));
+    const reconciled = unsettled.length > 0 || atOpen ? await this.reconciliation.reconcile(unsettled, report) : report;
+
+    const discovered = written.slice(0, changes.discovered.length);
+    const context = discovered.length > 0 ? this.engine.context(index.values(), (segment) => index.isLast(segment), this.cacheBytes()) : undefined;
+    const placed = await catalog.apply(
+      discovered.flatMap((segment) => (this.engine.decide(segment, context!).tier === 'hot' ? [] : [{ ...segment, policy: 'warm' as const }])),
+      [],
+    );
+    const final = new Map(placed.map((segment) => [segment.path, segment]));
+    for (const segment of discovered) events.emit('segment:discovered', final.get(segment.path) ?? segment);
+    for (const segment of written.slice(discovered.length + changes.changed.length)) events.emit('segment:tier-changed', segment, tierBefore.get(segment.path)!, 'cold');
+    return reconciled;
+  }
+}
