@@ -56,6 +56,13 @@ async function loadPlan() {
   renderPlan($('#plan-summary'), $('#plan tbody'), await api.plan());
 }
 
+/** Takes every figure off the page: after a refused token, nothing stale stays on show. */
+function clearData() {
+  for (const selector of ['#tier-table tbody', '#tier-table tfoot', '#segments tbody', '#plan tbody']) $(selector).replaceChildren();
+  $('#plan-summary').textContent = '';
+  $('#tier-chart').replaceChildren();
+}
+
 async function refresh() {
   if (busy > 0) return; // an operation in flight refreshes when it ends
   try {
@@ -67,6 +74,7 @@ async function refresh() {
       view.page = 1;
       return refresh();
     }
+    if (error instanceof ApiFailure && error.status === 401) clearData();
     announce(failureText(error), true);
   }
 }

@@ -37,7 +37,8 @@ describe('console.token', () => {
     { name: 'the token with one character more', headers: { Authorization: `Bearer ${TOKEN}x` } },
     { name: 'a prefix of the token', headers: { Authorization: `Bearer ${TOKEN.slice(0, -1)}` } },
     { name: 'the token in another case', headers: { Authorization: `Bearer ${TOKEN.toUpperCase()}` } },
-    { name: 'Basic credentials', headers: { Authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}` } },
+    { name: 'Basic credentials with another password', headers: { Authorization: `Basic ${Buffer.from(`${TOKEN}:admin`).toString('base64')}` } },
+    { name: 'Basic credentials without a colon', headers: { Authorization: `Basic ${Buffer.from(TOKEN).toString('base64')}` } },
     { name: 'the bare token', headers: { Authorization: TOKEN } },
     { name: 'an empty bearer', headers: { Authorization: 'Bearer ' } },
   ];
@@ -80,13 +81,23 @@ describe('console.token', () => {
     expect(fx.tiered.getSegment(fx.orders[1]!.path).policy).toBe('cold');
   });
 
-  it('/healthz needs no token, and the dashboard files (no data in them) load without one', async () => {
+  it('/healthz needs no token; the dashboard files need it too, asked for by a Basic challenge a browser answers', async () => {
     expect((await send(fx.port, '/healthz')).status).toBe(200);
-    const page = await send(fx.port, '/');
-    expect(page.status).toBe(200);
-    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
-    expect(page.text).not.toContain(TOKEN);
-    expect((await send(fx.port, '/dashboard/app.js')).status).toBe(200);
+    for (const path of ['/', '/dashboard/app.js']) {
+      const refused = await send(fx.port, path);
+      expect(refused.status, path).toBe(401);
+      expect(refused.headers['www-authenticate']).toMatch(/^Basic realm="takhin-tiered"/);
+      expect(refused.text).not.toContain('<html');
+      const wrong = await send(fx.port, path, { headers: { Authorization: `Basic ${Buffer.from('operator:guess').toString('base64')}` } });
+      expect(wrong.status, path).toBe(401);
+    }
+    const basic = await send(fx.port, '/', { headers: { Authorization: `Basic ${Buffer.from(`operator:${TOKEN}`).toString('base64')}` } });
+    expect(basic.status).toBe(200);
+    expect(basic.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(basic.text).not.toContain(TOKEN);
+    expect((await send(fx.port, '/dashboard/app.js', { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    // The same Basic credentials open the API, as the dashboard's own requests need.
+    expect((await send(fx.port, '/api/v1/tiered/stats', { headers: { Authorization: `Basic ${Buffer.from(`any:${TOKEN}`).toString('base64')}` } })).status).toBe(200);
   });
 });
 

@@ -48,11 +48,13 @@ describe('dashboard in headless Chromium', () => {
     server = new ConsoleServer({ token: TOKEN });
     url = await server.listen({ host: '127.0.0.1', port: 0, loopback: true });
     server.attach(tiered);
+    // The operator's answer to the page's Basic challenge: the token as the password.
     context = await chromium.launchPersistentContext(join(root, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
       args: FLAGS,
       viewport: { width: 1280, height: 900 },
+      httpCredentials: { username: 'operator', password: TOKEN },
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -65,8 +67,17 @@ describe('dashboard in headless Chromium', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('without the token, says so instead of showing data', async () => {
+  it('without the token, the page is refused with a challenge the browser answers by asking for it', async () => {
+    const refused = await fetch(`${url}/`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toMatch(/^Basic realm="takhin-tiered"/);
+    expect(await refused.text()).not.toContain('Tiers');
+  });
+
+  it('a wrong token typed into the page is refused by the API, and says so', async () => {
     await page.goto(`${url}/`);
+    await page.getByLabel('API token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Use token' }).click();
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 15_000 }).toContain('Not authorised');
     expect(await page.locator('#segments tbody tr[data-segment]').count()).toBe(0);
   });

@@ -20,7 +20,8 @@ export class ApiError extends Error {
   }
 }
 
-export const unauthorized = (why: string) => new ApiError(401, 'UNAUTHORIZED', why, { 'WWW-Authenticate': 'Bearer realm="takhin-tiered"' });
+export const unauthorized = (why: string, challenge: 'Bearer' | 'Basic' = 'Bearer') =>
+  new ApiError(401, 'UNAUTHORIZED', why, { 'WWW-Authenticate': `${challenge} realm="takhin-tiered"${challenge === 'Basic' ? ', charset="UTF-8"' : ''}` });
 
 export const routeNotFound = (method: string, path: string) => new ApiError(404, 'NOT_FOUND', `no endpoint ${method} ${path}`);
 

@@ -114,8 +114,9 @@ export class ConsoleServer {
       const method = request.method ?? 'GET';
       const asset = this.#assets.get(target.rawPath);
       if (asset && (method === 'GET' || method === 'HEAD')) {
-        // The dashboard's files hold no data (every figure comes from the API, behind the token),
-        // and a browser cannot send a bearer token when it loads a page: they are public.
+        // A browser cannot send a bearer token when it loads a page: the challenge is Basic, so it
+        // asks the operator, and sends the token with every request after (the API's too).
+        this.#auth.check(request, 'Basic');
         send(response, 200, asset.contentType, asset.body, { 'Content-Security-Policy': DASHBOARD_CSP });
         return;
       }
