@@ -1,7 +1,9 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checksumBytes, ColdStoreError, createColdStore, type ColdStore } from '@takhin/core';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { checksumBytes, ColdStoreError, createColdStore, downloadToLocalFile, type ColdStore } from '@takhin/core';
 import { MiB, makeFifo, openFifoWriter, settleWithin, waitFor, writeRandomFile } from './fixtures/local-files.js';
 import { usePoolSuite } from './fixtures/pool-suite.js';
 
@@ -107,5 +109,39 @@ describe('TransferPool.downloadFile', () => {
     await expect(download).rejects.toMatchObject({ code: 'ABORTED' });
     expect(await readFile(path, 'utf8')).toBe('untouched');
     expect(await localFiles()).toEqual(before);
+  });
+
+  it('concurrent downloads on one thread share its checksum thread, each verified against its own bytes', async () => {
+    // Sizes that end mid-stage and span several 4 MiB stages, so the jobs' stages interleave.
+    const sizes = [0, 1, 4 * MiB, 9 * MiB + 7, 13 * MiB + 1, 6 * MiB - 3];
+    const objects = await Promise.all(
+      sizes.map(async (size, i) => {
+        const bytes = await writeRandomFile(join(suite.dir, `many-${i}`), size);
+        await store.put(`down/many-${i}`, bytes);
+        return bytes;
+      }),
+    );
+    const results = await Promise.all(
+      objects.map((bytes, i) => downloadToLocalFile(store, `down/many-${i}`, join(suite.dir, `many-out-${i}`), { expected: checksumBytes(bytes) })),
+    );
+    for (const [i, result] of results.entries()) {
+      expect(result.checksums).toEqual(checksumBytes(objects[i]!));
+      expect(await readFile(result.path)).toEqual(objects[i]);
+    }
+  });
+
+  it('a process whose only work left is the checksum thread waits for it instead of exiting', async () => {
+    // A child with no pool, no sockets and no timers: once the last stage is written, only the
+    // checksum thread's answer is pending. Exiting there would print nothing (exit code 13).
+    const script = `
+      import { Readable } from 'node:stream';
+      import { checksumBytes, downloadToLocalFile } from '@takhin/core';
+      const bytes = Buffer.alloc(${9 * MiB + 5}, 7);
+      const store = { backend: 'child', get: async () => Readable.from([bytes.subarray(0, ${5 * MiB}), bytes.subarray(${5 * MiB})]) };
+      const result = await downloadToLocalFile(store, 'k', process.argv[1], { expected: checksumBytes(bytes) });
+      console.log(JSON.stringify(result.checksums));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, join(suite.dir, 'child-out')], { cwd: import.meta.dirname });
+    expect(JSON.parse(stdout)).toEqual(checksumBytes(Buffer.alloc(9 * MiB + 5, 7)));
   });
 });

@@ -46,10 +46,10 @@ export async function downloadToLocalFile(
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
   try {
     const body = await store.get(key, { range, signal });
-    // Hashes as it writes, in 4 MiB writes; `wx`: never reuse someone else's file; fsyncs before it finishes.
+    // Hashes as it writes (on the checksum thread), in 4 MiB writes; `wx`: never reuse someone else's file; fsyncs before it finishes.
     const hashing = new StagedFileWriter(temp, options.onProgress);
     await pipeline(body, hashing, { signal });
-    const checksums = hashing.accumulator.digest();
+    const checksums = hashing.checksums;
     assertDeclaredChecksums(store.backend, key, expected, checksums);
     throwIfAborted(signal, store.backend, key);
     await rename(temp, path);

@@ -1,7 +1,8 @@
 import { fdatasync, write } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { ChecksumAccumulator } from '../checksums/checksums.js';
+import type { Checksums } from '../contracts/cold-store.js';
+import { offThreadHasher, sharedStage, type StageHasher } from './checksum-thread.js';
 
 /** Bytes gathered before one write(2): a body's 64 KiB socket chunks become a few large writes. */
 export const STAGE_BYTES = 4 * 1024 * 1024;
@@ -24,26 +25,30 @@ async function writeAt(fd: number, buffer: Buffer, length: number, position: num
 /**
  * Stage buffers no download is using, kept for the next one on this thread: a restore of many
  * files would otherwise leave two 4 MiB buffers per file for the garbage collector, whose
- * collections of that much external memory showed up as a tenth of a download's CPU.
+ * collections of that much external memory showed up as a tenth of a download's CPU. They are
+ * shared memory, so the checksum thread reads them where they are.
  */
 const spareStages: Buffer[] = [];
 const SPARE_STAGES = 4;
-const takeStage = () => spareStages.pop() ?? Buffer.allocUnsafeSlow(STAGE_BYTES);
+const takeStage = () => spareStages.pop() ?? sharedStage(STAGE_BYTES);
 
 /**
- * A download's sink: hashes every chunk as it arrives (CRC32C and SHA-256, one pass) and
- * gathers chunks into two staging buffers that take turns, one filling while the other is
- * written, so a file gets one write(2) per 4 MiB instead of one per socket chunk, through one
- * stream instead of two. `final` writes the rest and fsyncs; the file is created with `wx`
- * (never someone else's file) and closed however the stream ends.
+ * A download's sink: gathers chunks into two staging buffers that take turns, one filling while
+ * the other is written and hashed (CRC32C and SHA-256, one pass, on the checksum thread), so a
+ * file gets one write(2) per 4 MiB instead of one per socket chunk, and the thread receiving
+ * the bytes does not hash them too. `final` writes the rest, fsyncs and takes the digests
+ * (`checksums`); the file is created with `wx` (never someone else's file) and closed however
+ * the stream ends.
  */
 export class StagedFileWriter extends Writable {
-  readonly accumulator = new ChecksumAccumulator();
   #file: FileHandle | undefined;
+  readonly #hasher: StageHasher;
   #stages: Buffer[] = [takeStage(), takeStage()];
   #fill = 0;
   #position = 0;
-  /** The write of the previous stage, awaited before its buffer is filled again. */
+  #received = 0;
+  #checksums: Checksums | undefined;
+  /** The previous stage's write and hash, awaited before its buffer is filled again. */
   #writing: Promise<void> = Promise.resolve();
   /** Bytes known written back by a background fdatasync, and the one in flight. */
   #synced = 0;
@@ -52,12 +57,21 @@ export class StagedFileWriter extends Writable {
   constructor(
     private readonly path: string,
     private readonly onProgress?: ((bytes: number) => void) | undefined,
+    hasher: StageHasher = offThreadHasher(),
   ) {
     super({ highWaterMark: STAGE_BYTES });
+    this.#hasher = hasher;
   }
 
+  /** Bytes received so far. */
   get bytes(): number {
-    return this.accumulator.bytes;
+    return this.#received;
+  }
+
+  /** Both checksums of every byte written; once the stream has finished. */
+  get checksums(): Checksums {
+    if (this.#checksums === undefined) throw new Error('StagedFileWriter: checksums are known once the stream has finished');
+    return this.#checksums;
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -71,8 +85,8 @@ export class StagedFileWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.accumulator.update(chunk);
-    this.onProgress?.(this.accumulator.bytes);
+    this.#received += chunk.byteLength;
+    this.onProgress?.(this.#received);
     this.#stage(chunk).then(() => callback(), callback);
   }
 
@@ -81,12 +95,17 @@ export class StagedFileWriter extends Writable {
       .then(() => this.#writing)
       .then(() => this.#syncing)
       .then(() => this.#file!.sync())
-      .then(() => callback(), callback);
+      .then(() => this.#hasher.digest())
+      .then((checksums) => {
+        this.#checksums = checksums;
+        callback();
+      }, callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const file = this.#file;
     this.#file = undefined;
+    if (this.#checksums === undefined) this.#hasher.discard();
     void this.#settled()
       .then(() => {
         // No write is in flight any more: the stages can serve the next download.
@@ -138,7 +157,7 @@ export class StagedFileWriter extends Writable {
     const length = this.#fill;
     const position = this.#position;
     this.#position += length;
-    this.#writing = writeAt(this.#file!.fd, full, length, position);
+    this.#writing = Promise.all([writeAt(this.#file!.fd, full, length, position), this.#hasher.update(full, length)]).then(() => {});
     this.#writing.catch(() => {}); // awaited by the next flush or by _final
     if (this.#position - this.#synced >= SYNC_EVERY_BYTES && this.#syncing === undefined) this.#syncBehind(position);
     this.#stages = [next, full];

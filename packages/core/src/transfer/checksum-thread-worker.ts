@@ -1,0 +1,32 @@
+import { parentPort } from 'node:worker_threads';
+import { ChecksumAccumulator } from '../checksums/checksums.js';
+import type { Checksums } from '../contracts/cold-store.js';
+
+// The checksum thread (see checksum-thread.ts): one accumulator per job, fed in the order the
+// stages were posted, each update answered once its bytes are hashed.
+
+export type ChecksumThreadRequest =
+  | { request: number; op: 'update'; job: number; buffer: SharedArrayBuffer; offset: number; length: number }
+  | { request: number; op: 'digest'; job: number }
+  | { request: number; op: 'discard'; job: number };
+
+export type ChecksumThreadReply = { request: number; checksums?: Checksums } | { request: number; error: string };
+
+const jobs = new Map<number, ChecksumAccumulator>();
+
+parentPort!.on('message', (message: ChecksumThreadRequest) => {
+  try {
+    let accumulator = jobs.get(message.job);
+    if (message.op === 'update') {
+      if (!accumulator) jobs.set(message.job, (accumulator = new ChecksumAccumulator()));
+      accumulator.update(new Uint8Array(message.buffer, message.offset, message.length));
+      parentPort!.postMessage({ request: message.request } satisfies ChecksumThreadReply);
+      return;
+    }
+    jobs.delete(message.job);
+    const checksums = message.op === 'digest' ? (accumulator ?? new ChecksumAccumulator()).digest() : undefined;
+    parentPort!.postMessage({ request: message.request, checksums } satisfies ChecksumThreadReply);
+  } catch (error) {
+    parentPort!.postMessage({ request: message.request, error: String(error) } satisfies ChecksumThreadReply);
+  }
+});

@@ -1,0 +1,113 @@
+import { Worker } from 'node:worker_threads';
+import { ChecksumAccumulator } from '../checksums/checksums.js';
+import type { Checksums } from '../contracts/cold-store.js';
+import type { ChecksumThreadReply, ChecksumThreadRequest } from './checksum-thread-worker.js';
+
+/**
+ * Both checksums of a byte sequence handed over in shared buffers, computed on another thread so
+ * the one receiving a download does not hash as well: receiving (HTTP parsing, copies, garbage)
+ * and hashing (SHA-256 at about 2 GB/s) then run side by side instead of one after the other
+ * (docs/ARCHITECTURE.md, "The worker pool"). `update` resolves once the bytes are hashed and the
+ * buffer may be filled again; buffers must be `SharedArrayBuffer`-backed (`sharedStage`).
+ */
+export interface StageHasher {
+  update(stage: Buffer, length: number): Promise<void>;
+  digest(): Promise<Checksums>;
+  /** Drops the job (after a failure): nothing more will be asked of it. */
+  discard(): void;
+}
+
+/** A zero-filled buffer whose memory another thread can read without a copy. */
+export function sharedStage(bytes: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(bytes));
+}
+
+/** A request before it is numbered (`Omit` spread over each kind of request). */
+type Unsent = ChecksumThreadRequest extends infer R ? (R extends unknown ? Omit<R, 'request'> : never) : never;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+/**
+ * One checksum thread per thread that asks for one, shared by all of its jobs, started at first
+ * use. It keeps the process alive only while a job waits on it, and a thread that dies is
+ * replaced at the next job (the jobs it had fail).
+ */
+class ChecksumThread {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #nextRequest = 0;
+  #dead: Error | undefined;
+
+  constructor() {
+    // No flags of the caller's (`--input-type` from `node -e` would stop a file worker starting): it only hashes.
+    this.#worker = new Worker(new URL('./checksum-thread-worker.js', import.meta.url), { execArgv: [] });
+    this.#worker.unref();
+    this.#worker.on('message', (reply: ChecksumThreadReply) => this.#settle(reply));
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#worker.on('exit', (code) => this.#fail(new Error(`the checksum thread exited (code ${code})`)));
+  }
+
+  get alive(): boolean {
+    return this.#dead === undefined;
+  }
+
+  request(message: Unsent): Promise<unknown> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const request = this.#nextRequest++;
+    return new Promise((resolve, reject) => {
+      if (this.#pending.size === 0) this.#worker.ref();
+      this.#pending.set(request, { resolve, reject });
+      this.#worker.postMessage({ ...message, request } as ChecksumThreadRequest);
+    });
+  }
+
+  #settle(reply: ChecksumThreadReply): void {
+    const pending = this.#pending.get(reply.request);
+    if (!pending) return;
+    this.#pending.delete(reply.request);
+    if (this.#pending.size === 0) this.#worker.unref();
+    if ('error' in reply) pending.reject(new Error(reply.error));
+    else pending.resolve(reply.checksums);
+  }
+
+  #fail(error: Error): void {
+    this.#dead ??= error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}
+
+let thread: ChecksumThread | undefined;
+let nextJob = 0;
+
+/** A hasher on this thread's checksum thread (started, or restarted, as needed). */
+export function offThreadHasher(): StageHasher {
+  if (!thread?.alive) thread = new ChecksumThread();
+  const on = thread;
+  const job = nextJob++;
+  let discarded = false;
+  return {
+    update: async (stage, length) => {
+      await on.request({ op: 'update', job, buffer: stage.buffer as SharedArrayBuffer, offset: stage.byteOffset, length });
+    },
+    digest: async () => (await on.request({ op: 'digest', job })) as Checksums,
+    discard: () => {
+      if (discarded) return;
+      discarded = true;
+      on.request({ op: 'discard', job }).catch(() => {});
+    },
+  };
+}
+
+/** The same contract on the calling thread: for buffers that are not shared, and as the reference. */
+export function inlineHasher(): StageHasher {
+  const accumulator = new ChecksumAccumulator();
+  return {
+    update: async (stage, length) => accumulator.update(stage.subarray(0, length)),
+    digest: async () => accumulator.digest(),
+    discard: () => {},
+  };
+}
