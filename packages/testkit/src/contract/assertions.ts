@@ -43,3 +43,12 @@ export async function expectStorageClassApplied(store: ColdStore, storageClass: 
   for (const key of ['storage-class/single', 'storage-class/multipart']) expect((await store.head(key))?.storageClass, key).toBe(storageClass);
   await store.delete(['storage-class/single', 'storage-class/multipart']);
 }
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+export async function runConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumBytes, type ColdStore } from '@takhin/core';
 import { peakBufferGrowth } from '../bodies/memory-probe.js';
 import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
-import { collect, expectCode } from './assertions.js';
+import { collect, expectCode, runConcurrently } from './assertions.js';
+import { defineFailedPutCases } from './failed-put-cases.js';
+import { defineKeyCases } from './key-cases.js';
 import { definePoolCases } from './pool-cases.js';
-import { resolveSubject, type ContractOverrides, type ContractSubjectFactory, type ResolvedContractSubject } from './subject.js';
+import { resolveSubject, type ContractCase, type ContractOverrides, type ContractSubjectFactory, type ResolvedContractSubject } from './subject.js';
 
 const MiB = 1024 * 1024;
 
@@ -37,7 +38,7 @@ export function describeColdStoreContract(name: string, factory: ContractSubject
     if (unknownOverrides.length > 0) throw new Error(`overrides name unknown contract cases: ${unknownOverrides.join(', ')}`);
 
     /** Registers one case, or its override (named with its reason). */
-    const contractCase = (caseName: string, body: (s: ResolvedContractSubject) => Promise<void>) => {
+    const contractCase: ContractCase = (caseName, body) => {
       const override = overrides[caseName];
       if (override) it(`${caseName} [override: ${override.reason}]`, () => override.test(subject));
       else it(caseName, () => body(subject));
@@ -258,190 +259,13 @@ export function describeColdStoreContract(name: string, factory: ContractSubject
         expect((await collect(store.list('list-unicode/'))).map((o) => o.key).sort()).toEqual([...keys].sort());
         for (const key of keys) expect((await store.head(key))?.key).toBe(key);
       });
-      contractCase('awkward keys round-trip: listed exactly as put, got and deleted by their listed names', async ({ store }) => {
-        const keys = AWKWARD_KEYS.map((name) => `awkward/${name}`);
-        await runConcurrently(keys, 8, (key) => store.put(key, Buffer.from(key)));
-        const listed = (await collect(store.list('awkward/'))).map((o) => o.key);
-        expect(new Set(listed)).toEqual(new Set(keys));
-        for (const key of listed) expect((await readAll(await store.get(key))).toString(), JSON.stringify(key)).toBe(key);
-        await store.delete(listed);
-        expect(await collect(store.list('awkward/'))).toEqual([]);
-      });
       contractCase('list of a prefix with no objects is empty', async ({ store }) => {
         expect(await collect(store.list('list-nothing-here/'))).toEqual([]);
       });
     });
 
-    describe('invalid keys', () => {
-      const invalid = ['', '/absolute', 'a/../b', '..', '../escape', 'a//b', 'a/', 'a/./b', 'ctrl\u0001char', 'new\nline', 'back\\slash', 'x'.repeat(2000)];
-      contractCase('invalid keys are INVALID_KEY before any request', async (s) => {
-        // The unreachable store would answer UNAVAILABLE to any request it made.
-        for (const store of [s.store, s.createUnreachableStore()]) {
-          for (const key of invalid) {
-            await expectCode(store.put(key, Buffer.from('x')), 'INVALID_KEY');
-            await expectCode(store.get(key), 'INVALID_KEY');
-            await expectCode(store.head(key), 'INVALID_KEY');
-            await expectCode(store.delete(key), 'INVALID_KEY');
-            await expectCode(store.delete(['fine-key', key]), 'INVALID_KEY');
-          }
-          await expectCode(collect(store.list('../')), 'INVALID_KEY');
-          await expectCode(collect(store.list('/abs')), 'INVALID_KEY');
-        }
-      });
-      contractCase('noncharacters are INVALID_KEY, naming the code point', async ({ store }) => {
-        for (const [key, codePoint] of [
-          ['nonchar/\ufffe', 'U+FFFE'],
-          ['nonchar/\uffff', 'U+FFFF'],
-          ['nonchar/\ufdd0', 'U+FDD0'],
-          ['nonchar/\u{1fffe}', 'U+1FFFE'],
-        ] as const) {
-          const error = await expectCode(store.put(key, Buffer.from('x')), 'INVALID_KEY');
-          expect(error.message).toContain(codePoint);
-          await expectCode(store.head(key), 'INVALID_KEY');
-        }
-      });
-      contractCase('a key segment over 255 bytes is INVALID_KEY before any request', async (s) => {
-        // Filesystem-backed servers (MinIO, fake-gcs-server, the FS backend) keep each segment
-        // as a file name; one rule for every backend keeps keys portable between them.
-        const key = `long-segment/${'s'.repeat(256)}`;
-        for (const store of [s.store, s.createUnreachableStore()]) {
-          const error = await expectCode(store.put(key, Buffer.from('long')), 'INVALID_KEY');
-          expect(error.message).toContain('255');
-          expect(error.retryable).toBe(false);
-        }
-        // 200, not 255: fake-gcs-server keeps a temp file named ".<segment><19 digits>" beside it.
-        const fits = `long-segment/${'s'.repeat(200)}`;
-        await s.store.put(fits, Buffer.from('fits'));
-        expect((await readAll(await s.store.get(fits))).toString()).toBe('fits');
-        await s.store.delete(fits);
-      });
-      contractCase('an unreachable server is UNAVAILABLE and retryable', async (s) => {
-        const store = s.createUnreachableStore();
-        const error = await expectCode(store.get('some/key'), 'UNAVAILABLE');
-        expect(error.retryable).toBe(true);
-        await expectCode(store.put('some/key', Buffer.from('x')), 'UNAVAILABLE');
-        await store.close();
-      });
-    });
-
-    describe('failed puts leave nothing', () => {
-      contractCase('an abort in the middle of a put leaves nothing visible', async (s) => {
-        const key = freshKey('abort');
-        const controller = new AbortController();
-        const size = 3 * s.partSize + 17;
-        const put = s.store.put(key, abortAfter(patternedStream(size, 13), s.partSize + 1, controller), {
-          size,
-          signal: controller.signal,
-        });
-        await expectCode(put, 'ABORTED');
-        expect(await s.store.head(key)).toBeNull();
-        expect(await s.listPendingUploads()).toEqual([]);
-      });
-      contractCase('an abort while the body has stalled is ABORTED at once and leaves nothing', async (s) => {
-        // Stalls inside the first part (nothing sent yet) and inside the second (a multipart
-        // upload under way): the put must not wait for bytes that may never come.
-        for (const parts of [0.5, 1.5]) {
-          const key = freshKey(`stalled-${parts}`);
-          const size = Math.floor(parts * s.partSize);
-          let read = 0;
-          const controller = new AbortController();
-          const put = s.store.put(key, stallingBody(patternedBytes(size, 15)), {
-            signal: controller.signal,
-            onProgress: (bytes) => (read = bytes),
-          });
-          put.catch(() => {}); // settled below; keep an early rejection from counting as unhandled
-          await vi.waitFor(() => expect(read).toBe(size), { timeout: 10_000 });
-          await new Promise((resolve) => setTimeout(resolve, 50)); // let the put settle into waiting
-          const abortedAt = performance.now();
-          controller.abort(new Error('test abort'));
-          await expectCode(put, 'ABORTED');
-          expect(performance.now() - abortedAt, 'milliseconds from abort to rejection').toBeLessThan(1_000);
-          expect(await s.store.head(key)).toBeNull();
-          expect(await s.listPendingUploads()).toEqual([]);
-        }
-      });
-      contractCase('an already aborted signal is ABORTED before any request', async ({ store }) => {
-        const key = freshKey('pre-aborted');
-        await expectCode(store.put(key, Buffer.from('x'), { signal: AbortSignal.abort() }), 'ABORTED');
-        expect(await store.head(key)).toBeNull();
-      });
-      contractCase('a declared checksum that does not match is CHECKSUM_MISMATCH and leaves nothing', async (s) => {
-        const small = freshKey('mismatch-small');
-        const wrong = checksumBytes(Buffer.from('something else'));
-        await expectCode(s.store.put(small, Buffer.from('the real bytes'), { checksums: { crc32c: wrong.crc32c } }), 'CHECKSUM_MISMATCH');
-        await expectCode(s.store.put(small, Buffer.from('the real bytes'), { checksums: { sha256: wrong.sha256 } }), 'CHECKSUM_MISMATCH');
-        expect(await s.store.head(small)).toBeNull();
-
-        const large = freshKey('mismatch-large');
-        const size = 2 * s.partSize + 5;
-        await expectCode(s.store.put(large, patternedStream(size, 14), { size, checksums: { sha256: wrong.sha256 } }), 'CHECKSUM_MISMATCH');
-        expect(await s.store.head(large)).toBeNull();
-        expect(await s.listPendingUploads()).toEqual([]);
-      });
-      contractCase('a body shorter or longer than its declared size is refused, and the stored copy stays', async (s) => {
-        const key = freshKey('declared-size');
-        await s.store.put(key, Buffer.from('the good copy'));
-        const { partSize } = s;
-        // [declared, actual]: single-request and multipart sizes, short and long bodies.
-        const cases = [
-          [100, 60],
-          [100, 140],
-          [2 * partSize + 1, partSize + 7],
-          [partSize + 1, 2 * partSize + 9],
-        ] as const;
-        for (const [declared, actual] of cases) {
-          const error = await expectCode(s.store.put(key, patternedStream(actual, 17), { size: declared }), 'CHECKSUM_MISMATCH');
-          expect(error.message, `declared ${declared}, sent ${actual}`).toMatch(/size|bytes/);
-          expect((await readAll(await s.store.get(key))).toString(), `after declared ${declared}, sent ${actual}`).toBe('the good copy');
-        }
-        expect(await s.listPendingUploads()).toEqual([]);
-      });
-      contractCase('an abort storm: a put that reports ABORTED stored nothing, one that succeeded is whole, no upload stays open', async (s) => {
-        // Streamed bodies of every size class, aborted at random moments: half within 400 ms,
-        // half once a random share of the body has been read (so fast servers are caught
-        // mid-put too, and some aborts land while the put commits).
-        const sizes = [0, 100, Math.floor(1.2 * s.partSize), Math.floor(4.8 * s.partSize)];
-        const seed = (Date.now() % 100_000) + 1;
-        const random = seededRandom(seed);
-        const puts = Array.from({ length: 80 }, (_, i) => {
-          const size = sizes[i % sizes.length]!;
-          return { key: freshKey(`storm-${i}`), size, delayMs: i % 2 === 0 ? Math.floor(random() * 400) : undefined, atByte: Math.floor(random() * (size + 1)) };
-        });
-        const outcomes = new Map<string, PromiseSettledResult<unknown>>();
-        await runConcurrently(puts, 10, async ({ key, size, delayMs, atByte }) => {
-          const controller = new AbortController();
-          const timer = delayMs === undefined ? undefined : setTimeout(() => controller.abort(new Error('storm abort')), delayMs);
-          const body = delayMs === undefined ? abortAfter(patternedStream(size, size + 1), atByte, controller) : patternedStream(size, size + 1);
-          const [outcome] = await Promise.allSettled([s.store.put(key, body, { size, signal: controller.signal })]);
-          clearTimeout(timer);
-          controller.abort(new Error('after the put')); // a byte-triggered abort may never have fired (an empty body)
-          outcomes.set(key, outcome!);
-        });
-        let abortedCount = 0;
-        for (const { key, size } of puts) {
-          const outcome = outcomes.get(key)!;
-          const head = await s.store.head(key);
-          if (outcome.status === 'fulfilled') {
-            expect(head?.size, `${key} (seed ${seed}) succeeded: it must be whole`).toBe(size);
-            expect(head?.checksums.crc32c, `${key} (seed ${seed})`).toBe(patternedChecksums(size, size + 1).crc32c);
-          } else {
-            abortedCount++;
-            expect((outcome.reason as { code?: unknown }).code, `${key} (seed ${seed}): ${String(outcome.reason)}`).toBe('ABORTED');
-            expect(head, `${key} (seed ${seed}) reported ABORTED but is visible`).toBeNull();
-          }
-        }
-        expect(abortedCount, 'the storm aborted some puts').toBeGreaterThan(0);
-        expect(await s.listPendingUploads(), `open uploads after the storm (seed ${seed})`).toEqual([]);
-        await s.store.delete(puts.map((p) => p.key));
-      });
-      contractCase('a mismatched checksum does not replace an existing object', async ({ store }) => {
-        const key = freshKey('mismatch-keep');
-        await store.put(key, Buffer.from('keep me'));
-        const wrong = checksumBytes(Buffer.from('nope'));
-        await expectCode(store.put(key, Buffer.from('replacement'), { checksums: wrong }), 'CHECKSUM_MISMATCH');
-        expect((await readAll(await store.get(key))).toString()).toBe('keep me');
-      });
-    });
+    defineKeyCases(contractCase);
+    defineFailedPutCases(contractCase, freshKey);
 
     // The same backend built inside TransferPool workers from `subject.target`.
     definePoolCases(() => subject);
@@ -523,84 +347,4 @@ async function expectRoundTrip(store: ColdStore, key: string, size: number, opti
   expect(head?.size).toBe(size);
   expect(head?.checksums.crc32c).toBe(expected.crc32c);
   if (store.capabilities.sha256OnHead) expect(head?.checksums.sha256).toBe(expected.sha256);
-}
-
-/**
- * Names that are valid keys but trip servers up: URL-special and XML-special characters,
- * Unicode normal forms, invisible and astral code points, dots and spaces at segment ends.
- */
-const AWKWARD_KEYS = [
-  'space in name',
-  'plus+sign',
-  'percent%20encoded',
-  'question?mark',
-  'hash#tag',
-  'amp&ersand=equals',
-  'angle<brackets>',
-  `quotes"and'apostrophes`,
-  'semi;colon:comma,',
-  'brackets[]{}()',
-  'asterisk*caret^tilde~',
-  'dollar$at@bang!',
-  'nfc-\u00e9',
-  'nfd-e\u0301',
-  'emoji-\u{1f680}',
-  'astral-\u{1d11e}',
-  'zero\u200bwidth',
-  'rtl\u202emark',
-  'nbsp\u00a0here',
-  'bom\ufeff',
-  'ideographic\u3000space',
-  'replacement-\ufffd',
-  'private-use-\ue000',
-  'trailing-dot.',
-  'trailing-space ',
-  '..leading-dots',
-  'deep/nested/awkward name+%',
-];
-
-/** A small deterministic PRNG (mulberry32), so a failing storm can be told by its seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function runConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
-}
-
-/** Hands over `bytes`, then hangs: no further chunk and no end, as a stuck producer would. */
-async function* stallingBody(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
-  await new Promise(() => {});
-}
-
-/** Passes `source` through and aborts `controller` once `afterBytes` have gone by. */
-function abortAfter(source: Readable, afterBytes: number, controller: AbortController): Readable {
-  let seen = 0;
-  return Readable.from(
-    (async function* () {
-      for await (const chunk of source) {
-        seen += (chunk as Buffer).length;
-        yield chunk as Buffer;
-        if (seen >= afterBytes) {
-          controller.abort(new Error('test abort'));
-          // A breath for the store to react; a store that ignores the signal then receives
-          // the whole body, completes the put and fails the case.
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      }
-    })(),
-    { objectMode: false },
-  );
 }

@@ -64,3 +64,6 @@ export interface ContractOverride {
 }
 
 export type ContractOverrides = Partial<Record<string, ContractOverride>>;
+
+/** Registers one contract case under its name, or the backend's override of it. */
+export type ContractCase = (caseName: string, body: (subject: ResolvedContractSubject) => Promise<void>) => void;
