@@ -53,13 +53,12 @@ export function operationRoutes(router: Router, context: ConsoleContext): void {
 
   router.post('/api/v1/tiered/evict', async (route) => {
     const path = await segmentOf(route);
-    const wasCold = tiered.getSegment(path).policy === 'cold';
-    const segment = await tiered.evictSegment(path);
+    const result = await tiered.evictSegment(path);
     sendJson(route.response, 200, {
       status: 'success',
-      message: wasCold ? 'segment was already evicted' : 'segment evicted: local files deleted, its archived copy stays',
-      outcome: wasCold ? 'already-cold' : 'evicted',
-      segment: segmentJson(segment),
+      message: result.outcome === 'evicted' ? 'segment evicted: local files deleted, its archived copy stays' : 'segment was already evicted',
+      outcome: result.outcome,
+      segment: segmentJson(result.segment),
     });
   });
 

@@ -1,7 +1,7 @@
 import { mkdir, rename, unlink, utimes } from 'node:fs/promises';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
-import type { SegmentRecord } from '../metadata/segment-record.js';
+import { localBytesOf, type SegmentRecord } from '../metadata/segment-record.js';
 import { syncDirectory } from '../transfer/sync-directory.js';
 import { fileProgress } from './archive-protocol.js';
 import { flatFiles, recordFiles } from './archived-record.js';
@@ -17,6 +17,14 @@ export interface RestoreResult {
   readonly outcome: 'restored' | 'already-local';
   readonly downloadedBytes: number;
   readonly durationMs: number;
+}
+
+export interface EvictResult {
+  readonly segment: SegmentRecord;
+  /** `already-cold`: its local files were gone already; nothing was deleted. */
+  readonly outcome: 'evicted' | 'already-cold';
+  /** Local bytes this call deleted. */
+  readonly freedBytes: number;
 }
 
 /**
@@ -87,8 +95,8 @@ export class RestoreProtocol {
    * object are re-checked; nothing is uploaded. `cold` is committed before the local delete, so
    * a crash in between leaves files that reconciliation deletes.
    */
-  async evict(segment: SegmentRecord, signal?: AbortSignal): Promise<SegmentRecord> {
-    if (segment.policy === 'cold') return segment;
+  async evict(segment: SegmentRecord, signal?: AbortSignal): Promise<EvictResult> {
+    if (segment.policy === 'cold') return { segment, outcome: 'already-cold', freedBytes: 0 };
     if (!segment.isArchived) {
       throw new TieringError('NOT_ALLOWED', `cannot evict ${segment.path}: it is not archived, so its local files are its only copy; archive it instead`, segment.path);
     }
@@ -105,7 +113,7 @@ export class RestoreProtocol {
     await deleteLocalFiles(dataDir, segment, () => observer.reached('evict:local-file-deleted', segment.path));
     this.context.events.emit('segment:tier-changed', evicted, segment.policy, 'cold');
     this.context.events.emit('segment:evicted', evicted);
-    return evicted;
+    return { segment: evicted, outcome: 'evicted', freedBytes: localBytesOf(segment) };
   }
 }
 

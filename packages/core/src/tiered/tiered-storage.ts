@@ -30,7 +30,7 @@ import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js'
 import type { ProtocolContext } from './protocol-context.js';
 import type { ProtocolObserver } from './protocol-steps.js';
 import { Reconciliation, emptyReport, type ReconciliationReport } from './reconciliation.js';
-import { RestoreProtocol, type RestoreResult } from './restore-protocol.js';
+import { RestoreProtocol, type EvictResult, type RestoreResult } from './restore-protocol.js';
 import { SegmentCatalog } from './segment-catalog.js';
 import { localPathOf } from './segment-files.js';
 import { SegmentLocks } from './segment-locks.js';
@@ -266,7 +266,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * Deletes the local files of an archived segment after re-checking its manifest and remote
    * objects; uploads nothing. Already cold: a no-op. Not archived: refused.
    */
-  evictSegment(path: string, options: OperationOptions = {}): Promise<SegmentRecord> {
+  evictSegment(path: string, options: OperationOptions = {}): Promise<EvictResult> {
     return this.#operate('evict', path, (segment) => this.#restore.evict(segment, options.signal));
   }
 

@@ -8,6 +8,7 @@ import {
   createContainer,
   createManifest,
   loadConfig,
+  localBytesOf,
   manifestKeyOf,
   objectKeyOf,
   openTieredStorage,
@@ -146,7 +147,11 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       archived.length = 0;
       const evicted: string[] = [];
       b.tiered.on('segment:evicted', (segment) => evicted.push(segment.path));
-      for (const path of b.closed) await b.tiered.evictSegment(path);
+      for (const path of b.closed) {
+        const local = localBytesOf(b.tiered.getSegment(path));
+        expect(await b.tiered.evictSegment(path)).toMatchObject({ outcome: 'evicted', freedBytes: local, segment: { policy: 'cold' } });
+        expect(await b.tiered.evictSegment(path), 'evicting again').toMatchObject({ outcome: 'already-cold', freedBytes: 0 });
+      }
       expect(evicted.sort()).toEqual([...b.closed].sort());
       expect(archived, 'evicting uploads nothing').toEqual([]);
       for (const path of b.closed) expect(await localSums(b, path)).toEqual({});

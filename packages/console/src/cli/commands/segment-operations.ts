@@ -38,9 +38,8 @@ const OPERATIONS: Record<Operation, { past: string; bytes: (s: SegmentRecord) =>
     past: 'evicted',
     bytes: localBytesOf,
     run: async (tiered, path) => {
-      const before = tiered.getSegment(path);
-      const segment = await tiered.evictSegment(path);
-      return { outcome: before.policy === 'cold' ? 'already-cold' : 'evicted', bytes: localBytesOf(before), segment };
+      const result = await tiered.evictSegment(path);
+      return { outcome: result.outcome, bytes: result.freedBytes, segment: result.segment };
     },
   },
 };
