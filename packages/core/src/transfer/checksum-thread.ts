@@ -1,5 +1,4 @@
 import { Worker } from 'node:worker_threads';
-import { ChecksumAccumulator } from '../checksums/checksums.js';
 import type { Checksums } from '../contracts/cold-store.js';
 import type { ChecksumThreadReply, ChecksumThreadRequest } from './checksum-thread-worker.js';
 
@@ -99,15 +98,5 @@ export function offThreadHasher(): StageHasher {
       discarded = true;
       on.request({ op: 'discard', job }).catch(() => {});
     },
-  };
-}
-
-/** The same contract on the calling thread: for buffers that are not shared, and as the reference. */
-export function inlineHasher(): StageHasher {
-  const accumulator = new ChecksumAccumulator();
-  return {
-    update: async (stage, length) => accumulator.update(stage.subarray(0, length)),
-    digest: async () => accumulator.digest(),
-    discard: () => {},
   };
 }

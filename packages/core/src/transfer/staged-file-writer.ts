@@ -42,7 +42,7 @@ const takeStage = () => spareStages.pop() ?? sharedStage(STAGE_BYTES);
  */
 export class StagedFileWriter extends Writable {
   #file: FileHandle | undefined;
-  readonly #hasher: StageHasher;
+  readonly #hasher: StageHasher = offThreadHasher();
   #stages: Buffer[] = [takeStage(), takeStage()];
   #fill = 0;
   #position = 0;
@@ -57,10 +57,8 @@ export class StagedFileWriter extends Writable {
   constructor(
     private readonly path: string,
     private readonly onProgress?: ((bytes: number) => void) | undefined,
-    hasher: StageHasher = offThreadHasher(),
   ) {
     super({ highWaterMark: STAGE_BYTES });
-    this.#hasher = hasher;
   }
 
   /** Bytes received so far. */
