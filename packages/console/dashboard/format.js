@@ -1,17 +1,7 @@
 // Formatting and safe DOM building: every value is set as text, never parsed as HTML, so a
 // segment path or a reason from disk can never become markup or script.
 
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
+export { formatBytes } from './bytes.js';
 
 export function formatTime(ms) {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 19);

@@ -1,14 +1,5 @@
-/** 1536 → "1.5 KiB". */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
+// The dashboard's own formatter (a plain file the browser loads), so both say sizes alike.
+export { formatBytes } from '../../dashboard/bytes.js';
 
 /** 75.3 → "1m15s". */
 export function formatSeconds(seconds: number): string {

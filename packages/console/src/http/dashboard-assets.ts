@@ -17,6 +17,7 @@ const FILES: Readonly<Record<string, { file: string; contentType: string }>> = {
   '/dashboard/segment-table.js': { file: 'segment-table.js', contentType: 'text/javascript; charset=utf-8' },
   '/dashboard/plan-list.js': { file: 'plan-list.js', contentType: 'text/javascript; charset=utf-8' },
   '/dashboard/format.js': { file: 'format.js', contentType: 'text/javascript; charset=utf-8' },
+  '/dashboard/bytes.js': { file: 'bytes.js', contentType: 'text/javascript; charset=utf-8' },
   '/dashboard/style.css': { file: 'style.css', contentType: 'text/css; charset=utf-8' },
 };
 

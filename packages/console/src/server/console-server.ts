@@ -19,7 +19,7 @@ import { ConsoleMetrics } from '../metrics/console-metrics.js';
 import { requireTokenBeyondLoopback, urlOf, type ListenAddress } from './listen-address.js';
 
 export interface ConsoleServerOptions {
-  /** `console.token`: required by every endpoint but `/healthz` and the dashboard's static files. */
+  /** `console.token`: required by every endpoint but `/healthz`, the dashboard's files too (see `BearerAuth`). */
   readonly token: string | undefined;
   /** Where unexpected errors are written (default: stderr). */
   readonly log?: (message: string, error?: unknown) => void;

@@ -1,0 +1,2 @@
+/** 1536 → "1.5 KiB". */
+export declare function formatBytes(bytes: number): string;
