@@ -13,24 +13,28 @@ export function renderThroughput(result: ThroughputResult): string[] {
   const columns = shapes.flatMap((shape) => CASES.map(([direction, word]) => ({ shape: shape.id, direction, title: `${shape.label} ${word}` })));
   /** A table's two header lines: backend, `second`, then one column per shape and direction. */
   const header = (second: string, align: string) => [`| backend | ${second} | ${columns.map((c) => c.title).join(' | ')} |`, `| --- | --- | ${columns.map(() => align).join(' | ')} |`];
+  /** One row per backend and client: its name, then a cell per column (— where it has no such case). */
+  const clientRows = (rowName: (c: TransferCase) => string, cell: (c: TransferCase) => string) =>
+    backends.flatMap((backend) =>
+      [...new Set(cases.filter((c) => c.backend === backend).map((c) => c.client))].map((client) => {
+        const cells = columns.map((col) => {
+          const c = find(cases, backend, col.shape, col.direction, client);
+          return c ? cell(c) : '—';
+        });
+        return `| ${backend} | ${rowName(cases.find((c) => c.backend === backend && c.client === client)!)} | ${cells.join(' | ')} |`;
+      }),
+    );
   const lines: string[] = [
     `## Throughput: upload and download, ours beside rclone, mc and each SDK's default (median of ${result.runs} run${result.runs === 1 ? '' : 's'}, min–max)`,
     '',
     `Shapes: ${shapes.map((s) => `${s.label} (${s.files} files: each segment's .log, .index and .timeindex, ${(s.bytes / 1e6).toFixed(0)} MB)`).join('; ')}. MB = 10^6 bytes. Every client moves the same files against the same server in the same run; downloads read the objects the pool uploaded in that run (archiveSegment/restoreSegment restores its own archive). Ours verifies CRC32C and SHA-256 both ways and fsyncs downloads; the others verify what their defaults verify and do not fsync.`,
     '',
     ...header('client', '---:'),
+    ...clientRows(
+      (c) => c.label,
+      (c) => `${c.megabytesPerSecond.median} (${c.megabytesPerSecond.min}–${c.megabytesPerSecond.max})`,
+    ),
   ];
-  for (const backend of backends) {
-    const clients = [...new Set(cases.filter((c) => c.backend === backend).map((c) => c.client))];
-    for (const client of clients) {
-      const label = cases.find((c) => c.backend === backend && c.client === client)!.label;
-      const cells = columns.map((col) => {
-        const c = find(cases, backend, col.shape, col.direction, client);
-        return c ? `${c.megabytesPerSecond.median} (${c.megabytesPerSecond.min}–${c.megabytesPerSecond.max})` : '—';
-      });
-      lines.push(`| ${backend} | ${label} | ${cells.join(' | ')} |`);
-    }
-  }
   lines.push(
     '',
     '### Ratios of ours to each other client (paired run by run: median (min–max))',
@@ -53,18 +57,11 @@ export function renderThroughput(result: ThroughputResult): string[] {
     '### CPU per GiB moved (median): client CPU-s (all threads and child processes) / server CPU-s, and the server\'s CPU in % of one core',
     '',
     ...header('client', '---:'),
+    ...clientRows(
+      (c) => c.client,
+      (c) => (c.serverCpuSecondsPerGiB === undefined ? `${c.clientCpuSecondsPerGiB}` : `${c.clientCpuSecondsPerGiB} / ${c.serverCpuSecondsPerGiB} (${c.serverCpuPercent} %)`),
+    ),
   );
-  for (const backend of backends) {
-    const clients = [...new Set(cases.filter((c) => c.backend === backend).map((c) => c.client))];
-    for (const client of clients) {
-      const cells = columns.map((col) => {
-        const c = find(cases, backend, col.shape, col.direction, client);
-        if (!c) return '—';
-        return c.serverCpuSecondsPerGiB === undefined ? `${c.clientCpuSecondsPerGiB}` : `${c.clientCpuSecondsPerGiB} / ${c.serverCpuSecondsPerGiB} (${c.serverCpuPercent} %)`;
-      });
-      lines.push(`| ${backend} | ${client} | ${cells.join(' | ')} |`);
-    }
-  }
   const met = result.targets.filter((t) => t.met).length;
   lines.push(
     '',
