@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { ConfigError, TieringError, createContainer, loadConfig, openTieredStorage, readDataDirOwner, type TakhinConfig, type TieredStorage } from '@takhin/core';
 import { providersFor } from './backend-providers.js';
 
@@ -11,36 +10,26 @@ export async function loadCliConfig(path: string, env: NodeJS.ProcessEnv): Promi
 }
 
 /**
- * Opens the data dir for this process. If a live process already holds it (normally a running
- * `takhin-tiered serve`), refuses BEFORE anything is opened: core opens the metadata file
- * before it takes the lock, and two processes must never tier one data dir at once.
+ * Opens the data dir for this process. Core takes the data dir's lock before it reads or writes
+ * anything there; if a live process holds it (normally a running `takhin-tiered serve`), its
+ * refusal gets what an operator can do instead.
  */
 export async function openDataDir(config: TakhinConfig, owner: Record<string, unknown>): Promise<TieredStorage> {
-  const dataDir = config.storage.data.dir!;
-  await refuseIfHeld(dataDir);
   const container = createContainer(config, await providersFor(config.storage.tiered.backend));
-  return openTieredStorage(container, { owner });
-}
-
-async function refuseIfHeld(dataDir: string): Promise<void> {
-  const holder = await readDataDirOwner(dataDir);
-  if (holder === undefined || holder.pid === process.pid) return;
-  if (holder.host === hostname() && !isAlive(holder.pid)) return; // gone: core takes its lock over
-  const listen = typeof holder.listen === 'string' ? holder.listen : undefined;
-  throw new TieringError(
-    'DATA_DIR_LOCKED',
-    `the data dir ${dataDir} is in use by process ${holder.pid} on ${holder.host} since ${holder.startedAt}` +
-      (listen ? `, a takhin-tiered console at ${listen}` : '') +
-      '; nothing was done, since two processes must never tier one data dir. ' +
-      (listen ? `Ask the running console instead (e.g. curl ${listen}/api/v1/tiered/stats, with -H "Authorization: Bearer $TOKEN" if console.token is set), or stop it first.` : 'Stop that process first.'),
-  );
-}
-
-function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return await openTieredStorage(container, { owner });
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (error instanceof TieringError && error.code === 'DATA_DIR_LOCKED') throw await withOperatorAdvice(error, config.storage.data.dir!);
+    throw error;
   }
+}
+
+/** Core's refusal, then: nothing was done, and ask the running console instead, or stop it. */
+async function withOperatorAdvice(error: TieringError, dataDir: string): Promise<TieringError> {
+  const listen = (await readDataDirOwner(dataDir))?.listen;
+  const advice =
+    typeof listen === 'string'
+      ? `Ask the running console instead (e.g. curl ${listen}/api/v1/tiered/stats, with -H "Authorization: Bearer $TOKEN" if console.token is set), or stop it first.`
+      : 'Stop that process first.';
+  return new TieringError('DATA_DIR_LOCKED', `${error.message}; nothing was done, since two processes must never tier one data dir. ${advice}`, undefined, { cause: error });
 }
