@@ -14,6 +14,7 @@ import { benchRemoteReads } from './scenarios/remote-reads.js';
 import { benchThroughput } from './scenarios/throughput.js';
 import { benchUploadMemory } from './scenarios/upload-memory.js';
 import { generateSegments, type SegmentCorpus } from './segment-corpus.js';
+import { round } from './numbers.js';
 
 const USAGE = `usage: npm run bench -- [all|throughput|archive|memory|checksum|model|reads|put-memory] [options]
   throughput: upload and download MB/s of both file shapes on every backend, ours (TransferPool,
@@ -112,7 +113,7 @@ async function main(argv: string[]): Promise<void> {
       cpus: availableParallelism(),
       node: process.versions.node,
       platform: process.platform,
-      loadAverage: loadavg().map((load) => Math.round(load * 100) / 100),
+      loadAverage: loadavg().map((load) => round(load, 2)),
     },
     poolThreads: threads,
   };

@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { round } from '../numbers.js';
 
 /** Event-loop delay while some work ran, in milliseconds. */
 export interface EventLoopDelay {
@@ -25,7 +26,7 @@ export async function measureEventLoopDelay<T>(work: () => Promise<T>): Promise<
 }
 
 function summarize(histogram: ReturnType<typeof monitorEventLoopDelay>): EventLoopDelay {
-  const ms = (ns: number) => Math.round((ns / 1e6) * 100) / 100;
+  const ms = (ns: number) => round(ns / 1e6, 2);
   return {
     p50Ms: ms(histogram.percentile(50)),
     p99Ms: ms(histogram.percentile(99)),

@@ -2,6 +2,7 @@ import { uploadLocalFile, type TransferPool } from '@takhin/core';
 import type { BenchBackend } from '../bench-backend.js';
 import { measureEventLoopDelay, type EventLoopDelay } from '../probes/event-loop-probe.js';
 import type { SegmentCorpus } from '../segment-corpus.js';
+import { round } from '../numbers.js';
 
 export interface ArchiveRun {
   files: number;
@@ -44,12 +45,8 @@ async function timed(corpus: SegmentCorpus, work: () => Promise<unknown>): Promi
   return {
     files: corpus.files.length,
     bytes: corpus.totalBytes,
-    seconds: round(seconds),
-    megabytesPerSecond: round(corpus.totalBytes / 1e6 / seconds),
+    seconds: round(seconds, 2),
+    megabytesPerSecond: round(corpus.totalBytes / 1e6 / seconds, 2),
     eventLoop: delay,
   };
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { checksumLocalFile, type TransferPool } from '@takhin/core';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import type { SegmentCorpus } from '../segment-corpus.js';
+import { round } from '../numbers.js';
 
 export interface ChecksumRun {
   seconds: number;
@@ -50,7 +51,7 @@ export async function benchChecksumThroughput(pool: TransferPool, corpus: Segmen
     const digests = stdout.trim().split('\n').map((line) => line.split(' ')[0]);
     if (digests.some((digest, i) => digest !== reference[i]?.sha256)) throw new Error('sha256sum and the pool disagree on a digest');
   });
-  const ratio = (a: ChecksumRun, b: ChecksumRun) => Math.round((a.gigabytesPerSecond / b.gigabytesPerSecond) * 100) / 100;
+  const ratio = (a: ChecksumRun, b: ChecksumRun) => round(a.gigabytesPerSecond / b.gigabytesPerSecond, 2);
   return {
     files: corpus.files.length,
     bytes: corpus.totalBytes,
@@ -72,8 +73,8 @@ async function timed(bytes: number, work: () => Promise<unknown>): Promise<Check
   const seconds = (performance.now() - started) / 1000;
   const cpu = probe();
   return {
-    seconds: Math.round(seconds * 1000) / 1000,
-    gigabytesPerSecond: Math.round((bytes / 1e9 / seconds) * 100) / 100,
-    cpuSeconds: Math.round((cpu.processSeconds + cpu.childSeconds) * 100) / 100,
+    seconds: round(seconds, 3),
+    gigabytesPerSecond: round(bytes / 1e9 / seconds, 2),
+    cpuSeconds: round(cpu.processSeconds + cpu.childSeconds, 2),
   };
 }

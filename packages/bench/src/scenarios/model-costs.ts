@@ -10,6 +10,7 @@ import {
   type SegmentRecord,
 } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
+import { round } from '../numbers.js';
 
 /**
  * One call's cost two ways: `hot`, the same segment again and again (all in CPU cache, as the
@@ -102,7 +103,7 @@ async function measure(size: number): Promise<ModelCostRun> {
       return {
         segments: size,
         partitions,
-        reopenMs: round(reopenMs),
+        reopenMs: round(reopenMs, 1),
         lookup: costOf((i) => tiered.getSegment(paths[i]!).size),
         bareMap: costOf((i) => bare.get(paths[i]!)!.size),
         findSegment: costOf((i) => tiered.findSegment(records[i]!.topic, records[i]!.partition, records[i]!.baseOffset + 17).baseOffset),
@@ -161,10 +162,6 @@ function perCall(picks: readonly number[], call: (pick: number) => number): numb
     samples.push(Number(process.hrtime.bigint() - start) / picks.length);
   }
   if (sink === Number.MIN_SAFE_INTEGER) console.log(sink);
-  return round(samples.sort((a, b) => a - b)[REPEATS >> 1]!);
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
+  return round(samples.sort((a, b) => a - b)[REPEATS >> 1]!, 1);
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createContainer, loadConfig, openTieredStorage, type BackendProvider, type TieredStorage } from '@takhin/core';
 import { writeSegment } from '@takhin/testkit';
+import { round } from '../numbers.js';
 
 /** Latency and cost of one pass of random reads. */
 export interface RandomReadPass {
@@ -132,9 +133,4 @@ async function randomReads(tiered: TieredStorage, label: string, cacheBudgetMb: 
     requestsPerRead: round(requests / offsets.length, 2),
     cacheHits,
   };
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }

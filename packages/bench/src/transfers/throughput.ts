@@ -7,6 +7,7 @@ import type { BenchBackend } from '../bench-backend.js';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import type { TransferClient, TransferJob } from './transfer-client.js';
 import { removeDir, type TransferShape } from './transfer-corpus.js';
+import { round } from '../numbers.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -212,9 +213,4 @@ export function median(values: readonly number[]): number {
 
 function spread(values: readonly number[]): Spread {
   return { median: round(median(values), 2), min: round(Math.min(...values), 2), max: round(Math.max(...values), 2) };
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
