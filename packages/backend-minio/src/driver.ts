@@ -109,16 +109,13 @@ export class MinioDriver extends S3ProtocolDriver {
   }
 
   #receipt(headers: IncomingHttpHeaders): WriteReceipt {
-    return this.receipt(first(headers.etag), first(headers['x-amz-server-side-encryption']));
+    const { etag, serverSideEncryption } = s3FieldsFromHeaders(headers);
+    return this.receipt(etag, serverSideEncryption);
   }
 }
 
 function ifNoneMatchHeader(ifNoneMatch: boolean): Record<string, string> {
   return ifNoneMatch ? { 'if-none-match': '*' } : {};
-}
-
-function first(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 async function readText(stream: Readable): Promise<string> {
