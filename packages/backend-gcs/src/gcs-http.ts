@@ -14,6 +14,7 @@
 // Metadata calls (head, list, delete) and auth do use the SDK.
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { json, text } from 'node:stream/consumers';
 
 /**
  * An HTTP status the GCS JSON API answered with, shaped like the SDK's `ApiError` (`code` is
@@ -87,8 +88,8 @@ export class GcsHttp {
       outgoing.end();
     });
     if (expected.includes(response.statusCode ?? 0)) return response;
-    const text = await readText(response).catch(() => '');
-    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${request.method ?? 'GET'}: ${describeBody(text)}`);
+    const body = await text(response).catch(() => '');
+    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${request.method ?? 'GET'}: ${describeBody(body)}`);
   }
 
   /**
@@ -173,8 +174,8 @@ export class StreamedRequest {
     this.outgoing.end();
     const response = await this.#answer;
     if (this.expected.includes(response.statusCode ?? 0)) return response;
-    const text = await readText(response).catch(() => '');
-    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${this.method}: ${describeBody(text)}`);
+    const body = await text(response).catch(() => '');
+    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${this.method}: ${describeBody(body)}`);
   }
 
   destroy(error: Error): void {
@@ -184,15 +185,8 @@ export class StreamedRequest {
 }
 
 /** A (small) response body as text. */
-export async function readText(response: IncomingMessage): Promise<string> {
-  let text = '';
-  response.setEncoding('utf8');
-  for await (const piece of response) text += piece as string;
-  return text;
-}
-
 export async function readJson<T>(response: IncomingMessage): Promise<T> {
-  return JSON.parse(await readText(response)) as T;
+  return (await json(response)) as T;
 }
 
 /** The API's error message when the body is JSON, else the body's start. */

@@ -1,5 +1,6 @@
 import type { Agent, IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import type { Client } from 'minio';
 import { describeS3Object, httpRangeHeader, S3ProtocolDriver, s3FieldsFromHeaders, s3WriteHeaders, type BatchDelete, type Checksums, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type PartWrite, type S3DeleteError, type S3ObjectFields, type S3UploadsPage, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import { completeMultipartBody, completeMultipartError } from './complete-multipart.js';
@@ -45,7 +46,7 @@ export class MinioDriver extends S3ProtocolDriver {
     const query = `uploadId=${encodeURIComponent(upload.id)}`;
     const response = await this.client.makeRequestAsync({ method: 'POST', bucketName: this.bucket, objectName: upload.name, query, headers }, completeMultipartBody(parts));
     // The protocol may answer 200 and put the failure in the body.
-    const failure = completeMultipartError(await readText(response));
+    const failure = completeMultipartError(await text(response));
     if (failure) throw failure;
     return this.#receipt(response.headers);
   }
@@ -118,8 +119,3 @@ function ifNoneMatchHeader(ifNoneMatch: boolean): Record<string, string> {
   return ifNoneMatch ? { 'if-none-match': '*' } : {};
 }
 
-async function readText(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
