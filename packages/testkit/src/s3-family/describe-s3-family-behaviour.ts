@@ -1,17 +1,17 @@
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { importProvider, type ColdStoreErrorCode, type StoreContext } from '@takhin/core';
-import { patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
+import type { ColdStoreErrorCode, StoreContext } from '@takhin/core';
+import { patternedChecksums, patternedStream } from '../bodies/patterned-body.js';
 import { expectCode, expectStorageClassApplied } from '../contract/assertions.js';
 import { s3ErrorAnswer, startStubHttpServer, type StubHttpServer } from '../network/stub-http-server.js';
 import { expectResetMidGetIsUnavailable } from '../network/reset-mid-get.js';
-import { expectConcurrentPutsSurviveResets, RESET_EVERY_THIRD_OF_32 } from '../network/reset-storm.js';
-import { startS3StubServer, type S3StubServer } from '../network/s3-stub-server.js';
+import { startS3StubServer } from '../network/s3-stub-server.js';
 import { TcpProxy } from '../network/tcp-proxy.js';
 import { PrivateMinio } from '../servers/private-minio.js';
 import { requireServiceEnv } from '../services/service-env.js';
 import type { S3FamilyBackend, S3FamilySettings, S3FamilyStore, S3ServerInspector } from './s3-family-backend.js';
-import { sharedMinioSettings } from './shared-minio-settings.js';
+import { defineImperfectServerCases } from './imperfect-server-cases.js';
+import { createBucket, sharedMinioSettings } from './shared-minio-settings.js';
 
 /**
  * S3 error answers MinIO will not give on demand, each with the contract code and retryability
@@ -188,114 +188,7 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
     });
   });
 
-  describe(`${name}: imperfect S3-compatible servers (the testkit's S3 stub)`, () => {
-    let stub: S3StubServer | undefined;
-    afterEach(() => stub?.close());
-    const stubSettings = (url: string): S3FamilySettings => ({
-      endpoint: url,
-      accessKey: 'stub',
-      secretKey: 'stub-secret',
-      region: 'us-east-1',
-      bucket: 'imperfect',
-      prefix: 'p',
-      partSizeMb: 5,
-      queueSize: 2,
-    });
-    const bytes = patternedBytes(10_000, 3);
-    const ranges = [
-      [0, 1],
-      [9_999, 1],
-      [1_234, 4_321],
-      [9_000, undefined],
-      [9_990, 500],
-    ] as const;
-
-    it('a server that ignores Range and sends the whole object: every get still returns exactly the bytes asked for', async () => {
-      stub = await startS3StubServer({ ignoreRange: true });
-      const store = storeOf(stubSettings(stub.url));
-      await store.put('object', bytes);
-      for (const [offset, length] of ranges) {
-        const got = await readAll(await store.get('object', { range: length === undefined ? { offset } : { offset, length } }));
-        expect(Buffer.compare(got, bytes.subarray(offset, length === undefined ? undefined : offset + length)), `range ${offset}+${length}`).toBe(0);
-      }
-      await expectCode(store.get('object', { range: { offset: 10_000 } }), 'INVALID_RANGE');
-      // The stub did ignore them: ranged requests, whole answers.
-      expect(stub.requests.filter((r) => r.method === 'GET' && r.headers.range !== undefined).length).toBeGreaterThanOrEqual(ranges.length);
-      await store.close();
-    });
-
-    for (const answer of ['empty-200', 'whole-200', 'empty-206'] as const) {
-      it(`a range past the end answered without an error (${answer}) is INVALID_RANGE`, async () => {
-        stub = await startS3StubServer({ rangePastEnd: answer });
-        const store = storeOf(stubSettings(stub.url));
-        await store.put('object', bytes);
-        await expectCode(store.get('object', { range: { offset: 10_000 } }), 'INVALID_RANGE');
-        await expectCode(store.get('object', { range: { offset: 20_000, length: 5 } }), 'INVALID_RANGE');
-        expect([...(await readAll(await store.get('object', { range: { offset: 9_999 } })))]).toEqual([bytes[9_999]]);
-        await store.close();
-      });
-    }
-
-    it('a rejected batch delete falls back to single deletes, and the store remembers it', async () => {
-      stub = await startS3StubServer({ rejectBatchDelete: true });
-      const store = storeOf(stubSettings(stub.url));
-      expect(store.capabilities.maxDeleteBatch).toBe(1000);
-      for (const key of ['a', 'b', 'c', 'd', 'e']) await store.put(key, Buffer.from(key));
-      await store.delete(['a', 'b', 'c']);
-      for (const key of ['a', 'b', 'c']) expect(await store.head(key)).toBeNull();
-      const batchRequests = () => stub!.requests.filter((r) => r.method === 'POST' && r.path.includes('delete')).length;
-      expect(batchRequests()).toBe(1);
-      expect(store.capabilities.maxDeleteBatch, 'reported once learnt').toBe(1);
-      await store.delete(['d', 'e']);
-      expect(await store.head('d')).toBeNull();
-      expect(batchRequests(), 'no second batch request').toBe(1);
-      await store.close();
-    });
-
-    it('a server that ignores If-None-Match is found out at first use; ifNoneMatch is then a head before the write, and the capability says so', async () => {
-      stub = await startS3StubServer({ ignoreConditionalWrites: true });
-      const store = storeOf(stubSettings(stub.url));
-      expect(store.capabilities.conditionalWrites).toBe('unknown');
-      await store.put('kept', Buffer.from('original'));
-      await expectCode(store.put('kept', Buffer.from('intruder'), { ifNoneMatch: true }), 'ALREADY_EXISTS');
-      expect(store.capabilities.conditionalWrites).toBe('head-check');
-      expect((await readAll(await store.get('kept'))).toString()).toBe('original');
-      const size = store.partSize + 1;
-      await expectCode(store.put('kept', patternedStream(size, 4), { size, ifNoneMatch: true }), 'ALREADY_EXISTS');
-      expect((await readAll(await store.get('kept'))).toString()).toBe('original');
-      await store.put('fresh', Buffer.from('new'), { ifNoneMatch: true });
-      // One probe, at first use, and nothing of it left behind.
-      const probes = stub.requests.filter((r) => r.method === 'PUT' && r.path.includes('.takhin/probe/'));
-      expect(probes).toHaveLength(2);
-      expect([...stub.objects.keys()].filter((key) => key.includes('.takhin'))).toEqual([]);
-      await store.close();
-    });
-
-    it('a server that honours If-None-Match is found to, and trusted from then on', async () => {
-      stub = await startS3StubServer();
-      const store = storeOf(stubSettings(stub.url));
-      await store.put('kept', Buffer.from('original'));
-      await expectCode(store.put('kept', Buffer.from('intruder'), { ifNoneMatch: true }), 'ALREADY_EXISTS');
-      expect(store.capabilities.conditionalWrites).toBe('server');
-      expect([...stub.objects.keys()].filter((key) => key.includes('.takhin'))).toEqual([]);
-      await store.close();
-    });
-
-    it('connection resets under 32 concurrent puts are UNAVAILABLE and retried, for a store built with provider.create', async () => {
-      const settings = sharedMinioSettings(name, { prefix: `reset-storm-${process.pid}` });
-      await createBucket(backend, settings);
-      const proxy = new TcpProxy(Number(new URL(settings.endpoint).port), RESET_EVERY_THIRD_OF_32);
-      await proxy.open();
-      const provider = await importProvider(backend.module);
-      const store = provider.create(provider.parseConfig(backend.config({ ...settings, endpoint: proxy.endpoint })));
-      try {
-        await expectConcurrentPutsSurviveResets(store, proxy);
-      } finally {
-        await store.close();
-        await proxy.cut();
-      }
-    });
-  });
+  defineImperfectServerCases(name, backend, storeOf);
 
   describe(`${name}: checksums of multipart uploads`, () => {
     const settings = sharedMinioSettings(name, { prefix: `multipart-checksums-${process.pid}` });
@@ -438,16 +331,6 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
       await expectCode(store.list('a/')[Symbol.asyncIterator]().next(), 'ACCESS_DENIED');
     });
   });
-}
-
-/** Creates the settings' bucket through the backend's own raw client. */
-async function createBucket(backend: S3FamilyBackend<unknown>, settings: S3FamilySettings): Promise<void> {
-  const inspector = backend.inspect(settings);
-  try {
-    await inspector.createBucket(settings.bucket);
-  } finally {
-    inspector.close?.();
-  }
 }
 
 /** `size` patterned bytes that call `interrupt` once `atByte` of them were read, then keep coming. */

@@ -1,5 +1,5 @@
 import { requireServiceEnv } from '../services/service-env.js';
-import type { S3FamilySettings } from './s3-family-backend.js';
+import type { S3FamilyBackend, S3FamilySettings } from './s3-family-backend.js';
 
 /**
  * Settings for a store on the shared MinIO from `scripts/services` (a missing server fails,
@@ -19,4 +19,14 @@ export function sharedMinioSettings(name: string, overrides: Partial<S3FamilySet
     queueSize: 4,
     ...overrides,
   };
+}
+
+/** Creates the settings' bucket through the backend's own raw client. */
+export async function createBucket(backend: S3FamilyBackend<unknown>, settings: S3FamilySettings): Promise<void> {
+  const inspector = backend.inspect(settings);
+  try {
+    await inspector.createBucket(settings.bucket);
+  } finally {
+    inspector.close?.();
+  }
 }
