@@ -112,7 +112,7 @@ describe('TransferPool.downloadFile', () => {
   });
 
   it('concurrent downloads on one thread share its checksum thread, each verified against its own bytes', async () => {
-    // Sizes that end mid-stage and span several 4 MiB stages, so the jobs' stages interleave.
+    // Sizes that end mid-batch and span several 4 MiB batches, so the jobs' read-backs interleave.
     const sizes = [0, 1, 4 * MiB, 9 * MiB + 7, 13 * MiB + 1, 6 * MiB - 3];
     const objects = await Promise.all(
       sizes.map(async (size, i) => {
@@ -131,7 +131,7 @@ describe('TransferPool.downloadFile', () => {
   });
 
   it('a process whose only work left is the checksum thread waits for it instead of exiting', async () => {
-    // A child with no pool, no sockets and no timers: once the last stage is written, only the
+    // A child with no pool, no sockets and no timers: once the last batch is written, only the
     // checksum thread's answer is pending. Exiting there would print nothing (exit code 13).
     const script = `
       import { Readable } from 'node:stream';

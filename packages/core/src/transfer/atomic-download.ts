@@ -8,7 +8,7 @@ import { isColdStoreError } from '../errors/cold-store-error.js';
 import { aborted, checksumMismatch, invalidRange, localFileFailure, notFound } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import type { LocalFileOptions } from './file-checksum.js';
-import { StagedFileWriter } from './staged-file-writer.js';
+import { BatchedFileWriter } from './batched-file-writer.js';
 import { syncDirectory } from './sync-directory.js';
 import type { DownloadResult } from './transfer-task.js';
 
@@ -46,8 +46,8 @@ export async function downloadToLocalFile(
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
   try {
     const body = await store.get(key, { range, signal });
-    // Hashes as it writes (on the checksum thread), in 4 MiB writes; `wx`: never reuse someone else's file; fsyncs before it finishes.
-    const hashing = new StagedFileWriter(temp, options.onProgress);
+    // Writes in 4 MiB writev(2)s, hashed as read back by the checksum thread; `wx`: never reuse someone else's file; fsyncs before it finishes.
+    const hashing = new BatchedFileWriter(temp, options.onProgress);
     await pipeline(body, hashing, { signal });
     const checksums = hashing.checksums;
     assertDeclaredChecksums(store.backend, key, expected, checksums);

@@ -3,22 +3,18 @@ import type { Checksums } from '../contracts/cold-store.js';
 import type { ChecksumThreadReply, ChecksumThreadRequest } from './checksum-thread-worker.js';
 
 /**
- * Both checksums of a byte sequence handed over in shared buffers, computed on another thread so
- * the one receiving a download does not hash as well: receiving (HTTP parsing, copies, garbage)
- * and hashing (SHA-256 at about 2 GB/s) then run side by side instead of one after the other
- * (docs/ARCHITECTURE.md, "The worker pool"). `update` resolves once the bytes are hashed and the
- * buffer may be filled again; buffers must be `SharedArrayBuffer`-backed (`sharedStage`).
+ * Both checksums of a file being written, computed on another thread by reading back what was
+ * written, so the one receiving a download neither hashes nor copies: receiving (HTTP parsing,
+ * garbage) and hashing (SHA-256 at about 2 GB/s) run side by side, and what is hashed is what
+ * the file holds (docs/ARCHITECTURE.md, "The worker pool"). `update` hashes the next `length`
+ * bytes of `fd` at `position` (ranges in order, each written before it is asked for) and resolves
+ * once they are hashed; `fd` must stay open until the job is digested or discarded and settled.
  */
-export interface StageHasher {
-  update(stage: Buffer, length: number): Promise<void>;
+export interface FileHasher {
+  update(fd: number, position: number, length: number): Promise<void>;
   digest(): Promise<Checksums>;
   /** Drops the job (after a failure): nothing more will be asked of it. */
   discard(): void;
-}
-
-/** A zero-filled buffer whose memory another thread can read without a copy. */
-export function sharedStage(bytes: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(bytes));
 }
 
 /** A request before it is numbered (`Omit` spread over each kind of request). */
@@ -83,14 +79,14 @@ let thread: ChecksumThread | undefined;
 let nextJob = 0;
 
 /** A hasher on this thread's checksum thread (started, or restarted, as needed). */
-export function offThreadHasher(): StageHasher {
+export function offThreadHasher(): FileHasher {
   if (!thread?.alive) thread = new ChecksumThread();
   const on = thread;
   const job = nextJob++;
   let discarded = false;
   return {
-    update: async (stage, length) => {
-      await on.request({ op: 'update', job, buffer: stage.buffer as SharedArrayBuffer, offset: stage.byteOffset, length });
+    update: async (fd, position, length) => {
+      await on.request({ op: 'update', job, fd, position, length });
     },
     digest: async () => (await on.request({ op: 'digest', job })) as Checksums,
     discard: () => {
