@@ -46,8 +46,9 @@ function dropBytes(chunks: Buffer[], bytes: number): Buffer[] {
  * checksum thread, which reads the batch back from the file: the thread receiving the bytes
  * neither copies nor hashes them, and the digests are of what the file holds. Up to two batches
  * are written and hashed while the next one gathers. `final` writes the rest, fsyncs and takes
- * the digests (`checksums`); the file is created with `wx+` (never someone else's file; readable, for the read-back) and closed
- * however the stream ends, once no write, read-back or sync of it is in flight.
+ * the digests (`checksums`); the file is created with `wx+` (never someone else's file; readable
+ * for the read-back) and closed however the stream ends, once no write, read-back or sync of it
+ * is in flight.
  */
 export class BatchedFileWriter extends Writable {
   #file: FileHandle | undefined;
@@ -57,8 +58,14 @@ export class BatchedFileWriter extends Writable {
   #position = 0;
   #received = 0;
   #checksums: Checksums | undefined;
-  /** The last batch's write (writes go in order), and each batch's write-then-hash not yet awaited. */
-  #written: Promise<void> = Promise.resolve();
+  /**
+   * The last batch's write, settled (writes go one after the other), and its read-back (each
+   * after the previous one; a failure fails every later one before it reads anything): once
+   * both have settled, nothing uses the descriptor.
+   */
+  #writeTail: Promise<void> = Promise.resolve();
+  #hashTail: Promise<void> = Promise.resolve();
+  /** Batches written or read back but not yet awaited by a flush: the backpressure. */
   #inFlight: Array<Promise<void>> = [];
   /** Bytes known written back by a background fdatasync, and the one in flight. */
   #synced = 0;
@@ -104,7 +111,7 @@ export class BatchedFileWriter extends Writable {
 
   override _final(callback: (error?: Error | null) => void): void {
     this.#flush()
-      .then(() => Promise.all(this.#inFlight.splice(0)))
+      .then(() => this.#hashTail)
       .then(() => this.#syncing)
       .then(() => this.#file!.sync())
       .then(() => this.#hasher.digest())
@@ -130,16 +137,17 @@ export class BatchedFileWriter extends Writable {
       );
   }
 
-  /** Waits until no write, read-back or sync is in flight. */
+  /** Waits until no write, read-back or sync is in flight: the descriptor may then be closed (and its number reused). */
   async #settled(): Promise<void> {
-    await Promise.allSettled(this.#inFlight.splice(0));
+    await this.#writeTail;
+    await this.#hashTail.catch(() => {});
     await this.#syncing;
   }
 
   /** Hands the gathered batch to writev(2), then to the checksum thread; waits while two batches are still in flight. */
   async #flush(): Promise<void> {
     if (this.#batchBytes === 0) return;
-    while (this.#inFlight.length >= BATCHES_IN_FLIGHT) await this.#inFlight.shift();
+    while (this.#inFlight.length >= BATCHES_IN_FLIGHT) await this.#inFlight.shift(); // the later ones chain on it: _destroy still waits for it
     const fd = this.#file!.fd;
     const chunks = this.#batch;
     const length = this.#batchBytes;
@@ -148,11 +156,11 @@ export class BatchedFileWriter extends Writable {
     this.#batchBytes = 0;
     this.#position += length;
     // In order: this write after the previous one, this read-back after the previous one's.
-    const written = this.#written.then(() => writevAt(fd, chunks, length, position));
-    const previous = this.#inFlight.at(-1) ?? Promise.resolve();
-    const hashed = Promise.all([written, previous]).then(() => this.#hasher.update(fd, position, length));
+    const written = this.#writeTail.then(() => writevAt(fd, chunks, length, position));
+    const hashed = Promise.all([written, this.#hashTail]).then(() => this.#hasher.update(fd, position, length));
     hashed.catch(() => {}); // awaited by a later flush, by _final or by _destroy
-    this.#written = written.catch(() => {}); // its failure is reported through `hashed`
+    this.#writeTail = written.catch(() => {}); // its failure is reported through `hashed`
+    this.#hashTail = hashed;
     this.#inFlight.push(hashed);
     if (this.#position - this.#synced >= SYNC_EVERY_BYTES && this.#syncing === undefined) this.#syncBehind(written, this.#position);
   }
