@@ -38,6 +38,20 @@ async function exec(binary: string, args: string[], env: Record<string, string>)
   }
 }
 
+/** A tool run as one command up and one down, with `env` added to its environment. */
+function commandClient(
+  binary: string,
+  env: Record<string, string>,
+  about: Pick<TransferClient, 'id' | 'kind' | 'label' | 'concurrency'>,
+  args: { up(job: TransferJob): string[]; down(job: TransferJob): string[] },
+): TransferClient {
+  return {
+    ...about,
+    upload: (job) => exec(binary, args.up(job), env),
+    download: (job) => exec(binary, args.down(job), env),
+  };
+}
+
 /**
  * rclone with its defaults (4 transfers, its own part sizes and cutoffs), configured through
  * environment variables only (a remote named `bench`), copying the shape's folder up and the
@@ -48,18 +62,15 @@ export async function rcloneClient(binary: string, backend: BenchBackend, work: 
   // An empty config file of its own: the remote is all in the environment.
   const config = join(await mkdtemp(join(work, 'rclone-')), 'rclone.conf');
   const base = ['--config', config, '-q'];
-  return {
-    id: 'rclone',
-    kind: 'rclone',
-    label: 'rclone copy (defaults)',
-    concurrency: '4 transfers (--transfers default)',
-    async upload({ shape, uploadPrefix }: TransferJob) {
-      await exec(binary, [...base, 'copy', shape.srcDir, `${root}/${uploadPrefix}`], env);
+  return commandClient(
+    binary,
+    env,
+    { id: 'rclone', kind: 'rclone', label: 'rclone copy (defaults)', concurrency: '4 transfers (--transfers default)' },
+    {
+      up: ({ shape, uploadPrefix }) => [...base, 'copy', shape.srcDir, `${root}/${uploadPrefix}`],
+      down: ({ downloadPrefix, downloadDir }) => [...base, 'copy', `${root}/${downloadPrefix}`, downloadDir],
     },
-    async download({ downloadPrefix, downloadDir }: TransferJob) {
-      await exec(binary, [...base, 'copy', `${root}/${downloadPrefix}`, downloadDir], env);
-    },
-  };
+  );
 }
 
 function rcloneRemote(backend: BenchBackend): { env: Record<string, string>; root: string } {
@@ -116,16 +127,13 @@ export async function mcClient(binary: string, backend: BenchBackend, work: stri
   const configDir = await mkdtemp(join(work, 'mc-'));
   const base = ['--config-dir', configDir, '--quiet', '--disable-pager'];
   const bucket = (backend.target.config as { bucket: string }).bucket;
-  return {
-    id: 'mc',
-    kind: 'mc',
-    label: 'mc cp --recursive (defaults)',
-    concurrency: 'mc default',
-    async upload({ shape, uploadPrefix }: TransferJob) {
-      await exec(binary, [...base, 'cp', '--recursive', `${shape.srcDir}/`, `bench/${bucket}/${uploadPrefix}/`], env);
+  return commandClient(
+    binary,
+    env,
+    { id: 'mc', kind: 'mc', label: 'mc cp --recursive (defaults)', concurrency: 'mc default' },
+    {
+      up: ({ shape, uploadPrefix }) => [...base, 'cp', '--recursive', `${shape.srcDir}/`, `bench/${bucket}/${uploadPrefix}/`],
+      down: ({ downloadPrefix, downloadDir }) => [...base, 'cp', '--recursive', `bench/${bucket}/${downloadPrefix}/`, `${downloadDir}/`],
     },
-    async download({ downloadPrefix, downloadDir }: TransferJob) {
-      await exec(binary, [...base, 'cp', '--recursive', `bench/${bucket}/${downloadPrefix}/`, `${downloadDir}/`], env);
-    },
-  };
+  );
 }
