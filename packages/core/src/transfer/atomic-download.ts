@@ -46,7 +46,7 @@ export async function downloadToLocalFile(
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
   try {
     const body = await store.get(key, { range, signal });
-    // Writes in 4 MiB writev(2)s, hashed as read back by the checksum thread; `wx`: never reuse someone else's file; fsyncs before it finishes.
+    // Writes in 4 MiB writev(2)s, hashed as read back by the checksum thread; `wx+`: never reuse someone else's file; fsyncs before it finishes.
     const hashing = new BatchedFileWriter(temp, options.onProgress);
     await pipeline(body, hashing, { signal });
     const checksums = hashing.checksums;
