@@ -54,12 +54,15 @@ export function renderThroughput(result: ThroughputResult): string[] {
   }
   lines.push(
     '',
-    '### CPU per GiB moved (median): client CPU-s (all threads and child processes) / server CPU-s, and the server\'s CPU in % of one core',
+    '### CPU per GiB moved (median): client CPU-s (all threads and child processes; of which system time, where measured) / server CPU-s, and the server\'s CPU in % of one core',
     '',
     ...header('client', '---:'),
     ...clientRows(
       (c) => c.client,
-      (c) => (c.serverCpuSecondsPerGiB === undefined ? `${c.clientCpuSecondsPerGiB}` : `${c.clientCpuSecondsPerGiB} / ${c.serverCpuSecondsPerGiB} (${c.serverCpuPercent} %)`),
+      (c) => {
+        const client = c.clientSystemCpuSecondsPerGiB === undefined ? `${c.clientCpuSecondsPerGiB}` : `${c.clientCpuSecondsPerGiB} (${c.clientSystemCpuSecondsPerGiB} sys)`;
+        return c.serverCpuSecondsPerGiB === undefined ? client : `${client} / ${c.serverCpuSecondsPerGiB} (${c.serverCpuPercent} %)`;
+      },
     ),
   );
   const met = result.targets.filter((t) => t.met).length;

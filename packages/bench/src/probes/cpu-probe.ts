@@ -9,12 +9,14 @@ export interface CpuSpent {
   processSeconds: number;
   /** Child processes that ended meanwhile (rclone, mc, sha256sum), from this process's `cutime + cstime`. */
   childSeconds: number;
+  /** The kernel's share of `processSeconds + childSeconds` (system time: syscalls, page faults, the page cache). */
+  systemSeconds: number;
   /** The server the work talked to, from `/proc/<pid>/stat`; undefined without one. */
   serverSeconds?: number | undefined;
 }
 
-/** user + system ticks of `pid` (fields 14 and 15 of `/proc/<pid>/stat`), and of its waited-for children (16, 17). */
-function procTimes(pid: number | 'self'): { own: number; children: number } | undefined {
+/** user + system ticks of `pid` (fields 14 and 15 of `/proc/<pid>/stat`), and of its waited-for children (16, 17; 17 alone is their system time). */
+function procTimes(pid: number | 'self'): { own: number; children: number; childrenSystem: number } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -24,7 +26,7 @@ function procTimes(pid: number | 'self'): { own: number; children: number } | un
   // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const at = (field: number) => Number(fields[field - 3]);
-  return { own: (at(14) + at(15)) / TICKS_PER_SECOND, children: (at(16) + at(17)) / TICKS_PER_SECOND };
+  return { own: (at(14) + at(15)) / TICKS_PER_SECOND, children: (at(16) + at(17)) / TICKS_PER_SECOND, childrenSystem: at(17) / TICKS_PER_SECOND };
 }
 
 /** Starts counting; the returned function tells what was spent since. */
@@ -39,6 +41,7 @@ export function startCpuProbe(serverPid?: number): () => CpuSpent {
     return {
       processSeconds: (used.user + used.system) / 1e6,
       childSeconds: self && selfNow ? selfNow.children - self.children : 0,
+      systemSeconds: used.system / 1e6 + (self && selfNow ? selfNow.childrenSystem - self.childrenSystem : 0),
       serverSeconds: server && serverNow ? serverNow.own - server.own : undefined,
     };
   };

@@ -21,6 +21,8 @@ export interface TransferRun {
   megabytesPerSecond: number;
   /** CPU seconds of the client: this process (every thread) plus the child processes it ran. */
   clientCpuSeconds: number;
+  /** The kernel's share of `clientCpuSeconds` (absent from results older than 2026-11-26 04:00). */
+  clientSystemCpuSeconds?: number | undefined;
   /** CPU seconds of the server process meanwhile (undefined for fs: no server). */
   serverCpuSeconds?: number | undefined;
   /** The 1-minute load average just before the run. */
@@ -48,6 +50,8 @@ export interface TransferCase {
   megabytesPerSecond: Spread;
   /** Medians over the runs. */
   clientCpuSecondsPerGiB: number;
+  /** The kernel's share of it (median), where the runs measured it. */
+  clientSystemCpuSecondsPerGiB?: number | undefined;
   serverCpuSecondsPerGiB?: number | undefined;
   /** Server CPU time ÷ wall time, in % of one core (the server may use both). */
   serverCpuPercent?: number | undefined;
@@ -146,6 +150,7 @@ async function timed(shape: TransferShape, r: number, serverPid: number | undefi
     seconds: round(seconds, 3),
     megabytesPerSecond: round(shape.totalBytes / 1e6 / seconds, 1),
     clientCpuSeconds: round(cpu.processSeconds + cpu.childSeconds, 2),
+    clientSystemCpuSeconds: round(cpu.systemSeconds, 2),
     serverCpuSeconds: cpu.serverSeconds === undefined ? undefined : round(cpu.serverSeconds, 2),
     loadAverage,
   };
@@ -154,6 +159,7 @@ async function timed(shape: TransferShape, r: number, serverPid: number | undefi
 function summarize(backend: string, shape: TransferShape, direction: Direction, client: TransferClient, runs: TransferRun[]): TransferCase {
   const gib = shape.totalBytes / GiB;
   const server = runs.filter((r) => r.serverCpuSeconds !== undefined);
+  const system = runs.filter((r) => r.clientSystemCpuSeconds !== undefined);
   return {
     backend,
     shape: shape.id,
@@ -167,6 +173,7 @@ function summarize(backend: string, shape: TransferShape, direction: Direction, 
     runs,
     megabytesPerSecond: spread(runs.map((r) => r.megabytesPerSecond)),
     clientCpuSecondsPerGiB: round(median(runs.map((r) => r.clientCpuSeconds / gib)), 2),
+    clientSystemCpuSecondsPerGiB: system.length ? round(median(system.map((r) => r.clientSystemCpuSeconds! / gib)), 2) : undefined,
     serverCpuSecondsPerGiB: server.length ? round(median(server.map((r) => r.serverCpuSeconds! / gib)), 2) : undefined,
     serverCpuPercent: server.length ? Math.round(median(server.map((r) => (100 * r.serverCpuSeconds!) / r.seconds))) : undefined,
   };
@@ -197,7 +204,8 @@ async function deleteUnder(backend: BenchBackend, prefix: string): Promise<void>
 
 function describe(run: TransferRun): string {
   const server = run.serverCpuSeconds === undefined ? '' : `, server ${run.serverCpuSeconds} CPU-s`;
-  return `${run.megabytesPerSecond} MB/s (${run.seconds} s, client ${run.clientCpuSeconds} CPU-s${server}, load ${run.loadAverage})`;
+  const system = run.clientSystemCpuSeconds === undefined ? '' : ` (${run.clientSystemCpuSeconds} system)`;
+  return `${run.megabytesPerSecond} MB/s (${run.seconds} s, client ${run.clientCpuSeconds} CPU-s${system}${server}, load ${run.loadAverage})`;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
