@@ -159,7 +159,11 @@ async function timed(shape: TransferShape, r: number, serverPid: number | undefi
 function summarize(backend: string, shape: TransferShape, direction: Direction, client: TransferClient, runs: TransferRun[]): TransferCase {
   const gib = shape.totalBytes / GiB;
   const server = runs.filter((r) => r.serverCpuSeconds !== undefined);
-  const system = runs.filter((r) => r.clientSystemCpuSeconds !== undefined);
+  /** The median of `seconds` per GiB over the runs that measured it; undefined when none did. */
+  const medianPerGiB = (seconds: Array<number | undefined>) => {
+    const known = seconds.filter((value) => value !== undefined);
+    return known.length ? round(median(known.map((value) => value / gib)), 2) : undefined;
+  };
   return {
     backend,
     shape: shape.id,
@@ -173,8 +177,8 @@ function summarize(backend: string, shape: TransferShape, direction: Direction, 
     runs,
     megabytesPerSecond: spread(runs.map((r) => r.megabytesPerSecond)),
     clientCpuSecondsPerGiB: round(median(runs.map((r) => r.clientCpuSeconds / gib)), 2),
-    clientSystemCpuSecondsPerGiB: system.length ? round(median(system.map((r) => r.clientSystemCpuSeconds! / gib)), 2) : undefined,
-    serverCpuSecondsPerGiB: server.length ? round(median(server.map((r) => r.serverCpuSeconds! / gib)), 2) : undefined,
+    clientSystemCpuSecondsPerGiB: medianPerGiB(runs.map((r) => r.clientSystemCpuSeconds)),
+    serverCpuSecondsPerGiB: medianPerGiB(runs.map((r) => r.serverCpuSeconds)),
     serverCpuPercent: server.length ? Math.round(median(server.map((r) => (100 * r.serverCpuSeconds!) / r.seconds))) : undefined,
   };
 }

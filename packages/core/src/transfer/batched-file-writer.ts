@@ -5,7 +5,7 @@ import type { Checksums } from '../contracts/cold-store.js';
 import { offThreadHasher, type FileHasher } from './checksum-thread.js';
 
 /** Bytes gathered before one writev(2): a body's 64 KiB socket chunks become a few large writes. */
-export const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_BYTES = 4 * 1024 * 1024;
 /** Chunks per writev(2) at most (Linux's IOV_MAX). */
 const BATCH_CHUNKS = 1024;
 /** Batches handed to writev(2) and not yet hashed, at most, per download: its memory bound is (this + 1) × BATCH_BYTES. */
@@ -16,7 +16,7 @@ const BATCHES_IN_FLIGHT = 2;
  * writes the file while the rest arrives instead of all of it in the final fsync (faster
  * downloads: `npm run bench -- throughput`), with the same durability.
  */
-export const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
+const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
 
 const writevOnce = (fd: number, chunks: Buffer[], position: number) =>
   new Promise<number>((resolve, reject) => writev(fd, chunks, position, (error, written) => (error ? reject(error) : resolve(written))));
