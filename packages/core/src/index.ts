@@ -4,6 +4,7 @@ export * from './contracts/index.js';
 export * from './di/index.js';
 export * from './driver/index.js';
 export * from './errors/index.js';
+export * from './http/index.js';
 export * from './kafka/index.js';
 export * from './keys/index.js';
 export * from './metadata/index.js';

@@ -114,6 +114,17 @@ export interface ColdStoreCapabilities {
   readonly conditionalWrites?: 'server' | 'head-check' | 'unknown';
 }
 
+/** Memory a body is read into (`ColdStore.readInto`). */
+export interface BodySink {
+  /** Where the next bytes go: a view that is not empty, owned by the sink. */
+  space(): Uint8Array;
+  /**
+   * `bytes` bytes landed at the start of the last `space()`. A promise pauses the reading until it
+   * settles (`space()` is not asked again before); a rejection ends the read with its error.
+   */
+  filled(bytes: number): void | Promise<void>;
+}
+
 /**
  * A cold object store. Every backend honours the same semantics (docs/ARCHITECTURE.md, "The
  * ColdStore contract"), proven by the shared contract suite in `@takhin/testkit` against a real
@@ -136,6 +147,14 @@ export interface ColdStore {
    * starts past the end: `INVALID_RANGE`.
    */
   get(key: string, options?: GetOptions): Promise<Readable>;
+
+  /**
+   * Optional: reads the object (or a slice of it) straight into memory the caller lends, with no
+   * allocation per socket read; downloads use it when a store has it (docs/ARCHITECTURE.md,
+   * "Plain reads"). The same checks and errors as `get`; an error the sink throws is passed on
+   * as it is. Resolves once every byte is in the sink.
+   */
+  readInto?(key: string, sink: BodySink, options?: GetOptions): Promise<void>;
 
   /** The object's description, or `null` when it does not exist. */
   head(key: string, options?: HeadOptions): Promise<ObjectDescription | null>;

@@ -142,6 +142,12 @@ export interface OpenedObject {
   contentLength?: number | undefined;
 }
 
+/** A read as a plain-`http:` GET: its URL and headers, signed. */
+export interface SignedRead {
+  url: string;
+  headers: Record<string, string>;
+}
+
 export interface ObjectRequest {
   key: string;
   name: string;
@@ -210,6 +216,13 @@ export interface ColdStoreDriver<Upload extends MultipartUpload = MultipartUploa
 
   /** Opens the object, or asks for a slice of it. A missing object throws (NOT_FOUND). */
   getObject(read: ObjectRead): Promise<OpenedObject>;
+  /**
+   * The same read as a signed GET that core sends itself over its own lean client, which reads
+   * the body straight into a download's buffers (docs/ARCHITECTURE.md, "Plain reads"); or
+   * `undefined` when this read cannot be one. Touches no network. Any answer but the one asked
+   * for is not interpreted: core sends `getObject` instead, so its errors stay the driver's.
+   */
+  signRead?(read: ObjectRead): Promise<SignedRead | undefined>;
   /** The object's description, or `null` when there is none. */
   headObject(request: ObjectRequest): Promise<StoredObject | null>;
   /** One page of the objects whose names start with `prefix`. */

@@ -49,6 +49,7 @@ export function layerDriver<Upload extends MultipartUpload>(inner: ColdStoreDriv
       layer({ operation: 'uploadPart', key: part.upload.key, signal: part.signal, bytesUp: part.body.byteLength, retryable: true }, () => inner.uploadPart(part)),
     completeMultipart: (completion) => layer({ operation: 'completeMultipart', key: completion.upload.key, retryable: false }, () => inner.completeMultipart(completion)),
     abortMultipart: (upload) => layer({ operation: 'abortMultipart', key: upload.key, retryable: true }, () => inner.abortMultipart(upload)),
+    signRead: inner.signRead && ((read) => inner.signRead!(read)),
     getObject: (read) => layer({ operation: 'getObject', key: read.key, signal: read.signal, retryable: true }, () => inner.getObject(read)),
     headObject: (request) => layer({ operation: 'headObject', key: request.key, signal: request.signal, retryable: true }, () => inner.headObject(request)),
     listPage: (request) => layer({ operation: 'listPage', key: request.key, signal: request.signal, retryable: true }, () => inner.listPage(request)),

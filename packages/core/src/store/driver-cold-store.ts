@@ -1,12 +1,14 @@
 import type { Readable } from 'node:stream';
 import { describeInvalidMetadata } from '../checksums/object-metadata.js';
-import type { ColdStore, ColdStoreCapabilities, DeleteOptions, GetOptions, HeadOptions, ListOptions, ObjectDescription, PutBody, PutOptions } from '../contracts/cold-store.js';
-import type { ColdStoreDriver, OpenUpload, StoredObject } from '../driver/cold-store-driver.js';
+import type { BodySink, ByteRange, ColdStore, ColdStoreCapabilities, DeleteOptions, GetOptions, HeadOptions, ListOptions, ObjectDescription, PutBody, PutOptions } from '../contracts/cold-store.js';
+import type { ColdStoreDriver, OpenUpload, SignedRead, StoredObject } from '../driver/cold-store-driver.js';
 import { isColdStoreError } from '../errors/cold-store-error.js';
-import { checksumMismatch, invalidKey, invalidRange } from '../errors/factories.js';
+import { aborted, checksumMismatch, invalidKey, invalidRange, unavailable } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import { toContractError } from '../layers/error-mapping-layer.js';
-import { layeredDriver } from '../layers/layered-driver.js';
+import { layeredDriver, storeLayer } from '../layers/layered-driver.js';
+import type { DriverLayer } from '../layers/driver-layer.js';
+import { PlainHttpClient, PlainHttpError, type PlainResponse } from '../http/plain-get.js';
 import { assertValidKey, assertValidPrefix, joinKey, maxKeyBytesUnder, RESERVED_KEY_SEGMENT, stripPrefix } from '../keys/object-key.js';
 import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
 import type { StoreMetrics } from '../metrics/store-metrics.js';
@@ -14,7 +16,8 @@ import { PendingAborts } from '../multipart/pending-aborts.js';
 import { assertRangeShape } from '../ranges/byte-range.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry/retry-policy.js';
 import { ConditionalWrites } from './conditional-writes.js';
-import { guardBody } from './guarded-body.js';
+import { copyInto } from './copy-into.js';
+import { guardBody, planRead } from './guarded-body.js';
 import { writeObject, type WriterContext } from './object-writer.js';
 import type { StoreContext } from './store-context.js';
 
@@ -47,6 +50,9 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
   readonly #pendingAborts: PendingAborts;
   readonly #conditional: ConditionalWrites;
   readonly #writer: WriterContext;
+  /** The request stack as one layer, for the plain reads this store sends itself. */
+  readonly #layer: DriverLayer;
+  readonly #plain = new PlainHttpClient();
   #containerSeen = false;
   #batchDeleteRefused = false;
 
@@ -61,6 +67,8 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
     this.#pendingAborts = new PendingAborts((upload) => this.#driver.abortMultipart(upload));
     this.#conditional = new ConditionalWrites(this.#driver, this.prefix);
     this.#writer = { driver: this.#driver, retry: this.#retry, pendingAborts: this.#pendingAborts, conditional: this.#conditional };
+    this.#layer = storeLayer(driver, { retry: this.#retry, metrics: this.metrics });
+    this.readInto = driver.signRead ? (key, sink, options) => this.#readInto(key, sink, options) : undefined;
   }
 
   /** What this store does; `conditionalWrites` and `maxDeleteBatch` reflect what it has learnt. */
@@ -103,6 +111,73 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
       mapError: (error) => toContractError(this.#driver, error, { key, signal }),
       onBytes: (bytes) => this.metrics.recordBytes(this.backend, 'down', bytes),
     });
+  }
+
+  /**
+   * Present when the driver signs reads (`signRead`): a plain `http:` read goes out on the
+   * store's own lean client and lands in `sink`'s memory; anything else (an `https:` endpoint, an
+   * answer other than the exact bytes asked for) is read through `get` and copied into `sink`.
+   */
+  readonly readInto: ((key: string, sink: BodySink, options?: GetOptions) => Promise<void>) | undefined;
+
+  async #readInto(key: string, sink: BodySink, options: GetOptions = {}): Promise<void> {
+    const name = this.#name(key);
+    const { range, signal } = options;
+    if (range) assertRangeShape(this.backend, key, range);
+    throwIfAborted(signal, this.backend, key);
+    const signed = await this.driver.signRead!({ key, name, range, signal }).catch((error: unknown) => {
+      throw toContractError(this.driver, error, { key, signal });
+    });
+    if (signed && PlainHttpClient.accepts(signed.url)) {
+      const response = await this.#layer({ operation: 'getObject', key, signal, retryable: true }, () => this.#sendPlain(key, signed, signal));
+      if (this.#takesWhole(response, key, range)) return this.#readPlainBody(key, response, sink, signal);
+      // Not exactly the bytes asked for (an error, a whole object for a range): `get` decides what it means.
+      response.discard();
+    }
+    return copyInto(await this.get(key, options), sink);
+  }
+
+  async #sendPlain(key: string, signed: SignedRead, signal: AbortSignal | undefined): Promise<PlainResponse> {
+    try {
+      return await this.#plain.get(signed, signal);
+    } catch (error) {
+      if (signal?.aborted) throw aborted(this.backend, key, signal.reason);
+      if (error instanceof PlainHttpError) throw unavailable(this.backend, key, `the read's connection failed (${error.code}): ${error.message}`, error);
+      throw error;
+    }
+  }
+
+  /** Whether the answer is every byte asked for and nothing else (a 200 for the whole object, a 206 for exactly the range). */
+  #takesWhole(response: PlainResponse, key: string, range: ByteRange | undefined): boolean {
+    if ((response.status !== 200 && response.status !== 206) || response.contentLength === undefined) return false;
+    try {
+      const plan = planRead({ status: response.status, contentLength: response.contentLength, contentRange: response.headers.get('content-range') }, { backend: this.backend, key, range });
+      return plan.skip === 0 && plan.take === response.contentLength;
+    } catch {
+      return false;
+    }
+  }
+
+  async #readPlainBody(key: string, response: PlainResponse, sink: BodySink, signal: AbortSignal | undefined): Promise<void> {
+    let received = 0;
+    const counting: BodySink = {
+      space: () => sink.space(),
+      filled: (bytes) => {
+        received += bytes;
+        return sink.filled(bytes);
+      },
+    };
+    try {
+      await response.readBody(counting, signal);
+    } catch (error) {
+      if (signal?.aborted) throw aborted(this.backend, key, signal.reason);
+      if (error instanceof PlainHttpError) {
+        throw unavailable(this.backend, key, `the connection broke after ${received} of ${response.contentLength} bytes of the body: ${error.message}`, error);
+      }
+      throw error; // the sink's own
+    } finally {
+      this.metrics.recordBytes(this.backend, 'down', received);
+    }
   }
 
   async head(key: string, options: HeadOptions = {}): Promise<ObjectDescription | null> {
@@ -188,6 +263,7 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
   /** Aborts what it still can of the uploads it failed to abort, then releases the client. */
   async close(): Promise<void> {
     await this.#pendingAborts.retry();
+    this.#plain.close();
     await this.#driver.close();
   }
 

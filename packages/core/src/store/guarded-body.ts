@@ -17,7 +17,7 @@ export interface GuardOptions {
 }
 
 /** Which bytes of the server's answer the caller gets: skip some, then pass `take` (or all). */
-interface Plan {
+export interface Plan {
   skip: number;
   take: number | undefined;
 }
@@ -40,7 +40,8 @@ export function guardBody(opened: OpenedObject, options: GuardOptions): Readable
   return new GuardedBody(opened, plan, options);
 }
 
-function planRead(opened: OpenedObject, { backend, key, range }: GuardOptions): Plan {
+/** What of an answer (status, length, `Content-Range`) a read of `range` takes, or the contract's error for a wrong answer. */
+export function planRead(opened: Pick<OpenedObject, 'status' | 'contentLength' | 'contentRange'>, { backend, key, range }: Pick<GuardOptions, 'backend' | 'key' | 'range'>): Plan {
   const { status, contentLength } = opened;
   if (!range) {
     if (status !== 200) throw unrecognizedFailure(backend, key, `the server answered a read of the whole object with HTTP ${status}`);

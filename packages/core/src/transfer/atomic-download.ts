@@ -8,7 +8,7 @@ import { isColdStoreError } from '../errors/cold-store-error.js';
 import { aborted, checksumMismatch, invalidRange, localFileFailure, notFound } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import type { LocalFileOptions } from './file-checksum.js';
-import { BatchedFileWriter } from './batched-file-writer.js';
+import { BatchedFileSink, BatchedFileWriter } from './batched-file-writer.js';
 import { syncDirectory } from './sync-directory.js';
 import type { DownloadResult } from './transfer-task.js';
 
@@ -35,7 +35,7 @@ export async function downloadToLocalFile(
   path: string,
   options: DownloadToLocalFileOptions = {},
 ): Promise<DownloadResult> {
-  const { signal, range } = options;
+  const { signal } = options;
   throwIfAborted(signal, store.backend, key);
   const expected = await expectedChecksums(store, key, options);
   const verified = (['crc32c', 'sha256'] as const).filter((name) => expected[name] !== undefined);
@@ -45,16 +45,12 @@ export async function downloadToLocalFile(
 
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
   try {
-    const body = await store.get(key, { range, signal });
-    // Writes in 4 MiB writev(2)s, hashed as read back by the checksum thread; `wx+`: never reuse someone else's file; fsyncs before it finishes.
-    const hashing = new BatchedFileWriter(temp, options.onProgress);
-    await pipeline(body, hashing, { signal });
-    const checksums = hashing.checksums;
+    const { bytes, checksums } = await (store.readInto ? readIntoFile(store, key, temp, options) : streamIntoFile(store, key, temp, options));
     assertDeclaredChecksums(store.backend, key, expected, checksums);
     throwIfAborted(signal, store.backend, key);
     await rename(temp, path);
     await syncDirectory(dirname(path));
-    return { key, path, size: hashing.bytes, checksums, verified };
+    return { key, path, size: bytes, checksums, verified };
   } catch (error) {
     await unlink(temp).catch(() => {}); // absent when get failed before anything was written
     if (isColdStoreError(error)) throw error;
@@ -72,4 +68,28 @@ async function expectedChecksums(store: ColdStore, key: string, options: Downloa
   const description = await store.head(key, { signal: options.signal });
   if (description === null) throw notFound(store.backend, key);
   return description.checksums;
+}
+
+interface WrittenFile {
+  bytes: number;
+  checksums: Checksums;
+}
+
+/** The store reads straight into the file's batch buffers (docs/ARCHITECTURE.md, "Plain reads"). */
+async function readIntoFile(store: ColdStore, key: string, temp: string, { range, signal, onProgress }: DownloadToLocalFileOptions): Promise<WrittenFile> {
+  const sink = await BatchedFileSink.create(temp, onProgress);
+  try {
+    await store.readInto!(key, sink, { range, signal });
+    return { bytes: sink.bytes, checksums: await sink.finish() };
+  } finally {
+    await sink.close();
+  }
+}
+
+/** The store's body stream, in 4 MiB writev(2)s hashed as read back by the checksum thread; fsynced before it finishes. */
+async function streamIntoFile(store: ColdStore, key: string, temp: string, { range, signal, onProgress }: DownloadToLocalFileOptions): Promise<WrittenFile> {
+  const body = await store.get(key, { range, signal });
+  const writer = new BatchedFileWriter(temp, onProgress);
+  await pipeline(body, writer, { signal });
+  return { bytes: writer.bytes, checksums: writer.checksums };
 }

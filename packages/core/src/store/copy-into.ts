@@ -1,0 +1,19 @@
+import type { Readable } from 'node:stream';
+import type { BodySink } from '../contracts/cold-store.js';
+
+/** Copies a body stream into `sink`, waiting whenever the sink asks to; the stream is destroyed if the sink fails. */
+export async function copyInto(body: Readable, sink: BodySink): Promise<void> {
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      for (let at = 0; at < chunk.byteLength; ) {
+        const space = sink.space();
+        const bytes = Math.min(space.byteLength, chunk.byteLength - at);
+        chunk.copy(space, 0, at, at + bytes);
+        at += bytes;
+        await sink.filled(bytes);
+      }
+    }
+  } finally {
+    body.destroy();
+  }
+}
