@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { ConfigError, containerMissing, withChecksumMetadata, type BatchDelete, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import { AnonymousCredential, BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { ConfigError, containerMissing, httpRangeHeader, withChecksumMetadata, type SignedRead, type BatchDelete, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import { describeBlob } from './blob-description.js';
 import { AZURE_CONFIG_PATH, blockSizeBytes, type AzureConfig } from './config.js';
 import { BACKEND, azureErrorCode, toColdStoreError } from './errors.js';
@@ -10,6 +10,8 @@ import { encodeMetadata } from './metadata-names.js';
 /** Azure's limit of sub-requests in one Blob Batch request. */
 const MAX_BATCH = 256;
 const CONTENT_TYPE = 'application/octet-stream';
+/** How long a read's SAS is valid: the read starts at once; a retry signs again. */
+const SIGNED_READ_VALIDITY_MS = 15 * 60 * 1000;
 
 /** One SDK client for the configured credentials; SDK retries off (core's retry layer retries). */
 function containerClient(config: AzureConfig): ContainerClient {
@@ -117,6 +119,18 @@ export class AzureDriver implements ColdStoreDriver {
       contentRange: response.contentRange,
       contentLength: response.contentLength,
     };
+  }
+
+  /**
+   * A read core sends itself: the blob's URL with a read-only SAS of a few minutes when the
+   * store holds the account key, or its URL as configured (with the configured SAS, if any).
+   */
+  async signRead({ name, range }: ObjectRead): Promise<SignedRead | undefined> {
+    const blob = this.#blob(name);
+    const url = blob.credential instanceof StorageSharedKeyCredential
+      ? await blob.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + SIGNED_READ_VALIDITY_MS) })
+      : blob.url;
+    return { url, headers: range ? { range: httpRangeHeader(range) } : {} };
   }
 
   async headObject({ name, signal }: ObjectRequest): Promise<StoredObject | null> {

@@ -70,8 +70,7 @@ export class GcsHttp {
    * of `expected`; any other status becomes a `GcsHttpError` carrying the server's message.
    */
   async request(url: string, request: GcsRequest, expected: readonly number[]): Promise<IncomingMessage> {
-    const headers: OutgoingHttpHeaders = {};
-    if (this.authorize) for (const [name, value] of new Headers(await this.authorize())) headers[name] = value;
+    const headers: OutgoingHttpHeaders = await this.authHeaders();
     const pieces = request.body === undefined ? [] : typeof request.body === 'string' || Buffer.isBuffer(request.body) ? [request.body] : request.body;
     Object.assign(headers, request.headers, { 'content-length': pieces.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0) });
     const target = new URL(url);
@@ -98,13 +97,19 @@ export class GcsHttp {
    * `finish` once every byte was written; a status not in `expected` is a `GcsHttpError`.
    */
   async open(url: string, request: Omit<GcsRequest, 'body' | 'signal'> & { length: number }, expected: readonly number[]): Promise<StreamedRequest> {
-    const headers: OutgoingHttpHeaders = {};
-    if (this.authorize) for (const [name, value] of new Headers(await this.authorize())) headers[name] = value;
+    const headers: OutgoingHttpHeaders = await this.authHeaders();
     Object.assign(headers, request.headers, { 'content-length': request.length });
     const target = new URL(url);
     const transport = target.protocol === 'https:' ? https : http;
     const outgoing = transport.request(target, { method: request.method ?? 'PUT', headers, agent: this.#agents[target.protocol as 'http:' | 'https:'] });
     return new StreamedRequest(outgoing, request.method ?? 'PUT', expected);
+  }
+
+  /** The `Authorization` header, if any, as plain name → value pairs. */
+  async authHeaders(): Promise<Record<string, string>> {
+    const headers: Record<string, string> = {};
+    if (this.authorize) for (const [name, value] of new Headers(await this.authorize())) headers[name] = value;
+    return headers;
   }
 
   /** Destroys the keep-alive sockets. */

@@ -2,7 +2,7 @@ import type { Agent, IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import type { Client } from 'minio';
-import { describeS3Object, httpRangeHeader, S3ProtocolDriver, s3FieldsFromHeaders, s3WriteHeaders, type BatchDelete, type Checksums, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type PartWrite, type S3DeleteError, type S3ObjectFields, type S3UploadsPage, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import { describeS3Object, httpRangeHeader, S3ProtocolDriver, s3FieldsFromHeaders, s3WriteHeaders, signS3Read, type SignedRead, type BatchDelete, type Checksums, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type PartWrite, type S3DeleteError, type S3ObjectFields, type S3UploadsPage, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import { completeMultipartBody, completeMultipartError } from './complete-multipart.js';
 import type { MinioConfig } from './config.js';
 import { BACKEND, readMinioFailure } from './errors.js';
@@ -56,6 +56,11 @@ export class MinioDriver extends S3ProtocolDriver {
     const response = await withSignal(signal, () => this.client.makeRequestAsync(request, '', range ? [200, 206] : [200]));
     const length = response.headers['content-length'];
     return { body: response as Readable, status: response.statusCode ?? 200, contentRange: response.headers['content-range'], contentLength: length === undefined ? undefined : Number(length) };
+  }
+
+  async signRead(read: ObjectRead): Promise<SignedRead | undefined> {
+    const { endpoint, region, accessKey, secretKey, sessionToken } = this.config;
+    return signS3Read({ endpoint, pathStyle: true, bucket: this.bucket, region, accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken }, read);
   }
 
   async listPage({ prefix, cursor, pageSize, signal }: ListRequest): Promise<ListPage> {

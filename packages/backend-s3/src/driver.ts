@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, type S3Client, type ServerSideEncryption, type StorageClass } from '@aws-sdk/client-s3';
-import { describeS3Object, httpRangeHeader, S3ProtocolDriver, withChecksumMetadata, type BatchDelete, type Checksums, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type PartWrite, type S3ObjectFields, type S3UploadsPage, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import { describeS3Object, httpRangeHeader, S3ProtocolDriver, signS3Read, withChecksumMetadata, type SignedRead, type BatchDelete, type Checksums, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type PartWrite, type S3ObjectFields, type S3UploadsPage, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import type { S3Config } from './config.js';
 import { BACKEND, readS3Failure } from './errors.js';
 import { createS3Client } from './s3-client.js';
@@ -69,6 +69,14 @@ export class S3Driver extends S3ProtocolDriver {
     const request = new GetObjectCommand({ Bucket: this.bucket, Key: name, ...(range && { Range: httpRangeHeader(range) }) });
     const response = await this.client.send(request, { abortSignal: signal });
     return { body: response.Body as Readable, status: response.$metadata.httpStatusCode ?? 200, contentRange: response.ContentRange, contentLength: response.ContentLength };
+  }
+
+  /** A read core sends itself, when the endpoint is plain http (an S3-compatible server; AWS itself is https). */
+  async signRead(read: ObjectRead): Promise<SignedRead | undefined> {
+    const { endpoint, forcePathStyle, region } = this.config;
+    if (endpoint === undefined) return undefined;
+    const credentials = await this.client.config.credentials();
+    return signS3Read({ endpoint, pathStyle: forcePathStyle ?? false, bucket: this.bucket, region, ...credentials }, read);
   }
 
   async listPage({ prefix, cursor, pageSize, signal }: ListRequest): Promise<ListPage> {

@@ -6,6 +6,7 @@ import { checksumStream, patternedBytes, patternedChecksums, patternedStream, re
 import { collect, expectCode, runConcurrently } from './assertions.js';
 import { defineFailedPutCases } from './failed-put-cases.js';
 import { defineKeyCases } from './key-cases.js';
+import { defineReadIntoCases } from './read-into-cases.js';
 import { definePoolCases } from './pool-cases.js';
 import { resolveSubject, type ContractCase, type ContractOverrides, type ContractSubjectFactory, type ResolvedContractSubject } from './subject.js';
 
@@ -266,6 +267,7 @@ export function describeColdStoreContract(name: string, factory: ContractSubject
 
     defineKeyCases(contractCase);
     defineFailedPutCases(contractCase, freshKey);
+    defineReadIntoCases(contractCase, freshKey);
 
     // The same backend built inside TransferPool workers from `subject.target`.
     definePoolCases(() => subject);
@@ -330,6 +332,11 @@ const CASE_NAMES = new Set([
   'a key segment over 255 bytes is INVALID_KEY before any request',
   'awkward keys round-trip: listed exactly as put, got and deleted by their listed names',
   '32 concurrent puts to distinct keys all land',
+  'readInto: present exactly where the backend serves plain reads',
+  'readInto: whole objects and ranges, byte for byte, one request each',
+  'readInto: a missing key is NOT_FOUND, a range past the end INVALID_RANGE, a bad range refused before any request',
+  'readInto: a failing sink ends the read with its own error, and the store reads on',
+  'readInto: an abort in the middle is ABORTED, and an unreachable server UNAVAILABLE',
 ]);
 
 /** The names of the contract's cases, for backends that document their overrides. */

@@ -30,6 +30,11 @@ export interface ContractSubject {
    * it inside TransferPool worker threads.
    */
   target: BackendTarget;
+  /**
+   * Whether the store serves reads over core's lean client (`readInto`, docs/ARCHITECTURE.md,
+   * "Plain reads"): its driver signs reads and its endpoint is plain http.
+   */
+  plainReads?: boolean;
   /** Removes what the suite left behind and closes clients; called once after the suite. */
   cleanup?(): Promise<void>;
 }
