@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ColdStoreError, DriverColdStore, InMemoryStoreMetrics, checksumBytes, type PutBody } from '@takhin/core';
+import { ColdStoreError, DriverColdStore, InMemoryStoreMetrics, checksumBytes, uploadLocalFile, type PutBody } from '@takhin/core';
 import { MemoryDriver, reset } from './fixtures/memory-driver.js';
 
 const fast = { baseDelayMs: 1, maxDelayMs: 2 };
+const MiB = 1024 * 1024;
 const bytesOf = async (stream: AsyncIterable<Uint8Array>) => {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk));
@@ -138,6 +143,41 @@ describe('DriverColdStore: the write path', () => {
     const expected = Array.from({ length: 8 }, (_, i) => checksumBytes(body.subarray(i * 7, i * 7 + 7)).crc32c);
     expect(put.chunks).toEqual({ size: 7, crc32c: expected });
     expect(put.checksums).toEqual(checksumBytes(body));
+  });
+});
+
+describe('DriverColdStore: whole local files reuse one buffer from put to put', () => {
+  it('files of a few MiB go in one request each, read into the same buffer; concurrent puts never share one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'takhin-whole-bodies-'));
+    try {
+      const driver = new MemoryDriver({ maxNameBytes: 1024, partSize: 4 * MiB, partsInFlight: 2 });
+      const lent: ArrayBufferLike[] = [];
+      driver.before = (operation, request) => {
+        if (operation === 'putObject') lent.push((request as { body: Buffer }).body.buffer);
+      };
+      const store = new DriverColdStore(driver, { retry: fast });
+      const files = await Promise.all(
+        [3 * MiB, 3 * MiB - 5, 2 * MiB + 1, 1000].map(async (size, index) => {
+          const bytes = randomBytes(size);
+          await writeFile(join(dir, `f${index}`), bytes);
+          return { path: join(dir, `f${index}`), bytes };
+        }),
+      );
+      for (const [index, file] of files.entries()) await uploadLocalFile(store, file.path, `f${index}`);
+      expect(driver.calls).toEqual(['putObject', 'putObject', 'putObject', 'putObject']);
+      for (const [index, file] of files.entries()) expect(Buffer.compare(driver.objects.get(`f${index}`)!.body, file.bytes)).toBe(0);
+      // The three MiB-sized files shared one buffer (rounded up to 3 MiB); the 1000-byte one had its own.
+      expect(lent[1]).toBe(lent[0]);
+      expect(lent[2]).toBe(lent[0]);
+      expect(lent[3]).not.toBe(lent[0]);
+      lent.length = 0;
+      await Promise.all([uploadLocalFile(store, files[0]!.path, 'g0'), uploadLocalFile(store, files[1]!.path, 'g1')]);
+      expect(lent[0]).not.toBe(lent[1]);
+      expect(Buffer.compare(driver.objects.get('g0')!.body, files[0]!.bytes)).toBe(0);
+      expect(Buffer.compare(driver.objects.get('g1')!.body, files[1]!.bytes)).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

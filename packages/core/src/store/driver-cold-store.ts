@@ -18,6 +18,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry/retry-policy.js
 import { ConditionalWrites } from './conditional-writes.js';
 import { copyInto } from './copy-into.js';
 import { guardBody, planRead } from './guarded-body.js';
+import { WholeBodyBuffers } from './part-buffers.js';
 import { writeObject, type WriterContext } from './object-writer.js';
 import type { StoreContext } from './store-context.js';
 
@@ -66,7 +67,7 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
     this.#maxKeyBytes = maxKeyBytesUnder(this.prefix, driver.limits.maxNameBytes);
     this.#pendingAborts = new PendingAborts((upload) => this.#driver.abortMultipart(upload));
     this.#conditional = new ConditionalWrites(this.#driver, this.prefix);
-    this.#writer = { driver: this.#driver, retry: this.#retry, pendingAborts: this.#pendingAborts, conditional: this.#conditional };
+    this.#writer = { driver: this.#driver, retry: this.#retry, pendingAborts: this.#pendingAborts, conditional: this.#conditional, wholeBodies: new WholeBodyBuffers() };
     this.#layer = storeLayer(driver, { retry: this.#retry, metrics: this.metrics });
     this.readInto = driver.signRead ? (key, sink, options) => this.#readInto(key, sink, options) : undefined;
   }

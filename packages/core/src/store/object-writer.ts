@@ -8,7 +8,7 @@ import type { PendingAborts } from '../multipart/pending-aborts.js';
 import { retrying, type RetryPolicy } from '../retry/retry-policy.js';
 import { uploadBoundedParts } from '../streams/bounded-part-uploads.js';
 import type { ConditionalWrites } from './conditional-writes.js';
-import { PartBuffers } from './part-buffers.js';
+import { PartBuffers, type WholeBodyBuffers } from './part-buffers.js';
 import { PartReader, type BodyPart } from './part-reader.js';
 
 /** What the write path needs from the store it runs for. */
@@ -18,6 +18,8 @@ export interface WriterContext {
   readonly retry: RetryPolicy;
   readonly pendingAborts: PendingAborts;
   readonly conditional: ConditionalWrites;
+  /** The store's whole-body buffers, reused from put to put. */
+  readonly wholeBodies: WholeBodyBuffers;
 }
 
 /** A put whose key and options have been checked. */
@@ -51,6 +53,7 @@ export async function writeObject(context: WriterContext, job: WriteJob): Promis
     key,
     partSize,
     buffers: new PartBuffers(partSize, partsInFlight + 1),
+    wholeBodies: context.wholeBodies,
     digest,
     declaredSize: options.size,
     // A local file up to the memory bound goes in one request: a multipart write of a few parts

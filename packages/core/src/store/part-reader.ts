@@ -4,7 +4,7 @@ import type { PutBody } from '../contracts/cold-store.js';
 import { aborted, bodyFailure, sizeMismatch } from '../errors/factories.js';
 import { toReadable } from '../streams/put-body.js';
 import { isDirectBody, type DirectBody } from './direct-body.js';
-import type { PartBuffers } from './part-buffers.js';
+import type { PartBuffers, WholeBodyBuffers } from './part-buffers.js';
 
 /** One part of a body: its bytes, number (from 1), CRC32C, and whether it is the last. */
 export interface BodyPart {
@@ -21,6 +21,8 @@ export interface PartReaderOptions {
   key: string;
   partSize: number;
   buffers: PartBuffers;
+  /** Where a whole direct body's buffer comes from (and goes back to at `close`). */
+  wholeBodies?: WholeBodyBuffers | undefined;
   digest: ChecksumAccumulator;
   /** The size the caller declared: a body that runs past it, or ends before it, fails here. */
   declaredSize?: number | undefined;
@@ -51,6 +53,8 @@ export class PartReader {
   readonly #chunks: AsyncIterator<unknown>;
   readonly #direct: DirectBody | undefined;
   #pending: Buffer | undefined;
+  /** The whole direct body's buffer, lent by `wholeBodies` until `close`. */
+  #whole: Buffer | undefined;
   #read = 0;
   #numbered = 0;
   #done = false;
@@ -109,9 +113,10 @@ export class PartReader {
 
   /** A part read straight from a direct body; a body smaller than a part, or up to `wholeBodyMax`, gets a buffer of its size. */
   async #fillDirect(number: number, direct: DirectBody): Promise<{ body: Buffer; buffer?: Buffer | undefined }> {
-    const { partSize, buffers, declaredSize = 0, backend, key, signal, wholeBodyMax = partSize - 1 } = this.#options;
+    const { partSize, buffers, declaredSize = 0, backend, key, signal, wholeBodyMax = partSize - 1, wholeBodies } = this.#options;
     const small = number === 1 && (declaredSize < partSize || declaredSize <= wholeBodyMax);
-    const buffer = small ? Buffer.allocUnsafe(declaredSize) : buffers.acquire();
+    if (small && wholeBodies) this.#whole = wholeBodies.acquire(declaredSize);
+    const buffer = small ? (this.#whole?.subarray(0, declaredSize) ?? Buffer.allocUnsafe(declaredSize)) : buffers.acquire();
     let filled = 0;
     while (filled < buffer.byteLength) {
       if (signal?.aborted) throw aborted(backend, key, signal.reason);
@@ -152,6 +157,8 @@ export class PartReader {
   close(): void {
     this.#done = true;
     this.#source.destroy();
+    if (this.#whole) this.#options.wholeBodies!.release(this.#whole);
+    this.#whole = undefined;
   }
 
   /** Takes up to `room` bytes of `chunk`, keeping the rest for the next part. */
