@@ -42,7 +42,7 @@ export async function createAzureSubject(prefix: string): Promise<ContractSubjec
     listPendingUploads: async () => (await store.openUploads()).map((upload) => upload.name),
     createUnreachableStore: () => provider.create(deadConfig),
     target: { module: provider.module!, config },
-    plainReads: true,
+    readsInto: true,
     async cleanup() {
       await emptyStore(store);
       await store.close();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { alreadyExists, invalidKey, resolveRange, syncDirectory, throwIfAborted, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import { alreadyExists, invalidKey, resolveRange, syncDirectory, throwIfAborted, type BodySink, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import type { FsConfig } from './config.js';
 import { FS_BACKEND, mapFsError } from './errors.js';
 import { FsLayout, RESERVED_DIR } from './fs-layout.js';
@@ -85,7 +85,35 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
     await removeIfPresent(join(this.layout.tmpDir, upload.id));
   }
 
-  async getObject({ key, name, range, signal }: ObjectRead): Promise<OpenedObject> {
+  async getObject(read: ObjectRead): Promise<OpenedObject> {
+    const { handle, size, slice } = await this.#openForRead(read);
+    const body = handle.createReadStream({ start: slice?.start, end: slice?.end, highWaterMark: FS_WRITE_BUFFER_BYTES }); // owns and closes the handle
+    return slice
+      ? { body, status: 206, contentRange: `bytes ${slice.start}-${slice.end}/${size}`, contentLength: slice.length }
+      : { body, status: 200, contentLength: size };
+  }
+
+  /** Reads the file (or the slice) with positional reads straight into the sink's memory. */
+  async readInto(read: ObjectRead, sink: BodySink): Promise<void> {
+    const { handle, size, slice } = await this.#openForRead(read);
+    try {
+      let position = slice?.start ?? 0;
+      const end = slice ? slice.end + 1 : size;
+      while (position < end) {
+        throwIfAborted(read.signal, FS_BACKEND, read.key);
+        const space = sink.space();
+        const { bytesRead } = await handle.read(space, 0, Math.min(space.byteLength, end - position), position);
+        if (bytesRead === 0) throw Object.assign(new Error(`the file ended at byte ${position} of ${end}: it was truncated while read`), { code: 'ESHORT' });
+        position += bytesRead;
+        await sink.filled(bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Opens an object's file for a read of `range`, which it resolves against the file's size. */
+  async #openForRead({ key, name, range, signal }: ObjectRead): Promise<{ handle: FileHandle; size: number; slice: ReturnType<typeof resolveRange> | undefined }> {
     throwIfAborted(signal, FS_BACKEND, key);
     const path = this.layout.objectPath(name);
     let handle: FileHandle | undefined;
@@ -95,12 +123,7 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
       handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
       const stats = await handle.stat();
       if (!stats.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
-      const slice = range ? resolveRange(FS_BACKEND, key, range, stats.size) : undefined;
-      const body = handle.createReadStream({ start: slice?.start, end: slice?.end, highWaterMark: FS_WRITE_BUFFER_BYTES });
-      handle = undefined; // the stream owns and closes it now
-      return slice
-        ? { body, status: 206, contentRange: `bytes ${slice.start}-${slice.end}/${stats.size}`, contentLength: slice.length }
-        : { body, status: 200, contentLength: stats.size };
+      return { handle, size: stats.size, slice: range ? resolveRange(FS_BACKEND, key, range, stats.size) : undefined };
     } catch (error) {
       await handle?.close();
       throw await this.#lookupFailure(error, key);

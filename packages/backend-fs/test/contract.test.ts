@@ -16,6 +16,7 @@ describeColdStoreContract('fs', async ({ prefix }) => {
     listPendingUploads: async () => (await store.openUploads()).map((upload) => upload.id),
     createUnreachableStore: () => new FsColdStore({ root: join(blocker, 'root') }),
     target: { module: provider.module!, config: { root } },
+    readsInto: true,
     cleanup: () => rm(base, { recursive: true, force: true }),
   };
 });

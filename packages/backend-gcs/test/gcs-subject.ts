@@ -31,7 +31,7 @@ export async function createGcsSubject(prefix: string): Promise<ContractSubject>
     listPendingUploads: async () => (await store.openUploads()).map((upload) => upload.id),
     createUnreachableStore: () => provider.create({ ...config, endpoint: `http://127.0.0.1:${deadPort}` }),
     target: { module: provider.module!, config },
-    plainReads: true,
+    readsInto: true,
     async cleanup() {
       await emptyStore(store);
       await store.close();

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ByteRange, Checksums, ObjectDescription } from '../contracts/cold-store.js';
+import type { BodySink, ByteRange, Checksums, ObjectDescription } from '../contracts/cold-store.js';
 import type { ColdStoreError } from '../errors/cold-store-error.js';
 
 // The driver contract: what a backend supplies so that core can run every operation. A driver
@@ -223,6 +223,12 @@ export interface ColdStoreDriver<Upload extends MultipartUpload = MultipartUploa
    * for is not interpreted: core sends `getObject` instead, so its errors stay the driver's.
    */
   signRead?(read: ObjectRead): Promise<SignedRead | undefined>;
+  /**
+   * The same read, done by the driver itself straight into `sink`'s memory: for a server that is
+   * a local filesystem. Same errors as `getObject`; an error `sink` throws must reach the caller
+   * as it is. Preferred over `signRead`.
+   */
+  readInto?(read: ObjectRead, sink: BodySink): Promise<void>;
   /** The object's description, or `null` when there is none. */
   headObject(request: ObjectRequest): Promise<StoredObject | null>;
   /** One page of the objects whose names start with `prefix`. */

@@ -50,6 +50,8 @@ export function layerDriver<Upload extends MultipartUpload>(inner: ColdStoreDriv
     completeMultipart: (completion) => layer({ operation: 'completeMultipart', key: completion.upload.key, retryable: false }, () => inner.completeMultipart(completion)),
     abortMultipart: (upload) => layer({ operation: 'abortMultipart', key: upload.key, retryable: true }, () => inner.abortMultipart(upload)),
     signRead: inner.signRead && ((read) => inner.signRead!(read)),
+    // Not retried: bytes may already be in the sink. Counted and mapped as the read it is.
+    readInto: inner.readInto && ((read, sink) => layer({ operation: 'getObject', key: read.key, signal: read.signal, retryable: false }, () => inner.readInto!(read, sink))),
     getObject: (read) => layer({ operation: 'getObject', key: read.key, signal: read.signal, retryable: true }, () => inner.getObject(read)),
     headObject: (request) => layer({ operation: 'headObject', key: request.key, signal: request.signal, retryable: true }, () => inner.headObject(request)),
     listPage: (request) => layer({ operation: 'listPage', key: request.key, signal: request.signal, retryable: true }, () => inner.listPage(request)),

@@ -6,6 +6,7 @@ import { crc32cToBase64 } from '../checksums/checksums.js';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
+import { BufferSink } from '../store/buffer-sink.js';
 import type { ManifestFile, SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
 
@@ -118,10 +119,7 @@ export class ChunkCache {
     const length = Math.min(chunks.size, file.size - offset);
     let bytes: Buffer;
     try {
-      const body = await this.store.get(file.key, { range: { offset, length }, signal });
-      const parts: Buffer[] = [];
-      for await (const part of body) parts.push(part as Buffer);
-      bytes = Buffer.concat(parts);
+      bytes = await readRange(this.store, file.key, { offset, length }, signal);
     } catch (error) {
       if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') {
         throw new TieringError('REMOTE_MISSING', `${address.manifest.segment}: its .log is missing from the ${this.store.backend} cold store (key ${file.key})`, address.manifest.segment, { cause: error });
@@ -224,4 +222,16 @@ function verify({ manifest, index }: ChunkAddress, bytes: Buffer): string | unde
   const expected = requireChunks(manifest).crc32c[index];
   const actual = crc32cToBase64(crc32c(bytes));
   return actual === expected ? undefined : `CRC32C ${actual}, expected ${expected ?? '(none recorded)'}`;
+}
+
+/** The bytes of a range: read in place into one buffer where the store can (`readInto`), else gathered from `get`. */
+async function readRange(store: ColdStore, key: string, range: { offset: number; length: number }, signal: AbortSignal | undefined): Promise<Buffer> {
+  if (store.readInto) {
+    const sink = new BufferSink(Buffer.allocUnsafe(range.length));
+    await store.readInto(key, sink, { range, signal });
+    return sink.bytes;
+  }
+  const parts: Buffer[] = [];
+  for await (const part of await store.get(key, { range, signal })) parts.push(part as Buffer);
+  return Buffer.concat(parts);
 }

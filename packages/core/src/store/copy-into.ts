@@ -7,6 +7,7 @@ export async function copyInto(body: Readable, sink: BodySink): Promise<void> {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       for (let at = 0; at < chunk.byteLength; ) {
         const space = sink.space();
+        if (space.byteLength === 0) throw new RangeError('the sink lent no space');
         const bytes = Math.min(space.byteLength, chunk.byteLength - at);
         chunk.copy(space, 0, at, at + bytes);
         at += bytes;

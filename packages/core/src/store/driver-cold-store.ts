@@ -69,7 +69,7 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
     this.#conditional = new ConditionalWrites(this.#driver, this.prefix);
     this.#writer = { driver: this.#driver, retry: this.#retry, pendingAborts: this.#pendingAborts, conditional: this.#conditional, wholeBodies: new WholeBodyBuffers() };
     this.#layer = storeLayer(driver, { retry: this.#retry, metrics: this.metrics });
-    this.readInto = driver.signRead ? (key, sink, options) => this.#readInto(key, sink, options) : undefined;
+    this.readInto = driver.readInto || driver.signRead ? (key, sink, options) => this.#readInto(key, sink, options) : undefined;
   }
 
   /** What this store does; `conditionalWrites` and `maxDeleteBatch` reflect what it has learnt. */
@@ -115,9 +115,10 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
   }
 
   /**
-   * Present when the driver signs reads (`signRead`): a plain `http:` read goes out on the
-   * store's own lean client and lands in `sink`'s memory; anything else (an `https:` endpoint, an
-   * answer other than the exact bytes asked for) is read through `get` and copied into `sink`.
+   * Present when the driver reads into a sink itself (`readInto`: a local filesystem) or signs
+   * reads (`signRead`): a plain `http:` read goes out on the store's own lean client and lands in
+   * `sink`'s memory; anything else (an `https:` endpoint, an answer other than the exact bytes
+   * asked for) is read through `get` and copied into `sink`.
    */
   readonly readInto: ((key: string, sink: BodySink, options?: GetOptions) => Promise<void>) | undefined;
 
@@ -126,16 +127,53 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
     const { range, signal } = options;
     if (range) assertRangeShape(this.backend, key, range);
     throwIfAborted(signal, this.backend, key);
+    if (this.#driver.readInto) return this.#counted(sink, (counting) => this.#driver.readInto!({ key, name, range, signal }, counting));
     const signed = await this.driver.signRead!({ key, name, range, signal }).catch((error: unknown) => {
       throw toContractError(this.driver, error, { key, signal });
     });
     if (signed && PlainHttpClient.accepts(signed.url)) {
       const response = await this.#layer({ operation: 'getObject', key, signal, retryable: true }, () => this.#sendPlain(key, signed, signal));
-      if (this.#takesWhole(response, key, range)) return this.#readPlainBody(key, response, sink, signal);
+      if (this.#takesWhole(response, key, range)) return this.#counted(sink, (counting) => this.#readPlainBody(key, response, counting, signal));
       // Not exactly the bytes asked for (an error, a whole object for a range): `get` decides what it means.
       response.discard();
     }
     return copyInto(await this.get(key, options), sink);
+  }
+
+  /**
+   * Runs a read into `sink`, counting its bytes down; an error the sink itself threw is passed
+   * on as it is, never as the store's (a full local disk is not the server's failure).
+   */
+  async #counted(sink: BodySink, read: (counting: BodySink) => Promise<void>): Promise<void> {
+    let received = 0;
+    let sinkFailure: { error: unknown } | undefined;
+    const guarded = <T>(call: () => T): T => {
+      try {
+        const result = call();
+        if (!(result instanceof Promise)) return result;
+        return result.catch((error: unknown) => {
+          sinkFailure ??= { error };
+          throw error;
+        }) as T;
+      } catch (error) {
+        sinkFailure ??= { error };
+        throw error;
+      }
+    };
+    const counting: BodySink = {
+      space: () => guarded(() => sink.space()),
+      filled: (bytes) => {
+        received += bytes;
+        return guarded(() => sink.filled(bytes));
+      },
+    };
+    try {
+      await read(counting);
+    } catch (error) {
+      throw sinkFailure ? sinkFailure.error : error;
+    } finally {
+      this.metrics.recordBytes(this.backend, 'down', received);
+    }
   }
 
   async #sendPlain(key: string, signed: SignedRead, signal: AbortSignal | undefined): Promise<PlainResponse> {
@@ -161,23 +199,14 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
 
   async #readPlainBody(key: string, response: PlainResponse, sink: BodySink, signal: AbortSignal | undefined): Promise<void> {
     let received = 0;
-    const counting: BodySink = {
-      space: () => sink.space(),
-      filled: (bytes) => {
-        received += bytes;
-        return sink.filled(bytes);
-      },
-    };
     try {
-      await response.readBody(counting, signal);
+      await response.readBody({ space: () => sink.space(), filled: (bytes) => ((received += bytes), sink.filled(bytes)) }, signal);
     } catch (error) {
       if (signal?.aborted) throw aborted(this.backend, key, signal.reason);
       if (error instanceof PlainHttpError) {
         throw unavailable(this.backend, key, `the connection broke after ${received} of ${response.contentLength} bytes of the body: ${error.message}`, error);
       }
-      throw error; // the sink's own
-    } finally {
-      this.metrics.recordBytes(this.backend, 'down', received);
+      throw error;
     }
   }
 

@@ -6,3 +6,4 @@ export * from './metered-cold-store.js';
 export * from './store-context.js';
 export * from './store-layers.js';
 export * from './direct-body.js';
+export * from './buffer-sink.js';

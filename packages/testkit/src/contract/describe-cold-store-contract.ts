@@ -332,7 +332,7 @@ const CASE_NAMES = new Set([
   'a key segment over 255 bytes is INVALID_KEY before any request',
   'awkward keys round-trip: listed exactly as put, got and deleted by their listed names',
   '32 concurrent puts to distinct keys all land',
-  'readInto: present exactly where the backend serves plain reads',
+  'readInto: present exactly where the backend reads into a sink',
   'readInto: whole objects and ranges, byte for byte, one request each',
   'readInto: a missing key is NOT_FOUND, a range past the end INVALID_RANGE, a bad range refused before any request',
   'readInto: a failing sink ends the read with its own error, and the store reads on',

@@ -44,8 +44,8 @@ function getRequests(store: ColdStore): number {
 /**
  * The contract's `readInto` cases (docs/ARCHITECTURE.md, "Plain reads"): a store that has it
  * reads exactly what `get` would into a caller's sink, with `get`'s errors, and passes a sink's
- * own error on as it is. With `plainReads`, each read must be one request: the body came over
- * core's lean client and was not read again through the backend's client. Registered inside
+ * own error on as it is. With `readsInto`, each read must be one request: the body came over
+ * core's lean client (or the driver's own read) and was not read again through `get`. Registered inside
  * `describeColdStoreContract`'s describe.
  */
 export function defineReadIntoCases(contractCase: ContractCase, freshKey: (label: string) => string): void {
@@ -56,12 +56,12 @@ export function defineReadIntoCases(contractCase: ContractCase, freshKey: (label
       return sink.bytes();
     };
 
-    contractCase('readInto: present exactly where the backend serves plain reads', async (s) => {
-      expect(typeof s.store.readInto).toBe(s.plainReads ? 'function' : 'undefined');
+    contractCase('readInto: present exactly where the backend reads into a sink', async (s) => {
+      expect(typeof s.store.readInto).toBe(s.readsInto ? 'function' : 'undefined');
     });
 
     contractCase('readInto: whole objects and ranges, byte for byte, one request each', async (s) => {
-      if (!s.plainReads) return expect(s.store.readInto).toBeUndefined();
+      if (!s.readsInto) return expect(s.store.readInto).toBeUndefined();
       const { store } = s;
       const bytes = patternedBytes(MiB + 7, 5);
       const key = freshKey('read-into');
@@ -81,7 +81,7 @@ export function defineReadIntoCases(contractCase: ContractCase, freshKey: (label
     });
 
     contractCase('readInto: a missing key is NOT_FOUND, a range past the end INVALID_RANGE, a bad range refused before any request', async (s) => {
-      if (!s.plainReads) return expect(s.store.readInto).toBeUndefined();
+      if (!s.readsInto) return expect(s.store.readInto).toBeUndefined();
       const { store } = s;
       const key = freshKey('read-into-errors');
       await store.put(key, patternedBytes(1000, 3));
@@ -94,7 +94,7 @@ export function defineReadIntoCases(contractCase: ContractCase, freshKey: (label
     });
 
     contractCase('readInto: a failing sink ends the read with its own error, and the store reads on', async (s) => {
-      if (!s.plainReads) return expect(s.store.readInto).toBeUndefined();
+      if (!s.readsInto) return expect(s.store.readInto).toBeUndefined();
       const { store } = s;
       const bytes = patternedBytes(MiB, 9);
       const key = freshKey('read-into-sink-fails');
@@ -104,7 +104,7 @@ export function defineReadIntoCases(contractCase: ContractCase, freshKey: (label
     });
 
     contractCase('readInto: an abort in the middle is ABORTED, and an unreachable server UNAVAILABLE', async (s) => {
-      if (!s.plainReads) return expect(s.store.readInto).toBeUndefined();
+      if (!s.readsInto) return expect(s.store.readInto).toBeUndefined();
       const { store } = s;
       const key = freshKey('read-into-abort');
       await store.put(key, patternedBytes(4 * MiB, 4));

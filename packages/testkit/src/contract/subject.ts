@@ -31,10 +31,10 @@ export interface ContractSubject {
    */
   target: BackendTarget;
   /**
-   * Whether the store serves reads over core's lean client (`readInto`, docs/ARCHITECTURE.md,
-   * "Plain reads"): its driver signs reads and its endpoint is plain http.
+   * Whether the store has `readInto` (docs/ARCHITECTURE.md, "Plain reads"): its driver reads
+   * into a sink itself (a filesystem), or signs reads sent over core's lean client (plain http).
    */
-  plainReads?: boolean;
+  readsInto?: boolean;
   /** Removes what the suite left behind and closes clients; called once after the suite. */
   cleanup?(): Promise<void>;
 }

@@ -21,7 +21,7 @@ export function s3FamilyContractSubject<Config>(name: string, backend: S3FamilyB
       listPendingUploads: () => inspector.openUploads(settings.bucket, `${prefix}/`),
       createUnreachableStore: () => backend.createStore(backend.config({ ...settings, endpoint: `http://127.0.0.1:${deadPort}` })),
       target: { module: backend.module, config },
-      plainReads: true,
+      readsInto: true,
       cleanup: async () => {
         // What a case left open, then every object the store holds.
         await store.abortStaleUploads(0);
