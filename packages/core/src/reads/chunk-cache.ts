@@ -7,6 +7,7 @@ import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { BufferSink } from '../store/buffer-sink.js';
+import { copyInto } from '../store/copy-into.js';
 import type { ManifestFile, SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
 
@@ -224,14 +225,10 @@ function verify({ manifest, index }: ChunkAddress, bytes: Buffer): string | unde
   return actual === expected ? undefined : `CRC32C ${actual}, expected ${expected ?? '(none recorded)'}`;
 }
 
-/** The bytes of a range: read in place into one buffer where the store can (`readInto`), else gathered from `get`. */
+/** The bytes of a range, read into one buffer of its length: in place where the store can (`readInto`), else copied from `get`. */
 async function readRange(store: ColdStore, key: string, range: { offset: number; length: number }, signal: AbortSignal | undefined): Promise<Buffer> {
-  if (store.readInto) {
-    const sink = new BufferSink(Buffer.allocUnsafe(range.length));
-    await store.readInto(key, sink, { range, signal });
-    return sink.bytes;
-  }
-  const parts: Buffer[] = [];
-  for await (const part of await store.get(key, { range, signal })) parts.push(part as Buffer);
-  return Buffer.concat(parts);
+  const sink = new BufferSink(Buffer.allocUnsafe(range.length));
+  if (store.readInto) await store.readInto(key, sink, { range, signal });
+  else await copyInto(await store.get(key, { range, signal }), sink);
+  return sink.bytes;
 }

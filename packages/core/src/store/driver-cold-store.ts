@@ -133,7 +133,7 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
     });
     if (signed && PlainHttpClient.accepts(signed.url)) {
       const response = await this.#layer({ operation: 'getObject', key, signal, retryable: true }, () => this.#sendPlain(key, signed, signal));
-      if (this.#takesWhole(response, key, range)) return this.#counted(sink, (counting) => this.#readPlainBody(key, response, counting, signal));
+      if (this.#takesWhole(response, key, range)) return this.#counted(sink, (counting, received) => this.#readPlainBody(key, response, counting, received, signal));
       // Not exactly the bytes asked for (an error, a whole object for a range): `get` decides what it means.
       response.discard();
     }
@@ -144,7 +144,7 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
    * Runs a read into `sink`, counting its bytes down; an error the sink itself threw is passed
    * on as it is, never as the store's (a full local disk is not the server's failure).
    */
-  async #counted(sink: BodySink, read: (counting: BodySink) => Promise<void>): Promise<void> {
+  async #counted(sink: BodySink, read: (counting: BodySink, received: () => number) => Promise<void>): Promise<void> {
     let received = 0;
     let sinkFailure: { error: unknown } | undefined;
     const guarded = <T>(call: () => T): T => {
@@ -168,7 +168,7 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
       },
     };
     try {
-      await read(counting);
+      await read(counting, () => received);
     } catch (error) {
       throw sinkFailure ? sinkFailure.error : error;
     } finally {
@@ -197,14 +197,13 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
     }
   }
 
-  async #readPlainBody(key: string, response: PlainResponse, sink: BodySink, signal: AbortSignal | undefined): Promise<void> {
-    let received = 0;
+  async #readPlainBody(key: string, response: PlainResponse, sink: BodySink, received: () => number, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await response.readBody({ space: () => sink.space(), filled: (bytes) => ((received += bytes), sink.filled(bytes)) }, signal);
+      await response.readBody(sink, signal);
     } catch (error) {
       if (signal?.aborted) throw aborted(this.backend, key, signal.reason);
       if (error instanceof PlainHttpError) {
-        throw unavailable(this.backend, key, `the connection broke after ${received} of ${response.contentLength} bytes of the body: ${error.message}`, error);
+        throw unavailable(this.backend, key, `the connection broke after ${received()} of ${response.contentLength} bytes of the body: ${error.message}`, error);
       }
       throw error;
     }
