@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -112,7 +112,7 @@ describe('TransferPool.downloadFile', () => {
   });
 
   it('concurrent downloads on one thread share its checksum thread, each verified against its own bytes', async () => {
-    // Sizes that end mid-batch and span several 4 MiB batches, so the jobs' read-backs interleave.
+    // Sizes that end mid-batch and span several 4 MiB batches, so the jobs' hashing interleaves.
     const sizes = [0, 1, 4 * MiB, 9 * MiB + 7, 13 * MiB + 1, 6 * MiB - 3];
     const objects = await Promise.all(
       sizes.map(async (size, i) => {
@@ -128,6 +128,47 @@ describe('TransferPool.downloadFile', () => {
       expect(result.checksums).toEqual(checksumBytes(objects[i]!));
       expect(await readFile(result.path)).toEqual(objects[i]);
     }
+  });
+
+  it('writes a download past the page cache (O_DIRECT): no page of it is cached, and sizes off the block come out exact', async () => {
+    // fincore(1) counts a file's pages in the page cache; read the files only after asking it.
+    const sizes = [1, 4095, 4097, 4 * MiB + 1, 8 * MiB];
+    const objects = await Promise.all(
+      sizes.map(async (size, i) => {
+        const bytes = await writeRandomFile(join(suite.dir, `direct-${i}`), size);
+        await store.put(`down/direct-${i}`, bytes);
+        return bytes;
+      }),
+    );
+    const paths = sizes.map((_, i) => join(suite.dir, `direct-out-${i}`));
+    for (const [i, bytes] of objects.entries()) await downloadToLocalFile(store, `down/direct-${i}`, paths[i]!, { expected: checksumBytes(bytes) });
+    const { stdout } = await promisify(execFile)('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', ...paths]);
+    expect(stdout.trim().split('\n').map(Number)).toEqual(sizes.map(() => 0));
+    for (const [i, bytes] of objects.entries()) expect(await readFile(paths[i]!)).toEqual(bytes);
+  });
+
+  it('writes through the page cache where the filesystem refuses O_DIRECT (ramfs)', async () => {
+    // A ramfs mounted in a private mount namespace (`unshare -rm`); a child downloads into it.
+    const mount = join(suite.dir, 'ram');
+    await mkdir(mount);
+    const size = 9 * MiB + 5;
+    const script = join(suite.dir, 'download-into-ramfs.mjs');
+    const core = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+    await writeFile(
+      script,
+      `import { Readable } from 'node:stream';
+import { readFileSync } from 'node:fs';
+import { checksumBytes, downloadToLocalFile } from ${core};
+const bytes = Buffer.alloc(${size});
+for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + (i >> 12)) & 0xff;
+const store = { backend: 'child', get: async () => Readable.from([bytes.subarray(0, ${3 * MiB}), bytes.subarray(${3 * MiB})]) };
+const path = process.argv[2] + '/restored';
+const result = await downloadToLocalFile(store, 'k', path, { expected: checksumBytes(bytes) });
+console.log(JSON.stringify({ size: result.size, same: readFileSync(path).equals(bytes) }));
+`,
+    );
+    const { stdout } = await promisify(execFile)('unshare', ['-rm', 'sh', '-c', 'mount -t ramfs takhin-ram "$0" && exec "$1" "$2" "$0"', mount, process.execPath, script], { timeout: 60_000 });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ size, same: true });
   });
 
   it('a process whose only work left is the checksum thread waits for it instead of exiting', async () => {

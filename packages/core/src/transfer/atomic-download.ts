@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { assertDeclaredChecksums } from '../checksums/checksums.js';
 import type { ByteRange, Checksums, ColdStore } from '../contracts/cold-store.js';
 import { isColdStoreError } from '../errors/cold-store-error.js';
 import { aborted, checksumMismatch, invalidRange, localFileFailure, notFound } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import type { LocalFileOptions } from './file-checksum.js';
-import { BatchedFileSink, BatchedFileWriter } from './batched-file-writer.js';
+import { copyInto } from '../store/copy-into.js';
+import { BatchedFileSink } from './batched-file-sink.js';
 import { syncDirectory } from './sync-directory.js';
 import type { DownloadResult } from './transfer-task.js';
 
@@ -45,7 +45,7 @@ export async function downloadToLocalFile(
 
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
   try {
-    const { bytes, checksums } = await (store.readInto ? readIntoFile(store, key, temp, options) : streamIntoFile(store, key, temp, options));
+    const { bytes, checksums } = await writeFile(store, key, temp, options);
     assertDeclaredChecksums(store.backend, key, expected, checksums);
     throwIfAborted(signal, store.backend, key);
     await rename(temp, path);
@@ -75,21 +75,17 @@ interface WrittenFile {
   checksums: Checksums;
 }
 
-/** The store reads straight into the file's batch buffers (docs/ARCHITECTURE.md, "Plain reads"). */
-async function readIntoFile(store: ColdStore, key: string, temp: string, { range, signal, onProgress }: DownloadToLocalFileOptions): Promise<WrittenFile> {
+/**
+ * The store reads straight into the file's batch buffers (docs/ARCHITECTURE.md, "Plain reads"),
+ * or its body stream is copied into them.
+ */
+async function writeFile(store: ColdStore, key: string, temp: string, { range, signal, onProgress }: DownloadToLocalFileOptions): Promise<WrittenFile> {
   const sink = await BatchedFileSink.create(temp, onProgress);
   try {
-    await store.readInto!(key, sink, { range, signal });
+    if (store.readInto) await store.readInto(key, sink, { range, signal });
+    else await copyInto(await store.get(key, { range, signal }), sink);
     return { bytes: sink.bytes, checksums: await sink.finish() };
   } finally {
     await sink.close();
   }
-}
-
-/** The store's body stream, in 4 MiB writev(2)s hashed as read back by the checksum thread; fsynced before it finishes. */
-async function streamIntoFile(store: ColdStore, key: string, temp: string, { range, signal, onProgress }: DownloadToLocalFileOptions): Promise<WrittenFile> {
-  const body = await store.get(key, { range, signal });
-  const writer = new BatchedFileWriter(temp, onProgress);
-  await pipeline(body, writer, { signal });
-  return { bytes: writer.bytes, checksums: writer.checksums };
 }

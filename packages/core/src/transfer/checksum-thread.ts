@@ -3,15 +3,14 @@ import type { Checksums } from '../contracts/cold-store.js';
 import type { ChecksumThreadReply, ChecksumThreadRequest } from './checksum-thread-worker.js';
 
 /**
- * Both checksums of a file being written, computed on another thread by reading back what was
- * written, so the one receiving a download neither hashes nor copies: receiving (HTTP parsing,
- * garbage) and hashing (SHA-256 at about 2 GB/s) run side by side, and what is hashed is what
- * the file holds (docs/ARCHITECTURE.md, "The worker pool"). `update` hashes the next `length`
- * bytes of `fd` at `position` (ranges in order, each written before it is asked for) and resolves
- * once they are hashed; `fd` must stay open until the job is digested or discarded and settled.
+ * Both checksums of a download, computed on another thread from the shared memory its bytes
+ * landed in, so the one receiving a download neither hashes nor copies: receiving and hashing
+ * (SHA-256 at about 2 GB/s) run side by side (docs/ARCHITECTURE.md, "The worker pool").
+ * `update` hashes the `length` bytes of `memory` at `offset` as the job's next bytes (in the
+ * order asked) and resolves once they are hashed; they must not change until then.
  */
-export interface FileHasher {
-  update(fd: number, position: number, length: number): Promise<void>;
+export interface MemoryHasher {
+  update(memory: SharedArrayBuffer, offset: number, length: number): Promise<void>;
   digest(): Promise<Checksums>;
   /** Drops the job (after a failure): nothing more will be asked of it. */
   discard(): void;
@@ -79,14 +78,14 @@ let thread: ChecksumThread | undefined;
 let nextJob = 0;
 
 /** A hasher on this thread's checksum thread (started, or restarted, as needed). */
-export function offThreadHasher(): FileHasher {
+export function offThreadHasher(): MemoryHasher {
   if (!thread?.alive) thread = new ChecksumThread();
   const on = thread;
   const job = nextJob++;
   let discarded = false;
   return {
-    update: async (fd, position, length) => {
-      await on.request({ op: 'update', job, fd, position, length });
+    update: async (memory, offset, length) => {
+      await on.request({ op: 'update', job, memory, offset, length });
     },
     digest: async () => (await on.request({ op: 'digest', job })) as Checksums,
     discard: () => {
