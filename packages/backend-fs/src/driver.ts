@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { alreadyExists, invalidKey, resolveRange, syncDirectory, throwIfAborted, type BodySink, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import { alreadyExists, blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, invalidKey, isAlignedView, writeBytes, type WritableFile, resolveRange, syncDirectory, throwIfAborted, type BodySink, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import type { FsConfig } from './config.js';
 import { FS_BACKEND, mapFsError } from './errors.js';
 import { FsLayout, RESERVED_DIR } from './fs-layout.js';
@@ -17,9 +17,9 @@ const PLACE_ATTEMPTS = 16;
 /** Sidecars of replaced versions are removed once this old (a live writer's is younger). */
 const STALE_SIDECAR_MS = 60_000;
 
-/** A multipart write into a temp file, one positional write per part. */
+/** A multipart write into a temp file, one positional write per part (O_DIRECT where the filesystem takes it). */
 interface FsUpload extends MultipartUpload {
-  handle?: FileHandle | undefined;
+  file?: WritableFile | undefined;
 }
 
 /**
@@ -58,21 +58,22 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
   async createMultipart(start: MultipartStart): Promise<FsUpload> {
     await this.layout.ensureRoot();
     const temp = this.#tempPath();
-    return { key: start.key, name: start.name, id: basename(temp), handle: await open(temp, 'wx') };
+    return { key: start.key, name: start.name, id: basename(temp), file: await createWritableFile(temp) };
   }
 
   async uploadPart({ upload, number, body, crc32c }: PartWrite<FsUpload>): Promise<UploadedPart> {
-    // Positional writes: parts in flight land at their own offsets, in any order.
-    await upload.handle!.write(body, 0, body.byteLength, (number - 1) * this.limits.partSize);
+    // Positional writes: parts in flight land at their own offsets (whole blocks), in any order.
+    await writeBytes(upload.file!, body, (number - 1) * this.limits.partSize);
     return { number, crc32c, size: body.byteLength };
   }
 
   async completeMultipart({ upload, size, checksums, metadata, ifNoneMatch }: MultipartCompletion<FsUpload>): Promise<WriteReceipt> {
     const temp = join(this.layout.tmpDir, upload.id);
     try {
-      await upload.handle!.sync();
-      await upload.handle!.close();
-      upload.handle = undefined;
+      await finishDirect(upload.file!, size);
+      await upload.file!.file.sync();
+      await upload.file!.file.close();
+      upload.file = undefined;
       return await this.#publish({ key: upload.key, name: upload.name, metadata, ifNoneMatch }, temp, { size, checksums });
     } finally {
       await removeIfPresent(temp);
@@ -80,8 +81,8 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
   }
 
   async abortMultipart(upload: FsUpload): Promise<void> {
-    await upload.handle?.close().catch(() => {});
-    upload.handle = undefined;
+    await upload.file?.file.close().catch(() => {});
+    upload.file = undefined;
     await removeIfPresent(join(this.layout.tmpDir, upload.id));
   }
 
@@ -93,37 +94,57 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
       : { body, status: 200, contentLength: size };
   }
 
-  /** Reads the file (or the slice) with positional reads straight into the sink's memory. */
+  /**
+   * Reads the file (or the slice) with positional reads straight into the sink's memory: with
+   * O_DIRECT when that memory is aligned (a download's batch buffers) and the read starts on a
+   * block, so a file not in the page cache is not copied through it either.
+   */
   async readInto(read: ObjectRead, sink: BodySink): Promise<void> {
-    const { handle, size, slice } = await this.#openForRead(read);
+    const direct = isAlignedView(sink.space()) && (read.range?.offset ?? 0) % DIRECT_BLOCK === 0;
+    const { handle, size, slice, direct: opened } = await this.#openForRead(read, direct);
     try {
       let position = slice?.start ?? 0;
       const end = slice ? slice.end + 1 : size;
       while (position < end) {
         throwIfAborted(read.signal, FS_BACKEND, read.key);
         const space = sink.space();
-        const { bytesRead } = await handle.read(space, 0, Math.min(space.byteLength, end - position), position);
+        const wanted = Math.min(space.byteLength, end - position);
+        if (opened && !isAlignedView(space)) throw new Error('the sink lent memory off a block boundary to an O_DIRECT read');
+        // O_DIRECT reads whole blocks: what lies past `end` lands in the lent space but is not counted.
+        const { bytesRead } = await handle.read(space, 0, opened ? Math.min(space.byteLength, blockSpan(wanted)) : wanted, position);
         if (bytesRead === 0) throw Object.assign(new Error(`the file ended at byte ${position} of ${end}: it was truncated while read`), { code: 'ESHORT' });
-        position += bytesRead;
-        await sink.filled(bytesRead);
+        const counted = Math.min(bytesRead, wanted);
+        position += counted;
+        await sink.filled(counted);
       }
     } finally {
       await handle.close();
     }
   }
 
-  /** Opens an object's file for a read of `range`, which it resolves against the file's size. */
-  async #openForRead({ key, name, range, signal }: ObjectRead): Promise<{ handle: FileHandle; size: number; slice: ReturnType<typeof resolveRange> | undefined }> {
+  /** Opens an object's file for a read of `range`, which it resolves against the file's size; with O_DIRECT if asked and the filesystem takes it. */
+  async #openForRead(
+    { key, name, range, signal }: ObjectRead,
+    direct = false,
+  ): Promise<{ handle: FileHandle; size: number; slice: ReturnType<typeof resolveRange> | undefined; direct: boolean }> {
     throwIfAborted(signal, FS_BACKEND, key);
     const path = this.layout.objectPath(name);
     let handle: FileHandle | undefined;
     try {
       await this.layout.assertInsideRoot(key, dirname(path));
       // O_NOFOLLOW: a symbolic link planted as the object itself is refused, not followed.
-      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const flags = constants.O_RDONLY | constants.O_NOFOLLOW;
+      if (direct && constants.O_DIRECT !== undefined) {
+        handle = await open(path, flags | constants.O_DIRECT).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'EINVAL') return undefined; // the filesystem refuses O_DIRECT: read through the page cache
+          throw error;
+        });
+      }
+      const opened = handle !== undefined;
+      handle ??= await open(path, flags);
       const stats = await handle.stat();
       if (!stats.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
-      return { handle, size: stats.size, slice: range ? resolveRange(FS_BACKEND, key, range, stats.size) : undefined };
+      return { handle, size: stats.size, slice: range ? resolveRange(FS_BACKEND, key, range, stats.size) : undefined, direct: opened };
     } catch (error) {
       await handle?.close();
       throw await this.#lookupFailure(error, key);

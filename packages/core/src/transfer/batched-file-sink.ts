@@ -1,7 +1,7 @@
-import { constants, fdatasync, write } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { fdatasync } from 'node:fs';
 import type { BodySink, Checksums } from '../contracts/cold-store.js';
 import { offThreadHasher, type MemoryHasher } from './checksum-thread.js';
+import { blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 /** Bytes per batch: each is one write(2). */
 const BATCH_BYTES = 4 * 1024 * 1024;
@@ -10,88 +10,14 @@ const BATCHES_IN_FLIGHT = 2;
 /** Batch buffers a thread keeps for its next downloads (two downloads' worth), so a download allocates none. */
 const SPARE_BUFFERS = 2 * (BATCHES_IN_FLIGHT + 1);
 /**
- * O_DIRECT's rule: memory, file offsets and lengths in whole blocks. 4 KiB covers every logical
- * block size Linux filesystems use on ordinary disks.
- */
-const DIRECT_BLOCK = 4096;
-/**
  * Buffered files only: written bytes after which an fdatasync starts in the background (one at a
  * time), so the disk writes the file while the rest arrives instead of all of it in the final
  * fsync. The final fsync still vouches.
  */
 const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
-const WASM_PAGE = 64 * 1024;
 
-/** The one WebAssembly API used here (the project's `lib` has no DOM types). */
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => { readonly buffer: SharedArrayBuffer };
-};
-
-/**
- * A batch's memory: page-aligned, as O_DIRECT needs (a WebAssembly memory is mapped by pages;
- * `Buffer.allocUnsafeSlow` and `new SharedArrayBuffer` are not aligned), and shared, so the
- * checksum thread hashes it where it lies.
- */
-interface BatchBuffer {
-  readonly memory: SharedArrayBuffer;
-  readonly bytes: Buffer;
-}
-
-function alignedBuffer(bytes: number): BatchBuffer {
-  const pages = Math.ceil(bytes / WASM_PAGE);
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
-  return { memory, bytes: Buffer.from(memory, 0, bytes) };
-}
-
-/** This thread's idle batch buffers. */
-const spareBuffers: BatchBuffer[] = [];
-/** One block of zeros, aligned: what a new file's O_DIRECT probe writes. */
-let probeBlock: BatchBuffer | undefined;
-
-const writeOnce = (fd: number, bytes: Uint8Array, position: number) =>
-  new Promise<number>((resolve, reject) => write(fd, bytes, 0, bytes.byteLength, position, (error, written) => (error ? reject(error) : resolve(written))));
-
-/** Writes every byte of `bytes` at `position`; a short write is continued, so a full disk fails with its own ENOSPC. */
-async function writeAt(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < bytes.byteLength; ) {
-    const written = await writeOnce(fd, bytes.subarray(done), position + done);
-    if (written === 0) throw new Error(`write made no progress at byte ${position + done}`);
-    done += written;
-  }
-}
-
-const isEinval = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code === 'EINVAL';
-
-/**
- * Creates `path` (never someone else's file) for writing with O_DIRECT where the filesystem takes
- * it, proven by writing one aligned block, else buffered (docs/ARCHITECTURE.md, "The worker pool").
- */
-async function createFile(path: string): Promise<{ file: FileHandle; direct: boolean }> {
-  const { O_WRONLY, O_CREAT, O_EXCL, O_DIRECT } = constants;
-  if (O_DIRECT === undefined) return { file: await open(path, 'wx'), direct: false };
-  let file: FileHandle;
-  try {
-    file = await open(path, O_WRONLY | O_CREAT | O_EXCL | O_DIRECT, 0o666);
-  } catch (error) {
-    if (!isEinval(error)) throw error;
-    // Not EEXIST, so whatever is at `path` now was created by this open before the filesystem
-    // refused O_DIRECT (ramfs does that).
-    await unlink(path).catch(() => {});
-    return { file: await open(path, 'wx'), direct: false };
-  }
-  try {
-    probeBlock ??= alignedBuffer(DIRECT_BLOCK);
-    await writeAt(file.fd, probeBlock.bytes, 0); // the first batch overwrites it; finish() truncates to the real size
-    return { file, direct: true };
-  } catch (error) {
-    await file.close();
-    if (!isEinval(error)) {
-      await unlink(path).catch(() => {});
-      throw error;
-    }
-    return { file: await open(path, 'r+'), direct: false }; // the file is ours: created above
-  }
-}
+/** This thread's idle batch buffers: shared with the checksum thread, page-aligned for O_DIRECT. */
+const spareBuffers: SharedBuffer[] = [];
 
 /**
  * A download's file. Each full batch is written with one write(2) and, at the same time, hashed
@@ -102,8 +28,7 @@ async function createFile(path: string): Promise<{ file: FileHandle; direct: boo
  * Up to two batches are in flight while the next one fills; closed once no write or sync of it is.
  */
 class BatchedFile {
-  readonly #file: FileHandle;
-  readonly #direct: boolean;
+  readonly #target: WritableFile;
   readonly #hasher: MemoryHasher = offThreadHasher();
   #position = 0;
   #checksums: Checksums | undefined;
@@ -116,14 +41,17 @@ class BatchedFile {
   #syncing: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(file: FileHandle, direct: boolean) {
-    this.#file = file;
-    this.#direct = direct;
+  private constructor(target: WritableFile) {
+    this.#target = target;
   }
 
-  static async create(path: string): Promise<BatchedFile> {
-    const { file, direct } = await createFile(path);
-    return new BatchedFile(file, direct);
+  /** `direct`: whether O_DIRECT may be tried (every buffer to be written is aligned). */
+  static async create(path: string, direct: boolean): Promise<BatchedFile> {
+    return new BatchedFile(await createWritableFile(path, direct));
+  }
+
+  get #direct(): boolean {
+    return this.#target.direct;
   }
 
   /**
@@ -132,7 +60,7 @@ class BatchedFile {
    * before the previous one is done with: its memory may be filled again. Only the last batch of
    * a file may be shorter than a full one.
    */
-  append(buffer: BatchBuffer, length: number): void | Promise<void> {
+  append(buffer: SharedBuffer, length: number): void | Promise<void> {
     if (length === 0) return;
     if (this.#inFlight.length < BATCHES_IN_FLIGHT) return this.#start(buffer, length);
     return this.#inFlight.shift()!.then(() => this.append(buffer, length)); // finish() still awaits the later ones
@@ -141,9 +69,9 @@ class BatchedFile {
   /** Waits for every batch, fsyncs, and returns both digests of the file's bytes. */
   async finish(): Promise<Checksums> {
     await Promise.all(this.#inFlight);
-    if (this.#direct) await this.#file.truncate(this.#position); // the last block's padding, or the probe's block
+    await finishDirect(this.#target, this.#position);
     await this.#syncing;
-    await this.#file.sync();
+    await this.#target.file.sync();
     this.#checksums = await this.#hasher.digest();
     return this.#checksums;
   }
@@ -155,17 +83,17 @@ class BatchedFile {
     await Promise.allSettled(this.#writes);
     await this.#syncing;
     if (this.#checksums === undefined) this.#hasher.discard();
-    await this.#file.close();
+    await this.#target.file.close();
   }
 
-  #start(buffer: BatchBuffer, length: number): void {
+  #start(buffer: SharedBuffer, length: number): void {
     const position = this.#position;
     if (this.#direct && position % DIRECT_BLOCK !== 0) throw new Error(`BatchedFile: a short batch before byte ${position} that is not the last`);
     this.#position += length;
     // O_DIRECT writes whole blocks: the last one is padded with zeros, cut off again by finish().
-    const span = this.#direct ? Math.ceil(length / DIRECT_BLOCK) * DIRECT_BLOCK : length;
-    if (span > length) buffer.bytes.fill(0, length, span);
-    const written = writeAt(this.#file.fd, buffer.bytes.subarray(0, span), position);
+    const span = this.#direct ? blockSpan(length) : length;
+    buffer.bytes.fill(0, length, span);
+    const written = writeAt(this.#target.file.fd, buffer.bytes.subarray(0, span), position);
     const settled = written.then(
       () => void this.#writes.delete(settled),
       () => void this.#writes.delete(settled),
@@ -183,7 +111,7 @@ class BatchedFile {
    * one that vouches.
    */
   #syncBehind(written: Promise<void>, upTo: number): void {
-    const fd = this.#file.fd;
+    const fd = this.#target.file.fd;
     this.#syncing = written
       .then(() => new Promise<void>((resolve) => fdatasync(fd, () => resolve())))
       .catch(() => {})
@@ -201,21 +129,27 @@ class BatchedFile {
  */
 export class BatchedFileSink implements BodySink {
   readonly #file: BatchedFile;
-  readonly #buffers: BatchBuffer[];
+  readonly #buffers: SharedBuffer[];
   readonly #onProgress: ((bytes: number) => void) | undefined;
   #current = 0;
   #used = 0;
   #received = 0;
   #released = false;
 
-  private constructor(file: BatchedFile, onProgress: ((bytes: number) => void) | undefined) {
+  private constructor(file: BatchedFile, buffers: SharedBuffer[], onProgress: ((bytes: number) => void) | undefined) {
     this.#file = file;
+    this.#buffers = buffers;
     this.#onProgress = onProgress;
-    this.#buffers = Array.from({ length: BATCHES_IN_FLIGHT + 1 }, () => spareBuffers.pop() ?? alignedBuffer(BATCH_BYTES));
   }
 
   static async create(path: string, onProgress?: (bytes: number) => void): Promise<BatchedFileSink> {
-    return new BatchedFileSink(await BatchedFile.create(path), onProgress);
+    const buffers = Array.from({ length: BATCHES_IN_FLIGHT + 1 }, () => spareBuffers.pop() ?? sharedBuffer(BATCH_BYTES));
+    try {
+      return new BatchedFileSink(await BatchedFile.create(path, buffers.every((buffer) => buffer.aligned)), buffers, onProgress);
+    } catch (error) {
+      spareBuffers.push(...buffers.slice(0, SPARE_BUFFERS - spareBuffers.length));
+      throw error;
+    }
   }
 
   /** Bytes received so far. */

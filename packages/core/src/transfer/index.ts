@@ -5,3 +5,4 @@ export * from './sync-directory.js';
 export * from './transfer-error.js';
 export * from './transfer-pool.js';
 export type { DownloadResult, FileChecksums, UploadResult } from './transfer-task.js';
+export * from './direct-io.js';

@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checksumBytes, downloadToLocalFile } from '@takhin/core';
+import { FsColdStore } from '@takhin/backend-fs';
+import { patternedBytes, readAll } from '@takhin/testkit';
+
+const MiB = 1024 * 1024;
+
+/** Bytes of each file in the page cache, from fincore(1). */
+async function cachedBytes(...paths: string[]): Promise<number[]> {
+  const { stdout } = await promisify(execFile)('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', ...paths]);
+  return stdout.trim().split('\n').map(Number);
+}
+
+// The fs backend writes multipart objects, and reads objects into a download's aligned batch
+// buffers, with O_DIRECT: archiving or restoring a segment fills no page cache on either side.
+describe('fs: objects past the page cache', () => {
+  let work: string;
+  let store: FsColdStore;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'takhin-page-cache-'));
+    store = new FsColdStore({ root: join(work, 'cold') });
+  });
+  afterAll(async () => {
+    await store.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('writes a multipart object without caching it, exact to the byte whatever its size', async () => {
+    const sizes = [MiB + 1, 3 * MiB, 5 * MiB - 4095];
+    const objects = sizes.map((size, i) => patternedBytes(size, 40 + i));
+    for (const [i, bytes] of objects.entries()) await store.put(`direct/w-${i}`, bytes);
+    expect(await cachedBytes(...sizes.map((_, i) => join(work, 'cold', `direct/w-${i}`)))).toEqual(sizes.map(() => 0));
+    for (const [i, bytes] of objects.entries()) {
+      expect((await store.head(`direct/w-${i}`))?.size).toBe(bytes.length);
+      expect(await readAll(await store.get(`direct/w-${i}`))).toEqual(bytes);
+    }
+  });
+
+  it('restores an object and a range starting on a block without caching the object, verified', async () => {
+    const bytes = patternedBytes(6 * MiB + 123, 50);
+    await store.put('direct/r', bytes);
+    const object = join(work, 'cold', 'direct/r');
+    const whole = join(work, 'whole');
+    const ranged = join(work, 'ranged');
+    const slice = bytes.subarray(2 * 4096, 2 * 4096 + 5000);
+    await downloadToLocalFile(store, 'direct/r', whole, { expected: checksumBytes(bytes) });
+    await downloadToLocalFile(store, 'direct/r', ranged, { range: { offset: 2 * 4096, length: 5000 }, expected: checksumBytes(slice) });
+    expect(await cachedBytes(object, whole, ranged)).toEqual([0, 0, 0]);
+    expect(await readFile(whole)).toEqual(bytes);
+    expect(await readFile(ranged)).toEqual(slice);
+  });
+});
