@@ -2,7 +2,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { TransferPool } from '@takhin/core';
+import { defaultPoolThreads, TransferPool } from '@takhin/core';
 import { BENCH_BACKENDS, openBenchBackend, tieredSection, type BenchBackend, type BenchBackendName } from './bench-backend.js';
 import { renderMarkdown, writeReport, type BenchReport } from './bench-report.js';
 import { BenchServices, SERVICE_OF } from './bench-services.js';
@@ -29,7 +29,7 @@ const USAGE = `usage: npm run bench -- [all|throughput|archive|memory|checksum|m
   --file-mib M      size of each, MiB (default 128)
   --big-mib M       the memory scenario's single file, MiB (default 1024)
   --put-mib M       the put-memory scenario's body, MiB (default 2048)
-  --threads N       pool threads (default os.availableParallelism())
+  --threads N       pool threads (default the pool's own: two per core)
   --bucket NAME     bucket or container for remote backends
   --config JSON     the backend's config outright, instead of .services/env
   --model-sizes L   segment counts for the model's costs (default 1000,100000,1000000)
@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<void> {
       const [count = '', mib = ''] = shape.split('x');
       return [positiveInteger('--shapes count', count, 1024), positiveInteger('--shapes MiB', mib, 16384)] as const;
     });
-  const threads = values.threads === undefined ? availableParallelism() : positiveInteger('--threads', values.threads, 256);
+  const threads = values.threads === undefined ? defaultPoolThreads() : positiveInteger('--threads', values.threads, 256);
 
   const wants = (name: (typeof SCENARIOS)[number]) => (scenario === 'all' && name !== 'put-memory') || scenario === name;
   const services = new BenchServices();

@@ -21,8 +21,19 @@ import type {
   UploadResult,
 } from './transfer-task.js';
 
+/**
+ * Worker threads a pool runs at most unless told: two per core (`os.availableParallelism()`).
+ * A transfer spends part of its time waiting, not computing (for a 16 MiB download from MinIO,
+ * 19 of 41 ms: the first byte, the last batches' hashing, the fsyncs, the rename), so one
+ * transfer per core leaves the cores idle meanwhile: 64 × 16 MiB from MinIO on 2 cores,
+ * 808–864 MB/s with 2 threads, 964–966 with 4 (docs/ARCHITECTURE.md, "The worker pool").
+ */
+export function defaultPoolThreads(): number {
+  return 2 * availableParallelism();
+}
+
 export interface TransferPoolOptions {
-  /** Worker threads at most; default `os.availableParallelism()`. */
+  /** Worker threads at most; default `defaultPoolThreads()`, two per core. */
   maxThreads?: number;
   /** Threads kept even when idle; default half of `maxThreads` (at least one). */
   minThreads?: number;
@@ -112,7 +123,7 @@ export class TransferPool {
 
   constructor(options: TransferPoolOptions = {}) {
     this.metrics = options.metrics ?? new InMemoryStoreMetrics();
-    const maxThreads = options.maxThreads ?? availableParallelism();
+    const maxThreads = options.maxThreads ?? defaultPoolThreads();
     this.#abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     const workerFile = new URL('./transfer-worker.js', import.meta.url);
