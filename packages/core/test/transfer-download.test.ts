@@ -171,6 +171,27 @@ console.log(JSON.stringify({ size: result.size, same: readFileSync(path).equals(
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ size, same: true });
   });
 
+  it('downloads through the page cache where no aligned memory can be had (node --jitless: no WebAssembly)', async () => {
+    // The batch buffers are then plain shared memory, and the file is written buffered (so its
+    // pages are in the page cache, which fincore(1) counts, before anything reads it).
+    const bytes = Buffer.alloc(9 * MiB + 5, 9);
+    const path = join(suite.dir, 'limited-out');
+    const script = `
+      import { Readable } from 'node:stream';
+      import { checksumBytes, downloadToLocalFile, sharedBuffer } from '@takhin/core';
+      const bytes = Buffer.alloc(${bytes.length}, 9);
+      const store = { backend: 'child', get: async () => Readable.from([bytes]) };
+      const result = await downloadToLocalFile(store, 'k', process.argv[1], { expected: checksumBytes(bytes) });
+      console.log(JSON.stringify({ aligned: sharedBuffer(4096).aligned, size: result.size }));
+    `;
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, ['--jitless', '--input-type=module', '-e', script, path], { cwd: import.meta.dirname });
+    expect(JSON.parse(stdout)).toEqual({ aligned: false, size: bytes.length });
+    const cached = await run('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', path]);
+    expect(Number(cached.stdout.trim())).toBeGreaterThan(0);
+    expect(await readFile(path)).toEqual(bytes);
+  });
+
   it('a process whose only work left is the checksum thread waits for it instead of exiting', async () => {
     // A child with no pool, no sockets and no timers: once the last batch is written, only the
     // checksum thread's answer is pending. Exiting there would print nothing (exit code 13).

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createContainer, loadConfig, openTieredStorage, type TieredStorage, type TransferPool } from '@takhin/core';
+import { createContainer, defaultPoolThreads, loadConfig, openTieredStorage, type TieredStorage, type TransferPool } from '@takhin/core';
 import { tieredSection, type BenchBackend } from '../bench-backend.js';
 import type { TransferClient, TransferJob } from './transfer-client.js';
 import { linkDataDir, removeDir } from './transfer-corpus.js';
@@ -47,14 +47,14 @@ export function tieredClient(backend: BenchBackend, work: string): TransferClien
     id: 'tiered',
     kind: 'ours',
     label: 'ours: archiveSegment/restoreSegment',
-    concurrency: 'every segment at once (pool of 2 threads)',
+    concurrency: `every segment at once (the container's pool: ${defaultPoolThreads()} threads)`,
     async beforeUpload(job: TransferJob) {
       const dataDir = await mkdtemp(join(work, `tiered-${job.shape.id}-r${job.run}-`));
       await linkDataDir(job.shape, dataDir);
       const tiered = await openTieredStorage(createContainer(tieredConfig(backend, dataDir, job.uploadPrefix), [backend.provider]));
       open = { tiered, dataDir };
       // Start every thread (a broker's pool is warm long before its first archive).
-      await Promise.all(Array.from({ length: 4 }, (_, i) => tiered.pool.checksumFile(job.shape.files[i % job.shape.files.length]!.path)));
+      await Promise.all(Array.from({ length: defaultPoolThreads() }, (_, i) => tiered.pool.checksumFile(job.shape.files[i % job.shape.files.length]!.path)));
     },
     async upload(job: TransferJob) {
       if (!open) throw new Error('tiered upload without its broker');

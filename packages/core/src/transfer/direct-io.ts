@@ -20,8 +20,8 @@ declare const WebAssembly: {
 /**
  * Memory another thread can share. `aligned` when it starts on a page, as O_DIRECT needs: a
  * WebAssembly memory is mapped by pages (`Buffer.allocUnsafeSlow` and `new SharedArrayBuffer`
- * are not aligned). Where no WebAssembly memory can be had (an address-space limit: each
- * reserves gigabytes of address space), it is a plain shared buffer and not aligned.
+ * are not aligned). Where there is no WebAssembly (`node --jitless`), it is a plain shared
+ * buffer and not aligned.
  */
 export interface SharedBuffer {
   readonly memory: SharedArrayBuffer;
