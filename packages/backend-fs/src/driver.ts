@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { alreadyExists, blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, invalidKey, isAlignedView, writeBytes, type WritableFile, resolveRange, syncDirectory, throwIfAborted, type BodySink, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import { alreadyExists, blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, invalidKey, isAlignedView, resolveRange, syncDirectory, throwIfAborted, writeBytes, type BodySink, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WritableFile, type WriteReceipt } from '@takhin/core';
 import type { FsConfig } from './config.js';
 import { FS_BACKEND, mapFsError } from './errors.js';
 import { FsLayout, RESERVED_DIR } from './fs-layout.js';
