@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { checksumBytes, ColdStoreError, createColdStore, downloadToLocalFile, type ColdStore } from '@takhin/core';
-import { MiB, makeFifo, openFifoWriter, settleWithin, waitFor, writeRandomFile } from './fixtures/local-files.js';
+import { cachedBytes, MiB, makeFifo, openFifoWriter, settleWithin, waitFor, writeRandomFile } from './fixtures/local-files.js';
 import { usePoolSuite } from './fixtures/pool-suite.js';
 
 describe('TransferPool.downloadFile', () => {
@@ -142,8 +142,7 @@ describe('TransferPool.downloadFile', () => {
     );
     const paths = sizes.map((_, i) => join(suite.dir, `direct-out-${i}`));
     for (const [i, bytes] of objects.entries()) await downloadToLocalFile(store, `down/direct-${i}`, paths[i]!, { expected: checksumBytes(bytes) });
-    const { stdout } = await promisify(execFile)('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', ...paths]);
-    expect(stdout.trim().split('\n').map(Number)).toEqual(sizes.map(() => 0));
+    expect(await cachedBytes(...paths)).toEqual(sizes.map(() => 0));
     for (const [i, bytes] of objects.entries()) expect(await readFile(paths[i]!)).toEqual(bytes);
   });
 
@@ -184,11 +183,10 @@ console.log(JSON.stringify({ size: result.size, same: readFileSync(path).equals(
       const result = await downloadToLocalFile(store, 'k', process.argv[1], { expected: checksumBytes(bytes) });
       console.log(JSON.stringify({ aligned: sharedBuffer(4096).aligned, size: result.size }));
     `;
-    const run = promisify(execFile);
-    const { stdout } = await run(process.execPath, ['--jitless', '--input-type=module', '-e', script, path], { cwd: import.meta.dirname });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--jitless', '--input-type=module', '-e', script, path], { cwd: import.meta.dirname });
     expect(JSON.parse(stdout)).toEqual({ aligned: false, size: bytes.length });
-    const cached = await run('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', path]);
-    expect(Number(cached.stdout.trim())).toBeGreaterThan(0);
+    const [cached] = await cachedBytes(path);
+    expect(cached).toBeGreaterThan(0);
     expect(await readFile(path)).toEqual(bytes);
   });
 

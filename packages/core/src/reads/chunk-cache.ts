@@ -7,7 +7,7 @@ import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { BufferSink } from '../store/buffer-sink.js';
-import { copyInto } from '../store/copy-into.js';
+import { readIntoSink } from '../store/copy-into.js';
 import type { ManifestFile, SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
 
@@ -228,7 +228,6 @@ function verify({ manifest, index }: ChunkAddress, bytes: Buffer): string | unde
 /** The bytes of a range, read into one buffer of its length: in place where the store can (`readInto`), else copied from `get`. */
 async function readRange(store: ColdStore, key: string, range: { offset: number; length: number }, signal: AbortSignal | undefined): Promise<Buffer> {
   const sink = new BufferSink(Buffer.allocUnsafe(range.length));
-  if (store.readInto) await store.readInto(key, sink, { range, signal });
-  else await copyInto(await store.get(key, { range, signal }), sink);
+  await readIntoSink(store, key, sink, { range, signal });
   return sink.bytes;
 }

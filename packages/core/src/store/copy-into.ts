@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BodySink } from '../contracts/cold-store.js';
+import type { BodySink, ColdStore, GetOptions } from '../contracts/cold-store.js';
 
 /** Copies a body stream into `sink`, waiting whenever the sink asks to; the stream is destroyed if the sink fails. */
 export async function copyInto(body: Readable, sink: BodySink): Promise<void> {
@@ -17,4 +17,10 @@ export async function copyInto(body: Readable, sink: BodySink): Promise<void> {
   } finally {
     body.destroy();
   }
+}
+
+/** Reads `key` into `sink`: in place where the store can (`readInto`), else copied from its `get` body. */
+export async function readIntoSink(store: ColdStore, key: string, sink: BodySink, options: GetOptions = {}): Promise<void> {
+  if (store.readInto) await store.readInto(key, sink, options);
+  else await copyInto(await store.get(key, options), sink);
 }

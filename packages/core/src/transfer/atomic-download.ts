@@ -7,7 +7,7 @@ import { isColdStoreError } from '../errors/cold-store-error.js';
 import { aborted, checksumMismatch, invalidRange, localFileFailure, notFound } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import type { LocalFileOptions } from './file-checksum.js';
-import { copyInto } from '../store/copy-into.js';
+import { readIntoSink } from '../store/copy-into.js';
 import { BatchedFileSink } from './batched-file-sink.js';
 import { syncDirectory } from './sync-directory.js';
 import type { DownloadResult } from './transfer-task.js';
@@ -82,8 +82,7 @@ interface WrittenFile {
 async function writeFile(store: ColdStore, key: string, temp: string, { range, signal, onProgress }: DownloadToLocalFileOptions): Promise<WrittenFile> {
   const sink = await BatchedFileSink.create(temp, onProgress);
   try {
-    if (store.readInto) await store.readInto(key, sink, { range, signal });
-    else await copyInto(await store.get(key, { range, signal }), sink);
+    await readIntoSink(store, key, sink, { range, signal });
     return { bytes: sink.bytes, checksums: await sink.finish() };
   } finally {
     await sink.close();
