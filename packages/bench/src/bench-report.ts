@@ -91,7 +91,7 @@ export function renderMarkdown(report: BenchReport): string {
       '',
       '| run | GB/s | seconds | CPU-s (cores busy) |',
       '| --- | ---: | ---: | ---: |',
-      `| one thread (CRC32C + SHA-256; its reads run on libuv's threads) | ${checksum.oneThread.gigabytesPerSecond} | ${checksum.oneThread.seconds} | ${cores(checksum.oneThread)} |`,
+      `| one thread (CRC32C + SHA-256, reading on the same thread, as each pool thread does) | ${checksum.oneThread.gigabytesPerSecond} | ${checksum.oneThread.seconds} | ${cores(checksum.oneThread)} |`,
       `| TransferPool, ${checksum.poolThreads} threads (CRC32C + SHA-256) | ${checksum.pool.gigabytesPerSecond} | ${checksum.pool.seconds} | ${cores(checksum.pool)} |`,
       ...(checksum.sha256sum ? [`| sha256sum (SHA-256 only, one process) | ${checksum.sha256sum.gigabytesPerSecond} | ${checksum.sha256sum.seconds} | ${cores(checksum.sha256sum)} |`] : []),
       '',

@@ -41,7 +41,7 @@ export async function benchChecksumThroughput(pool: TransferPool, corpus: Segmen
   const reference = await pooled();
   const oneThread = await timed(corpus.totalBytes, async () => {
     for (const [i, file] of corpus.files.entries()) {
-      const sums = await checksumLocalFile(file.path);
+      const sums = await checksumLocalFile(file.path, { readOnThisThread: true });
       if (sums.sha256 !== reference[i]?.sha256) throw new Error(`checksums of ${file.path} differ between runs`);
     }
   });

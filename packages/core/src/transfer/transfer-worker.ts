@@ -37,7 +37,7 @@ async function runTask(task: TransferTask): Promise<TaskOutcome<unknown>> {
   let backend = TRANSFER_POOL;
   try {
     const common = { signal: control.signal, onProgress: control.reportProgress };
-    if (task.op === 'checksum') return { ok: true, value: await checksumLocalFile(task.path, { ...common, chunkSize: task.chunkSize }) };
+    if (task.op === 'checksum') return { ok: true, value: await checksumLocalFile(task.path, { ...common, chunkSize: task.chunkSize, readOnThisThread: true }) };
     const store = await backends.get(task.target);
     backend = store.backend;
     const value =
