@@ -88,7 +88,12 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
 
   async getObject(read: ObjectRead): Promise<OpenedObject> {
     const { handle, size, slice } = await this.#openForRead(read);
-    const body = handle.createReadStream({ start: slice?.start, end: slice?.end, highWaterMark: FS_WRITE_BUFFER_BYTES }); // owns and closes the handle
+    // Each read allocates a buffer of the high-water mark: a 1 MiB one per small read (a
+    // manifest) was the main thread's external memory churn, and V8 answered it with a major
+    // GC every few reads (docs/ARCHITECTURE.md, "Backends").
+    const length = slice ? slice.length : size;
+    const highWaterMark = Math.max(1, Math.min(FS_WRITE_BUFFER_BYTES, length));
+    const body = handle.createReadStream({ start: slice?.start, end: slice?.end, highWaterMark }); // owns and closes the handle
     return slice
       ? { body, status: 206, contentRange: `bytes ${slice.start}-${slice.end}/${size}`, contentLength: slice.length }
       : { body, status: 200, contentLength: size };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumBytes, downloadToLocalFile } from '@takhin/core';
-import { FsColdStore } from '@takhin/backend-fs';
+import { FS_WRITE_BUFFER_BYTES, FsColdStore, FsDriver } from '@takhin/backend-fs';
 import { patternedBytes, readAll } from '@takhin/testkit';
 
 const MiB = 1024 * 1024;
@@ -53,5 +53,35 @@ describe('fs: objects past the page cache', () => {
     expect(await cachedBytes(object, whole, ranged)).toEqual([0, 0, 0]);
     expect(await readFile(whole)).toEqual(bytes);
     expect(await readFile(ranged)).toEqual(slice);
+  });
+});
+
+// A read's buffer is as large as the stream's high-water mark: a 1 MiB buffer for each small
+// object (a manifest) read was external memory V8 answered with a major GC every few reads.
+describe('fs: memory of small reads', () => {
+  let work: string;
+  let store: FsColdStore;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'takhin-small-reads-'));
+    store = new FsColdStore({ root: join(work, 'cold') });
+  });
+  afterAll(async () => {
+    await store.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('reads a small object (or a small range) with buffers its own size, not 1 MiB ones', async () => {
+    const driver = new FsDriver({ root: join(work, 'cold') });
+    const bytes = patternedBytes(1000, 61);
+    await store.put('small/object', bytes);
+    const whole = await driver.getObject({ key: 'small/object', name: 'small/object' });
+    const range = await driver.getObject({ key: 'small/object', name: 'small/object', range: { offset: 10, length: 20 } });
+    expect([whole.body.readableHighWaterMark, range.body.readableHighWaterMark]).toEqual([1000, 20]);
+    expect(await readAll(whole.body)).toEqual(bytes);
+    expect(await readAll(range.body)).toEqual(bytes.subarray(10, 30));
+    await store.put('big/object', patternedBytes(2 * MiB, 62));
+    const big = await driver.getObject({ key: 'big/object', name: 'big/object' });
+    expect(big.body.readableHighWaterMark).toBe(FS_WRITE_BUFFER_BYTES);
+    big.body.destroy();
   });
 });
