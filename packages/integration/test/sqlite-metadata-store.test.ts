@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import fs, { statSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +27,40 @@ describe('SqliteMetadataStore', () => {
     expect(child.stdout).toBe('committed\n');
     const store = new SqliteMetadataStore(path);
     expect((await collect(store.records())).flat().sort((a, b) => a.path.localeCompare(b.path))).toEqual(records.sort((a, b) => a.path.localeCompare(b.path)));
+    await store.close();
+  });
+
+  it('makes commits durable with an fsync of the WAL off the calling thread, one for every commit made while another ran', async () => {
+    const path = join(dir, 'group.db');
+    const store = new SqliteMetadataStore(path);
+    await store.commit([{ put: sampleRecord(100) }]); // opens the file: its own fsyncs are not counted below
+    // The real fsync, watched: which descriptor, and what had resolved when each one started and ended.
+    const events: string[] = [];
+    const synced: number[] = [];
+    const realFsync = fs.fsync;
+    fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      const n = synced.push(fd);
+      events.push(`fsync ${n} start`);
+      realFsync(fd, (error) => {
+        events.push(`fsync ${n} done`);
+        callback(error);
+      });
+    }) as typeof fs.fsync;
+    syncBuiltinESMExports();
+    try {
+      const commits = Array.from({ length: 20 }, (_, i) => store.commit([{ put: sampleRecord(101 + i) }]).then(() => events.push(`commit ${i} resolved`)));
+      await Promise.all(commits);
+    } finally {
+      fs.fsync = realFsync;
+      syncBuiltinESMExports();
+    }
+    // The first commit started an fsync; the 19 written while it ran share the second.
+    expect(synced).toHaveLength(2);
+    for (const fd of synced) expect(fs.fstatSync(fd).ino).toBe(statSync(`${path}-wal`).ino);
+    expect(events.indexOf('commit 0 resolved')).toBeGreaterThan(events.indexOf('fsync 1 done'));
+    expect(events.indexOf('fsync 2 start')).toBeGreaterThan(events.indexOf('fsync 1 done'));
+    for (let i = 1; i < 20; i++) expect(events.indexOf(`commit ${i} resolved`)).toBeGreaterThan(events.indexOf('fsync 2 done'));
+    expect((await collect(store.records())).flat()).toHaveLength(21);
     await store.close();
   });
 
