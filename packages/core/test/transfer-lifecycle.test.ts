@@ -58,6 +58,26 @@ describe('TransferPool lifecycle', () => {
     await expect(pool.close()).resolves.toBeUndefined();
   });
 
+  it('warms every thread it may run: each starts and builds the target\'s store before any transfer', async () => {
+    const pool = new TransferPool({ maxThreads: 3, minThreads: 1 });
+    const root = join(dir, 'warmed');
+    await pool.warm({ module: DIR_STORE_MODULE, config: { root } });
+    expect(pool.threads).toBe(3);
+    await pool.close();
+    // Each of the three workers built the store, so each closed one.
+    expect(await readdir(join(root, 'closed'))).toHaveLength(3);
+  });
+
+  it('rejects a warm-up whose target cannot be built, naming the module', async () => {
+    const pool = new TransferPool({ maxThreads: 2 });
+    try {
+      const missing = join(dir, 'no-such-backend.js');
+      await expect(pool.warm({ module: missing, config: {} })).rejects.toThrow(/no-such-backend/);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('waits for running tasks before closing', async () => {
     const pool = new TransferPool({ maxThreads: 1 });
     const fifo = makeFifo(join(dir, 'closing'));

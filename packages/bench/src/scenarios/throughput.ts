@@ -65,6 +65,8 @@ export async function benchThroughput(pool: TransferPool, options: ThroughputOpt
     }
     for (const name of backends) {
       const backend = await openBenchBackend(name, {});
+      // Every pool thread starts with this backend loaded, as a running broker's would.
+      await pool.warm(backend.target);
       const clients: TransferClient[] = [poolClient(pool, backend), tieredClient(backend, work), await rcloneClient(rclone, backend, work)];
       if (mc && (name === 's3' || name === 'minio')) clients.push(await mcClient(mc, backend, work));
       clients.push(sdkClient(backend));

@@ -53,8 +53,8 @@ export function tieredClient(backend: BenchBackend, work: string): TransferClien
       await linkDataDir(job.shape, dataDir);
       const tiered = await openTieredStorage(createContainer(tieredConfig(backend, dataDir, job.uploadPrefix), [backend.provider]));
       open = { tiered, dataDir };
-      // Start every thread (a broker's pool is warm long before its first archive).
-      await Promise.all(Array.from({ length: defaultPoolThreads() }, (_, i) => tiered.pool.checksumFile(job.shape.files[i % job.shape.files.length]!.path)));
+      // Start every thread with the backend loaded (a broker's pool is warm long before its first archive).
+      await tiered.pool.warm(backend.target);
     },
     async upload(job: TransferJob) {
       if (!open) throw new Error('tiered upload without its broker');

@@ -102,6 +102,8 @@ const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 const DEFAULT_NICE_INCREMENT = 10;
 /** How long `close()` waits for every worker to take its release task. */
 const RELEASE_TIMEOUT_MS = 5_000;
+/** How long `warm()` waits for every thread to start and take its task. */
+const WARM_TIMEOUT_MS = 10_000;
 
 /**
  * The worker-thread pool that does every byte-heavy job (docs/ARCHITECTURE.md, "The worker
@@ -193,6 +195,24 @@ export class TransferPool {
       range,
       control,
     }));
+  }
+
+  /**
+   * Starts every thread the pool may run and builds `target`'s store in each (its backend's
+   * module loaded, its client made), so the first transfers pay for neither: loading an SDK
+   * costs a thread a few hundred ms of CPU. Resolves once every thread has; a target that cannot
+   * be built rejects as `uploadFile` would. Idle threads still stop after `idleTimeoutMs`.
+   */
+  async warm(target: BackendTarget): Promise<void> {
+    if (this.#closing) throw unavailable(TRANSFER_POOL, undefined, 'the TransferPool is closed');
+    const resolvedTarget = this.#resolveTarget(target);
+    const parties = this.#piscina.options.maxThreads;
+    const barrier = createBarrier();
+    const outcomes = await Promise.all(
+      Array.from({ length: parties }, () => this.#piscina.run({ op: 'warm', target: resolvedTarget, barrier, parties, timeoutMs: WARM_TIMEOUT_MS })),
+    );
+    const failed = outcomes.find((outcome) => !outcome.ok);
+    if (failed && !failed.ok) throw reviveTransferError(failed.error);
   }
 
   /**

@@ -54,7 +54,16 @@ export interface ReleaseTask {
   timeoutMs: number;
 }
 
-export type TransferTask = ChecksumTask | UploadTask | DownloadTask | ReleaseTask;
+/** Builds `target`'s store in the worker that takes it; `barrier` makes every worker take exactly one. */
+export interface WarmTask {
+  op: 'warm';
+  target: BackendTarget;
+  barrier: Int32Array;
+  parties: number;
+  timeoutMs: number;
+}
+
+export type TransferTask = ChecksumTask | UploadTask | DownloadTask | ReleaseTask | WarmTask;
 
 /** `checksumFile`'s result: the file's length and both digests from one read. */
 export interface FileChecksums extends Checksums {

@@ -31,6 +31,15 @@ async function runTask(task: TransferTask): Promise<TaskOutcome<unknown>> {
     await backends.closeAll();
     return { ok: true, value: undefined };
   }
+  if (task.op === 'warm') {
+    await arriveAndWait(task.barrier, task.parties, task.timeoutMs);
+    try {
+      await backends.get(task.target);
+      return { ok: true, value: undefined };
+    } catch (error) {
+      return { ok: false, error: serializeTransferError(toPoolError(error, TRANSFER_POOL, undefined)) };
+    }
+  }
   const key = task.op === 'checksum' ? undefined : task.key;
   const control = WorkerTaskControl.begin(task.control);
   if (!control) return { ok: false, error: serializeTransferError(aborted(TRANSFER_POOL, key)) };
