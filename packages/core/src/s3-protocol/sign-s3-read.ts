@@ -35,8 +35,7 @@ export function signS3Read(target: S3ReadTarget, { name, range }: Pick<ObjectRea
   const canonical = ['GET', path, '', ...names.map((header) => `${header}:${headers[header]}`), '', signedHeaders, 'UNSIGNED-PAYLOAD'].join('\n');
   const scope = `${day}/${target.region}/s3/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
-  let key: Buffer = hmac(`AWS4${target.secretAccessKey}`, day);
-  for (const part of [target.region, 's3', 'aws4_request']) key = hmac(key, part);
+  const key = signingKey(target.secretAccessKey, day, target.region);
   const signature = createHmac('sha256', key).update(toSign).digest('hex');
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${target.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
   delete headers.host;
@@ -44,6 +43,18 @@ export function signS3Read(target: S3ReadTarget, { name, range }: Pick<ObjectRea
 }
 
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
+
+/** The last signing key derived: it changes only with the day (or the secret, or the region). */
+let lastKey: { secret: string; day: string; region: string; key: Buffer } | undefined;
+
+/** SigV4's signing key: four HMACs, derived once a day rather than for every read. */
+function signingKey(secret: string, day: string, region: string): Buffer {
+  if (lastKey?.secret === secret && lastKey.day === day && lastKey.region === region) return lastKey.key;
+  let key: Buffer = hmac(`AWS4${secret}`, day);
+  for (const part of [region, 's3', 'aws4_request']) key = hmac(key, part);
+  lastKey = { secret, day, region, key };
+  return key;
+}
 
 /** RFC 3986 encoding as SigV4 wants it: everything but `A-Za-z0-9-._~` escaped. */
 function uriEncode(segment: string): string {

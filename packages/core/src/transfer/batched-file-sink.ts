@@ -1,6 +1,6 @@
 import { fdatasync } from 'node:fs';
 import type { BodySink, Checksums } from '../contracts/cold-store.js';
-import { offThreadHasher, type MemoryHasher } from './checksum-thread.js';
+import { inlineHasher, offThreadHasher, type MemoryHasher } from './checksum-thread.js';
 import { blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 /** Bytes per batch: each is one write(2). */
@@ -29,7 +29,8 @@ const spareBuffers: SharedBuffer[] = [];
  */
 class BatchedFile {
   readonly #target: WritableFile;
-  readonly #hasher: MemoryHasher = offThreadHasher();
+  /** Chosen at the first batch: on this thread when that batch is the whole file, else the checksum thread. */
+  #hasher: MemoryHasher | undefined;
   #position = 0;
   #checksums: Checksums | undefined;
   /** Batches written and hashed but not yet awaited: the backpressure. */
@@ -60,10 +61,10 @@ class BatchedFile {
    * before the previous one is done with: its memory may be filled again. Only the last batch of
    * a file may be shorter than a full one.
    */
-  append(buffer: SharedBuffer, length: number): void | Promise<void> {
+  append(buffer: SharedBuffer, length: number, last = false): void | Promise<void> {
     if (length === 0) return;
-    if (this.#inFlight.length < BATCHES_IN_FLIGHT) return this.#start(buffer, length);
-    return this.#inFlight.shift()!.then(() => this.append(buffer, length)); // finish() still awaits the later ones
+    if (this.#inFlight.length < BATCHES_IN_FLIGHT) return this.#start(buffer, length, last);
+    return this.#inFlight.shift()!.then(() => this.append(buffer, length, last)); // finish() still awaits the later ones
   }
 
   /** Waits for every batch, fsyncs, and returns both digests of the file's bytes. */
@@ -72,6 +73,7 @@ class BatchedFile {
     await finishDirect(this.#target, this.#position);
     await this.#syncing;
     await this.#target.file.sync();
+    this.#hasher ??= inlineHasher(); // an empty file
     this.#checksums = await this.#hasher.digest();
     return this.#checksums;
   }
@@ -82,12 +84,13 @@ class BatchedFile {
     this.#closed = true;
     await Promise.allSettled(this.#writes);
     await this.#syncing;
-    if (this.#checksums === undefined) this.#hasher.discard();
+    if (this.#checksums === undefined) this.#hasher?.discard();
     await this.#target.file.close();
   }
 
-  #start(buffer: SharedBuffer, length: number): void {
+  #start(buffer: SharedBuffer, length: number, last: boolean): void {
     const position = this.#position;
+    this.#hasher ??= last && position === 0 ? inlineHasher() : offThreadHasher();
     if (this.#direct && position % DIRECT_BLOCK !== 0) throw new Error(`BatchedFile: a short batch before byte ${position} that is not the last`);
     this.#position += length;
     // O_DIRECT writes whole blocks: the last one is padded with zeros, cut off again by finish().
@@ -170,7 +173,7 @@ export class BatchedFileSink implements BodySink {
 
   /** Writes the last batch, fsyncs and returns both digests of the file. */
   async finish(): Promise<Checksums> {
-    await this.#handOver();
+    await this.#handOver(true);
     return this.#file.finish();
   }
 
@@ -182,12 +185,12 @@ export class BatchedFileSink implements BodySink {
     for (const buffer of this.#buffers) if (spareBuffers.length < SPARE_BUFFERS) spareBuffers.push(buffer);
   }
 
-  #handOver(): void | Promise<void> {
+  #handOver(last = false): void | Promise<void> {
     const buffer = this.#buffers[this.#current]!;
     const length = this.#used;
     // append's promise: at most two batches in flight, so the next buffer is done with.
     this.#current = (this.#current + 1) % this.#buffers.length;
     this.#used = 0;
-    return this.#file.append(buffer, length);
+    return this.#file.append(buffer, length, last);
   }
 }

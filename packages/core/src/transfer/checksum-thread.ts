@@ -1,3 +1,4 @@
+import { ChecksumAccumulator } from '../checksums/checksums.js';
 import { Worker } from 'node:worker_threads';
 import type { Checksums } from '../contracts/cold-store.js';
 import type { ChecksumThreadReply, ChecksumThreadRequest } from './checksum-thread-worker.js';
@@ -93,5 +94,19 @@ export function offThreadHasher(): MemoryHasher {
       discarded = true;
       on.request({ op: 'discard', job }).catch(() => {});
     },
+  };
+}
+
+/**
+ * A hasher on the calling thread, for a body that is one batch in all (a segment's index files):
+ * hashing it here while its write runs costs less than the two round trips to the checksum
+ * thread it would take.
+ */
+export function inlineHasher(): MemoryHasher {
+  const accumulator = new ChecksumAccumulator();
+  return {
+    update: async (memory, offset, length) => accumulator.update(new Uint8Array(memory, offset, length)),
+    digest: async () => accumulator.digest(),
+    discard: () => {},
   };
 }
