@@ -61,13 +61,18 @@ export async function downloadToLocalFile(
 }
 
 /**
- * Random once per thread, then counted: unique among this process's downloads and, by the
- * random part, everyone else's (the file is created O_EXCL regardless). Drawing random bytes
- * per file cost 30 µs each, a tenth of a small file's download.
+ * Twelve hex digits (the pattern reconciliation sweeps, segment-files.ts): a random 48-bit start
+ * per thread, counted up per file, so unique among this thread's downloads and, by the random
+ * start, everyone else's (the file is created O_EXCL regardless). Drawing random bytes per file
+ * cost 30 µs each, a tenth of a small file's download.
  */
-const tempPrefix = randomBytes(6).toString('hex');
-let tempCount = 0;
-const tempSuffix = () => `${tempPrefix}${(tempCount++).toString(36)}`;
+const TEMP_SPACE = 2 ** 48;
+let tempNext = randomBytes(6).readUIntBE(0, 6);
+const tempSuffix = () => {
+  const suffix = tempNext.toString(16).padStart(12, '0');
+  tempNext = (tempNext + 1) % TEMP_SPACE;
+  return suffix;
+};
 
 async function expectedChecksums(store: ColdStore, key: string, options: DownloadToLocalFileOptions): Promise<Partial<Checksums>> {
   if (options.expected !== undefined) return options.expected;
