@@ -12,6 +12,10 @@ export function poolClient(pool: TransferPool, backend: BenchBackend): TransferC
     kind: 'ours',
     label: 'ours: TransferPool uploadFile/downloadFile',
     concurrency: `${pool.threads} threads, all files queued`,
+    // Threads past the pool's warm half stop after a minute idle (while the other clients run):
+    // each timed run starts, as a running broker's transfers do, on started threads with the backend loaded.
+    beforeUpload: () => pool.warm(backend.target),
+    beforeDownload: () => pool.warm(backend.target),
     async upload({ shape, uploadPrefix }: TransferJob) {
       await Promise.all(shape.files.map((file) => pool.uploadFile(file.path, `${uploadPrefix}/${file.relative}`, backend.target)));
     },

@@ -103,6 +103,7 @@ export async function measureBackend(
       for (const client of order) {
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await mkdir(job.downloadDir, { recursive: true });
+        await client.beforeDownload?.(job);
         try {
           record(shape, 'down', client, await timed(shape, r, options.serverPid, () => client.download(job)));
         } finally {

@@ -33,6 +33,8 @@ export interface TransferClient {
   upload(job: TransferJob): Promise<void>;
   download(job: TransferJob): Promise<void>;
   /** Untimed tidy-up after a download. */
+  /** Untimed, before each download (the pool warms its threads, as a running broker's are). */
+  beforeDownload?(job: TransferJob): Promise<void>;
   afterDownload?(job: TransferJob): Promise<void>;
   close?(): Promise<void>;
 }
