@@ -64,6 +64,33 @@ describe('SqliteMetadataStore', () => {
     await store.close();
   });
 
+  it('refuses every commit after an fsync of its WAL failed, until reopened', async () => {
+    const path = join(dir, 'eio.db');
+    const store = new SqliteMetadataStore(path);
+    await store.commit([{ put: sampleRecord(200) }]);
+    let calls = 0;
+    const realFsync = fs.fsync;
+    fs.fsync = ((fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
+      calls++;
+      process.nextTick(() => callback(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })));
+    }) as typeof fs.fsync;
+    syncBuiltinESMExports();
+    try {
+      await expect(store.commit([{ put: sampleRecord(201) }])).rejects.toMatchObject({ code: 'METADATA_FAILURE', message: expect.stringContaining('EIO') });
+      await expect(store.commit([{ put: sampleRecord(202) }])).rejects.toMatchObject({ code: 'METADATA_FAILURE', message: expect.stringContaining('until it is reopened') });
+      expect(calls).toBe(1);
+    } finally {
+      fs.fsync = realFsync;
+      syncBuiltinESMExports();
+    }
+    await store.close();
+    // Reopened, the file holds what SQLite wrote (201 reached the WAL before its fsync failed), and takes commits again.
+    const reopened = new SqliteMetadataStore(path);
+    await reopened.commit([{ put: sampleRecord(203) }]);
+    expect((await collect(reopened.records())).flat().map((record) => record.path).sort()).toEqual([200, 201, 203].map((n) => sampleRecord(n).path).sort());
+    await reopened.close();
+  });
+
   it('does not create or touch its file until first used', async () => {
     const path = join(dir, 'untouched.db');
     const store = new SqliteMetadataStore(path);

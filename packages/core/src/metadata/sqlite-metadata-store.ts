@@ -98,6 +98,12 @@ export class SqliteMetadataStore implements MetadataStore {
   /** The fsync in flight, and the one queued behind it for commits made meanwhile. */
   #syncing: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
+  /**
+   * Set when an fsync of the WAL failed: what was committed may or may not be on disk, and the
+   * records in memory may not match, so every later commit is refused until the file is
+   * reopened (a restart), as databases treat a failed fsync.
+   */
+  #unsynced: TieringError | undefined;
 
   constructor(readonly path: string) {
     this.description = `sqlite ${path}`;
@@ -137,6 +143,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async commit(writes: readonly MetadataWrite[]): Promise<void> {
     const connection = this.#open();
+    if (this.#unsynced) throw this.#unsynced;
     if (writes.length === 0) return;
     connection.db.exec('BEGIN IMMEDIATE');
     try {
@@ -191,11 +198,11 @@ export class SqliteMetadataStore implements MetadataStore {
     this.#wal ??= openSync(`${this.path}-wal`, 'r');
     const wal = this.#wal;
     return new Promise<void>((resolve, reject) =>
-      fsync(wal, (error) =>
-        error
-          ? reject(new TieringError('METADATA_FAILURE', `cannot make the metadata file ${this.path} durable (fsync of its WAL): ${error.message}`, undefined, { cause: error }))
-          : resolve(),
-      ),
+      fsync(wal, (error) => {
+        if (!error) return resolve();
+        this.#unsynced ??= new TieringError('METADATA_FAILURE', `cannot make the metadata file ${this.path} durable (fsync of its WAL failed: ${error.message}); no more commits until it is reopened`, undefined, { cause: error });
+        reject(this.#unsynced);
+      }),
     );
   }
 
