@@ -27,6 +27,12 @@ export interface TransferRun {
   serverCpuSeconds?: number | undefined;
   /** The 1-minute load average just before the run. */
   loadAverage: number;
+  /**
+   * The untimed `sync` after the run: how long the disk took to write what the client left
+   * dirty in the page cache (ours fsyncs every download inside its clock; most others leave it
+   * to the kernel). Absent from results older than 2026-11-26 10:30.
+   */
+  writeBackSeconds?: number | undefined;
 }
 
 /** Summary of the runs: median, min and max. */
@@ -52,6 +58,10 @@ export interface TransferCase {
   clientCpuSecondsPerGiB: number;
   /** The kernel's share of it (median), where the runs measured it. */
   clientSystemCpuSecondsPerGiB?: number | undefined;
+  /** Median seconds of the untimed `sync` after each run (see `TransferRun.writeBackSeconds`). */
+  writeBackSeconds?: number | undefined;
+  /** Median MB/s had the clock run until the bytes were on disk (the run's seconds plus its write-back). */
+  durableMegabytesPerSecond?: number | undefined;
   serverCpuSecondsPerGiB?: number | undefined;
   /** Server CPU time ÷ wall time, in % of one core (the server may use both). */
   serverCpuPercent?: number | undefined;
@@ -145,16 +155,24 @@ async function timed(shape: TransferShape, r: number, serverPid: number | undefi
   await work();
   const seconds = (performance.now() - started) / 1000;
   const cpu = probe();
+  const syncStarted = performance.now();
   await run('sync');
   return {
     run: r,
     seconds: round(seconds, 3),
+    writeBackSeconds: round((performance.now() - syncStarted) / 1000, 3),
     megabytesPerSecond: round(shape.totalBytes / 1e6 / seconds, 1),
     clientCpuSeconds: round(cpu.processSeconds + cpu.childSeconds, 2),
     clientSystemCpuSeconds: round(cpu.systemSeconds, 2),
     serverCpuSeconds: cpu.serverSeconds === undefined ? undefined : round(cpu.serverSeconds, 2),
     loadAverage,
   };
+}
+
+/** The median of the values measured, rounded to ms; undefined when none were. */
+function medianOf(values: Array<number | undefined>): number | undefined {
+  const known = values.filter((value) => value !== undefined);
+  return known.length ? round(median(known), 3) : undefined;
 }
 
 function summarize(backend: string, shape: TransferShape, direction: Direction, client: TransferClient, runs: TransferRun[]): TransferCase {
@@ -181,6 +199,8 @@ function summarize(backend: string, shape: TransferShape, direction: Direction, 
     clientSystemCpuSecondsPerGiB: medianPerGiB(runs.map((r) => r.clientSystemCpuSeconds)),
     serverCpuSecondsPerGiB: medianPerGiB(runs.map((r) => r.serverCpuSeconds)),
     serverCpuPercent: server.length ? Math.round(median(server.map((r) => (100 * r.serverCpuSeconds!) / r.seconds))) : undefined,
+    writeBackSeconds: medianOf(runs.map((r) => r.writeBackSeconds)),
+    durableMegabytesPerSecond: medianOf(runs.map((r) => (r.writeBackSeconds === undefined ? undefined : round(shape.totalBytes / 1e6 / (r.seconds + r.writeBackSeconds), 1)))),
   };
 }
 
