@@ -169,20 +169,17 @@ async function timed(shape: TransferShape, r: number, serverPid: number | undefi
   };
 }
 
-/** The median of the values measured, rounded to ms; undefined when none were. */
-function medianOf(values: Array<number | undefined>): number | undefined {
+/** The median of the values measured, rounded to `digits`; undefined when none were. */
+function medianOf(values: Array<number | undefined>, digits: number): number | undefined {
   const known = values.filter((value) => value !== undefined);
-  return known.length ? round(median(known), 3) : undefined;
+  return known.length ? round(median(known), digits) : undefined;
 }
 
 function summarize(backend: string, shape: TransferShape, direction: Direction, client: TransferClient, runs: TransferRun[]): TransferCase {
   const gib = shape.totalBytes / GiB;
   const server = runs.filter((r) => r.serverCpuSeconds !== undefined);
   /** The median of `seconds` per GiB over the runs that measured it; undefined when none did. */
-  const medianPerGiB = (seconds: Array<number | undefined>) => {
-    const known = seconds.filter((value) => value !== undefined);
-    return known.length ? round(median(known.map((value) => value / gib)), 2) : undefined;
-  };
+  const medianPerGiB = (seconds: Array<number | undefined>) => medianOf(seconds.map((value) => (value === undefined ? undefined : value / gib)), 2);
   return {
     backend,
     shape: shape.id,
@@ -199,8 +196,8 @@ function summarize(backend: string, shape: TransferShape, direction: Direction, 
     clientSystemCpuSecondsPerGiB: medianPerGiB(runs.map((r) => r.clientSystemCpuSeconds)),
     serverCpuSecondsPerGiB: medianPerGiB(runs.map((r) => r.serverCpuSeconds)),
     serverCpuPercent: server.length ? Math.round(median(server.map((r) => (100 * r.serverCpuSeconds!) / r.seconds))) : undefined,
-    writeBackSeconds: medianOf(runs.map((r) => r.writeBackSeconds)),
-    durableMegabytesPerSecond: medianOf(runs.map((r) => (r.writeBackSeconds === undefined ? undefined : round(shape.totalBytes / 1e6 / (r.seconds + r.writeBackSeconds), 1)))),
+    writeBackSeconds: medianOf(runs.map((r) => r.writeBackSeconds), 3),
+    durableMegabytesPerSecond: medianOf(runs.map((r) => (r.writeBackSeconds === undefined ? undefined : shape.totalBytes / 1e6 / (r.seconds + r.writeBackSeconds))), 1),
   };
 }
 

@@ -32,9 +32,9 @@ export interface TransferClient {
   beforeUpload?(job: TransferJob): Promise<void>;
   upload(job: TransferJob): Promise<void>;
   download(job: TransferJob): Promise<void>;
-  /** Untimed tidy-up after a download. */
   /** Untimed, before each download (the pool warms its threads, as a running broker's are). */
   beforeDownload?(job: TransferJob): Promise<void>;
+  /** Untimed tidy-up after a download. */
   afterDownload?(job: TransferJob): Promise<void>;
   close?(): Promise<void>;
 }

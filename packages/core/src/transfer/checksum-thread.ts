@@ -1,5 +1,5 @@
-import { ChecksumAccumulator } from '../checksums/checksums.js';
 import { Worker } from 'node:worker_threads';
+import { ChecksumAccumulator } from '../checksums/checksums.js';
 import type { Checksums } from '../contracts/cold-store.js';
 import type { ChecksumThreadReply, ChecksumThreadRequest } from './checksum-thread-worker.js';
 

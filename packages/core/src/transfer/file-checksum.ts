@@ -1,8 +1,8 @@
 import { addAbortSignal, type Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ChecksumAccumulator } from '../checksums/checksums.js';
 import { aborted, localFileFailure } from '../errors/factories.js';
 import { isDirectBody, type DirectBody } from '../store/direct-body.js';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LOCAL_READ_CHUNK_BYTES, openLocalSource, StableFileStream } from './local-file.js';
 import { TRANSFER_POOL } from './transfer-error.js';
 import type { FileChecksums } from './transfer-task.js';
