@@ -88,11 +88,8 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
 
   async getObject(read: ObjectRead): Promise<OpenedObject> {
     const { handle, size, slice } = await this.#openForRead(read);
-    // Each read allocates a buffer of the high-water mark: a 1 MiB one per small read (a
-    // manifest) was the main thread's external memory churn, and V8 answered it with a major
-    // GC every few reads (docs/ARCHITECTURE.md, "Backends").
-    const length = slice ? slice.length : size;
-    const highWaterMark = Math.max(1, Math.min(FS_WRITE_BUFFER_BYTES, length));
+    // Each read allocates a buffer this large: never more than the bytes read (docs/ARCHITECTURE.md, "Backends").
+    const highWaterMark = Math.max(1, Math.min(FS_WRITE_BUFFER_BYTES, slice ? slice.length : size));
     const body = handle.createReadStream({ start: slice?.start, end: slice?.end, highWaterMark }); // owns and closes the handle
     return slice
       ? { body, status: 206, contentRange: `bytes ${slice.start}-${slice.end}/${size}`, contentLength: slice.length }

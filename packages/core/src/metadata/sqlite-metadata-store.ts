@@ -93,7 +93,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly description: string;
   #connection: Connection | undefined;
   #closed = false;
-  /** The WAL, opened once it exists, for the fsyncs that make commits durable. */
+  /** The WAL, open from the first call on, for the fsyncs that make commits durable. */
   #wal: number | undefined;
   /** The fsync in flight, and the one queued behind it for commits made meanwhile. */
   #syncing: Promise<void> | undefined;
@@ -195,8 +195,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   #syncWal(): Promise<void> {
-    this.#wal ??= openSync(`${this.path}-wal`, 'r');
-    const wal = this.#wal;
+    const wal = this.#wal!; // set by #open, which every commit has been through
     return new Promise<void>((resolve, reject) =>
       fsync(wal, (error) => {
         if (!error) return resolve();
@@ -210,18 +209,26 @@ export class SqliteMetadataStore implements MetadataStore {
     if (this.#closed) throw new TieringError('CLOSED', `the metadata store ${this.path} is closed`);
     if (this.#connection) return this.#connection;
     let db: DatabaseSync | undefined;
+    let wal: number | undefined;
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       db = new DatabaseSync(this.path);
       // NORMAL: commits reach the WAL without an fsync; commit() then fsyncs it off this thread.
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
       migrate(db, this.path);
-      syncNow(this.path);
+      // The WAL exists once the WAL mode is set. It, any migration in it, and the folder entries
+      // of both files are put on disk here, before the first commit counts on them.
+      wal = openSync(`${this.path}-wal`, 'r');
+      fsyncSync(wal);
+      fsyncPath(this.path);
+      fsyncPath(dirname(this.path));
     } catch (error) {
+      if (wal !== undefined) closeSync(wal);
       db?.close();
       if (error instanceof TieringError) throw error;
       throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${this.path}: ${(error as Error).message}`, undefined, { cause: error });
     }
+    this.#wal = wal;
     const get = db.prepare(`SELECT ${SELECTED} FROM segments WHERE path = ?`);
     get.setReturnArrays(true);
     this.#connection = {
@@ -235,18 +242,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 }
 
-/**
- * At open, on this thread: the WAL (which exists once the WAL mode is set), any migration in it,
- * and the folder entries of both files, on disk before the first commit counts on them.
- */
-function syncNow(path: string): void {
-  for (const [file, flags] of [[`${path}-wal`, 'r'], [path, 'r'], [dirname(path), 'r']] as const) {
-    const fd = openSync(file, flags);
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+/** Opens `path` (a file or a folder), fsyncs it and closes it, on this thread. */
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
