@@ -20,13 +20,15 @@ interface GcsUpload extends MultipartUpload {
  * Google Cloud Storage. Bodies shorter than one chunk go in one multipart/related request with
  * the CRC32C in the metadata part (the server verifies it); longer ones through a resumable
  * session, parts one at a time (GCS takes a session's chunks in order), the whole object's
- * CRC32C on the final request. SHA-256 rides in object metadata. The SDK serves auth and the
+ * CRC32C on the final request, or in the session's metadata when the caller declared it up
+ * front (`checksumsFirst`; the object is then created, verified and with its SHA-256, by the
+ * one request its bytes stream in). SHA-256 rides in object metadata. The SDK serves auth and the
  * metadata calls; the byte paths are our own requests (why: see gcs-http.ts).
  */
 export class GcsDriver implements ColdStoreDriver<GcsUpload> {
   readonly backend = BACKEND;
   readonly limits: DriverLimits;
-  readonly features: DriverFeatures = { sha256OnHead: true, serverVerifiesCrc32c: true, conditionalWrites: 'probe' };
+  readonly features: DriverFeatures = { sha256OnHead: true, serverVerifiesCrc32c: true, conditionalWrites: 'probe', checksumsFirst: true };
   readonly storage: Storage;
   readonly #bucket: Bucket;
   readonly #http: GcsHttp;

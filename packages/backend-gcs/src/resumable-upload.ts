@@ -23,17 +23,24 @@ const MAX_RESENDS = 8;
 /**
  * One GCS resumable upload session
  * (https://cloud.google.com/storage/docs/performing-resumable-uploads). When the object's size
- * is known up front, its 256 KiB-aligned bytes are streamed in one request (up to 4 GiB a
- * request) that parts are written into as they come: one request per chunk costs a request
- * each, and fake-gcs-server rewrites the whole object so far at every chunk (measured: 16
- * chunks of 16 MiB, 5.1 server CPU-s for 256 MiB; one request, 1.5). A streamed request that
- * fails cannot be resent part by part (its earlier parts are gone), so the put fails and its
- * caller retries it whole. Without a known size, each part is its own request (a chunked
- * upload, each chunk retried on its own). Either way, the unaligned tail of the last part
- * (less than 256 KiB, copied) waits for `finish`, which sends it with the total size and the
- * whole object's CRC32C, or, with no tail, an empty request naming only those (as Google's own
- * clients end a stream that stopped on a chunk boundary). The object appears only when
- * `finish` succeeds; `cancel` ends the session, leaving nothing.
+ * is known up front, its bytes are streamed in one request (up to 4 GiB a request) that parts
+ * are written into as they come: one request per chunk costs a request each, and
+ * fake-gcs-server rewrites the whole object so far at every chunk (measured: 16 chunks of 16
+ * MiB, 5.1 server CPU-s for 256 MiB; one request, 1.5). A streamed request that fails cannot be
+ * resent part by part (its earlier parts are gone), so the put fails and its caller retries it
+ * whole. Without a known size, each part is its own request (a chunked upload, each chunk
+ * retried on its own).
+ *
+ * When the session's metadata declares the object's CRC32C (the caller hashed it first), the
+ * last streamed request names the total and creates the object, GCS checking the declared
+ * CRC32C against what it assembled: one request where the other way takes two (and
+ * fake-gcs-server hashes the whole object again at each). Its very last byte is held back for
+ * `finish`, so the object is still created by `finish` alone, as the commit it is (an abort
+ * before it leaves a body one byte short, which the server discards). Otherwise the unaligned
+ * tail of the last part (less than 256 KiB, copied) waits for `finish`, which sends it with the
+ * total size and the whole object's CRC32C in `x-goog-hash`, or, with no tail, an empty request
+ * naming only those (as Google's own clients end a stream that stopped on a chunk boundary).
+ * The object appears only when `finish` succeeds; `cancel` ends the session, leaving nothing.
  */
 export class ResumableUpload {
   /** Bytes the server has stored so far. */
@@ -48,8 +55,10 @@ export class ResumableUpload {
     private readonly http: GcsHttp,
     /** The session URI; it names the upload and is all a later call needs. */
     readonly uri: string,
-    /** The aligned bytes to stream (the known size, less its unaligned tail); `undefined`: chunk by chunk. */
+    /** The bytes to stream: the known size, less its unaligned tail unless `whole`; `undefined`: chunk by chunk. */
     private readonly streamable?: number | undefined,
+    /** The object's size and declared CRC32C when the streamed requests carry all of it, the last one creating it. */
+    private readonly whole?: { size: number; crc32c: string } | undefined,
   ) {}
 
   /** Opens a session (the object's metadata and preconditions are fixed here). */
@@ -71,7 +80,12 @@ export class ResumableUpload {
     response.resume();
     const location = response.headers.location;
     if (!location) throw new Error('gcs: resumable upload started without a session URI (no Location header)');
-    return new ResumableUpload(http, location, start.size === undefined ? undefined : start.size - (start.size % GCS_CHUNK_GRANULE));
+    const { size } = start;
+    if (size === undefined) return new ResumableUpload(http, location);
+    // With its CRC32C declared, GCS verifies the object as the last byte arrives: stream it all.
+    const { crc32c } = start.resource;
+    if (crc32c !== undefined) return new ResumableUpload(http, location, size, { size, crc32c });
+    return new ResumableUpload(http, location, size - (size % GCS_CHUNK_GRANULE));
   }
 
   /** Reopens a session by its URI (to cancel one a crashed writer left). */
@@ -79,31 +93,38 @@ export class ResumableUpload {
     return new ResumableUpload(http, uri);
   }
 
-  /** Sends a part: its 256 KiB-aligned bytes now, any unaligned tail (the last part's) at `finish`. */
+  /** Sends a part: its 256 KiB-aligned bytes now (all but the object's last byte, when streaming to a known total), the rest at `finish`. */
   async write(part: Buffer, signal?: AbortSignal): Promise<void> {
     if (this.#tail) throw new Error('gcs: a part after the unaligned last one');
-    const aligned = part.byteLength - (part.byteLength % GCS_CHUNK_GRANULE);
+    const aligned = this.whole !== undefined ? part.byteLength : part.byteLength - (part.byteLength % GCS_CHUNK_GRANULE);
     if (aligned > 0 && this.streamable !== undefined) await this.#streamAligned(part.subarray(0, aligned), signal);
     else if (aligned > 0) await this.#send(part.subarray(0, aligned), undefined, undefined, signal);
     if (aligned < part.byteLength) this.#tail = Buffer.from(part.subarray(aligned));
   }
 
-  /** Writes aligned bytes into the open streamed request (opening the next as needed); ends each one it fills. */
+  /** Writes bytes into the open streamed request (opening the next as needed); ends each one it fills. */
   async #streamAligned(bytes: Buffer, signal?: AbortSignal): Promise<void> {
     if (this.#broken) throw new Error(`gcs: a streamed request of this resumable session failed (${this.#broken.message}); its bytes cannot be sent again part by part`);
     try {
       for (let at = 0; at < bytes.byteLength; ) {
         if (!this.#stream) {
           const length = Math.min(MAX_STREAMED_BYTES, this.streamable! - this.#streamed);
-          if (length <= 0) throw new Error(`gcs: more bytes than the ${this.streamable} aligned bytes declared`);
-          const range = `bytes ${this.#streamed}-${this.#streamed + length - 1}/*`;
-          const request = await this.http.open(this.uri, { method: 'PUT', headers: { 'content-range': range, 'content-type': 'application/octet-stream' }, length }, [RESUME_INCOMPLETE]);
+          if (length <= 0) throw new Error(`gcs: more bytes than the ${this.streamable} bytes declared`);
+          const range = `bytes ${this.#streamed}-${this.#streamed + length - 1}/${this.whole?.size ?? '*'}`;
+          const headers: Record<string, string> = { 'content-range': range, 'content-type': 'application/octet-stream' };
+          const creates = this.#streamed + length === this.whole?.size;
+          // GCS checks the session's declared CRC32C; x-goog-hash names it again on the request that creates.
+          if (creates) headers['x-goog-hash'] = `crc32c=${this.whole!.crc32c}`;
+          const request = await this.http.open(this.uri, { method: 'PUT', headers, length }, creates ? [200, 201] : [RESUME_INCOMPLETE]);
           this.#stream = { request, end: this.#streamed + length };
         }
         const { request, end } = this.#stream;
         const take = Math.min(bytes.byteLength - at, end - this.#streamed);
-        await request.write(bytes.subarray(at, at + take), signal);
-        this.#streamed += take;
+        // The object's last byte waits for `finish` (see the class comment).
+        const holdBack = this.#streamed + take === this.whole?.size ? 1 : 0;
+        if (holdBack) this.#tail = Buffer.from(bytes.subarray(at + take - 1, at + take));
+        if (take > holdBack) await request.write(bytes.subarray(at, at + take - holdBack), signal);
+        this.#streamed += take - holdBack;
         at += take;
         if (this.#streamed === end) {
           this.#stream = undefined;
@@ -123,13 +144,34 @@ export class ResumableUpload {
 
   /**
    * Sends the tail with the total size and the whole object's CRC32C in `x-goog-hash`, so GCS
-   * verifies the object it assembled before creating it, and returns the created object.
+   * verifies the object it assembled before creating it, and returns the created object. When
+   * the bytes stream to a declared total, the tail is the last byte of the open request.
    */
   async finish(total: number, crc32c: string): Promise<ObjectResource> {
+    if (this.#broken) throw new Error(`gcs: a streamed request of this resumable session failed (${this.#broken.message})`);
+    if (this.whole && this.#stream) return this.#create(this.#stream.request, total, crc32c);
     if (this.#stream) throw new Error(`gcs: finishing a session whose streamed request has ${this.#stream.end - this.#streamed} bytes still to come`);
     const resource = await this.#send(this.#tail ?? Buffer.alloc(0), total, crc32c);
     if (!resource) throw new Error('gcs: the final request of a resumable upload was not acknowledged as complete');
     return resource;
+  }
+
+  /** Writes the last byte held back into the request that creates the object, and reads its answer. */
+  async #create(request: StreamedRequest, total: number, crc32c: string): Promise<ObjectResource> {
+    const { size, crc32c: declared } = this.whole!;
+    if (total !== size || crc32c !== declared || this.#streamed !== size - 1 || !this.#tail) {
+      throw new Error(`gcs: finishing a ${size}-byte upload declared with crc32c ${declared} as ${total} bytes with ${crc32c}, ${this.#streamed} bytes sent`);
+    }
+    try {
+      await request.write(this.#tail);
+      this.#stream = undefined;
+      this.#streamed = this.#offset = size;
+      return await readJson<ObjectResource>(await request.finish());
+    } catch (error) {
+      this.#broken = error instanceof Error ? error : new Error(String(error));
+      request.destroy(this.#broken);
+      throw error;
+    }
   }
 
   /** Ends the session without creating the object; GCS answers 499. Throws if it cannot be asked. */

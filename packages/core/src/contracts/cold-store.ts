@@ -112,6 +112,13 @@ export interface ColdStoreCapabilities {
    * (`unknown`, until the first create-only put has probed the server).
    */
   readonly conditionalWrites?: 'server' | 'head-check' | 'unknown';
+  /**
+   * Bodies of at least this many bytes are stored with fewer requests, and verified by the
+   * server as they are created, when the caller declares both checksums up front: a caller
+   * that can read its body twice (a local file) does better to hash it first. Absent when
+   * declaring gains nothing.
+   */
+  readonly checksumsFirstFrom?: number;
 }
 
 /** Memory a body is read into (`ColdStore.readInto`). */

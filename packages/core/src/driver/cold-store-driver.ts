@@ -39,6 +39,13 @@ export interface DriverFeatures {
    * (a filesystem's link(2)); otherwise core probes the server at first use.
    */
   readonly conditionalWrites: 'native' | 'probe';
+  /**
+   * Whether a multipart write costs the server less when both checksums are declared before
+   * the first byte (GCS: they ride in the session's metadata, so one streamed request creates
+   * the object, verified, with its SHA-256, where otherwise a finalize request and a metadata
+   * update follow). Reported as the store's `checksumsFirstFrom`.
+   */
+  readonly checksumsFirst?: boolean;
 }
 
 /**

@@ -84,6 +84,8 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
       partSize: limits.partSize,
       memoryBoundBytes: limits.partSize * (limits.partsInFlight + 1),
       conditionalWrites: this.#conditional.mode,
+      // A local file up to the memory bound is one request already (object-writer.ts).
+      ...(features.checksumsFirst && { checksumsFirstFrom: limits.partSize * (limits.partsInFlight + 1) + 1 }),
     };
   }
 

@@ -1,10 +1,12 @@
+import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
 import { ChecksumStream } from '../checksums/checksums.js';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { aborted } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import { DriverColdStore } from '../store/driver-cold-store.js';
-import type { LocalFileOptions } from './file-checksum.js';
+import { checksumLocalFile, type LocalFileOptions } from './file-checksum.js';
 import { openLocalSource } from './local-file.js';
 import type { UploadResult } from './transfer-task.js';
 
@@ -20,11 +22,13 @@ export interface UploadLocalFileOptions extends LocalFileOptions {
 /**
  * Streams a local file into `store` under `key`, on the calling thread, and resolves to the
  * stored description with both checksums (and the chunks' CRC32Cs when asked). The file is
- * read once and each byte hashed once, by the store's write path. Its size at open is the
- * put's declared size, and the read fails if the file changes before it ends, so a file
- * truncated, grown or rewritten meanwhile fails the put before its commit: the stored copy, if
- * any, stays, and nothing needs deleting afterwards. A FIFO is read as it comes, with no
- * declared size. The pool runs this in a worker; it is exported for one-thread baselines.
+ * read once and each byte hashed once, by the store's write path, except where the store
+ * reports `checksumsFirstFrom` and the file is that large: it is then hashed first, in a pass
+ * of its own, and the put declares both checksums (docs/ARCHITECTURE.md, "The worker pool").
+ * Its size at open is the put's declared size, and the read fails if the file changes before
+ * it ends, so a file truncated, grown or rewritten meanwhile fails the put before its commit:
+ * the stored copy, if any, stays, and nothing needs deleting afterwards. A FIFO is read as it
+ * comes, with no declared size. The pool runs this in a worker; it is exported for one-thread baselines.
  */
 export async function uploadLocalFile(
   store: ColdStore,
@@ -33,12 +37,14 @@ export async function uploadLocalFile(
   options: UploadLocalFileOptions = {},
 ): Promise<UploadResult> {
   throwIfAborted(options.signal, store.backend, key);
+  const checksums = await checksumsFirst(store, path, options.signal);
   const { stream, size } = await openLocalSource(path, { backend: store.backend, key });
   // On abort the body fails at once, so no store sits waiting on a slow read (NFS, a pipe).
   const stopBody = () => stream.destroy(aborted(store.backend, key, options.signal?.reason));
   options.signal?.addEventListener('abort', stopBody, { once: true });
   try {
-    const put = { size, metadata: options.metadata, ifNoneMatch: options.ifNoneMatch, signal: options.signal, onProgress: options.onProgress };
+    // A file changed since it was hashed first no longer matches `checksums`: the put fails.
+    const put = { size, checksums, metadata: options.metadata, ifNoneMatch: options.ifNoneMatch, signal: options.signal, onProgress: options.onProgress };
     if (store instanceof DriverColdStore || options.chunkSize === undefined) {
       const stored = await store.put(key, stream, { ...put, crc32cChunkSize: options.chunkSize });
       return { ...stored, checksums: { crc32c: stored.checksums.crc32c!, sha256: stored.checksums.sha256! } };
@@ -52,4 +58,14 @@ export async function uploadLocalFile(
     options.signal?.removeEventListener('abort', stopBody);
     stream.destroy();
   }
+}
+
+/** Both checksums of the file, when the store gains from having them before the first byte. */
+async function checksumsFirst(store: ColdStore, path: string, signal: AbortSignal | undefined) {
+  const from = store.capabilities.checksumsFirstFrom;
+  if (from === undefined) return undefined;
+  const stats = await stat(path).catch(() => undefined);
+  if (!stats?.isFile() || stats.size < from) return undefined;
+  const { crc32c, sha256 } = await checksumLocalFile(path, { signal, readOnThisThread: !isMainThread });
+  return { crc32c, sha256 };
 }
