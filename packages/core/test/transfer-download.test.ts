@@ -140,10 +140,14 @@ describe('TransferPool.downloadFile', () => {
         return bytes;
       }),
     );
-    const paths = sizes.map((_, i) => join(suite.dir, `direct-out-${i}`));
-    for (const [i, bytes] of objects.entries()) await downloadToLocalFile(store, `down/direct-${i}`, paths[i]!, { expected: checksumBytes(bytes) });
-    expect(await cachedBytes(...paths)).toEqual(sizes.map(() => 0));
-    for (const [i, bytes] of objects.entries()) expect(await readFile(paths[i]!)).toEqual(bytes);
+    // Both ways of making the last steps: through libuv's threadpool, and blocking this thread.
+    for (const syncOnThisThread of [false, true]) {
+      const paths = sizes.map((_, i) => join(suite.dir, `direct-out-${i}-${syncOnThisThread}`));
+      for (const [i, bytes] of objects.entries()) await downloadToLocalFile(store, `down/direct-${i}`, paths[i]!, { expected: checksumBytes(bytes), syncOnThisThread });
+      expect(await cachedBytes(...paths), `syncOnThisThread: ${syncOnThisThread}`).toEqual(sizes.map(() => 0));
+      for (const [i, bytes] of objects.entries()) expect(await readFile(paths[i]!)).toEqual(bytes);
+    }
+    expect((await localFiles()).filter((name) => name.endsWith('.part'))).toEqual([]);
   });
 
   it('writes through the page cache where the filesystem refuses O_DIRECT (ramfs)', async () => {

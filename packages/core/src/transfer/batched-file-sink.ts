@@ -1,4 +1,4 @@
-import { fdatasync } from 'node:fs';
+import { fdatasync, fsyncSync, ftruncateSync } from 'node:fs';
 import type { BodySink, Checksums } from '../contracts/cold-store.js';
 import { inlineHasher, offThreadHasher, type MemoryHasher } from './checksum-thread.js';
 import { blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
@@ -42,13 +42,17 @@ class BatchedFile {
   #syncing: Promise<void> | undefined;
   #closed = false;
 
-  private constructor(target: WritableFile) {
+  private constructor(
+    target: WritableFile,
+    /** Whether the final truncate and fsync run on this thread, blocking it (see `syncOnThisThread`). */
+    private readonly syncOnThisThread: boolean,
+  ) {
     this.#target = target;
   }
 
   /** `direct`: whether O_DIRECT may be tried (every buffer to be written is aligned). */
-  static async create(path: string, direct: boolean): Promise<BatchedFile> {
-    return new BatchedFile(await createWritableFile(path, direct));
+  static async create(path: string, direct: boolean, syncOnThisThread: boolean): Promise<BatchedFile> {
+    return new BatchedFile(await createWritableFile(path, direct), syncOnThisThread);
   }
 
   get #direct(): boolean {
@@ -70,9 +74,15 @@ class BatchedFile {
   /** Waits for every batch, fsyncs, and returns both digests of the file's bytes. */
   async finish(): Promise<Checksums> {
     await Promise.all(this.#inFlight);
-    await finishDirect(this.#target, this.#position);
     await this.#syncing;
-    await this.#target.file.sync();
+    if (this.syncOnThisThread) {
+      // The descriptor stays the FileHandle's: only the calls are made here.
+      if (this.#direct) ftruncateSync(this.#target.file.fd, this.#position);
+      fsyncSync(this.#target.file.fd);
+    } else {
+      await finishDirect(this.#target, this.#position);
+      await this.#target.file.sync();
+    }
     this.#hasher ??= inlineHasher(); // an empty file
     this.#checksums = await this.#hasher.digest();
     return this.#checksums;
@@ -145,10 +155,11 @@ export class BatchedFileSink implements BodySink {
     this.#onProgress = onProgress;
   }
 
-  static async create(path: string, onProgress?: (bytes: number) => void): Promise<BatchedFileSink> {
+  /** `syncOnThisThread`: the final truncate and fsync block this thread instead of going through libuv's threadpool. */
+  static async create(path: string, onProgress?: (bytes: number) => void, syncOnThisThread = false): Promise<BatchedFileSink> {
     const buffers = Array.from({ length: BATCHES_IN_FLIGHT + 1 }, () => spareBuffers.pop() ?? sharedBuffer(BATCH_BYTES));
     try {
-      return new BatchedFileSink(await BatchedFile.create(path, buffers.every((buffer) => buffer.aligned)), buffers, onProgress);
+      return new BatchedFileSink(await BatchedFile.create(path, buffers.every((buffer) => buffer.aligned), syncOnThisThread), buffers, onProgress);
     } catch (error) {
       spareBuffers.push(...buffers.slice(0, SPARE_BUFFERS - spareBuffers.length));
       throw error;
