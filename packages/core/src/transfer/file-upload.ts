@@ -28,7 +28,8 @@ export interface UploadLocalFileOptions extends LocalFileOptions {
  * Its size at open is the put's declared size, and the read fails if the file changes before
  * it ends, so a file truncated, grown or rewritten meanwhile fails the put before its commit:
  * the stored copy, if any, stays, and nothing needs deleting afterwards. A FIFO is read as it
- * comes, with no declared size. The pool runs this in a worker; it is exported for one-thread baselines.
+ * comes, with no declared size. The pool runs this in a worker; it is exported for one-thread
+ * baselines.
  */
 export async function uploadLocalFile(
   store: ColdStore,
