@@ -99,6 +99,7 @@ export async function measureBackend(
     runsOf.set(id, [...(runsOf.get(id) ?? []), result]);
   };
   for (const shape of shapes) {
+    await warmUp(backend, clients, shape, options);
     for (let r = 1; r <= options.runs; r++) {
       const base = `${backend.runPrefix}/r${r}/${shape.id}`;
       const order = rotate(clients, r - 1);
@@ -135,6 +136,30 @@ export async function measureBackend(
     }
   }
   return cases;
+}
+
+/**
+ * One untimed round of the shape, up and down with the pool, before the timed runs: the first
+ * transfers after a server starts pay for its warm-up (fake-gcs-server, growing its heap to
+ * hold a 1 GiB body: 25–28 server CPU-s for the first upload, 10–17 for the ones after), and
+ * the pool, which always uploads first, would pay it alone.
+ */
+async function warmUp(backend: BenchBackend, clients: readonly TransferClient[], shape: TransferShape, options: { work: string; log: ThroughputProgress }): Promise<void> {
+  const pool = clients.find((c) => c.id === 'pool')!;
+  const base = `${backend.runPrefix}/warm-up/${shape.id}`;
+  // jobFor's download prefix is the pool's own upload prefix.
+  const job = jobFor(shape, 0, base, pool, options.work, backend.name);
+  await mkdir(job.downloadDir, { recursive: true });
+  try {
+    await pool.beforeUpload?.(job);
+    await pool.upload(job);
+    await pool.beforeDownload?.(job);
+    await pool.download(job);
+  } finally {
+    await removeDir(job.downloadDir);
+    await deleteUnder(backend, `${base}/`);
+  }
+  options.log(`${backend.name} ${shape.label} warm-up round (untimed): done`);
 }
 
 function jobFor(shape: TransferShape, run: number, base: string, client: TransferClient, work: string, backend: string): TransferJob {
