@@ -97,13 +97,13 @@ export class ResumableUpload {
   async write(part: Buffer, signal?: AbortSignal): Promise<void> {
     if (this.#tail) throw new Error('gcs: a part after the unaligned last one');
     const aligned = this.whole !== undefined ? part.byteLength : part.byteLength - (part.byteLength % GCS_CHUNK_GRANULE);
-    if (aligned > 0 && this.streamable !== undefined) await this.#streamAligned(part.subarray(0, aligned), signal);
+    if (aligned > 0 && this.streamable !== undefined) await this.#streamBytes(part.subarray(0, aligned), signal);
     else if (aligned > 0) await this.#send(part.subarray(0, aligned), undefined, undefined, signal);
     if (aligned < part.byteLength) this.#tail = Buffer.from(part.subarray(aligned));
   }
 
   /** Writes bytes into the open streamed request (opening the next as needed); ends each one it fills. */
-  async #streamAligned(bytes: Buffer, signal?: AbortSignal): Promise<void> {
+  async #streamBytes(bytes: Buffer, signal?: AbortSignal): Promise<void> {
     if (this.#broken) throw new Error(`gcs: a streamed request of this resumable session failed (${this.#broken.message}); its bytes cannot be sent again part by part`);
     try {
       for (let at = 0; at < bytes.byteLength; ) {

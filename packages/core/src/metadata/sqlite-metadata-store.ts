@@ -2,6 +2,7 @@ import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { TieringError } from '../errors/tiering-error.js';
+import { fsyncPathSync, syncDirectorySync } from '../transfer/sync-directory.js';
 import { versionConflict } from './metadata-conflict.js';
 import type { MetadataStore, MetadataWrite, RecordFilter } from './metadata-store.js';
 import { RECORD_PAGE_SIZE } from './record-pages.js';
@@ -220,8 +221,8 @@ export class SqliteMetadataStore implements MetadataStore {
       // of both files are put on disk here, before the first commit counts on them.
       wal = openSync(`${this.path}-wal`, 'r');
       fsyncSync(wal);
-      fsyncPath(this.path);
-      fsyncPath(dirname(this.path));
+      fsyncPathSync(this.path);
+      syncDirectorySync(dirname(this.path));
     } catch (error) {
       if (wal !== undefined) closeSync(wal);
       db?.close();
@@ -239,16 +240,6 @@ export class SqliteMetadataStore implements MetadataStore {
       delete: db.prepare('DELETE FROM segments WHERE path = ?'),
     };
     return this.#connection;
-  }
-}
-
-/** Opens `path` (a file or a folder), fsyncs it and closes it, on this thread. */
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -76,16 +76,17 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
   get capabilities(): ColdStoreCapabilities {
     const { limits, features } = this.#driver;
     const batch = this.#driver.deleteBatch !== undefined && !this.#batchDeleteRefused;
+    const memoryBoundBytes = limits.partSize * (limits.partsInFlight + 1);
     return {
       sha256OnHead: features.sha256OnHead,
       serverVerifiesCrc32c: features.serverVerifiesCrc32c,
       maxKeyBytes: this.#maxKeyBytes,
       maxDeleteBatch: batch ? (limits.maxDeleteBatch ?? 1) : 1,
       partSize: limits.partSize,
-      memoryBoundBytes: limits.partSize * (limits.partsInFlight + 1),
+      memoryBoundBytes,
       conditionalWrites: this.#conditional.mode,
       // A local file up to the memory bound is one request already (object-writer.ts).
-      ...(features.checksumsFirst && { checksumsFirstFrom: limits.partSize * (limits.partsInFlight + 1) + 1 }),
+      ...(features.checksumsFirst && { checksumsFirstFrom: memoryBoundBytes + 1 }),
     };
   }
 

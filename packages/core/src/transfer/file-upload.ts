@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream';
 import { isMainThread } from 'node:worker_threads';
 import { ChecksumStream } from '../checksums/checksums.js';
@@ -38,13 +37,13 @@ export async function uploadLocalFile(
   options: UploadLocalFileOptions = {},
 ): Promise<UploadResult> {
   throwIfAborted(options.signal, store.backend, key);
-  const checksums = await checksumsFirst(store, path, options.signal);
   const { stream, size } = await openLocalSource(path, { backend: store.backend, key });
   // On abort the body fails at once, so no store sits waiting on a slow read (NFS, a pipe).
   const stopBody = () => stream.destroy(aborted(store.backend, key, options.signal?.reason));
   options.signal?.addEventListener('abort', stopBody, { once: true });
   try {
     // A file changed since it was hashed first no longer matches `checksums`: the put fails.
+    const checksums = await checksumsFirst(store, path, size, options.signal);
     const put = { size, checksums, metadata: options.metadata, ifNoneMatch: options.ifNoneMatch, signal: options.signal, onProgress: options.onProgress };
     if (store instanceof DriverColdStore || options.chunkSize === undefined) {
       const stored = await store.put(key, stream, { ...put, crc32cChunkSize: options.chunkSize });
@@ -61,12 +60,10 @@ export async function uploadLocalFile(
   }
 }
 
-/** Both checksums of the file, when the store gains from having them before the first byte. */
-async function checksumsFirst(store: ColdStore, path: string, signal: AbortSignal | undefined) {
+/** Both checksums of the file (`size`: undefined for a FIFO), when the store gains from having them before the first byte. */
+async function checksumsFirst(store: ColdStore, path: string, size: number | undefined, signal: AbortSignal | undefined) {
   const from = store.capabilities.checksumsFirstFrom;
-  if (from === undefined) return undefined;
-  const stats = await stat(path).catch(() => undefined);
-  if (!stats?.isFile() || stats.size < from) return undefined;
+  if (from === undefined || size === undefined || size < from) return undefined;
   const { crc32c, sha256 } = await checksumLocalFile(path, { signal, readOnThisThread: !isMainThread });
   return { crc32c, sha256 };
 }

@@ -13,7 +13,12 @@ export async function syncDirectory(dir: string): Promise<void> {
 
 /** `syncDirectory` on the calling thread, blocking it (for a pool worker: see `syncOnThisThread`). */
 export function syncDirectorySync(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  fsyncPathSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+}
+
+/** Opens `path` with `flags`, fsyncs it and closes it, on the calling thread, blocking it. */
+export function fsyncPathSync(path: string, flags: number = constants.O_RDONLY): void {
+  const fd = openSync(path, flags);
   try {
     fsyncSync(fd);
   } finally {
