@@ -1,5 +1,6 @@
 import type { ThroughputResult } from './scenarios/throughput.js';
 import type { TransferCase, TransferRatio } from './transfers/throughput.js';
+import { SATURATED } from './transfers/target-bounds.js';
 
 const CASES = [
   ['up', 'up'],
@@ -88,6 +89,7 @@ export function renderThroughput(result: ThroughputResult): string[] {
       const shape = shapes.find((s) => s.id === t.shape)?.label ?? t.shape;
       return `| ${t.backend} | ${shape} ${t.direction} | ${t.comparison} | ${t.target}× | ${t.ratio}× | ${t.met ? 'met' : '**missed**'} |`;
     }),
+    ...missedBounds(result),
     '',
     `Clients: ${[...new Set(cases.map((c) => `${c.label} (${c.concurrency})`))].join('; ')}.`,
     '',
@@ -95,6 +97,22 @@ export function renderThroughput(result: ThroughputResult): string[] {
     '',
   );
   return lines;
+}
+
+/** Each missed target with what the run's CPU accounting says bounded it (target-bounds.ts). */
+function missedBounds(result: ThroughputResult): string[] {
+  const missed = result.targets.filter((t) => t.why);
+  if (missed.length === 0) return [];
+  const { crc32cSha256, md5 } = result.verificationCost;
+  return [
+    '',
+    `What bounded each missed target, from this run's own measurements (medians; CPU-s per GiB moved, client + server; cores busy: every CPU's busy time from /proc/stat ÷ wall seconds, CPU-bound from ${SATURATED * result.cores} of ${result.cores}; the rules: packages/bench/src/transfers/target-bounds.ts). Checksums on one thread here: CRC32C + SHA-256 ${crc32cSha256} CPU-s per GiB, MD5 ${md5}; ours is credited for them only against a client known to compute none of them.`,
+    '',
+    ...missed.map((t) => {
+      const shape = result.shapes.find((s) => s.id === t.shape)?.label ?? t.shape;
+      return `- ${t.backend} ${shape} ${t.direction}, ${t.comparison} ${t.ratio}×: **${t.why!.reasons.join(', ') || 'unexplained'}**. ${t.why!.text}`;
+    }),
+  ];
 }
 
 function find(cases: readonly TransferCase[], backend: string, shape: string, direction: string, client: string): TransferCase | undefined {

@@ -13,6 +13,12 @@ export interface CpuSpent {
   systemSeconds: number;
   /** The server the work talked to, from `/proc/<pid>/stat`; undefined without one. */
   serverSeconds?: number | undefined;
+  /**
+   * Every CPU's busy time meanwhile, from `/proc/stat` (all but idle and iowait): this process,
+   * the server, and what neither is charged for, the kernel's own threads (writeback, the
+   * journal, softirqs) and anything else running. Undefined where `/proc/stat` is unreadable.
+   */
+  machineSeconds?: number | undefined;
 }
 
 /** user + system ticks of `pid` (fields 14 and 15 of `/proc/<pid>/stat`), and of its waited-for children (16, 17; 17 alone is their system time). */
@@ -29,20 +35,37 @@ function procTimes(pid: number | 'self'): { own: number; children: number; child
   return { own: (at(14) + at(15)) / TICKS_PER_SECOND, children: (at(16) + at(17)) / TICKS_PER_SECOND, childrenSystem: at(17) / TICKS_PER_SECOND };
 }
 
+/** Busy seconds of all CPUs since boot: the first line of `/proc/stat` less idle and iowait (fields 4 and 5). */
+function machineBusy(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice; guest time is in user already.
+  const ticks = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1, 9).map(Number);
+  const busy = ticks.reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0);
+  return busy / TICKS_PER_SECOND;
+}
+
 /** Starts counting; the returned function tells what was spent since. */
 export function startCpuProbe(serverPid?: number): () => CpuSpent {
   const usage = process.cpuUsage();
   const self = procTimes('self');
   const server = serverPid === undefined ? undefined : procTimes(serverPid);
+  const machine = machineBusy();
   return () => {
     const used = process.cpuUsage(usage);
     const selfNow = procTimes('self');
     const serverNow = serverPid === undefined ? undefined : procTimes(serverPid);
+    const machineNow = machineBusy();
     return {
       processSeconds: (used.user + used.system) / 1e6,
       childSeconds: self && selfNow ? selfNow.children - self.children : 0,
       systemSeconds: used.system / 1e6 + (self && selfNow ? selfNow.childrenSystem - self.childrenSystem : 0),
       serverSeconds: server && serverNow ? serverNow.own - server.own : undefined,
+      machineSeconds: machine !== undefined && machineNow !== undefined ? machineNow - machine : undefined,
     };
   };
 }

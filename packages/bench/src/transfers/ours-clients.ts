@@ -12,6 +12,7 @@ export function poolClient(pool: TransferPool, backend: BenchBackend): TransferC
     kind: 'ours',
     label: 'ours: TransferPool uploadFile/downloadFile',
     concurrency: `${pool.threads} threads, all files queued`,
+    computes: oursComputes(backend),
     // Threads past the pool's warm half stop after a minute idle (while the other clients run):
     // each timed run starts, as a running broker's transfers do, on started threads with the backend loaded.
     beforeUpload: () => pool.warm(backend.target),
@@ -28,6 +29,11 @@ export function poolClient(pool: TransferPool, backend: BenchBackend): TransferC
       );
     },
   };
+}
+
+/** Both digests of every byte, both ways; the Azure driver adds a Content-MD5 to every upload request. */
+function oursComputes(backend: BenchBackend): TransferClient['computes'] {
+  return { up: backend.name === 'azure' ? ['CRC32C', 'SHA-256', 'MD5'] : ['CRC32C', 'SHA-256'], down: ['CRC32C', 'SHA-256'] };
 }
 
 /**
@@ -52,6 +58,7 @@ export function tieredClient(backend: BenchBackend, work: string): TransferClien
     kind: 'ours',
     label: 'ours: archiveSegment/restoreSegment',
     concurrency: `every segment at once (the container's pool: ${defaultPoolThreads()} threads)`,
+    computes: oursComputes(backend),
     async beforeUpload(job: TransferJob) {
       const dataDir = await mkdtemp(join(work, `tiered-${job.shape.id}-r${job.run}-`));
       await linkDataDir(job.shape, dataDir);

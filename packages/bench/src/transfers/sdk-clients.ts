@@ -16,6 +16,7 @@ export const SDK_FILES_IN_FLIGHT = 4;
 
 interface PlainCalls {
   label: string;
+  computes?: TransferClient['computes'];
   upload(path: string, key: string): Promise<void>;
   download(key: string, path: string): Promise<void>;
   close?(): Promise<void>;
@@ -32,6 +33,7 @@ export function sdkClient(backend: BenchBackend): TransferClient {
     id: backend.name === 'fs' ? 'copy' : 'sdk',
     kind: backend.name === 'fs' ? 'reference' : 'sdk',
     label: calls.label,
+    computes: calls.computes,
     concurrency: `${SDK_FILES_IN_FLIGHT} files at a time`,
     async upload({ shape, uploadPrefix }: TransferJob) {
       await eachLimited(shape.files, SDK_FILES_IN_FLIGHT, (file) => calls.upload(file.path, `${uploadPrefix}/${file.relative}`));
@@ -103,6 +105,8 @@ function plainCalls(backend: BenchBackend): PlainCalls {
       const container = BlobServiceClient.fromConnectionString(config.connectionString!).getContainerClient(config.container!);
       return {
         label: '@azure/storage-blob uploadFile / downloadToFile',
+        // No transactional MD5 or CRC64 unless asked for (its Clients.js computes no digest).
+        computes: { up: [], down: [] },
         upload: async (path, key) => void (await container.getBlockBlobClient(key).uploadFile(path)),
         download: async (key, path) => void (await container.getBlockBlobClient(key).downloadToFile(path)),
       };

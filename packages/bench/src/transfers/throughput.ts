@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BenchBackend } from '../bench-backend.js';
 import { startCpuProbe } from '../probes/cpu-probe.js';
-import type { TransferClient, TransferJob } from './transfer-client.js';
+import type { ChecksumName, TransferClient, TransferJob } from './transfer-client.js';
 import { removeDir, type TransferShape } from './transfer-corpus.js';
 import { round } from '../numbers.js';
 
@@ -25,6 +25,11 @@ export interface TransferRun {
   clientSystemCpuSeconds?: number | undefined;
   /** CPU seconds of the server process meanwhile (undefined for fs: no server). */
   serverCpuSeconds?: number | undefined;
+  /**
+   * Busy seconds of every CPU meanwhile (`/proc/stat`): client, server, the kernel's threads.
+   * Cores busy = this ÷ `seconds`. Absent from results older than 2026-11-26 14:00.
+   */
+  machineCpuSeconds?: number | undefined;
   /** The 1-minute load average just before the run. */
   loadAverage: number;
   /**
@@ -50,6 +55,8 @@ export interface TransferCase {
   kind: TransferClient['kind'];
   label: string;
   concurrency: string;
+  /** The checksums the client computes in this direction, where known (`TransferClient.computes`). */
+  computes?: readonly ChecksumName[] | undefined;
   bytes: number;
   files: number;
   runs: TransferRun[];
@@ -190,6 +197,7 @@ async function timed(shape: TransferShape, r: number, serverPid: number | undefi
     clientCpuSeconds: round(cpu.processSeconds + cpu.childSeconds, 2),
     clientSystemCpuSeconds: round(cpu.systemSeconds, 2),
     serverCpuSeconds: cpu.serverSeconds === undefined ? undefined : round(cpu.serverSeconds, 2),
+    machineCpuSeconds: cpu.machineSeconds === undefined ? undefined : round(cpu.machineSeconds, 2),
     loadAverage,
   };
 }
@@ -213,6 +221,7 @@ function summarize(backend: string, shape: TransferShape, direction: Direction, 
     kind: client.kind,
     label: client.label,
     concurrency: client.concurrency,
+    computes: client.computes?.[direction],
     bytes: shape.totalBytes,
     files: shape.files.length,
     runs,
@@ -252,7 +261,8 @@ async function deleteUnder(backend: BenchBackend, prefix: string): Promise<void>
 function describe(run: TransferRun): string {
   const server = run.serverCpuSeconds === undefined ? '' : `, server ${run.serverCpuSeconds} CPU-s`;
   const system = run.clientSystemCpuSeconds === undefined ? '' : ` (${run.clientSystemCpuSeconds} system)`;
-  return `${run.megabytesPerSecond} MB/s (${run.seconds} s, client ${run.clientCpuSeconds} CPU-s${system}${server}, load ${run.loadAverage})`;
+  const busy = run.machineCpuSeconds === undefined ? '' : `, ${round(run.machineCpuSeconds / run.seconds, 2)} cores busy`;
+  return `${run.megabytesPerSecond} MB/s (${run.seconds} s, client ${run.clientCpuSeconds} CPU-s${system}${server}${busy}, load ${run.loadAverage})`;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

@@ -20,6 +20,9 @@ export interface TransferJob {
  */
 export type ClientKind = 'ours' | 'rclone' | 'mc' | 'sdk' | 'reference';
 
+/** A checksum a client may compute of the bytes it moves. */
+export type ChecksumName = 'CRC32C' | 'SHA-256' | 'MD5';
+
 export interface TransferClient {
   /** Short id used in JSON and ratios: `pool`, `tiered`, `rclone`, `mc`, `sdk`. */
   id: string;
@@ -28,6 +31,12 @@ export interface TransferClient {
   label: string;
   /** Files in flight at once, as this client runs them by default (for the report). */
   concurrency: string;
+  /**
+   * The checksums it computes of the bytes it moves, per direction, where known for certain
+   * (an empty list: none). Unknown is left out: a missed target's CPU accounting credits ours
+   * only for checksums a client is known not to compute (target-bounds.ts).
+   */
+  computes?: { up?: readonly ChecksumName[]; down?: readonly ChecksumName[] };
   /** Untimed set-up before an upload (the tiering client opens a broker here). */
   beforeUpload?(job: TransferJob): Promise<void>;
   upload(job: TransferJob): Promise<void>;
