@@ -99,7 +99,7 @@ export function renderThroughput(result: ThroughputResult): string[] {
   return lines;
 }
 
-/** Each missed target with what the run's CPU accounting says bounded it (target-bounds.ts). */
+/** Each missed target with what the run's own measurements say bounded it (target-bounds.ts). */
 function missedBounds(result: ThroughputResult): string[] {
   const missed = result.targets.filter((t) => t.why);
   if (missed.length === 0) return [];

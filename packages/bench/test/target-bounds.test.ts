@@ -34,7 +34,7 @@ function caseOf(client: string, mbps: number, cpu: { client: number; server?: nu
   };
 }
 
-describe('explainMiss: what bounded a missed target, from the run’s CPU accounting', () => {
+describe('explainMiss: what bounded a missed target, from the run’s own measurements', () => {
   // The 64 × 16 MiB download from MinIO of the 2026-11-26 12:49 run: ours 807 MB/s, mc 969
   // (client + server: 1.77 and 1.68 cores; the kernel's threads are counted in neither).
   const ours = caseOf('pool', 807, { client: 1.59, server: 0.77, machineCores: 1.93 }, ['CRC32C', 'SHA-256']);

@@ -32,7 +32,7 @@ export interface TargetCheck {
   target: number;
   ratio: number;
   met: boolean;
-  /** For a missed target: what the run's CPU accounting says bounded it. */
+  /** For a missed target: what the run's own measurements say bounded it. */
   why?: MissExplanation | undefined;
 }
 
@@ -44,7 +44,7 @@ export interface ThroughputResult {
   cases: TransferCase[];
   ratios: TransferRatio[];
   targets: TargetCheck[];
-  /** What ours's checksums cost per GiB on one thread here, measured in this run (a missed target's accounting uses it). */
+  /** What our checksums cost per GiB on one thread here, measured in this run (a missed target's accounting uses it). */
   verificationCost: VerificationCost;
   /** The machine's cores (`os.availableParallelism()`). */
   cores: number;
@@ -114,7 +114,7 @@ export async function benchThroughput(pool: TransferPool, options: ThroughputOpt
 /**
  * The issue's targets: ours through the pool at least 1.0× the fastest other client in every
  * case, at least 1.5× rclone on Azure uploads, at least 1.1× each SDK's default. A missed one
- * carries what the run's own CPU accounting says bounded it (target-bounds.ts).
+ * carries what the run's own measurements say bounded it (target-bounds.ts).
  */
 function checkTargets(cases: readonly TransferCase[], ratios: readonly TransferRatio[], cost: VerificationCost, cores: number): TargetCheck[] {
   const checks: TargetCheck[] = [];
