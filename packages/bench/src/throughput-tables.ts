@@ -86,8 +86,7 @@ export function renderThroughput(result: ThroughputResult): string[] {
     '| backend | case | comparison | target | ratio | |',
     '| --- | --- | --- | ---: | ---: | --- |',
     ...result.targets.map((t) => {
-      const shape = shapes.find((s) => s.id === t.shape)?.label ?? t.shape;
-      return `| ${t.backend} | ${shape} ${t.direction} | ${t.comparison} | ${t.target}× | ${t.ratio}× | ${t.met ? 'met' : '**missed**'} |`;
+      return `| ${t.backend} | ${shapeLabel(result, t.shape)} ${t.direction} | ${t.comparison} | ${t.target}× | ${t.ratio}× | ${t.met ? 'met' : '**missed**'} |`;
     }),
     ...missedBounds(result),
     '',
@@ -109,10 +108,14 @@ function missedBounds(result: ThroughputResult): string[] {
     `What bounded each missed target, from this run's own measurements (medians; CPU-s per GiB moved, client + server; cores busy: every CPU's busy time from /proc/stat ÷ wall seconds, CPU-bound from ${SATURATED * result.cores} of ${result.cores}; the rules: packages/bench/src/transfers/target-bounds.ts). Checksums on one thread here: CRC32C + SHA-256 ${crc32cSha256} CPU-s per GiB, MD5 ${md5}; ours is credited for them only against a client known to compute none of them.`,
     '',
     ...missed.map((t) => {
-      const shape = result.shapes.find((s) => s.id === t.shape)?.label ?? t.shape;
-      return `- ${t.backend} ${shape} ${t.direction}, ${t.comparison} ${t.ratio}×: **${t.why!.reasons.join(', ') || 'unexplained'}**. ${t.why!.text}`;
+      return `- ${t.backend} ${shapeLabel(result, t.shape)} ${t.direction}, ${t.comparison} ${t.ratio}×: **${t.why!.reasons.join(', ') || 'unexplained'}**. ${t.why!.text}`;
     }),
   ];
+}
+
+/** How the tables name a shape: `64 × 16 MiB`. */
+function shapeLabel(result: ThroughputResult, id: string): string {
+  return result.shapes.find((s) => s.id === id)?.label ?? id;
 }
 
 function find(cases: readonly TransferCase[], backend: string, shape: string, direction: string, client: string): TransferCase | undefined {

@@ -21,14 +21,19 @@ export interface CpuSpent {
   machineSeconds?: number | undefined;
 }
 
-/** user + system ticks of `pid` (fields 14 and 15 of `/proc/<pid>/stat`), and of its waited-for children (16, 17; 17 alone is their system time). */
-function procTimes(pid: number | 'self'): { own: number; children: number; childrenSystem: number } | undefined {
-  let stat: string;
+/** A /proc file's text; undefined where it cannot be read (no /proc, or the process has ended). */
+function readProc(path: string): string | undefined {
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+/** user + system ticks of `pid` (fields 14 and 15 of `/proc/<pid>/stat`), and of its waited-for children (16, 17; 17 alone is their system time). */
+function procTimes(pid: number | 'self'): { own: number; children: number; childrenSystem: number } | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
   // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const at = (field: number) => Number(fields[field - 3]);
@@ -37,12 +42,8 @@ function procTimes(pid: number | 'self'): { own: number; children: number; child
 
 /** Busy seconds of all CPUs since boot: the first line of `/proc/stat` less idle and iowait (fields 4 and 5). */
 function machineBusy(): number | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync('/proc/stat', 'utf8');
-  } catch {
-    return undefined;
-  }
+  const stat = readProc('/proc/stat');
+  if (stat === undefined) return undefined;
   // cpu user nice system idle iowait irq softirq steal guest guest_nice; guest time is in user already.
   const ticks = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1, 9).map(Number);
   const busy = ticks.reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0);

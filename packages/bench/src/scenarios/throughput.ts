@@ -123,9 +123,10 @@ function checkTargets(cases: readonly TransferCase[], ratios: readonly TransferR
   for (const key of keys) {
     const [backend, shape, direction] = key.split('\n') as [string, string, 'up' | 'down'];
     const mine = pool.filter((r) => r.backend === backend && r.shape === shape && r.direction === direction);
-    const others = cases.filter((c) => c.kind !== 'ours' && c.kind !== 'reference' && c.backend === backend && c.shape === shape && c.direction === direction);
+    const sameCase = cases.filter((c) => c.backend === backend && c.shape === shape && c.direction === direction);
+    const others = sameCase.filter((c) => c.kind !== 'ours' && c.kind !== 'reference');
     const fastest = others.reduce((best, c) => (c.megabytesPerSecond.median > best.megabytesPerSecond.median ? c : best));
-    const ours = cases.find((c) => c.client === 'pool' && c.backend === backend && c.shape === shape && c.direction === direction)!;
+    const ours = sameCase.find((c) => c.client === 'pool')!;
     const add = (other: string, comparison: string, target: number) => {
       const ratio = mine.find((r) => r.other === other);
       if (!ratio) return;

@@ -1,7 +1,7 @@
-import { fdatasync, fsyncSync, ftruncateSync } from 'node:fs';
+import { fdatasync, fsyncSync } from 'node:fs';
 import type { BodySink, Checksums } from '../contracts/cold-store.js';
 import { inlineHasher, offThreadHasher, type MemoryHasher } from './checksum-thread.js';
-import { blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
+import { blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, finishDirectSync, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 /** Bytes per batch: each is one write(2). */
 const BATCH_BYTES = 4 * 1024 * 1024;
@@ -77,7 +77,7 @@ class BatchedFile {
     await this.#syncing;
     if (this.syncOnThisThread) {
       // The descriptor stays the FileHandle's: only the calls are made here.
-      if (this.#direct) ftruncateSync(this.#target.file.fd, this.#position);
+      finishDirectSync(this.#target, this.#position);
       fsyncSync(this.#target.file.fd);
     } else {
       await finishDirect(this.#target, this.#position);

@@ -1,4 +1,4 @@
-import { constants, write } from 'node:fs';
+import { constants, ftruncateSync, write } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 
 // Writing files past the page cache (O_DIRECT), for downloads and the fs backend's objects
@@ -141,4 +141,9 @@ export async function writeBytes(target: WritableFile, bytes: Uint8Array, positi
 /** Cuts a direct file back to its `size` (the last block's padding, or the probe's block); nothing for a buffered one. */
 export async function finishDirect(target: WritableFile, size: number): Promise<void> {
   if (target.direct) await target.file.truncate(size);
+}
+
+/** `finishDirect` on the calling thread, blocking it (for a pool worker: see `syncOnThisThread`). */
+export function finishDirectSync(target: WritableFile, size: number): void {
+  if (target.direct) ftruncateSync(target.file.fd, size);
 }
