@@ -1,28 +1,8 @@
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import {
-  OFFSET_INDEX_ENTRY_SIZE,
-  TIME_INDEX_ENTRY_SIZE,
-  encodeProducerSnapshot,
-  formatPartitionDirName,
-  formatSegmentFileName,
-  offsetFileNamePrefix,
-  parseSegmentFileName,
-  readLogBatchHeaders,
-  type ProducerSnapshotEntry,
-  type SegmentFileExtension,
-} from '@takhin/core';
-import { kafkaFixtureLogDir } from './kafka-fixture.js';
-import {
-  cleanShutdownFile,
-  dirUniqueId,
-  kafkaUuid,
-  leaderEpochCheckpoint,
-  metaProperties,
-  offsetCheckpoint,
-  partitionMetadata,
-  type PartitionOffset,
-} from './log-dir-files.js';
+import { encodeProducerSnapshot, formatPartitionDirName, offsetFileNamePrefix, parseSegmentFileName, type ProducerSnapshotEntry, type SegmentFileExtension } from '@takhin/core';
+import { copyClusterMetadata, manifestSegment, writeRootFiles, type Layout } from './broker-log-dir-metadata.js';
+import { dirUniqueId, kafkaUuid, leaderEpochCheckpoint, partitionMetadata } from './log-dir-files.js';
 import { writeSegment, type GeneratedSegment, type SegmentSpec } from './segment-generator.js';
 
 /** One user topic of a generated log dir. */
@@ -177,15 +157,6 @@ export async function writeBrokerLogDir(dir: string, spec: BrokerLogDirSpec = {}
   return { dir, state, partitions, nonSegmentFiles, nonPartitionDirs: nonPartitionDirs.sort() };
 }
 
-interface Layout {
-  dir: string;
-  state: BrokerState;
-  now: Date;
-  spanMs: number;
-  preallocate: number;
-  indexIntervalBytes: number;
-}
-
 /** Mtime of segment `k` of `n` in a partition: evenly spread, the newest at `now`. */
 function segmentMtime(layout: Layout, k: number, n: number): Date {
   const age = n <= 1 ? 0 : Math.round((layout.spanMs * (n - 1 - k)) / (n - 1));
@@ -277,27 +248,6 @@ async function markDeleted(path: string, segment: GeneratedSegment): Promise<voi
   });
 }
 
-async function manifestSegment(layout: Layout, segment: GeneratedSegment, mtime: Date, active: boolean): Promise<ManifestSegment> {
-  const files: ManifestSegment['files'] = { log: relative(layout.dir, segment.files.log) };
-  const sizes: ManifestSegment['sizes'] = { log: segment.logBytes };
-  for (const [extension, file] of Object.entries(segment.files) as Array<[SegmentFileExtension, string]>) {
-    files[extension] = relative(layout.dir, file);
-    sizes[extension] = (await stat(file)).size;
-  }
-  return {
-    segmentPath: segment.segmentPath,
-    files,
-    sizes,
-    baseOffset: segment.baseOffset,
-    lastOffset: segment.lastOffset,
-    nextOffset: segment.nextOffset,
-    records: segment.records,
-    batches: segment.batches,
-    mtime,
-    active,
-  };
-}
-
 /** Retention, compaction, a topic deletion and a replica move, each as Kafka names its files. */
 async function writeLeftovers(layout: Layout, topics: TopicSpec[], partitions: ManifestPartition[], nonPartitionDirs: string[]): Promise<void> {
   partitions.push(await writePartition(layout, { name: 'clickstream.raw', partitions: 1, segments: 4 }, 0, { deleteOldest: 2 }));
@@ -354,78 +304,6 @@ async function writeCleanerOutput(layout: Layout, topic: TopicSpec, partition: M
     await rename(file, join(layout.dir, partition.dir, `${name}.${suffix}`));
   }
   await rm(join(layout.dir, staging), { recursive: true });
-}
-
-/**
- * `__cluster_metadata-0` is KRaft's metadata log: copied from the real Kafka fixture (its
- * `.log`, indexes, `<offset>-<epoch>.checkpoint` snapshots, `quorum-state`, …); a running
- * broker's copy has its active indexes preallocated.
- */
-async function copyClusterMetadata(layout: Layout): Promise<ManifestPartition> {
-  const folder = '__cluster_metadata-0';
-  const source = join(kafkaFixtureLogDir(), folder);
-  const target = join(layout.dir, folder);
-  await mkdir(target, { recursive: true });
-  for (const name of await readdir(source)) await copyFile(join(source, name), join(target, name));
-  const log = join(target, formatSegmentFileName(0n, 'log'));
-  if (layout.state === 'running') {
-    await truncate(join(target, formatSegmentFileName(0n, 'index')), layout.preallocate - (layout.preallocate % OFFSET_INDEX_ENTRY_SIZE));
-    await truncate(join(target, formatSegmentFileName(0n, 'timeindex')), layout.preallocate - (layout.preallocate % TIME_INDEX_ENTRY_SIZE));
-  }
-  const headers = await readLogBatchHeaders(log);
-  const nextOffset = (headers.at(-1)?.header.lastOffset ?? -1n) + 1n;
-  const records = Number(nextOffset);
-  const batches = headers.length;
-  for (const extension of ['log', 'index', 'timeindex'] as const) {
-    await utimes(join(target, formatSegmentFileName(0n, extension)), layout.now, layout.now);
-  }
-  const generated: GeneratedSegment = {
-    segmentPath: `${folder}/${formatSegmentFileName(0n, 'log')}`,
-    files: { log, index: join(target, formatSegmentFileName(0n, 'index')), timeindex: join(target, formatSegmentFileName(0n, 'timeindex')) },
-    baseOffset: 0n,
-    records,
-    lastOffset: nextOffset - 1n,
-    nextOffset,
-    batches,
-    logBytes: (await stat(log)).size,
-    indexEntries: 0,
-    timeIndexEntries: 0,
-    lastTimestampMs: 0,
-    abortedTransactions: [],
-    nextSequence: -1,
-    active: true,
-  };
-  return {
-    topic: '__cluster_metadata',
-    partition: 0,
-    dir: folder,
-    internal: true,
-    segments: [await manifestSegment(layout, generated, layout.now, true)],
-    logStartOffset: 0n,
-    logEndOffset: nextOffset,
-  };
-}
-
-/** `meta.properties`, the four offset checkpoints, `bootstrap.checkpoint` (Kafka 4), `.lock` and, when stopped, `.kafka_cleanshutdown`. */
-async function writeRootFiles(layout: Layout, partitions: ManifestPartition[], nodeId: number): Promise<void> {
-  const fixtureMeta = await readFile(join(kafkaFixtureLogDir(), 'meta.properties'), 'utf8');
-  const clusterId = /^cluster\.id=(.+)$/m.exec(fixtureMeta)?.[1] ?? kafkaUuid('cluster');
-  await writeFile(join(layout.dir, 'meta.properties'), metaProperties({ nodeId, directoryId: kafkaUuid(`${layout.dir}#directory`), clusterId, writtenAt: layout.now }));
-  // Kafka checkpoints every partition of the log dir except the metadata log, which keeps its own.
-  const logs = partitions.filter((p) => p.topic !== '__cluster_metadata');
-  const ends: PartitionOffset[] = logs.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.logEndOffset }));
-  await writeFile(join(layout.dir, 'recovery-point-offset-checkpoint'), offsetCheckpoint(ends));
-  await writeFile(join(layout.dir, 'replication-offset-checkpoint'), offsetCheckpoint(ends));
-  // Only a log start offset above the first segment's base is checkpointed; retention leaves none.
-  await writeFile(join(layout.dir, 'log-start-offset-checkpoint'), offsetCheckpoint([]));
-  const compacted = logs.filter((p) => p.topic === 'user-profiles.compacted');
-  await writeFile(
-    join(layout.dir, 'cleaner-offset-checkpoint'),
-    offsetCheckpoint(compacted.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.segments[0]?.nextOffset ?? 0n }))),
-  );
-  await copyFile(join(kafkaFixtureLogDir(), 'bootstrap.checkpoint'), join(layout.dir, 'bootstrap.checkpoint'));
-  await writeFile(join(layout.dir, '.lock'), '');
-  if (layout.state === 'stopped') await writeFile(join(layout.dir, '.kafka_cleanshutdown'), cleanShutdownFile(nodeId + 10));
 }
 
 /** Segment-like leftovers keep the mtimes `writeSegment` gave them. */
