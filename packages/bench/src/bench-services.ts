@@ -35,6 +35,14 @@ export class BenchServices {
     return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   }
 
+  /**
+   * Frees the disk the server still holds for objects deleted (`scripts/services trim`): between
+   * runs, outside any clock, so a full run's gigabytes of deleted objects need not fit on disk at once.
+   */
+  async trim(name: ServiceName): Promise<void> {
+    await run('bash', [join(REPO_ROOT, 'scripts/services'), 'trim', name], { cwd: REPO_ROOT }).catch((error: unknown) => console.error(`[bench] could not trim ${name}: ${String(error)}`));
+  }
+
   /** Stops the servers this bench started (never one somebody else had running). */
   async stopStarted(): Promise<void> {
     for (const name of this.#started.splice(0).reverse()) {

@@ -23,7 +23,7 @@ const USAGE = `usage: npm run bench -- [all|throughput|archive|memory|checksum|m
   --quick           small sizes and one run of each (a smoke run, under three minutes)
   --backends L      throughput's backends (default fs,s3,minio,gcs,azure)
   --shapes L        throughput's file shapes, COUNTxMIB (default 1x1024,64x16)
-  --runs N          throughput runs per case (default 3; the median, min and max are reported)
+  --runs N          throughput runs per case (default 5; the median, min and max are reported)
   --backend fs|s3|minio|gcs|azure   where archive, memory and reads go (default fs, under the OS temp dir)
   --files N         segments for archive and checksum (default 8)
   --file-mib M      size of each, MiB (default 128)
@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
   const fileMib = positiveInteger('--file-mib', option('file-mib', '128'), 4096);
   const bigMib = positiveInteger('--big-mib', option('big-mib', '1024'), 8192);
   const putMib = positiveInteger('--put-mib', values['put-mib'], 8192);
-  const runs = positiveInteger('--runs', option('runs', '3'), 99);
+  const runs = positiveInteger('--runs', option('runs', '5'), 99);
   const shapes = option('shapes', '1x1024,64x16')
     .split(',')
     .map((shape) => {

@@ -85,6 +85,7 @@ export async function benchThroughput(pool: TransferPool, options: ThroughputOpt
             runs: options.runs,
             work,
             serverPid: service ? await services.pid(service) : undefined,
+            afterRun: service ? () => services.trim(service) : undefined,
             log,
           })),
         );

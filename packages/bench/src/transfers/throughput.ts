@@ -91,14 +91,14 @@ export interface ThroughputProgress {
  * Moves every shape up and down with every client, `runs` times, against one backend. Each run
  * uploads with every client (rotating who goes first), then downloads the pool's objects of that
  * run with every client (the tiering client restores its own archive), then deletes what the run
- * wrote. After every timed transfer, `sync` writes back what a client left dirty, outside the
- * clock, so no client pays for the one before it.
+ * wrote (and `afterRun` runs: the server's disk is trimmed). After every timed transfer, `sync`
+ * writes back what a client left dirty, outside the clock, so no client pays for the one before it.
  */
 export async function measureBackend(
   backend: BenchBackend,
   clients: readonly TransferClient[],
   shapes: readonly TransferShape[],
-  options: { runs: number; work: string; serverPid?: number | undefined; log: ThroughputProgress },
+  options: { runs: number; work: string; serverPid?: number | undefined; afterRun?: (() => Promise<void>) | undefined; log: ThroughputProgress },
 ): Promise<TransferCase[]> {
   const runsOf = new Map<string, TransferRun[]>();
   const record = (shape: TransferShape, direction: Direction, client: TransferClient, result: TransferRun) => {
@@ -131,6 +131,7 @@ export async function measureBackend(
         options.log(`${backend.name} ${shape.label} down r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\ndown\n${client.id}`)!.at(-1)!)}`);
       }
       await deleteUnder(backend, `${base}/`);
+      await options.afterRun?.();
     }
   }
   const cases: TransferCase[] = [];
