@@ -14,6 +14,11 @@ export type ServiceName = 'minio' | 'gcs' | 'azurite';
 /** Which server each backend needs; fs needs none. */
 export const SERVICE_OF: Record<string, ServiceName | undefined> = { fs: undefined, s3: 'minio', minio: 'minio', gcs: 'gcs', azure: 'azurite' };
 
+/** Runs `scripts/services <action> <name>`; rejects when it exits non-zero (`status`: not running and healthy). */
+function services(action: 'start' | 'stop' | 'status' | 'trim', name: ServiceName): Promise<unknown> {
+  return run('bash', [join(REPO_ROOT, 'scripts/services'), action, name], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+}
+
 /** The servers the bench uses, started through `scripts/services` when not running, and stopped again if it started them. */
 export class BenchServices {
   readonly #started: ServiceName[] = [];
@@ -23,7 +28,7 @@ export class BenchServices {
     for (const name of new Set(names)) {
       if (await this.#running(name)) continue;
       console.error(`[bench] starting ${name} through scripts/services`);
-      await run('bash', [join(REPO_ROOT, 'scripts/services'), 'start', name], { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+      await services('start', name);
       this.#started.push(name);
     }
   }
@@ -40,20 +45,20 @@ export class BenchServices {
    * runs, outside any clock, so a full run's gigabytes of deleted objects need not fit on disk at once.
    */
   async trim(name: ServiceName): Promise<void> {
-    await run('bash', [join(REPO_ROOT, 'scripts/services'), 'trim', name], { cwd: REPO_ROOT }).catch((error: unknown) => console.error(`[bench] could not trim ${name}: ${String(error)}`));
+    await services('trim', name).catch((error: unknown) => console.error(`[bench] could not trim ${name}: ${String(error)}`));
   }
 
   /** Stops the servers this bench started (never one somebody else had running). */
   async stopStarted(): Promise<void> {
     for (const name of this.#started.splice(0).reverse()) {
       console.error(`[bench] stopping ${name}, which the bench started`);
-      await run('bash', [join(REPO_ROOT, 'scripts/services'), 'stop', name], { cwd: REPO_ROOT }).catch((error: unknown) => console.error(`[bench] could not stop ${name}: ${String(error)}`));
+      await services('stop', name).catch((error: unknown) => console.error(`[bench] could not stop ${name}: ${String(error)}`));
     }
   }
 
   async #running(name: ServiceName): Promise<boolean> {
     try {
-      await run('bash', [join(REPO_ROOT, 'scripts/services'), 'status', name], { cwd: REPO_ROOT });
+      await services('status', name);
       return true;
     } catch {
       return false;
