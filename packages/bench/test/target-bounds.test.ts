@@ -104,6 +104,18 @@ describe('explainMiss: what bounded a missed target, from the run’s own measur
     expect(why.text).toContain('Ours spent no more CPU per GiB than sdk');
   });
 
+  it('a server at a core or more with cores to spare: server, once our checksums are credited', () => {
+    // The 64 × 16 MiB upload to Azurite of the 15:20 run: the SDK's default at 1.01× ours (target 1.1×).
+    const azure = caseOf('pool', 186.5, { client: 3.03, server: 6.69, machineCores: 1.7 }, ['CRC32C', 'SHA-256', 'MD5']);
+    const sdk = caseOf('sdk', 189.7, { client: 2.9, server: 6.28, machineCores: 1.64 }, []);
+    const why = explainMiss(azure, sdk, { crc32cSha256: 0.78, md5: 1.33 }, 2);
+    expect(why.reasons).toEqual(['server']);
+    expect(why.text).toContain('Ours less its checksums spent no more CPU per GiB than sdk');
+    // A client that computes the same checksums earns no credit, and 9.72 CPU-s per GiB against 9.18 explains nothing.
+    const hashing = caseOf('sdk', 189.7, { client: 2.9, server: 6.28, machineCores: 1.64 }, ['CRC32C', 'SHA-256', 'MD5']);
+    expect(explainMiss(azure, hashing, { crc32cSha256: 0.78, md5: 1.33 }, 2).reasons).toEqual([]);
+  });
+
   it('credits MD5 alone, and the CRC32C + SHA-256 pair only when the other computes neither', () => {
     const azure = caseOf('pool', 800, { client: 3.0, server: 0.5, machineCores: 1.9 }, ['CRC32C', 'SHA-256', 'MD5']);
     const crcOnly = caseOf('rclone', 900, { client: 2.5, server: 0.5, machineCores: 1.9 }, ['CRC32C']);

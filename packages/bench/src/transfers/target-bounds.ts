@@ -26,8 +26,9 @@ export interface CpuAccount {
  * - `write-back`: counted until the bytes were on disk, ours was at least as fast: the other
  *   left its bytes in the page cache, for the untimed `sync` after its clock (a tenth of its
  *   clock's time or more), where ours fsyncs inside its own.
- * - `server`: the cores were not saturated, ours spent no more CPU per GiB than the other, and
- *   the server ran at a core or more: the server's own work per request set the pace.
+ * - `server`: the cores were not saturated, ours (less the checksums it computes and the other
+ *   is known not to) spent no more CPU per GiB than the other, and the server ran at a core or
+ *   more with both: the server's own work set the pace.
  */
 export type MissReason = 'verification' | 'write-back' | 'server';
 
@@ -79,9 +80,13 @@ export function explainMiss(ours: TransferCase, other: TransferCase, cost: Verif
     );
   }
   const serverAtACore = (o.serverCpuPercent ?? 0) >= 100 && (x.serverCpuPercent ?? 0) >= 100;
-  if (!saturated && serverAtACore && o.totalCpuSecondsPerGiB <= x.totalCpuSecondsPerGiB) {
+  // Checksums are credited as for `verification`: on cores left idle they slow nothing down.
+  if (!saturated && serverAtACore && o.totalCpuSecondsPerGiB - (skippedCost ?? 0) <= x.totalCpuSecondsPerGiB) {
     reasons.push('server');
-    said.push(`Ours spent no more CPU per GiB than ${other.client}, and the server ran at ${o.serverCpuPercent} % and ${x.serverCpuPercent} % of one core: its own work per request set the pace.`);
+    const credited = o.totalCpuSecondsPerGiB > x.totalCpuSecondsPerGiB ? ' less its checksums' : '';
+    said.push(
+      `Ours${credited} spent no more CPU per GiB than ${other.client}, and the server ran at ${o.serverCpuPercent} % and ${x.serverCpuPercent} % of one core: its own work set the pace.`,
+    );
   }
   if (reasons.length === 0) said.push('Neither the checksums, the write-back nor the server account for the difference.');
   return { reasons, ours: o, other: x, skipped, skippedCpuSecondsPerGiB: skippedCost, cores, text: said.join(' ') };
