@@ -62,14 +62,16 @@ export function explainMiss(ours: TransferCase, other: TransferCase, cost: Verif
   const skipped = credited?.names.length ? credited.names : undefined;
   const skippedCost = skipped && credited!.seconds;
   const saturated = Math.min(o.coresBusy, x.coresBusy) >= SATURATED * cores;
+  /** Ours less the checksums the other does not compute: what the `verification` and `server` rules compare. */
+  const oWithoutSkipped = o.totalCpuSecondsPerGiB - (skippedCost ?? 0);
   const reasons: MissReason[] = [];
   const said: string[] = [
     `${o.coresBusy} and ${x.coresBusy} of ${cores} cores busy (${saturated ? '' : 'not '}CPU-bound); per GiB ours spent ${o.totalCpuSecondsPerGiB} CPU-s (${parts(o)}), ${other.client} ${x.totalCpuSecondsPerGiB} (${parts(x)})` +
       (skipped ? `; ${skippedCost} of ours is computing ${skipped.join(' + ')}, which ${other.client} does not.` : '.'),
   ];
-  if (saturated && skipped && o.totalCpuSecondsPerGiB - skippedCost! <= x.totalCpuSecondsPerGiB) {
+  if (saturated && skipped && oWithoutSkipped <= x.totalCpuSecondsPerGiB) {
     reasons.push('verification');
-    said.push(`Without the checksums ours would spend ${round(o.totalCpuSecondsPerGiB - skippedCost!, 2)}: they are the difference.`);
+    said.push(`Without the checksums ours would spend ${round(oWithoutSkipped, 2)}: they are the difference.`);
   }
   const [oDurable, xDurable] = [ours.durableMegabytesPerSecond, other.durableMegabytesPerSecond];
   const leftToSync = (other.writeBackSeconds ?? 0) >= MATERIAL_WRITE_BACK * median(other.runs.map((r) => r.seconds));
@@ -81,11 +83,11 @@ export function explainMiss(ours: TransferCase, other: TransferCase, cost: Verif
   }
   const serverAtACore = (o.serverCpuPercent ?? 0) >= 100 && (x.serverCpuPercent ?? 0) >= 100;
   // Checksums are credited as for `verification`: on cores left idle they slow nothing down.
-  if (!saturated && serverAtACore && o.totalCpuSecondsPerGiB - (skippedCost ?? 0) <= x.totalCpuSecondsPerGiB) {
+  if (!saturated && serverAtACore && oWithoutSkipped <= x.totalCpuSecondsPerGiB) {
     reasons.push('server');
-    const credited = o.totalCpuSecondsPerGiB > x.totalCpuSecondsPerGiB ? ' less its checksums' : '';
+    const lessChecksums = o.totalCpuSecondsPerGiB > x.totalCpuSecondsPerGiB ? ' less its checksums' : '';
     said.push(
-      `Ours${credited} spent no more CPU per GiB than ${other.client}, and the server ran at ${o.serverCpuPercent} % and ${x.serverCpuPercent} % of one core: its own work set the pace.`,
+      `Ours${lessChecksums} spent no more CPU per GiB than ${other.client}, and the server ran at ${o.serverCpuPercent} % and ${x.serverCpuPercent} % of one core: its own work set the pace.`,
     );
   }
   if (reasons.length === 0) said.push('Neither the checksums, the write-back nor the server account for the difference.');
