@@ -23,7 +23,7 @@ const USAGE = `usage: npm run bench -- [all|throughput|archive|memory|checksum|m
   --quick           small sizes and one run of each (a smoke run, under three minutes)
   --backends L      throughput's backends (default fs,s3,minio,gcs,azure)
   --shapes L        throughput's file shapes, COUNTxMIB (default 1x1024,64x16)
-  --runs N          throughput runs per case (default 5; the median, min and max are reported)
+  --runs N          throughput runs per case, and checksum rounds (default 5; the median, min and max are reported)
   --backend fs|s3|minio|gcs|azure   where archive, memory and reads go (default fs, under the OS temp dir)
   --files N         segments for archive and checksum (default 8)
   --file-mib M      size of each, MiB (default 128)
@@ -164,8 +164,8 @@ async function main(argv: string[]): Promise<void> {
         report.archive = await benchArchiveEventLoop(pool, backend, corpus);
       }
       if (wants('checksum')) {
-        log('checksum: one thread, then the pool');
-        report.checksum = await benchChecksumThroughput(pool, corpus);
+        log(`checksum: one thread, the pool and sha256sum, ${runs} round(s)`);
+        report.checksum = await benchChecksumThroughput(pool, corpus, runs);
       }
     }
     // Last: its gigabytes leave the process's heap and the page cache large, which would hide

@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { checksumLocalFile, type TransferPool } from '@takhin/core';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import type { SegmentCorpus } from '../segment-corpus.js';
-import { round } from '../numbers.js';
+import { median, round, spread, type Spread } from '../numbers.js';
 
 export interface ChecksumRun {
   seconds: number;
@@ -16,13 +16,17 @@ export interface ChecksumThroughputResult {
   files: number;
   bytes: number;
   poolThreads: number;
+  /** The median run of each (by GB/s); every run is in `runs`. */
   oneThread: ChecksumRun;
   pool: ChecksumRun;
   /** coreutils `sha256sum` over the same files (SHA-256 only, one process, one file after another). */
   sha256sum: ChecksumRun;
-  /** pool ÷ one thread, from the same run. */
+  /** Each round: the three, one after another, the order rotated a place each round. */
+  runs: Array<{ oneThread: ChecksumRun; pool: ChecksumRun; sha256sum: ChecksumRun }>;
+  /** pool ÷ one thread, paired round by round: the median is the verdict's. */
   speedup: number;
-  /** pool ÷ sha256sum, and one thread ÷ sha256sum. */
+  speedupRange: Spread;
+  /** pool ÷ sha256sum, and one thread ÷ sha256sum (medians of the paired rounds). */
   poolVsSha256sum: number;
   oneThreadVsSha256sum: number;
   /** The issue's bar for `speedup`. */
@@ -31,37 +35,63 @@ export interface ChecksumThroughputResult {
 
 const run = promisify(execFile);
 
+type Contender = 'oneThread' | 'pool' | 'sha256sum';
+const CONTENDERS: readonly Contender[] = ['oneThread', 'pool', 'sha256sum'];
+
 /**
- * CRC32C + SHA-256 over the same files: one after another on this thread, then all at once
- * through the pool, then SHA-256 alone with coreutils' `sha256sum`. A first pool pass warms the
- * page cache, so every run reads from memory and measures hashing, not the disk.
+ * CRC32C + SHA-256 over the same files: one after another on this thread, all at once through
+ * the pool, and SHA-256 alone with coreutils' `sha256sum`, in `rounds` rounds. Each takes about
+ * a second, short enough for one busy moment of the machine to move a single figure by a tenth,
+ * so the ratios are paired round by round and judged by their median, as the throughput runs
+ * are. A first pool pass warms the page cache, so every run reads from memory and measures
+ * hashing, not the disk.
  */
-export async function benchChecksumThroughput(pool: TransferPool, corpus: SegmentCorpus): Promise<ChecksumThroughputResult> {
-  const pooled = () => Promise.all(corpus.files.map((file) => pool.checksumFile(file.path)));
-  const reference = await pooled();
-  const oneThread = await timed(corpus.totalBytes, async () => {
-    for (const [i, file] of corpus.files.entries()) {
-      const sums = await checksumLocalFile(file.path, { readOnThisThread: true });
-      if (sums.sha256 !== reference[i]?.sha256) throw new Error(`checksums of ${file.path} differ between runs`);
+export async function benchChecksumThroughput(pool: TransferPool, corpus: SegmentCorpus, rounds: number): Promise<ChecksumThroughputResult> {
+  const reference = await Promise.all(corpus.files.map((file) => pool.checksumFile(file.path)));
+  const work: Record<Contender, () => Promise<void>> = {
+    async oneThread() {
+      for (const [i, file] of corpus.files.entries()) {
+        const sums = await checksumLocalFile(file.path, { readOnThisThread: true });
+        if (sums.sha256 !== reference[i]?.sha256) throw new Error(`checksums of ${file.path} differ between runs`);
+      }
+    },
+    async pool() {
+      const sums = await Promise.all(corpus.files.map((file) => pool.checksumFile(file.path)));
+      if (sums.some((s, i) => s.sha256 !== reference[i]?.sha256)) throw new Error("the pool's checksums differ between runs");
+    },
+    async sha256sum() {
+      const { stdout } = await run('sha256sum', corpus.files.map((file) => file.path), { maxBuffer: 1 << 20 });
+      const digests = stdout.trim().split('\n').map((line) => line.split(' ')[0]);
+      if (digests.some((digest, i) => digest !== reference[i]?.sha256)) throw new Error('sha256sum and the pool disagree on a digest');
+    },
+  };
+  const runs: ChecksumThroughputResult['runs'] = [];
+  for (let r = 0; r < rounds; r++) {
+    const timings: Partial<Record<Contender, ChecksumRun>> = {};
+    for (let i = 0; i < CONTENDERS.length; i++) {
+      const contender = CONTENDERS[(r + i) % CONTENDERS.length]!;
+      timings[contender] = await timed(corpus.totalBytes, work[contender]);
     }
-  });
-  const poolRun = await timed(corpus.totalBytes, pooled);
-  const sha256sum = await timed(corpus.totalBytes, async () => {
-    const { stdout } = await run('sha256sum', corpus.files.map((file) => file.path), { maxBuffer: 1 << 20 });
-    const digests = stdout.trim().split('\n').map((line) => line.split(' ')[0]);
-    if (digests.some((digest, i) => digest !== reference[i]?.sha256)) throw new Error('sha256sum and the pool disagree on a digest');
-  });
-  const ratio = (a: ChecksumRun, b: ChecksumRun) => round(a.gigabytesPerSecond / b.gigabytesPerSecond, 2);
+    runs.push(timings as Record<Contender, ChecksumRun>);
+  }
+  const ratios = (a: Contender, b: Contender) => runs.map((r) => r[a].gigabytesPerSecond / r[b].gigabytesPerSecond);
+  const speedupRange = spread(ratios('pool', 'oneThread'));
+  const medianRun = (contender: Contender) => {
+    const sorted = runs.map((r) => r[contender]).sort((a, b) => a.gigabytesPerSecond - b.gigabytesPerSecond);
+    return sorted[(sorted.length - 1) >> 1]!;
+  };
   return {
     files: corpus.files.length,
     bytes: corpus.totalBytes,
     poolThreads: pool.threads,
-    oneThread,
-    pool: poolRun,
-    sha256sum,
-    speedup: ratio(poolRun, oneThread),
-    poolVsSha256sum: ratio(poolRun, sha256sum),
-    oneThreadVsSha256sum: ratio(oneThread, sha256sum),
+    oneThread: medianRun('oneThread'),
+    pool: medianRun('pool'),
+    sha256sum: medianRun('sha256sum'),
+    runs,
+    speedup: speedupRange.median,
+    speedupRange,
+    poolVsSha256sum: round(median(ratios('pool', 'sha256sum')), 2),
+    oneThreadVsSha256sum: round(median(ratios('oneThread', 'sha256sum')), 2),
     target: 1.8,
   };
 }

@@ -1,5 +1,5 @@
-import { round } from '../numbers.js';
-import { median, type TransferCase } from './throughput.js';
+import { median, round } from '../numbers.js';
+import type { TransferCase } from './throughput.js';
 import type { ChecksumName } from './transfer-client.js';
 import type { VerificationCost } from './verification-cost.js';
 

@@ -7,7 +7,7 @@ import type { BenchBackend } from '../bench-backend.js';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import type { ChecksumName, TransferClient, TransferJob } from './transfer-client.js';
 import { removeDir, type TransferShape } from './transfer-corpus.js';
-import { round } from '../numbers.js';
+import { median, round, spread, type Spread } from '../numbers.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -38,13 +38,6 @@ export interface TransferRun {
    * to the kernel). Absent from results older than 2026-11-26 10:30.
    */
   writeBackSeconds?: number | undefined;
-}
-
-/** Summary of the runs: median, min and max. */
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
 }
 
 export interface TransferCase {
@@ -269,14 +262,4 @@ function describe(run: TransferRun): string {
 function rotate<T>(items: readonly T[], by: number): T[] {
   const n = by % items.length;
   return [...items.slice(n), ...items.slice(0, n)];
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function spread(values: readonly number[]): Spread {
-  return { median: round(median(values), 2), min: round(Math.min(...values), 2), max: round(Math.max(...values), 2) };
 }
