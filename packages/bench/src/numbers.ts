@@ -20,3 +20,9 @@ export interface Spread {
 export function spread(values: readonly number[]): Spread {
   return { median: round(median(values), 2), min: round(Math.min(...values), 2), max: round(Math.max(...values), 2) };
 }
+
+/** `items` starting at index `by` (modulo its length), wrapping round: who goes first in a run. */
+export function rotate<T>(items: readonly T[], by: number): T[] {
+  const n = by % items.length;
+  return [...items.slice(n), ...items.slice(0, n)];
+}

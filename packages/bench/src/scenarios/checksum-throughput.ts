@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { checksumLocalFile, type TransferPool } from '@takhin/core';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import type { SegmentCorpus } from '../segment-corpus.js';
-import { median, round, spread, type Spread } from '../numbers.js';
+import { median, rotate, round, spread, type Spread } from '../numbers.js';
 
 export interface ChecksumRun {
   seconds: number;
@@ -68,10 +68,7 @@ export async function benchChecksumThroughput(pool: TransferPool, corpus: Segmen
   const runs: ChecksumThroughputResult['runs'] = [];
   for (let r = 0; r < rounds; r++) {
     const timings: Partial<Record<Contender, ChecksumRun>> = {};
-    for (let i = 0; i < CONTENDERS.length; i++) {
-      const contender = CONTENDERS[(r + i) % CONTENDERS.length]!;
-      timings[contender] = await timed(corpus.totalBytes, work[contender]);
-    }
+    for (const contender of rotate(CONTENDERS, r)) timings[contender] = await timed(corpus.totalBytes, work[contender]);
     runs.push(timings as Record<Contender, ChecksumRun>);
   }
   const ratios = (a: Contender, b: Contender) => runs.map((r) => r[a].gigabytesPerSecond / r[b].gigabytesPerSecond);

@@ -7,7 +7,7 @@ import type { BenchBackend } from '../bench-backend.js';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import type { ChecksumName, TransferClient, TransferJob } from './transfer-client.js';
 import { removeDir, type TransferShape } from './transfer-corpus.js';
-import { median, round, spread, type Spread } from '../numbers.js';
+import { median, rotate, round, spread, type Spread } from '../numbers.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -257,9 +257,4 @@ function describe(run: TransferRun): string {
   const system = run.clientSystemCpuSeconds === undefined ? '' : ` (${run.clientSystemCpuSeconds} system)`;
   const busy = run.machineCpuSeconds === undefined ? '' : `, ${round(run.machineCpuSeconds / run.seconds, 2)} cores busy`;
   return `${run.megabytesPerSecond} MB/s (${run.seconds} s, client ${run.clientCpuSeconds} CPU-s${system}${server}${busy}, load ${run.loadAverage})`;
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const n = by % items.length;
-  return [...items.slice(n), ...items.slice(0, n)];
 }
