@@ -47,7 +47,8 @@ const CONTENDERS: readonly Contender[] = ['oneThread', 'pool', 'sha256sum'];
  * hashing, not the disk.
  */
 export async function benchChecksumThroughput(pool: TransferPool, corpus: SegmentCorpus, rounds: number): Promise<ChecksumThroughputResult> {
-  const reference = await Promise.all(corpus.files.map((file) => pool.checksumFile(file.path)));
+  const pooled = () => Promise.all(corpus.files.map((file) => pool.checksumFile(file.path)));
+  const reference = await pooled();
   const work: Record<Contender, () => Promise<void>> = {
     async oneThread() {
       for (const [i, file] of corpus.files.entries()) {
@@ -56,7 +57,7 @@ export async function benchChecksumThroughput(pool: TransferPool, corpus: Segmen
       }
     },
     async pool() {
-      const sums = await Promise.all(corpus.files.map((file) => pool.checksumFile(file.path)));
+      const sums = await pooled();
       if (sums.some((s, i) => s.sha256 !== reference[i]?.sha256)) throw new Error("the pool's checksums differ between runs");
     },
     async sha256sum() {
