@@ -78,6 +78,18 @@ export function renderThroughput(result: ThroughputResult): string[] {
       ),
     );
   }
+  if (cases.some((c) => c.diskWrittenPerByte !== undefined)) {
+    lines.push(
+      '',
+      "### The disk within the clock (`/proc/diskstats` of the disk under the work folder, every process's requests): bytes it wrote per byte moved, and the share of the clock it was busy (median)",
+      '',
+      ...header('client', '---:'),
+      ...clientRows(
+        (c) => c.client,
+        (c) => (c.diskWrittenPerByte === undefined ? '' : `${c.diskWrittenPerByte} (${c.diskBusyPercent} %)`),
+      ),
+    );
+  }
   const met = result.targets.filter((t) => t.met).length;
   lines.push(
     '',

@@ -92,6 +92,9 @@ describe('explainMiss: what bounded a missed target, from the run’s own measur
     expect(explainMiss(fsyncs, { ...cached, durableMegabytesPerSecond: 710 }, COST, 2).reasons).toEqual(['verification']);
     // A write-back too small to matter (under a tenth of the clock) is no reason, whatever the medians say.
     expect(explainMiss(fsyncs, { ...cached, writeBackSeconds: 0.09 }, COST, 2).reasons).toEqual(['verification']);
+    // With the disk measured, the sentence says what each clock had the disk write.
+    const measured = explainMiss({ ...fsyncs, diskWrittenPerByte: 1.01 }, { ...cached, diskWrittenPerByte: 0 }, COST, 2);
+    expect(measured.text).toContain('within the clocks the disk wrote 1.01 and 0 bytes per byte moved.');
   });
 
   it('a server at a core or more, ours no costlier per GiB, cores idle: server', () => {

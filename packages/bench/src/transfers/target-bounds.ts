@@ -80,7 +80,10 @@ export function explainMiss(ours: TransferCase, other: TransferCase, cost: Verif
   if (oDurable !== undefined && xDurable !== undefined && oDurable >= xDurable && leftToSync && other.writeBackSeconds! > (ours.writeBackSeconds ?? 0)) {
     reasons.push('write-back');
     said.push(
-      `Counted until the bytes were on disk ours was the faster, ${oDurable} against ${xDurable} MB/s: ${other.client} left ${other.writeBackSeconds} s of write-back per run to the untimed sync after its clock, ours ${ours.writeBackSeconds} s (it fsyncs inside its clock).`,
+      `Counted until the bytes were on disk ours was the faster, ${oDurable} against ${xDurable} MB/s: ${other.client} left ${other.writeBackSeconds} s of write-back per run to the untimed sync after its clock, ours ${ours.writeBackSeconds} s (it fsyncs inside its clock)` +
+        (ours.diskWrittenPerByte !== undefined && other.diskWrittenPerByte !== undefined
+          ? `; within the clocks the disk wrote ${ours.diskWrittenPerByte} and ${other.diskWrittenPerByte} bytes per byte moved.`
+          : '.'),
     );
   }
   const serverAtACore = (o.serverCpuPercent ?? 0) >= 100 && (x.serverCpuPercent ?? 0) >= 100;

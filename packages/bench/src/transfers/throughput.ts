@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BenchBackend } from '../bench-backend.js';
 import { startCpuProbe } from '../probes/cpu-probe.js';
+import { startDiskProbe } from '../probes/disk-probe.js';
 import type { ChecksumName, TransferClient, TransferJob } from './transfer-client.js';
 import { removeDir, type TransferShape } from './transfer-corpus.js';
 import { median, rotate, round, spread, type Spread } from '../numbers.js';
@@ -38,6 +39,13 @@ export interface TransferRun {
    * to the kernel). Absent from results older than 2026-11-26 10:30.
    */
   writeBackSeconds?: number | undefined;
+  /**
+   * What the disk under the work folder (the server's data and the clients' files alike, on one
+   * disk here) read, wrote, and how long it was busy, within the clock (`/proc/diskstats`; every
+   * process's requests). Absent where the device is not found, and from results older than
+   * 2026-11-26 23:00.
+   */
+  disk?: { readBytes: number; writtenBytes: number; busySeconds: number } | undefined;
 }
 
 export interface TransferCase {
@@ -62,6 +70,13 @@ export interface TransferCase {
   writeBackSeconds?: number | undefined;
   /** Median MB/s had the clock run until the bytes were on disk (the run's seconds plus its write-back). */
   durableMegabytesPerSecond?: number | undefined;
+  /**
+   * Medians over the runs that measured the disk (`TransferRun.disk`): bytes the disk wrote
+   * within the clock per byte moved (a download fsynced inside its clock writes about 1; one
+   * left in the page cache, about 0), and the share of the clock it was busy, in %.
+   */
+  diskWrittenPerByte?: number | undefined;
+  diskBusyPercent?: number | undefined;
   serverCpuSecondsPerGiB?: number | undefined;
   /** Server CPU time ÷ wall time, in % of one core (the server may use both). */
   serverCpuPercent?: number | undefined;
@@ -108,7 +123,7 @@ export async function measureBackend(
       for (const client of uploads) {
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await client.beforeUpload?.(job);
-        record(shape, 'up', client, await timed(shape, r, options.serverPid, () => client.upload(job)));
+        record(shape, 'up', client, await timed(shape, r, options, () => client.upload(job)));
         options.log(`${backend.name} ${shape.label} up   r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\nup\n${client.id}`)!.at(-1)!)}`);
       }
       for (const client of order) {
@@ -116,7 +131,7 @@ export async function measureBackend(
         await mkdir(job.downloadDir, { recursive: true });
         await client.beforeDownload?.(job);
         try {
-          record(shape, 'down', client, await timed(shape, r, options.serverPid, () => client.download(job)));
+          record(shape, 'down', client, await timed(shape, r, options, () => client.download(job)));
         } finally {
           await client.afterDownload?.(job);
           await removeDir(job.downloadDir);
@@ -173,14 +188,16 @@ function jobFor(shape: TransferShape, run: number, base: string, client: Transfe
   };
 }
 
-async function timed(shape: TransferShape, r: number, serverPid: number | undefined, work: () => Promise<void>): Promise<TransferRun> {
+async function timed(shape: TransferShape, r: number, where: { serverPid?: number | undefined; work: string }, work: () => Promise<void>): Promise<TransferRun> {
   await run('sync');
   const loadAverage = round(loadavg()[0]!, 2);
-  const probe = startCpuProbe(serverPid);
+  const probe = startCpuProbe(where.serverPid);
+  const diskProbe = startDiskProbe(where.work);
   const started = performance.now();
   await work();
   const seconds = (performance.now() - started) / 1000;
   const cpu = probe();
+  const disk = diskProbe();
   const syncStarted = performance.now();
   await run('sync');
   return {
@@ -193,6 +210,7 @@ async function timed(shape: TransferShape, r: number, serverPid: number | undefi
     serverCpuSeconds: cpu.serverSeconds === undefined ? undefined : round(cpu.serverSeconds, 2),
     machineCpuSeconds: cpu.machineSeconds === undefined ? undefined : round(cpu.machineSeconds, 2),
     loadAverage,
+    disk: disk && { readBytes: disk.bytesRead, writtenBytes: disk.bytesWritten, busySeconds: round(disk.busySeconds, 3) },
   };
 }
 
@@ -226,6 +244,8 @@ function summarize(backend: string, shape: TransferShape, direction: Direction, 
     serverCpuPercent: server.length ? Math.round(median(server.map((r) => (100 * r.serverCpuSeconds!) / r.seconds))) : undefined,
     writeBackSeconds: medianOf(runs.map((r) => r.writeBackSeconds), 3),
     durableMegabytesPerSecond: medianOf(runs.map((r) => (r.writeBackSeconds === undefined ? undefined : shape.totalBytes / 1e6 / (r.seconds + r.writeBackSeconds))), 1),
+    diskWrittenPerByte: medianOf(runs.map((r) => r.disk && r.disk.writtenBytes / shape.totalBytes), 2),
+    diskBusyPercent: medianOf(runs.map((r) => r.disk && (100 * r.disk.busySeconds) / r.seconds), 0),
   };
 }
 
@@ -256,5 +276,6 @@ function describe(run: TransferRun): string {
   const server = run.serverCpuSeconds === undefined ? '' : `, server ${run.serverCpuSeconds} CPU-s`;
   const system = run.clientSystemCpuSeconds === undefined ? '' : ` (${run.clientSystemCpuSeconds} system)`;
   const busy = run.machineCpuSeconds === undefined ? '' : `, ${round(run.machineCpuSeconds / run.seconds, 2)} cores busy`;
-  return `${run.megabytesPerSecond} MB/s (${run.seconds} s, client ${run.clientCpuSeconds} CPU-s${system}${server}${busy}, load ${run.loadAverage})`;
+  const disk = run.disk && `, disk read ${round(run.disk.readBytes / 1e6, 0)} MB, wrote ${round(run.disk.writtenBytes / 1e6, 0)} MB, busy ${Math.round((100 * run.disk.busySeconds) / run.seconds)} %`;
+  return `${run.megabytesPerSecond} MB/s (${run.seconds} s, client ${run.clientCpuSeconds} CPU-s${system}${server}${busy}${disk ?? ''}, load ${run.loadAverage})`;
 }
