@@ -14,7 +14,7 @@ describe('startDiskProbe', () => {
     try {
       const probe = startDiskProbe(dir);
       const file = await open(join(dir, 'written'), 'w');
-      const bytes = 8 * 1024 * 1024;
+      const bytes = 64 * 1024 * 1024; // tens of milliseconds of writing: busy for more than a tick at any HZ
       await file.write(Buffer.alloc(bytes, 1));
       await file.sync();
       await file.close();
