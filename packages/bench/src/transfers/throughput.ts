@@ -43,7 +43,7 @@ export interface TransferRun {
    * What the disk under the work folder (the server's data and the clients' files alike, on one
    * disk here) read, wrote, and how long it was busy, within the clock (`/proc/diskstats`; every
    * process's requests). Absent where the device is not found, and from results older than
-   * 2026-11-26 23:00.
+   * 2026-11-26 22:15.
    */
   disk?: { readBytes: number; writtenBytes: number; busySeconds: number } | undefined;
 }
