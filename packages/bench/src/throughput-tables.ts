@@ -53,39 +53,26 @@ export function renderThroughput(result: ThroughputResult): string[] {
       lines.push(`| ${backend} | ${ours === 'pool' ? 'TransferPool' : 'archive/restore'} | ${cells.join(' | ')} |`);
     }
   }
+  /** A table of one figure per client and case, under its own heading. */
+  const perClient = (title: string, cell: (c: TransferCase) => string) => ['', `### ${title}`, '', ...header('client', '---:'), ...clientRows((c) => c.client, cell)];
   lines.push(
-    '',
-    '### CPU per GiB moved (median): client CPU-s (all threads and child processes; of which system time, where measured) / server CPU-s, and the server\'s CPU in % of one core',
-    '',
-    ...header('client', '---:'),
-    ...clientRows(
-      (c) => c.client,
-      (c) => {
-        const client = c.clientSystemCpuSecondsPerGiB === undefined ? `${c.clientCpuSecondsPerGiB}` : `${c.clientCpuSecondsPerGiB} (${c.clientSystemCpuSecondsPerGiB} sys)`;
-        return c.serverCpuSecondsPerGiB === undefined ? client : `${client} / ${c.serverCpuSecondsPerGiB} (${c.serverCpuPercent} %)`;
-      },
-    ),
+    ...perClient("CPU per GiB moved (median): client CPU-s (all threads and child processes; of which system time, where measured) / server CPU-s, and the server's CPU in % of one core", (c) => {
+      const client = c.clientSystemCpuSecondsPerGiB === undefined ? `${c.clientCpuSecondsPerGiB}` : `${c.clientCpuSecondsPerGiB} (${c.clientSystemCpuSecondsPerGiB} sys)`;
+      return c.serverCpuSecondsPerGiB === undefined ? client : `${client} / ${c.serverCpuSecondsPerGiB} (${c.serverCpuPercent} %)`;
+    }),
   );
   if (cases.some((c) => c.writeBackSeconds !== undefined)) {
     lines.push(
-      '',
-      '### Write-back left for after the clock: median seconds of the untimed `sync` after each run, and the MB/s had the clock run until the bytes were on disk (ours fsyncs every download inside its own time; most others leave their bytes in the page cache). The targets use the MB/s above.',
-      '',
-      ...header('client', '---:'),
-      ...clientRows(
-        (c) => c.client,
+      ...perClient(
+        'Write-back left for after the clock: median seconds of the untimed `sync` after each run, and the MB/s had the clock run until the bytes were on disk (ours fsyncs every download inside its own time; most others leave their bytes in the page cache). The targets use the MB/s above.',
         (c) => (c.writeBackSeconds === undefined ? '' : `${c.writeBackSeconds} s (${c.durableMegabytesPerSecond} MB/s)`),
       ),
     );
   }
   if (cases.some((c) => c.diskWrittenPerByte !== undefined)) {
     lines.push(
-      '',
-      "### The disk within the clock (`/proc/diskstats` of the disk under the work folder, every process's requests): bytes it wrote per byte moved, and the share of the clock it was busy (median)",
-      '',
-      ...header('client', '---:'),
-      ...clientRows(
-        (c) => c.client,
+      ...perClient(
+        "The disk within the clock (`/proc/diskstats` of the disk under the work folder, every process's requests): bytes it wrote per byte moved, and the share of the clock it was busy (median)",
         (c) => (c.diskWrittenPerByte === undefined ? '' : `${c.diskWrittenPerByte} (${c.diskBusyPercent} %)`),
       ),
     );

@@ -24,10 +24,10 @@ interface DiskCounters {
 }
 
 /**
- * The `/proc/diskstats` line of the device (or partition) a path lives on, matched by its
- * major:minor numbers; undefined where there is none (no /proc, a tmpfs, an overlay).
+ * The major:minor numbers of the device (or partition) a path lives on; undefined where it
+ * cannot be read.
  */
-function deviceOf(path: string): { major: number; minor: number; name: string } | undefined {
+function deviceNumbers(path: string): { major: number; minor: number } | undefined {
   let dev: number;
   try {
     dev = statSync(path).dev;
@@ -35,26 +35,24 @@ function deviceOf(path: string): { major: number; minor: number; name: string } 
     return undefined;
   }
   // glibc's gnu_dev_major/minor: the 12-bit major in bits 8–19, the minor in bits 0–7 and 20–31.
-  const major = Math.floor(dev / 256) & 0xfff;
-  const minor = (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00);
-  const line = diskstatsLines().find((fields) => Number(fields[0]) === major && Number(fields[1]) === minor);
-  return line === undefined ? undefined : { major, minor, name: line[2]! };
+  return { major: Math.floor(dev / 256) & 0xfff, minor: (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00) };
 }
 
-function diskstatsLines(): string[][] {
+/** The device's `/proc/diskstats` fields now; undefined where there is no such line (no /proc, a tmpfs, an overlay). */
+function diskstatsLine({ major, minor }: { major: number; minor: number }): string[] | undefined {
+  let text: string;
   try {
-    return readFileSync('/proc/diskstats', 'utf8')
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/))
-      .filter((fields) => fields.length >= 14);
+    text = readFileSync('/proc/diskstats', 'utf8');
   } catch {
-    return [];
+    return undefined;
   }
+  return text
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find((fields) => fields.length >= 14 && Number(fields[0]) === major && Number(fields[1]) === minor);
 }
 
-function counters(major: number, minor: number): DiskCounters | undefined {
-  const fields = diskstatsLines().find((f) => Number(f[0]) === major && Number(f[1]) === minor);
-  if (fields === undefined) return undefined;
+function counters(fields: string[]): DiskCounters {
   // After major, minor, name: reads, merged, sectors read, ms reading, writes, merged, sectors written, ms writing, in flight, io_ticks.
   return { sectorsRead: Number(fields[5]), sectorsWritten: Number(fields[9]), ioMilliseconds: Number(fields[12]) };
 }
@@ -65,13 +63,14 @@ function counters(major: number, minor: number): DiskCounters | undefined {
  * server's and the kernel's write-back too: on a machine running nothing else, the work's.
  */
 export function startDiskProbe(path: string): () => DiskSpent | undefined {
-  const device = deviceOf(path);
-  const before = device && counters(device.major, device.minor);
+  const device = deviceNumbers(path);
+  const first = device && diskstatsLine(device);
   return () => {
-    const after = device && counters(device.major, device.minor);
-    if (device === undefined || before === undefined || after === undefined) return undefined;
+    const now = first && diskstatsLine(device!);
+    if (first === undefined || now === undefined) return undefined;
+    const [before, after] = [counters(first), counters(now)];
     return {
-      device: device.name,
+      device: first[2]!,
       bytesRead: (after.sectorsRead - before.sectorsRead) * SECTOR_BYTES,
       bytesWritten: (after.sectorsWritten - before.sectorsWritten) * SECTOR_BYTES,
       busySeconds: (after.ioMilliseconds - before.ioMilliseconds) / 1000,
