@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import { describe, expect, it } from 'vitest';
 import { ChecksumAccumulator, checksumBytes, crc32cCombine, crc32cToBase64 } from '@takhin/core';
@@ -42,6 +42,31 @@ describe('ChecksumAccumulator', () => {
       const expected = Array.from({ length: Math.ceil(body.length / chunkSize) }, (_, i) => checksumBytes(body.subarray(i * chunkSize, (i + 1) * chunkSize)).crc32c);
       expect(accumulator.chunks(), `${asParts ? 'parts' : 'stream'}`).toEqual({ size: chunkSize, crc32c: expected });
       expect(accumulator.digest()).toEqual(checksumBytes(body));
+    }
+  });
+
+  it('hashes a piece larger than a hash slice as node:crypto and @node-rs/crc32 do in one call', () => {
+    // Pieces of several 64 KiB slices and a ragged end, as update and as parts, with chunks
+    // that straddle the slices: checked against the libraries themselves, not checksumBytes.
+    const large = randomBytes(3 * 65_536 + 12_345);
+    const reference = { crc32c: crc32cToBase64(crc32c(large)), sha256: createHash('sha256').update(large).digest('hex') };
+    const chunkSize = 50_000;
+    const chunks = Array.from({ length: Math.ceil(large.length / chunkSize) }, (_, i) => crc32cToBase64(crc32c(large.subarray(i * chunkSize, (i + 1) * chunkSize))));
+    for (const cut of [large.length, 131_073, 65_536]) {
+      for (const asParts of [false, true]) {
+        const plain = new ChecksumAccumulator();
+        const chunked = new ChecksumAccumulator({ chunkSize });
+        for (let offset = 0; offset < large.length; offset += cut) {
+          const piece = large.subarray(offset, offset + cut);
+          for (const accumulator of [plain, chunked]) {
+            if (!asParts) accumulator.update(piece);
+            else expect(crc32cToBase64(accumulator.updatePart(piece))).toBe(crc32cToBase64(crc32c(piece)));
+          }
+        }
+        expect(plain.digest(), `${cut} ${asParts ? 'parts' : 'update'}`).toEqual(reference);
+        expect(chunked.digest()).toEqual(reference);
+        expect(chunked.chunks()).toEqual({ size: chunkSize, crc32c: chunks });
+      }
     }
   });
 

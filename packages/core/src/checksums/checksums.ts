@@ -33,10 +33,18 @@ export interface ChecksumAccumulatorOptions {
 }
 
 /**
+ * Bytes SHA-256 and then CRC32C take before the next ones: CRC32C reads a slice while SHA-256
+ * has just brought it into the core's cache. A 4 MiB batch hashed whole by one digest, then the
+ * other, costs about half as much again on this machine's VM (docs/ARCHITECTURE.md, "The worker pool").
+ */
+const HASH_SLICE = 64 * 1024;
+
+/**
  * CRC32C and SHA-256 over a byte sequence fed in pieces: one pass, both digests, and, with
  * `chunkSize`, the CRC32C of every chunk too. Each byte is hashed once: wider CRCs are combined
  * from narrower ones (see crc32c-combine.ts). CRC32C is native (`@node-rs/crc32`, ~8 GB/s),
- * SHA-256 is OpenSSL (~2 GB/s).
+ * SHA-256 is OpenSSL (~1.2–2 GB/s). A piece is hashed `HASH_SLICE` bytes at a time, both
+ * digests in turn (docs/ARCHITECTURE.md, "The worker pool").
  */
 export class ChecksumAccumulator {
   /** CRC32C of every byte so far, except those of an open chunk when chunking. */
@@ -59,9 +67,10 @@ export class ChecksumAccumulator {
 
   /** Hashes the next bytes. */
   update(chunk: Uint8Array): void {
-    const buffer = this.#begin(chunk);
-    if (this.#chunkSize === undefined) this.#crc = crc32c(buffer, this.#crc);
-    else this.#eachChunkSlice(buffer, (slice) => (this.#chunkCrc = crc32c(slice, this.#chunkCrc)));
+    this.#hash(chunk, (slice) => {
+      if (this.#chunkSize === undefined) this.#crc = crc32c(slice, this.#crc);
+      else this.#eachChunkSlice(slice, (piece) => (this.#chunkCrc = crc32c(piece, this.#chunkCrc)));
+    });
   }
 
   /**
@@ -69,18 +78,19 @@ export class ChecksumAccumulator {
    * (what S3 checks per part), computed in the same pass.
    */
   updatePart(part: Uint8Array): number {
-    const buffer = this.#begin(part);
-    if (this.#chunkSize === undefined) {
-      const partCrc = crc32c(buffer);
-      this.#crc = crc32cCombine(this.#crc, partCrc, buffer.byteLength);
-      return partCrc;
-    }
     let partCrc = 0;
-    this.#eachChunkSlice(buffer, (slice) => {
-      const sliceCrc = crc32c(slice);
-      partCrc = crc32cCombine(partCrc, sliceCrc, slice.byteLength);
-      this.#chunkCrc = crc32cCombine(this.#chunkCrc, sliceCrc, slice.byteLength);
+    this.#hash(part, (slice) => {
+      if (this.#chunkSize === undefined) {
+        partCrc = crc32c(slice, partCrc);
+        return;
+      }
+      this.#eachChunkSlice(slice, (piece) => {
+        const pieceCrc = crc32c(piece);
+        partCrc = crc32cCombine(partCrc, pieceCrc, piece.byteLength);
+        this.#chunkCrc = crc32cCombine(this.#chunkCrc, pieceCrc, piece.byteLength);
+      });
     });
+    if (this.#chunkSize === undefined) this.#crc = crc32cCombine(this.#crc, partCrc, part.byteLength);
     return partCrc;
   }
 
@@ -109,12 +119,16 @@ export class ChecksumAccumulator {
     return { size: this.#chunkSize, crc32c: [...this.#chunks] };
   }
 
-  #begin(chunk: Uint8Array): Buffer {
+  /** Feeds `chunk` to SHA-256 and to `crc` (each CRC32C kept) one `HASH_SLICE` at a time. */
+  #hash(chunk: Uint8Array, crc: (slice: Buffer) => void): void {
     if (this.#digest) throw new Error('ChecksumAccumulator already digested');
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    this.#sha.update(buffer);
+    for (let offset = 0; offset < buffer.byteLength; offset += HASH_SLICE) {
+      const slice = buffer.subarray(offset, offset + HASH_SLICE);
+      this.#sha.update(slice);
+      crc(slice);
+    }
     this.#bytes += buffer.byteLength;
-    return buffer;
   }
 
   /** Calls `hash` on the slices of `buffer` that fall in one chunk each, closing full chunks. */
