@@ -170,8 +170,19 @@ describe('DriverColdStore: whole local files reuse one buffer from put to put', 
       expect(lent[1]).toBe(lent[0]);
       expect(lent[2]).toBe(lent[0]);
       expect(lent[3]).not.toBe(lent[0]);
+      // Each of two puts waits at its request until the other is there too, so both hold their
+      // buffers at once (left to the scheduler, the first could finish before the second starts).
       lent.length = 0;
+      let bothArrived!: () => void;
+      const both = new Promise<void>((resolve) => (bothArrived = resolve));
+      driver.before = (operation, request) => {
+        if (operation !== 'putObject') return;
+        lent.push((request as { body: Buffer }).body.buffer);
+        if (lent.length === 2) bothArrived();
+        return both;
+      };
       await Promise.all([uploadLocalFile(store, files[0]!.path, 'g0'), uploadLocalFile(store, files[1]!.path, 'g1')]);
+      expect(lent).toHaveLength(2);
       expect(lent[0]).not.toBe(lent[1]);
       expect(Buffer.compare(driver.objects.get('g0')!.body, files[0]!.bytes)).toBe(0);
       expect(Buffer.compare(driver.objects.get('g1')!.body, files[1]!.bytes)).toBe(0);
