@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { ObjectRead, SignedRead } from '../driver/cold-store-driver.js';
 import { httpRangeHeader } from '../ranges/byte-range.js';
 
@@ -45,15 +45,20 @@ export function signS3Read(target: S3ReadTarget, { name, range }: Pick<ObjectRea
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
 
 /** The last signing key derived: it changes only with the day (or the secret, or the region). */
-let lastKey: { secret: string; day: string; region: string; key: Buffer } | undefined;
+let lastKey: { secret: string; day: string; region: string; key: KeyObject } | undefined;
 
-/** SigV4's signing key: four HMACs, derived once a day rather than for every read. */
-function signingKey(secret: string, day: string, region: string): Buffer {
+/**
+ * SigV4's signing key: four HMACs, derived once a day rather than for every read, and kept as a
+ * `KeyObject`. Node 24's `createHmac` given a Buffer key captures a stack trace while checking
+ * what kind of key it is: 9.8 µs an HMAC against 1.3 µs with a KeyObject, more deep in a
+ * worker's async stack.
+ */
+function signingKey(secret: string, day: string, region: string): KeyObject {
   if (lastKey?.secret === secret && lastKey.day === day && lastKey.region === region) return lastKey.key;
   let key: Buffer = hmac(`AWS4${secret}`, day);
   for (const part of [region, 's3', 'aws4_request']) key = hmac(key, part);
-  lastKey = { secret, day, region, key };
-  return key;
+  lastKey = { secret, day, region, key: createSecretKey(key) };
+  return lastKey.key;
 }
 
 /** RFC 3986 encoding as SigV4 wants it: everything but `A-Za-z0-9-._~` escaped. */
