@@ -152,9 +152,10 @@ describe('DriverColdStore: whole local files reuse one buffer from put to put', 
     try {
       const driver = new MemoryDriver({ maxNameBytes: 1024, partSize: 4 * MiB, partsInFlight: 2 });
       const lent: ArrayBufferLike[] = [];
-      driver.before = (operation, request) => {
+      const lend = (operation: string, request: unknown) => {
         if (operation === 'putObject') lent.push((request as { body: Buffer }).body.buffer);
       };
+      driver.before = lend;
       const store = new DriverColdStore(driver, { retry: fast });
       const files = await Promise.all(
         [3 * MiB, 3 * MiB - 5, 2 * MiB + 1, 1000].map(async (size, index) => {
@@ -176,8 +177,8 @@ describe('DriverColdStore: whole local files reuse one buffer from put to put', 
       let bothArrived!: () => void;
       const both = new Promise<void>((resolve) => (bothArrived = resolve));
       driver.before = (operation, request) => {
+        lend(operation, request);
         if (operation !== 'putObject') return;
-        lent.push((request as { body: Buffer }).body.buffer);
         if (lent.length === 2) bothArrived();
         return both;
       };

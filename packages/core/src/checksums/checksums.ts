@@ -67,10 +67,8 @@ export class ChecksumAccumulator {
 
   /** Hashes the next bytes. */
   update(chunk: Uint8Array): void {
-    this.#hash(chunk, (slice) => {
-      if (this.#chunkSize === undefined) this.#crc = crc32c(slice, this.#crc);
-      else this.#eachChunkSlice(slice, (piece) => (this.#chunkCrc = crc32c(piece, this.#chunkCrc)));
-    });
+    if (this.#chunkSize === undefined) this.#hash(chunk, (slice) => (this.#crc = crc32c(slice, this.#crc)));
+    else this.#hash(chunk, (slice) => this.#eachChunkSlice(slice, (piece) => (this.#chunkCrc = crc32c(piece, this.#chunkCrc))));
   }
 
   /**
@@ -79,18 +77,18 @@ export class ChecksumAccumulator {
    */
   updatePart(part: Uint8Array): number {
     let partCrc = 0;
-    this.#hash(part, (slice) => {
-      if (this.#chunkSize === undefined) {
-        partCrc = crc32c(slice, partCrc);
-        return;
-      }
+    if (this.#chunkSize === undefined) {
+      this.#hash(part, (slice) => (partCrc = crc32c(slice, partCrc)));
+      this.#crc = crc32cCombine(this.#crc, partCrc, part.byteLength);
+      return partCrc;
+    }
+    this.#hash(part, (slice) =>
       this.#eachChunkSlice(slice, (piece) => {
         const pieceCrc = crc32c(piece);
         partCrc = crc32cCombine(partCrc, pieceCrc, piece.byteLength);
         this.#chunkCrc = crc32cCombine(this.#chunkCrc, pieceCrc, piece.byteLength);
-      });
-    });
-    if (this.#chunkSize === undefined) this.#crc = crc32cCombine(this.#crc, partCrc, part.byteLength);
+      }),
+    );
     return partCrc;
   }
 
