@@ -56,16 +56,18 @@ export class RestoreProtocol {
         throw new TieringError('REMOTE_CORRUPT', `the manifest of ${segment.path} in the cold store disagrees with the metadata: ${difference}`, segment.path);
       }
       await mkdir(partitionDirOf(dataDir, segment), { recursive: true });
-      let downloadedBytes = 0;
-      for (const [extension, file] of manifestFiles(manifest)) {
-        const temp = restoreTempPathOf(dataDir, segment, extension);
-        temps.push(temp);
-        await pool.downloadFile(file.key, temp, target, { expected: { crc32c: file.crc32c, sha256: file.sha256 }, signal, onProgress: progress?.(extension) }).catch((error: unknown) => {
-          throw asRemoteFailure(error, segment.path, extension, file.key, store.backend);
-        });
-        downloadedBytes += file.size;
-        await observer.reached('restore:file-downloaded', segment.path);
-      }
+      // Every file at once: a consumer waiting on this restore waits for the longest, not the sum.
+      const files = manifestFiles(manifest);
+      for (const [extension] of files) temps.push(restoreTempPathOf(dataDir, segment, extension));
+      await allOrFirstFailure(signal, (shared) =>
+        files.map(async ([extension, file], index) => {
+          await pool.downloadFile(file.key, temps[index]!, target, { expected: { crc32c: file.crc32c, sha256: file.sha256 }, signal: shared, onProgress: progress?.(extension), syncDirectory: false }).catch((error: unknown) => {
+            throw asRemoteFailure(error, segment.path, extension, file.key, store.backend);
+          });
+          await observer.reached('restore:file-downloaded', segment.path);
+        }),
+      );
+      const downloadedBytes = files.reduce((sum, [, file]) => sum + file.size, 0);
       const mtime = new Date(manifest.lastModified);
       for (const [index, [extension]] of manifestFiles(manifest).entries()) {
         const temp = temps[index]!;
@@ -129,3 +131,22 @@ function asRemoteFailure(error: unknown, segmentPath: string, extension: string,
   return error;
 }
 
+/**
+ * Runs the jobs `start` makes, all at once, under one signal that also fires when any of them
+ * fails, so the others stop early. Settles only when every job has (nothing still writes a file
+ * the caller is about to delete), with the first failure.
+ */
+async function allOrFirstFailure(signal: AbortSignal | undefined, start: (shared: AbortSignal) => Promise<void>[]): Promise<void> {
+  const failed = new AbortController();
+  const shared = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
+  let first: { error: unknown } | undefined;
+  await Promise.all(
+    start(shared).map((job) =>
+      job.catch((error: unknown) => {
+        first ??= { error };
+        failed.abort(error);
+      }),
+    ),
+  );
+  if (first !== undefined) throw first.error;
+}

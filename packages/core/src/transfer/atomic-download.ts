@@ -22,6 +22,11 @@ export interface DownloadToLocalFileOptions extends LocalFileOptions {
   expected?: Partial<Checksums> | undefined;
   range?: ByteRange | undefined;
   /**
+   * fsync the folder after the rename (default true). False: the caller renames the file again
+   * and fsyncs the folder itself, which makes this name's survival moot.
+   */
+  syncDirectory?: boolean | undefined;
+  /**
    * Make the file's last steps (truncate, fsync, rename, the folder's fsync) on the calling
    * thread, blocking it between turns of its event loop: for a thread with nothing else to do, a
    * pool worker. Each step through libuv's threadpool costs two thread switches (a small
@@ -56,12 +61,13 @@ export async function downloadToLocalFile(
     const { bytes, checksums } = await writeFile(store, key, temp, options);
     assertDeclaredChecksums(store.backend, key, expected, checksums);
     throwIfAborted(signal, store.backend, key);
+    const syncFolder = options.syncDirectory !== false;
     if (options.syncOnThisThread) {
       renameSync(temp, path);
-      syncDirectorySync(dirname(path));
+      if (syncFolder) syncDirectorySync(dirname(path));
     } else {
       await rename(temp, path);
-      await syncDirectory(dirname(path));
+      if (syncFolder) await syncDirectory(dirname(path));
     }
     return { key, path, size: bytes, checksums, verified };
   } catch (error) {

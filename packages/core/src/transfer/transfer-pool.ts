@@ -94,6 +94,12 @@ export interface DownloadFileOptions extends TransferOptions {
    */
   expected?: Partial<Checksums>;
   range?: ByteRange;
+  /**
+   * fsync the folder after the rename into place, so the file's name survives a power cut
+   * (default true). A caller that renames the file again and fsyncs the folder itself (a
+   * restore) passes false and saves one fsync per file.
+   */
+  syncDirectory?: boolean;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
@@ -184,7 +190,7 @@ export class TransferPool {
    * mismatch (`CHECKSUM_MISMATCH`) or any failure, `path` is left exactly as it was.
    */
   async downloadFile(key: string, path: string, target: BackendTarget, options: DownloadFileOptions = {}): Promise<DownloadResult> {
-    const { expected, range } = options;
+    const { expected, range, syncDirectory } = options;
     const resolvedTarget = this.#resolveTarget(target);
     return this.#run<DownloadResult>(key, options, (control) => ({
       op: 'download',
@@ -193,6 +199,7 @@ export class TransferPool {
       target: resolvedTarget,
       expected,
       range,
+      syncDirectory,
       control,
     }));
   }

@@ -43,6 +43,7 @@ export interface DownloadTask {
   target: BackendTarget;
   expected?: Partial<Checksums> | undefined;
   range?: ByteRange | undefined;
+  syncDirectory?: boolean | undefined;
   control: TaskControlHandle;
 }
 
