@@ -69,7 +69,7 @@ export class RestoreProtocol {
       );
       const downloadedBytes = files.reduce((sum, [, file]) => sum + file.size, 0);
       const mtime = new Date(manifest.lastModified);
-      for (const [index, [extension]] of manifestFiles(manifest).entries()) {
+      for (const [index, [extension]] of files.entries()) {
         const temp = temps[index]!;
         await utimes(temp, mtime, mtime);
         const final = localPathOf(dataDir, segment, extension);
