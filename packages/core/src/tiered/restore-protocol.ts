@@ -1,5 +1,6 @@
 import { mkdir, rename, unlink, utimes } from 'node:fs/promises';
 import { ColdStoreError } from '../errors/cold-store-error.js';
+import { throwIfAborted } from '../errors/signals.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { localBytesOf, type SegmentRecord } from '../metadata/segment-record.js';
 import { syncDirectory } from '../transfer/sync-directory.js';
@@ -67,6 +68,8 @@ export class RestoreProtocol {
           await observer.reached('restore:file-downloaded', segment.path);
         }),
       );
+      // An abort that came after the last download still stops the restore before anything is renamed into place.
+      throwIfAborted(signal, store.backend);
       const downloadedBytes = files.reduce((sum, [, file]) => sum + file.size, 0);
       const mtime = new Date(manifest.lastModified);
       for (const [index, [extension]] of files.entries()) {

@@ -209,6 +209,21 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', state: 'idle' });
     });
 
+    it('a restore aborted once its files are down stops before anything is renamed, leaves no file and keeps the segment cold', async () => {
+      const stop = new AbortController();
+      let downloaded = 0;
+      // Aborted as the last file lands: every download has succeeded, only the renames are left.
+      const b = await broker({ observer: (step) => step === 'restore:file-downloaded' && ++downloaded === files && stop.abort(new Error('the broker is stopping')) });
+      const path = b.closed[0]!;
+      const files = Object.keys(b.originals.get(path)!).length;
+      await b.tiered.archiveSegment(path);
+      await expect(b.tiered.restoreSegment(path, { signal: stop.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+      expect(await localSums(b, path)).toEqual({});
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+      await b.tiered.restoreSegment(path);
+      expect(await localSums(b, path)).toEqual(b.originals.get(path));
+    });
+
     it('a restore of a corrupt remote copy fails with REMOTE_CORRUPT and never writes the wrong bytes', async () => {
       const b = await broker();
       const path = b.closed[0]!;
