@@ -212,10 +212,11 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     it('a restore aborted once its files are down stops before anything is renamed, leaves no file and keeps the segment cold', async () => {
       const stop = new AbortController();
       let downloaded = 0;
+      let files = 0; // the segment's, once it is known
       // Aborted as the last file lands: every download has succeeded, only the renames are left.
       const b = await broker({ observer: (step) => step === 'restore:file-downloaded' && ++downloaded === files && stop.abort(new Error('the broker is stopping')) });
       const path = b.closed[0]!;
-      const files = Object.keys(b.originals.get(path)!).length;
+      files = Object.keys(b.originals.get(path)!).length;
       await b.tiered.archiveSegment(path);
       await expect(b.tiered.restoreSegment(path, { signal: stop.signal })).rejects.toMatchObject({ code: 'ABORTED' });
       expect(await localSums(b, path)).toEqual({});
