@@ -18,6 +18,8 @@ export interface BenchReport {
   /** `loadAverage`: 1, 5 and 15 minute load when the run started; CPUs are shared with whatever else runs. */
   host: { cpus: number; node: string; platform: string; loadAverage: number[] };
   poolThreads: number;
+  /** Ranged requests at once per pool download of a large object (1: one request). */
+  downloadStreams: number;
   throughput?: ThroughputResult;
   archive?: ArchiveEventLoopResult;
   memory?: UploadMemoryResult;
@@ -37,7 +39,7 @@ export function renderMarkdown(report: BenchReport): string {
   const lines = [
     `# Takhin bench — ${report.backend} — ${report.startedAt}`,
     '',
-    `\`${report.command}\` on ${report.host.cpus} CPUs (load average ${report.host.loadAverage.join(', ')} at start), Node ${report.host.node}, ${report.poolThreads} pool threads.`,
+    `\`${report.command}\` on ${report.host.cpus} CPUs (load average ${report.host.loadAverage.join(', ')} at start), Node ${report.host.node}, ${report.poolThreads} pool threads, ${report.downloadStreams} download stream(s) per large object.`,
     '',
   ];
   const { archive, memory, checksum, model, reads, putMemory, throughput } = report;

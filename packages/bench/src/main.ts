@@ -2,7 +2,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { defaultPoolThreads, TransferPool } from '@takhin/core';
+import { defaultPoolThreads, DEFAULT_DOWNLOAD_STREAMS, TransferPool } from '@takhin/core';
 import { BENCH_BACKENDS, openBenchBackend, tieredSection, type BenchBackend, type BenchBackendName } from './bench-backend.js';
 import { renderMarkdown, writeReport, type BenchReport } from './bench-report.js';
 import { BenchServices, SERVICE_OF } from './bench-services.js';
@@ -30,6 +30,7 @@ const USAGE = `usage: npm run bench -- [all|throughput|archive|memory|checksum|m
   --big-mib M       the memory scenario's single file, MiB (default 1024)
   --put-mib M       the put-memory scenario's body, MiB (default 2048)
   --threads N       pool threads (default the pool's own: two per core)
+  --download-streams N  ranged requests at once per pool download of 128 MiB or more (default the pool's own: 1)
   --bucket NAME     bucket or container for remote backends
   --config JSON     the backend's config outright, instead of .services/env
   --model-sizes L   segment counts for the model's costs (default 1000,100000,1000000)
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<void> {
       'big-mib': { type: 'string' },
       'put-mib': { type: 'string', default: '2048' },
       threads: { type: 'string' },
+      'download-streams': { type: 'string' },
       bucket: { type: 'string' },
       config: { type: 'string' },
       'model-sizes': { type: 'string' },
@@ -98,12 +100,13 @@ async function main(argv: string[]): Promise<void> {
       return [positiveInteger('--shapes count', count, 1024), positiveInteger('--shapes MiB', mib, 16384)] as const;
     });
   const threads = values.threads === undefined ? defaultPoolThreads() : positiveInteger('--threads', values.threads, 256);
+  const downloadStreams = positiveInteger('--download-streams', values['download-streams'] ?? String(DEFAULT_DOWNLOAD_STREAMS), 16);
 
   const wants = (name: (typeof SCENARIOS)[number]) => (scenario === 'all' && name !== 'put-memory') || scenario === name;
   const services = new BenchServices();
   const needsBackend = ['archive', 'memory', 'reads', 'put-memory'].some((name) => wants(name as (typeof SCENARIOS)[number]));
   let backend: BenchBackend | undefined;
-  const pool = new TransferPool({ maxThreads: threads, minThreads: threads });
+  const pool = new TransferPool({ maxThreads: threads, minThreads: threads, downloadStreams });
   const corpora: SegmentCorpus[] = [];
   const report: BenchReport = {
     startedAt: new Date().toISOString(),
@@ -116,6 +119,7 @@ async function main(argv: string[]): Promise<void> {
       loadAverage: loadavg().map((load) => round(load, 2)),
     },
     poolThreads: threads,
+    downloadStreams,
   };
   try {
     if (needsBackend) {

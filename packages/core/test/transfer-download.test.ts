@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { checksumBytes, ColdStoreError, createColdStore, downloadToLocalFile, type ColdStore } from '@takhin/core';
+import { checksumBytes, ColdStoreError, createColdStore, downloadToLocalFile, RANGED_DOWNLOAD_FROM, TransferPool, type Checksums, type ColdStore } from '@takhin/core';
 import { cachedBytes, MiB, makeFifo, openFifoWriter, settleWithin, waitFor, writeRandomFile } from './fixtures/local-files.js';
 import { usePoolSuite } from './fixtures/pool-suite.js';
 
@@ -192,6 +192,67 @@ console.log(JSON.stringify({ size: result.size, same: readFileSync(path).equals(
     const [cached] = await cachedBytes(path);
     expect(cached).toBeGreaterThan(0);
     expect(await readFile(path)).toEqual(bytes);
+  });
+
+  describe('in ranges (a large object of known size, several streams)', () => {
+    // Parts of 8 MiB; the last one ends 5 bytes into a block.
+    const size = RANGED_DOWNLOAD_FROM + 8 * MiB + 5;
+    let bytes: Buffer;
+    let expected: Checksums;
+    beforeAll(async () => {
+      bytes = await writeRandomFile(join(suite.dir, 'source'), size);
+      expected = checksumBytes(bytes);
+      await store.put('down/large', bytes);
+    });
+
+    it('with more streams than spare buffers, every byte lands in place and is hashed in order', async () => {
+      const path = join(suite.dir, 'large-7');
+      const result = await downloadToLocalFile(store, 'down/large', path, { expected, size, streams: 7 });
+      expect(result).toMatchObject({ size, checksums: expected });
+      expect((await readFile(path)).equals(bytes)).toBe(true);
+    });
+
+    it('a flipped byte in a middle part is CHECKSUM_MISMATCH, and the destination is untouched', async () => {
+      const flipped = Buffer.from(bytes);
+      flipped[70 * MiB + 3] = flipped[70 * MiB + 3]! ^ 0x10;
+      await store.put('down/large-flipped', flipped);
+      const path = join(suite.dir, 'large-flipped');
+      await writeFile(path, 'untouched');
+      const before = await localFiles();
+      await expect(suite.pool.downloadFile('down/large-flipped', path, suite.target, { expected, size, streams: 4 })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+      expect(await readFile(path, 'utf8')).toBe('untouched');
+      expect(await localFiles()).toEqual(before);
+    });
+
+    it('an abort while parts are in flight stops every stream: ABORTED, no temp file', async () => {
+      const path = join(suite.dir, 'large-aborted');
+      const before = await localFiles();
+      const controller = new AbortController();
+      // Aborted from the first progress: the other streams are mid-part or waiting for a buffer.
+      const download = downloadToLocalFile(store, 'down/large', path, { expected, size, streams: 4, signal: controller.signal, onProgress: () => controller.abort() });
+      await expect(download).rejects.toMatchObject({ code: 'ABORTED' });
+      expect(await localFiles()).toEqual(before);
+    });
+
+    it('a size given without streams, or below the threshold, is one request as before', async () => {
+      const small = bytes.subarray(0, 5 * MiB);
+      await store.put('down/small-sized', small);
+      const path = join(suite.dir, 'small-sized');
+      await suite.pool.downloadFile('down/small-sized', path, suite.target, { expected: checksumBytes(small), size: small.byteLength, streams: 4 });
+      expect((await readFile(path)).equals(small)).toBe(true);
+      const whole = join(suite.dir, 'large-1');
+      await suite.pool.downloadFile('down/large', whole, suite.target, { expected, size });
+      expect((await readFile(whole)).equals(bytes)).toBe(true);
+    });
+
+    it('refuses a stream count or a size that is no count, naming the option, before any request', async () => {
+      const path = join(suite.dir, 'never-ranged');
+      await expect(suite.pool.downloadFile('down/large', path, suite.target, { streams: 0 })).rejects.toThrow('streams must be a whole number from 1 to 16, got 0');
+      await expect(suite.pool.downloadFile('down/large', path, suite.target, { streams: 17 })).rejects.toThrow(RangeError);
+      await expect(suite.pool.downloadFile('down/large', path, suite.target, { size: -1 })).rejects.toThrow('size must be a whole number of bytes, got -1');
+      expect(() => new TransferPool({ downloadStreams: 2.5 })).toThrow('downloadStreams must be a whole number from 1 to 16, got 2.5');
+      expect(await localFiles()).not.toContain('never-ranged');
+    });
   });
 
   it('a process whose only work left is the checksum thread waits for it instead of exiting', async () => {

@@ -24,7 +24,7 @@ export function poolClient(pool: TransferPool, backend: BenchBackend): TransferC
       await Promise.all(shape.files.map((file) => mkdir(dirname(join(downloadDir, file.relative)), { recursive: true })));
       await Promise.all(
         shape.files.map((file) =>
-          pool.downloadFile(`${downloadPrefix}/${file.relative}`, join(downloadDir, file.relative), backend.target, { expected: file.checksums }),
+          pool.downloadFile(`${downloadPrefix}/${file.relative}`, join(downloadDir, file.relative), backend.target, { expected: file.checksums, size: file.bytes }),
         ),
       );
     },

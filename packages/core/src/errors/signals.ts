@@ -44,3 +44,24 @@ export function isAbortError(error: unknown, signal?: AbortSignal): boolean {
   const name = (error as { name?: unknown } | null)?.name;
   return name === 'AbortError' || (error as { code?: unknown } | null)?.code === 'ABORT_ERR';
 }
+
+/**
+ * Runs the jobs `start` makes, all at once, under one signal that also fires when any of them
+ * fails, so the others stop early. Settles only when every job has (nothing still writes a file
+ * the caller is about to delete), with the first failure. `fail` reports a failure of work a
+ * job started but does not await (the jobs should still await it before they settle).
+ */
+export async function allOrFirstFailure(
+  signal: AbortSignal | undefined,
+  start: (shared: AbortSignal, fail: (error: unknown) => void) => Promise<void>[],
+): Promise<void> {
+  const failed = new AbortController();
+  const shared = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
+  let first: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    first ??= { error };
+    failed.abort(error);
+  };
+  await Promise.all(start(shared, fail).map((job) => job.catch(fail)));
+  if (first !== undefined) throw first.error;
+}

@@ -1,6 +1,6 @@
 import { mkdir, rename, unlink, utimes } from 'node:fs/promises';
 import { ColdStoreError } from '../errors/cold-store-error.js';
-import { throwIfAborted } from '../errors/signals.js';
+import { allOrFirstFailure, throwIfAborted } from '../errors/signals.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { localBytesOf, type SegmentRecord } from '../metadata/segment-record.js';
 import { syncDirectory } from '../transfer/sync-directory.js';
@@ -62,7 +62,7 @@ export class RestoreProtocol {
       for (const [extension] of files) temps.push(restoreTempPathOf(dataDir, segment, extension));
       await allOrFirstFailure(signal, (shared) =>
         files.map(async ([extension, file], index) => {
-          await pool.downloadFile(file.key, temps[index]!, target, { expected: { crc32c: file.crc32c, sha256: file.sha256 }, signal: shared, onProgress: progress?.(extension), syncDirectory: false }).catch((error: unknown) => {
+          await pool.downloadFile(file.key, temps[index]!, target, { expected: { crc32c: file.crc32c, sha256: file.sha256 }, size: file.size, signal: shared, onProgress: progress?.(extension), syncDirectory: false }).catch((error: unknown) => {
             throw asRemoteFailure(error, segment.path, extension, file.key, store.backend);
           });
           await observer.reached('restore:file-downloaded', segment.path);
@@ -134,22 +134,3 @@ function asRemoteFailure(error: unknown, segmentPath: string, extension: string,
   return error;
 }
 
-/**
- * Runs the jobs `start` makes, all at once, under one signal that also fires when any of them
- * fails, so the others stop early. Settles only when every job has (nothing still writes a file
- * the caller is about to delete), with the first failure.
- */
-async function allOrFirstFailure(signal: AbortSignal | undefined, start: (shared: AbortSignal) => Promise<void>[]): Promise<void> {
-  const failed = new AbortController();
-  const shared = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
-  let first: { error: unknown } | undefined;
-  await Promise.all(
-    start(shared).map((job) =>
-      job.catch((error: unknown) => {
-        first ??= { error };
-        failed.abort(error);
-      }),
-    ),
-  );
-  if (first !== undefined) throw first.error;
-}

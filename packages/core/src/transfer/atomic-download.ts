@@ -10,6 +10,7 @@ import { throwIfAborted } from '../errors/signals.js';
 import type { LocalFileOptions } from './file-checksum.js';
 import { readIntoSink } from '../store/copy-into.js';
 import { BatchedFileSink } from './batched-file-sink.js';
+import { readRangesIntoFile } from './ranged-download.js';
 import { syncDirectory, syncDirectorySync } from './sync-directory.js';
 import type { DownloadResult } from './transfer-task.js';
 
@@ -33,7 +34,20 @@ export interface DownloadToLocalFileOptions extends LocalFileOptions {
    * file's download: about a quarter less CPU this way; docs/ARCHITECTURE.md, "The worker pool").
    */
   syncOnThisThread?: boolean | undefined;
+  /**
+   * The object's size when the caller knows it (a manifest's; without `expected` the store's
+   * head reports it). Needed for `streams`.
+   */
+  size?: number | undefined;
+  /**
+   * Ranged requests at once for an object of at least `RANGED_DOWNLOAD_FROM` bytes whose size is
+   * known (default 1: one request for the whole object).
+   */
+  streams?: number | undefined;
 }
+
+/** Objects at least this large are fetched as ranges when more than one stream is allowed. */
+export const RANGED_DOWNLOAD_FROM = 128 * 1024 * 1024;
 
 /**
  * Downloads `key` to `path` so that `path` is either untouched or holds verified bytes: the
@@ -50,7 +64,7 @@ export async function downloadToLocalFile(
 ): Promise<DownloadResult> {
   const { signal } = options;
   throwIfAborted(signal, store.backend, key);
-  const expected = await expectedChecksums(store, key, options);
+  const { expected, size } = await expectedChecksums(store, key, options);
   const verified = (['crc32c', 'sha256'] as const).filter((name) => expected[name] !== undefined);
   if (verified.length === 0) {
     throw checksumMismatch(store.backend, key, 'nothing to verify against: no expected checksums given and none stored');
@@ -58,7 +72,7 @@ export async function downloadToLocalFile(
 
   const temp = join(dirname(path), `.${basename(path)}.${tempSuffix()}.part`);
   try {
-    const { bytes, checksums } = await writeFile(store, key, temp, options);
+    const { bytes, checksums } = await writeFile(store, key, temp, { ...options, size });
     assertDeclaredChecksums(store.backend, key, expected, checksums);
     throwIfAborted(signal, store.backend, key);
     const syncFolder = options.syncDirectory !== false;
@@ -93,14 +107,14 @@ const tempSuffix = () => {
   return suffix;
 };
 
-async function expectedChecksums(store: ColdStore, key: string, options: DownloadToLocalFileOptions): Promise<Partial<Checksums>> {
-  if (options.expected !== undefined) return options.expected;
+async function expectedChecksums(store: ColdStore, key: string, options: DownloadToLocalFileOptions): Promise<{ expected: Partial<Checksums>; size: number | undefined }> {
+  if (options.expected !== undefined) return { expected: options.expected, size: options.size };
   if (options.range !== undefined) {
     throw invalidRange(store.backend, key, 'downloading a range needs options.expected: stored checksums cover the whole object');
   }
   const description = await store.head(key, { signal: options.signal });
   if (description === null) throw notFound(store.backend, key);
-  return description.checksums;
+  return { expected: description.checksums, size: description.size };
 }
 
 interface WrittenFile {
@@ -110,9 +124,13 @@ interface WrittenFile {
 
 /**
  * The store reads straight into the file's batch buffers (docs/ARCHITECTURE.md, "Plain reads"),
- * or its body stream is copied into them.
+ * or its body stream is copied into them; a large object of known size, with `streams`, as
+ * ranges at once (`readRangesIntoFile`).
  */
-async function writeFile(store: ColdStore, key: string, temp: string, { range, signal, onProgress, syncOnThisThread }: DownloadToLocalFileOptions): Promise<WrittenFile> {
+async function writeFile(store: ColdStore, key: string, temp: string, { range, signal, onProgress, syncOnThisThread, size, streams = 1 }: DownloadToLocalFileOptions): Promise<WrittenFile> {
+  if (range === undefined && size !== undefined && size >= RANGED_DOWNLOAD_FROM && streams > 1) {
+    return { bytes: size, checksums: await readRangesIntoFile(store, key, temp, { size, streams, signal, onProgress, syncOnThisThread }) };
+  }
   const sink = await BatchedFileSink.create(temp, onProgress, syncOnThisThread);
   try {
     await readIntoSink(store, key, sink, { range, signal });

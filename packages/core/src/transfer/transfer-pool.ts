@@ -60,6 +60,12 @@ export interface TransferPoolOptions {
    * everything in one place.
    */
   metrics?: StoreMetricsRegistry;
+  /**
+   * Ranged requests at once for one download of an object of at least `RANGED_DOWNLOAD_FROM`
+   * bytes whose size is known; default `DEFAULT_DOWNLOAD_STREAMS`. 1 fetches every object in
+   * one request.
+   */
+  downloadStreams?: number;
 }
 
 export interface TransferOptions {
@@ -100,12 +106,30 @@ export interface DownloadFileOptions extends TransferOptions {
    * restore) passes false and saves one fsync per file.
    */
   syncDirectory?: boolean;
+  /**
+   * The object's size, when the caller knows it (a manifest's; without `expected` the store
+   * reports it): an object of at least `RANGED_DOWNLOAD_FROM` bytes is then fetched as ranges,
+   * `streams` requests at once, and hashed in order (docs/ARCHITECTURE.md, "The worker pool").
+   * An object of another size fails with `CHECKSUM_MISMATCH`.
+   */
+  size?: number;
+  /** Ranged requests at once for this download; default the pool's `downloadStreams`. */
+  streams?: number;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 const DEFAULT_ABORT_GRACE_MS = 30_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 const DEFAULT_NICE_INCREMENT = 10;
+/**
+ * One request per download unless told otherwise. Against the servers here, on loopback, ranged
+ * streams gained nothing but the fs backend's (its disk reads overlap), and cost a fifth more
+ * client CPU; where one connection is slower than the client (a cloud store over a network),
+ * more streams are what its own tools use (docs/ARCHITECTURE.md, "The worker pool").
+ */
+export const DEFAULT_DOWNLOAD_STREAMS = 1;
+/** Streams one download may use at most: each holds a part's memory (`rangedDownloadParts`). */
+const MAX_DOWNLOAD_STREAMS = 16;
 /** How long `close()` waits for every worker to take its release task. */
 const RELEASE_TIMEOUT_MS = 5_000;
 /** How long `warm()` waits for every thread to start and take its task. */
@@ -123,6 +147,7 @@ export class TransferPool {
   readonly #piscina: Piscina<TransferTask, TaskOutcome<unknown>>;
   readonly #abortGraceMs: number;
   readonly #progressIntervalMs: number;
+  readonly #downloadStreams: number;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #modules = new Map<string, string>();
   #closing: Promise<void> | undefined;
@@ -134,6 +159,7 @@ export class TransferPool {
     const maxThreads = options.maxThreads ?? defaultPoolThreads();
     this.#abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    this.#downloadStreams = streamCount(options.downloadStreams ?? DEFAULT_DOWNLOAD_STREAMS, 'downloadStreams');
     const workerFile = new URL('./transfer-worker.js', import.meta.url);
     // libuv's threadpool is shared by the whole process and its threads inherit the nice value
     // of the thread that starts it; start it here, so reniced workers cannot slow the caller's I/O.
@@ -190,7 +216,9 @@ export class TransferPool {
    * mismatch (`CHECKSUM_MISMATCH`) or any failure, `path` is left exactly as it was.
    */
   async downloadFile(key: string, path: string, target: BackendTarget, options: DownloadFileOptions = {}): Promise<DownloadResult> {
-    const { expected, range, syncDirectory } = options;
+    const { expected, range, syncDirectory, size } = options;
+    const streams = streamCount(options.streams ?? this.#downloadStreams, 'streams');
+    if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0)) throw new RangeError(`size must be a whole number of bytes, got ${size}`);
     const resolvedTarget = this.#resolveTarget(target);
     return this.#run<DownloadResult>(key, options, (control) => ({
       op: 'download',
@@ -200,6 +228,8 @@ export class TransferPool {
       expected,
       range,
       syncDirectory,
+      size,
+      streams,
       control,
     }));
   }
@@ -308,4 +338,12 @@ export class TransferPool {
     }
     await this.#piscina.close();
   }
+}
+
+/** A stream count as given, or a RangeError naming the option. */
+function streamCount(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_DOWNLOAD_STREAMS) {
+    throw new RangeError(`${option} must be a whole number from 1 to ${MAX_DOWNLOAD_STREAMS}, got ${value}`);
+  }
+  return value;
 }

@@ -44,6 +44,8 @@ export interface DownloadTask {
   expected?: Partial<Checksums> | undefined;
   range?: ByteRange | undefined;
   syncDirectory?: boolean | undefined;
+  size?: number | undefined;
+  streams?: number | undefined;
   control: TaskControlHandle;
 }
 

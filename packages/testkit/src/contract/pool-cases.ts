@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checksumBytes, ColdStoreError, TransferPool } from '@takhin/core';
+import { checksumBytes, ColdStoreError, RANGED_DOWNLOAD_FROM, TransferPool } from '@takhin/core';
 import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
 import { expectCode } from './assertions.js';
 import type { ResolvedContractSubject } from './subject.js';
@@ -77,6 +77,27 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
         expect(await checksumStream(createReadStream(path))).toEqual({ size, checksums: expected });
       }
       expect((await restoredFiles()).filter((name) => name.endsWith('.part'))).toEqual([]);
+    });
+
+    it('pool download in ranges: a large object over four streams at once, verified and written whole; a wrong size is CHECKSUM_MISMATCH', async () => {
+      const s = getSubject();
+      // Parts of 8 MiB, the last 4097 bytes: off the O_DIRECT block and off the write piece.
+      const size = RANGED_DOWNLOAD_FROM + 4097;
+      const key = freshKey('ranged');
+      const expected = patternedChecksums(size, 31);
+      await s.store.put(key, patternedStream(size, 31), { size });
+      const path = join(dir, 'restored', 'ranged');
+      let progressed = 0;
+      const result = await pool.downloadFile(key, path, s.target, { expected, size, streams: 4, onProgress: (bytes) => (progressed = bytes) });
+      expect(result).toMatchObject({ key, path, size, checksums: expected, verified: ['crc32c', 'sha256'] });
+      expect(progressed).toBe(size);
+      expect(await checksumStream(createReadStream(path))).toEqual({ size, checksums: expected });
+      // Declared a part longer than it is: the ranges past its end fail, and nothing is left behind.
+      const before = await restoredFiles();
+      const error = await expectCode(pool.downloadFile(key, join(dir, 'restored', 'ranged-long'), s.target, { expected, size: size + 8 * MiB, streams: 4 }), 'CHECKSUM_MISMATCH');
+      expect(error.key).toBe(key);
+      expect(await restoredFiles()).toEqual(before);
+      await s.store.delete(key);
     });
 
     it('pool download: one flipped byte is CHECKSUM_MISMATCH and the destination is untouched', async () => {
