@@ -1,7 +1,7 @@
-import { fdatasync, fsyncSync } from 'node:fs';
+import { fdatasync } from 'node:fs';
 import type { BodySink, Checksums } from '../contracts/cold-store.js';
 import { inlineHasher, offThreadHasher, type MemoryHasher } from './checksum-thread.js';
-import { blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, finishDirectSync, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
+import { blockSpan, createWritableFile, DIRECT_BLOCK, finishAndSync, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 /** Bytes per batch: each is one write(2). */
 const BATCH_BYTES = 4 * 1024 * 1024;
@@ -75,14 +75,7 @@ class BatchedFile {
   async finish(): Promise<Checksums> {
     await Promise.all(this.#inFlight);
     await this.#syncing;
-    if (this.syncOnThisThread) {
-      // The descriptor stays the FileHandle's: only the calls are made here.
-      finishDirectSync(this.#target, this.#position);
-      fsyncSync(this.#target.file.fd);
-    } else {
-      await finishDirect(this.#target, this.#position);
-      await this.#target.file.sync();
-    }
+    await finishAndSync(this.#target, this.#position, this.syncOnThisThread);
     this.#hasher ??= inlineHasher(); // an empty file
     this.#checksums = await this.#hasher.digest();
     return this.#checksums;

@@ -1,4 +1,4 @@
-import { constants, ftruncateSync, write } from 'node:fs';
+import { constants, fsyncSync, ftruncateSync, write } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 
 // Writing files past the page cache (O_DIRECT), for downloads and the fs backend's objects
@@ -143,7 +143,17 @@ export async function finishDirect(target: WritableFile, size: number): Promise<
   if (target.direct) await target.file.truncate(size);
 }
 
-/** `finishDirect` on the calling thread, blocking it (for a pool worker: see `syncOnThisThread`). */
-export function finishDirectSync(target: WritableFile, size: number): void {
-  if (target.direct) ftruncateSync(target.file.fd, size);
+/**
+ * A download's last writes: `finishDirect`, then the fsync that vouches for the file. On the
+ * calling thread, blocking it (`onThisThread`: a pool worker, see `syncOnThisThread`), or through
+ * libuv's threadpool. The descriptor stays the FileHandle's: only the calls are made here.
+ */
+export async function finishAndSync(target: WritableFile, size: number, onThisThread: boolean): Promise<void> {
+  if (onThisThread) {
+    if (target.direct) ftruncateSync(target.file.fd, size);
+    fsyncSync(target.file.fd);
+  } else {
+    await finishDirect(target, size);
+    await target.file.sync();
+  }
 }

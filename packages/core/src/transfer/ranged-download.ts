@@ -1,11 +1,10 @@
-import { fsyncSync } from 'node:fs';
 import type { BodySink, Checksums, ColdStore } from '../contracts/cold-store.js';
 import { isColdStoreError } from '../errors/cold-store-error.js';
 import { checksumMismatch, sizeMismatch } from '../errors/factories.js';
 import { allOrFirstFailure } from '../errors/signals.js';
 import { readIntoSink } from '../store/copy-into.js';
 import { offThreadHasher, type MemoryHasher } from './checksum-thread.js';
-import { blockSpan, createWritableFile, finishDirect, finishDirectSync, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
+import { blockSpan, createWritableFile, finishAndSync, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 // A large object fetched as ranges over several requests at once, written to its file as they
 // arrive and hashed in the file's order (docs/ARCHITECTURE.md, "The worker pool").
@@ -29,7 +28,7 @@ export interface RangedDownloadOptions {
 }
 
 /** The most part buffers one ranged download holds: its memory bound is this × `RANGE_PART_BYTES`. */
-export const rangedDownloadParts = (streams: number) => streams + SPARE_PARTS;
+const rangedDownloadParts = (streams: number) => streams + SPARE_PARTS;
 
 /**
  * Reads the `size` bytes of `key` into a new file at `path` through `streams` ranged requests at
@@ -54,13 +53,7 @@ export async function readRangesIntoFile(store: ColdStore, key: string, path: st
   const download = new RangedDownload(store, key, file, buffers, options);
   try {
     await download.run();
-    if (options.syncOnThisThread) {
-      finishDirectSync(file, size);
-      fsyncSync(file.file.fd);
-    } else {
-      await finishDirect(file, size);
-      await file.file.sync();
-    }
+    await finishAndSync(file, size, options.syncOnThisThread === true);
     return await download.digest();
   } finally {
     await download.close();

@@ -128,7 +128,7 @@ const DEFAULT_NICE_INCREMENT = 10;
  * more streams are what its own tools use (docs/ARCHITECTURE.md, "The worker pool").
  */
 export const DEFAULT_DOWNLOAD_STREAMS = 1;
-/** Streams one download may use at most: each holds a part's memory (`rangedDownloadParts`). */
+/** Streams one download may use at most: each holds a part buffer of 8 MiB, two more per download (ranged-download.ts). */
 const MAX_DOWNLOAD_STREAMS = 16;
 /** How long `close()` waits for every worker to take its release task. */
 const RELEASE_TIMEOUT_MS = 5_000;
