@@ -1,7 +1,7 @@
 import { fdatasync } from 'node:fs';
 import type { BodySink, Checksums } from '../contracts/cold-store.js';
 import { inlineHasher, offThreadHasher, type MemoryHasher } from './checksum-thread.js';
-import { blockSpan, createWritableFile, DIRECT_BLOCK, finishAndSync, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
+import { createWritableFile, DIRECT_BLOCK, FileWrites, finishAndSync, sharedBuffer, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 /** Bytes per batch: each is one write(2). */
 const BATCH_BYTES = 4 * 1024 * 1024;
@@ -35,8 +35,8 @@ class BatchedFile {
   #checksums: Checksums | undefined;
   /** Batches written and hashed but not yet awaited: the backpressure. */
   #inFlight: Array<Promise<void>> = [];
-  /** Every write not yet settled: close() waits for them before giving the descriptor back. */
-  readonly #writes = new Set<Promise<void>>();
+  /** close() waits for every write before giving the descriptor back. */
+  readonly #writes: FileWrites;
   /** Buffered files: bytes known written back by a background fdatasync, and the one in flight. */
   #synced = 0;
   #syncing: Promise<void> | undefined;
@@ -48,6 +48,7 @@ class BatchedFile {
     private readonly syncOnThisThread: boolean,
   ) {
     this.#target = target;
+    this.#writes = new FileWrites(target);
   }
 
   /** `direct`: whether O_DIRECT may be tried (every buffer to be written is aligned). */
@@ -85,7 +86,7 @@ class BatchedFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled(this.#writes);
+    await this.#writes.settled();
     await this.#syncing;
     if (this.#checksums === undefined) this.#hasher?.discard();
     await this.#target.file.close();
@@ -97,14 +98,7 @@ class BatchedFile {
     if (this.#direct && position % DIRECT_BLOCK !== 0) throw new Error(`BatchedFile: a short batch before byte ${position} that is not the last`);
     this.#position += length;
     // O_DIRECT writes whole blocks: the last one is padded with zeros, cut off again by finish().
-    const span = this.#direct ? blockSpan(length) : length;
-    buffer.bytes.fill(0, length, span);
-    const written = writeAt(this.#target.file.fd, buffer.bytes.subarray(0, span), position);
-    const settled = written.then(
-      () => void this.#writes.delete(settled),
-      () => void this.#writes.delete(settled),
-    );
-    this.#writes.add(settled);
+    const written = this.#writes.write(buffer.bytes, length, position);
     const done = Promise.all([written, this.#hasher.update(buffer.memory, 0, length)]).then(() => {});
     done.catch(() => {}); // awaited by a later append or by finish
     this.#inFlight.push(done);

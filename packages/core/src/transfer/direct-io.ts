@@ -108,6 +108,39 @@ export async function createWritableFile(path: string, direct = true): Promise<W
 /** Whole blocks covering `length` bytes. */
 export const blockSpan = (length: number) => Math.ceil(length / DIRECT_BLOCK) * DIRECT_BLOCK;
 
+/**
+ * A download's writes to its file, each straight from the caller's (aligned) memory, and the
+ * ones not yet settled: the file is closed only after them, since its descriptor number may
+ * otherwise be reused, by a socket too, while a write still holds it.
+ */
+export class FileWrites {
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(private readonly target: WritableFile) {}
+
+  /**
+   * Writes the first `length` bytes of `bytes` at `position`. With O_DIRECT the last block is
+   * padded with zeros in `bytes` itself (room for it is the caller's), cut off again by
+   * `finishDirect`.
+   */
+  write(bytes: Uint8Array, length: number, position: number): Promise<void> {
+    const span = this.target.direct ? blockSpan(length) : length;
+    bytes.fill(0, length, span);
+    const written = writeAt(this.target.file.fd, bytes.subarray(0, span), position);
+    const settled = written.then(
+      () => void this.#pending.delete(settled),
+      () => void this.#pending.delete(settled),
+    );
+    this.#pending.add(settled);
+    return written;
+  }
+
+  /** Settles once every write made so far has. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.#pending);
+  }
+}
+
 /** Aligned memory a caller's bytes are copied through for O_DIRECT, kept for the next writes. */
 const STAGING_BYTES = 1024 * 1024;
 const STAGING_KEPT = 8;

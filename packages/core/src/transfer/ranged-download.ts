@@ -4,7 +4,7 @@ import { checksumMismatch, sizeMismatch } from '../errors/factories.js';
 import { allOrFirstFailure } from '../errors/signals.js';
 import { readIntoSink } from '../store/copy-into.js';
 import { offThreadHasher, type MemoryHasher } from './checksum-thread.js';
-import { blockSpan, createWritableFile, finishAndSync, sharedBuffer, writeAt, type SharedBuffer, type WritableFile } from './direct-io.js';
+import { createWritableFile, FileWrites, finishAndSync, sharedBuffer, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 // A large object fetched as ranges over several requests at once, written to its file as they
 // arrive and hashed in the file's order (docs/ARCHITECTURE.md, "The worker pool").
@@ -103,8 +103,8 @@ class RangedDownload {
   readonly #hasher: MemoryHasher = offThreadHasher();
   readonly #free: SharedBuffer[];
   readonly #waiting: Array<(buffer: SharedBuffer | undefined) => void> = [];
-  /** Every write not yet settled: the file is closed only after them. */
-  readonly #writes = new Set<Promise<void>>();
+  /** The file is closed only after every write. */
+  readonly #writes: FileWrites;
   readonly #parts: number;
   #nextPart = 0;
   /** Parts fully received, waiting for the ones before them to be hashed. */
@@ -122,6 +122,7 @@ class RangedDownload {
     buffers: SharedBuffer[],
     private readonly options: RangedDownloadOptions,
   ) {
+    this.#writes = new FileWrites(file);
     this.#free = [...buffers];
     this.#parts = Math.ceil(options.size / RANGE_PART_BYTES);
   }
@@ -142,15 +143,7 @@ class RangedDownload {
   /** Writes `length` bytes of `buffer` from `from` at the file's `offset + from`. */
   write(buffer: SharedBuffer, from: number, length: number, offset: number): Promise<void> {
     // O_DIRECT writes whole blocks: the file's last piece is padded with zeros, cut off by the final truncate.
-    const span = this.file.direct ? blockSpan(length) : length;
-    buffer.bytes.fill(0, from + length, from + span);
-    const written = writeAt(this.file.file.fd, buffer.bytes.subarray(from, from + span), offset + from);
-    const settled = written.then(
-      () => void this.#writes.delete(settled),
-      () => void this.#writes.delete(settled),
-    );
-    this.#writes.add(settled);
-    return written;
+    return this.#writes.write(buffer.bytes.subarray(from), length, offset + from);
   }
 
   digest(): Promise<Checksums> {
@@ -159,7 +152,7 @@ class RangedDownload {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled(this.#writes);
+    await this.#writes.settled();
     if (!this.#digested) this.#hasher.discard();
     await this.file.file.close();
   }
