@@ -30,6 +30,9 @@ export interface RangedDownloadOptions {
 /** The most part buffers one ranged download holds: its memory bound is this × `RANGE_PART_BYTES`. */
 const rangedDownloadParts = (streams: number) => streams + SPARE_PARTS;
 
+/** Ranged requests that cover `size` bytes, one `RANGE_PART_BYTES` part each. */
+const partsOf = (size: number) => Math.ceil(size / RANGE_PART_BYTES);
+
 /**
  * Reads the `size` bytes of `key` into a new file at `path` through `streams` ranged requests at
  * once, each of one `RANGE_PART_BYTES` part, and returns both checksums of the bytes.
@@ -48,7 +51,7 @@ const rangedDownloadParts = (streams: number) => streams + SPARE_PARTS;
  */
 export async function readRangesIntoFile(store: ColdStore, key: string, path: string, options: RangedDownloadOptions): Promise<Checksums> {
   const { size, streams } = options;
-  const buffers = Array.from({ length: Math.min(rangedDownloadParts(streams), Math.ceil(size / RANGE_PART_BYTES)) }, () => sharedBuffer(RANGE_PART_BYTES));
+  const buffers = Array.from({ length: Math.min(rangedDownloadParts(streams), partsOf(size)) }, () => sharedBuffer(RANGE_PART_BYTES));
   const file = await createWritableFile(path, buffers.every((buffer) => buffer.aligned));
   const download = new RangedDownload(store, key, file, buffers, options);
   try {
@@ -124,7 +127,7 @@ class RangedDownload {
   ) {
     this.#writes = new FileWrites(file);
     this.#free = [...buffers];
-    this.#parts = Math.ceil(options.size / RANGE_PART_BYTES);
+    this.#parts = partsOf(options.size);
   }
 
   /** Every part fetched, written and hashed; or the first failure, once nothing is in flight. */
