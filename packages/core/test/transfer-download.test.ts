@@ -103,11 +103,22 @@ describe('TransferPool.downloadFile', () => {
       await waitFor(() => progressed > 0);
       controller.abort();
       // The store's read of the FIFO may be blocked in libuv's threadpool, where nothing can
-      // cancel it: the stream is destroyed once that read returns, so hand it one more chunk
-      // (EPIPE: the reader had already closed the FIFO, nothing to unblock).
-      await writer.write(Buffer.alloc(64 * 1024, 4)).catch((error: NodeJS.ErrnoException) => {
-        if (error.code !== 'EPIPE') throw error;
-      });
+      // cancel it: the stream is destroyed once that read returns. The abort reaches the worker
+      // a little later, so a chunk written before it did is read as data and the next read
+      // blocks again: until the download settles, hand it a small chunk every 50 ms. Fifteen of
+      // 4 KiB at most, less than the pipe holds, so no write can block (EPIPE: the reader has
+      // closed the FIFO, nothing left to unblock).
+      for (let chunk = 0, settled = false; chunk < 15 && !settled; chunk++) {
+        const wrote = await writer.write(Buffer.alloc(4096, 4)).then(
+          () => true,
+          (error: NodeJS.ErrnoException) => {
+            if (error.code !== 'EPIPE') throw error;
+            return false;
+          },
+        );
+        if (!wrote) break;
+        ({ settled } = await settleWithin(download, 50));
+      }
       expect(await settleWithin(download, 5_000)).toEqual({ settled: true });
     } finally {
       await writer.close();
