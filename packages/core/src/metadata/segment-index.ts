@@ -35,6 +35,8 @@ export interface SegmentFilter {
 class PartitionSegments {
   readonly offsets: number[] = [];
   readonly records: SegmentRecord[] = [];
+  /** The highest base offset of a segment with local files, -1 for none, undefined until asked again. */
+  #lastLocal: number | undefined = -1;
 
   constructor(
     readonly topic: string,
@@ -53,7 +55,26 @@ class PartitionSegments {
     return high;
   }
 
+  /**
+   * The highest base offset among the segments with local files (hot or warm): Kafka's active
+   * segment, which is always on local disk. Cold records above it are of a log the broker no
+   * longer has (a topic deleted and created again, a log truncated by an unclean election).
+   */
+  lastLocal(): number {
+    if (this.#lastLocal === undefined) {
+      let at = this.records.length - 1;
+      while (at >= 0 && this.records[at]!.policy === 'cold') at--;
+      this.#lastLocal = at < 0 ? -1 : this.offsets[at]!;
+    }
+    return this.#lastLocal;
+  }
+
   set(record: SegmentRecord): void {
+    if (record.policy !== 'cold') {
+      if (this.#lastLocal !== undefined && record.baseOffset > this.#lastLocal) this.#lastLocal = record.baseOffset;
+    } else if (record.baseOffset === this.#lastLocal) {
+      this.#lastLocal = undefined;
+    }
     const last = this.offsets.length - 1;
     if (last < 0 || this.offsets[last]! < record.baseOffset) {
       // The common case (a new segment rolled, or records loaded in order): append.
@@ -71,6 +92,7 @@ class PartitionSegments {
   }
 
   delete(baseOffset: number): void {
+    if (baseOffset === this.#lastLocal) this.#lastLocal = undefined;
     const at = this.floor(baseOffset);
     if (at >= 0 && this.offsets[at] === baseOffset) {
       this.offsets.splice(at, 1);
@@ -175,10 +197,14 @@ export class SegmentIndex {
     return this.#topics.get(topic)?.get(partition)?.records.slice();
   }
 
-  /** Whether `record` is its partition's highest base offset: Kafka's active segment. */
+  /**
+   * Whether `record` is Kafka's active segment: its partition's highest base offset among the
+   * segments on local disk. A cold record above it (of a deleted and recreated topic) does not
+   * hide it.
+   */
   isLast(record: SegmentRecord): boolean {
-    const offsets = this.#topics.get(record.topic)?.get(record.partition)?.offsets;
-    return offsets !== undefined && offsets[offsets.length - 1] === record.baseOffset;
+    if (record.policy === 'cold') return false;
+    return this.#topics.get(record.topic)?.get(record.partition)?.lastLocal() === record.baseOffset;
   }
 
   /**

@@ -14,7 +14,7 @@ export interface PolicyContext {
   /** Milliseconds since the epoch, from the `CLOCK`; one value for a whole plan. */
   readonly now: number;
   readonly settings: TieredSettings;
-  /** Whether the segment is its partition's highest base offset: Kafka's active segment. */
+  /** Whether the segment is Kafka's active segment: its partition's highest base offset on local disk. */
   isActive(segment: SegmentRecord): boolean;
   /** Bytes of the chunk cache of remote reads, which shares `local.cache.size.mb` with segments. */
   readonly cacheBytes: number;
