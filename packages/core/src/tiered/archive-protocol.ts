@@ -103,7 +103,7 @@ export class ArchiveProtocol {
 
     const committed = await catalog.update(segment.path, archivedFields(manifest));
     await observer.reached('archive:committed', segment.path);
-    await deleteLocalFiles(dataDir, segment, () => observer.reached('archive:local-file-deleted', segment.path));
+    await deleteLocalFiles(dataDir, segment, manifest, () => observer.reached('archive:local-file-deleted', segment.path));
     const durationMs = performance.now() - started;
     this.context.events.emit('segment:tier-changed', committed, segment.policy, 'cold');
     this.context.events.emit('segment:archived', committed, { bytes: uploadedBytes, durationMs, reused: reusedFiles });

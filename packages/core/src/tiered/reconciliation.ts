@@ -1,13 +1,11 @@
 import { unlink } from 'node:fs/promises';
-import type { Checksums } from '../contracts/cold-store.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
-import type { SegmentFileExtension } from '../kafka/segment-file-name.js';
 import { archivedFields, recordFiles } from './archived-record.js';
 import { readManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
-import { describeFileDifference, manifestKeyOf, segmentKeyPrefix, type SegmentManifest } from './segment-manifest.js';
-import { deleteLocalFiles, localFilesOf, partitionDirOf, strayTempFiles, type LocalFile } from './segment-files.js';
+import { manifestKeyOf, segmentKeyPrefix, type SegmentManifest } from './segment-manifest.js';
+import { deleteLocalFiles, describeLocalDifference, IrregularSegmentFileError, localFilesOf, partitionDirOf, strayTempFiles } from './segment-files.js';
 
 /** What reconciliation found and did: every repair counted, every doubt written down. */
 export interface ReconciliationReport {
@@ -21,7 +19,10 @@ export interface ReconciliationReport {
   restoresRolledBack: number;
   /** Local copies of cold segments (an archive or evict that stopped before its deletes) deleted after verification. */
   localCopiesDeleted: number;
-  /** Objects under a segment's keys without a manifest (uploads of a crashed archive) deleted. */
+  /**
+   * Objects under a segment's keys without a manifest (uploads of a crashed archive) deleted, and
+   * uploads a crashed writer left open (`STALE_UPLOAD_MS` old) ended.
+   */
   orphansDeleted: number;
   /** Temp files of interrupted restores deleted. */
   tempFilesDeleted: number;
@@ -49,19 +50,26 @@ export class Reconciliation {
     for (const record of records) {
       const current = this.context.catalog.get(record.path);
       if (current === undefined) continue;
-      switch (current.state) {
-        case 'archiving':
-          await this.#archiving(current, report);
-          break;
-        case 'restoring':
-          await this.#restoring(current, report);
-          break;
-        case 'idle':
-          if (current.policy === 'cold') await this.#coldWithLocalFiles(current, report);
-          break;
+      try {
+        await this.#reconcileOne(current, report);
+      } catch (error) {
+        // Not a regular file under a segment file's name: the segment is left exactly as it is.
+        if (!(error instanceof IrregularSegmentFileError)) throw error;
+        report.problems.push(error.message);
       }
     }
     return report;
+  }
+
+  async #reconcileOne(record: SegmentRecord, report: ReconciliationReport): Promise<void> {
+    switch (record.state) {
+      case 'archiving':
+        return this.#archiving(record, report);
+      case 'restoring':
+        return this.#restoring(record, report);
+      case 'idle':
+        if (record.policy === 'cold') await this.#coldWithLocalFiles(record, report);
+    }
   }
 
   /** An archive stopped somewhere between its intent and its commit. */
@@ -72,7 +80,7 @@ export class Reconciliation {
     const hasLog = local.some((file) => file.extension === 'log');
     if (manifest) {
       // The bucket committed: finish, once the remote copy and (when still here) the local files check out.
-      const difference = hasLog ? await this.#localDifference(manifest, local) : undefined;
+      const difference = hasLog ? await describeLocalDifference(this.context.pool, manifest, local) : undefined;
       if (difference !== undefined) {
         report.problems.push(`${record.path}: an archive of different content is in the cold store (${difference}); the local segment is kept and not archived`);
         await catalog.update(record.path, { state: 'idle' });
@@ -80,7 +88,7 @@ export class Reconciliation {
       }
       await verifyRemoteFiles(store, record.path, manifest.files);
       await catalog.update(record.path, archivedFields(manifest));
-      if (hasLog) await deleteLocalFiles(dataDir, record);
+      if (hasLog) await deleteLocalFiles(dataDir, record, manifest);
       report.archivesFinished++;
       return;
     }
@@ -103,12 +111,12 @@ export class Reconciliation {
     report.tempFilesDeleted += temps.length;
     const manifest = await readManifest(store, record.path);
     const local = await localFilesOf(dataDir, record);
-    if (manifest && local.length > 0 && (await this.#localDifference(manifest, local)) === undefined) {
+    if (manifest && local.length > 0 && (await describeLocalDifference(this.context.pool, manifest, local)) === undefined) {
       await catalog.update(record.path, { policy: 'hot', lastAccessAt: this.context.clock.now(), files: recordFiles(manifest), state: 'idle' });
       report.restoresFinished++;
       return;
     }
-    if (manifest) await deleteLocalFiles(dataDir, record);
+    if (manifest) await deleteLocalFiles(dataDir, record, manifest);
     else if (local.length > 0) report.problems.push(`${record.path}: a restore was interrupted and its manifest is gone from the cold store; partial local files are kept`);
     await catalog.update(record.path, { state: 'idle' });
     report.restoresRolledBack++;
@@ -132,12 +140,12 @@ export class Reconciliation {
       await catalog.update(record.path, { policy: 'hot', isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
       return;
     }
-    const difference = await this.#localDifference(manifest!, local, true);
+    const difference = await describeLocalDifference(this.context.pool, manifest!, local, { partial: true });
     if (difference !== undefined) {
       report.problems.push(`${record.path}: local files differ from its archive (${difference}); both are kept`);
       return;
     }
-    await deleteLocalFiles(dataDir, record);
+    await deleteLocalFiles(dataDir, record, manifest!);
     report.localCopiesDeleted++;
   }
 
@@ -147,20 +155,5 @@ export class Reconciliation {
     for await (const object of this.context.store.list(segmentKeyPrefix(record.path))) keys.push(object.key);
     if (keys.length > 0) await this.context.store.delete(keys);
     return keys.length;
-  }
-
-  /**
-   * How local files differ from what the manifest archived (sizes, then checksums), or
-   * undefined. `partial`: only the files present are compared, for a deletion that stopped
-   * half-way (the `.log` goes last, so what is left is a subset).
-   */
-  async #localDifference(manifest: SegmentManifest, local: readonly LocalFile[], partial = false): Promise<string | undefined> {
-    const expected = partial ? Object.fromEntries(local.map((file) => [file.extension, manifest.files[file.extension]])) : manifest.files;
-    const sizes = Object.fromEntries(local.map((file) => [file.extension, { size: file.size }]));
-    const bySize = describeFileDifference(expected, sizes);
-    if (bySize !== undefined) return bySize;
-    const sums: Partial<Record<SegmentFileExtension, { size: number } & Checksums>> = {};
-    for (const file of local) sums[file.extension] = await this.context.pool.checksumFile(file.path);
-    return describeFileDifference(expected, sums);
   }
 }

@@ -10,7 +10,7 @@ import { requireManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
 import { describeFileDifference, manifestFiles } from './segment-manifest.js';
-import { deleteLocalFiles, localPathOf, partitionDirOf, restoreTempPathOf } from './segment-files.js';
+import { deleteLocalFiles, describeLocalDifference, localFilesOf, localPathOf, partitionDirOf, restoreTempPathOf } from './segment-files.js';
 
 export interface RestoreResult {
   readonly segment: SegmentRecord;
@@ -97,25 +97,34 @@ export class RestoreProtocol {
 
   /**
    * Evict: the local copy of a restored segment goes, after the manifest and every remote
-   * object are re-checked; nothing is uploaded. `cold` is committed before the local delete, so
-   * a crash in between leaves files that reconciliation deletes.
+   * object are re-checked and the local files are hashed and found to be the manifest's (a
+   * follower may have truncated or rewritten them since the restore); nothing is uploaded.
+   * `cold` is committed before the local delete, so a crash in between leaves files that
+   * reconciliation deletes.
    */
   async evict(segment: SegmentRecord, signal?: AbortSignal): Promise<EvictResult> {
     if (segment.policy === 'cold') return { segment, outcome: 'already-cold', freedBytes: 0 };
+    const { catalog, observer, dataDir, store, pool, settings } = this.context;
+    if (!settings.enabled) {
+      throw new TieringError('TIERING_DISABLED', `cannot evict ${segment.path}: tiered storage is disabled (storage.tiered.enabled: false), so nothing moves`, segment.path);
+    }
     if (!segment.isArchived) {
       throw new TieringError('NOT_ALLOWED', `cannot evict ${segment.path}: it is not archived, so its local files are its only copy; archive it instead`, segment.path);
     }
-    const { catalog, observer, dataDir, store } = this.context;
     const manifest = await requireManifest(store, segment.path, signal);
     const difference = describeFileDifference(flatFiles(segment), flatFiles({ files: recordFiles(manifest) }));
     if (difference !== undefined) {
       throw new TieringError('REMOTE_CORRUPT', `cannot evict ${segment.path}: its manifest disagrees with the metadata (${difference}); the local copy is kept`, segment.path);
     }
+    const localDifference = await describeLocalDifference(pool, manifest, await localFilesOf(dataDir, segment), { partial: true, signal });
+    if (localDifference !== undefined) {
+      throw new TieringError('NOT_ALLOWED', `cannot evict ${segment.path}: its local files are no longer what was archived (${localDifference}); they are kept`, segment.path);
+    }
     await verifyRemoteFiles(store, segment.path, manifest.files, signal);
     await observer.reached('evict:verified', segment.path);
     const evicted = await catalog.update(segment.path, { policy: 'cold', state: 'idle' });
     await observer.reached('evict:committed', segment.path);
-    await deleteLocalFiles(dataDir, segment, () => observer.reached('evict:local-file-deleted', segment.path));
+    await deleteLocalFiles(dataDir, segment, manifest, () => observer.reached('evict:local-file-deleted', segment.path));
     this.context.events.emit('segment:tier-changed', evicted, segment.policy, 'cold');
     this.context.events.emit('segment:evicted', evicted);
     return { segment: evicted, outcome: 'evicted', freedBytes: localBytesOf(segment) };
