@@ -172,6 +172,13 @@ export interface ColdStore {
   /** Every object whose key starts with `prefix` (`''` for all), paginating underneath. */
   list(prefix: string, options?: ListOptions): AsyncIterable<ObjectDescription>;
 
+  /**
+   * Optional: ends the writes a crashed writer left open under this store (multipart uploads,
+   * temp files) started more than `olderThanMs` ago; younger ones may be a live writer's.
+   * Resolves to how many it ended. Tiered storage calls it at open and in every cycle.
+   */
+  abortStaleUploads?(olderThanMs: number): Promise<number>;
+
   /** Releases sockets and handles; the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -5,6 +5,13 @@ import type { ProtocolContext } from './protocol-context.js';
 import type { Reconciliation, ReconciliationReport } from './reconciliation.js';
 
 /**
+ * How old an open upload (a multipart write, an FS temp file) must be before it counts as a
+ * crashed writer's: other writers may share the cold store, and one segment's upload takes
+ * seconds to minutes.
+ */
+export const STALE_UPLOAD_MS = 60 * 60_000;
+
+/**
  * Brings the records in line with the data dir: segments that appeared are recorded (and placed
  * hot or warm by the policy at once), grown ones updated, ones the broker deleted forgotten, and
  * records an interrupted operation left behind handed to reconciliation. At open everything
@@ -34,6 +41,7 @@ export class DataDirSync {
 
     const unsettled = changes.unsettled.filter((record) => !this.busy(record.path) && (atOpen || record.state !== 'archiving' || !localPaths.has(record.path)));
     const reconciled = unsettled.length > 0 || atOpen ? await this.reconciliation.reconcile(unsettled, report) : report;
+    reconciled.orphansDeleted += await this.#endStaleUploads();
 
     const discovered = written.slice(0, changes.discovered.length);
     const context = discovered.length > 0 ? this.engine.context(index.values(), (segment) => index.isLast(segment), this.cacheBytes()) : undefined;
@@ -45,5 +53,14 @@ export class DataDirSync {
     for (const segment of discovered) events.emit('segment:discovered', final.get(segment.path) ?? segment);
     for (const segment of written.slice(discovered.length + changes.changed.length)) events.emit('segment:tier-changed', segment, tierBefore.get(segment.path)!, 'cold');
     return reconciled;
+  }
+
+  /**
+   * Ends the uploads crashed writers left open (reconciliation deletes the objects they
+   * finished; these never became objects). Housekeeping: a store that cannot list them now is
+   * asked again at the next sync.
+   */
+  async #endStaleUploads(): Promise<number> {
+    return (await this.context.store.abortStaleUploads?.(STALE_UPLOAD_MS).catch(() => 0)) ?? 0;
   }
 }
