@@ -305,8 +305,9 @@ export class TransferPool {
       return value;
     } catch (error) {
       if (piscinaAbort.signal.aborted) throw aborted(TRANSFER_POOL, key, error);
-      // A worker that died, or a piscina failure: still a library error.
-      throw toPoolError(error, TRANSFER_POOL, key);
+      // A worker that died, or a piscina failure: still a library error, and ABORTED once the
+      // caller aborted, whatever shape the failure took on its way back.
+      throw toPoolError(error, TRANSFER_POOL, key, signal);
     } finally {
       this.#inFlight.delete(running);
       signal?.removeEventListener('abort', onAbort);
