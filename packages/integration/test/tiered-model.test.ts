@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readFile, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLOCK,
@@ -298,6 +298,66 @@ describe('TieredStorage, the model', () => {
     await expect(tiered.evictSegment(neverTiered)).rejects.toThrow(/not archived, so its local files are its only copy/);
   });
 
+  it('keeps the highest local segment active when cold records of a truncated log lie above it', async () => {
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const segments = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 0)!.segments;
+    expect(segments.length).toBeGreaterThanOrEqual(3);
+    const [now, previous, older] = [segments.at(-1)!, segments.at(-2)!, segments.at(-3)!];
+    await tiered.archiveSegment(previous.segmentPath);
+    // The broker truncates its log (an unclean election) below the archived segment: `older` is written to again.
+    for (const file of Object.values(now.files)) await unlink(join(dataDir, file));
+    await tiered.refresh();
+    expect(tiered.getSegment(previous.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect(tiered.plan().find((s) => s.path === older.segmentPath)?.rule).toBe('active-segment');
+    await expect(tiered.archiveSegment(older.segmentPath)).rejects.toThrow(/is the active segment of orders\.v1-events-0/);
+    expect((await stat(join(dataDir, older.files.log))).isFile()).toBe(true);
+  });
+
+  it('neither archives nor deletes a segment one of whose files is not a regular file', async () => {
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const segment = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 0)!.segments[0]!;
+    const timeindex = join(dataDir, segment.files.timeindex!);
+    const kept = join(work, `timeindex-${runs++}`);
+    await cp(timeindex, kept);
+    await unlink(timeindex);
+    await symlink(kept, timeindex);
+    const before = (await readdir(dirname(timeindex))).sort();
+    const error = await tiered.archiveSegment(segment.segmentPath).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'NOT_ALLOWED', message: expect.stringMatching(/\.timeindex \(.+\) is a symbolic link, not a regular file/) });
+    expect((await readdir(dirname(timeindex))).sort()).toEqual(before);
+    expect((await lstat(timeindex)).isSymbolicLink()).toBe(true);
+    expect(tiered.getSegment(segment.segmentPath)).toMatchObject({ isArchived: false, state: 'idle' });
+  });
+
+  it('evicts a restored segment only while its local files are still the archived bytes', async () => {
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const segment = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 0)!.segments[0]!;
+    await tiered.archiveSegment(segment.segmentPath);
+    await tiered.restoreSegment(segment.segmentPath);
+    const log = join(dataDir, segment.files.log);
+    // A follower truncates the restored segment: the local bytes are no longer the archive's.
+    await truncate(log, segment.sizes.log! - 100);
+    await tiered.refresh();
+    await expect(tiered.evictSegment(segment.segmentPath)).rejects.toMatchObject({ code: 'NOT_ALLOWED', message: expect.stringMatching(/local files are no longer what was archived .*they are kept/) });
+    expect((await stat(log)).size).toBe(segment.sizes.log! - 100);
+    expect(tiered.getSegment(segment.segmentPath)).toMatchObject({ policy: 'hot', state: 'idle' });
+  });
+
+  it("ends uploads a crashed writer left in the cold store once they are an hour old, and leaves younger ones", async () => {
+    const { tiered, config } = await brokerWithTiering();
+    const tmp = join(config.storage.tiered.backends.fs!.root as string, '.takhin', 'tmp');
+    await mkdir(tmp, { recursive: true });
+    const [stale, young] = [join(tmp, randomUUID()), join(tmp, randomUUID())];
+    await writeFile(stale, 'half an upload');
+    await writeFile(young, 'an upload still being written');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(stale, twoHoursAgo, twoHoursAgo);
+    const before = tiered.lastReconciliation.orphansDeleted;
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.orphansDeleted).toBe(before + 1);
+    expect((await readdir(tmp)).sort()).toEqual([basename(young)]);
+  });
+
   it('with tiering disabled, nothing moves: archives and cycles are refused, start() does not start', async () => {
     const { tiered, manifest } = await brokerWithTiering({ tiered: { enabled: false } });
     const closed = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments[0]!.segmentPath;
@@ -305,6 +365,18 @@ describe('TieredStorage, the model', () => {
     await expect(tiered.runCycle()).rejects.toMatchObject({ code: 'TIERING_DISABLED' });
     expect(tiered.start()).toBe(false);
     expect(tiered.plan({ changesOnly: true }).length).toBeGreaterThan(0);
+  });
+
+  it('with tiering disabled, a restored segment is not evicted either', async () => {
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const segment = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments[0]!;
+    await tiered.archiveSegment(segment.segmentPath);
+    await tiered.restoreSegment(segment.segmentPath);
+    await tiered.close();
+    const disabled = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: false } } }), [fsProvider]));
+    opened.push(disabled);
+    await expect(disabled.evictSegment(segment.segmentPath)).rejects.toMatchObject({ code: 'TIERING_DISABLED' });
+    expect((await stat(join(dataDir, segment.files.log))).size).toBe(segment.sizes.log);
   });
 
   it('one process tiers a data dir at a time; a lock left by a dead process is taken over', async () => {
