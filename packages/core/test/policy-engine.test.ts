@@ -97,6 +97,20 @@ describe('PolicyEngine', () => {
     });
   });
 
+  it("takes a rule's null as no opinion, and names the rule whose proposal is not a tier or that throws", () => {
+    const rule = (name: string, evaluate: PolicyRule['evaluate']): PolicyRule => ({ name, evaluate });
+    const old = segment({ idleHours: 500 });
+    expect(engineFor({}, [rule('silent', () => null)]).decide(old)).toMatchObject({ tier: 'cold', rule: 'age' });
+    const shouting = engineFor({}, [rule('shouting', () => ({ tier: 'COLD', reason: 'x' }) as unknown as PolicyProposal)]);
+    expect(() => shouting.decide(old)).toThrow(/policy rule "shouting" proposed \{"tier":"COLD","reason":"x"\} for orders-0\/0+\.log; a proposal is \{ tier: 'hot' \| 'warm' \| 'cold'/);
+    const failing = engineFor({}, [rule('failing', () => {
+      throw new Error('no budget table');
+    })]);
+    expect(() => failing.decide(old)).toThrow(/policy rule "failing" failed in evaluate of orders-0\/0+\.log: no budget table/);
+    const unprepared = engineFor({}, [{ name: 'ranker', evaluate: () => undefined, prepare: () => { throw new Error('ranking broke'); } }]);
+    expect(() => unprepared.decide(old)).toThrow(/policy rule "ranker" failed in prepare: ranking broke/);
+  });
+
   it('follows the clock: the same segment ages as time passes', () => {
     const { engine, clock } = engineFor();
     const s = segment({ idleHours: 0 });

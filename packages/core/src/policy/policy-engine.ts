@@ -3,7 +3,7 @@ import type { TieredSettings } from '../config/takhin-config.js';
 import { CLOCK, POLICY_RULES, TIERED_CONFIG } from '../di/tokens.js';
 import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
 import type { Clock } from './clock.js';
-import type { PolicyContext, PolicyRule } from './policy-rule.js';
+import type { PolicyContext, PolicyProposal, PolicyRule } from './policy-rule.js';
 
 /** The engine's verdict for one segment: the tier, and which rule decided it and why. */
 export interface PolicyDecision {
@@ -13,7 +13,7 @@ export interface PolicyDecision {
   readonly pinned: boolean;
 }
 
-const COLDNESS: Readonly<Record<Tier, number>> = { hot: 0, warm: 1, cold: 2 };
+const COLDNESS: Readonly<Record<string, number | undefined>> = { hot: 0, warm: 1, cold: 2 };
 
 /**
  * Combines the rules registered under `POLICY_RULES`: the first pin wins outright; otherwise
@@ -40,20 +40,51 @@ export class PolicyEngine {
   /** A context for one plan: one `now` for every segment, and the rules' preparation done. */
   context(segments: Iterable<SegmentRecord>, isActive: (segment: SegmentRecord) => boolean, cacheBytes = 0): PolicyContext {
     const context: PolicyContext = { now: this.clock.now(), settings: this.settings, isActive, cacheBytes };
-    for (const rule of this.rules) rule.prepare?.(segments, context);
+    for (const rule of this.rules) {
+      try {
+        rule.prepare?.(segments, context);
+      } catch (error) {
+        throw ruleFailure(rule, 'prepare', error);
+      }
+    }
     return context;
   }
 
+  /**
+   * The verdict for `segment`. A rule that throws, or proposes anything but `undefined`, `null`
+   * or `{ tier: 'hot' | 'warm' | 'cold', reason }`, fails the decision with a TypeError naming
+   * the rule, rather than reaching the metadata store as a tier it cannot hold.
+   */
   decide(segment: SegmentRecord, context: PolicyContext): PolicyDecision {
     let best: PolicyDecision | undefined;
     for (const rule of this.rules) {
-      const proposal = rule.evaluate(segment, context);
-      if (proposal === undefined) continue;
+      let proposal: PolicyProposal | null | undefined;
+      try {
+        proposal = rule.evaluate(segment, context);
+      } catch (error) {
+        throw ruleFailure(rule, `evaluate of ${segment.path}`, error);
+      }
+      if (proposal === undefined || proposal === null) continue;
+      if (COLDNESS[proposal.tier] === undefined || typeof proposal.reason !== 'string') throw badProposal(rule, segment, proposal);
       if (proposal.pin) return { tier: proposal.tier, rule: rule.name, reason: proposal.reason, pinned: true };
-      if (best === undefined || COLDNESS[proposal.tier] > COLDNESS[best.tier]) {
+      if (best === undefined || COLDNESS[proposal.tier]! > COLDNESS[best.tier]!) {
         best = { tier: proposal.tier, rule: rule.name, reason: proposal.reason, pinned: false };
       }
     }
     return best ?? { tier: segment.policy, rule: 'none', reason: 'no rule proposed a tier', pinned: false };
   }
+}
+
+function ruleFailure(rule: PolicyRule, call: string, error: unknown): TypeError {
+  return new TypeError(`policy rule "${rule.name}" failed in ${call}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+function badProposal(rule: PolicyRule, segment: SegmentRecord, proposal: unknown): TypeError {
+  let shown: string;
+  try {
+    shown = JSON.stringify(proposal)?.slice(0, 120) ?? String(proposal);
+  } catch {
+    shown = String(proposal);
+  }
+  return new TypeError(`policy rule "${rule.name}" proposed ${shown} for ${segment.path}; a proposal is { tier: 'hot' | 'warm' | 'cold', pin?: boolean, reason: string }, or nothing`);
 }

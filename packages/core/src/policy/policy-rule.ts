@@ -26,8 +26,8 @@ export interface PolicyContext {
  */
 export interface PolicyRule {
   readonly name: string;
-  /** A proposal for `segment`, or undefined to have no opinion. Called for every segment: keep it cheap. */
-  evaluate(segment: SegmentRecord, context: PolicyContext): PolicyProposal | undefined;
+  /** A proposal for `segment`, or undefined (or null) to have no opinion. Called for every segment: keep it cheap. */
+  evaluate(segment: SegmentRecord, context: PolicyContext): PolicyProposal | null | undefined;
   /** Called once per plan, before any `evaluate`, with every segment: for rules that rank segments. */
   prepare?(segments: Iterable<SegmentRecord>, context: PolicyContext): void;
 }
