@@ -234,6 +234,17 @@ describe('TieredStorage, the model', () => {
     expect(tiered.listSegments({ after: cursor, limit: 1 })[0]!.path).toBe(expectedNext);
   });
 
+  it('refuses a segment filter with a misspelt key or a value of the wrong kind, naming it', async () => {
+    const { tiered } = await brokerWithTiering();
+    const refused = (filter: unknown) => expectTieringErrorSync(() => tiered.listSegments(filter as never), 'INVALID_ARGUMENT');
+    expect(refused({ topc: 'orders.v1-events' }).message).toMatch(/unknown segment filter key "topc"; the keys are topic, partition/);
+    expect(refused({ policy: 'COLD' }).message).toBe('filter.policy must be one of hot, warm, cold, got the string "COLD"');
+    expect(refused({ partition: '0' }).message).toBe('filter.partition must be a whole number ≥ 0, got the string "0"');
+    expect(refused({ archived: 'false' }).message).toBe('filter.archived must be true or false, got the string "false"');
+    expect(refused({ limit: 0 }).message).toBe('filter.limit must be a whole number ≥ 1, got 0');
+    expect(tiered.listSegments({ policy: 'hot', partition: 0, archived: false, limit: 1 })).toHaveLength(1);
+  });
+
   it('plan() changes nothing', async () => {
     const { tiered, dataDir, config } = await brokerWithTiering();
     const records = JSON.stringify(tiered.listSegments());

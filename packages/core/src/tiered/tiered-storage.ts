@@ -33,6 +33,7 @@ import { Reconciliation, emptyReport, type ReconciliationReport } from './reconc
 import { RestoreProtocol, type EvictResult, type RestoreResult } from './restore-protocol.js';
 import { SegmentCatalog } from './segment-catalog.js';
 import { localPathOf } from './segment-files.js';
+import { checkSegmentFilter } from './segment-filter.js';
 import { SegmentLocks } from './segment-locks.js';
 import type { TieredStorageEvents } from './tiered-events.js';
 import type { OpenedSegment, OpenOptions, OperationOptions, PlanOptions } from './tiered-storage-options.js';
@@ -168,7 +169,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   }
 
   /** Segments matching `filter`, ordered by topic, partition and base offset. */
-  listSegments(filter: SegmentFilter = {}): SegmentRecord[] {
+  listSegments(options: SegmentFilter = {}): SegmentRecord[] {
+    const filter = checkSegmentFilter(options);
     // A cursor is a position: it still works when its segment was deleted since the last page.
     const after = filter.after === undefined ? undefined : (this.#catalog.index.get(filter.after) ?? parseSegmentPath(filter.after));
     return this.#catalog.index.list(filter, after);
