@@ -84,6 +84,9 @@ describe('takhin-tiered CLI', () => {
     expect(JSON.parse(bad.stdout)).toEqual({ error: 'CONFIG', message: expect.stringContaining('storage.tiered.cold.age.hours') });
     const env = await cli(root, ['stats'], { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: 'never' });
     expect(env.code).toBe(EXIT.CONFIG);
+    const unknown = await cli(root, ['stats'], { TAKHIN_STORAGE_TIERED_BACKEND: 'nfs' });
+    expect(unknown.code).toBe(EXIT.CONFIG);
+    expect(unknown.stderr).toContain('unknown backend "nfs"; the console knows fs, s3, minio, gcs, azure');
   });
 
   it('serve refuses to listen beyond loopback without a token: exit 3, nothing bound', async () => {

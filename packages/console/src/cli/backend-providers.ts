@@ -1,4 +1,4 @@
-import type { BackendProvider } from '@takhin/core';
+import { ConfigError, type BackendProvider } from '@takhin/core';
 
 /**
  * The five backends the console knows, imported only when configured: each pulls in its SDK,
@@ -12,8 +12,9 @@ const LOADERS: Readonly<Record<string, () => Promise<{ provider: BackendProvider
   azure: () => import('@takhin/backend-azure') as Promise<{ provider: BackendProvider }>,
 };
 
-/** The provider of `backend`, or none for a name the console does not know (createContainer says so). */
+/** The provider of `backend`; a name the console does not know is a ConfigError listing the ones it does. */
 export async function providersFor(backend: string): Promise<BackendProvider[]> {
   const load = Object.hasOwn(LOADERS, backend) ? LOADERS[backend] : undefined;
-  return load ? [(await load()).provider] : [];
+  if (!load) throw new ConfigError('storage.tiered.backend', `unknown backend ${JSON.stringify(backend.slice(0, 40))}; the console knows ${Object.keys(LOADERS).join(', ')}`);
+  return [(await load()).provider];
 }
