@@ -86,6 +86,27 @@ describe('takhin-tiered CLI', () => {
     expect(env.code).toBe(EXIT.CONFIG);
   });
 
+  it('a console.token that "Authorization: Bearer" cannot carry exits 3 for every command, naming the key and never the token', async () => {
+    // `Bearer <token>` is one run of non-space characters, and Node reads header bytes as latin1:
+    // such a token would lock every client out.
+    await writeFile(join(root, 'non-ascii-token.yaml'), 'storage:\n  data:\n    dir: ./data\nconsole:\n  token: pässwörd\n');
+    const runs = [
+      await cli(root, ['stats', '--config', 'non-ascii-token.yaml']),
+      await cli(root, ['serve', '--config', 'non-ascii-token.yaml']),
+      await cli(root, ['stats'], { TAKHIN_CONSOLE_TOKEN: 'two words' }),
+      await cli(root, ['serve'], { TAKHIN_CONSOLE_TOKEN: 'tab\there' }),
+    ];
+    for (const run of runs) {
+      expect(run.code).toBe(EXIT.CONFIG);
+      expect(run.stderr).toContain('"console.token"');
+      expect(run.stderr).toContain('visible ASCII without spaces');
+      for (const secret of ['pässwörd', 'two words', 'tab\there']) expect(run.stderr).not.toContain(secret);
+    }
+    expect(runs[2]!.stderr).toContain('TAKHIN_CONSOLE_TOKEN');
+    // Every visible ASCII character is fine.
+    expect((await cli(root, ['stats'], { TAKHIN_CONSOLE_TOKEN: '!"#$%&\'()*+,-./0-9:;<=>?@A-Z[\\]^_`a-z{|}~' })).code).toBe(EXIT.OK);
+  });
+
   it('serve refuses to listen beyond loopback without a token: exit 3, nothing bound', async () => {
     const run = await cli(root, ['serve'], { TAKHIN_CONSOLE_LISTEN: '0.0.0.0:0' });
     expect(run.code).toBe(EXIT.CONFIG);

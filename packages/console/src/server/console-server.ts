@@ -16,10 +16,14 @@ import { parseRequestTarget } from '../http/request-target.js';
 import { send, sendError } from '../http/respond.js';
 import { Router } from '../http/router.js';
 import { ConsoleMetrics } from '../metrics/console-metrics.js';
+import { checkConsoleToken } from './console-token.js';
 import { requireTokenBeyondLoopback, urlOf, type ListenAddress } from './listen-address.js';
 
 export interface ConsoleServerOptions {
-  /** `console.token`: required by every endpoint but `/healthz`, the dashboard's files too (see `BearerAuth`). */
+  /**
+   * `console.token`: required by every endpoint but `/healthz`, the dashboard's files too (see
+   * `BearerAuth`); visible ASCII without spaces, or the constructor throws (see `checkConsoleToken`).
+   */
   readonly token: string | undefined;
   /** Where unexpected errors are written (default: stderr). */
   readonly log?: (message: string, error?: unknown) => void;
@@ -47,6 +51,7 @@ export class ConsoleServer {
   #url: string | undefined;
 
   constructor(private readonly options: ConsoleServerOptions) {
+    checkConsoleToken(options.token);
     this.#auth = new BearerAuth(options.token);
     this.#log = options.log ?? ((message, error) => console.error(`[takhin-tiered] ${message}`, error ?? ''));
     this.#server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 16 * 1024 }, (request, response) => {
