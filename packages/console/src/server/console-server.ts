@@ -11,7 +11,7 @@ import { invalidUrl, notReady } from '../http/api-error.js';
 import { BearerAuth } from '../http/bearer-auth.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type DashboardAsset } from '../http/dashboard-assets.js';
 import { toApiError } from '../http/error-mapping.js';
-import { checkLoopbackHost } from '../http/loopback-host.js';
+import { checkLoopbackHost, requireHostHeader } from '../http/loopback-host.js';
 import { parseRequestTarget } from '../http/request-target.js';
 import { send, sendError } from '../http/respond.js';
 import { Router } from '../http/router.js';
@@ -54,7 +54,9 @@ export class ConsoleServer {
     checkConsoleToken(options.token);
     this.#auth = new BearerAuth(options.token);
     this.#log = options.log ?? ((message, error) => console.error(`[takhin-tiered] ${message}`, error ?? ''));
-    this.#server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 16 * 1024 }, (request, response) => {
+    // `requireHostHeader: false`: a missing Host gets the console's own JSON 400 (`requireHostHeader`), not Node's empty one.
+    const serverOptions = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 16 * 1024, requireHostHeader: false };
+    this.#server = createServer(serverOptions, (request, response) => {
       void this.#handle(request, response);
     });
     this.#server.maxConnections = MAX_CONNECTIONS;
@@ -115,6 +117,7 @@ export class ConsoleServer {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
       const target = parseRequestTarget(request.url);
+      requireHostHeader(request, this.#loopbackOnly);
       if (this.#loopbackOnly) checkLoopbackHost(request);
       const method = request.method ?? 'GET';
       const asset = this.#assets.get(target.rawPath);
