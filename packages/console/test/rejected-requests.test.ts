@@ -135,6 +135,15 @@ describe('rejected requests change nothing', () => {
     expect((await sendRaw(fx.port, 'GET /api/v1/tiered/stats HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n')).head).toMatch(/^HTTP\/1\.1 421 /);
   });
 
+  it('a body refused before it was read closes the connection (its bytes are never parsed as a next request)', async () => {
+    const response = await send(fx.port, '/api/v1/tiered/archive', json(JSON.stringify({ segment_path: fx.orders[1]!.path, pad: 'x'.repeat(10_000) })));
+    expect(response.status).toBe(413);
+    expect(response.headers.connection).toBe('close');
+    const unsupported = await send(fx.port, '/api/v1/tiered/archive', { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain' } });
+    expect(unsupported.status).toBe(415);
+    expect(unsupported.headers.connection).toBe('close');
+  });
+
   it('a refused request does not stop the next one on the same connection from working', async () => {
     const response = await send(fx.port, `${SEGMENT}${encodeURIComponent(fx.orders[1]!.path)}`);
     expect(response.status).toBe(200);
