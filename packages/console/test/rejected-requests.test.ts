@@ -97,6 +97,8 @@ describe('rejected requests change nothing', () => {
       { name: 'GET on archive', path: '/api/v1/tiered/archive', status: 405, error: 'METHOD_NOT_ALLOWED' },
       { name: 'DELETE on a segment', path: `${SEGMENT}${encodeURIComponent(closed)}`, request: { method: 'DELETE' }, status: 405, error: 'METHOD_NOT_ALLOWED' },
       { name: 'PUT on stats', path: '/api/v1/tiered/stats', request: { method: 'PUT', body: '{}', headers: { 'Content-Type': 'application/json' } }, status: 405, error: 'METHOD_NOT_ALLOWED' },
+      { name: 'POST on the dashboard page', path: '/', request: { method: 'POST' }, status: 405, error: 'METHOD_NOT_ALLOWED' },
+      { name: 'POST on a dashboard script', path: '/dashboard/app.js', request: segmentBody(closed), status: 405, error: 'METHOD_NOT_ALLOWED' },
       { name: 'a foreign Host (DNS rebinding)', path: '/api/v1/tiered/archive', request: { ...segmentBody(closed), host: 'attacker.example:8080' }, status: 421, error: 'MISDIRECTED_REQUEST' },
     ];
   };
@@ -118,6 +120,16 @@ describe('rejected requests change nothing', () => {
       expect(await snapshot(fx), rejection.name).toEqual(before);
     }
     expect(fx.logged).toEqual([]);
+  });
+
+  it('a wrong method on a dashboard file says which methods it takes, as the API routes do', async () => {
+    for (const path of ['/', '/dashboard/app.js', '/dashboard/style.css']) {
+      const response = await send(fx.port, path, { method: 'POST' });
+      expect(response.status, path).toBe(405);
+      expect(response.headers.allow, path).toBe('GET, HEAD');
+      expect(response.json.message, path).toBe(`POST is not allowed on ${path}; use GET or HEAD`);
+    }
+    expect((await send(fx.port, '/api/v1/tiered/stats', { method: 'POST' })).headers.allow).toBe('GET, HEAD');
   });
 
   it('a request without a Host header is a 400 with a JSON body saying so, not a bare one', async () => {

@@ -7,7 +7,7 @@ import { operationRoutes } from '../api/operation-routes.js';
 import { planRoutes } from '../api/plan-routes.js';
 import { segmentRoutes } from '../api/segment-routes.js';
 import { statsRoutes } from '../api/stats-routes.js';
-import { invalidUrl, notReady } from '../http/api-error.js';
+import { invalidUrl, methodNotAllowed, notReady } from '../http/api-error.js';
 import { BearerAuth } from '../http/bearer-auth.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type DashboardAsset } from '../http/dashboard-assets.js';
 import { toApiError } from '../http/error-mapping.js';
@@ -121,10 +121,12 @@ export class ConsoleServer {
       if (this.#loopbackOnly) checkLoopbackHost(request);
       const method = request.method ?? 'GET';
       const asset = this.#assets.get(target.rawPath);
-      if (asset && (method === 'GET' || method === 'HEAD')) {
+      if (asset) {
         // A browser cannot send a bearer token when it loads a page: the challenge is Basic, so it
         // asks the operator, and sends the token with every request after (the API's too).
         this.#auth.check(request, 'Basic');
+        // A dashboard file is a GET route like the API's: another method is 405, not "no endpoint".
+        if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, target.rawPath, ['GET', 'HEAD']);
         send(response, 200, asset.contentType, asset.body, { 'Content-Security-Policy': DASHBOARD_CSP });
         return;
       }
