@@ -134,6 +134,25 @@ describe('takhin-tiered CLI', () => {
     expect((await cli(root, ['read', 'orders', '0', '999999'])).code).toBe(EXIT.NOT_FOUND);
   });
 
+  it('read says a whole number beyond 2^53-1 is too large, not malformed; --max-bytes has a maximum', async () => {
+    for (const offset of ['9007199254740992', '9007199254740993', '123456789012345678901234567890']) {
+      const run = await cli(root, ['read', 'orders', '0', offset]);
+      expect({ offset, code: run.code }).toEqual({ offset, code: EXIT.NOT_FOUND });
+      expect(run.stderr).toContain('offset');
+      expect(run.stderr).toContain('too large');
+      expect(run.stderr).toContain('9007199254740991 (2^53-1)');
+      expect(run.stderr).not.toContain('must be a whole number');
+    }
+    expect((await cli(root, ['read', 'orders', '99999999999999999', '0'])).stderr).toContain('partition');
+    for (const maxBytes of ['99999999999999', '67108865', '0']) {
+      const run = await cli(root, ['read', 'orders', '0', '0', '--max-bytes', maxBytes]);
+      expect({ maxBytes, code: run.code }).toEqual({ maxBytes, code: EXIT.USAGE });
+      expect(run.stderr).toContain('--max-bytes must be from 1 to 67108864 (64 MiB)');
+    }
+    expect((await cli(root, ['read', 'orders', '0', '0', '--max-bytes', '67108864', '--json'])).code).toBe(EXIT.OK);
+    expect((await cli(root, ['--help'])).stdout).toContain('at most 67108864 (64 MiB)');
+  });
+
   it('stats and status print the API documents under --json', async () => {
     const stats = await cli(root, ['stats', '--json']);
     expect(stats.code).toBe(EXIT.OK);
