@@ -254,6 +254,9 @@ describe('takhin-tiered CLI', () => {
     expect(run.stdout).toContain('\r\u001b[2Krestore [');
     expect(run.stdout).toMatch(/3\/3 segments {2}[\d.]+ KiB\/[\d.]+ KiB {2}[\d.]+ (KiB|MiB)\/s {2}ETA/);
     for (const path of paths) expect(run.stdout).toContain(`restored  ${path}`);
+    // The bar redrawn under the k-th "restored" line already counts k segments done.
+    const afterLines = [...run.stdout.matchAll(/restored {2}\S+[^\n]*\n\r\u001b\[2Krestore \[[#-]+\] {2}(\d)\/3 segments/g)].map((match) => Number(match[1]));
+    expect(afterLines).toEqual([1, 2, 3]);
   });
 
   it('while serve holds the data dir, other commands exit 5 naming its URL, and change nothing; serve stops cleanly on SIGTERM', async () => {
