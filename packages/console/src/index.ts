@@ -1,5 +1,6 @@
 export * from './server/console-server.js';
 export * from './server/listen-address.js';
+export * from './server/console-token.js';
 export * from './metrics/console-metrics.js';
 export * from './metrics/store-metrics-text.js';
 export * from './api/wire-format.js';

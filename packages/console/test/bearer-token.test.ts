@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@takhin/core';
-import { ConsoleServer, parseListenAddress, requireTokenBeyondLoopback } from '@takhin/console';
+import { ConsoleServer, checkConsoleToken, parseListenAddress, requireTokenBeyondLoopback } from '@takhin/console';
 import { send, snapshot, startConsoleFixture, type ConsoleFixture, type RawRequest } from './console-fixture.js';
 
 const TOKEN = 's3cret-console-token';
@@ -98,6 +98,22 @@ describe('console.token', () => {
     expect((await send(fx.port, '/dashboard/app.js', { headers: { Authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
     // The same Basic credentials open the API, as the dashboard's own requests need.
     expect((await send(fx.port, '/api/v1/tiered/stats', { headers: { Authorization: `Basic ${Buffer.from(`any:${TOKEN}`).toString('base64')}` } })).status).toBe(200);
+  });
+});
+
+describe('console.token values', () => {
+  it('refuses a token that "Authorization: Bearer" cannot carry, naming the key but not the token', () => {
+    // The bearer token is one run of non-space characters, and Node reads header bytes as latin1.
+    for (const token of ['two words', 'pässwörd', 'tab\tseparated', 'line\nbreak', '\u007f', 'ünïcode-only']) {
+      expect(() => new ConsoleServer({ token }), JSON.stringify(token)).toThrow(ConfigError);
+      expect(() => checkConsoleToken(token), JSON.stringify(token)).toThrow(/"console\.token": must be visible ASCII without spaces/);
+      try {
+        checkConsoleToken(token);
+      } catch (error) {
+        expect((error as Error).message).not.toContain(token);
+      }
+    }
+    for (const token of [undefined, TOKEN, '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~', 'A'.repeat(512)]) expect(() => checkConsoleToken(token)).not.toThrow();
   });
 });
 

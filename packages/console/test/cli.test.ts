@@ -89,6 +89,27 @@ describe('takhin-tiered CLI', () => {
     expect(unknown.stderr).toContain('unknown backend "nfs"; the console knows fs, s3, minio, gcs, azure');
   });
 
+  it('a console.token that "Authorization: Bearer" cannot carry exits 3 for every command, naming the key and never the token', async () => {
+    // `Bearer <token>` is one run of non-space characters, and Node reads header bytes as latin1:
+    // such a token would lock every client out.
+    await writeFile(join(root, 'non-ascii-token.yaml'), 'storage:\n  data:\n    dir: ./data\nconsole:\n  token: pässwörd\n');
+    const runs = [
+      await cli(root, ['stats', '--config', 'non-ascii-token.yaml']),
+      await cli(root, ['serve', '--config', 'non-ascii-token.yaml']),
+      await cli(root, ['stats'], { TAKHIN_CONSOLE_TOKEN: 'two words' }),
+      await cli(root, ['serve'], { TAKHIN_CONSOLE_TOKEN: 'tab\there' }),
+    ];
+    for (const run of runs) {
+      expect(run.code).toBe(EXIT.CONFIG);
+      expect(run.stderr).toContain('"console.token"');
+      expect(run.stderr).toContain('visible ASCII without spaces');
+      for (const secret of ['pässwörd', 'two words', 'tab\there']) expect(run.stderr).not.toContain(secret);
+    }
+    expect(runs[2]!.stderr).toContain('TAKHIN_CONSOLE_TOKEN');
+    // Every visible ASCII character is fine.
+    expect((await cli(root, ['stats'], { TAKHIN_CONSOLE_TOKEN: '!"#$%&\'()*+,-./0-9:;<=>?@A-Z[\\]^_`a-z{|}~' })).code).toBe(EXIT.OK);
+  });
+
   it('serve refuses to listen beyond loopback without a token: exit 3, nothing bound', async () => {
     const run = await cli(root, ['serve'], { TAKHIN_CONSOLE_LISTEN: '0.0.0.0:0' });
     expect(run.code).toBe(EXIT.CONFIG);
@@ -114,6 +135,25 @@ describe('takhin-tiered CLI', () => {
     expect(await state()).toEqual(before);
     // Past the end: no batch at or after it in the partition.
     expect((await cli(root, ['read', 'orders', '0', '999999'])).code).toBe(EXIT.NOT_FOUND);
+  });
+
+  it('read says a whole number beyond 2^53-1 is too large, not malformed; --max-bytes has a maximum', async () => {
+    for (const offset of ['9007199254740992', '9007199254740993', '123456789012345678901234567890']) {
+      const run = await cli(root, ['read', 'orders', '0', offset]);
+      expect({ offset, code: run.code }).toEqual({ offset, code: EXIT.NOT_FOUND });
+      expect(run.stderr).toContain('offset');
+      expect(run.stderr).toContain('too large');
+      expect(run.stderr).toContain('9007199254740991 (2^53-1)');
+      expect(run.stderr).not.toContain('must be a whole number');
+    }
+    expect((await cli(root, ['read', 'orders', '99999999999999999', '0'])).stderr).toContain('partition');
+    for (const maxBytes of ['99999999999999', '67108865', '0']) {
+      const run = await cli(root, ['read', 'orders', '0', '0', '--max-bytes', maxBytes]);
+      expect({ maxBytes, code: run.code }).toEqual({ maxBytes, code: EXIT.USAGE });
+      expect(run.stderr).toContain('--max-bytes must be from 1 to 67108864 (64 MiB)');
+    }
+    expect((await cli(root, ['read', 'orders', '0', '0', '--max-bytes', '67108864', '--json'])).code).toBe(EXIT.OK);
+    expect((await cli(root, ['--help'])).stdout).toContain('at most 67108864 (64 MiB)');
   });
 
   it('stats and status print the API documents under --json', async () => {
@@ -217,6 +257,9 @@ describe('takhin-tiered CLI', () => {
     expect(run.stdout).toContain('\r\u001b[2Krestore [');
     expect(run.stdout).toMatch(/3\/3 segments {2}[\d.]+ KiB\/[\d.]+ KiB {2}[\d.]+ (KiB|MiB)\/s {2}ETA/);
     for (const path of paths) expect(run.stdout).toContain(`restored  ${path}`);
+    // The bar redrawn under the k-th "restored" line already counts k segments done.
+    const afterLines = [...run.stdout.matchAll(/restored {2}\S+[^\n]*\n\r\u001b\[2Krestore \[[#-]+\] {2}(\d)\/3 segments/g)].map((match) => Number(match[1]));
+    expect(afterLines).toEqual([1, 2, 3]);
   });
 
   it('while serve holds the data dir, other commands exit 5 naming its URL, and change nothing; serve stops cleanly on SIGTERM', async () => {

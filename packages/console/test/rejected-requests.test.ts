@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send, snapshot, startConsoleFixture, type ConsoleFixture, type RawRequest } from './console-fixture.js';
 
@@ -96,6 +97,8 @@ describe('rejected requests change nothing', () => {
       { name: 'GET on archive', path: '/api/v1/tiered/archive', status: 405, error: 'METHOD_NOT_ALLOWED' },
       { name: 'DELETE on a segment', path: `${SEGMENT}${encodeURIComponent(closed)}`, request: { method: 'DELETE' }, status: 405, error: 'METHOD_NOT_ALLOWED' },
       { name: 'PUT on stats', path: '/api/v1/tiered/stats', request: { method: 'PUT', body: '{}', headers: { 'Content-Type': 'application/json' } }, status: 405, error: 'METHOD_NOT_ALLOWED' },
+      { name: 'POST on the dashboard page', path: '/', request: { method: 'POST' }, status: 405, error: 'METHOD_NOT_ALLOWED' },
+      { name: 'POST on a dashboard script', path: '/dashboard/app.js', request: segmentBody(closed), status: 405, error: 'METHOD_NOT_ALLOWED' },
       { name: 'a foreign Host (DNS rebinding)', path: '/api/v1/tiered/archive', request: { ...segmentBody(closed), host: 'attacker.example:8080' }, status: 421, error: 'MISDIRECTED_REQUEST' },
     ];
   };
@@ -119,9 +122,58 @@ describe('rejected requests change nothing', () => {
     expect(fx.logged).toEqual([]);
   });
 
+  it('a wrong method on a dashboard file says which methods it takes, as the API routes do', async () => {
+    for (const path of ['/', '/dashboard/app.js', '/dashboard/style.css']) {
+      const response = await send(fx.port, path, { method: 'POST' });
+      expect(response.status, path).toBe(405);
+      expect(response.headers.allow, path).toBe('GET, HEAD');
+      expect(response.json.message, path).toBe(`POST is not allowed on ${path}; use GET or HEAD`);
+    }
+    expect((await send(fx.port, '/api/v1/tiered/stats', { method: 'POST' })).headers.allow).toBe('GET, HEAD');
+  });
+
+  it('a request without a Host header is a 400 with a JSON body saying so, not a bare one', async () => {
+    const before = await snapshot(fx);
+    for (const version of ['1.1', '1.0']) {
+      const answer = await sendRaw(fx.port, `POST /api/v1/tiered/cycle HTTP/${version}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      expect(answer.head, version).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer.head.toLowerCase(), version).toContain('content-type: application/json; charset=utf-8');
+      expect(JSON.parse(answer.body), version).toEqual({ error: 'MISSING_HOST', message: expect.stringContaining('no Host header') });
+    }
+    const get = await sendRaw(fx.port, 'GET /api/v1/tiered/stats HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(JSON.parse(get.body).error).toBe('MISSING_HOST');
+    expect(await snapshot(fx)).toEqual(before);
+    // A foreign Host is still told apart from a missing one.
+    expect((await sendRaw(fx.port, 'GET /api/v1/tiered/stats HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n')).head).toMatch(/^HTTP\/1\.1 421 /);
+  });
+
+  it('a body refused before it was read closes the connection (its bytes are never parsed as a next request)', async () => {
+    const response = await send(fx.port, '/api/v1/tiered/archive', json(JSON.stringify({ segment_path: fx.orders[1]!.path, pad: 'x'.repeat(10_000) })));
+    expect(response.status).toBe(413);
+    expect(response.headers.connection).toBe('close');
+    const unsupported = await send(fx.port, '/api/v1/tiered/archive', { method: 'POST', body: '{}', headers: { 'Content-Type': 'text/plain' } });
+    expect(unsupported.status).toBe(415);
+    expect(unsupported.headers.connection).toBe('close');
+  });
+
   it('a refused request does not stop the next one on the same connection from working', async () => {
     const response = await send(fx.port, `${SEGMENT}${encodeURIComponent(fx.orders[1]!.path)}`);
     expect(response.status).toBe(200);
     expect(response.json.policy).not.toBe('cold');
   });
 });
+
+/** Writes `request` byte for byte on a new connection and reads the answer until the server closes it. */
+function sendRaw(port: number, request: string): Promise<{ head: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      resolve(split < 0 ? { head: text, body: '' } : { head: text.slice(0, split), body: text.slice(split + 4) });
+    });
+  });
+}

@@ -1,3 +1,5 @@
+import { Agent, request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send, postJson, snapshot, startConsoleFixture, type ConsoleFixture } from './console-fixture.js';
 
@@ -10,6 +12,41 @@ describe('REST API endpoints', () => {
   });
   afterAll(async () => {
     await fx?.close();
+  });
+
+  it('keeps the connection alive between bodiless requests (GET, HEAD, an empty POST body)', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<Socket>();
+    const ask = (method: string, path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const request = httpRequest({ host: '127.0.0.1', port: fx.port, method, path, agent, headers }, (response) => {
+          response.resume();
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, connection: response.headers.connection }));
+        });
+        request.on('socket', (socket) => sockets.add(socket));
+        request.on('error', reject);
+        request.end();
+      });
+    try {
+      const answers = [
+        await ask('GET', '/api/v1/tiered/stats'),
+        await ask('HEAD', '/api/v1/tiered/segments'),
+        await ask('GET', '/'),
+        // An empty body (Content-Length: 0) is read to its end at once: refused, still nothing left unread.
+        await ask('POST', '/api/v1/tiered/restore', { 'Content-Length': '0' }),
+        await ask('GET', '/healthz'),
+      ];
+      expect(answers).toEqual([
+        { status: 200, connection: 'keep-alive' },
+        { status: 200, connection: 'keep-alive' },
+        { status: 200, connection: 'keep-alive' },
+        { status: 400, connection: 'keep-alive' },
+        { status: 200, connection: 'keep-alive' },
+      ]);
+      expect(sockets.size).toBe(1);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('GET /healthz says ok', async () => {

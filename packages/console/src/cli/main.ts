@@ -4,7 +4,7 @@ import { CliOutput } from './cli-output.js';
 import type { Command, CommandContext } from './command-context.js';
 import { cycleCommand } from './commands/cycle.js';
 import { planCommand, rebuildCommand, statsCommand, statusCommand } from './commands/inspect.js';
-import { readCommand } from './commands/read.js';
+import { MAX_READ_BYTES, readCommand } from './commands/read.js';
 import { segmentOperation } from './commands/segment-operations.js';
 import { serveCommand } from './commands/serve.js';
 import { EXIT, EXIT_CODE_HELP, UsageError, exitCodeOf, type ExitCode } from './exit-codes.js';
@@ -48,7 +48,8 @@ Options:
   -c, --config FILE   the config file (default ./takhin.yaml); TAKHIN_* variables override it
       --json          print one JSON document on stdout instead of lines (no progress bar)
       --due           archive: every segment the policy says is due
-      --max-bytes N   read: at most N bytes of record batches (default 1048576)
+      --max-bytes N   read: at most N bytes of record batches (default 1048576,
+                      at most ${MAX_READ_BYTES} (64 MiB); at least one whole batch is always read)
   -h, --help          this help
 
 Progress bars (segments, bytes, rate, ETA) are drawn only when stdout is a terminal; otherwise

@@ -1,11 +1,16 @@
 import { ConfigError, TieringError, createContainer, loadConfig, openTieredStorage, readDataDirOwner, type TakhinConfig, type TieredStorage } from '@takhin/core';
+import { checkConsoleToken } from '../server/console-token.js';
 import { providersFor } from './backend-providers.js';
 
-/** Loads `takhin.yaml` (environment overrides applied), validating the configured backend's section. */
+/**
+ * Loads `takhin.yaml` (environment overrides applied), validating the configured backend's section
+ * and what only the console reads (`console.token`, see `checkConsoleToken`), for every command.
+ */
 export async function loadCliConfig(path: string, env: NodeJS.ProcessEnv): Promise<TakhinConfig> {
   const backend = loadConfig(path, { env }).storage.tiered.backend;
   const config = loadConfig(path, { env, providers: await providersFor(backend) });
   if (config.storage.data.dir === undefined) throw new ConfigError('storage.data.dir', 'is required: the broker log dir whose segments are tiered');
+  checkConsoleToken(config.console.token, env.TAKHIN_CONSOLE_TOKEN === undefined ? undefined : 'environment variable TAKHIN_CONSOLE_TOKEN');
   return config;
 }
 

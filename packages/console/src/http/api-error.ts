@@ -28,6 +28,9 @@ export const routeNotFound = (method: string, path: string) => new ApiError(404,
 export const methodNotAllowed = (method: string, path: string, allowed: readonly string[]) =>
   new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, { Allow: allowed.join(', ') });
 
+export const missingHost = () =>
+  new ApiError(400, 'MISSING_HOST', 'the request has no Host header; send the address it is for (e.g. "Host: 127.0.0.1:8080"), as HTTP/1.1 requires');
+
 export const invalidHost = (host: string) =>
   new ApiError(421, 'MISDIRECTED_REQUEST', `this console listens on loopback only and does not answer for host ${JSON.stringify(host)}`);
 

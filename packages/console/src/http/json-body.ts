@@ -4,6 +4,12 @@ import { invalidJson, payloadTooLarge, unsupportedMediaType } from './api-error.
 /** The largest body any endpoint takes: `{"segment_path": …}` is well under 1 KiB. */
 export const MAX_BODY_BYTES = 4096;
 
+/** Whether the request carries body bytes: a chunked one, or a Content-Length above 0 (Node has checked it is digits). */
+export function hasBody(request: IncomingMessage): boolean {
+  const declared = request.headers['content-length'];
+  return (declared !== undefined && Number(declared) > 0) || request.headers['transfer-encoding'] !== undefined;
+}
+
 /**
  * Reads a JSON body: `Content-Type: application/json` (so a cross-site form cannot post one
  * without a CORS preflight this server never grants), at most `limit` bytes (checked on the
@@ -11,8 +17,7 @@ export const MAX_BODY_BYTES = 4096;
  */
 export async function readJsonBody(request: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
   const declared = request.headers['content-length'];
-  const hasBody = (declared !== undefined && declared !== '0') || request.headers['transfer-encoding'] !== undefined;
-  if (hasBody) {
+  if (hasBody(request)) {
     const type = request.headers['content-type'];
     const mediaType = type?.split(';')[0]!.trim().toLowerCase();
     if (mediaType !== 'application/json') throw unsupportedMediaType(type);

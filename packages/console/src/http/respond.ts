@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ApiError } from './api-error.js';
+import { hasBody } from './json-body.js';
 
 /** Headers on every answer: nothing is cached, sniffed, framed or told where the request came from. */
 const COMMON_HEADERS = {
@@ -23,8 +24,10 @@ export function send(response: ServerResponse, status: number, contentType: stri
     return;
   }
   const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-  // A body refused before it was read (too large, wrong type) is not read to its end either.
-  const close: Record<string, string> = response.req.complete ? {} : { Connection: 'close' };
+  // A body refused before it was read (too large, wrong type) is not read to its end either: the
+  // connection closes rather than parse its bytes as a next request. A request without a body
+  // keeps it open (its `complete` is still false while the answer is written in the same tick).
+  const close: Record<string, string> = hasBody(response.req) && !response.req.complete ? { Connection: 'close' } : {};
   response.writeHead(status, { ...COMMON_HEADERS, ...headers, ...close, 'Content-Type': contentType, 'Content-Length': String(bytes.length) });
   response.end(response.req.method === 'HEAD' ? undefined : bytes);
 }

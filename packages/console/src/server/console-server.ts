@@ -7,19 +7,23 @@ import { operationRoutes } from '../api/operation-routes.js';
 import { planRoutes } from '../api/plan-routes.js';
 import { segmentRoutes } from '../api/segment-routes.js';
 import { statsRoutes } from '../api/stats-routes.js';
-import { invalidUrl, notReady } from '../http/api-error.js';
+import { invalidUrl, methodNotAllowed, notReady } from '../http/api-error.js';
 import { BearerAuth } from '../http/bearer-auth.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type DashboardAsset } from '../http/dashboard-assets.js';
 import { toApiError } from '../http/error-mapping.js';
-import { checkLoopbackHost } from '../http/loopback-host.js';
+import { checkLoopbackHost, requireHostHeader } from '../http/loopback-host.js';
 import { parseRequestTarget } from '../http/request-target.js';
 import { send, sendError } from '../http/respond.js';
 import { Router } from '../http/router.js';
 import { ConsoleMetrics } from '../metrics/console-metrics.js';
+import { checkConsoleToken } from './console-token.js';
 import { requireTokenBeyondLoopback, urlOf, type ListenAddress } from './listen-address.js';
 
 export interface ConsoleServerOptions {
-  /** `console.token`: required by every endpoint but `/healthz`, the dashboard's files too (see `BearerAuth`). */
+  /**
+   * `console.token`: required by every endpoint but `/healthz`, the dashboard's files too (see
+   * `BearerAuth`); visible ASCII without spaces, or the constructor throws (see `checkConsoleToken`).
+   */
   readonly token: string | undefined;
   /** Where unexpected errors are written (default: stderr). */
   readonly log?: (message: string, error?: unknown) => void;
@@ -47,9 +51,12 @@ export class ConsoleServer {
   #url: string | undefined;
 
   constructor(private readonly options: ConsoleServerOptions) {
+    checkConsoleToken(options.token);
     this.#auth = new BearerAuth(options.token);
     this.#log = options.log ?? ((message, error) => console.error(`[takhin-tiered] ${message}`, error ?? ''));
-    this.#server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 16 * 1024 }, (request, response) => {
+    // `requireHostHeader: false`: a missing Host gets the console's own JSON 400 (`requireHostHeader`), not Node's empty one.
+    const serverOptions = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 16 * 1024, requireHostHeader: false };
+    this.#server = createServer(serverOptions, (request, response) => {
       void this.#handle(request, response);
     });
     this.#server.maxConnections = MAX_CONNECTIONS;
@@ -110,13 +117,16 @@ export class ConsoleServer {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
       const target = parseRequestTarget(request.url);
+      requireHostHeader(request, this.#loopbackOnly);
       if (this.#loopbackOnly) checkLoopbackHost(request);
       const method = request.method ?? 'GET';
       const asset = this.#assets.get(target.rawPath);
-      if (asset && (method === 'GET' || method === 'HEAD')) {
+      if (asset) {
         // A browser cannot send a bearer token when it loads a page: the challenge is Basic, so it
         // asks the operator, and sends the token with every request after (the API's too).
         this.#auth.check(request, 'Basic');
+        // A dashboard file is a GET route like the API's: another method is 405, not "no endpoint".
+        if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, target.rawPath, ['GET', 'HEAD']);
         send(response, 200, asset.contentType, asset.body, { 'Content-Security-Policy': DASHBOARD_CSP });
         return;
       }

@@ -15,23 +15,24 @@ export const cycleCommand: Command = (context) =>
     const steps = tiered.plan({ changesOnly: true });
     const archiveBytes = steps.filter((step) => step.action === 'archive').reduce((sum, step) => sum + tiered.getSegment(step.path).size, 0);
     const bar = output.progress('cycle', steps.length, archiveBytes);
+    // Each step is counted before its line is printed: printing redraws the bar, which must show it done.
     const print = (line: string) => (bar ? bar.log(line) : output.line(line));
     const onArchived = (segment: SegmentRecord, summary: TransferSummary) => {
-      print(`archived  ${segment.path}  ${formatBytes(summary.bytes)} in ${(summary.durationMs / 1000).toFixed(2)} s`);
       bar?.tick(segment.size);
+      print(`archived  ${segment.path}  ${formatBytes(summary.bytes)} in ${(summary.durationMs / 1000).toFixed(2)} s`);
     };
     const onEvicted = (segment: SegmentRecord) => {
-      print(`evicted  ${segment.path}`);
       bar?.tick(0);
+      print(`evicted  ${segment.path}`);
     };
     const onTier = (segment: SegmentRecord, from: Tier, to: Tier) => {
       if (from === 'cold' || to === 'cold') return; // archives and evictions are reported above
-      print(`retiered  ${segment.path}  ${from} -> ${to}`);
       bar?.tick(0);
+      print(`retiered  ${segment.path}  ${from} -> ${to}`);
     };
     const onFailed = (failure: OperationFailure) => {
-      print(`FAILED  ${failure.operation} ${failure.path ?? ''}: ${printable(failure.error.message)}`);
       bar?.tick(0);
+      print(`FAILED  ${failure.operation} ${failure.path ?? ''}: ${printable(failure.error.message)}`);
     };
     tiered.on('segment:archived', onArchived).on('segment:evicted', onEvicted).on('segment:tier-changed', onTier).on('operation:failed', onFailed);
     try {

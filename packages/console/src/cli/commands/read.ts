@@ -6,6 +6,11 @@ import { EXIT, UsageError } from '../exit-codes.js';
 import { printable } from '../human-format.js';
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
+/**
+ * The most `--max-bytes` takes: the batches are held in memory, decoded and printed whole, and a
+ * read is one fetch's worth (Kafka's own `fetch.max.bytes` defaults to 50 MiB).
+ */
+export const MAX_READ_BYTES = 64 * 1024 * 1024;
 
 /**
  * `read <topic> <partition> <offset> [--max-bytes N]`: the records a Kafka fetch at that offset
@@ -18,8 +23,7 @@ export const readCommand: Command = (context) => {
   }
   const partition = wholeNumber(partitionText, 'partition', 'UNKNOWN_PARTITION');
   const offset = wholeNumber(offsetText, 'offset', 'OFFSET_OUT_OF_RANGE');
-  const maxBytes = context.options.maxBytes === undefined ? DEFAULT_MAX_BYTES : wholeNumber(context.options.maxBytes, '--max-bytes', undefined);
-  if (maxBytes < 1) throw new UsageError('--max-bytes must be at least 1');
+  const maxBytes = context.options.maxBytes === undefined ? DEFAULT_MAX_BYTES : maxBytesOption(context.options.maxBytes);
   return withDataDir(context, async (tiered) => {
     const fetched = await readRecordBatches(tiered, topic, partition, offset, { maxBytes });
     const batches = fetched.batches.map(({ position, header }) => {
@@ -83,10 +87,22 @@ function show(text: string | null, encoding: string | null): string {
   return encoding === 'base64' ? `base64:${shown}` : JSON.stringify(shown);
 }
 
-/** A whole number ≥ 0 from the command line; a malformed one is invalid input (exit 4) or usage. */
-function wholeNumber(text: string, name: string, code: 'UNKNOWN_PARTITION' | 'OFFSET_OUT_OF_RANGE' | undefined): number {
-  const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
-  if (Number.isSafeInteger(value)) return value;
-  const message = `${name} must be a whole number ≥ 0, got ${JSON.stringify(printable(text))}`;
-  throw code === undefined ? new UsageError(message) : new TieringError(code, message);
+/**
+ * A whole number ≥ 0 from the command line, malformed or too large being invalid input (exit 4).
+ * Offsets are read as JavaScript numbers, so one beyond 2^53-1 is refused as too large rather
+ * than rounded to a neighbour.
+ */
+function wholeNumber(text: string, name: string, code: 'UNKNOWN_PARTITION' | 'OFFSET_OUT_OF_RANGE'): number {
+  const shown = JSON.stringify(printable(text.length > 40 ? `${text.slice(0, 40)}…` : text));
+  if (!/^\d+$/.test(text)) throw new TieringError(code, `${name} must be a whole number ≥ 0, got ${shown}`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new TieringError(code, `${name} ${shown} is too large: at most ${Number.MAX_SAFE_INTEGER} (2^53-1)`);
+  return value;
+}
+
+/** `--max-bytes`: a whole number from 1 to `MAX_READ_BYTES`, anything else a usage error (exit 2). */
+function maxBytesOption(text: string): number {
+  const value = /^\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
+  if (value >= 1 && value <= MAX_READ_BYTES) return value;
+  throw new UsageError(`--max-bytes must be from 1 to ${MAX_READ_BYTES} (64 MiB), got ${JSON.stringify(printable(text.length > 40 ? `${text.slice(0, 40)}…` : text))}`);
 }

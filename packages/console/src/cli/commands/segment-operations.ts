@@ -97,19 +97,22 @@ async function run(context: CommandContext, tiered: TieredStorage, operation: Op
       const { segment, index } = next;
       bar?.working(segment.path);
       const started = performance.now();
+      let line: string;
       try {
         const done = await spec.run(tiered, segment.path, (bytes) => bar?.moving(segment.path, bytes));
         const seconds = (performance.now() - started) / 1000;
         moved += done.bytes;
         results[index] = { segment_path: segment.path, outcome: done.outcome, bytes: done.bytes, duration_ms: Math.round(seconds * 1000), segment: segmentJson(done.segment) };
-        print(`${done.outcome === spec.past ? spec.past : done.outcome}  ${segment.path}  ${formatBytes(done.bytes)} in ${seconds.toFixed(2)} s`);
+        line = `${done.outcome === spec.past ? spec.past : done.outcome}  ${segment.path}  ${formatBytes(done.bytes)} in ${seconds.toFixed(2)} s`;
       } catch (error) {
         failed++;
         const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'ERROR';
         results[index] = { segment_path: segment.path, outcome: 'failed', error: { code, message: (error as Error).message } };
-        print(`FAILED  ${segment.path}: ${printable((error as Error).message)}`);
+        line = `FAILED  ${segment.path}: ${printable((error as Error).message)}`;
       }
+      // Counted before its line is printed: printing redraws the bar, which must show it done.
       bar?.tick(spec.bytes(segment), segment.path);
+      print(line);
     }
   };
   const concurrency = operation === 'evict' ? 1 : tiered.config.storage.tiered.archiveConcurrency;
