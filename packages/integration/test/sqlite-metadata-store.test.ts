@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs, { statSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -126,6 +126,40 @@ describe('SqliteMetadataStore', () => {
     const check = new DatabaseSync(path);
     expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });
     check.close();
+  });
+
+  // Root writes any file whatever its mode, and the tests may run as root: then the file is
+  // opened by a child process switched to an unprivileged user (nobody) with setpriv, the user's
+  // own case. Another user needs nothing of the kind: a mode of 0444 stops its own writes.
+  const root = process.getuid?.() === 0;
+  const setpriv = root && spawnSync('setpriv', ['--version']).status === 0;
+  it.skipIf(root && !setpriv)('refuses at open a file it can read but not write, naming it, rather than failing every commit later', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'takhin-sqlite-ro-'));
+    try {
+      const data = join(parent, 'data');
+      await mkdir(data);
+      const path = join(data, '.takhin-tiered.db');
+      const writer = new SqliteMetadataStore(path);
+      await writer.commit([{ put: sampleRecord(400) }]);
+      await writer.close();
+      await chmod(path, 0o444);
+      const before = await readFile(path);
+      const command = [process.execPath, join(import.meta.dirname, 'fixtures', 'open-and-report.mjs'), path];
+      if (root) {
+        // As a broker running as nobody finds it: its data dir, a file root left behind.
+        await chmod(parent, 0o755);
+        await chown(data, 65534, 65534);
+        command.unshift('setpriv', '--reuid=65534', '--regid=65534', '--clear-groups');
+      }
+      const child = spawnSync(command[0]!, command.slice(1), { cwd: import.meta.dirname, encoding: 'utf8' });
+      expect(child.status, child.stderr).toBe(0);
+      const outcome = JSON.parse(child.stdout) as { opened: boolean; code?: string; message?: string };
+      expect(outcome).toMatchObject({ opened: false, code: 'METADATA_FAILURE' });
+      expect(outcome.message).toContain(`the metadata file ${path} cannot be written (attempt to write a readonly database)`);
+      expect(await readFile(path)).toEqual(before);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 
   it('refuses a file that is not SQLite with a clear error', async () => {

@@ -68,6 +68,10 @@ const STATE_CODES: readonly SegmentState[] = ['idle', 'archiving', 'restoring'];
 
 type Row = (string | number | null)[];
 
+/** SQLite's primary result codes that mean the file cannot be written by this process. */
+const SQLITE_PERM = 3;
+const SQLITE_READONLY = 8;
+
 /** The open file and the statements prepared on it. */
 interface Connection {
   readonly db: DatabaseSync;
@@ -146,20 +150,20 @@ export class SqliteMetadataStore implements MetadataStore {
     const connection = this.#open();
     if (this.#unsynced) throw this.#unsynced;
     if (writes.length === 0) return;
-    connection.db.exec('BEGIN IMMEDIATE');
     try {
-      for (const write of writes) {
-        const path = 'put' in write ? write.put.path : write.delete;
-        const stored = connection.version.get(path) as { version: number } | undefined;
-        const conflict = versionConflict(write, stored?.version);
-        if (conflict) throw conflict;
-        if ('put' in write) connection.upsert.run(...toRow(write.put));
-        else connection.delete.run(path);
-      }
-      connection.db.exec('COMMIT');
+      inTransaction(connection.db, () => {
+        for (const write of writes) {
+          const path = 'put' in write ? write.put.path : write.delete;
+          const stored = connection.version.get(path) as { version: number } | undefined;
+          const conflict = versionConflict(write, stored?.version);
+          if (conflict) throw conflict;
+          if ('put' in write) connection.upsert.run(...toRow(write.put));
+          else connection.delete.run(path);
+        }
+      });
     } catch (error) {
-      connection.db.exec('ROLLBACK');
-      throw error;
+      if (error instanceof TieringError) throw error;
+      throw writeFailure(this.path, error);
     }
     await this.#durable();
   }
@@ -217,6 +221,7 @@ export class SqliteMetadataStore implements MetadataStore {
       // NORMAL: commits reach the WAL without an fsync; commit() then fsyncs it off this thread.
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
       migrate(db, this.path);
+      checkWritable(db);
       // The WAL exists once the WAL mode is set. It, any migration in it, and the folder entries
       // of both files are put on disk here, before the first commit counts on them.
       wal = openSync(`${this.path}-wal`, 'r');
@@ -227,6 +232,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (wal !== undefined) closeSync(wal);
       db?.close();
       if (error instanceof TieringError) throw error;
+      if (isReadOnly(error)) throw writeFailure(this.path, error);
       throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${this.path}: ${(error as Error).message}`, undefined, { cause: error });
     }
     this.#wal = wal;
@@ -249,16 +255,57 @@ function migrate(db: DatabaseSync, path: string): void {
     throw new TieringError('METADATA_FAILURE', `the metadata file ${path} has schema version ${applied}, newer than this release knows (${MIGRATIONS.length}); upgrade Takhin`);
   }
   for (let version = applied; version < MIGRATIONS.length; version++) {
-    db.exec('BEGIN IMMEDIATE');
-    try {
+    inTransaction(db, () => {
       db.exec(MIGRATIONS[version]!);
       db.exec(`PRAGMA user_version = ${version + 1}`);
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
+}
+
+/**
+ * Writes (and rolls back) the schema version: a file this process may only read (its owner, its
+ * mode, a read-only mount) opens and reads fine, and without this every commit would fail later.
+ * `BEGIN IMMEDIATE` alone is not enough: SQLite grants it on a read-only file.
+ */
+function checkWritable(db: DatabaseSync): void {
+  const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec(`PRAGMA user_version = ${version}`);
+  } finally {
+    if (db.isTransaction) db.exec('ROLLBACK');
+  }
+}
+
+/** Runs `work` in a write transaction: all of it is committed, or none. */
+function inTransaction(db: DatabaseSync, work: () => void): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    work();
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+/** Whether `error` is SQLite refusing to write: a read-only file, folder or mount, or no permission. */
+function isReadOnly(error: unknown): boolean {
+  const code = (error as { errcode?: unknown }).errcode;
+  return typeof code === 'number' && ((code & 0xff) === SQLITE_READONLY || (code & 0xff) === SQLITE_PERM);
+}
+
+function writeFailure(path: string, error: unknown): TieringError {
+  const reason = (error as Error).message;
+  if (isReadOnly(error)) {
+    return new TieringError(
+      'METADATA_FAILURE',
+      `the metadata file ${path} cannot be written (${reason}): this process must be able to write it, its -wal and -shm files and its folder`,
+      undefined,
+      { cause: error },
+    );
+  }
+  return new TieringError('METADATA_FAILURE', `cannot write the metadata file ${path}: ${reason}`, undefined, { cause: error });
 }
 
 function toRow(r: SegmentRecord): Row {
