@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import fs, { statSync } from 'node:fs';
+import fs, { realpathSync, statSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { chmod, chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteMetadataStore, TieringError } from '@takhin/core';
-import { collect, sampleRecord } from '@takhin/testkit';
+import { collect, expectTieringError, sampleRecord } from '@takhin/testkit';
 
 let dir: string;
 beforeAll(async () => {
@@ -104,7 +104,7 @@ describe('SqliteMetadataStore', () => {
     await store.commit([{ put: sampleRecord(3) }]);
     const peek = new DatabaseSync(path);
     expect(peek.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 });
+    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
     peek.close();
     await store.close();
   });
@@ -122,7 +122,7 @@ describe('SqliteMetadataStore', () => {
     );
     expect(error).toBeInstanceOf(TieringError);
     expect((error as TieringError).code).toBe('METADATA_FAILURE');
-    expect((error as Error).message).toMatch(/schema version 99, newer than this release knows \(1\)/);
+    expect((error as Error).message).toMatch(/schema version 99, newer than this release knows \(2\)/);
     const check = new DatabaseSync(path);
     expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });
     check.close();
@@ -166,5 +166,73 @@ describe('SqliteMetadataStore', () => {
     const path = join(dir, 'garbage.db');
     await import('node:fs/promises').then((fs) => fs.writeFile(path, 'this is not a database, just text long enough to have a header'));
     await expect(new SqliteMetadataStore(path).records()[Symbol.asyncIterator]().next()).rejects.toThrow(/cannot open the metadata file .*garbage.db/);
+  });
+});
+
+describe('SqliteMetadataStore bound to its data dir', () => {
+  /** A data dir under the test's folder, created, and its metadata file's default path. */
+  async function dataDir(name: string): Promise<{ dir: string; file: string }> {
+    const path = join(dir, name);
+    await mkdir(path, { recursive: true });
+    return { dir: path, file: join(path, '.takhin-tiered.db') };
+  }
+
+  async function opening(store: SqliteMetadataStore): Promise<unknown> {
+    try {
+      return (await collect(store.records())).flat();
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('refuses another data dir at open, naming both and the ways out, and still serves its own', async () => {
+    const a = await dataDir('bind-a');
+    const b = await dataDir('bind-b');
+    const first = new SqliteMetadataStore(a.file, { dataDir: a.dir });
+    await first.commit([{ put: sampleRecord(500) }]);
+    await first.close();
+    const error = await expectTieringError(opening(new SqliteMetadataStore(a.file, { dataDir: b.dir })), 'METADATA_FAILURE');
+    const [realA, realB] = [realpathSync(a.dir), realpathSync(b.dir)];
+    expect(error.message).toContain(`the metadata file ${a.file} belongs to the data dir ${realA}, not ${realB}`);
+    expect(error.message).toContain('storage.tiered.metadata.path');
+    expect(error.message).toContain('takhin-tiered rebuild');
+    // The same dir under another name is the same dir.
+    const alias = join(dir, 'bind-a-alias');
+    await symlink(a.dir, alias);
+    expect(await opening(new SqliteMetadataStore(a.file, { dataDir: alias }))).toEqual([sampleRecord(500)]);
+  });
+
+  it('follows its data dir moved with the file in it, but not to a copy while the original is there', async () => {
+    const a = await dataDir('move-a');
+    const first = new SqliteMetadataStore(a.file, { dataDir: a.dir });
+    await first.commit([{ put: sampleRecord(501) }]);
+    await first.close();
+    const copy = join(dir, 'move-copy');
+    await cp(a.dir, copy, { recursive: true });
+    await expectTieringError(opening(new SqliteMetadataStore(join(copy, '.takhin-tiered.db'), { dataDir: copy })), 'METADATA_FAILURE');
+    const moved = join(dir, 'move-b');
+    await rename(a.dir, moved);
+    const file = join(moved, '.takhin-tiered.db');
+    expect(await opening(new SqliteMetadataStore(file, { dataDir: moved }))).toEqual([sampleRecord(501)]);
+    // Bound to where it is now: the old path, back again, is another data dir.
+    await mkdir(a.dir);
+    const error = await expectTieringError(opening(new SqliteMetadataStore(file, { dataDir: a.dir })), 'METADATA_FAILURE');
+    expect(error.message).toContain(`belongs to the data dir ${realpathSync(moved)}, not ${realpathSync(a.dir)}`);
+  });
+
+  it('binds a file from before binding (schema version 1) to the data dir of its next open', async () => {
+    const a = await dataDir('old-a');
+    const b = await dataDir('old-b');
+    const unbound = new SqliteMetadataStore(a.file);
+    await unbound.commit([{ put: sampleRecord(502) }]);
+    await unbound.close();
+    const old = new DatabaseSync(a.file);
+    old.exec('DROP TABLE properties; PRAGMA user_version = 1;');
+    old.close();
+    expect(await opening(new SqliteMetadataStore(a.file, { dataDir: a.dir }))).toEqual([sampleRecord(502)]);
+    const peek = new DatabaseSync(a.file);
+    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+    peek.close();
+    await expectTieringError(opening(new SqliteMetadataStore(a.file, { dataDir: b.dir })), 'METADATA_FAILURE');
   });
 });

@@ -1,5 +1,5 @@
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { TieringError } from '../errors/tiering-error.js';
 import { fsyncPathSync, syncDirectorySync } from '../transfer/sync-directory.js';
@@ -33,6 +33,8 @@ const MIGRATIONS: readonly string[] = [
      version        INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX segments_by_partition ON segments (topic, partition, base_offset);`,
+  // What the file belongs to: `data_dir`, the real path of the data dir its records describe.
+  `CREATE TABLE properties (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 /**
@@ -72,6 +74,15 @@ type Row = (string | number | null)[];
 const SQLITE_PERM = 3;
 const SQLITE_READONLY = 8;
 
+export interface SqliteMetadataStoreOptions {
+  /**
+   * The data dir whose records the file holds. Given, the file is bound to its real path at the
+   * first open, and a later open for any other data dir is refused: two data dirs sharing one
+   * file would each take the other's records for their own. Omitted, nothing is checked.
+   */
+  readonly dataDir?: string;
+}
+
 /** The open file and the statements prepared on it. */
 interface Connection {
   readonly db: DatabaseSync;
@@ -85,7 +96,8 @@ interface Connection {
  * The embedded default: one SQLite file (node:sqlite) under the data dir, WAL journal; the
  * schema carries a version and migrates forward. The file is opened (and migrated) at the first
  * call, not at construction: a container builds the store before `openTieredStorage` has locked
- * the data dir, and a process that finds the dir locked must not have touched the file.
+ * the data dir, and a process that finds the dir locked must not have touched the file. At that
+ * open it must be writable, and (given `dataDir`) bound to that data dir and no other.
  *
  * A commit that resolved survives a crash or power cut, but the fsync that vouches for it does
  * not run on the calling thread (docs/ARCHITECTURE.md, "Metadata"): the transaction is written
@@ -110,7 +122,10 @@ export class SqliteMetadataStore implements MetadataStore {
    */
   #unsynced: TieringError | undefined;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    readonly options: SqliteMetadataStoreOptions = {},
+  ) {
     this.description = `sqlite ${path}`;
   }
 
@@ -222,6 +237,7 @@ export class SqliteMetadataStore implements MetadataStore {
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
       migrate(db, this.path);
       checkWritable(db);
+      if (this.options.dataDir !== undefined) bind(db, this.path, this.options.dataDir);
       // The WAL exists once the WAL mode is set. It, any migration in it, and the folder entries
       // of both files are put on disk here, before the first commit counts on them.
       wal = openSync(`${this.path}-wal`, 'r');
@@ -274,6 +290,41 @@ function checkWritable(db: DatabaseSync): void {
     db.exec(`PRAGMA user_version = ${version}`);
   } finally {
     if (db.isTransaction) db.exec('ROLLBACK');
+  }
+}
+
+/**
+ * Binds the file to `dataDir`'s real path at its first open (or the first since binding came in),
+ * and refuses any other data dir after: its records say which segments of that dir are archived,
+ * and another dir with the same topics would take them for its own and overwrite them. One case
+ * is let through: the file lies in `dataDir` and the bound dir is gone, i.e. the dir was moved
+ * with its file in it; the binding then follows.
+ */
+function bind(db: DatabaseSync, path: string, dataDir: string): void {
+  const current = realPathOf(dataDir);
+  inTransaction(db, () => {
+    const bound = (db.prepare("SELECT value FROM properties WHERE name = 'data_dir'").get() as { value: string } | undefined)?.value;
+    if (bound === current) return;
+    const moved = bound !== undefined && realPathOf(dirname(path)) === current && !existsSync(bound);
+    if (bound !== undefined && !moved) {
+      throw new TieringError(
+        'METADATA_FAILURE',
+        `the metadata file ${path} belongs to the data dir ${bound}, not ${current}: data dirs sharing one file overwrite each other's records. ` +
+          `Give ${current} its own file (storage.tiered.metadata.path, by default <data dir>/.takhin-tiered.db). ` +
+          `If ${current} is ${bound} moved on purpose: with the file inside it and ${bound} removed or renamed, the binding follows; ` +
+          `or move the file (with its -wal and -shm) aside and run \`takhin-tiered rebuild\` to recreate the archived segments' records from the cold store`,
+      );
+    }
+    db.prepare("INSERT INTO properties (name, value) VALUES ('data_dir', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(current);
+  });
+}
+
+/** The path with symlinks resolved, so one dir under two names is one dir; as given if absent. */
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
   }
 }
 
