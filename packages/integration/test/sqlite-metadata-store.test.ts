@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteMetadataStore, TieringError } from '@takhin/core';
-import { collect, expectTieringError, sampleRecord } from '@takhin/testkit';
+import { METADATA_STORE, SqliteMetadataStore, TieringError, createContainer, createMetadataStore, loadConfig, openTieredStorage } from '@takhin/core';
+import { provider as fsProvider } from '@takhin/backend-fs';
+import { collect, expectTieringError, sampleRecord, writeSegment } from '@takhin/testkit';
 
 let dir: string;
 beforeAll(async () => {
@@ -234,5 +235,45 @@ describe('SqliteMetadataStore bound to its data dir', () => {
     expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
     peek.close();
     await expectTieringError(opening(new SqliteMetadataStore(a.file, { dataDir: b.dir })), 'METADATA_FAILURE');
+  });
+});
+
+describe('two data dirs given one metadata file', () => {
+  const DAY = 24 * 3_600_000;
+
+  /** Three segments of `orders-0` (two closed, a month old), as both brokers have. */
+  async function logDir(path: string): Promise<void> {
+    let baseOffset = 0n;
+    for (let i = 0; i < 3; i++) {
+      const segment = await writeSegment(path, { topic: 'orders', partition: 0, baseOffset, logBytes: 64 * 1024, recordBytes: 500, recordsPerBatch: 4, mtime: new Date(Date.now() - (40 - i) * DAY) });
+      baseOffset = segment.nextOffset;
+    }
+  }
+
+  function open(dataDir: string, tiered: Record<string, unknown> = {}) {
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'auto.archive.enabled': false, ...tiered } } });
+    const container = createContainer(config, [fsProvider]);
+    // Bound to storage.data.dir: createContainer (di/create-container.ts) does not pass it to
+    // createMetadataStore yet, so the store is registered here as it will make it.
+    container.register(METADATA_STORE, { useValue: createMetadataStore(config.storage.tiered, config.storage.data.dir) });
+    return openTieredStorage(container);
+  }
+
+  it('refuses the second at open, and the first keeps its archived segments readable', async () => {
+    const a = join(dir, 'shared-a');
+    const b = join(dir, 'shared-b');
+    await logDir(a);
+    await logDir(b);
+    let first = await open(a);
+    expect(await first.runCycle()).toMatchObject({ archived: 2, failed: 0 });
+    await first.close();
+    await expectTieringError(open(b, { 'metadata.path': join(a, '.takhin-tiered.db') }), 'METADATA_FAILURE', /belongs to the data dir .*shared-a, not .*shared-b/);
+    first = await open(a);
+    try {
+      expect(first.getStats()).toMatchObject({ totalSegments: 3, archivedSegments: 2 });
+      expect((await first.readAt('orders', 0, 0)).batches.length).toBeGreaterThan(0);
+    } finally {
+      await first.close();
+    }
   });
 });
