@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InMemoryMetadataStore, SqliteMetadataStore } from '@takhin/core';
 import { describeMetadataStoreContract } from '@takhin/testkit';
 
@@ -11,12 +11,13 @@ describeMetadataStoreContract('sqlite', {
   async open() {
     const dir = await mkdtemp(join(tmpdir(), 'takhin-sqlite-'));
     dirs.push(dir);
-    return new SqliteMetadataStore(join(dir, '.takhin-tiered.db'));
+    // Bound to its data dir, as createMetadataStore makes it.
+    return new SqliteMetadataStore(join(dir, '.takhin-tiered.db'), { dataDir: dir });
   },
   async reopen(previous) {
     const path = (previous as SqliteMetadataStore).path;
     await previous.close();
-    return new SqliteMetadataStore(path);
+    return new SqliteMetadataStore(path, { dataDir: dirname(path) });
   },
   async cleanup() {
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));

@@ -1,13 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import fs, { statSync } from 'node:fs';
+import fs, { realpathSync, statSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteMetadataStore, TieringError } from '@takhin/core';
-import { collect, sampleRecord } from '@takhin/testkit';
+import { METADATA_STORE, SqliteMetadataStore, TieringError, createContainer, createMetadataStore, loadConfig, openTieredStorage } from '@takhin/core';
+import { provider as fsProvider } from '@takhin/backend-fs';
+import { collect, expectTieringError, sampleRecord, writeSegment } from '@takhin/testkit';
 
 let dir: string;
 beforeAll(async () => {
@@ -104,7 +105,7 @@ describe('SqliteMetadataStore', () => {
     await store.commit([{ put: sampleRecord(3) }]);
     const peek = new DatabaseSync(path);
     expect(peek.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 });
+    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
     peek.close();
     await store.close();
   });
@@ -122,15 +123,157 @@ describe('SqliteMetadataStore', () => {
     );
     expect(error).toBeInstanceOf(TieringError);
     expect((error as TieringError).code).toBe('METADATA_FAILURE');
-    expect((error as Error).message).toMatch(/schema version 99, newer than this release knows \(1\)/);
+    expect((error as Error).message).toMatch(/schema version 99, newer than this release knows \(2\)/);
     const check = new DatabaseSync(path);
     expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });
     check.close();
+  });
+
+  // Root writes any file whatever its mode, and the tests may run as root: then the file is
+  // opened by a child process switched to an unprivileged user (nobody) with setpriv, the user's
+  // own case. Another user needs nothing of the kind: a mode of 0444 stops its own writes.
+  const root = process.getuid?.() === 0;
+  const setpriv = root && spawnSync('setpriv', ['--version']).status === 0;
+  it.skipIf(root && !setpriv)('refuses at open a file it can read but not write, naming it, rather than failing every commit later', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'takhin-sqlite-ro-'));
+    try {
+      const data = join(parent, 'data');
+      await mkdir(data);
+      const path = join(data, '.takhin-tiered.db');
+      const writer = new SqliteMetadataStore(path);
+      await writer.commit([{ put: sampleRecord(400) }]);
+      await writer.close();
+      await chmod(path, 0o444);
+      const before = await readFile(path);
+      const command = [process.execPath, join(import.meta.dirname, 'fixtures', 'open-and-report.mjs'), path];
+      if (root) {
+        // As a broker running as nobody finds it: its data dir, a file root left behind.
+        await chmod(parent, 0o755);
+        await chown(data, 65534, 65534);
+        command.unshift('setpriv', '--reuid=65534', '--regid=65534', '--clear-groups');
+      }
+      const child = spawnSync(command[0]!, command.slice(1), { cwd: import.meta.dirname, encoding: 'utf8' });
+      expect(child.status, child.stderr).toBe(0);
+      const outcome = JSON.parse(child.stdout) as { opened: boolean; code?: string; message?: string };
+      expect(outcome).toMatchObject({ opened: false, code: 'METADATA_FAILURE' });
+      expect(outcome.message).toContain(`the metadata file ${path} cannot be written (attempt to write a readonly database)`);
+      expect(await readFile(path)).toEqual(before);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 
   it('refuses a file that is not SQLite with a clear error', async () => {
     const path = join(dir, 'garbage.db');
     await import('node:fs/promises').then((fs) => fs.writeFile(path, 'this is not a database, just text long enough to have a header'));
     await expect(new SqliteMetadataStore(path).records()[Symbol.asyncIterator]().next()).rejects.toThrow(/cannot open the metadata file .*garbage.db/);
+  });
+});
+
+describe('SqliteMetadataStore bound to its data dir', () => {
+  /** A data dir under the test's folder, created, and its metadata file's default path. */
+  async function dataDir(name: string): Promise<{ dir: string; file: string }> {
+    const path = join(dir, name);
+    await mkdir(path, { recursive: true });
+    return { dir: path, file: join(path, '.takhin-tiered.db') };
+  }
+
+  async function opening(store: SqliteMetadataStore): Promise<unknown> {
+    try {
+      return (await collect(store.records())).flat();
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('refuses another data dir at open, naming both and the ways out, and still serves its own', async () => {
+    const a = await dataDir('bind-a');
+    const b = await dataDir('bind-b');
+    const first = new SqliteMetadataStore(a.file, { dataDir: a.dir });
+    await first.commit([{ put: sampleRecord(500) }]);
+    await first.close();
+    const error = await expectTieringError(opening(new SqliteMetadataStore(a.file, { dataDir: b.dir })), 'METADATA_FAILURE');
+    const [realA, realB] = [realpathSync(a.dir), realpathSync(b.dir)];
+    expect(error.message).toContain(`the metadata file ${a.file} belongs to the data dir ${realA}, not ${realB}`);
+    expect(error.message).toContain('storage.tiered.metadata.path');
+    expect(error.message).toContain('takhin-tiered rebuild');
+    // The same dir under another name is the same dir.
+    const alias = join(dir, 'bind-a-alias');
+    await symlink(a.dir, alias);
+    expect(await opening(new SqliteMetadataStore(a.file, { dataDir: alias }))).toEqual([sampleRecord(500)]);
+  });
+
+  it('follows its data dir moved with the file in it, but not to a copy while the original is there', async () => {
+    const a = await dataDir('move-a');
+    const first = new SqliteMetadataStore(a.file, { dataDir: a.dir });
+    await first.commit([{ put: sampleRecord(501) }]);
+    await first.close();
+    const copy = join(dir, 'move-copy');
+    await cp(a.dir, copy, { recursive: true });
+    await expectTieringError(opening(new SqliteMetadataStore(join(copy, '.takhin-tiered.db'), { dataDir: copy })), 'METADATA_FAILURE');
+    const moved = join(dir, 'move-b');
+    await rename(a.dir, moved);
+    const file = join(moved, '.takhin-tiered.db');
+    expect(await opening(new SqliteMetadataStore(file, { dataDir: moved }))).toEqual([sampleRecord(501)]);
+    // Bound to where it is now: the old path, back again, is another data dir.
+    await mkdir(a.dir);
+    const error = await expectTieringError(opening(new SqliteMetadataStore(file, { dataDir: a.dir })), 'METADATA_FAILURE');
+    expect(error.message).toContain(`belongs to the data dir ${realpathSync(moved)}, not ${realpathSync(a.dir)}`);
+  });
+
+  it('binds a file from before binding (schema version 1) to the data dir of its next open', async () => {
+    const a = await dataDir('old-a');
+    const b = await dataDir('old-b');
+    const unbound = new SqliteMetadataStore(a.file);
+    await unbound.commit([{ put: sampleRecord(502) }]);
+    await unbound.close();
+    const old = new DatabaseSync(a.file);
+    old.exec('DROP TABLE properties; PRAGMA user_version = 1;');
+    old.close();
+    expect(await opening(new SqliteMetadataStore(a.file, { dataDir: a.dir }))).toEqual([sampleRecord(502)]);
+    const peek = new DatabaseSync(a.file);
+    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+    peek.close();
+    await expectTieringError(opening(new SqliteMetadataStore(a.file, { dataDir: b.dir })), 'METADATA_FAILURE');
+  });
+});
+
+describe('two data dirs given one metadata file', () => {
+  const DAY = 24 * 3_600_000;
+
+  /** Three segments of `orders-0` (two closed, a month old), as both brokers have. */
+  async function logDir(path: string): Promise<void> {
+    let baseOffset = 0n;
+    for (let i = 0; i < 3; i++) {
+      const segment = await writeSegment(path, { topic: 'orders', partition: 0, baseOffset, logBytes: 64 * 1024, recordBytes: 500, recordsPerBatch: 4, mtime: new Date(Date.now() - (40 - i) * DAY) });
+      baseOffset = segment.nextOffset;
+    }
+  }
+
+  function open(dataDir: string, tiered: Record<string, unknown> = {}) {
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'auto.archive.enabled': false, ...tiered } } });
+    const container = createContainer(config, [fsProvider]);
+    // Bound to storage.data.dir: createContainer (di/create-container.ts) does not pass it to
+    // createMetadataStore yet, so the store is registered here as it will make it.
+    container.register(METADATA_STORE, { useValue: createMetadataStore(config.storage.tiered, config.storage.data.dir) });
+    return openTieredStorage(container);
+  }
+
+  it('refuses the second at open, and the first keeps its archived segments readable', async () => {
+    const a = join(dir, 'shared-a');
+    const b = join(dir, 'shared-b');
+    await logDir(a);
+    await logDir(b);
+    let first = await open(a);
+    expect(await first.runCycle()).toMatchObject({ archived: 2, failed: 0 });
+    await first.close();
+    await expectTieringError(open(b, { 'metadata.path': join(a, '.takhin-tiered.db') }), 'METADATA_FAILURE', /belongs to the data dir .*shared-a, not .*shared-b/);
+    first = await open(a);
+    try {
+      expect(first.getStats()).toMatchObject({ totalSegments: 3, archivedSegments: 2 });
+      expect((await first.readAt('orders', 0, 0)).batches.length).toBeGreaterThan(0);
+    } finally {
+      await first.close();
+    }
   });
 });

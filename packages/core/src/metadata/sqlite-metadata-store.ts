@@ -1,5 +1,5 @@
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { TieringError } from '../errors/tiering-error.js';
 import { fsyncPathSync, syncDirectorySync } from '../transfer/sync-directory.js';
@@ -33,6 +33,8 @@ const MIGRATIONS: readonly string[] = [
      version        INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX segments_by_partition ON segments (topic, partition, base_offset);`,
+  // What the file belongs to: `data_dir`, the real path of the data dir its records describe.
+  `CREATE TABLE properties (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
 ];
 
 /**
@@ -68,6 +70,19 @@ const STATE_CODES: readonly SegmentState[] = ['idle', 'archiving', 'restoring'];
 
 type Row = (string | number | null)[];
 
+/** SQLite's primary result codes that mean the file cannot be written by this process. */
+const SQLITE_PERM = 3;
+const SQLITE_READONLY = 8;
+
+export interface SqliteMetadataStoreOptions {
+  /**
+   * The data dir whose records the file holds. Given, the file is bound to its real path at the
+   * first open, and a later open for any other data dir is refused: two data dirs sharing one
+   * file would each take the other's records for their own. Omitted, nothing is checked.
+   */
+  readonly dataDir?: string;
+}
+
 /** The open file and the statements prepared on it. */
 interface Connection {
   readonly db: DatabaseSync;
@@ -81,7 +96,8 @@ interface Connection {
  * The embedded default: one SQLite file (node:sqlite) under the data dir, WAL journal; the
  * schema carries a version and migrates forward. The file is opened (and migrated) at the first
  * call, not at construction: a container builds the store before `openTieredStorage` has locked
- * the data dir, and a process that finds the dir locked must not have touched the file.
+ * the data dir, and a process that finds the dir locked must not have touched the file. At that
+ * open it must be writable, and (given `dataDir`) bound to that data dir and no other.
  *
  * A commit that resolved survives a crash or power cut, but the fsync that vouches for it does
  * not run on the calling thread (docs/ARCHITECTURE.md, "Metadata"): the transaction is written
@@ -106,7 +122,10 @@ export class SqliteMetadataStore implements MetadataStore {
    */
   #unsynced: TieringError | undefined;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    readonly options: SqliteMetadataStoreOptions = {},
+  ) {
     this.description = `sqlite ${path}`;
   }
 
@@ -146,20 +165,20 @@ export class SqliteMetadataStore implements MetadataStore {
     const connection = this.#open();
     if (this.#unsynced) throw this.#unsynced;
     if (writes.length === 0) return;
-    connection.db.exec('BEGIN IMMEDIATE');
     try {
-      for (const write of writes) {
-        const path = 'put' in write ? write.put.path : write.delete;
-        const stored = connection.version.get(path) as { version: number } | undefined;
-        const conflict = versionConflict(write, stored?.version);
-        if (conflict) throw conflict;
-        if ('put' in write) connection.upsert.run(...toRow(write.put));
-        else connection.delete.run(path);
-      }
-      connection.db.exec('COMMIT');
+      inTransaction(connection.db, () => {
+        for (const write of writes) {
+          const path = 'put' in write ? write.put.path : write.delete;
+          const stored = connection.version.get(path) as { version: number } | undefined;
+          const conflict = versionConflict(write, stored?.version);
+          if (conflict) throw conflict;
+          if ('put' in write) connection.upsert.run(...toRow(write.put));
+          else connection.delete.run(path);
+        }
+      });
     } catch (error) {
-      connection.db.exec('ROLLBACK');
-      throw error;
+      if (error instanceof TieringError) throw error;
+      throw writeFailure(this.path, error);
     }
     await this.#durable();
   }
@@ -217,6 +236,8 @@ export class SqliteMetadataStore implements MetadataStore {
       // NORMAL: commits reach the WAL without an fsync; commit() then fsyncs it off this thread.
       db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
       migrate(db, this.path);
+      checkWritable(db);
+      if (this.options.dataDir !== undefined) bind(db, this.path, this.options.dataDir);
       // The WAL exists once the WAL mode is set. It, any migration in it, and the folder entries
       // of both files are put on disk here, before the first commit counts on them.
       wal = openSync(`${this.path}-wal`, 'r');
@@ -227,6 +248,7 @@ export class SqliteMetadataStore implements MetadataStore {
       if (wal !== undefined) closeSync(wal);
       db?.close();
       if (error instanceof TieringError) throw error;
+      if (isReadOnly(error)) throw writeFailure(this.path, error);
       throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${this.path}: ${(error as Error).message}`, undefined, { cause: error });
     }
     this.#wal = wal;
@@ -249,16 +271,92 @@ function migrate(db: DatabaseSync, path: string): void {
     throw new TieringError('METADATA_FAILURE', `the metadata file ${path} has schema version ${applied}, newer than this release knows (${MIGRATIONS.length}); upgrade Takhin`);
   }
   for (let version = applied; version < MIGRATIONS.length; version++) {
-    db.exec('BEGIN IMMEDIATE');
-    try {
+    inTransaction(db, () => {
       db.exec(MIGRATIONS[version]!);
       db.exec(`PRAGMA user_version = ${version + 1}`);
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
+}
+
+/**
+ * Writes (and rolls back) the schema version: a file this process may only read (its owner, its
+ * mode, a read-only mount) opens and reads fine, and without this every commit would fail later.
+ * `BEGIN IMMEDIATE` alone is not enough: SQLite grants it on a read-only file.
+ */
+function checkWritable(db: DatabaseSync): void {
+  const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec(`PRAGMA user_version = ${version}`);
+  } finally {
+    if (db.isTransaction) db.exec('ROLLBACK');
+  }
+}
+
+/**
+ * Binds the file to `dataDir`'s real path at its first open (or the first since binding came in),
+ * and refuses any other data dir after: its records say which segments of that dir are archived,
+ * and another dir with the same topics would take them for its own and overwrite them. One case
+ * is let through: the file lies in `dataDir` and the bound dir is gone, i.e. the dir was moved
+ * with its file in it; the binding then follows.
+ */
+function bind(db: DatabaseSync, path: string, dataDir: string): void {
+  const current = realPathOf(dataDir);
+  inTransaction(db, () => {
+    const bound = (db.prepare("SELECT value FROM properties WHERE name = 'data_dir'").get() as { value: string } | undefined)?.value;
+    if (bound === current) return;
+    const moved = bound !== undefined && realPathOf(dirname(path)) === current && !existsSync(bound);
+    if (bound !== undefined && !moved) {
+      throw new TieringError(
+        'METADATA_FAILURE',
+        `the metadata file ${path} belongs to the data dir ${bound}, not ${current}: data dirs sharing one file overwrite each other's records. ` +
+          `Give ${current} its own file (storage.tiered.metadata.path, by default <data dir>/.takhin-tiered.db). ` +
+          `If ${current} is ${bound} moved on purpose: with the file inside it and ${bound} removed or renamed, the binding follows; ` +
+          `or move the file (with its -wal and -shm) aside and run \`takhin-tiered rebuild\` to recreate the archived segments' records from the cold store`,
+      );
+    }
+    db.prepare("INSERT INTO properties (name, value) VALUES ('data_dir', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run(current);
+  });
+}
+
+/** The path with symlinks resolved, so one dir under two names is one dir; as given if absent. */
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** Runs `work` in a write transaction: all of it is committed, or none. */
+function inTransaction(db: DatabaseSync, work: () => void): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    work();
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+/** Whether `error` is SQLite refusing to write: a read-only file, folder or mount, or no permission. */
+function isReadOnly(error: unknown): boolean {
+  const code = (error as { errcode?: unknown }).errcode;
+  return typeof code === 'number' && ((code & 0xff) === SQLITE_READONLY || (code & 0xff) === SQLITE_PERM);
+}
+
+function writeFailure(path: string, error: unknown): TieringError {
+  const reason = (error as Error).message;
+  if (isReadOnly(error)) {
+    return new TieringError(
+      'METADATA_FAILURE',
+      `the metadata file ${path} cannot be written (${reason}): this process must be able to write it, its -wal and -shm files and its folder`,
+      undefined,
+      { cause: error },
+    );
+  }
+  return new TieringError('METADATA_FAILURE', `cannot write the metadata file ${path}: ${reason}`, undefined, { cause: error });
 }
 
 function toRow(r: SegmentRecord): Row {
