@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -38,6 +38,19 @@ interface Broker {
   /** Batch headers of each closed segment, read from the local files before anything moved. */
   batches: Map<string, LocatedBatch[]>;
   closed: string[];
+}
+
+/** A partition of one segment (the active one) of two batches, offsets 0..4 and 5..9, opened with `tail` appended to its `.log`. */
+async function activeWithTail(tail: Buffer): Promise<{ tiered: TieredStorage; topic: string; path: string; batches: LocatedBatch[] }> {
+  const dataDir = join(work, `broker-${brokers++}`, 'data');
+  const topic = 'reads.v1-preallocated';
+  const segment = await writeSegment(dataDir, { topic, partition: 0, baseOffset: 0n, logBytes: 4 * KiB, recordBytes: 400, recordsPerBatch: 5, preallocateIndexBytes: 10 * KiB });
+  const batches = await readLogBatchHeaders(segment.files.log);
+  expect(batches.map((b) => [b.header.baseOffset, b.header.lastOffset])).toEqual([[0n, 4n], [5n, 9n]]);
+  await appendFile(segment.files.log, tail);
+  const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+  opened.push(tiered);
+  return { tiered, topic, path: segment.segmentPath, batches };
 }
 
 /**
@@ -253,5 +266,31 @@ describe('readAt', () => {
     await b.tiered.archiveSegment(path!);
     await b.tiered.store.delete(objectKeyOf(path!));
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 0), 'REMOTE_MISSING', /its \.log is missing from the fs cold store/);
+  });
+
+  it('reads a .log with a zero-filled preallocated tail (log.preallocate) up to its valid end, as Kafka recovery does', async () => {
+    const { tiered, topic, path, batches } = await activeWithTail(Buffer.alloc(64 * KiB));
+    const end = batches.at(-1)!.position + batches.at(-1)!.header.sizeInBytes;
+    const all = await tiered.readAt(topic, 0, 0, { maxBytes: 1024 * KiB });
+    expect(all.batches).toEqual(batches);
+    expect(all.bytes.length).toBe(end);
+    expect(all.nextOffset).toBe(10);
+    const second = await tiered.readAt(topic, 0, 7);
+    expect(second.batches).toEqual([batches[1]]);
+    await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record of reads\.v1-preallocated-0/);
+    expect(tiered.getSegment(path).policy).toBe('hot');
+  });
+
+  it('a tail shorter than a batch header that is all zeros ends the data too; a nonzero one is corrupt', async () => {
+    const short = await activeWithTail(Buffer.alloc(30));
+    expect((await short.tiered.readAt(short.topic, 0, 0, { maxBytes: 1024 * KiB })).batches).toEqual(short.batches);
+    await expectTieringError(short.tiered.readAt(short.topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /past the last record/);
+    // A zero offset and length with anything else after them is not preallocated space.
+    const garbage = Buffer.alloc(64 * KiB);
+    garbage[20] = 0x5a;
+    const bad = await activeWithTail(garbage);
+    await expectTieringError(bad.tiered.readAt(bad.topic, 0, 10), 'CORRUPT_SEGMENT', /reads\.v1-preallocated-0\/0{20}\.log \(local\) holds bytes that are not Kafka record batches: .* at position \d+/);
+    await expectTieringError(bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1024 * KiB }), 'CORRUPT_SEGMENT', /not Kafka record batches/);
+    expect((await bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1 })).batches).toEqual([bad.batches[0]]);
   });
 });
