@@ -293,4 +293,21 @@ describe('readAt', () => {
     await expectTieringError(bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1024 * KiB }), 'CORRUPT_SEGMENT', /not Kafka record batches/);
     expect((await bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1 })).batches).toEqual([bad.batches[0]]);
   });
+
+  it('a remote .log shorter than its manifest says is REMOTE_CORRUPT naming the segment, wherever the read lands', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    const key = objectKeyOf(path!);
+    const bytes = await readAll(await b.tiered.store.get(key));
+    await b.tiered.store.put(key, bytes.subarray(0, 1000));
+    const batches = b.batches.get(path!)!;
+    const far = batches.find((batch) => batch.position >= 0.4 * bytes.length)!;
+    await expectTieringError(
+      b.tiered.readAt(TOPIC, 0, Number(far.header.baseOffset)),
+      'REMOTE_CORRUPT',
+      new RegExp(`^reads\\.v1-events-0/0{20}\\.log: its \\.log in the fs cold store \\(key .*\\) is shorter than the ${bytes.length} bytes its manifest records: chunk 4 \\(bytes 262144–327679\\) starts at or past its end$`),
+    );
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, 0), 'REMOTE_CORRUPT', /^reads\.v1-events-0\/0{20}\.log: chunk 0 of its \.log/);
+  });
 });
