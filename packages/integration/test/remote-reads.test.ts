@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -309,5 +309,43 @@ describe('readAt', () => {
       new RegExp(`^reads\\.v1-events-0/0{20}\\.log: its \\.log in the fs cold store \\(key .*\\) is shorter than the ${bytes.length} bytes its manifest records: chunk 4 \\(bytes 262144–327679\\) starts at or past its end$`),
     );
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 0), 'REMOTE_CORRUPT', /^reads\.v1-events-0\/0{20}\.log: chunk 0 of its \.log/);
+  });
+
+  it('an offset index entry past the end of the .log is not trusted: the read scans the segment and skips no offset', async () => {
+    const b = await broker();
+    const [path, next] = b.closed;
+    const batches = b.batches.get(path!)!;
+    const indexFile = join(b.dataDir, path!.replace(/\.log$/, '.index'));
+    const logSize = (await stat(join(b.dataDir, path!))).size;
+    // One entry: relative offset 4, position 99999 past the end of a smaller .log.
+    const entry = Buffer.alloc(8);
+    entry.writeInt32BE(4, 0);
+    entry.writeInt32BE(logSize + 99_999, 4);
+    await writeFile(indexFile, entry);
+    const target = batches.find((batch) => batch.header.lastOffset >= 10n)!;
+    const local = await b.tiered.readAt(TOPIC, 0, 10, { maxBytes: 1 });
+    expect(local).toMatchObject({ segmentPath: path, position: target.position, batches: [target] });
+    // The same index archived (its checksums are the manifest's): the remote read scans too.
+    await b.tiered.archiveSegment(path!);
+    const remote = await b.tiered.readAt(TOPIC, 0, 10, { maxBytes: 1 });
+    expect(remote).toMatchObject({ segmentPath: path, position: target.position, batches: [target], source: 'remote' });
+    // An offset in the next segment still reads from there.
+    const nextFirst = b.batches.get(next!)![0]!;
+    expect((await b.tiered.readAt(TOPIC, 0, Number(nextFirst.header.baseOffset), { maxBytes: 1 })).segmentPath).toBe(next);
+  });
+
+  it('an offset index entry pointing at no batch (past the end, or into a preallocated zero tail) is not trusted either', async () => {
+    const { tiered, topic, path, batches } = await activeWithTail(Buffer.alloc(64 * KiB));
+    const end = batches.at(-1)!.position + batches.at(-1)!.header.sizeInBytes;
+    const indexFile = join(tiered.dataDir, path.replace(/\.log$/, '.index'));
+    for (const [relative, position] of [[4, 99_999], [9, end], [9, end + 4 * KiB]] as const) {
+      const entry = Buffer.alloc(8);
+      entry.writeInt32BE(relative, 0);
+      entry.writeInt32BE(position, 4);
+      await writeFile(indexFile, entry);
+      expect((await tiered.readAt(topic, 0, 7)).batches, `entry ${relative} at ${position}`).toEqual([batches[1]]);
+      expect((await tiered.readAt(topic, 0, 9)).batches).toEqual([batches[1]]);
+      await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record/);
+    }
   });
 });
