@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  RemoteReads,
   TieringError,
   createContainer,
+  describeArgument,
   loadConfig,
   objectKeyOf,
   openTieredStorage,
@@ -347,5 +349,44 @@ describe('readAt', () => {
       expect((await tiered.readAt(topic, 0, 9)).batches).toEqual([batches[1]]);
       await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record/);
     }
+  });
+});
+
+describe('read arguments', () => {
+  it('shows a value with its type unless it is a number, so "5" and 10n do not pass for 5 and 10', () => {
+    expect([5, -1, 1.5, Number.NaN, -0, Infinity].map(describeArgument)).toEqual(['5', '-1', '1.5', 'NaN', '-0', 'Infinity']);
+    expect(describeArgument('5')).toBe('the string "5"');
+    expect(describeArgument(10n)).toBe('the bigint 10n');
+    expect(describeArgument(true)).toBe('the boolean true');
+    expect([undefined, null, [1], { offset: 1 }, () => 1].map(describeArgument)).toEqual(['undefined', 'null', 'an array', 'an object', 'a function']);
+    expect(describeArgument('x'.repeat(100))).toBe(`the string "${'x'.repeat(40)}…"`);
+  });
+
+  it('RemoteReads.read takes a whole offset ≥ 0 and a positive whole maxBytes, else INVALID_ARGUMENT naming what it got', async () => {
+    const b = await broker();
+    const reads = new RemoteReads(b.dataDir, join(b.cacheDir, 'direct'), b.tiered.store, () => 0);
+    const segment = b.tiered.getSegment(b.closed[0]!);
+    const read = (offset: unknown, maxBytes?: unknown) => reads.read(segment, offset as number, { maxBytes: maxBytes as number });
+    for (const [offset, got] of [
+      ['5', 'the string "5"'],
+      [10n, 'the bigint 10n'],
+      [Number.NaN, 'NaN'],
+      [1.5, '1.5'],
+      [-1, '-1'],
+      [undefined, 'undefined'],
+    ] as const) {
+      await expectTieringError(read(offset), 'INVALID_ARGUMENT', new RegExp(`^not an offset: got ${got.replace('.', '\\.')} \\(expected a whole number ≥ 0\\)$`));
+    }
+    await expectTieringError(read(2 ** 53), 'INVALID_ARGUMENT', /^not an offset: got 9007199254740992 \(expected a whole number ≥ 0 up to 2\^53 - 1/);
+    for (const [maxBytes, got] of [
+      ['10', 'the string "10"'],
+      [0, '0'],
+      [-5, '-5'],
+      [2.5, '2\\.5'],
+      [10n, 'the bigint 10n'],
+    ] as const) {
+      await expectTieringError(read(0, maxBytes), 'INVALID_ARGUMENT', new RegExp(`^maxBytes must be a positive whole number, got ${got}$`));
+    }
+    expect((await read(0, 1))!.position).toBe(0);
   });
 });

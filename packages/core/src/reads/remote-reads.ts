@@ -10,6 +10,7 @@ import type { SegmentRecord } from '../metadata/segment-record.js';
 import { localPathOf } from '../tiered/segment-files.js';
 import { ChunkCache, requireChunks } from './chunk-cache.js';
 import { IndexCache, type RemoteSegment } from './index-cache.js';
+import { requireMaxBytes, requireOffset } from './read-arguments.js';
 import { zeroCounters, type RemoteReadCounters } from './remote-read-counters.js';
 
 /** What `readAt` returns: the bytes a Kafka fetch would, and where they came from. */
@@ -67,7 +68,9 @@ export class RemoteReads {
 
   /** Batches from `offset` in `segment`; undefined when the offset is past its last batch. */
   async read(segment: SegmentRecord, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult | undefined> {
+    requireOffset(offset);
     const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
+    requireMaxBytes(maxBytes);
     try {
       return segment.policy === 'cold' ? await this.#remote(segment, offset, maxBytes, options.signal) : await this.#local(segment, offset, maxBytes);
     } catch (error) {
