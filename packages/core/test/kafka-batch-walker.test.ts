@@ -136,6 +136,37 @@ describe('batch walker on real Kafka segments', () => {
     }
   });
 
+  it('ends the data at a zero-filled tail (a preallocated .log) and still rejects a tail that is not all zeros', async () => {
+    const segment = await largestSegment('payments-0');
+    const log = await readFile(segment.log);
+    const batches = await batchesOf(segment.log);
+    const last = batches.at(-1)!;
+    const end = last.header.lastOffset + 1n;
+    for (const tail of [64 * 1024, 61, 30, 1]) {
+      const read = bufferRangeReader(Buffer.concat([log, Buffer.alloc(tail)]));
+      const walked: LocatedBatch[] = [];
+      for await (const batch of walkBatchHeaders(read, 0)) walked.push(batch);
+      expect(walked, `${tail} zeros`).toEqual(batches);
+      const everything = await readBatches(read, { startPosition: 0, targetOffset: 0n, maxBytes: 2 ** 31 });
+      expect(everything!.bytes.equals(log)).toBe(true);
+      expect((await readBatches(read, { startPosition: last.position, targetOffset: last.header.lastOffset, maxBytes: 1 << 20 }))!.batches).toEqual([last]);
+      expect(await readBatches(read, { startPosition: last.position, targetOffset: end, maxBytes: 1 })).toBeUndefined();
+      // A segment of nothing but preallocated space holds no batches.
+      expect(await findBatch(bufferRangeReader(Buffer.alloc(tail)), 0, 0n)).toBeUndefined();
+    }
+    // One nonzero byte in the header where the data should end: not preallocated space.
+    for (const at of [0, 11, 20, 60]) {
+      const tail = Buffer.alloc(4096);
+      tail[at] = 0x5a;
+      const read = bufferRangeReader(Buffer.concat([log, tail]));
+      await expect(readBatches(read, { startPosition: last.position, targetOffset: end, maxBytes: 1, source: segment.name }), `byte ${at}`).rejects.toMatchObject({
+        name: 'KafkaFormatError',
+        source: segment.name,
+        position: log.length,
+      });
+    }
+  });
+
   it('never returns bytes that rotted: a flipped byte fails the fetch unless CRC checks are off', async () => {
     const segment = await largestSegment('orders.v1-events-1');
     const batches = await batchesOf(segment.log);

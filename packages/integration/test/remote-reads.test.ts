@@ -1,10 +1,12 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  RemoteReads,
   TieringError,
   createContainer,
+  describeArgument,
   loadConfig,
   objectKeyOf,
   openTieredStorage,
@@ -38,6 +40,19 @@ interface Broker {
   /** Batch headers of each closed segment, read from the local files before anything moved. */
   batches: Map<string, LocatedBatch[]>;
   closed: string[];
+}
+
+/** A partition of one segment (the active one) of two batches, offsets 0..4 and 5..9, opened with `tail` appended to its `.log`. */
+async function activeWithTail(tail: Buffer): Promise<{ tiered: TieredStorage; topic: string; path: string; batches: LocatedBatch[] }> {
+  const dataDir = join(work, `broker-${brokers++}`, 'data');
+  const topic = 'reads.v1-preallocated';
+  const segment = await writeSegment(dataDir, { topic, partition: 0, baseOffset: 0n, logBytes: 4 * KiB, recordBytes: 400, recordsPerBatch: 5, preallocateIndexBytes: 10 * KiB });
+  const batches = await readLogBatchHeaders(segment.files.log);
+  expect(batches.map((b) => [b.header.baseOffset, b.header.lastOffset])).toEqual([[0n, 4n], [5n, 9n]]);
+  await appendFile(segment.files.log, tail);
+  const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+  opened.push(tiered);
+  return { tiered, topic, path: segment.segmentPath, batches };
 }
 
 /**
@@ -253,5 +268,125 @@ describe('readAt', () => {
     await b.tiered.archiveSegment(path!);
     await b.tiered.store.delete(objectKeyOf(path!));
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 0), 'REMOTE_MISSING', /its \.log is missing from the fs cold store/);
+  });
+
+  it('reads a .log with a zero-filled preallocated tail (log.preallocate) up to its valid end, as Kafka recovery does', async () => {
+    const { tiered, topic, path, batches } = await activeWithTail(Buffer.alloc(64 * KiB));
+    const end = batches.at(-1)!.position + batches.at(-1)!.header.sizeInBytes;
+    const all = await tiered.readAt(topic, 0, 0, { maxBytes: 1024 * KiB });
+    expect(all.batches).toEqual(batches);
+    expect(all.bytes.length).toBe(end);
+    expect(all.nextOffset).toBe(10);
+    const second = await tiered.readAt(topic, 0, 7);
+    expect(second.batches).toEqual([batches[1]]);
+    await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record of reads\.v1-preallocated-0/);
+    expect(tiered.getSegment(path).policy).toBe('hot');
+  });
+
+  it('a tail shorter than a batch header that is all zeros ends the data too; a nonzero one is corrupt', async () => {
+    const short = await activeWithTail(Buffer.alloc(30));
+    expect((await short.tiered.readAt(short.topic, 0, 0, { maxBytes: 1024 * KiB })).batches).toEqual(short.batches);
+    await expectTieringError(short.tiered.readAt(short.topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /past the last record/);
+    // A zero offset and length with anything else after them is not preallocated space.
+    const garbage = Buffer.alloc(64 * KiB);
+    garbage[20] = 0x5a;
+    const bad = await activeWithTail(garbage);
+    await expectTieringError(bad.tiered.readAt(bad.topic, 0, 10), 'CORRUPT_SEGMENT', /reads\.v1-preallocated-0\/0{20}\.log \(local\) holds bytes that are not Kafka record batches: .* at position \d+/);
+    await expectTieringError(bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1024 * KiB }), 'CORRUPT_SEGMENT', /not Kafka record batches/);
+    expect((await bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1 })).batches).toEqual([bad.batches[0]]);
+  });
+
+  it('a remote .log shorter than its manifest says is REMOTE_CORRUPT naming the segment, wherever the read lands', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    const key = objectKeyOf(path!);
+    const bytes = await readAll(await b.tiered.store.get(key));
+    await b.tiered.store.put(key, bytes.subarray(0, 1000));
+    const batches = b.batches.get(path!)!;
+    const far = batches.find((batch) => batch.position >= 0.4 * bytes.length)!;
+    await expectTieringError(
+      b.tiered.readAt(TOPIC, 0, Number(far.header.baseOffset)),
+      'REMOTE_CORRUPT',
+      new RegExp(`^reads\\.v1-events-0/0{20}\\.log: its \\.log in the fs cold store \\(key .*\\) is shorter than the ${bytes.length} bytes its manifest records: chunk 4 \\(bytes 262144–327679\\) starts at or past its end$`),
+    );
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, 0), 'REMOTE_CORRUPT', /^reads\.v1-events-0\/0{20}\.log: chunk 0 of its \.log/);
+  });
+
+  it('an offset index entry past the end of the .log is not trusted: the read scans the segment and skips no offset', async () => {
+    const b = await broker();
+    const [path, next] = b.closed;
+    const batches = b.batches.get(path!)!;
+    const indexFile = join(b.dataDir, path!.replace(/\.log$/, '.index'));
+    const logSize = (await stat(join(b.dataDir, path!))).size;
+    // One entry: relative offset 4, position 99999 past the end of a smaller .log.
+    const entry = Buffer.alloc(8);
+    entry.writeInt32BE(4, 0);
+    entry.writeInt32BE(logSize + 99_999, 4);
+    await writeFile(indexFile, entry);
+    const target = batches.find((batch) => batch.header.lastOffset >= 10n)!;
+    const local = await b.tiered.readAt(TOPIC, 0, 10, { maxBytes: 1 });
+    expect(local).toMatchObject({ segmentPath: path, position: target.position, batches: [target] });
+    // The same index archived (its checksums are the manifest's): the remote read scans too.
+    await b.tiered.archiveSegment(path!);
+    const remote = await b.tiered.readAt(TOPIC, 0, 10, { maxBytes: 1 });
+    expect(remote).toMatchObject({ segmentPath: path, position: target.position, batches: [target], source: 'remote' });
+    // An offset in the next segment still reads from there.
+    const nextFirst = b.batches.get(next!)![0]!;
+    expect((await b.tiered.readAt(TOPIC, 0, Number(nextFirst.header.baseOffset), { maxBytes: 1 })).segmentPath).toBe(next);
+  });
+
+  it('an offset index entry pointing at no batch (past the end, or into a preallocated zero tail) is not trusted either', async () => {
+    const { tiered, topic, path, batches } = await activeWithTail(Buffer.alloc(64 * KiB));
+    const end = batches.at(-1)!.position + batches.at(-1)!.header.sizeInBytes;
+    const indexFile = join(tiered.dataDir, path.replace(/\.log$/, '.index'));
+    for (const [relative, position] of [[4, 99_999], [9, end], [9, end + 4 * KiB]] as const) {
+      const entry = Buffer.alloc(8);
+      entry.writeInt32BE(relative, 0);
+      entry.writeInt32BE(position, 4);
+      await writeFile(indexFile, entry);
+      expect((await tiered.readAt(topic, 0, 7)).batches, `entry ${relative} at ${position}`).toEqual([batches[1]]);
+      expect((await tiered.readAt(topic, 0, 9)).batches).toEqual([batches[1]]);
+      await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record/);
+    }
+  });
+});
+
+describe('read arguments', () => {
+  it('shows a value with its type unless it is a number, so "5" and 10n do not pass for 5 and 10', () => {
+    expect([5, -1, 1.5, Number.NaN, -0, Infinity].map(describeArgument)).toEqual(['5', '-1', '1.5', 'NaN', '-0', 'Infinity']);
+    expect(describeArgument('5')).toBe('the string "5"');
+    expect(describeArgument(10n)).toBe('the bigint 10n');
+    expect(describeArgument(true)).toBe('the boolean true');
+    expect([undefined, null, [1], { offset: 1 }, () => 1].map(describeArgument)).toEqual(['undefined', 'null', 'an array', 'an object', 'a function']);
+    expect(describeArgument('x'.repeat(100))).toBe(`the string "${'x'.repeat(40)}…"`);
+  });
+
+  it('RemoteReads.read takes a whole offset ≥ 0 and a positive whole maxBytes, else INVALID_ARGUMENT naming what it got', async () => {
+    const b = await broker();
+    const reads = new RemoteReads(b.dataDir, join(b.cacheDir, 'direct'), b.tiered.store, () => 0);
+    const segment = b.tiered.getSegment(b.closed[0]!);
+    const read = (offset: unknown, maxBytes?: unknown) => reads.read(segment, offset as number, { maxBytes: maxBytes as number });
+    for (const [offset, got] of [
+      ['5', 'the string "5"'],
+      [10n, 'the bigint 10n'],
+      [Number.NaN, 'NaN'],
+      [1.5, '1.5'],
+      [-1, '-1'],
+      [undefined, 'undefined'],
+    ] as const) {
+      await expectTieringError(read(offset), 'INVALID_ARGUMENT', new RegExp(`^not an offset: got ${got.replace('.', '\\.')} \\(expected a whole number ≥ 0\\)$`));
+    }
+    await expectTieringError(read(2 ** 53), 'INVALID_ARGUMENT', /^not an offset: got 9007199254740992 \(expected a whole number ≥ 0 up to 2\^53 - 1/);
+    for (const [maxBytes, got] of [
+      ['10', 'the string "10"'],
+      [0, '0'],
+      [-5, '-5'],
+      [2.5, '2\\.5'],
+      [10n, 'the bigint 10n'],
+    ] as const) {
+      await expectTieringError(read(0, maxBytes), 'INVALID_ARGUMENT', new RegExp(`^maxBytes must be a positive whole number, got ${got}$`));
+    }
+    expect((await read(0, 1))!.position).toBe(0);
   });
 });

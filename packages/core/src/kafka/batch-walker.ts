@@ -17,6 +17,11 @@ export interface WalkOptions {
  * Walks the batches of a `.log` from `startPosition` (a batch boundary: 0, or a position
  * from the offset index) to the end of the data, reading only each batch's 61-byte header.
  * A batch cut short at the end of the data is `TRUNCATED`, never silently dropped.
+ *
+ * The data also ends where a header is all zeros: the zero-filled tail of a preallocated
+ * `.log` (`log.preallocate`, or a crash before the broker trimmed it). Kafka's reader finds
+ * there a batch of size 0, too small to be one, and recovery truncates the log at it. Anything
+ * nonzero in that header is still read as a batch, and so fails as corrupt.
  */
 export async function* walkBatchHeaders(read: ByteRangeReader, startPosition: number, options: WalkOptions = {}): AsyncGenerator<LocatedBatch> {
   const { source } = options;
@@ -29,6 +34,7 @@ export async function* walkBatchHeaders(read: ByteRangeReader, startPosition: nu
       if (previous !== undefined) await assertBatchEnds(read, previous, source);
       return;
     }
+    if (isZeroFilled(bytes)) return;
     const header = parseRecordBatchHeader(bytes, { source, position });
     previous = { position, header };
     yield previous;
@@ -46,6 +52,12 @@ export async function readLogBatchHeaders(path: string): Promise<LocatedBatch[]>
   } finally {
     await reader.close();
   }
+}
+
+/** A header of zeros, whole or cut by the end of the data: preallocated space, not a batch (see `walkBatchHeaders`). */
+function isZeroFilled(bytes: Buffer): boolean {
+  for (const byte of bytes) if (byte !== 0) return false;
+  return true;
 }
 
 /** The data ended right after `batch`'s header was read: check its last byte is there. */

@@ -125,6 +125,15 @@ export class ChunkCache {
       if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') {
         throw new TieringError('REMOTE_MISSING', `${address.manifest.segment}: its .log is missing from the ${this.store.backend} cold store (key ${file.key})`, address.manifest.segment, { cause: error });
       }
+      // A range the manifest's size allows but the object does not: the object was cut short.
+      if (error instanceof ColdStoreError && error.code === 'INVALID_RANGE') {
+        throw new TieringError(
+          'REMOTE_CORRUPT',
+          `${address.manifest.segment}: its .log in the ${this.store.backend} cold store (key ${file.key}) is shorter than the ${file.size} bytes its manifest records: chunk ${address.index} (bytes ${offset}–${offset + length - 1}) starts at or past its end`,
+          address.manifest.segment,
+          { cause: error },
+        );
+      }
       throw error;
     }
     this.counters.requests++;

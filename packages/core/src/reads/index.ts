@@ -1,4 +1,5 @@
 export * from './chunk-cache.js';
 export * from './index-cache.js';
+export * from './read-arguments.js';
 export * from './remote-read-counters.js';
 export * from './remote-reads.js';

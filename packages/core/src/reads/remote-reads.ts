@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
-import { readBatches, type FetchedBatches, type LocatedBatch } from '../kafka/batch-walker.js';
+import { findBatch, readBatches, type FetchedBatches, type LocatedBatch } from '../kafka/batch-walker.js';
 import { openFileRangeReader, type ByteRangeReader } from '../kafka/byte-range-reader.js';
 import { KafkaFormatError } from '../kafka/kafka-format-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
@@ -10,6 +10,7 @@ import type { SegmentRecord } from '../metadata/segment-record.js';
 import { localPathOf } from '../tiered/segment-files.js';
 import { ChunkCache, requireChunks } from './chunk-cache.js';
 import { IndexCache, type RemoteSegment } from './index-cache.js';
+import { requireMaxBytes, requireOffset } from './read-arguments.js';
 import { zeroCounters, type RemoteReadCounters } from './remote-read-counters.js';
 
 /** What `readAt` returns: the bytes a Kafka fetch would, and where they came from. */
@@ -67,7 +68,9 @@ export class RemoteReads {
 
   /** Batches from `offset` in `segment`; undefined when the offset is past its last batch. */
   async read(segment: SegmentRecord, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult | undefined> {
+    requireOffset(offset);
     const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
+    requireMaxBytes(maxBytes);
     try {
       return segment.policy === 'cold' ? await this.#remote(segment, offset, maxBytes, options.signal) : await this.#local(segment, offset, maxBytes);
     } catch (error) {
@@ -91,7 +94,7 @@ export class RemoteReads {
     const index = await this.#localIndex(segment);
     const reader = await openFileRangeReader(localPathOf(this.dataDir, segment, 'log'));
     try {
-      const fetched = await readBatches(reader.read, { startPosition: index.lookup(BigInt(offset)).position, targetOffset: BigInt(offset), maxBytes, source: segment.path });
+      const fetched = await readFromIndex(reader.read, reader.size, index, offset, maxBytes, segment.path);
       return fetched && result(segment, fetched, 'local', { bytes: 0, requests: 0 });
     } finally {
       await reader.close();
@@ -117,7 +120,7 @@ export class RemoteReads {
     const remote = await this.#indexes.get(segment.path, signal);
     const touched: number[] = [];
     const reader = this.#chunkReader(remote, touched, signal);
-    const fetched = await readBatches(reader, { startPosition: remote.index.lookup(BigInt(offset)).position, targetOffset: BigInt(offset), maxBytes, source: segment.path });
+    const fetched = await readFromIndex(reader, remote.manifest.files.log.size, remote.index, offset, maxBytes, segment.path);
     this.#prefetchAfter(remote, touched);
     // Concurrent reads share the counters; a read alone on a segment sees exactly its own cost.
     const cost = { bytes: this.counters.fetchedBytes - before.bytes, requests: this.counters.requests - before.requests };
@@ -175,6 +178,25 @@ export class RemoteReads {
       this.chunks.prefetch({ manifest, index: last + 1 });
     }
   }
+}
+
+/**
+ * The batches from `offset` in a `.log` of `size` bytes, walking from the offset index's floor
+ * entry. An entry names the batch starting at its position, so one at or past the end of the
+ * `.log`, or where no batch starts (in a preallocated zero tail), is a corrupt index: an index
+ * that outlived the log data it points at, which Kafka's recovery would truncate. Walking from
+ * it would find nothing and hand the read to the next segment, skipping offsets; the read scans
+ * this segment from its start instead.
+ */
+async function readFromIndex(read: ByteRangeReader, size: number, index: OffsetIndex, offset: number, maxBytes: number, source: string): Promise<FetchedBatches | undefined> {
+  const options = { targetOffset: BigInt(offset), maxBytes, source };
+  const floor = index.lookup(BigInt(offset)).position;
+  if (floor >= size) return readBatches(read, { ...options, startPosition: 0 });
+  const fetched = await readBatches(read, { ...options, startPosition: floor });
+  if (fetched !== undefined || floor === 0) return fetched;
+  // Nothing from the floor on: past the last batch if one starts there, else the entry is corrupt.
+  if ((await findBatch(read, floor, 0n, { source })) !== undefined) return undefined;
+  return readBatches(read, { ...options, startPosition: 0 });
 }
 
 function result(segment: SegmentRecord, fetched: FetchedBatches, source: 'local' | 'remote', cost: { bytes: number; requests: number }): ReadAtResult {

@@ -1,0 +1,46 @@
+import { TieringError } from '../errors/tiering-error.js';
+
+/** Characters of a string argument shown in a message before it is cut. */
+const SHOWN_CHARACTERS = 40;
+
+/**
+ * An argument as a message shows it: numbers as themselves, anything else with its type, so
+ * the string `'5'` or the bigint `10n` never reads like the number it is not.
+ */
+export function describeArgument(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
+    case 'string':
+      return `the string ${JSON.stringify(value.length > SHOWN_CHARACTERS ? `${value.slice(0, SHOWN_CHARACTERS)}…` : value)}`;
+    case 'bigint':
+      return `the bigint ${value}n`;
+    case 'boolean':
+      return `the boolean ${value}`;
+    case 'symbol':
+      return `the symbol ${String(value)}`;
+    case 'undefined':
+      return 'undefined';
+    case 'function':
+      return 'a function';
+    default:
+      return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
+  }
+}
+
+/**
+ * An offset a read or lookup takes: a whole number ≥ 0 that a JavaScript number holds exactly.
+ * Anything else is `INVALID_ARGUMENT`, as a bad `maxBytes` is; `OFFSET_OUT_OF_RANGE` is for a
+ * well-formed offset the log does not hold.
+ */
+export function requireOffset(offset: unknown): asserts offset is number {
+  if (Number.isSafeInteger(offset) && (offset as number) >= 0) return;
+  const expected = Number.isInteger(offset) && (offset as number) > 0 ? 'a whole number ≥ 0 up to 2^53 - 1, the largest a number holds exactly' : 'a whole number ≥ 0';
+  throw new TieringError('INVALID_ARGUMENT', `not an offset: got ${describeArgument(offset)} (expected ${expected})`);
+}
+
+/** A read's `maxBytes`: a whole number > 0; anything else is `INVALID_ARGUMENT`. */
+export function requireMaxBytes(maxBytes: unknown): asserts maxBytes is number {
+  if (Number.isSafeInteger(maxBytes) && (maxBytes as number) > 0) return;
+  throw new TieringError('INVALID_ARGUMENT', `maxBytes must be a positive whole number, got ${describeArgument(maxBytes)}`);
+}
