@@ -154,14 +154,20 @@ describe('readAt', () => {
     expect(seen).toEqual(all.map((batch) => batch.header.baseOffset));
   });
 
-  it('past the last record, before the first segment, or with a bad maxBytes: a clear error', async () => {
+  it('past the last record, before the first segment, or with a bad offset or maxBytes: a clear error', async () => {
     const b = await broker();
     await b.tiered.archiveSegment(b.closed[0]!);
     const last = [...b.batches.values()].flat().at(-1)!.header.lastOffset;
     await expectTieringError(b.tiered.readAt(TOPIC, 0, Number(last) + 1), 'OFFSET_OUT_OF_RANGE', /offset \d+ is past the last record of reads\.v1-events-0/);
-    await expectTieringError(b.tiered.readAt(TOPIC, 0, -1), 'OFFSET_OUT_OF_RANGE', /not an offset/);
     await expectTieringError(b.tiered.readAt('nope', 0, 0), 'UNKNOWN_PARTITION', /no segments of nope-0/);
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 0, { maxBytes: 0 }), 'INVALID_ARGUMENT', /maxBytes must be a positive whole number, got 0/);
+    // Not a whole number ≥ 0 at all is a bad argument, shown with its type so it cannot pass for a number.
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, -1), 'INVALID_ARGUMENT', /^not an offset: got -1 \(expected a whole number ≥ 0\)$/);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, Number.NaN), 'INVALID_ARGUMENT', /^not an offset: got NaN /);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, 1.5), 'INVALID_ARGUMENT', /^not an offset: got 1\.5 /);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, '5' as never), 'INVALID_ARGUMENT', /^not an offset: got the string "5" \(expected a whole number ≥ 0\)$/);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, 10n as never), 'INVALID_ARGUMENT', /^not an offset: got the bigint 10n /);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, 0, { maxBytes: '10' as never }), 'INVALID_ARGUMENT', /^maxBytes must be a positive whole number, got the string "10"$/);
   });
 
   it('fetches only the chunks a read needs, counts what it cost, and serves the next read of them from the cache', async () => {

@@ -160,7 +160,9 @@ describe('TieredStorage, the model', () => {
     const first = Number(partition.segments[0]!.baseOffset);
     if (first > 0) expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1, first - 1), 'OFFSET_OUT_OF_RANGE', /before the first segment/);
     expectTieringErrorSync(() => tiered.findSegment('no-such-topic', 0, 0), 'UNKNOWN_PARTITION', /no segments of no-such-topic-0/);
-    expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1, -1), 'OFFSET_OUT_OF_RANGE', /not an offset/);
+    expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1, -1), 'INVALID_ARGUMENT', /^not an offset: got -1 \(expected a whole number ≥ 0\)$/);
+    expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1, '5' as never), 'INVALID_ARGUMENT', /^not an offset: got the string "5"/);
+    expectTieringErrorSync(() => tiered.findSegment(partition.topic, '1' as never, 0), 'UNKNOWN_PARTITION', /^not a topic-partition: the string "[^"]+", the string "1"$/);
     expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1.5, 0), 'UNKNOWN_PARTITION');
   });
 

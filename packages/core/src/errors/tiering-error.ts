@@ -6,9 +6,9 @@ export const TIERING_ERROR_CODES = [
   'UNKNOWN_SEGMENT',
   /** A topic-partition this data dir and its metadata know nothing of. */
   'UNKNOWN_PARTITION',
-  /** An offset before the partition's first segment, past its end, or not an offset at all. */
+  /** A whole offset ≥ 0 before the partition's first segment or past its end. */
   'OFFSET_OUT_OF_RANGE',
-  /** An argument that is not what the call takes (a negative `maxBytes`, say). */
+  /** An argument that is not what the call takes (an offset that is not a whole number ≥ 0, a negative `maxBytes`). */
   'INVALID_ARGUMENT',
   /** The operation is refused for this segment (active, internal topic, topic never tiered). */
   'NOT_ALLOWED',

@@ -24,6 +24,7 @@ import { BackgroundArchiver, type CycleReport, type StopOptions } from './backgr
 import { DataDirLock } from './data-dir-lock.js';
 import { DEFAULT_READ_MAX_BYTES, RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
 import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
+import { describeArgument, requireMaxBytes, requireOffset } from '../reads/read-arguments.js';
 import { siblingOf } from '../config/load-config.js';
 import { DataDirSync } from './data-dir-sync.js';
 import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js';
@@ -156,11 +157,10 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   findSegment(topic: string, partition: number, offset: number): SegmentRecord {
     if (typeof topic !== 'string' || !Number.isSafeInteger(partition) || partition < 0) {
-      throw new TieringError('UNKNOWN_PARTITION', `not a topic-partition: ${JSON.stringify(topic)}, ${String(partition)}`);
+      throw new TieringError('UNKNOWN_PARTITION', `not a topic-partition: ${describeArgument(topic)}, ${describeArgument(partition)}`);
     }
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new TieringError('OFFSET_OUT_OF_RANGE', `not an offset: ${String(offset)} (expected a whole number ≥ 0)`);
-    }
+    // Not a whole number ≥ 0 at all: INVALID_ARGUMENT; one the log does not hold: OFFSET_OUT_OF_RANGE.
+    requireOffset(offset);
     const record = this.#catalog.index.floor(topic, partition, offset);
     if (record !== undefined) return record;
     const segments = this.#catalog.index.partition(topic, partition);
@@ -202,12 +202,12 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * batches, at most `maxBytes` (at least one batch), with the segment, position and next offset.
    * The same for a local segment and an archived one, which is never restored: only the chunks
    * holding the bytes are fetched, each verified. Past the partition's last record:
-   * `OFFSET_OUT_OF_RANGE`.
+   * `OFFSET_OUT_OF_RANGE`; an offset or `maxBytes` that is not a whole number: `INVALID_ARGUMENT`.
    */
   async readAt(topic: string, partition: number, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult> {
     this.#checkOpen();
     const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
-    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new TieringError('INVALID_ARGUMENT', `maxBytes must be a positive whole number, got ${String(options.maxBytes)}`);
+    requireMaxBytes(maxBytes);
     let segment: SegmentRecord | undefined = this.findSegment(topic, partition, offset);
     while (segment !== undefined) {
       const result = await this.#reads.read(segment, offset, { maxBytes, signal: options.signal }).catch(async (error: NodeJS.ErrnoException) => {
