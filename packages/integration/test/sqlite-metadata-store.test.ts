@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { METADATA_STORE, SqliteMetadataStore, TieringError, createContainer, createMetadataStore, loadConfig, openTieredStorage } from '@takhin/core';
+import { SqliteMetadataStore, TieringError, createContainer, loadConfig, openTieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { collect, expectTieringError, sampleRecord, writeSegment } from '@takhin/testkit';
 
@@ -252,11 +252,7 @@ describe('two data dirs given one metadata file', () => {
 
   function open(dataDir: string, tiered: Record<string, unknown> = {}) {
     const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'auto.archive.enabled': false, ...tiered } } });
-    const container = createContainer(config, [fsProvider]);
-    // Bound to storage.data.dir: createContainer (di/create-container.ts) does not pass it to
-    // createMetadataStore yet, so the store is registered here as it will make it.
-    container.register(METADATA_STORE, { useValue: createMetadataStore(config.storage.tiered, config.storage.data.dir) });
-    return openTieredStorage(container);
+    return openTieredStorage(createContainer(config, [fsProvider]));
   }
 
   it('refuses the second at open, and the first keeps its archived segments readable', async () => {

@@ -79,7 +79,7 @@ export function createContainer(
     container.register(STORE_METRICS, { useClass: InMemoryStoreMetrics }, { lifecycle: Lifecycle.ContainerScoped });
   }
   container.register(COLD_STORE, { useFactory: instanceCachingFactory((c) => c.resolve(BackendStoreFactory).create()) });
-  container.register(METADATA_STORE, { useFactory: instanceCachingFactory(() => createMetadataStore(settings)) });
+  container.register(METADATA_STORE, { useFactory: instanceCachingFactory(() => createMetadataStore(settings, loaded.storage.data.dir)) });
   // The workers' requests are counted in the same registry as the main thread's.
   container.register(TRANSFER_WORKERS, { useFactory: instanceCachingFactory((c) => new TransferPool({ metrics: c.resolve(STORE_METRICS) })) });
   container.register(CLOCK, { useClass: SystemClock }, { lifecycle: Lifecycle.ContainerScoped });
