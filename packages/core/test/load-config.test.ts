@@ -18,6 +18,15 @@ const s3Provider: BackendProvider = {
   },
 };
 
+/** The embedded default's provider, as far as loadConfig sees it: `root` is required. */
+const fsProvider: BackendProvider = {
+  name: 'fs',
+  parseConfig: (raw) => parseConfigObject('storage.tiered.fs', raw, { root: { type: 'string', required: true, nonEmpty: true } }),
+  create: () => {
+    throw new Error('not used');
+  },
+};
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'takhin-config-'));
@@ -232,6 +241,17 @@ metrics: { enabled: true, port: 9090 }
       expect(configError(broken).message).toMatch(/is not valid YAML/);
       const duplicate = await yamlFile('duplicate.yaml', 'storage:\n  data: { dir: /a }\n  data: { dir: /b }\n');
       expect(configError(duplicate).message).toMatch(/is not valid YAML.*unique/is);
+    });
+
+    it('a missing storage.data.dir, named before the FS root it would have given', async () => {
+      const error = configError({ storage: { tiered: { enabled: true } } }, {}, [fsProvider]);
+      expect(error.path).toBe('storage.data.dir');
+      expect(error.message).toMatch(/"storage.data.dir": is required .*\(or set storage.tiered.fs.root\)/);
+      expect(configError(await yamlFile('no-data-dir.yaml', 'storage:\n  tiered:\n    enabled: true\n'), {}, [fsProvider]).path).toBe('storage.data.dir');
+      // An fs section that is written, even empty, is missing its root.
+      expect(configError({ storage: { tiered: { fs: {} } } }, {}, [fsProvider]).path).toBe('storage.tiered.fs.root');
+      expect(configError({ 'storage.tiered.fs': {} }, {}, [fsProvider]).path).toBe('storage.tiered.fs.root');
+      expect(loadConfig({ storage: { data: { dir: '/data' } } }, { providers: [fsProvider] }).storage.tiered.backends.fs).toEqual({ root: '/data-tiered/cold' });
     });
 
     it("the backend's own keys, when its provider is given", () => {

@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { BackendProvider } from '../contracts/backend-provider.js';
 import { ConfigError } from '../errors/config-error.js';
-import { flattenConfigTree, type ConfigLeaf } from './config-tree.js';
+import { flattenConfigTree, isMap, type ConfigLeaf } from './config-tree.js';
 import { nearestKey, parseConfigObject } from './config-schema.js';
 import { environmentLeaves } from './environment-overrides.js';
 import type { TakhinConfig, TopicOverride } from './takhin-config.js';
@@ -82,6 +82,12 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
     backends.fs = { ...backends.fs, root: join(siblingOf(dataDir), 'cold') };
   } else if (typeof backends.fs?.root === 'string') {
     backends.fs = { ...backends.fs, root: pathFrom(base, leaves, 'storage.tiered.fs.root', backends.fs.root) };
+  }
+  // Without a data dir the embedded default has no root: name the setting a config normally has,
+  // not the root it would have given (unless an `fs` section was written, even an empty one).
+  const validatesFs = (options.providers ?? []).some((provider) => provider.name === 'fs');
+  if (validatesFs && tiered.backend === 'fs' && dataDir === undefined && backends.fs === undefined && !writesSection(tree, ['storage', 'tiered', 'fs'])) {
+    throw new ConfigError('storage.data.dir', "is required to place the FS backend's objects beside it (or set storage.tiered.fs.root)");
   }
   for (const provider of options.providers ?? []) {
     if (backends[provider.name] !== undefined || provider.name === tiered.backend) provider.parseConfig(backends[provider.name] ?? {});
@@ -195,6 +201,16 @@ function checkTopLevel(tree: unknown): void {
     const first = key.split('.')[0]!;
     if (!known.has(first)) throw new ConfigError(key, `unknown key; this library reads "storage.data.dir", "storage.tiered.*" and "console.*"${suggestTop(key)}`);
   }
+}
+
+/** Whether `tree` writes the section at `parts`, dotted or nested, even as `{}` or null. */
+function writesSection(tree: unknown, parts: readonly string[]): boolean {
+  if (parts.length === 0) return true;
+  if (!isMap(tree)) return false;
+  return Object.entries(tree).some(([key, value]) => {
+    const keyParts = key.split('.');
+    return keyParts.length <= parts.length && keyParts.every((part, i) => part === parts[i]) && writesSection(value, parts.slice(keyParts.length));
+  });
 }
 
 function suggestTop(path: string): string {
