@@ -183,7 +183,46 @@ metrics: { enabled: true, port: 9090 }
     });
   });
 
+  it('takes a section written with nothing in it (null, its children commented out) as empty', async () => {
+    const commented = await yamlFile(
+      'commented.yaml',
+      `storage:
+  data:
+    dir: /data
+  tiered:
+    # enabled: true
+    # cold.age.hours: 24
+console:
+`,
+    );
+    const empty = loadConfig({ storage: { data: { dir: '/data' } } });
+    expect(loadConfig(commented)).toEqual(empty);
+    expect(loadConfig(await yamlFile('storage-only.yaml', 'storage:\n'))).toEqual(loadConfig({}));
+    const topic = await yamlFile('empty-topic.yaml', 'storage:\n  data.dir: /data\n  tiered:\n    s3:\n    topics:\n      audit:\n        # cold.age.hours: 24\n');
+    expect(loadConfig(topic)).toEqual(empty);
+  });
+
   describe('errors name the key, the value and what was expected', () => {
+    it('a section that is not a map of settings', async () => {
+      for (const [source, path, got] of [
+        [{ storage: { tiered: [] } }, 'storage.tiered', 'an array'],
+        [{ storage: { tiered: 'fast' } }, 'storage.tiered', '"fast"'],
+        [{ storage: [] }, 'storage', 'an array'],
+        [{ storage: { data: '/data' } }, 'storage.data', '"/data"'],
+        [{ console: 8080 }, 'console', 'number 8080'],
+        [{ storage: { tiered: { topics: ['audit'] } } }, 'storage.tiered.topics', 'an array'],
+        [{ storage: { tiered: { s3: 'bucket' } } }, 'storage.tiered.s3', '"bucket"'],
+      ] as const) {
+        const error = configError(source as Record<string, unknown>);
+        expect(error.path).toBe(path);
+        expect(error.message).toBe(`invalid configuration "${path}": expected a map of settings, got ${got}`);
+      }
+      expect(configError(await yamlFile('list-tiered.yaml', 'storage:\n  tiered: []\n')).message).toMatch(/"storage.tiered": expected a map of settings, got an array/);
+      // A misspelt section is still one, empty or not.
+      expect(configError({ storage: { tierd: null } }).message).toMatch(/"storage.tierd": unknown key/);
+    });
+
+
     it('an unknown key, with the nearest known one', () => {
       const error = configError({ storage: { tiered: { 'cold.age.hour': 3 } } });
       expect(error.path).toBe('storage.tiered.cold.age.hour');

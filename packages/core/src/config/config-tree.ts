@@ -39,6 +39,8 @@ export function flattenConfigTree(tree: unknown, origin: string): Map<string, Co
         walk(value, path, topicsNext, inTopic);
         continue;
       }
+      // A topic written with its settings commented out: no settings, like `{}`.
+      if (keysAreTopics && value === null) continue;
       const full = path.join('.');
       for (const [existing] of leaves) {
         if (existing === full) throw new ConfigError(full, `is set twice in ${origin} (once dotted, once nested?)`);
@@ -59,7 +61,7 @@ export function isMap(value: unknown): value is Record<string, unknown> {
 
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'a list';
+  if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a map';
   return `${typeof value} ${String(value)}`;

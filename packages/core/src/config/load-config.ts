@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { BackendProvider } from '../contracts/backend-provider.js';
 import { ConfigError } from '../errors/config-error.js';
-import { flattenConfigTree, isMap, type ConfigLeaf } from './config-tree.js';
+import { describeValue, flattenConfigTree, isMap, type ConfigLeaf } from './config-tree.js';
 import { nearestKey, parseConfigObject } from './config-schema.js';
 import { environmentLeaves } from './environment-overrides.js';
 import type { TakhinConfig, TopicOverride } from './takhin-config.js';
@@ -172,6 +172,11 @@ function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<s
   for (const { path, value, topic } of leaves.values()) {
     const parts = path.split('.');
     if (BROKER_SECTIONS.some((section) => path === section || path.startsWith(`${section}.`))) continue;
+    if (isSection(path, backendNames)) {
+      // Written with nothing in it (`tiered:` with its children commented out): an empty section.
+      if (value === null) continue;
+      throw new ConfigError(path, `expected a map of settings, got ${describeValue(value)}`);
+    }
     if (parts[0] === 'console' && parts.length > 1) {
       sorted.console[parts.slice(1).join('.')] = value;
     } else if (parts[0] === 'storage' && parts[1] === 'data' && parts.length > 2) {
@@ -191,6 +196,13 @@ function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<s
     }
   }
   return sorted;
+}
+
+/** Whether `path` is a section this library reads (so its value must be a map, or null for empty). */
+function isSection(path: string, backendNames: ReadonlySet<string>): boolean {
+  if (['storage', 'storage.data', 'storage.tiered', 'storage.tiered.topics', 'console'].includes(path)) return true;
+  const parts = path.split('.');
+  return parts.length === 3 && parts[0] === 'storage' && parts[1] === 'tiered' && backendNames.has(parts[2]!);
 }
 
 /** Catches a misspelt section that holds nothing (`storge: {}`), which no leaf would reveal. */
