@@ -245,6 +245,16 @@ console:
       expect(configError({ storage: { tiered: { 'metadata.store': 'redis' } } }).message).toMatch(/must be one of "sqlite", "memory", got "redis"/);
     });
 
+    it('a timer interval longer than a Node timer holds (2^31−1 ms), which would fire every 1 ms', () => {
+      const longest = loadConfig({ storage: { tiered: { 'archive.interval.minutes': 35791 } } }).storage.tiered.archiveIntervalMinutes;
+      expect(longest * 60_000).toBeLessThanOrEqual(2 ** 31 - 1);
+      expect(configError({ storage: { tiered: { 'archive.interval.minutes': 100000 } } }).message).toBe(
+        'invalid configuration "storage.tiered.archive.interval.minutes": must be at most 35791, got 100000',
+      );
+      expect(configError({ storage: { tiered: { 'archive.interval.minutes': 35792 } } }).path).toBe('storage.tiered.archive.interval.minutes');
+      expect(configError({}, { TAKHIN_STORAGE_TIERED_ARCHIVE_INTERVAL_MINUTES: '100000' }).message).toMatch(/must be at most 35791, got 100000 \(set by environment variable/);
+    });
+
     it('a bad value from the environment names the variable', () => {
       const error = configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: 'abc' });
       expect(error.message).toBe(
