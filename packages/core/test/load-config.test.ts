@@ -255,6 +255,26 @@ console:
       expect(configError({}, { TAKHIN_STORAGE_TIERED_ARCHIVE_INTERVAL_MINUTES: '100000' }).message).toMatch(/must be at most 35791, got 100000 \(set by environment variable/);
     });
 
+    it('at most a few dozen characters of a value, never a whole file', async () => {
+      const lines = Array.from({ length: 50 }, (_, i) => `user${i}:x:${i}:${i}:User ${i}:/home/user${i}:/usr/sbin/nologin`);
+      const passwd = configError(await yamlFile('passwd', `${lines.join('\n')}\n`)).message;
+      expect(passwd).toMatch(/^invalid configuration "\(root\)": expected a map of settings in passwd, got "user0:x:0:0:User 0:.{20,60}…"$/);
+      expect(passwd).not.toContain('user9');
+      const long = 'x'.repeat(5000);
+      for (const source of [
+        { storage: { tiered: { 'cold.age.hours': long } } },
+        { storage: { tiered: { 'metadata.store': long } } },
+        { storage: { tiered: { enabled: long } } },
+        { storage: { tiered: long } },
+        { storage: { tiered: { topics: { audit: long } } } },
+        { storage: { data: { dir: `/data\0${long}` } } },
+      ]) {
+        const { message } = configError(source);
+        expect(message).toContain('…"');
+        expect(message.length).toBeLessThan(200);
+      }
+    });
+
     it('a bad value from the environment names the variable', () => {
       const error = configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: 'abc' });
       expect(error.message).toBe(

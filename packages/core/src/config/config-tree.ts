@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error.js';
+import { quoteValue } from './quote-value.js';
 
 /** One setting as written: its full dotted path, its value, and where it was written. */
 export interface ConfigLeaf {
@@ -60,7 +61,7 @@ export function isMap(value: unknown): value is Record<string, unknown> {
 }
 
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return quoteValue(value);
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a map';

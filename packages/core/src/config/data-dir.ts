@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { ConfigError } from '../errors/config-error.js';
+import { quoteValue } from './quote-value.js';
 
 /**
  * Throws unless `dir` (`storage.data.dir`) is a folder that exists. It is the broker's log dir,
@@ -9,9 +10,9 @@ import { ConfigError } from '../errors/config-error.js';
 export async function checkDataDir(dir: string): Promise<void> {
   const stats = await stat(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') {
-      throw new ConfigError('storage.data.dir', `no such folder: ${JSON.stringify(dir)} (the broker's log dir, which this library never creates)`);
+      throw new ConfigError('storage.data.dir', `no such folder: ${quoteValue(dir)} (the broker's log dir, which this library never creates)`);
     }
-    throw new ConfigError('storage.data.dir', `cannot read ${JSON.stringify(dir)} (${error.code ?? error.message})`);
+    throw new ConfigError('storage.data.dir', `cannot read ${quoteValue(dir)} (${error.code ?? error.message})`);
   });
-  if (!stats.isDirectory()) throw new ConfigError('storage.data.dir', `${JSON.stringify(dir)} is a file, not a folder`);
+  if (!stats.isDirectory()) throw new ConfigError('storage.data.dir', `${quoteValue(dir)} is a file, not a folder`);
 }

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors/config-error.js';
 import { describeValue, flattenConfigTree, isMap, type ConfigLeaf } from './config-tree.js';
 import { nearestKey, parseConfigObject } from './config-schema.js';
 import { environmentLeaves } from './environment-overrides.js';
+import { quoteValue } from './quote-value.js';
 import type { TakhinConfig, TopicOverride } from './takhin-config.js';
 import { BROKER_SECTIONS, BUILT_IN_BACKENDS, CONSOLE_SCHEMA, DATA_SCHEMA, TIERED_SCHEMA, TOPIC_SCHEMA } from './takhin-settings.js';
 
@@ -259,7 +260,7 @@ function checkAges(section: string, warm: number, cold: number): void {
 
 function pathFrom(base: string, leaves: Map<string, ConfigLeaf>, key: string, value: string): string {
   const leaf = leaves.get(key);
-  if (value.includes('\0')) throw new ConfigError(key, `must not contain a NUL character, got ${JSON.stringify(value)}`);
+  if (value.includes('\0')) throw new ConfigError(key, `must not contain a NUL character, got ${quoteValue(value)}`);
   // Values from the environment are relative to the working directory, like any shell path.
   const from = leaf?.origin.startsWith('environment') ? process.cwd() : base;
   return isAbsolute(value) ? resolve(value) : resolve(from, value);
