@@ -290,10 +290,23 @@ console:
 
     it('warm.age.hours at or above cold.age.hours', () => {
       expect(configError({ storage: { tiered: { 'warm.age.hours': 168 } } }).message).toMatch(
-        /"storage.tiered.warm.age.hours": must be less than storage.tiered.cold.age.hours \(168\), got 168/,
+        /"storage.tiered.warm.age.hours": must be less than storage.tiered.cold.age.hours \(168, not set: the default\), got 168/,
+      );
+      expect(configError({ storage: { tiered: { 'warm.age.hours': 100, 'cold.age.hours': 100 } } }).message).toMatch(
+        /"storage.tiered.warm.age.hours": must be less than storage.tiered.cold.age.hours \(100\), got 100/,
       );
       expect(configError({ storage: { tiered: { 'warm.age.hours': 100 } } }, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: '24' }).message).toMatch(/must be less than .*\(24\), got 100/);
       expect(configError({ storage: { tiered: { topics: { t: { 'warm.age.hours': 5, 'cold.age.hours': 5 } } } } }).path).toBe('storage.tiered.topics.t.warm.age.hours');
+    });
+
+    it('the age the user set, not the one defaulted from it', () => {
+      const error = configError({ storage: { tiered: { 'cold.age.hours': 0 } } });
+      expect(error.path).toBe('storage.tiered.cold.age.hours');
+      expect(error.message).toBe(
+        'invalid configuration "storage.tiered.cold.age.hours": must be more than storage.tiered.warm.age.hours (0, not set: half the cold age, at most 72), got 0: a segment turns warm before it turns cold',
+      );
+      expect(configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: '0' }).message).toMatch(/"storage.tiered.cold.age.hours": .*got 0.*\(set by environment variable TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS\)/);
+      expect(configError({ storage: { tiered: { topics: { audit: { 'cold.age.hours': 0 } } } } }).path).toBe('storage.tiered.topics.audit.cold.age.hours');
     });
 
     it('one setting written twice, dotted and nested', () => {

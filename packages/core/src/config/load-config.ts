@@ -66,14 +66,24 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
     topics[topic] = { enabled: parsed.enabled, coldAgeHours: parsed['cold.age.hours'], warmAgeHours: parsed['warm.age.hours'] };
   }
 
-  const coldAgeHours = tiered['cold.age.hours'];
-  const warmAgeHours = tiered['warm.age.hours'] ?? defaultWarmHours(coldAgeHours);
-  withOrigin(() => checkAges('storage.tiered', warmAgeHours, coldAgeHours));
+  // Set, unless absent or null (which parseConfigObject takes as absent, giving the default).
+  const coldSet = sections.tiered['cold.age.hours'] !== undefined && sections.tiered['cold.age.hours'] !== null;
+  const coldAge = ageOf('storage.tiered', 'cold', tiered['cold.age.hours'], coldSet);
+  const warmAge = ageOf('storage.tiered', 'warm', tiered['warm.age.hours'] ?? defaultWarmHours(coldAge.hours), tiered['warm.age.hours'] !== undefined);
+  withOrigin(() => checkAges(warmAge, coldAge));
+  const { hours: coldAgeHours } = coldAge;
+  const { hours: warmAgeHours } = warmAge;
   for (const [topic, override] of Object.entries(topics)) {
-    const cold = override.coldAgeHours ?? coldAgeHours;
-    const warm = override.warmAgeHours ?? (override.coldAgeHours === undefined ? warmAgeHours : Math.min(warmAgeHours, defaultWarmHours(cold)));
-    withOrigin(() => checkAges(`storage.tiered.topics.${topic}`, warm, cold));
-    topics[topic] = { ...override, warmAgeHours: warm, coldAgeHours: cold };
+    const section = `storage.tiered.topics.${topic}`;
+    const cold = override.coldAgeHours === undefined ? { ...coldAge, inherited: true } : ageOf(section, 'cold', override.coldAgeHours, true);
+    const warm =
+      override.warmAgeHours !== undefined
+        ? ageOf(section, 'warm', override.warmAgeHours, true)
+        : override.coldAgeHours === undefined || warmAgeHours <= defaultWarmHours(cold.hours)
+          ? { ...warmAge, inherited: true }
+          : ageOf(section, 'warm', defaultWarmHours(cold.hours), false);
+    withOrigin(() => checkAges(warm, cold));
+    topics[topic] = { ...override, warmAgeHours: warm.hours, coldAgeHours: cold.hours };
   }
 
   const dataDir = data.dir === undefined ? undefined : pathFrom(base, leaves, 'storage.data.dir', data.dir);
@@ -252,10 +262,35 @@ function defaultWarmHours(coldAgeHours: number): number {
   return coldAgeHours > 72 ? 72 : coldAgeHours / 2;
 }
 
-function checkAges(section: string, warm: number, cold: number): void {
-  if (warm >= cold) {
-    throw new ConfigError(`${section}.warm.age.hours`, `must be less than ${section}.cold.age.hours (${cold}), got ${warm}: a segment turns warm before it turns cold`);
-  }
+/** An age as used for a section: its hours, the key they come from, and whether anyone set it. */
+interface Age {
+  readonly hours: number;
+  /** The section's own key, or (`inherited`) the global one a topic takes its value from. */
+  readonly key: string;
+  /** Set in the config or the environment, rather than defaulted. */
+  readonly set: boolean;
+  readonly inherited?: boolean;
+}
+
+function ageOf(section: string, age: 'warm' | 'cold', hours: number, set: boolean): Age {
+  return { hours, key: `${section}.${age}.age.hours`, set };
+}
+
+function describeAge(age: Age): string {
+  const unset = age.key.endsWith('warm.age.hours') ? ', not set: half the cold age, at most 72' : ', not set: the default';
+  return `${age.key} (${age.hours}${age.set ? '' : unset})${age.inherited ? ', which the topic inherits' : ''}`;
+}
+
+/**
+ * A segment turns warm before it turns cold. The error names the key the user set in this
+ * section, the warm age if both, and says of the other whether it is defaulted or inherited.
+ */
+function checkAges(warm: Age, cold: Age): void {
+  if (warm.hours < cold.hours) return;
+  const reason = 'a segment turns warm before it turns cold';
+  const warmSetHere = warm.set && !warm.inherited;
+  if (!warmSetHere && cold.set && !cold.inherited) throw new ConfigError(cold.key, `must be more than ${describeAge(warm)}, got ${cold.hours}: ${reason}`);
+  throw new ConfigError(warm.key, `must be less than ${describeAge(cold)}, got ${warm.hours}: ${reason}`);
 }
 
 function pathFrom(base: string, leaves: Map<string, ConfigLeaf>, key: string, value: string): string {
