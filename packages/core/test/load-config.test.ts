@@ -202,6 +202,25 @@ console:
     expect(loadConfig(topic)).toEqual(empty);
   });
 
+  it('lets a topic inherit what it does not set from the global section', () => {
+    const topics = (tiered: Record<string, unknown>, env: Record<string, string> = {}) => loadConfig({ storage: { tiered } }, { env }).storage.tiered.topics;
+    const global = { 'warm.age.hours': 100, 'cold.age.hours': 200 };
+    expect(topics({ ...global, topics: { audit: { 'cold.age.hours': 150 } } }).audit).toMatchObject({ warmAgeHours: 100, coldAgeHours: 150 });
+    expect(topics({ ...global, topics: { audit: { 'warm.age.hours': 20 } } }).audit).toMatchObject({ warmAgeHours: 20, coldAgeHours: 200 });
+    expect(topics({ ...global, topics: { audit: { enabled: false } } }).audit).toMatchObject({ warmAgeHours: 100, coldAgeHours: 200 });
+    // A warm age set nowhere is the default of the topic's own cold age (72, or half of it).
+    expect(topics({ topics: { audit: { 'cold.age.hours': 150 } } }, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: '24' }).audit).toMatchObject({ warmAgeHours: 72, coldAgeHours: 150 });
+    expect(topics({ topics: { audit: { 'cold.age.hours': 10 } } }).audit).toMatchObject({ warmAgeHours: 5, coldAgeHours: 10 });
+    // An inherited warm age the topic's cold age is not above: named as inherited.
+    const error = configError({ storage: { tiered: { ...global, topics: { audit: { 'cold.age.hours': 50 } } } } });
+    expect(error.message).toBe(
+      'invalid configuration "storage.tiered.topics.audit.cold.age.hours": must be more than storage.tiered.warm.age.hours (100), which the topic inherits, got 50: a segment turns warm before it turns cold',
+    );
+    expect(configError({ storage: { tiered: { ...global, topics: { audit: { 'warm.age.hours': 250 } } } } }).message).toMatch(
+      /"storage.tiered.topics.audit.warm.age.hours": must be less than storage.tiered.cold.age.hours \(200\), which the topic inherits, got 250/,
+    );
+  });
+
   describe('errors name the key, the value and what was expected', () => {
     it('a section that is not a map of settings', async () => {
       for (const [source, path, got] of [

@@ -76,10 +76,11 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
   for (const [topic, override] of Object.entries(topics)) {
     const section = `storage.tiered.topics.${topic}`;
     const cold = override.coldAgeHours === undefined ? { ...coldAge, inherited: true } : ageOf(section, 'cold', override.coldAgeHours, true);
+    // Unset keys inherit the global ones; a warm age set nowhere is the default of the topic's cold age.
     const warm =
       override.warmAgeHours !== undefined
         ? ageOf(section, 'warm', override.warmAgeHours, true)
-        : override.coldAgeHours === undefined || warmAgeHours <= defaultWarmHours(cold.hours)
+        : warmAge.set
           ? { ...warmAge, inherited: true }
           : ageOf(section, 'warm', defaultWarmHours(cold.hours), false);
     withOrigin(() => checkAges(warm, cold));
