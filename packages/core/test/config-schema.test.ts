@@ -50,6 +50,16 @@ describe('parseConfigObject', () => {
     expect((caught as Error).message).toMatch(reason);
   });
 
+  it('echoes a long value cut to a few dozen characters', () => {
+    const long = `https//${'a'.repeat(5000)}`;
+    expect(() => parseConfigObject('storage.tiered.s3', { endpoint: long }, { endpoint: { type: 'string', httpUrl: true } })).toThrow(/got "https\/\/a{53}…"$/);
+    expect(() => parseConfigObject('storage.tiered.s3', { bucket: 'b', sse: long }, schema)).toThrow(/got "https\/\/a{53}…"$/);
+    expect(() => parseConfigObject('storage.tiered.s3', { bucket: 'b', partSizeMb: long }, schema)).toThrow(/got "https\/\/a{53}…"$/);
+    // Exactly 60 characters are echoed whole; an emoji is never cut in half.
+    expect(() => parseConfigObject('storage.tiered.s3', { bucket: 'b', sse: 'b'.repeat(60) }, schema)).toThrow(new RegExp(`got "b{60}"$`));
+    expect(() => parseConfigObject('storage.tiered.s3', { bucket: 'b', sse: `${'b'.repeat(59)}😀😀` }, schema)).toThrow(/got "b{59}…"$/);
+  });
+
   it('rejects a section that is not an object', () => {
     expect(() => parseConfigObject('storage.tiered.s3', ['x'], schema)).toThrow(/"storage.tiered.s3": expected an object/);
   });

@@ -18,6 +18,15 @@ const s3Provider: BackendProvider = {
   },
 };
 
+/** The embedded default's provider, as far as loadConfig sees it: `root` is required. */
+const fsProvider: BackendProvider = {
+  name: 'fs',
+  parseConfig: (raw) => parseConfigObject('storage.tiered.fs', raw, { root: { type: 'string', required: true, nonEmpty: true } }),
+  create: () => {
+    throw new Error('not used');
+  },
+};
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'takhin-config-'));
@@ -174,7 +183,65 @@ metrics: { enabled: true, port: 9090 }
     });
   });
 
+  it('takes a section written with nothing in it (null, its children commented out) as empty', async () => {
+    const commented = await yamlFile(
+      'commented.yaml',
+      `storage:
+  data:
+    dir: /data
+  tiered:
+    # enabled: true
+    # cold.age.hours: 24
+console:
+`,
+    );
+    const empty = loadConfig({ storage: { data: { dir: '/data' } } });
+    expect(loadConfig(commented)).toEqual(empty);
+    expect(loadConfig(await yamlFile('storage-only.yaml', 'storage:\n'))).toEqual(loadConfig({}));
+    const topic = await yamlFile('empty-topic.yaml', 'storage:\n  data.dir: /data\n  tiered:\n    s3:\n    topics:\n      audit:\n        # cold.age.hours: 24\n');
+    expect(loadConfig(topic)).toEqual(empty);
+  });
+
+  it('lets a topic inherit what it does not set from the global section', () => {
+    const topics = (tiered: Record<string, unknown>, env: Record<string, string> = {}) => loadConfig({ storage: { tiered } }, { env }).storage.tiered.topics;
+    const global = { 'warm.age.hours': 100, 'cold.age.hours': 200 };
+    expect(topics({ ...global, topics: { audit: { 'cold.age.hours': 150 } } }).audit).toMatchObject({ warmAgeHours: 100, coldAgeHours: 150 });
+    expect(topics({ ...global, topics: { audit: { 'warm.age.hours': 20 } } }).audit).toMatchObject({ warmAgeHours: 20, coldAgeHours: 200 });
+    expect(topics({ ...global, topics: { audit: { enabled: false } } }).audit).toMatchObject({ warmAgeHours: 100, coldAgeHours: 200 });
+    // A warm age set nowhere is the default of the topic's own cold age (72, or half of it).
+    expect(topics({ topics: { audit: { 'cold.age.hours': 150 } } }, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: '24' }).audit).toMatchObject({ warmAgeHours: 72, coldAgeHours: 150 });
+    expect(topics({ topics: { audit: { 'cold.age.hours': 10 } } }).audit).toMatchObject({ warmAgeHours: 5, coldAgeHours: 10 });
+    // An inherited warm age the topic's cold age is not above: named as inherited.
+    const error = configError({ storage: { tiered: { ...global, topics: { audit: { 'cold.age.hours': 50 } } } } });
+    expect(error.message).toBe(
+      'invalid configuration "storage.tiered.topics.audit.cold.age.hours": must be more than storage.tiered.warm.age.hours (100), which the topic inherits, got 50: a segment turns warm before it turns cold',
+    );
+    expect(configError({ storage: { tiered: { ...global, topics: { audit: { 'warm.age.hours': 250 } } } } }).message).toMatch(
+      /"storage.tiered.topics.audit.warm.age.hours": must be less than storage.tiered.cold.age.hours \(200\), which the topic inherits, got 250/,
+    );
+  });
+
   describe('errors name the key, the value and what was expected', () => {
+    it('a section that is not a map of settings', async () => {
+      for (const [source, path, got] of [
+        [{ storage: { tiered: [] } }, 'storage.tiered', 'an array'],
+        [{ storage: { tiered: 'fast' } }, 'storage.tiered', '"fast"'],
+        [{ storage: [] }, 'storage', 'an array'],
+        [{ storage: { data: '/data' } }, 'storage.data', '"/data"'],
+        [{ console: 8080 }, 'console', 'number 8080'],
+        [{ storage: { tiered: { topics: ['audit'] } } }, 'storage.tiered.topics', 'an array'],
+        [{ storage: { tiered: { s3: 'bucket' } } }, 'storage.tiered.s3', '"bucket"'],
+      ] as const) {
+        const error = configError(source as Record<string, unknown>);
+        expect(error.path).toBe(path);
+        expect(error.message).toBe(`invalid configuration "${path}": expected a map of settings, got ${got}`);
+      }
+      expect(configError(await yamlFile('list-tiered.yaml', 'storage:\n  tiered: []\n')).message).toMatch(/"storage.tiered": expected a map of settings, got an array/);
+      // A misspelt section is still one, empty or not.
+      expect(configError({ storage: { tierd: null } }).message).toMatch(/"storage.tierd": unknown key/);
+    });
+
+
     it('an unknown key, with the nearest known one', () => {
       const error = configError({ storage: { tiered: { 'cold.age.hour': 3 } } });
       expect(error.path).toBe('storage.tiered.cold.age.hour');
@@ -197,6 +264,36 @@ metrics: { enabled: true, port: 9090 }
       expect(configError({ storage: { tiered: { 'metadata.store': 'redis' } } }).message).toMatch(/must be one of "sqlite", "memory", got "redis"/);
     });
 
+    it('a timer interval longer than a Node timer holds (2^31−1 ms), which would fire every 1 ms', () => {
+      const longest = loadConfig({ storage: { tiered: { 'archive.interval.minutes': 35791 } } }).storage.tiered.archiveIntervalMinutes;
+      expect(longest * 60_000).toBeLessThanOrEqual(2 ** 31 - 1);
+      expect(configError({ storage: { tiered: { 'archive.interval.minutes': 100000 } } }).message).toBe(
+        'invalid configuration "storage.tiered.archive.interval.minutes": must be at most 35791, got 100000',
+      );
+      expect(configError({ storage: { tiered: { 'archive.interval.minutes': 35792 } } }).path).toBe('storage.tiered.archive.interval.minutes');
+      expect(configError({}, { TAKHIN_STORAGE_TIERED_ARCHIVE_INTERVAL_MINUTES: '100000' }).message).toMatch(/must be at most 35791, got 100000 \(set by environment variable/);
+    });
+
+    it('at most a few dozen characters of a value, never a whole file', async () => {
+      const lines = Array.from({ length: 50 }, (_, i) => `user${i}:x:${i}:${i}:User ${i}:/home/user${i}:/usr/sbin/nologin`);
+      const passwd = configError(await yamlFile('passwd', `${lines.join('\n')}\n`)).message;
+      expect(passwd).toMatch(/^invalid configuration "\(root\)": expected a map of settings in passwd, got "user0:x:0:0:User 0:.{20,60}…"$/);
+      expect(passwd).not.toContain('user9');
+      const long = 'x'.repeat(5000);
+      for (const source of [
+        { storage: { tiered: { 'cold.age.hours': long } } },
+        { storage: { tiered: { 'metadata.store': long } } },
+        { storage: { tiered: { enabled: long } } },
+        { storage: { tiered: long } },
+        { storage: { tiered: { topics: { audit: long } } } },
+        { storage: { data: { dir: `/data\0${long}` } } },
+      ]) {
+        const { message } = configError(source);
+        expect(message).toContain('…"');
+        expect(message.length).toBeLessThan(200);
+      }
+    });
+
     it('a bad value from the environment names the variable', () => {
       const error = configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: 'abc' });
       expect(error.message).toBe(
@@ -212,10 +309,23 @@ metrics: { enabled: true, port: 9090 }
 
     it('warm.age.hours at or above cold.age.hours', () => {
       expect(configError({ storage: { tiered: { 'warm.age.hours': 168 } } }).message).toMatch(
-        /"storage.tiered.warm.age.hours": must be less than storage.tiered.cold.age.hours \(168\), got 168/,
+        /"storage.tiered.warm.age.hours": must be less than storage.tiered.cold.age.hours \(168, not set: the default\), got 168/,
+      );
+      expect(configError({ storage: { tiered: { 'warm.age.hours': 100, 'cold.age.hours': 100 } } }).message).toMatch(
+        /"storage.tiered.warm.age.hours": must be less than storage.tiered.cold.age.hours \(100\), got 100/,
       );
       expect(configError({ storage: { tiered: { 'warm.age.hours': 100 } } }, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: '24' }).message).toMatch(/must be less than .*\(24\), got 100/);
       expect(configError({ storage: { tiered: { topics: { t: { 'warm.age.hours': 5, 'cold.age.hours': 5 } } } } }).path).toBe('storage.tiered.topics.t.warm.age.hours');
+    });
+
+    it('the age the user set, not the one defaulted from it', () => {
+      const error = configError({ storage: { tiered: { 'cold.age.hours': 0 } } });
+      expect(error.path).toBe('storage.tiered.cold.age.hours');
+      expect(error.message).toBe(
+        'invalid configuration "storage.tiered.cold.age.hours": must be more than storage.tiered.warm.age.hours (0, not set: half the cold age, at most 72), got 0: a segment turns warm before it turns cold',
+      );
+      expect(configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: '0' }).message).toMatch(/"storage.tiered.cold.age.hours": .*got 0.*\(set by environment variable TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS\)/);
+      expect(configError({ storage: { tiered: { topics: { audit: { 'cold.age.hours': 0 } } } } }).path).toBe('storage.tiered.topics.audit.cold.age.hours');
     });
 
     it('one setting written twice, dotted and nested', () => {
@@ -232,6 +342,17 @@ metrics: { enabled: true, port: 9090 }
       expect(configError(broken).message).toMatch(/is not valid YAML/);
       const duplicate = await yamlFile('duplicate.yaml', 'storage:\n  data: { dir: /a }\n  data: { dir: /b }\n');
       expect(configError(duplicate).message).toMatch(/is not valid YAML.*unique/is);
+    });
+
+    it('a missing storage.data.dir, named before the FS root it would have given', async () => {
+      const error = configError({ storage: { tiered: { enabled: true } } }, {}, [fsProvider]);
+      expect(error.path).toBe('storage.data.dir');
+      expect(error.message).toMatch(/"storage.data.dir": is required .*\(or set storage.tiered.fs.root\)/);
+      expect(configError(await yamlFile('no-data-dir.yaml', 'storage:\n  tiered:\n    enabled: true\n'), {}, [fsProvider]).path).toBe('storage.data.dir');
+      // An fs section that is written, even empty, is missing its root.
+      expect(configError({ storage: { tiered: { fs: {} } } }, {}, [fsProvider]).path).toBe('storage.tiered.fs.root');
+      expect(configError({ 'storage.tiered.fs': {} }, {}, [fsProvider]).path).toBe('storage.tiered.fs.root');
+      expect(loadConfig({ storage: { data: { dir: '/data' } } }, { providers: [fsProvider] }).storage.tiered.backends.fs).toEqual({ root: '/data-tiered/cold' });
     });
 
     it("the backend's own keys, when its provider is given", () => {

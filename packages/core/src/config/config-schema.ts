@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error.js';
+import { quoteValue } from './quote-value.js';
 
 /** One config key's rule. Numbers and booleans also accept their string forms (env overrides). */
 export type FieldSpec =
@@ -61,7 +62,7 @@ function parseField(path: string, value: unknown, spec: FieldSpec): string | num
       if (typeof value !== 'string') throw new ConfigError(path, `expected a string, got ${describe(value)}`);
       if (spec.nonEmpty && value.trim() === '') throw new ConfigError(path, 'must not be empty');
       if (spec.oneOf && !spec.oneOf.includes(value)) {
-        throw new ConfigError(path, `must be one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(value)}`);
+        throw new ConfigError(path, `must be one of ${spec.oneOf.map((v) => JSON.stringify(v)).join(', ')}, got ${quoteValue(value)}`);
       }
       if (spec.httpUrl) assertHttpUrl(path, value, spec.httpUrl === 'origin');
       return value;
@@ -88,7 +89,7 @@ function parseField(path: string, value: unknown, spec: FieldSpec): string | num
  * taken as 16 nor `"1e3"` as 1000, which `Number()` would do.
  */
 function parseDecimal(path: string, text: string): number {
-  if (!/^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(text)) throw new ConfigError(path, `expected a decimal number, got ${JSON.stringify(text)}`);
+  if (!/^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(text)) throw new ConfigError(path, `expected a decimal number, got ${quoteValue(text)}`);
   return Number(text);
 }
 
@@ -101,13 +102,13 @@ function assertHttpUrl(path: string, value: string, originOnly: boolean): void {
   const url = URL.parse(value);
   const expected = originOnly ? 'an http:// or https:// URL without a path' : 'an http:// or https:// URL';
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    throw new ConfigError(path, `expected ${expected} (e.g. "http://127.0.0.1:9000"), got ${JSON.stringify(value)}`);
+    throw new ConfigError(path, `expected ${expected} (e.g. "http://127.0.0.1:9000"), got ${quoteValue(value)}`);
   }
-  if (originOnly && url.pathname !== '/' && url.pathname !== '') throw new ConfigError(path, `expected ${expected}, got ${JSON.stringify(value)}`);
+  if (originOnly && url.pathname !== '/' && url.pathname !== '') throw new ConfigError(path, `expected ${expected}, got ${quoteValue(value)}`);
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? 'an array' : typeof value;
+  return typeof value === 'string' ? quoteValue(value) : Array.isArray(value) ? 'an array' : typeof value;
 }
 
 /** The known key within edit distance 2 of `key`, if any. */

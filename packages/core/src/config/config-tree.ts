@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error.js';
+import { quoteValue } from './quote-value.js';
 
 /** One setting as written: its full dotted path, its value, and where it was written. */
 export interface ConfigLeaf {
@@ -39,6 +40,8 @@ export function flattenConfigTree(tree: unknown, origin: string): Map<string, Co
         walk(value, path, topicsNext, inTopic);
         continue;
       }
+      // A topic written with its settings commented out: no settings, like `{}`.
+      if (keysAreTopics && value === null) continue;
       const full = path.join('.');
       for (const [existing] of leaves) {
         if (existing === full) throw new ConfigError(full, `is set twice in ${origin} (once dotted, once nested?)`);
@@ -58,8 +61,8 @@ export function isMap(value: unknown): value is Record<string, unknown> {
 }
 
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return quoteValue(value);
+  if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a map';
   return `${typeof value} ${String(value)}`;

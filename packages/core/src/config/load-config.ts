@@ -3,9 +3,10 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { BackendProvider } from '../contracts/backend-provider.js';
 import { ConfigError } from '../errors/config-error.js';
-import { flattenConfigTree, type ConfigLeaf } from './config-tree.js';
+import { describeValue, flattenConfigTree, isMap, type ConfigLeaf } from './config-tree.js';
 import { nearestKey, parseConfigObject } from './config-schema.js';
 import { environmentLeaves } from './environment-overrides.js';
+import { quoteValue } from './quote-value.js';
 import type { TakhinConfig, TopicOverride } from './takhin-config.js';
 import { BROKER_SECTIONS, BUILT_IN_BACKENDS, CONSOLE_SCHEMA, DATA_SCHEMA, TIERED_SCHEMA, TOPIC_SCHEMA } from './takhin-settings.js';
 
@@ -65,14 +66,25 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
     topics[topic] = { enabled: parsed.enabled, coldAgeHours: parsed['cold.age.hours'], warmAgeHours: parsed['warm.age.hours'] };
   }
 
-  const coldAgeHours = tiered['cold.age.hours'];
-  const warmAgeHours = tiered['warm.age.hours'] ?? defaultWarmHours(coldAgeHours);
-  withOrigin(() => checkAges('storage.tiered', warmAgeHours, coldAgeHours));
+  // Set, unless absent or null (which parseConfigObject takes as absent, giving the default).
+  const coldSet = sections.tiered['cold.age.hours'] !== undefined && sections.tiered['cold.age.hours'] !== null;
+  const coldAge = ageOf('storage.tiered', 'cold', tiered['cold.age.hours'], coldSet);
+  const warmAge = ageOf('storage.tiered', 'warm', tiered['warm.age.hours'] ?? defaultWarmHours(coldAge.hours), tiered['warm.age.hours'] !== undefined);
+  withOrigin(() => checkAges(warmAge, coldAge));
+  const { hours: coldAgeHours } = coldAge;
+  const { hours: warmAgeHours } = warmAge;
   for (const [topic, override] of Object.entries(topics)) {
-    const cold = override.coldAgeHours ?? coldAgeHours;
-    const warm = override.warmAgeHours ?? (override.coldAgeHours === undefined ? warmAgeHours : Math.min(warmAgeHours, defaultWarmHours(cold)));
-    withOrigin(() => checkAges(`storage.tiered.topics.${topic}`, warm, cold));
-    topics[topic] = { ...override, warmAgeHours: warm, coldAgeHours: cold };
+    const section = `storage.tiered.topics.${topic}`;
+    const cold = override.coldAgeHours === undefined ? { ...coldAge, inherited: true } : ageOf(section, 'cold', override.coldAgeHours, true);
+    // Unset keys inherit the global ones; a warm age set nowhere is the default of the topic's cold age.
+    const warm =
+      override.warmAgeHours !== undefined
+        ? ageOf(section, 'warm', override.warmAgeHours, true)
+        : warmAge.set
+          ? { ...warmAge, inherited: true }
+          : ageOf(section, 'warm', defaultWarmHours(cold.hours), false);
+    withOrigin(() => checkAges(warm, cold));
+    topics[topic] = { ...override, warmAgeHours: warm.hours, coldAgeHours: cold.hours };
   }
 
   const dataDir = data.dir === undefined ? undefined : pathFrom(base, leaves, 'storage.data.dir', data.dir);
@@ -82,6 +94,12 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
     backends.fs = { ...backends.fs, root: join(siblingOf(dataDir), 'cold') };
   } else if (typeof backends.fs?.root === 'string') {
     backends.fs = { ...backends.fs, root: pathFrom(base, leaves, 'storage.tiered.fs.root', backends.fs.root) };
+  }
+  // Without a data dir the embedded default has no root: name the setting a config normally has,
+  // not the root it would have given (unless an `fs` section was written, even an empty one).
+  const validatesFs = (options.providers ?? []).some((provider) => provider.name === 'fs');
+  if (validatesFs && tiered.backend === 'fs' && dataDir === undefined && backends.fs === undefined && !writesSection(tree, ['storage', 'tiered', 'fs'])) {
+    throw new ConfigError('storage.data.dir', "is required to place the FS backend's objects beside it (or set storage.tiered.fs.root)");
   }
   for (const provider of options.providers ?? []) {
     if (backends[provider.name] !== undefined || provider.name === tiered.backend) provider.parseConfig(backends[provider.name] ?? {});
@@ -166,6 +184,11 @@ function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<s
   for (const { path, value, topic } of leaves.values()) {
     const parts = path.split('.');
     if (BROKER_SECTIONS.some((section) => path === section || path.startsWith(`${section}.`))) continue;
+    if (isSection(path, backendNames)) {
+      // Written with nothing in it (`tiered:` with its children commented out): an empty section.
+      if (value === null) continue;
+      throw new ConfigError(path, `expected a map of settings, got ${describeValue(value)}`);
+    }
     if (parts[0] === 'console' && parts.length > 1) {
       sorted.console[parts.slice(1).join('.')] = value;
     } else if (parts[0] === 'storage' && parts[1] === 'data' && parts.length > 2) {
@@ -187,6 +210,13 @@ function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<s
   return sorted;
 }
 
+/** Whether `path` is a section this library reads (so its value must be a map, or null for empty). */
+function isSection(path: string, backendNames: ReadonlySet<string>): boolean {
+  if (['storage', 'storage.data', 'storage.tiered', 'storage.tiered.topics', 'console'].includes(path)) return true;
+  const parts = path.split('.');
+  return parts.length === 3 && parts[0] === 'storage' && parts[1] === 'tiered' && backendNames.has(parts[2]!);
+}
+
 /** Catches a misspelt section that holds nothing (`storge: {}`), which no leaf would reveal. */
 function checkTopLevel(tree: unknown): void {
   if (typeof tree !== 'object' || tree === null) return;
@@ -195,6 +225,16 @@ function checkTopLevel(tree: unknown): void {
     const first = key.split('.')[0]!;
     if (!known.has(first)) throw new ConfigError(key, `unknown key; this library reads "storage.data.dir", "storage.tiered.*" and "console.*"${suggestTop(key)}`);
   }
+}
+
+/** Whether `tree` writes the section at `parts`, dotted or nested, even as `{}` or null. */
+function writesSection(tree: unknown, parts: readonly string[]): boolean {
+  if (parts.length === 0) return true;
+  if (!isMap(tree)) return false;
+  return Object.entries(tree).some(([key, value]) => {
+    const keyParts = key.split('.');
+    return keyParts.length <= parts.length && keyParts.every((part, i) => part === parts[i]) && writesSection(value, parts.slice(keyParts.length));
+  });
 }
 
 function suggestTop(path: string): string {
@@ -223,15 +263,40 @@ function defaultWarmHours(coldAgeHours: number): number {
   return coldAgeHours > 72 ? 72 : coldAgeHours / 2;
 }
 
-function checkAges(section: string, warm: number, cold: number): void {
-  if (warm >= cold) {
-    throw new ConfigError(`${section}.warm.age.hours`, `must be less than ${section}.cold.age.hours (${cold}), got ${warm}: a segment turns warm before it turns cold`);
-  }
+/** An age as used for a section: its hours, the key they come from, and whether anyone set it. */
+interface Age {
+  readonly hours: number;
+  /** The section's own key, or (`inherited`) the global one a topic takes its value from. */
+  readonly key: string;
+  /** Set in the config or the environment, rather than defaulted. */
+  readonly set: boolean;
+  readonly inherited?: boolean;
+}
+
+function ageOf(section: string, age: 'warm' | 'cold', hours: number, set: boolean): Age {
+  return { hours, key: `${section}.${age}.age.hours`, set };
+}
+
+function describeAge(age: Age): string {
+  const unset = age.key.endsWith('warm.age.hours') ? ', not set: half the cold age, at most 72' : ', not set: the default';
+  return `${age.key} (${age.hours}${age.set ? '' : unset})${age.inherited ? ', which the topic inherits' : ''}`;
+}
+
+/**
+ * A segment turns warm before it turns cold. The error names the key the user set in this
+ * section, the warm age if both, and says of the other whether it is defaulted or inherited.
+ */
+function checkAges(warm: Age, cold: Age): void {
+  if (warm.hours < cold.hours) return;
+  const reason = 'a segment turns warm before it turns cold';
+  const warmSetHere = warm.set && !warm.inherited;
+  if (!warmSetHere && cold.set && !cold.inherited) throw new ConfigError(cold.key, `must be more than ${describeAge(warm)}, got ${cold.hours}: ${reason}`);
+  throw new ConfigError(warm.key, `must be less than ${describeAge(cold)}, got ${warm.hours}: ${reason}`);
 }
 
 function pathFrom(base: string, leaves: Map<string, ConfigLeaf>, key: string, value: string): string {
   const leaf = leaves.get(key);
-  if (value.includes('\0')) throw new ConfigError(key, `must not contain a NUL character, got ${JSON.stringify(value)}`);
+  if (value.includes('\0')) throw new ConfigError(key, `must not contain a NUL character, got ${quoteValue(value)}`);
   // Values from the environment are relative to the working directory, like any shell path.
   const from = leaf?.origin.startsWith('environment') ? process.cwd() : base;
   return isAbsolute(value) ? resolve(value) : resolve(from, value);

@@ -3,6 +3,9 @@ import type { ConfigSchema } from './config-schema.js';
 /** Backends this repository ships; their sections are recognised without being told. */
 export const BUILT_IN_BACKENDS = ['fs', 's3', 'minio', 'gcs', 'azure'] as const;
 
+/** The longest delay a Node timer takes, 2^31−1 ms (24.8 days): a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** `storage.tiered.*` settings, by their dotted names as the seed writes them. */
 export const TIERED_SCHEMA = {
   enabled: { type: 'boolean', default: false },
@@ -10,7 +13,8 @@ export const TIERED_SCHEMA = {
   'cold.age.hours': { type: 'number', default: 168, min: 0 },
   // Defaulted in loadConfig: 72, or half the cold age when that is 72 or less.
   'warm.age.hours': { type: 'number', min: 0 },
-  'archive.interval.minutes': { type: 'number', default: 60, min: 0.001 },
+  // The background archiver's setInterval, so at most MAX_TIMER_MS (35791 minutes).
+  'archive.interval.minutes': { type: 'number', default: 60, min: 0.001, max: Math.floor(MAX_TIMER_MS / 60_000) },
   'archive.concurrency': { type: 'number', default: 2, min: 1, max: 64, integer: true },
   'local.cache.size.mb': { type: 'number', default: 10240, min: 0 },
   'auto.archive.enabled': { type: 'boolean', default: true },

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { inject, injectable } from 'tsyringe';
@@ -25,6 +24,7 @@ import { DataDirLock } from './data-dir-lock.js';
 import { DEFAULT_READ_MAX_BYTES, RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
 import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
 import { describeArgument, requireMaxBytes, requireOffset } from '../reads/read-arguments.js';
+import { checkDataDir } from '../config/data-dir.js';
 import { siblingOf } from '../config/load-config.js';
 import { DataDirSync } from './data-dir-sync.js';
 import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js';
@@ -107,11 +107,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   /**
    * Loads the metadata, reconciles it with the data dir and the cold store (finishing or rolling
    * back whatever a crash interrupted), and records segments that appeared. Called by
-   * `openTieredStorage`.
+   * `openTieredStorage`. A data dir that is missing or not a folder is a `ConfigError`.
    */
   open(options: OpenOptions = {}): Promise<void> {
     this.#opened ??= (async () => {
-      await mkdir(this.dataDir, { recursive: true });
+      await checkDataDir(this.dataDir);
       this.#lock = await DataDirLock.acquire(this.dataDir, options.owner);
       await this.#catalog.load();
       await this.#sync(true);
