@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, environmentName, loadConfig, parseConfigObject, type BackendProvider } from '@takhin/core';
+import { ConfigError, createContainer, environmentName, loadConfig, parseConfigObject, type BackendProvider } from '@takhin/core';
 
 /** A backend of the test's own: a provider is all `loadConfig` needs to validate a section. */
 const s3Provider: BackendProvider = {
@@ -353,6 +353,9 @@ console:
       expect(configError({ storage: { tiered: { fs: {} } } }, {}, [fsProvider]).path).toBe('storage.tiered.fs.root');
       expect(configError({ 'storage.tiered.fs': {} }, {}, [fsProvider]).path).toBe('storage.tiered.fs.root');
       expect(loadConfig({ storage: { data: { dir: '/data' } } }, { providers: [fsProvider] }).storage.tiered.backends.fs).toEqual({ root: '/data-tiered/cold' });
+      // Loaded without providers (the README's way), the container names it the same way.
+      const loaded = loadConfig({ storage: { tiered: { enabled: true } } });
+      expect(() => createContainer(loaded, [fsProvider])).toThrow(/"storage.data.dir": is required .*\(or set storage.tiered.fs.root\)/);
     });
 
     it("the backend's own keys, when its provider is given", () => {

@@ -99,7 +99,7 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
   // not the root it would have given (unless an `fs` section was written, even an empty one).
   const validatesFs = (options.providers ?? []).some((provider) => provider.name === 'fs');
   if (validatesFs && tiered.backend === 'fs' && dataDir === undefined && backends.fs === undefined && !writesSection(tree, ['storage', 'tiered', 'fs'])) {
-    throw new ConfigError('storage.data.dir', "is required to place the FS backend's objects beside it (or set storage.tiered.fs.root)");
+    throw fsRootWithoutDataDir();
   }
   for (const provider of options.providers ?? []) {
     if (backends[provider.name] !== undefined || provider.name === tiered.backend) provider.parseConfig(backends[provider.name] ?? {});
@@ -319,3 +319,5 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The embedded default (the FS backend, no root of its own) given no data dir to place it beside. */
+export const fsRootWithoutDataDir = () => new ConfigError('storage.data.dir', "is required to place the FS backend's objects beside it (or set storage.tiered.fs.root)");

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { container as globalContainer, instanceCachingFactory, Lifecycle, type DependencyContainer } from 'tsyringe';
-import { isLoadedConfig, loadConfig } from '../config/load-config.js';
+import { fsRootWithoutDataDir, isLoadedConfig, loadConfig } from '../config/load-config.js';
 import type { TakhinConfig } from '../config/takhin-config.js';
 import type { BackendProvider } from '../contracts/backend-provider.js';
 import { ConfigError } from '../errors/config-error.js';
@@ -59,6 +59,7 @@ export function createContainer(
   const loaded = isLoadedConfig(config) ? config : loadConfig({ storage: { tiered: config } }, { providers });
   const settings = loaded.storage.tiered;
   const provider = chooseProvider(settings.backend, providers);
+  if (provider.name === 'fs' && settings.backends.fs === undefined && loaded.storage.data.dir === undefined) throw fsRootWithoutDataDir();
   const backendConfig = provider.parseConfig(settings.backends[provider.name] ?? {});
 
   const container = (options.parent ?? globalContainer).createChildContainer();
