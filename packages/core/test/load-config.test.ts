@@ -183,6 +183,14 @@ metrics: { enabled: true, port: 9090 }
     });
   });
 
+  it('refuses a topic section whose name Kafka would not allow, so it could never match', () => {
+    for (const topic of ['../etc', 'a/b', 'café', '..']) {
+      const error = configError({ storage: { tiered: { topics: { [topic]: { enabled: false } } } } });
+      expect(error.path).toBe(`storage.tiered.topics.${topic}`);
+      expect(error.message).toContain(`${JSON.stringify(topic)} is not a Kafka topic name`);
+    }
+  });
+
   it('takes a section written with nothing in it (null, its children commented out) as empty', async () => {
     const commented = await yamlFile(
       'commented.yaml',

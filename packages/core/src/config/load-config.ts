@@ -7,6 +7,7 @@ import { describeValue, flattenConfigTree, isMap, type ConfigLeaf } from './conf
 import { nearestKey, parseConfigObject } from './config-schema.js';
 import { environmentLeaves } from './environment-overrides.js';
 import { quoteValue } from './quote-value.js';
+import { isLegalTopicName } from '../kafka/partition-dir-name.js';
 import type { TakhinConfig, TopicOverride } from './takhin-config.js';
 import { BROKER_SECTIONS, BUILT_IN_BACKENDS, CONSOLE_SCHEMA, DATA_SCHEMA, TIERED_SCHEMA, TOPIC_SCHEMA } from './takhin-settings.js';
 
@@ -62,6 +63,9 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
   const consoleSettings = withOrigin(() => parseConfigObject('console', sections.console, CONSOLE_SCHEMA));
   const topics: Record<string, TopicOverride> = {};
   for (const [topic, raw] of Object.entries(sections.topics)) {
+    if (!isLegalTopicName(topic)) {
+      throw new ConfigError(`storage.tiered.topics.${topic}`, `${quoteValue(topic)} is not a Kafka topic name (ASCII letters, digits, '.', '_' and '-', at most 249 characters), so no segment could ever match it`);
+    }
     const parsed = withOrigin(() => parseConfigObject(`storage.tiered.topics.${topic}`, raw, TOPIC_SCHEMA));
     topics[topic] = { enabled: parsed.enabled, coldAgeHours: parsed['cold.age.hours'], warmAgeHours: parsed['warm.age.hours'] };
   }

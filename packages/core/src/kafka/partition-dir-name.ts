@@ -17,6 +17,9 @@ export interface PartitionDirName {
 // Kafka's legal topic names: ASCII letters, digits, '.', '_' and '-', at most 249 characters.
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const MARKED = /^(.+)\.([^.]+)-(delete|future|stray)$/;
+
+/** Whether `name` is a name Kafka allows a topic (`.` and `..` are not). */
+export const isLegalTopicName = (name: string) => TOPIC.test(name) && name !== '.' && name !== '..';
 const PARTITION = /^(0|[1-9]\d{0,9})$/;
 
 /** Parses a folder name of a log dir, or `undefined` when it is not a partition folder. */
@@ -28,7 +31,7 @@ export function parsePartitionDirName(name: string): PartitionDirName | undefine
   if (dash <= 0) return undefined;
   const topic = base.slice(0, dash);
   const partitionText = base.slice(dash + 1);
-  if (!TOPIC.test(topic) || topic === '.' || topic === '..' || !PARTITION.test(partitionText)) return undefined;
+  if (!isLegalTopicName(topic) || !PARTITION.test(partitionText)) return undefined;
   const partition = Number(partitionText);
   if (partition > 2 ** 31 - 1) return undefined;
   return { topic, partition, kind };
@@ -36,7 +39,7 @@ export function parsePartitionDirName(name: string): PartitionDirName | undefine
 
 /** `<topic>-<partition>`: the folder Kafka keeps a live partition's log in. */
 export function formatPartitionDirName(topic: string, partition: number): string {
-  if (!TOPIC.test(topic) || topic === '.' || topic === '..') throw new RangeError(`not a legal Kafka topic name: ${JSON.stringify(topic)}`);
+  if (!isLegalTopicName(topic)) throw new RangeError(`not a legal Kafka topic name: ${JSON.stringify(topic)}`);
   if (!Number.isInteger(partition) || partition < 0 || partition > 2 ** 31 - 1) throw new RangeError(`a partition is a non-negative int32, got ${partition}`);
   return `${topic}-${partition}`;
 }
