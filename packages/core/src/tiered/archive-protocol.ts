@@ -1,4 +1,3 @@
-import type { Checksums } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import { isInternalTopic } from '../segments/segment-path.js';
@@ -9,7 +8,7 @@ import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
 import type { ChunkChecksums } from '../checksums/checksums.js';
 import { createManifest, describeFileDifference, objectKeyOf, segmentKeyPrefix, type ManifestFile, type SegmentManifest } from './segment-manifest.js';
-import { deleteLocalFiles, localFilesOf, type LocalFile } from './segment-files.js';
+import { deleteLocalFiles, describeLocalDifference, localFilesOf, type LocalFile } from './segment-files.js';
 
 export interface ArchiveResult {
   readonly segment: SegmentRecord;
@@ -163,12 +162,7 @@ export class ArchiveProtocol {
 
   /** The local files must be exactly what an existing manifest describes, or nothing is touched. */
   async #requireSameAsLocal(manifest: SegmentManifest, local: readonly LocalFile[], signal?: AbortSignal): Promise<void> {
-    const actual: Partial<Record<SegmentFileExtension, { size: number } & Checksums>> = {};
-    for (const file of local) {
-      const sums = await this.context.pool.checksumFile(file.path, { signal });
-      actual[file.extension] = { size: sums.size, crc32c: sums.crc32c, sha256: sums.sha256 };
-    }
-    const difference = describeFileDifference(manifest.files, actual);
+    const difference = await describeLocalDifference(this.context.pool, manifest, local, { signal });
     if (difference !== undefined) {
       await this.context.catalog.update(manifest.segment, { state: 'idle' });
       throw new TieringError(
