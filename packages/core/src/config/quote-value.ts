@@ -2,12 +2,12 @@
 const MAX_ECHOED = 60;
 
 /**
- * `value` quoted for an error message, cut after 60 characters with an ellipsis: loading
+ * `value` quoted for an error message, cut after `max` characters (60) with an ellipsis: loading
  * `/etc/passwd` as the config makes the whole file one string, which must not end up in a log.
  */
-export function quoteValue(value: string): string {
-  if (value.length <= MAX_ECHOED) return JSON.stringify(value);
+export function quoteValue(value: string, max = MAX_ECHOED): string {
+  if (value.length <= max) return JSON.stringify(value);
   // Never half a surrogate pair.
-  const cut = value.slice(0, /[\uD800-\uDBFF]/.test(value[MAX_ECHOED - 1]!) ? MAX_ECHOED - 1 : MAX_ECHOED);
+  const cut = value.slice(0, /[\uD800-\uDBFF]/.test(value[max - 1]!) ? max - 1 : max);
   return `${JSON.stringify(cut).slice(0, -1)}…"`;
 }

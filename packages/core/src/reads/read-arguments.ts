@@ -1,3 +1,4 @@
+import { quoteValue } from '../config/quote-value.js';
 import { TieringError } from '../errors/tiering-error.js';
 
 /** Characters of a string argument shown in a message before it is cut. */
@@ -12,7 +13,7 @@ export function describeArgument(value: unknown): string {
     case 'number':
       return Object.is(value, -0) ? '-0' : String(value);
     case 'string':
-      return `the string ${JSON.stringify(value.length > SHOWN_CHARACTERS ? `${value.slice(0, SHOWN_CHARACTERS)}…` : value)}`;
+      return `the string ${quoteValue(value, SHOWN_CHARACTERS)}`;
     case 'bigint':
       return `the bigint ${value}n`;
     case 'boolean':

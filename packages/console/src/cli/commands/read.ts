@@ -93,7 +93,7 @@ function show(text: string | null, encoding: string | null): string {
  * than rounded to a neighbour.
  */
 function wholeNumber(text: string, name: string, code: 'UNKNOWN_PARTITION' | 'OFFSET_OUT_OF_RANGE'): number {
-  const shown = JSON.stringify(printable(text.length > 40 ? `${text.slice(0, 40)}…` : text));
+  const shown = shownArgument(text);
   if (!/^\d+$/.test(text)) throw new TieringError(code, `${name} must be a whole number ≥ 0, got ${shown}`);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new TieringError(code, `${name} ${shown} is too large: at most ${Number.MAX_SAFE_INTEGER} (2^53-1)`);
@@ -104,5 +104,8 @@ function wholeNumber(text: string, name: string, code: 'UNKNOWN_PARTITION' | 'OF
 function maxBytesOption(text: string): number {
   const value = /^\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
   if (value >= 1 && value <= MAX_READ_BYTES) return value;
-  throw new UsageError(`--max-bytes must be from 1 to ${MAX_READ_BYTES} (64 MiB), got ${JSON.stringify(printable(text.length > 40 ? `${text.slice(0, 40)}…` : text))}`);
+  throw new UsageError(`--max-bytes must be from 1 to ${MAX_READ_BYTES} (64 MiB), got ${shownArgument(text)}`);
 }
+
+/** A command-line argument as a message quotes it: its first 40 characters, control characters escaped. */
+const shownArgument = (text: string) => JSON.stringify(printable(text.length > 40 ? `${text.slice(0, 40)}…` : text));
