@@ -90,6 +90,8 @@ describe('REST API endpoints', () => {
       is_archived: true,
       topic: 'orders',
       partition: 0,
+      // The fixture's partitions have no partition.metadata.
+      topic_id: null,
       base_offset: 0,
       size: record.size,
       object_key: record.objectKey,

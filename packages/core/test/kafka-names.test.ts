@@ -1,7 +1,9 @@
-import { readdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatPartitionDirName, formatSegmentFileName, offsetFileNamePrefix, parsePartitionDirName, parseSegmentFileName } from '@takhin/core';
+import { formatPartitionDirName, formatSegmentFileName, offsetFileNamePrefix, parsePartitionDirName, parsePartitionMetadata, parseSegmentFileName, readTopicId } from '@takhin/core';
 import { KAFKA_LOG_DIR } from './fixtures/kafka-logdir.js';
 
 describe('segment file names', () => {
@@ -86,5 +88,48 @@ describe('partition folder names', () => {
     expect(formatPartitionDirName('orders.v1-events', 3)).toBe('orders.v1-events-3');
     expect(() => formatPartitionDirName('bad/topic', 0)).toThrow('not a legal Kafka topic name: "bad/topic"');
     expect(() => formatPartitionDirName('t', -1)).toThrow('a partition is a non-negative int32, got -1');
+  });
+});
+
+describe('partition.metadata, the topic id', () => {
+  it('reads the id of every partition of the real log dir; the partitions of one topic share it', async () => {
+    const ids = new Map<string, string | undefined>();
+    for (const folder of await readdir(KAFKA_LOG_DIR)) {
+      if (parsePartitionDirName(folder) !== undefined) ids.set(folder, await readTopicId(join(KAFKA_LOG_DIR, folder)));
+    }
+    expect([...ids.values()].every((id) => id !== undefined && /^[A-Za-z0-9_-]{22}$/.test(id))).toBe(true);
+    expect(ids.get('__consumer_offsets-0')).toBe(ids.get('__consumer_offsets-1'));
+    expect(ids.get('orders.v1-events-0')).toBe(ids.get('orders.v1-events-1'));
+    expect(ids.get('orders.v1-events-0')).not.toBe(ids.get('payments-0'));
+    // The metadata topic's id is Kafka's Uuid.METADATA_TOPIC_ID, 1.
+    expect(ids.get('__cluster_metadata-0')).toBe('AAAAAAAAAAAAAAAAAAAAAQ');
+  });
+
+  it('takes only what Kafka would accept, and nothing from a file it cannot read', async () => {
+    expect(parsePartitionMetadata('version: 0\ntopic_id: HShgCd_Pq0sIZAZQ3EO_2w')).toBe('HShgCd_Pq0sIZAZQ3EO_2w');
+    expect(parsePartitionMetadata('version: 0\r\ntopic_id:  HShgCd_Pq0sIZAZQ3EO_2w\n')).toBe('HShgCd_Pq0sIZAZQ3EO_2w');
+    for (const text of [
+      '',
+      'version: 1\ntopic_id: HShgCd_Pq0sIZAZQ3EO_2w', // a version this does not know
+      'version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAA', // the zero id, never a topic's
+      'version: 0\ntopic_id: HShgCd_Pq0sIZAZQ3EO_2', // 21 characters
+      'version: 0\ntopic_id: HShgCd_Pq0sIZAZQ3EO_2x', // more than 16 bytes' worth
+      'version: 0\ntopic_id: HShgCd_Pq0sIZAZQ3EO+2w', // not base64url
+      'version: 0\ntopic_id: HShgCd_Pq0sIZAZQ3EO_2w\nextra: 1',
+    ]) {
+      expect(parsePartitionMetadata(text), JSON.stringify(text)).toBeUndefined();
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'takhin-partition-metadata-'));
+    try {
+      expect(await readTopicId(dir)).toBeUndefined();
+      // A FIFO under that name with no writer: opened without blocking, and refused.
+      execFileSync('mkfifo', [join(dir, 'partition.metadata')]);
+      expect(await readTopicId(dir)).toBeUndefined();
+      await rm(join(dir, 'partition.metadata'));
+      await mkdir(join(dir, 'partition.metadata'));
+      expect(await readTopicId(dir)).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -105,7 +105,7 @@ describe('SqliteMetadataStore', () => {
     await store.commit([{ put: sampleRecord(3) }]);
     const peek = new DatabaseSync(path);
     expect(peek.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
-    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
     peek.close();
     await store.close();
   });
@@ -123,7 +123,7 @@ describe('SqliteMetadataStore', () => {
     );
     expect(error).toBeInstanceOf(TieringError);
     expect((error as TieringError).code).toBe('METADATA_FAILURE');
-    expect((error as Error).message).toMatch(/schema version 99, newer than this release knows \(2\)/);
+    expect((error as Error).message).toMatch(/schema version 99, newer than this release knows \(3\)/);
     const check = new DatabaseSync(path);
     expect(check.prepare('PRAGMA user_version').get()).toEqual({ user_version: 99 });
     check.close();
@@ -228,13 +228,29 @@ describe('SqliteMetadataStore bound to its data dir', () => {
     await unbound.commit([{ put: sampleRecord(502) }]);
     await unbound.close();
     const old = new DatabaseSync(a.file);
-    old.exec('DROP TABLE properties; PRAGMA user_version = 1;');
+    old.exec('DROP TABLE properties; ALTER TABLE segments DROP COLUMN topic_id; PRAGMA user_version = 1;');
     old.close();
     expect(await opening(new SqliteMetadataStore(a.file, { dataDir: a.dir }))).toEqual([sampleRecord(502)]);
     const peek = new DatabaseSync(a.file);
-    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 2 });
+    expect(peek.prepare('PRAGMA user_version').get()).toEqual({ user_version: 3 });
     peek.close();
     await expectTieringError(opening(new SqliteMetadataStore(a.file, { dataDir: b.dir })), 'METADATA_FAILURE');
+  });
+
+  it('brings a file from before topic ids (schema version 2) forward: its records come back whole, without an id until one is written', async () => {
+    const a = await dataDir('before-ids');
+    const before = new SqliteMetadataStore(a.file, { dataDir: a.dir });
+    await before.commit([{ put: sampleRecord(504) }, { put: sampleRecord(506) }]);
+    await before.close();
+    const old = new DatabaseSync(a.file);
+    old.exec('ALTER TABLE segments DROP COLUMN topic_id; PRAGMA user_version = 2;');
+    old.close();
+    expect(await opening(new SqliteMetadataStore(a.file, { dataDir: a.dir }))).toEqual([sampleRecord(504), sampleRecord(506)]);
+    const withId = { ...sampleRecord(504), topicId: 'HShgCd_Pq0sIZAZQ3EO_2w', version: 2 };
+    const store = new SqliteMetadataStore(a.file, { dataDir: a.dir });
+    await store.commit([{ put: withId, ifVersion: 1 }]);
+    await store.close();
+    expect(await opening(new SqliteMetadataStore(a.file, { dataDir: a.dir }))).toEqual([withId, sampleRecord(506)]);
   });
 });
 

@@ -8,6 +8,8 @@ export interface SegmentJson {
   segment_path: string;
   topic: string;
   partition: number;
+  /** Kafka's topic id (`partition.metadata`), null where it is not known. */
+  topic_id: string | null;
   base_offset: number;
   size: number;
   files: Record<string, { size: number; checksums?: { crc32c: string; sha256: string } }>;
@@ -27,6 +29,7 @@ export function segmentJson(segment: SegmentRecord): SegmentJson {
     segment_path: segment.path,
     topic: segment.topic,
     partition: segment.partition,
+    topic_id: segment.topicId ?? null,
     base_offset: segment.baseOffset,
     size: segment.size,
     files: filesJson(segment.files),
@@ -103,6 +106,7 @@ export function reconciliationJson(report: ReconciliationReport) {
     orphans_deleted: report.orphansDeleted,
     temp_files_deleted: report.tempFilesDeleted,
     records_dropped: report.recordsDropped,
+    deleted_topic_segments: report.deletedTopicSegments,
     problems: report.problems,
   };
 }

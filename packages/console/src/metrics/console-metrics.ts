@@ -15,6 +15,7 @@ const REPAIRS = {
   orphans_deleted: 'orphansDeleted',
   temp_files_deleted: 'tempFilesDeleted',
   records_dropped: 'recordsDropped',
+  deleted_topic_segments: 'deletedTopicSegments',
 } as const;
 
 /**

@@ -4,6 +4,7 @@ export * from './kafka-crc32c.js';
 export * from './kafka-format-error.js';
 export * from './offset-index.js';
 export * from './partition-dir-name.js';
+export * from './partition-metadata.js';
 export * from './producer-snapshot.js';
 export * from './record-batch.js';
 export * from './records.js';

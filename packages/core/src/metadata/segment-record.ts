@@ -29,6 +29,13 @@ export interface SegmentRecord {
   readonly path: string;
   readonly topic: string;
   readonly partition: number;
+  /**
+   * The id of the topic the segment belongs to, from its partition's `partition.metadata`
+   * (22 base64url characters). Absent where the partition has none (Kafka before 2.8, other log
+   * stores) and in records made before ids were kept. A record whose id is not the partition's
+   * id now is of a deleted topic of the same name.
+   */
+  readonly topicId?: string;
   readonly baseOffset: number;
   /** Bytes of the `.log` file. */
   readonly size: number;

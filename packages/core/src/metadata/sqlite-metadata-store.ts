@@ -36,6 +36,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX segments_by_partition ON segments (topic, partition, base_offset);`,
   // What the file belongs to: `data_dir`, the real path of the data dir its records describe.
   `CREATE TABLE properties (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+  // The topic id of the partition the segment was found in (SegmentRecord.topicId).
+  `ALTER TABLE segments ADD COLUMN topic_id TEXT;`,
 ];
 
 /**
@@ -61,6 +63,7 @@ const COLUMNS = [
   'archived_at',
   'state',
   'version',
+  'topic_id',
 ];
 const SELECTED = COLUMNS.join(', ');
 const WRITTEN = ['topic', ...COLUMNS];
@@ -107,6 +110,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly description: string;
   #connection: Connection | undefined;
   #closed = false;
+  readonly #topicIds: TopicIds = new Map();
   /** The WAL, open from the first call on, for the fsyncs that make commits durable. */
   #wal: number | undefined;
   /** The fsync in flight, and the one queued behind it for commits made meanwhile. */
@@ -146,7 +150,7 @@ export class SqliteMetadataStore implements MetadataStore {
       const rows = page.all(after, ...params) as unknown as Row[];
       if (rows.length === 0) return;
       const records = new Array<SegmentRecord>(rows.length);
-      for (let i = 0; i < rows.length; i++) records[i] = fromRow(rows[i]!);
+      for (let i = 0; i < rows.length; i++) records[i] = fromRow(rows[i]!, this.#topicIds);
       yield records;
       if (rows.length < RECORD_PAGE_SIZE) return;
       after = records[records.length - 1]!.path;
@@ -155,7 +159,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async get(path: string): Promise<SegmentRecord | undefined> {
     const row = this.#open().get.get(path) as unknown as Row | undefined;
-    return row && fromRow(row);
+    return row && fromRow(row, this.#topicIds);
   }
 
   async commit(writes: readonly MetadataWrite[]): Promise<void> {
@@ -295,10 +299,17 @@ function toRow(r: SegmentRecord): Row {
     r.archivedAt ?? null,
     STATE_CODES.indexOf(r.state),
     r.version,
+    r.topicId ?? null,
   ];
 }
 
-function fromRow(row: Row): SegmentRecord {
+/**
+ * `fromRow`'s topic ids, one string per id shared by every record that has it: a partition's
+ * thousands of records would otherwise each hold a copy of the same 22 characters.
+ */
+type TopicIds = Map<string, string>;
+
+function fromRow(row: Row, topicIds: TopicIds): SegmentRecord {
   const path = row[0] as string;
   const crc32c = row[4] as string | null;
   const checksums = crc32c === null ? undefined : { crc32c, sha256: row[5] as string };
@@ -326,5 +337,11 @@ function fromRow(row: Row): SegmentRecord {
   if (isArchived) record.objectKey = path;
   if (checksums) record.checksums = checksums;
   if (row[13] !== null) record.archivedAt = row[13] as number;
+  if (row[16] !== null) {
+    const id = row[16] as string;
+    let shared = topicIds.get(id);
+    if (shared === undefined) topicIds.set(id, (shared = id));
+    record.topicId = shared;
+  }
   return record;
 }

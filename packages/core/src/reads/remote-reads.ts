@@ -7,6 +7,7 @@ import { openFileRangeReader, type ByteRangeReader } from '../kafka/byte-range-r
 import { KafkaFormatError } from '../kafka/kafka-format-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
+import { requireTopicNotDeleted } from '../tiered/deleted-topics.js';
 import { localPathOf } from '../tiered/segment-files.js';
 import { ChunkCache, requireChunks } from './chunk-cache.js';
 import { IndexCache, type RemoteSegment } from './index-cache.js';
@@ -116,6 +117,7 @@ export class RemoteReads {
 
   async #remote(segment: SegmentRecord, offset: number, maxBytes: number, signal?: AbortSignal): Promise<ReadAtResult | undefined> {
     this.counters.remoteReads++;
+    if (segment.topicId !== undefined) await requireTopicNotDeleted(this.dataDir, segment, 'read');
     const before = { requests: this.counters.requests, bytes: this.counters.fetchedBytes };
     const remote = await this.#indexes.get(segment.path, signal);
     const touched: number[] = [];

@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePartitionDir, segmentFileOf, segmentFileName, segmentPathOf, type SegmentId } from './segment-path.js';
+import { readTopicId } from '../kafka/partition-metadata.js';
 import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 
 /** A segment found on local disk. */
@@ -10,6 +11,8 @@ export interface LocalSegment extends SegmentId {
   readonly files: { readonly log: { size: number } } & { readonly [E in Exclude<SegmentFileExtension, 'log'>]?: { size: number } };
   /** The `.log` file's modification time, ms since the epoch. */
   readonly lastModified: number;
+  /** The topic id in the partition's `partition.metadata`, when it has a readable one. */
+  readonly topicId?: string;
 }
 
 /** Folders stat'ed at once; a data dir of many partitions is read without opening them all. */
@@ -17,7 +20,7 @@ const PARTITIONS_IN_PARALLEL = 16;
 
 /**
  * Lists the segments of a Kafka log dir: every `<topic>-<partition>/<20-digit>.log` with its
- * `.index`, `.timeindex` and `.txnindex`. Only reads; everything else a broker keeps there
+ * `.index`, `.timeindex` and `.txnindex`, and the partition's topic id. Only reads; everything else a broker keeps there
  * (snapshots, checkpoints, `partition.metadata`, `*.deleted`/`*.cleaned`/`*.swap`, `-delete`
  * and `-future` folders, hidden files, symlinks) is left alone. A data dir that does not exist
  * yet has no segments.
@@ -49,6 +52,7 @@ export async function scanPartition(dir: string, topic: string, partition: numbe
     extensions.add(file.extension);
   }
   const segments: LocalSegment[] = [];
+  const topicId = byOffset.size > 0 ? await readTopicId(dir) : undefined;
   for (const [baseOffset, extensions] of [...byOffset].sort((a, b) => a[0] - b[0])) {
     // Index files without their .log are leftovers of a deletion in progress, not a segment.
     if (!extensions.has('log')) continue;
@@ -69,7 +73,7 @@ export async function scanPartition(dir: string, topic: string, partition: numbe
       if (extension === 'log') lastModified = Math.floor(stats.mtimeMs);
     }
     if (!complete) continue;
-    segments.push({ path, topic, partition, baseOffset, files: files as LocalSegment['files'], lastModified });
+    segments.push({ path, topic, partition, baseOffset, files: files as LocalSegment['files'], lastModified, ...(topicId !== undefined ? { topicId } : {}) });
   }
   return segments;
 }

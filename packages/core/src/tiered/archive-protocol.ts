@@ -3,6 +3,7 @@ import type { SegmentRecord } from '../metadata/segment-record.js';
 import { isInternalTopic } from '../segments/segment-path.js';
 import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import { archivedFields } from './archived-record.js';
+import { requireTopicNotDeleted } from './deleted-topics.js';
 import { readManifest, writeManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
@@ -55,6 +56,7 @@ export class ArchiveProtocol {
     if (!local.some((file) => file.extension === 'log')) {
       throw new TieringError('UNKNOWN_SEGMENT', `cannot archive ${segment.path}: its .log is no longer on local disk`, segment.path);
     }
+    const topicId = await requireTopicNotDeleted(dataDir, segment, 'archive');
     const resuming = segment.state === 'archiving';
     let current = segment;
     if (!resuming) {
@@ -69,7 +71,7 @@ export class ArchiveProtocol {
       const existing = await readManifest(this.context.store, segment.path, signal);
       if (existing) {
         // A crash after the manifest, or a metadata file rebuilt: the bucket already holds a commit.
-        await this.#requireSameAsLocal(existing, local, signal);
+        await this.#requireSameAsLocal(existing, local, topicId, signal);
         manifest = existing;
         reusedFiles = local.length;
       } else {
@@ -85,6 +87,7 @@ export class ArchiveProtocol {
             segment: segment.path,
             topic: segment.topic,
             partition: segment.partition,
+            topicId,
             baseOffset: segment.baseOffset,
             lastModified: segment.lastModified,
             archivedAt: new Date(this.context.clock.now()).toISOString(),
@@ -160,9 +163,15 @@ export class ArchiveProtocol {
     return chunks ? { chunks } : {};
   }
 
-  /** The local files must be exactly what an existing manifest describes, or nothing is touched. */
-  async #requireSameAsLocal(manifest: SegmentManifest, local: readonly LocalFile[], signal?: AbortSignal): Promise<void> {
-    const difference = await describeLocalDifference(this.context.pool, manifest, local, { signal });
+  /**
+   * The local files must be exactly what an existing manifest describes, and of the same topic
+   * (a deleted one's archive would be deleted with it), or nothing is touched.
+   */
+  async #requireSameAsLocal(manifest: SegmentManifest, local: readonly LocalFile[], topicId: string | undefined, signal?: AbortSignal): Promise<void> {
+    const difference =
+      manifest.topicId !== undefined && topicId !== undefined && manifest.topicId !== topicId
+        ? `it is of topic id ${manifest.topicId}, the partition's is ${topicId}`
+        : await describeLocalDifference(this.context.pool, manifest, local, { signal });
     if (difference !== undefined) {
       await this.context.catalog.update(manifest.segment, { state: 'idle' });
       throw new TieringError(

@@ -25,6 +25,7 @@ export function archivedFields(manifest: SegmentManifest): Partial<SegmentRecord
     checksums: checksumsOf(manifest.files.log),
     archivedAt: Date.parse(manifest.archivedAt),
     state: 'idle',
+    ...(manifest.topicId !== undefined ? { topicId: manifest.topicId } : {}),
   };
 }
 

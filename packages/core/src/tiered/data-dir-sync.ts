@@ -1,5 +1,6 @@
 import type { PolicyEngine } from '../policy/policy-engine.js';
 import { scanLogDir } from '../segments/log-dir-scanner.js';
+import { deleteSegmentsOfDeletedTopics, recordsOfDeletedTopics } from './deleted-topics.js';
 import { compareWithLocalDisk } from './local-disk-sync.js';
 import type { ProtocolContext } from './protocol-context.js';
 import type { Reconciliation, ReconciliationReport } from './reconciliation.js';
@@ -12,9 +13,10 @@ import type { Reconciliation, ReconciliationReport } from './reconciliation.js';
 export const STALE_UPLOAD_MS = 60 * 60_000;
 
 /**
- * Brings the records in line with the data dir: segments that appeared are recorded (and placed
- * hot or warm by the policy at once), grown ones updated, ones the broker deleted forgotten, and
- * records an interrupted operation left behind handed to reconciliation. At open everything
+ * Brings the records in line with the data dir: segments of a topic since deleted and created
+ * again under the same name deleted, segments that appeared recorded (and placed hot or warm by
+ * the policy at once), grown ones updated, ones the broker deleted forgotten, and records an
+ * interrupted operation left behind handed to reconciliation. At open everything
  * unsettled is reconciled; later, only what no operation in this process holds, and an archive
  * that failed here stays for the next cycle to resume.
  */
@@ -27,6 +29,8 @@ export class DataDirSync {
     private readonly busy: (path: string) => boolean,
     /** Bytes of the chunk cache, which shares the local budget with segments. */
     private readonly cacheBytes: () => number,
+    /** Drops what remote reads cached of a segment whose record was deleted. */
+    private readonly forget: (path: string) => Promise<void>,
   ) {}
 
   /** Syncs; returns the reconciliation report, added to `report`. */
@@ -34,6 +38,10 @@ export class DataDirSync {
     const { catalog, events, dataDir } = this.context;
     const index = catalog.index;
     const local = await scanLogDir(dataDir);
+    // First, so the new topic's segments under the same paths are found as new ones.
+    const ofDeletedTopics = recordsOfDeletedTopics(local, index.values()).filter((record) => !this.busy(record.path));
+    const deletedTopicSegments = ofDeletedTopics.length > 0 ? await deleteSegmentsOfDeletedTopics(this.context, ofDeletedTopics) : 0;
+    for (const record of ofDeletedTopics) await this.forget(record.path);
     const changes = compareWithLocalDisk(local, index.values(), (path) => index.get(path));
     const localPaths = new Set(local.map((segment) => segment.path));
     const tierBefore = new Map(changes.nowCold.map((draft) => [draft.path, index.get(draft.path)!.policy]));
@@ -42,6 +50,7 @@ export class DataDirSync {
     const unsettled = changes.unsettled.filter((record) => !this.busy(record.path) && (atOpen || record.state !== 'archiving' || !localPaths.has(record.path)));
     const reconciled = unsettled.length > 0 || atOpen ? await this.reconciliation.reconcile(unsettled, report) : report;
     reconciled.orphansDeleted += await this.#endStaleUploads();
+    reconciled.deletedTopicSegments += deletedTopicSegments;
 
     const discovered = written.slice(0, changes.discovered.length);
     const context = discovered.length > 0 ? this.engine.context(index.values(), (segment) => index.isLast(segment), this.cacheBytes()) : undefined;

@@ -42,11 +42,12 @@ export function compareWithLocalDisk(local: readonly LocalSegment[], records: It
         policy: 'hot',
         isArchived: false,
         state: 'idle',
+        ...(segment.topicId !== undefined ? { topicId: segment.topicId } : {}),
       });
     } else if (record.state !== 'idle' || record.policy === 'cold') {
       changes.unsettled.push(record);
-    } else if (!record.isArchived && differs(record, segment)) {
-      changes.changed.push({ ...record, size: segment.files.log.size, files: segment.files, lastModified: segment.lastModified });
+    } else if (!record.isArchived && (differs(record, segment) || adoptsTopicId(record, segment))) {
+      changes.changed.push({ ...record, size: segment.files.log.size, files: segment.files, lastModified: segment.lastModified, ...(segment.topicId !== undefined ? { topicId: segment.topicId } : {}) });
     }
   }
   for (const record of records) {
@@ -57,6 +58,15 @@ export function compareWithLocalDisk(local: readonly LocalSegment[], records: It
     else changes.vanished.push(record.path);
   }
   return changes;
+}
+
+/**
+ * A never-archived record takes its partition's topic id when it has none (its partition got a
+ * `partition.metadata` after the segment was found, or the record predates ids): its files are
+ * the ones in that partition. Archived records keep what their manifest says.
+ */
+function adoptsTopicId(record: SegmentRecord, segment: LocalSegment): boolean {
+  return record.topicId === undefined && segment.topicId !== undefined;
 }
 
 function differs(record: SegmentRecord, segment: LocalSegment): boolean {

@@ -28,12 +28,18 @@ export interface ReconciliationReport {
   tempFilesDeleted: number;
   /** Records of segments gone from local disk with no verified remote copy (the broker deleted them). */
   recordsDropped: number;
+  /**
+   * Segments of a topic deleted and created again under the same name (their topic id is not
+   * their partition's any more): records and cold copies deleted, as Kafka deletes a deleted
+   * topic's remote data.
+   */
+  deletedTopicSegments: number;
   /** Conflicts left for an operator, with the reason; nothing was deleted for them. */
   problems: string[];
 }
 
 export function emptyReport(): ReconciliationReport {
-  return { archivesFinished: 0, archivesRolledBack: 0, restoresFinished: 0, restoresRolledBack: 0, localCopiesDeleted: 0, orphansDeleted: 0, tempFilesDeleted: 0, recordsDropped: 0, problems: [] };
+  return { archivesFinished: 0, archivesRolledBack: 0, restoresFinished: 0, restoresRolledBack: 0, localCopiesDeleted: 0, orphansDeleted: 0, tempFilesDeleted: 0, recordsDropped: 0, deletedTopicSegments: 0, problems: [] };
 }
 
 /**

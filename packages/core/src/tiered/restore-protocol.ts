@@ -6,6 +6,7 @@ import { localBytesOf, type SegmentRecord } from '../metadata/segment-record.js'
 import { syncDirectory } from '../transfer/sync-directory.js';
 import { fileProgress } from './archive-protocol.js';
 import { flatFiles, recordFiles } from './archived-record.js';
+import { requireTopicNotDeleted } from './deleted-topics.js';
 import { requireManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
@@ -45,6 +46,7 @@ export class RestoreProtocol {
     if (segment.policy !== 'cold') return { segment, outcome: 'already-local', downloadedBytes: 0, durationMs: 0 };
     if (!segment.isArchived) throw new TieringError('REMOTE_MISSING', `${segment.path} is cold but not archived: the metadata has no copy to restore`, segment.path);
     const { catalog, observer, dataDir, pool, target, store } = this.context;
+    await requireTopicNotDeleted(dataDir, segment, 'restore');
     await catalog.update(segment.path, { state: 'restoring' });
     await observer.reached('restore:intent-recorded', segment.path);
 

@@ -28,6 +28,8 @@ export interface SegmentManifest {
   readonly segment: string;
   readonly topic: string;
   readonly partition: number;
+  /** The topic's id (`partition.metadata`) when the partition had one; absent in older manifests. */
+  readonly topicId?: string;
   readonly baseOffset: number;
   /** The `.log`'s modification time when archived, ms since the epoch (restores put it back). */
   readonly lastModified: number;
@@ -65,8 +67,9 @@ export function segmentPathOfManifestKey(key: string): string | undefined {
 }
 
 export function createManifest(fields: Omit<SegmentManifest, 'format' | 'version' | 'digest'>): SegmentManifest {
-  const { segment, topic, partition, baseOffset, lastModified, archivedAt, files } = fields;
-  const body = { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, segment, topic, partition, baseOffset, lastModified, archivedAt, files };
+  const { segment, topic, partition, topicId, baseOffset, lastModified, archivedAt, files } = fields;
+  // An optional field, absent rather than null: a manifest without it reads as before.
+  const body = { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, segment, topic, partition, ...(topicId !== undefined ? { topicId } : {}), baseOffset, lastModified, archivedAt, files };
   return { ...body, digest: digestOf(body) };
 }
 
@@ -93,6 +96,7 @@ export function parseManifest(bytes: Buffer, segmentPath: string): SegmentManife
   if (digest !== digestOf(body)) throw corrupt('its digest does not match its content (damaged in storage or edited)');
   if (body.segment !== segmentPath) throw corrupt(`it describes ${JSON.stringify(body.segment)}`);
   if (typeof body.files?.log?.size !== 'number') throw corrupt('it lists no .log file');
+  if (body.topicId !== undefined && typeof body.topicId !== 'string') throw corrupt(`its topicId is ${JSON.stringify(body.topicId)}, not a string`);
   return parsed as SegmentManifest;
 }
 

@@ -69,7 +69,7 @@ export function describeMetadataStoreContract(name: string, subject: MetadataSto
     });
 
     it('round-trips a record field for field, optional fields included and absent', async () => {
-      const full = sampleRecord(1);
+      const full = sampleRecord(1, { topicId: 'HShgCd_Pq0sIZAZQ3EO_2w' });
       const bare: SegmentRecord = {
         path: 'orders-9/00000000000000000042.log',
         topic: 'orders',
