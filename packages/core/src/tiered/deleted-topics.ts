@@ -22,13 +22,19 @@ const COMMIT_BATCH = 5_000;
  * data dir. A record or a partition without an id is never judged.
  */
 export function recordsOfDeletedTopics(local: readonly LocalSegment[], records: Iterable<SegmentRecord>): SegmentRecord[] {
-  const current = new Map<string, string>();
-  for (const segment of local) if (segment.topicId !== undefined) current.set(partitionDirName(segment.topic, segment.partition), segment.topicId);
+  // By topic, then partition: a sync walks every record, and a key string each would be a million allocations.
+  const current = new Map<string, Map<number, string>>();
+  for (const segment of local) {
+    if (segment.topicId === undefined) continue;
+    let partitions = current.get(segment.topic);
+    if (partitions === undefined) current.set(segment.topic, (partitions = new Map()));
+    partitions.set(segment.partition, segment.topicId);
+  }
   if (current.size === 0) return [];
   const deleted: SegmentRecord[] = [];
   for (const record of records) {
     if (record.topicId === undefined) continue;
-    const id = current.get(partitionDirName(record.topic, record.partition));
+    const id = current.get(record.topic)?.get(record.partition);
     if (id !== undefined && id !== record.topicId) deleted.push(record);
   }
   return deleted;
