@@ -2,9 +2,11 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
+import { COLD_STORE, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { expectTieringError, writeSegment, type GeneratedSegment } from '@takhin/testkit';
+import { provider as s3Provider } from '@takhin/backend-s3';
+import { TcpProxy, expectTieringError, writeSegment, type GeneratedSegment } from '@takhin/testkit';
+import { CRASH_BACKENDS } from './fixtures/crash-suite.js';
 
 // A topic deleted and created again under the same name: Kafka gives the new one a new topic id
 // (partition.metadata) and starts its offsets again at 0, so its segments take the old one's paths.
@@ -103,6 +105,9 @@ describe('a topic deleted and created again under the same name', () => {
     expect(tiered.lastReconciliation.problems).toEqual([`${old[0]!.segmentPath}: local files differ from its archive (.log is ${(await readFile(join(dataDir, old[0]!.segmentPath))).length} bytes, expected ${old[0]!.logBytes}); both are kept`]);
     expect(tiered.getSegment(old[1]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
     expect(await coldKeys(coldRoot)).toEqual(keys);
+    // Found again by every refresh, and reported once.
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.problems).toHaveLength(1);
   });
 
   it('gives a never-archived segment its partition’s id once the partition has one, and archives it with that id', async () => {
@@ -116,5 +121,42 @@ describe('a topic deleted and created again under the same name', () => {
     await tiered.refresh();
     expect(tiered.getSegment(segments[0]!.segmentPath).topicId).toBe(NEW_ID);
     expect((await tiered.archiveSegment(segments[0]!.segmentPath)).segment.topicId).toBe(NEW_ID);
+  });
+});
+
+describe('a topic created again while the cold store is unreachable', () => {
+  it('fails the refresh and keeps refusing the old records until the store is back, then deletes them', async () => {
+    const backend = CRASH_BACKENDS.minio;
+    await backend.setup!();
+    const section = backend.section(brokers) as { s3: Record<string, unknown> };
+    const proxy = new TcpProxy(Number(new URL(section.s3.endpoint as string).port));
+    await proxy.open();
+    try {
+      const dataDir = join(work, `broker-${brokers++}`, 'data');
+      const old = await writePartition(dataDir, [0n, 1000n, 2000n], 500, OLD_ID);
+      const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section, s3: { ...section.s3, endpoint: proxy.endpoint } } } });
+      const container = createContainer(config, [fsProvider, s3Provider]);
+      container.register(RETRY_POLICY, { useValue: { maxAttempts: 1 } });
+      const tiered = await openTieredStorage(container);
+      opened.push(tiered);
+      for (const segment of old.slice(0, 2)) await tiered.archiveSegment(segment.segmentPath);
+      await recreate(dataDir, NEW_ID);
+
+      await proxy.cut();
+      await expect(tiered.refresh()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      await expectTieringError(tiered.readAt(TOPIC, 0, 1500), 'NOT_ALLOWED');
+      expect(tiered.getSegment(old[1]!.segmentPath)).toMatchObject({ topicId: OLD_ID, policy: 'cold' });
+
+      await proxy.open();
+      await tiered.refresh();
+      expect(tiered.lastReconciliation.deletedTopicSegments).toBe(3);
+      expect(tiered.listSegments({ topic: TOPIC }).map((s) => s.topicId)).toEqual([NEW_ID, NEW_ID]);
+      const left: string[] = [];
+      for await (const object of container.resolve(COLD_STORE).list(`${TOPIC}-0/`)) left.push(object.key);
+      expect(left).toEqual([]);
+      await expectTieringError(tiered.readAt(TOPIC, 0, 1500), 'OFFSET_OUT_OF_RANGE');
+    } finally {
+      await proxy.cut();
+    }
   });
 });

@@ -40,8 +40,13 @@ export class DataDirSync {
     const local = await scanLogDir(dataDir);
     // First, so the new topic's segments under the same paths are found as new ones.
     const ofDeletedTopics = recordsOfDeletedTopics(local, index.values()).filter((record) => !this.busy(record.path));
-    const deletedTopicSegments = ofDeletedTopics.length > 0 ? await deleteSegmentsOfDeletedTopics(this.context, ofDeletedTopics) : 0;
-    for (const record of ofDeletedTopics) await this.forget(record.path);
+    if (ofDeletedTopics.length > 0) {
+      try {
+        await deleteSegmentsOfDeletedTopics(this.context, ofDeletedTopics, report);
+      } finally {
+        for (const record of ofDeletedTopics) if (index.get(record.path) === undefined) await this.forget(record.path);
+      }
+    }
     const changes = compareWithLocalDisk(local, index.values(), (path) => index.get(path));
     const localPaths = new Set(local.map((segment) => segment.path));
     const tierBefore = new Map(changes.nowCold.map((draft) => [draft.path, index.get(draft.path)!.policy]));
@@ -50,7 +55,6 @@ export class DataDirSync {
     const unsettled = changes.unsettled.filter((record) => !this.busy(record.path) && (atOpen || record.state !== 'archiving' || !localPaths.has(record.path)));
     const reconciled = unsettled.length > 0 || atOpen ? await this.reconciliation.reconcile(unsettled, report) : report;
     reconciled.orphansDeleted += await this.#endStaleUploads();
-    reconciled.deletedTopicSegments += deletedTopicSegments;
 
     const discovered = written.slice(0, changes.discovered.length);
     const context = discovered.length > 0 ? this.engine.context(index.values(), (segment) => index.isLast(segment), this.cacheBytes()) : undefined;

@@ -1,9 +1,11 @@
+import type { ColdStore } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { readTopicId } from '../kafka/partition-metadata.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import type { LocalSegment } from '../segments/log-dir-scanner.js';
 import { partitionDirName } from '../segments/segment-path.js';
 import type { ProtocolContext } from './protocol-context.js';
+import type { ReconciliationReport } from './reconciliation.js';
 import { manifestKeyOf, segmentKeyPrefix } from './segment-manifest.js';
 import { partitionDirOf } from './segment-files.js';
 
@@ -41,28 +43,35 @@ export function recordsOfDeletedTopics(local: readonly LocalSegment[], records: 
 }
 
 /**
- * Deletes the cold copies and then the records of segments of deleted topics; returns how many
- * segments went. The manifest goes first, so a rebuild can never bring back a segment half
- * deleted. Local files are not touched: the files under those paths now are the new topic's.
- * A failure stops here, and the next sync, finding the same records, carries on.
+ * Deletes the cold copies and then the records of segments of deleted topics, counting them in
+ * `report`. The manifest goes first, so a rebuild can never bring back a segment half deleted.
+ * Local files are not touched: the files under those paths now are the new topic's. A cold
+ * store that fails fails the sync, having deleted the records of what it did delete; the next
+ * sync, finding the rest, carries on (and until then they are refused to every operation).
  */
-export async function deleteSegmentsOfDeletedTopics(context: ProtocolContext, records: readonly SegmentRecord[]): Promise<number> {
+export async function deleteSegmentsOfDeletedTopics(context: ProtocolContext, records: readonly SegmentRecord[], report: ReconciliationReport): Promise<void> {
   const { store, catalog } = context;
-  const paths: string[] = [];
-  for (const record of records) {
-    // A never-archived record that no archive was writing has nothing in the cold store.
-    if (record.isArchived || record.state !== 'idle') {
-      const keys: string[] = [];
-      for await (const object of store.list(segmentKeyPrefix(record.path))) keys.push(object.key);
-      const manifest = manifestKeyOf(record.path);
-      if (keys.includes(manifest)) await store.delete(manifest);
-      const files = keys.filter((key) => key !== manifest);
-      if (files.length > 0) await store.delete(files);
+  const deleted: string[] = [];
+  try {
+    for (const record of records) {
+      // A never-archived record that no archive was writing has nothing in the cold store.
+      if (record.isArchived || record.state !== 'idle') await deleteObjectsOf(store, record.path);
+      deleted.push(record.path);
     }
-    paths.push(record.path);
+  } finally {
+    for (let i = 0; i < deleted.length; i += COMMIT_BATCH) await catalog.apply([], deleted.slice(i, i + COMMIT_BATCH));
+    report.deletedTopicSegments += deleted.length;
   }
-  for (let i = 0; i < paths.length; i += COMMIT_BATCH) await catalog.apply([], paths.slice(i, i + COMMIT_BATCH));
-  return paths.length;
+}
+
+/** Deletes every object under a segment's keys, its manifest first. */
+async function deleteObjectsOf(store: ColdStore, segmentPath: string): Promise<void> {
+  const keys: string[] = [];
+  for await (const object of store.list(segmentKeyPrefix(segmentPath))) keys.push(object.key);
+  const manifest = manifestKeyOf(segmentPath);
+  if (keys.includes(manifest)) await store.delete(manifest);
+  const files = keys.filter((key) => key !== manifest);
+  if (files.length > 0) await store.delete(files);
 }
 
 /**
