@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +130,9 @@ async function measure(size: number): Promise<ModelCostRun> {
   }
 }
 
+/** A Kafka topic id for each of the 7 topics, as `partition.metadata` gives it. */
+const TOPIC_IDS = Array.from({ length: 7 }, (_, i) => createHash('sha256').update(`topic-${i}`).digest().subarray(0, 16).toString('base64url'));
+
 /** The `n`th of the archived, cold records spread over partitions, of ages from an hour to a month. */
 function syntheticRecord(n: number, partitions: number, now: number): SegmentRecord {
   const topic = `topic-${n % 7}.events`;
@@ -140,6 +144,7 @@ function syntheticRecord(n: number, partitions: number, now: number): SegmentRec
     path: segmentPathOf(topic, partition, baseOffset),
     topic,
     partition,
+    topicId: TOPIC_IDS[n % 7]!,
     baseOffset,
     size: 1_073_741_824,
     files: { log: { size: 1_073_741_824, checksums }, index: { size: 10_485_760 }, timeindex: { size: 10_485_760 } },
