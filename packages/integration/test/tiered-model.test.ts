@@ -274,6 +274,20 @@ describe('TieredStorage, the model', () => {
     expectTieringErrorSync(() => tiered.getSegment(doomed.segmentPath), 'UNKNOWN_SEGMENT');
   });
 
+  it('reports a conflict that every refresh finds again once, however many refreshes see it', async () => {
+    // Kafka's log cleaner rewrites a closed segment under its own name (`.swap` renamed to `.log`):
+    // seen on a live Kafka 4.2 broker, for a compacted segment archived before it was cleaned.
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const segment = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 0)!.segments[0]!;
+    await tiered.archiveSegment(segment.segmentPath);
+    const cleaned = await writeSegment(join(work, `cleaned-${runs++}`), { topic: 'orders.v1-events', partition: 0, baseOffset: segment.baseOffset, logBytes: 2048 });
+    for (const [extension, file] of Object.entries(cleaned.files)) if (extension !== 'txnindex') await cp(file, join(dataDir, segment.files[extension as 'log']!));
+    const problem = `${segment.segmentPath}: local files differ from its archive (.log is ${cleaned.logBytes} bytes, expected ${segment.sizes.log}); both are kept`;
+    for (let i = 0; i < 3; i++) await tiered.refresh();
+    expect(tiered.lastReconciliation.problems).toEqual([problem]);
+    expect(tiered.getSegment(segment.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+  });
+
   it('reports a failed archive, restore or evict called directly as operation:failed, once', async () => {
     const { tiered, manifest } = await brokerWithTiering();
     const failures: string[] = [];

@@ -34,8 +34,18 @@ export interface ReconciliationReport {
    * topic's remote data.
    */
   deletedTopicSegments: number;
-  /** Conflicts left for an operator, with the reason; nothing was deleted for them. */
+  /** Conflicts left for an operator, with the reason; nothing was deleted for them. Each once, however many refreshes find it. */
   problems: string[];
+}
+
+/**
+ * Adds a conflict to the report unless it is already there. The report adds up every refresh
+ * since open, and a conflict nothing resolves (a segment Kafka's log cleaner rewrote under an
+ * archived one's name) is found again by each: it is one conflict, and the console's count of
+ * problems must not climb by one a cycle.
+ */
+function addProblem(report: ReconciliationReport, problem: string): void {
+  if (!report.problems.includes(problem)) report.problems.push(problem);
 }
 
 export function emptyReport(): ReconciliationReport {
@@ -61,7 +71,7 @@ export class Reconciliation {
       } catch (error) {
         // Not a regular file under a segment file's name: the segment is left exactly as it is.
         if (!(error instanceof IrregularSegmentFileError)) throw error;
-        report.problems.push(error.message);
+        addProblem(report, error.message);
       }
     }
     return report;
@@ -88,7 +98,7 @@ export class Reconciliation {
       // The bucket committed: finish, once the remote copy and (when still here) the local files check out.
       const difference = hasLog ? await describeLocalDifference(this.context.pool, manifest, local) : undefined;
       if (difference !== undefined) {
-        report.problems.push(`${record.path}: an archive of different content is in the cold store (${difference}); the local segment is kept and not archived`);
+        addProblem(report, `${record.path}: an archive of different content is in the cold store (${difference}); the local segment is kept and not archived`);
         await catalog.update(record.path, { state: 'idle' });
         return;
       }
@@ -123,7 +133,7 @@ export class Reconciliation {
       return;
     }
     if (manifest) await deleteLocalFiles(dataDir, record, manifest);
-    else if (local.length > 0) report.problems.push(`${record.path}: a restore was interrupted and its manifest is gone from the cold store; partial local files are kept`);
+    else if (local.length > 0) addProblem(report, `${record.path}: a restore was interrupted and its manifest is gone from the cold store; partial local files are kept`);
     await catalog.update(record.path, { state: 'idle' });
     report.restoresRolledBack++;
   }
@@ -142,13 +152,13 @@ export class Reconciliation {
       : `its manifest ${manifestKeyOf(record.path)} is missing`;
     if (remoteProblem !== undefined) {
       // The local files are the only whole copy: keep them and stop calling the segment archived.
-      report.problems.push(`${record.path}: recorded as archived, but ${remoteProblem}; kept the local files and marked it local and not archived`);
+      addProblem(report, `${record.path}: recorded as archived, but ${remoteProblem}; kept the local files and marked it local and not archived`);
       await catalog.update(record.path, { policy: 'hot', isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
       return;
     }
     const difference = await describeLocalDifference(this.context.pool, manifest!, local, { partial: true });
     if (difference !== undefined) {
-      report.problems.push(`${record.path}: local files differ from its archive (${difference}); both are kept`);
+      addProblem(report, `${record.path}: local files differ from its archive (${difference}); both are kept`);
       return;
     }
     await deleteLocalFiles(dataDir, record, manifest!);
