@@ -302,6 +302,40 @@ describe('readAt', () => {
     expect((await bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1 })).batches).toEqual([bad.batches[0]]);
   });
 
+  it('reads the active segment while the broker writes a batch to it: the data ends before that batch (a closed segment cut short stays corrupt)', async () => {
+    // Seen on a live Kafka 4.2 broker: a reader following the log end sees a batch of the active
+    // segment partly written (the file grows as the write proceeds), and readAt failed with
+    // CORRUPT_SEGMENT "record batch … is truncated" on a healthy log.
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    const topic = 'reads.v1-appending';
+    const spec = { topic, partition: 0, logBytes: 4 * KiB, recordBytes: 400, recordsPerBatch: 5 };
+    const closed = await writeSegment(dataDir, { ...spec, baseOffset: 0n });
+    const active = await writeSegment(dataDir, { ...spec, baseOffset: closed.nextOffset, preallocateIndexBytes: 10 * KiB });
+    const batches = await readLogBatchHeaders(active.files.log);
+    // The next batch, as the broker would write it (a copy of the first, at the next offset), half of it on disk.
+    const whole = (await readFile(active.files.log)).subarray(0, batches[0]!.header.sizeInBytes);
+    whole.writeBigInt64BE(active.nextOffset, 0);
+    const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+    opened.push(tiered);
+    const first = Number(active.baseOffset);
+    for (const written of [whole.length >> 1, 30, whole.length - 1]) {
+      const log = await readFile(active.files.log);
+      await writeFile(active.files.log, Buffer.concat([log.subarray(0, batches.at(-1)!.position + batches.at(-1)!.header.sizeInBytes), whole.subarray(0, written)]));
+      const all = await tiered.readAt(topic, 0, first, { maxBytes: 1024 * KiB });
+      expect(all.batches).toEqual(batches);
+      expect(all.nextOffset).toBe(Number(active.nextOffset));
+      await expectTieringError(tiered.readAt(topic, 0, Number(active.nextOffset)), 'OFFSET_OUT_OF_RANGE', /past the last record/);
+    }
+    // Written in full: it is read.
+    await appendFile(active.files.log, whole.subarray(whole.length - 1));
+    expect((await tiered.readAt(topic, 0, Number(active.nextOffset))).batches[0]!.header.baseOffset).toBe(active.nextOffset);
+    // The broker never writes to a closed segment: one cut short is damaged.
+    const closedBatches = await readLogBatchHeaders(closed.files.log);
+    const last = closedBatches.at(-1)!;
+    await writeFile(closed.files.log, (await readFile(closed.files.log)).subarray(0, last.position + (last.header.sizeInBytes >> 1)));
+    await expectTieringError(tiered.readAt(topic, 0, Number(last.header.baseOffset)), 'CORRUPT_SEGMENT', /is truncated/);
+  });
+
   it('a remote .log shorter than its manifest says is REMOTE_CORRUPT naming the segment, wherever the read lands', async () => {
     const b = await broker();
     const [path] = b.closed;

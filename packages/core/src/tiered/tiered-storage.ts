@@ -210,10 +210,12 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     requireMaxBytes(maxBytes);
     let segment: SegmentRecord | undefined = this.findSegment(topic, partition, offset);
     while (segment !== undefined) {
-      const result = await this.#reads.read(segment, offset, { maxBytes, signal: options.signal }).catch(async (error: NodeJS.ErrnoException) => {
+      // The active segment may end in a batch the broker is writing: its data ends before it.
+      const appending = this.#catalog.index.isLast(segment);
+      const result = await this.#reads.read(segment, offset, { maxBytes, signal: options.signal }, appending).catch(async (error: NodeJS.ErrnoException) => {
         // Evicted (or deleted) between the lookup and the read: read it as it is now.
         if (error.code !== 'ENOENT') throw error;
-        return this.#reads.read(this.getSegment(segment!.path), offset, { maxBytes, signal: options.signal });
+        return this.#reads.read(this.getSegment(segment!.path), offset, { maxBytes, signal: options.signal }, appending);
       });
       if (result) return result;
       // Past the segment's last batch: the next segment holds the next offsets (a gap left by compaction or markers).
