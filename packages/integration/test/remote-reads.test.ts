@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -300,6 +300,29 @@ describe('readAt', () => {
     await expectTieringError(bad.tiered.readAt(bad.topic, 0, 10), 'CORRUPT_SEGMENT', /reads\.v1-preallocated-0\/0{20}\.log \(local\) holds bytes that are not Kafka record batches: .* at position \d+/);
     await expectTieringError(bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1024 * KiB }), 'CORRUPT_SEGMENT', /not Kafka record batches/);
     expect((await bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1 })).batches).toEqual([bad.batches[0]]);
+  });
+
+  it("a segment the broker's retention deleted since the last refresh: OFFSET_OUT_OF_RANGE, or its archived copy when it has one", async () => {
+    // Seen on a live Kafka 4.2 broker: retention renamed a segment's files to *.deleted between two
+    // refreshes, and readAt of its offsets threw Node's raw ENOENT.
+    const b = await broker();
+    const [first, second] = b.closed as [string, string];
+    await b.tiered.archiveSegment(second);
+    await b.tiered.restoreSegment(second);
+    for (const path of [first, second]) {
+      for (const extension of ['log', 'index', 'timeindex']) {
+        const file = join(b.dataDir, path.replace(/\.log$/, `.${extension}`));
+        await rename(file, `${file}.deleted`);
+      }
+    }
+    const inFirst = Number(b.batches.get(first)![1]!.header.baseOffset);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, inFirst), 'OFFSET_OUT_OF_RANGE', new RegExp(`offset ${inFirst} of ${TOPIC}-0 was in ${first.replace(/\./g, '\\.')}, which the broker deleted from local disk since the last refresh`));
+    const batch = b.batches.get(second)![1]!;
+    const fromArchive = await b.tiered.readAt(TOPIC, 0, Number(batch.header.baseOffset), { maxBytes: 1 });
+    expect(fromArchive).toMatchObject({ source: 'remote', segmentPath: second, position: batch.position, batches: [batch] });
+    await b.tiered.refresh();
+    expect(b.tiered.getSegment(second)).toMatchObject({ policy: 'cold', isArchived: true });
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, inFirst), 'OFFSET_OUT_OF_RANGE', /before the first segment/);
   });
 
   it('reads the active segment while the broker writes a batch to it: the data ends before that batch (a closed segment cut short stays corrupt)', async () => {
