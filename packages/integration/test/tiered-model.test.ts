@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import {
   type TieredStorage,
 } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { expectTieringErrorSync, kafkaFixtureLogDir, writeBrokerLogDir, writeSegment, type BrokerLogDirManifest } from '@takhin/testkit';
+import { expectTieringErrorSync, kafkaFixtureLogDir, writeBrokerLogDir, writeSegment, type BrokerLogDirManifest, type ManifestSegment } from '@takhin/testkit';
 
 const DAY = 24 * 3_600_000;
 let work: string;
@@ -286,6 +286,25 @@ describe('TieredStorage, the model', () => {
     for (let i = 0; i < 3; i++) await tiered.refresh();
     expect(tiered.lastReconciliation.problems).toEqual([problem]);
     expect(tiered.getSegment(segment.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+  });
+
+  it("refuses to restore a local segment whose files the broker deleted since the last refresh, instead of calling it already local", async () => {
+    // Seen on a live Kafka 4.2 broker: retention renamed a segment's files to *.deleted, and
+    // restoreSegment answered `already-local` (openSegment handed out paths that were gone).
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const [restored, never] = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 0)!.segments as [ManifestSegment, ManifestSegment];
+    await tiered.archiveSegment(restored.segmentPath);
+    await tiered.restoreSegment(restored.segmentPath);
+    for (const segment of [restored, never]) for (const file of Object.values(segment.files)) await rename(join(dataDir, file), join(dataDir, `${file}.deleted`));
+    for (const segment of [restored, never]) {
+      await expect(tiered.restoreSegment(segment.segmentPath)).rejects.toMatchObject({ code: 'UNKNOWN_SEGMENT', message: expect.stringMatching(/its \.log is gone from local disk \(the broker deleted it since the last refresh\)/) });
+      await expect(tiered.openSegment(segment.segmentPath)).rejects.toMatchObject({ code: 'UNKNOWN_SEGMENT' });
+    }
+    await tiered.refresh();
+    expectTieringErrorSync(() => tiered.getSegment(never.segmentPath), 'UNKNOWN_SEGMENT');
+    expect(tiered.getSegment(restored.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect((await tiered.restoreSegment(restored.segmentPath)).outcome).toBe('restored');
+    expect((await stat(join(dataDir, restored.files.log))).size).toBe(restored.sizes.log);
   });
 
   it('reports a failed archive, restore or evict called directly as operation:failed, once', async () => {

@@ -256,7 +256,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   /**
    * Brings an archived segment back to local disk, verified against its manifest, and marks it
-   * hot. Concurrent callers share one restore. Already local: a no-op.
+   * hot. Concurrent callers share one restore. Already local: a no-op; recorded local but its
+   * `.log` gone (the broker deleted it since the last refresh): `UNKNOWN_SEGMENT`.
    */
   restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
     return this.#operate('restore', path, (segment) => this.#restore.restore(segment, options));
