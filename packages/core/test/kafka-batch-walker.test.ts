@@ -136,6 +136,23 @@ describe('batch walker on real Kafka segments', () => {
     }
   });
 
+  it('with appending (the active segment), ends the data before a batch or header cut short: the batch being written', async () => {
+    const segment = await largestSegment('orders.v1-events-0');
+    const bytes = await readFile(segment.log);
+    const batches = await batchesOf(segment.log);
+    const last = batches.at(-1)!;
+    for (const cut of [last.position + 100, last.position + 30]) {
+      const read = bufferRangeReader(bytes.subarray(0, cut));
+      const walked: LocatedBatch[] = [];
+      for await (const batch of walkBatchHeaders(read, batches.at(-3)!.position, { appending: true })) walked.push(batch);
+      expect(walked).toEqual(batches.slice(-3, -1));
+      expect(await readBatches(read, { startPosition: last.position, targetOffset: last.header.baseOffset, maxBytes: 1, appending: true })).toBeUndefined();
+      const before = await readBatches(read, { startPosition: 0, targetOffset: 0n, maxBytes: bytes.length, appending: true });
+      expect(before?.batches).toEqual(batches.slice(0, -1));
+      expect(before?.bytes).toEqual(bytes.subarray(0, last.position));
+    }
+  });
+
   it('ends the data at a zero-filled tail (a preallocated .log) and still rejects a tail that is not all zeros', async () => {
     const segment = await largestSegment('payments-0');
     const log = await readFile(segment.log);

@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -300,6 +300,63 @@ describe('readAt', () => {
     await expectTieringError(bad.tiered.readAt(bad.topic, 0, 10), 'CORRUPT_SEGMENT', /reads\.v1-preallocated-0\/0{20}\.log \(local\) holds bytes that are not Kafka record batches: .* at position \d+/);
     await expectTieringError(bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1024 * KiB }), 'CORRUPT_SEGMENT', /not Kafka record batches/);
     expect((await bad.tiered.readAt(bad.topic, 0, 0, { maxBytes: 1 })).batches).toEqual([bad.batches[0]]);
+  });
+
+  it("a segment the broker's retention deleted since the last refresh: OFFSET_OUT_OF_RANGE, or its archived copy when it has one", async () => {
+    // Seen on a live Kafka 4.2 broker: retention renamed a segment's files to *.deleted between two
+    // refreshes, and readAt of its offsets threw Node's raw ENOENT.
+    const b = await broker();
+    const [first, second] = b.closed as [string, string];
+    await b.tiered.archiveSegment(second);
+    await b.tiered.restoreSegment(second);
+    for (const path of [first, second]) {
+      for (const extension of ['log', 'index', 'timeindex']) {
+        const file = join(b.dataDir, path.replace(/\.log$/, `.${extension}`));
+        await rename(file, `${file}.deleted`);
+      }
+    }
+    const inFirst = Number(b.batches.get(first)![1]!.header.baseOffset);
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, inFirst), 'OFFSET_OUT_OF_RANGE', new RegExp(`offset ${inFirst} of ${TOPIC}-0 was in ${first.replace(/\./g, '\\.')}, which the broker deleted from local disk since the last refresh`));
+    const batch = b.batches.get(second)![1]!;
+    const fromArchive = await b.tiered.readAt(TOPIC, 0, Number(batch.header.baseOffset), { maxBytes: 1 });
+    expect(fromArchive).toMatchObject({ source: 'remote', segmentPath: second, position: batch.position, batches: [batch] });
+    await b.tiered.refresh();
+    expect(b.tiered.getSegment(second)).toMatchObject({ policy: 'cold', isArchived: true });
+    await expectTieringError(b.tiered.readAt(TOPIC, 0, inFirst), 'OFFSET_OUT_OF_RANGE', /before the first segment/);
+  });
+
+  it('reads the active segment while the broker writes a batch to it: the data ends before that batch (a closed segment cut short stays corrupt)', async () => {
+    // Seen on a live Kafka 4.2 broker: a reader following the log end sees a batch of the active
+    // segment partly written (the file grows as the write proceeds), and readAt failed with
+    // CORRUPT_SEGMENT "record batch … is truncated" on a healthy log.
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    const topic = 'reads.v1-appending';
+    const spec = { topic, partition: 0, logBytes: 4 * KiB, recordBytes: 400, recordsPerBatch: 5 };
+    const closed = await writeSegment(dataDir, { ...spec, baseOffset: 0n });
+    const active = await writeSegment(dataDir, { ...spec, baseOffset: closed.nextOffset, preallocateIndexBytes: 10 * KiB });
+    const batches = await readLogBatchHeaders(active.files.log);
+    // The next batch, as the broker would write it (a copy of the first, at the next offset), half of it on disk.
+    const whole = (await readFile(active.files.log)).subarray(0, batches[0]!.header.sizeInBytes);
+    whole.writeBigInt64BE(active.nextOffset, 0);
+    const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+    opened.push(tiered);
+    const first = Number(active.baseOffset);
+    for (const written of [whole.length >> 1, 30, whole.length - 1]) {
+      const log = await readFile(active.files.log);
+      await writeFile(active.files.log, Buffer.concat([log.subarray(0, batches.at(-1)!.position + batches.at(-1)!.header.sizeInBytes), whole.subarray(0, written)]));
+      const all = await tiered.readAt(topic, 0, first, { maxBytes: 1024 * KiB });
+      expect(all.batches).toEqual(batches);
+      expect(all.nextOffset).toBe(Number(active.nextOffset));
+      await expectTieringError(tiered.readAt(topic, 0, Number(active.nextOffset)), 'OFFSET_OUT_OF_RANGE', /past the last record/);
+    }
+    // Written in full: it is read.
+    await appendFile(active.files.log, whole.subarray(whole.length - 1));
+    expect((await tiered.readAt(topic, 0, Number(active.nextOffset))).batches[0]!.header.baseOffset).toBe(active.nextOffset);
+    // The broker never writes to a closed segment: one cut short is damaged.
+    const closedBatches = await readLogBatchHeaders(closed.files.log);
+    const last = closedBatches.at(-1)!;
+    await writeFile(closed.files.log, (await readFile(closed.files.log)).subarray(0, last.position + (last.header.sizeInBytes >> 1)));
+    await expectTieringError(tiered.readAt(topic, 0, Number(last.header.baseOffset)), 'CORRUPT_SEGMENT', /is truncated/);
   });
 
   it('a remote .log shorter than its manifest says is REMOTE_CORRUPT naming the segment, wherever the read lands', async () => {

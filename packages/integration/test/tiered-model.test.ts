@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ import {
   type TieredStorage,
 } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { expectTieringErrorSync, kafkaFixtureLogDir, writeBrokerLogDir, writeSegment, type BrokerLogDirManifest } from '@takhin/testkit';
+import { expectTieringErrorSync, kafkaFixtureLogDir, writeBrokerLogDir, writeSegment, type BrokerLogDirManifest, type ManifestSegment } from '@takhin/testkit';
 
 const DAY = 24 * 3_600_000;
 let work: string;
@@ -272,6 +272,39 @@ describe('TieredStorage, the model', () => {
     expect(tiered.plan().find((s) => s.path === rolled.segmentPath)?.rule).toBe('active-segment');
     expect(tiered.plan().find((s) => s.path === oldActive.segmentPath)?.rule).not.toBe('active-segment');
     expectTieringErrorSync(() => tiered.getSegment(doomed.segmentPath), 'UNKNOWN_SEGMENT');
+  });
+
+  it('reports a conflict that every refresh finds again once, however many refreshes see it', async () => {
+    // Kafka's log cleaner rewrites a closed segment under its own name (`.swap` renamed to `.log`):
+    // seen on a live Kafka 4.2 broker, for a compacted segment archived before it was cleaned.
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const segment = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 0)!.segments[0]!;
+    await tiered.archiveSegment(segment.segmentPath);
+    const cleaned = await writeSegment(join(work, `cleaned-${runs++}`), { topic: 'orders.v1-events', partition: 0, baseOffset: segment.baseOffset, logBytes: 2048 });
+    for (const [extension, file] of Object.entries(cleaned.files)) if (extension !== 'txnindex') await cp(file, join(dataDir, segment.files[extension as 'log']!));
+    const problem = `${segment.segmentPath}: local files differ from its archive (.log is ${cleaned.logBytes} bytes, expected ${segment.sizes.log}); both are kept`;
+    for (let i = 0; i < 3; i++) await tiered.refresh();
+    expect(tiered.lastReconciliation.problems).toEqual([problem]);
+    expect(tiered.getSegment(segment.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+  });
+
+  it("refuses to restore a local segment whose files the broker deleted since the last refresh, instead of calling it already local", async () => {
+    // Seen on a live Kafka 4.2 broker: retention renamed a segment's files to *.deleted, and
+    // restoreSegment answered `already-local` (openSegment handed out paths that were gone).
+    const { tiered, dataDir, manifest } = await brokerWithTiering();
+    const [restored, never] = manifest.partitions.find((p) => p.topic === 'orders.v1-events' && p.partition === 0)!.segments as [ManifestSegment, ManifestSegment];
+    await tiered.archiveSegment(restored.segmentPath);
+    await tiered.restoreSegment(restored.segmentPath);
+    for (const segment of [restored, never]) for (const file of Object.values(segment.files)) await rename(join(dataDir, file), join(dataDir, `${file}.deleted`));
+    for (const segment of [restored, never]) {
+      await expect(tiered.restoreSegment(segment.segmentPath)).rejects.toMatchObject({ code: 'UNKNOWN_SEGMENT', message: expect.stringMatching(/its \.log is gone from local disk \(the broker deleted it since the last refresh\)/) });
+      await expect(tiered.openSegment(segment.segmentPath)).rejects.toMatchObject({ code: 'UNKNOWN_SEGMENT' });
+    }
+    await tiered.refresh();
+    expectTieringErrorSync(() => tiered.getSegment(never.segmentPath), 'UNKNOWN_SEGMENT');
+    expect(tiered.getSegment(restored.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect((await tiered.restoreSegment(restored.segmentPath)).outcome).toBe('restored');
+    expect((await stat(join(dataDir, restored.files.log))).size).toBe(restored.sizes.log);
   });
 
   it('reports a failed archive, restore or evict called directly as operation:failed, once', async () => {

@@ -11,6 +11,13 @@ export interface LocatedBatch {
 export interface WalkOptions {
   /** Names the segment in error messages (a path or an object key). */
   source?: string;
+  /**
+   * The segment a running broker is appending to (its partition's active one). A batch cut short
+   * at the end of the data is then the batch being written: the file grows as the broker's write
+   * proceeds, and a reader can see part of it. The data ends before it, as a Kafka fetch, bounded
+   * by the log end offset, never reaches it. Without this, such a batch is `TRUNCATED`.
+   */
+  appending?: boolean;
 }
 
 /**
@@ -22,21 +29,26 @@ export interface WalkOptions {
  * `.log` (`log.preallocate`, or a crash before the broker trimmed it). Kafka's reader finds
  * there a batch of size 0, too small to be one, and recovery truncates the log at it. Anything
  * nonzero in that header is still read as a batch, and so fails as corrupt.
+ *
+ * With `appending`, a batch (or a header) cut short at the end is the one being written, and
+ * the data ends before it; each batch's last byte is checked before it is handed out.
  */
 export async function* walkBatchHeaders(read: ByteRangeReader, startPosition: number, options: WalkOptions = {}): AsyncGenerator<LocatedBatch> {
-  const { source } = options;
+  const { source, appending = false } = options;
   let position = startPosition;
   let previous: LocatedBatch | undefined;
   // Bounded: every batch moves `position` forward by at least the 61-byte header.
   for (;;) {
     const bytes = await read(position, RecordBatchLayout.RECORDS);
     if (bytes.length === 0) {
-      if (previous !== undefined) await assertBatchEnds(read, previous, source);
+      if (previous !== undefined && !appending) await assertBatchEnds(read, previous, source);
       return;
     }
     if (isZeroFilled(bytes)) return;
+    if (appending && bytes.length < RecordBatchLayout.RECORDS) return;
     const header = parseRecordBatchHeader(bytes, { source, position });
     previous = { position, header };
+    if (appending && !(await batchEnds(read, previous))) return;
     yield previous;
     position += header.sizeInBytes;
   }
@@ -60,10 +72,15 @@ function isZeroFilled(bytes: Buffer): boolean {
   return true;
 }
 
+/** Whether the data holds `batch`'s last byte. */
+async function batchEnds(read: ByteRangeReader, { position, header }: LocatedBatch): Promise<boolean> {
+  return (await read(position + header.sizeInBytes - 1, 1)).length === 1;
+}
+
 /** The data ended right after `batch`'s header was read: check its last byte is there. */
 async function assertBatchEnds(read: ByteRangeReader, batch: LocatedBatch, source: string | undefined): Promise<void> {
   const { position, header } = batch;
-  if ((await read(position + header.sizeInBytes - 1, 1)).length === 1) return;
+  if (await batchEnds(read, batch)) return;
   const available = (await read(position, header.sizeInBytes)).length;
   throw truncated(`record batch of offsets ${header.baseOffset}..${header.lastOffset}`, header.sizeInBytes, available, source, position);
 }
@@ -114,11 +131,11 @@ export interface FetchedBatches {
  * Unlike Kafka, which may end a fetch inside a batch, only whole batches are returned.
  */
 export async function readBatches(read: ByteRangeReader, options: FetchOptions): Promise<FetchedBatches | undefined> {
-  const { startPosition, targetOffset, maxBytes, source, verifyCrc = true } = options;
+  const { startPosition, targetOffset, maxBytes, source, appending, verifyCrc = true } = options;
   if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
   const batches: LocatedBatch[] = [];
   let length = 0;
-  for await (const batch of walkBatchHeaders(read, startPosition, { source })) {
+  for await (const batch of walkBatchHeaders(read, startPosition, { source, appending })) {
     if (batches.length === 0) {
       if (batch.header.lastOffset < targetOffset) continue;
     } else if (length + batch.header.sizeInBytes > maxBytes) {

@@ -67,13 +67,17 @@ export class RemoteReads {
     this.#indexes = new IndexCache(join(cacheDir, 'indexes'), store, this.counters);
   }
 
-  /** Batches from `offset` in `segment`; undefined when the offset is past its last batch. */
-  async read(segment: SegmentRecord, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult | undefined> {
+  /**
+   * Batches from `offset` in `segment`; undefined when the offset is past its last batch.
+   * `appending`: the segment is its partition's active one, which the broker may be writing a
+   * batch to (see `WalkOptions.appending`).
+   */
+  async read(segment: SegmentRecord, offset: number, options: ReadAtOptions = {}, appending = false): Promise<ReadAtResult | undefined> {
     requireOffset(offset);
     const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
     requireMaxBytes(maxBytes);
     try {
-      return segment.policy === 'cold' ? await this.#remote(segment, offset, maxBytes, options.signal) : await this.#local(segment, offset, maxBytes);
+      return segment.policy === 'cold' ? await this.#remote(segment, offset, maxBytes, options.signal) : await this.#local(segment, offset, maxBytes, appending);
     } catch (error) {
       if (error instanceof KafkaFormatError) {
         throw new TieringError('CORRUPT_SEGMENT', `${segment.path} (${segment.policy === 'cold' ? 'archived' : 'local'}) holds bytes that are not Kafka record batches: ${error.message}`, segment.path, { cause: error });
@@ -90,12 +94,12 @@ export class RemoteReads {
     await this.chunks.dropSegment(segmentPath);
   }
 
-  async #local(segment: SegmentRecord, offset: number, maxBytes: number): Promise<ReadAtResult | undefined> {
+  async #local(segment: SegmentRecord, offset: number, maxBytes: number, appending: boolean): Promise<ReadAtResult | undefined> {
     this.counters.localReads++;
     const index = await this.#localIndex(segment);
     const reader = await openFileRangeReader(localPathOf(this.dataDir, segment, 'log'));
     try {
-      const fetched = await readFromIndex(reader.read, reader.size, index, offset, maxBytes, segment.path);
+      const fetched = await readFromIndex(reader.read, reader.size, index, offset, maxBytes, segment.path, appending);
       return fetched && result(segment, fetched, 'local', { bytes: 0, requests: 0 });
     } finally {
       await reader.close();
@@ -190,14 +194,14 @@ export class RemoteReads {
  * it would find nothing and hand the read to the next segment, skipping offsets; the read scans
  * this segment from its start instead.
  */
-async function readFromIndex(read: ByteRangeReader, size: number, index: OffsetIndex, offset: number, maxBytes: number, source: string): Promise<FetchedBatches | undefined> {
-  const options = { targetOffset: BigInt(offset), maxBytes, source };
+async function readFromIndex(read: ByteRangeReader, size: number, index: OffsetIndex, offset: number, maxBytes: number, source: string, appending = false): Promise<FetchedBatches | undefined> {
+  const options = { targetOffset: BigInt(offset), maxBytes, source, appending };
   const floor = index.lookup(BigInt(offset)).position;
   if (floor >= size) return readBatches(read, { ...options, startPosition: 0 });
   const fetched = await readBatches(read, { ...options, startPosition: floor });
   if (fetched !== undefined || floor === 0) return fetched;
   // Nothing from the floor on: past the last batch if one starts there, else the entry is corrupt.
-  if ((await findBatch(read, floor, 0n, { source })) !== undefined) return undefined;
+  if ((await findBatch(read, floor, 0n, { source, appending })) !== undefined) return undefined;
   return readBatches(read, { ...options, startPosition: 0 });
 }
 

@@ -34,20 +34,22 @@ export interface ReconciliationReport {
    * topic's remote data.
    */
   deletedTopicSegments: number;
-  /** Conflicts left for an operator, with the reason; nothing was deleted for them. */
+  /** Conflicts left for an operator, with the reason; nothing was deleted for them. Each once, however many refreshes find it. */
   problems: string[];
+}
+
+/**
+ * Adds a conflict to the report unless it is already there. The report adds up every refresh
+ * since open, and a conflict nothing resolves (a segment Kafka's log cleaner rewrote under an
+ * archived one's name) is found again by each: it is one conflict, and the console's count of
+ * problems must not climb by one a cycle.
+ */
+function addProblem(report: ReconciliationReport, problem: string): void {
+  if (!report.problems.includes(problem)) report.problems.push(problem);
 }
 
 export function emptyReport(): ReconciliationReport {
   return { archivesFinished: 0, archivesRolledBack: 0, restoresFinished: 0, restoresRolledBack: 0, localCopiesDeleted: 0, orphansDeleted: 0, tempFilesDeleted: 0, recordsDropped: 0, deletedTopicSegments: 0, problems: [] };
-}
-
-/**
- * Adds a problem to the report once: the report adds up a process's syncs, and a doubt that no
- * sync can settle (local files that differ from their archive) is found again by every one.
- */
-export function addProblem(report: ReconciliationReport, problem: string): void {
-  if (!report.problems.includes(problem)) report.problems.push(problem);
 }
 
 /**

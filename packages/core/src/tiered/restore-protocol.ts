@@ -1,4 +1,4 @@
-import { mkdir, rename, unlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, rename, unlink, utimes } from 'node:fs/promises';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { allOrFirstFailure, throwIfAborted } from '../errors/signals.js';
 import { TieringError } from '../errors/tiering-error.js';
@@ -43,7 +43,16 @@ export class RestoreProtocol {
     const { signal } = options;
     const progress = fileProgress(options.onProgress);
     const started = performance.now();
-    if (segment.policy !== 'cold') return { segment, outcome: 'already-local', downloadedBytes: 0, durationMs: 0 };
+    if (segment.policy !== 'cold') {
+      if (await hasLocalLog(this.context.dataDir, segment)) return { segment, outcome: 'already-local', downloadedBytes: 0, durationMs: 0 };
+      // Its files went without a refresh seeing it: the broker's retention deleted them. Restoring
+      // would put back what the broker deleted; the next refresh records it cold (if archived) or gone.
+      throw new TieringError(
+        'UNKNOWN_SEGMENT',
+        `cannot restore ${segment.path}: it is recorded on local disk, but its .log is gone from local disk (the broker deleted it since the last refresh); the next refresh records it ${segment.isArchived ? 'cold, to be restored from its archive' : 'as gone'}`,
+        segment.path,
+      );
+    }
     if (!segment.isArchived) throw new TieringError('REMOTE_MISSING', `${segment.path} is cold but not archived: the metadata has no copy to restore`, segment.path);
     const { catalog, observer, dataDir, pool, target, store } = this.context;
     await requireTopicNotDeleted(dataDir, segment, 'restore');
@@ -145,3 +154,13 @@ function asRemoteFailure(error: unknown, segmentPath: string, extension: string,
   return error;
 }
 
+/** Whether the segment's `.log` is on local disk (a regular file or not: anything under its name). */
+async function hasLocalLog(dataDir: string, segment: SegmentRecord): Promise<boolean> {
+  return lstat(localPathOf(dataDir, segment, 'log')).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+}

@@ -201,8 +201,9 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * The record batches a Kafka fetch of `offset` returns: from the batch holding it, whole
    * batches, at most `maxBytes` (at least one batch), with the segment, position and next offset.
    * The same for a local segment and an archived one, which is never restored: only the chunks
-   * holding the bytes are fetched, each verified. Past the partition's last record:
-   * `OFFSET_OUT_OF_RANGE`; an offset or `maxBytes` that is not a whole number: `INVALID_ARGUMENT`.
+   * holding the bytes are fetched, each verified. Past the partition's last record, or in a
+   * never-archived segment the broker deleted since the last refresh: `OFFSET_OUT_OF_RANGE`; an
+   * offset or `maxBytes` that is not a whole number: `INVALID_ARGUMENT`.
    */
   async readAt(topic: string, partition: number, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult> {
     this.#checkOpen();
@@ -210,10 +211,19 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     requireMaxBytes(maxBytes);
     let segment: SegmentRecord | undefined = this.findSegment(topic, partition, offset);
     while (segment !== undefined) {
-      const result = await this.#reads.read(segment, offset, { maxBytes, signal: options.signal }).catch(async (error: NodeJS.ErrnoException) => {
+      // The active segment may end in a batch the broker is writing: its data ends before it.
+      const appending = this.#catalog.index.isLast(segment);
+      const read = { maxBytes, signal: options.signal };
+      const result = await this.#reads.read(segment, offset, read, appending).catch(async (error: NodeJS.ErrnoException) => {
         // Evicted (or deleted) between the lookup and the read: read it as it is now.
         if (error.code !== 'ENOENT') throw error;
-        return this.#reads.read(this.getSegment(segment!.path), offset, { maxBytes, signal: options.signal });
+        const now = this.getSegment(segment!.path);
+        return this.#reads.read(now, offset, read, appending).catch((again: NodeJS.ErrnoException) => {
+          if (again.code !== 'ENOENT' || now.policy === 'cold') throw again;
+          // Recorded local, yet gone: the broker deleted it (its retention) since the last refresh.
+          if (now.isArchived) return this.#reads.read({ ...now, policy: 'cold' }, offset, read);
+          throw new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} of ${topic}-${partition} was in ${now.path}, which the broker deleted from local disk since the last refresh (its retention) and which was never archived`, now.path);
+        });
       });
       if (result) return result;
       // Past the segment's last batch: the next segment holds the next offsets (a gap left by compaction or markers).
@@ -246,7 +256,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   /**
    * Brings an archived segment back to local disk, verified against its manifest, and marks it
-   * hot. Concurrent callers share one restore. Already local: a no-op.
+   * hot. Concurrent callers share one restore. Already local: a no-op; recorded local but its
+   * `.log` gone (the broker deleted it since the last refresh): `UNKNOWN_SEGMENT`.
    */
   restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
     return this.#operate('restore', path, (segment) => this.#restore.restore(segment, options));
