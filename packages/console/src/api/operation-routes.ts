@@ -33,6 +33,7 @@ export function operationRoutes(router: Router, context: ConsoleContext): void {
       outcome: result.outcome,
       uploaded_bytes: result.uploadedBytes,
       reused_files: result.reusedFiles,
+      local_files_kept: result.localFilesKept ?? null,
       duration_ms: Math.round(result.durationMs),
       segment: segmentJson(result.segment),
     });

@@ -4,6 +4,7 @@ import { isInternalTopic } from '../segments/segment-path.js';
 import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import { archivedFields } from './archived-record.js';
 import { requireTopicNotDeleted } from './deleted-topics.js';
+import { describeRunningBroker, runningBroker } from './running-broker.js';
 import { readManifest, writeManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
@@ -20,6 +21,11 @@ export interface ArchiveResult {
   /** Files a verified copy of which was already in the cold store (an earlier attempt's). */
   readonly reusedFiles: number;
   readonly durationMs: number;
+  /**
+   * Why the local files were kept (the segment stays local, archived), when they were: a running
+   * Kafka broker holds the log dir, and deleting them under it would halt it.
+   */
+  readonly localFilesKept?: string;
 }
 
 /**
@@ -103,13 +109,16 @@ export class ArchiveProtocol {
       throw error;
     }
 
-    const committed = await catalog.update(segment.path, archivedFields(manifest));
+    const broker = await runningBroker(dataDir);
+    // Beside a running broker the segment stays local (archived, as a restored one is).
+    const committed = await catalog.update(segment.path, broker ? { ...archivedFields(manifest), policy: segment.policy } : archivedFields(manifest));
     await observer.reached('archive:committed', segment.path);
-    await deleteLocalFiles(dataDir, segment, manifest, () => observer.reached('archive:local-file-deleted', segment.path));
+    if (!broker) await deleteLocalFiles(dataDir, segment, manifest, () => observer.reached('archive:local-file-deleted', segment.path));
     const durationMs = performance.now() - started;
-    this.context.events.emit('segment:tier-changed', committed, segment.policy, 'cold');
+    if (!broker) this.context.events.emit('segment:tier-changed', committed, segment.policy, 'cold');
     this.context.events.emit('segment:archived', committed, { bytes: uploadedBytes, durationMs, reused: reusedFiles });
-    return { segment: committed, outcome: 'archived', uploadedBytes, reusedFiles, durationMs };
+    const kept = broker ? { localFilesKept: describeRunningBroker(dataDir, broker) } : {};
+    return { segment: committed, outcome: 'archived', uploadedBytes, reusedFiles, durationMs, ...kept };
   }
 
   /**

@@ -12,3 +12,4 @@ export * from './tiered-events.js';
 export * from './tiered-storage-options.js';
 export * from './tiered-storage.js';
 export * from './data-dir-lock.js';
+export * from './running-broker.js';

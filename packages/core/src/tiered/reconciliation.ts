@@ -4,6 +4,7 @@ import { archivedFields, recordFiles } from './archived-record.js';
 import { readManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
+import { runningBroker } from './running-broker.js';
 import { manifestKeyOf, segmentKeyPrefix, type SegmentManifest } from './segment-manifest.js';
 import { deleteLocalFiles, describeLocalDifference, IrregularSegmentFileError, localFilesOf, partitionDirOf, strayTempFiles } from './segment-files.js';
 
@@ -103,8 +104,10 @@ export class Reconciliation {
         return;
       }
       await verifyRemoteFiles(store, record.path, manifest.files);
-      await catalog.update(record.path, archivedFields(manifest));
-      if (hasLog) await deleteLocalFiles(dataDir, record, manifest);
+      // Beside a running broker the local files stay (docs/ARCHITECTURE.md, "Beside a running Apache Kafka broker").
+      const keep = hasLog && (await runningBroker(dataDir)) !== undefined;
+      await catalog.update(record.path, keep ? { ...archivedFields(manifest), policy: record.policy } : archivedFields(manifest));
+      if (hasLog && !keep) await deleteLocalFiles(dataDir, record, manifest);
       report.archivesFinished++;
       return;
     }
@@ -159,6 +162,11 @@ export class Reconciliation {
     const difference = await describeLocalDifference(this.context.pool, manifest!, local, { partial: true });
     if (difference !== undefined) {
       addProblem(report, `${record.path}: local files differ from its archive (${difference}); both are kept`);
+      return;
+    }
+    if ((await runningBroker(dataDir)) !== undefined) {
+      // The broker may hold these files: keep them, and the segment is local (and archived) again.
+      await catalog.update(record.path, { policy: 'warm' });
       return;
     }
     await deleteLocalFiles(dataDir, record, manifest!);

@@ -7,6 +7,7 @@ import { syncDirectory } from '../transfer/sync-directory.js';
 import { fileProgress } from './archive-protocol.js';
 import { flatFiles, recordFiles } from './archived-record.js';
 import { requireTopicNotDeleted } from './deleted-topics.js';
+import { describeRunningBroker, runningBroker } from './running-broker.js';
 import { requireManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
@@ -122,6 +123,8 @@ export class RestoreProtocol {
     if (!segment.isArchived) {
       throw new TieringError('NOT_ALLOWED', `cannot evict ${segment.path}: it is not archived, so its local files are its only copy; archive it instead`, segment.path);
     }
+    const broker = await runningBroker(dataDir);
+    if (broker) throw new TieringError('NOT_ALLOWED', `cannot evict ${segment.path}: ${describeRunningBroker(dataDir, broker)}`, segment.path);
     const manifest = await requireManifest(store, segment.path, signal);
     const difference = describeFileDifference(flatFiles(segment), flatFiles({ files: recordFiles(manifest) }));
     if (difference !== undefined) {

@@ -31,6 +31,7 @@ import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js'
 import type { ProtocolContext } from './protocol-context.js';
 import type { ProtocolObserver } from './protocol-steps.js';
 import { Reconciliation, emptyReport, type ReconciliationReport } from './reconciliation.js';
+import { describeRunningBroker, runningBroker, type RunningBroker } from './running-broker.js';
 import { RestoreProtocol, type EvictResult, type RestoreResult } from './restore-protocol.js';
 import { SegmentCatalog } from './segment-catalog.js';
 import { localPathOf } from './segment-files.js';
@@ -61,6 +62,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #reads: RemoteReads;
   readonly #dataDir: DataDirSync;
   #lastReconciliation: ReconciliationReport = emptyReport();
+  /** A Kafka broker running on the data dir, as of the last refresh. */
+  #broker: RunningBroker | undefined;
   #lock: DataDirLock | undefined;
   #opened: Promise<void> | undefined;
   #closed: Promise<void> | undefined;
@@ -191,7 +194,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     for (const segment of index.inOrder()) {
       // An archive that failed in this process resumes; one another operation holds waits.
       const idle = segment.state === 'archiving' && !this.#locks.busy(segment.path) ? { ...segment, state: 'idle' as const } : segment;
-      const item = planStep(idle, this.engine.decide(segment, context));
+      const item = this.#besideBroker(planStep(idle, this.engine.decide(segment, context)));
       if (!options.changesOnly || item.action !== 'none') items.push(item);
     }
     return items;
@@ -343,6 +346,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   // --- internals -------------------------------------------------------------------------------
 
   async #sync(atOpen: boolean): Promise<void> {
+    this.#broker = await runningBroker(this.dataDir);
     this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation);
   }
 
@@ -380,6 +384,18 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       case 'none':
         return;
     }
+  }
+
+  /**
+   * A step as it goes while a Kafka broker runs on the data dir (as of the last refresh): an
+   * archive keeps the local files, and an evict does not happen (docs/ARCHITECTURE.md, "Beside a
+   * running Apache Kafka broker").
+   */
+  #besideBroker(item: PlanItem): PlanItem {
+    const broker = this.#broker;
+    if (broker === undefined || (item.action !== 'archive' && item.action !== 'evict')) return item;
+    const kept = `local files kept: ${describeRunningBroker(this.dataDir, broker)}`;
+    return item.action === 'archive' ? { ...item, to: item.from, reason: `${item.reason}; ${kept}` } : { ...item, to: item.from, action: 'none', reason: `${item.reason}; ${kept}` };
   }
 
   #checkOpen(): void {

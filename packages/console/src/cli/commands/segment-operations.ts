@@ -12,6 +12,8 @@ interface Outcome {
   readonly outcome: string;
   readonly bytes: number;
   readonly segment: SegmentRecord;
+  /** Why an archive kept the local files (a running Kafka broker), when it did. */
+  readonly kept?: string | undefined;
 }
 
 /** What each operation does, and how many bytes it will move (or free) for a segment. */
@@ -23,7 +25,7 @@ const OPERATIONS: Record<Operation, { past: string; bytes: (s: SegmentRecord) =>
     bytes: localBytesOf,
     run: async (tiered, path, onProgress) => {
       const result = await tiered.archiveSegment(path, { onProgress });
-      return { outcome: result.outcome, bytes: result.uploadedBytes, segment: result.segment };
+      return { outcome: result.outcome, bytes: result.uploadedBytes, segment: result.segment, kept: result.localFilesKept };
     },
   },
   restore: {
@@ -102,8 +104,10 @@ async function run(context: CommandContext, tiered: TieredStorage, operation: Op
         const done = await spec.run(tiered, segment.path, (bytes) => bar?.moving(segment.path, bytes));
         const seconds = (performance.now() - started) / 1000;
         moved += done.bytes;
-        results[index] = { segment_path: segment.path, outcome: done.outcome, bytes: done.bytes, duration_ms: Math.round(seconds * 1000), segment: segmentJson(done.segment) };
+        const kept = done.kept === undefined ? {} : { local_files_kept: done.kept };
+        results[index] = { segment_path: segment.path, outcome: done.outcome, bytes: done.bytes, duration_ms: Math.round(seconds * 1000), ...kept, segment: segmentJson(done.segment) };
         line = `${done.outcome === spec.past ? spec.past : done.outcome}  ${segment.path}  ${formatBytes(done.bytes)} in ${seconds.toFixed(2)} s`;
+        if (done.kept !== undefined) line += '  (local files kept: a running Kafka broker holds the log dir)';
       } catch (error) {
         failed++;
         const code = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : 'ERROR';
