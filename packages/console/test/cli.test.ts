@@ -220,6 +220,8 @@ describe('takhin-tiered CLI', () => {
     expect(offsets[0]).toBe(offset);
     expect(offsets).toEqual(offsets.map((_: number, i: number) => offset + i));
     expect(Number(document.next_offset)).toBe(offsets.at(-1) + 1);
+    // The fixture's producer is not transactional.
+    expect(document.aborted_transactions).toEqual([]);
     const plain = await cli(root, ['read', 'orders', '0', String(offset), '--max-bytes', '1']);
     expect(plain.code).toBe(EXIT.OK);
     expect(plain.stdout).toMatch(new RegExp(`^${offset}  `));

@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -16,7 +16,7 @@ import {
   type TieredStorage,
 } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { expectTieringError, readAll, writeSegment } from '@takhin/testkit';
+import { expectTieringError, kafkaFixtureLogDir, readAll, writeSegment } from '@takhin/testkit';
 
 const KiB = 1024;
 const DAY = 24 * 3_600_000;
@@ -451,5 +451,47 @@ describe('read arguments', () => {
       await expectTieringError(read(0, maxBytes), 'INVALID_ARGUMENT', new RegExp(`^maxBytes must be a positive whole number, got ${got}$`));
     }
     expect((await read(0, 1))!.position).toBe(0);
+  });
+});
+
+describe('aborted transactions, for a read_committed consumer', () => {
+  /** Every `.txnindex` entry of the real broker's transactional `payments-0`, as Kafka wrote them. */
+  async function abortedInFixture(dir: string) {
+    const entries: { producerId: bigint; firstOffset: bigint; lastOffset: bigint }[] = [];
+    for (const name of (await readdir(join(dir, 'payments-0'))).filter((n) => n.endsWith('.txnindex')).sort()) {
+      const bytes = await readFile(join(dir, 'payments-0', name));
+      for (let at = 0; at < bytes.length; at += 34) entries.push({ producerId: bytes.readBigInt64BE(at + 2), firstOffset: bytes.readBigInt64BE(at + 10), lastOffset: bytes.readBigInt64BE(at + 18) });
+    }
+    return entries;
+  }
+
+  it("lists the aborted transactions a Kafka fetch lists, from local and archived .txnindex files alike", async () => {
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    await cp(kafkaFixtureLogDir(), dataDir, { recursive: true });
+    const aborted = await abortedInFixture(dataDir);
+    expect(aborted).toHaveLength(2);
+    const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+    opened.push(tiered);
+    const refs = async (offset: bigint, maxBytes?: number) => (await tiered.readAt('payments', 0, Number(offset), { maxBytes })).abortedTransactions;
+    const ref = ({ producerId, firstOffset }: { producerId: bigint; firstOffset: bigint }) => ({ producerId, firstOffset });
+
+    const check = async () => {
+      for (const transaction of aborted) {
+        // A fetch from the transaction's first offset, of one batch and of a whole segment: it is listed.
+        expect(await refs(transaction.firstOffset, 1)).toEqual([ref(transaction)]);
+        expect(await refs(transaction.firstOffset)).toContainEqual(ref(transaction));
+        // A fetch of its last batches only still holds some of its records: listed.
+        expect(await refs(transaction.lastOffset - 1n, 1)).toContainEqual(ref(transaction));
+      }
+      // Before the first and after the last: none.
+      expect(await refs(0n, 1)).toEqual([]);
+      expect(await refs(aborted[1]!.lastOffset + 1n)).toEqual([]);
+    };
+    await check();
+    // Archived (all but the active segment), read without restoring: the same list.
+    for (const segment of tiered.listSegments({ topic: 'payments' }).slice(0, -1)) await tiered.archiveSegment(segment.path);
+    expect(tiered.getSegment('payments-0/00000000000000000025.log')).toMatchObject({ policy: 'cold', files: { txnindex: { size: 34 } } });
+    expect((await tiered.readAt('payments', 0, Number(aborted[0]!.firstOffset))).source).toBe('remote');
+    await check();
   });
 });

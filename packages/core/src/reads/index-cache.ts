@@ -6,6 +6,7 @@ import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
+import { parseTransactionIndex, type AbortedTransaction } from '../kafka/transaction-index.js';
 import { requireManifest } from '../tiered/manifest-io.js';
 import { objectKeyOf, type SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
@@ -26,6 +27,8 @@ const MEMORY_ENTRIES = 1_024;
  */
 export class IndexCache {
   readonly #entries = new Map<string, Promise<RemoteSegment>>();
+  /** Archived `.txnindex` entries, by segment (fetched only for a fetch that needs them). */
+  readonly #aborted = new Map<string, Promise<AbortedTransaction[]>>();
 
   constructor(
     private readonly dir: string,
@@ -53,6 +56,36 @@ export class IndexCache {
   /** Forgets a segment (restored, evicted again, or re-archived): its next read loads afresh. */
   forget(segmentPath: string): void {
     this.#entries.delete(segmentPath);
+    this.#aborted.delete(segmentPath);
+  }
+
+  /**
+   * The aborted transactions in an archived segment's `.txnindex` (none when its manifest lists
+   * no such file), fetched once and verified against the manifest's checksums.
+   */
+  abortedTransactions(segmentPath: string, signal?: AbortSignal): Promise<AbortedTransaction[]> {
+    let entry = this.#aborted.get(segmentPath);
+    if (entry === undefined) {
+      entry = this.#loadAborted(segmentPath, signal);
+      entry.catch(() => this.#aborted.delete(segmentPath));
+      this.#aborted.set(segmentPath, entry);
+      if (this.#aborted.size > MEMORY_ENTRIES) this.#aborted.delete(this.#aborted.keys().next().value!);
+    }
+    return entry;
+  }
+
+  async #loadAborted(segmentPath: string, signal?: AbortSignal): Promise<AbortedTransaction[]> {
+    const { manifest } = await this.get(segmentPath, signal);
+    const file = manifest.files.txnindex;
+    if (file === undefined) return [];
+    const bytes = await this.#fetch(file.key, signal);
+    if (bytes === undefined) {
+      throw new TieringError('REMOTE_MISSING', `${segmentPath}: its .txnindex is missing from the ${this.store.backend} cold store (key ${file.key})`, segmentPath);
+    }
+    if (!matches(bytes, file)) {
+      throw new TieringError('REMOTE_CORRUPT', `${segmentPath}: its .txnindex in the ${this.store.backend} cold store (key ${file.key}) does not match its manifest's checksums`, segmentPath);
+    }
+    return parseTransactionIndex(bytes, file.key);
   }
 
   async #load(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {

@@ -6,6 +6,7 @@ import { findBatch, readBatches, type FetchedBatches, type LocatedBatch } from '
 import { openFileRangeReader, type ByteRangeReader } from '../kafka/byte-range-reader.js';
 import { KafkaFormatError } from '../kafka/kafka-format-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
+import { parseTransactionIndex, TRANSACTION_INDEX_ENTRY_SIZE, type AbortedTransaction } from '../kafka/transaction-index.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import { requireTopicNotDeleted } from '../tiered/deleted-topics.js';
 import { localPathOf } from '../tiered/segment-files.js';
@@ -26,8 +27,20 @@ export interface ReadAtResult {
   /** Each batch's header and byte position in the segment. */
   readonly batches: readonly LocatedBatch[];
   readonly source: 'local' | 'remote';
+  /**
+   * The transactions aborted among these batches, as a Kafka fetch lists them for a
+   * `read_committed` consumer (producer id and first offset; it drops their records): from the
+   * `.txnindex` of this segment and of later ones, local or archived.
+   */
+  readonly abortedTransactions: readonly AbortedTransactionRef[];
   /** What this read cost the cold store (zero when served locally or from the cache). */
   readonly fetched: { readonly bytes: number; readonly requests: number };
+}
+
+/** One aborted transaction of a fetch: Kafka's `FetchResponse.AbortedTransaction`. */
+export interface AbortedTransactionRef {
+  readonly producerId: bigint;
+  readonly firstOffset: bigint;
 }
 
 export interface ReadAtOptions {
@@ -84,6 +97,50 @@ export class RemoteReads {
       }
       throw error;
     }
+  }
+
+  /**
+   * The aborted transactions a Kafka fetch of `[fetchOffset, upperBound)` lists, starting in
+   * `segment` and going on through `next` ones, as Kafka's `collectAbortedTxns` does: an entry
+   * counts when its transaction overlaps the range, and the search ends at an entry whose last
+   * stable offset reaches `upperBound` (no transaction open before it was still open then).
+   * A transaction's entry is in the `.txnindex` of the segment holding its abort marker, which
+   * may be a later one. Only segments recorded with a `.txnindex` are read, and the active one
+   * (`isActive`), which may have gained one since the last refresh.
+   */
+  async abortedTransactions(
+    segment: SegmentRecord,
+    fetchOffset: number,
+    upperBound: number,
+    next: (segment: SegmentRecord) => SegmentRecord | undefined,
+    isActive: (segment: SegmentRecord) => boolean,
+    signal?: AbortSignal,
+  ): Promise<AbortedTransactionRef[]> {
+    const [from, to] = [BigInt(fetchOffset), BigInt(upperBound)];
+    const found: AbortedTransactionRef[] = [];
+    for (let at: SegmentRecord | undefined = segment; at !== undefined; at = next(at)) {
+      if (at.files.txnindex === undefined && !(at.policy !== 'cold' && isActive(at))) continue;
+      const entries = at.policy === 'cold' ? await this.#indexes.abortedTransactions(at.path, signal) : await this.#localAborted(at, signal);
+      for (const entry of entries) {
+        if (entry.lastOffset >= from && entry.firstOffset < to) found.push({ producerId: entry.producerId, firstOffset: entry.firstOffset });
+        if (entry.lastStableOffset >= to) return found;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * A local segment's `.txnindex` (none if it has none; a broker appending an entry may show part
+   * of it, which is left out). One evicted since it was looked up is read from its archive.
+   */
+  async #localAborted(segment: SegmentRecord, signal?: AbortSignal): Promise<AbortedTransaction[]> {
+    const path = localPathOf(this.dataDir, segment, 'txnindex');
+    const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (bytes === undefined) return segment.isArchived && segment.files.txnindex !== undefined ? this.#indexes.abortedTransactions(segment.path, signal) : [];
+    return parseTransactionIndex(bytes.subarray(0, bytes.length - (bytes.length % TRANSACTION_INDEX_ENTRY_SIZE)), path);
   }
 
   /** The segment came back to local disk or left it: its cached remote pieces are stale. */
@@ -213,6 +270,7 @@ function result(segment: SegmentRecord, fetched: FetchedBatches, source: 'local'
     bytes: fetched.bytes,
     batches: fetched.batches,
     source,
+    abortedTransactions: [],
     fetched: cost,
   };
 }

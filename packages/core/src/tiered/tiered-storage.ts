@@ -228,7 +228,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
           throw new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} of ${topic}-${partition} was in ${now.path}, which the broker deleted from local disk since the last refresh (its retention) and which was never archived`, now.path);
         });
       });
-      if (result) return result;
+      if (result) {
+        const index = this.#catalog.index;
+        const aborted = await this.#reads.abortedTransactions(segment, offset, result.nextOffset, (s) => index.next(s), (s) => index.isLast(s), options.signal);
+        return aborted.length === 0 ? result : { ...result, abortedTransactions: aborted };
+      }
       // Past the segment's last batch: the next segment holds the next offsets (a gap left by compaction or markers).
       segment = this.#catalog.index.next(segment);
     }

@@ -41,6 +41,8 @@ export const readCommand: Command = (context) => {
       source: fetched.source,
       next_offset: String(fetched.nextOffset),
       batches: batches.map((batch) => ({ ...batch, records: batch.records?.map(recordJson) ?? null })),
+      // What a read_committed consumer drops: these producers' records from these offsets on, up to their ABORT markers.
+      aborted_transactions: fetched.abortedTransactions.map((t) => ({ producer_id: t.producerId.toString(), first_offset: t.firstOffset.toString() })),
     });
     for (const batch of batches) {
       if (batch.records === null) {
@@ -52,6 +54,7 @@ export const readCommand: Command = (context) => {
         output.line(`${json.offset}  ${json.timestamp}  key=${show(json.key, json.key_encoding)}  value=${show(json.value, json.value_encoding)}`);
       }
     }
+    for (const t of fetched.abortedTransactions) output.line(`aborted transaction: producer ${t.producerId}, from offset ${t.firstOffset} (a read_committed consumer drops its records)`);
     output.line(`next offset ${fetched.nextOffset} (from ${fetched.segmentPath}, ${fetched.source === 'remote' ? 'read from the cold store, not restored' : 'local'})`);
     return EXIT.OK;
   });
