@@ -251,4 +251,25 @@ describe('DriverColdStore: reads and deletes', () => {
     for await (const object of store.list('', { pageSize: 2 })) keys.push(object.key);
     expect(keys).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
+
+  it('refuses a listing whose server hands back a continuation token it already answered, instead of looping', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await store.put(key, Buffer.from(key));
+    const listPage = driver.listPage.bind(driver);
+    // A-B-A: the third page names the first page's token again.
+    driver.listPage = async (request) => ({ ...(await listPage(request)), cursor: request.cursor === undefined ? 'one' : request.cursor === 'one' ? 'two' : 'one' });
+    const keys: string[] = [];
+    const error = await failWith(
+      (async () => {
+        for await (const object of store.list('', { pageSize: 2 })) {
+          keys.push(object.key);
+          if (keys.length > 20) throw new Error('the listing looped');
+        }
+      })(),
+    );
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: false });
+    expect(String(error)).toContain('continuation token "one" again');
+    expect(driver.calls.filter((call) => call === 'listPage')).toHaveLength(3);
+  });
 });
