@@ -242,6 +242,22 @@ describe('DriverColdStore: reads and deletes', () => {
     expect(store.capabilities.maxDeleteBatch).toBe(1);
   });
 
+  it('a batch delete refused in its first slice sends the other slices of the same call one by one, without asking again', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver, { retry: fast });
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    for (const key of keys) await store.put(key, Buffer.from(key));
+    driver.calls.length = 0;
+    driver.deleteBatch = async () => {
+      driver.calls.push('deleteBatch');
+      throw new Error('501 Not Implemented');
+    };
+    await store.delete(keys);
+    expect(driver.objects.size).toBe(0);
+    expect(driver.calls.filter((call) => call === 'deleteBatch'), 'one refusal, not one per slice of 3').toHaveLength(1);
+    expect(driver.calls.filter((call) => call === 'deleteObject')).toHaveLength(7);
+  });
+
   it('lists across pages and hides the reserved .takhin/ names', async () => {
     const driver = new MemoryDriver();
     const store = new DriverColdStore(driver, { prefix: 'p' });

@@ -235,6 +235,11 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
     if (batchSize <= 1) return this.#deleteEach(list, names, signal);
     for (let start = 0; start < names.length; start += batchSize) {
       const batch = { keys: list.slice(start, start + batchSize), names: names.slice(start, start + batchSize) };
+      // Refused by an earlier slice of this same delete: the rest go one by one at once.
+      if (this.#batchDeleteRefused) {
+        await this.#deleteEach(batch.keys, batch.names, signal);
+        continue;
+      }
       try {
         await this.#driver.deleteBatch!({ names: batch.names, signal });
       } catch (error) {
