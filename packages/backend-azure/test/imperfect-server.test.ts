@@ -41,6 +41,32 @@ describe('azure: imperfect Azure-compatible servers', () => {
     await store.close();
   });
 
+  it('a 503 ServerBusy with Retry-After, on a read and on a head, is retried no sooner than the server asked', async () => {
+    const { accountUrl, accountName, accountKey } = azurite();
+    const upstream = new URL(accountUrl);
+    let throttle = 0;
+    const proxy = await startAlteringProxy(upstream.origin, {
+      response: (r) => (r.path.includes('/throttled') && throttle > 0 ? (throttle--, { status: 503, headers: { 'retry-after': '2', 'x-ms-error-code': 'ServerBusy' }, body: '' }) : undefined),
+    });
+    const sleeps: number[] = [];
+    const config = testConfig('throttled', { connectionString: undefined, accountUrl: `${proxy.url}${upstream.pathname}`, accountName, accountKey });
+    const store = provider.create(config, { retry: { sleep: async (ms) => void sleeps.push(ms) } }) as AzureColdStore;
+    try {
+      await store.driver.container.createIfNotExists();
+      await store.put('throttled', Buffer.from('bytes'));
+      throttle = 1;
+      expect((await readAll(await store.get('throttled'))).toString()).toBe('bytes');
+      throttle = 1;
+      expect(await store.head('throttled')).toMatchObject({ size: 5 });
+      expect(throttle, 'both throttled answers were met').toBe(0);
+      expect(sleeps).toEqual([2_000, 2_000]);
+      await store.delete('throttled');
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+
   it('connection resets under 32 concurrent puts are UNAVAILABLE and retried, for a store built with provider.create', async () => {
     const { accountUrl, accountName, accountKey } = azurite();
     const upstream = new URL(accountUrl);

@@ -12,7 +12,7 @@
 //   no signal to node-fetch. retry-request's abort() is a no-op on teeny's stream. Destroying the
 //   SDK stream leaves the request in flight: a simple upload whose body was sent still lands.
 // Metadata calls (head, list, delete) and auth do use the SDK.
-import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { json, text } from 'node:stream/consumers';
 
@@ -25,6 +25,8 @@ export class GcsHttpError extends Error {
   constructor(
     readonly code: number,
     message: string,
+    /** The answer's headers (core's retry reads `Retry-After` from them). */
+    readonly headers: IncomingHttpHeaders = {},
   ) {
     super(message);
   }
@@ -88,7 +90,7 @@ export class GcsHttp {
     });
     if (expected.includes(response.statusCode ?? 0)) return response;
     const body = await text(response).catch(() => '');
-    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${request.method ?? 'GET'}: ${describeBody(body)}`);
+    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${request.method ?? 'GET'}: ${describeBody(body)}`, response.headers);
   }
 
   /**
@@ -139,7 +141,7 @@ export class StreamedRequest {
       outgoing
         .once('response', (response: IncomingMessage) => {
           // An answer before the whole body was sent is a refusal (a 4xx/5xx): stop writing.
-          if (!this.#ending) this.#failure ??= new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${method}: answered before the body was sent`);
+          if (!this.#ending) this.#failure ??= new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${method}: answered before the body was sent`, response.headers);
           resolve(response);
         })
         .once('error', (error: Error) => {
@@ -180,7 +182,7 @@ export class StreamedRequest {
     const response = await this.#answer;
     if (this.expected.includes(response.statusCode ?? 0)) return response;
     const body = await text(response).catch(() => '');
-    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${this.method}: ${describeBody(body)}`);
+    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${this.method}: ${describeBody(body)}`, response.headers);
   }
 
   destroy(error: Error): void {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GcsColdStore, provider } from '@takhin/backend-gcs';
+import type { StoreContext } from '@takhin/core';
 import {
   expectCode,
   expectConcurrentPutsSurviveResets,
@@ -23,9 +24,9 @@ describe('gcs: imperfect GCS-compatible servers', () => {
   });
   const bytes = patternedBytes(10_000, 5);
 
-  const storeBehind = async (hooks: Parameters<typeof startAlteringProxy>[1]) => {
+  const storeBehind = async (hooks: Parameters<typeof startAlteringProxy>[1], context?: StoreContext) => {
     proxy = await startAlteringProxy(gcsServer().endpoint, hooks);
-    store = provider.create(testConfig('imperfect', { endpoint: proxy.url })) as GcsColdStore;
+    store = provider.create(testConfig('imperfect', { endpoint: proxy.url }), context) as GcsColdStore;
     await ensureBucket(store);
     return store;
   };
@@ -70,6 +71,23 @@ describe('gcs: imperfect GCS-compatible servers', () => {
     expect((await readAll(await s.get('kept'))).toString()).toBe('original');
     expect(proxy!.requests.filter((r) => r.path.includes('takhin%2Fprobe') || r.path.includes('.takhin/probe')).length).toBeGreaterThan(0);
     await s.delete('kept');
+  });
+
+  it('a 503 with Retry-After, on the byte path and on a metadata call, is retried no sooner than the server asked', async () => {
+    const sleeps: number[] = [];
+    let throttle = 0;
+    const s = await storeBehind(
+      { response: (r) => (r.method === 'GET' && throttle > 0 ? (throttle--, { status: 503, headers: { 'retry-after': '2', 'content-type': 'application/json' }, body: '{"error":{"code":503,"message":"slow down"}}' }) : undefined) },
+      { retry: { sleep: async (ms) => void sleeps.push(ms) } },
+    );
+    await s.put('throttled', bytes);
+    throttle = 1;
+    expect(Buffer.compare(await readAll(await s.get('throttled')), bytes)).toBe(0);
+    throttle = 1;
+    expect(await s.head('throttled')).toMatchObject({ size: bytes.length });
+    expect(throttle, 'both throttled answers were met').toBe(0);
+    expect(sleeps).toEqual([2_000, 2_000]);
+    await s.delete('throttled');
   });
 
   it('fake-gcs-server itself honours ifGenerationMatch=0, and the store trusts it', async () => {

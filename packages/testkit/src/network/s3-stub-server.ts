@@ -15,6 +15,8 @@ export interface S3StubImperfections {
   rejectBatchDelete?: boolean;
   /** ListObjectsV2: every truncated page names the first page's continuation token, so a client that follows it loops. */
   repeatListToken?: boolean;
+  /** The next `times` object GETs are answered 503 SlowDown with `Retry-After: <seconds>`. */
+  throttleGets?: { times: number; retryAfterSeconds: number };
 }
 
 interface StoredObject {
@@ -144,6 +146,12 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
       }
       case 'HEAD':
       case 'GET': {
+        const throttle = stub.imperfections.throttleGets;
+        if (request.method === 'GET' && throttle && throttle.times > 0) {
+          throttle.times--;
+          const answer = s3ErrorAnswer(503, 'SlowDown');
+          return send(answer.status, { ...answer.headers, 'retry-after': String(throttle.retryAfterSeconds) }, answer.body);
+        }
         const object = objects.get(id);
         if (!object) return request.method === 'HEAD' ? send(404) : fail(404, 'NoSuchKey');
         const headers: Record<string, string> = { etag: object.etag, 'last-modified': object.lastModified.toUTCString(), 'content-type': 'application/octet-stream', ...object.metadata };

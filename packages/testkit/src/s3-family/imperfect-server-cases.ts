@@ -106,6 +106,18 @@ describe(`${name}: imperfect S3-compatible servers (the testkit's S3 stub)`, () 
     await store.close();
   });
 
+  it('a 503 SlowDown with Retry-After is retried no sooner than the server asked', async () => {
+    stub = await startS3StubServer();
+    const sleeps: number[] = [];
+    const store = storeOf(stubSettings(stub.url), { retry: { sleep: async (ms) => void sleeps.push(ms) } });
+    await store.put('object', bytes);
+    stub.imperfections.throttleGets = { times: 2, retryAfterSeconds: 3 };
+    expect(Buffer.compare(await readAll(await store.get('object')), bytes)).toBe(0);
+    expect(stub.imperfections.throttleGets.times, 'both throttled answers were met').toBe(0);
+    expect(sleeps).toEqual([3_000, 3_000]);
+    await store.close();
+  });
+
   it('a server that ignores If-None-Match is found out at first use; ifNoneMatch is then a head before the write, and the capability says so', async () => {
     stub = await startS3StubServer({ ignoreConditionalWrites: true });
     const store = storeOf(stubSettings(stub.url));
