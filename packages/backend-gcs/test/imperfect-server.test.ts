@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { GcsColdStore, provider } from '@takhin/backend-gcs';
-import type { StoreContext } from '@takhin/core';
+import { GcsColdStore, GcsDriver, provider } from '@takhin/backend-gcs';
+import { DriverColdStore, type StoreContext } from '@takhin/core';
 import {
   expectCode,
   expectConcurrentPutsSurviveResets,
@@ -8,6 +8,7 @@ import {
   readAll,
   RESET_EVERY_THIRD_OF_32,
   startAlteringProxy,
+  startSilentServer,
   TcpProxy,
   type AlteringProxy,
 } from '@takhin/testkit';
@@ -89,6 +90,32 @@ describe('gcs: imperfect GCS-compatible servers', () => {
     expect(sleeps).toEqual([2_000, 2_000]);
     await s.delete('throttled');
   });
+
+  for (const stall of ['answer', 'body'] as const) {
+    it(`a server that goes silent (${stall === 'answer' ? 'never answers' : 'stops mid-body'}) fails every operation UNAVAILABLE within the idle timeout, instead of hanging`, async () => {
+      const silent = await startSilentServer({ stall });
+      const quiet = new DriverColdStore(new GcsDriver(testConfig('silent', { endpoint: silent.url, chunkSizeMb: 0.25 }), { idleTimeoutMs: 300 }), { prefix: 'silent', retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+      try {
+        const started = performance.now();
+        const operations = [
+          () => quiet.get('k').then(readAll),
+          () => quiet.head('k'),
+          async () => {
+            for await (const _ of quiet.list('')) void _;
+          },
+          () => quiet.delete('k'),
+          () => quiet.put('k', Buffer.from('small')),
+          () => quiet.put('k', patternedBytes(quiet.partSize + 1, 1), { size: quiet.partSize + 1 }),
+        ];
+        for (const operation of operations) await expectCode(operation(), 'UNAVAILABLE');
+        expect(performance.now() - started, 'each failed after its attempts timed out, not later').toBeLessThan(20_000);
+        expect(silent.requests.length).toBeGreaterThanOrEqual(operations.length);
+      } finally {
+        await quiet.close();
+        await silent.close();
+      }
+    });
+  }
 
   it('fake-gcs-server itself honours ifGenerationMatch=0, and the store trusts it', async () => {
     const s = await storeBehind({});
