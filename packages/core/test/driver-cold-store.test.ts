@@ -226,6 +226,34 @@ describe('DriverColdStore: reads and deletes', () => {
     expect(String(short)).toContain('ended after 10 bytes of 100');
   });
 
+  it('a body whose server goes silent fails UNAVAILABLE after the idle timeout; a reader that holds back is not failed for it', async () => {
+    const driver = new MemoryDriver({ maxNameBytes: 1024, partSize: 8, partsInFlight: 2, idleTimeoutMs: 100 });
+    const store = new DriverColdStore(driver);
+    await store.put('k', Buffer.alloc(100, 1));
+    let pushed = false;
+    driver.getObject = async () => ({
+      body: new Readable({
+        read() {
+          if (!pushed) this.push(Buffer.alloc(10));
+          pushed = true; // then nothing more: a server gone quiet
+        },
+      }),
+      status: 200,
+      contentLength: 100,
+    });
+    const started = performance.now();
+    const silent = await failWith(bytesOf(await store.get('k')));
+    expect(silent).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    expect(String(silent)).toContain('no byte of the body for 100 ms, after 10 bytes');
+    expect(performance.now() - started).toBeLessThan(2_000);
+    // A whole body read slowly by its reader: pauses longer than the timeout are the reader's.
+    const body = Buffer.alloc(64 * 1024, 2);
+    driver.getObject = async () => ({ body: Readable.from([body.subarray(0, 32 * 1024), body.subarray(32 * 1024)]), status: 200, contentLength: body.length });
+    const slowReader = await store.get('k');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(Buffer.compare(await bytesOf(slowReader), body)).toBe(0);
+  });
+
   it('splits batch deletes at the driver limit and falls back to single deletes once refused', async () => {
     const driver = new MemoryDriver();
     const store = new DriverColdStore(driver, { retry: fast });

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { describeInvalidMetadata } from '../checksums/object-metadata.js';
 import type { BodySink, ByteRange, ColdStore, ColdStoreCapabilities, DeleteOptions, GetOptions, HeadOptions, ListOptions, ObjectDescription, PutBody, PutOptions } from '../contracts/cold-store.js';
-import type { ColdStoreDriver, OpenUpload, SignedRead, StoredObject } from '../driver/cold-store-driver.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, type ColdStoreDriver, type OpenUpload, type SignedRead, type StoredObject } from '../driver/cold-store-driver.js';
 import { isColdStoreError } from '../errors/cold-store-error.js';
 import { aborted, checksumMismatch, invalidKey, invalidRange, unavailable, unrecognizedFailure } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
@@ -114,6 +114,7 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
       signal,
       mapError: (error) => toContractError(this.#driver, error, { key, signal }),
       onBytes: (bytes) => this.metrics.recordBytes(this.backend, 'down', bytes),
+      idleTimeoutMs: this.#driver.limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     });
   }
 
