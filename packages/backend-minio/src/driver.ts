@@ -65,9 +65,13 @@ export class MinioDriver extends S3ProtocolDriver {
 
   async listPage({ prefix, cursor, pageSize, signal }: ListRequest): Promise<ListPage> {
     const page = await withSignal(signal, () => this.client.listObjectsV2Query(this.bucket, prefix, cursor ?? '', '', pageSize ?? 1000, ''));
-    // A listing carries no user metadata or checksums (the protocol does not return them).
+    // A listing carries no user metadata or checksums (the protocol does not return them), and
+    // the minio client drops each entry's StorageClass: say none rather than S3's default.
     const named = page.objects.filter((object) => object.name !== undefined);
-    const objects = named.map((object) => describeS3Object(String(object.name), { size: Number(object.size), etag: object.etag, lastModified: object.lastModified }));
+    const objects = named.map((object) => ({
+      ...describeS3Object(String(object.name), { size: Number(object.size), etag: object.etag, lastModified: object.lastModified }),
+      storageClass: undefined,
+    }));
     return { objects, cursor: page.isTruncated ? page.nextContinuationToken : undefined };
   }
 
