@@ -37,13 +37,20 @@ export class GcsHttpError extends Error {
 /** A request fails when its connection carries no byte for this long (as the S3 and MinIO clients do). */
 export const GCS_IDLE_TIMEOUT_MS = 30_000;
 
+/** The armed timeout of each request whose `timeout` listener is installed (once: `setTimeout(ms, cb)` adds one per call). */
+const silenceMs = new WeakMap<http.ClientRequest, number>();
+
 /**
  * Destroys `outgoing` with an `ETIMEDOUT` error (UNAVAILABLE, retried) once its socket has been
  * silent for `ms`: a server that accepts a connection and never answers, or stops mid-body,
  * would otherwise hold the request for ever. `ms` 0 disarms it.
  */
 function failWhenSilent(outgoing: http.ClientRequest, ms: number): void {
-  outgoing.setTimeout(ms, () => outgoing.destroy(Object.assign(new Error(`no byte from the server in ${ms} ms`), { code: 'ETIMEDOUT' })));
+  if (!silenceMs.has(outgoing)) {
+    outgoing.on('timeout', () => outgoing.destroy(Object.assign(new Error(`no byte from the server in ${silenceMs.get(outgoing)} ms`), { code: 'ETIMEDOUT' })));
+  }
+  silenceMs.set(outgoing, ms);
+  outgoing.setTimeout(ms);
 }
 
 /** Supplies the `Authorization` header; `undefined` for anonymous access (an emulator). */

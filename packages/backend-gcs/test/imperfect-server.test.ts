@@ -117,6 +117,25 @@ describe('gcs: imperfect GCS-compatible servers', () => {
     });
   }
 
+  it('the idle timeout of a streamed upload is armed per part without piling up listeners', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const streaming = provider.create(testConfig('imperfect', { chunkSizeMb: 0.25 })) as GcsColdStore;
+    try {
+      await ensureBucket(streaming);
+      const size = 24 * 256 * 1024 + 7;
+      await streaming.put('streamed', patternedBytes(size, 9), { size });
+      expect((await streaming.head('streamed'))?.size).toBe(size);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes('MaxListenersExceeded'))).toEqual([]);
+      await streaming.delete('streamed');
+    } finally {
+      process.off('warning', onWarning);
+      await streaming.close();
+    }
+  });
+
   it('fake-gcs-server itself honours ifGenerationMatch=0, and the store trusts it', async () => {
     const s = await storeBehind({});
     await s.put('kept', Buffer.from('original'));
