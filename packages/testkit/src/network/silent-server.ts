@@ -1,4 +1,8 @@
 import http from 'node:http';
+import { expect } from 'vitest';
+import type { ColdStore } from '@takhin/core';
+import { patternedBytes, readAll } from '../bodies/patterned-body.js';
+import { expectCode } from '../contract/assertions.js';
 import { listenOnLoopback } from './loopback-server.js';
 
 export interface SilentServer {
@@ -26,4 +30,28 @@ export async function startSilentServer(options: { stall?: 'answer' | 'body'; bo
     }
   });
   return { ...(await listenOnLoopback(server)), requests };
+}
+
+/**
+ * Every operation of `store` (which talks to `server`, with a short idle timeout and few
+ * attempts) fails UNAVAILABLE, each after its attempts timed out: get, head, list, delete of
+ * one and of many keys, a small put and a multipart one. None waits for ever.
+ */
+export async function expectEveryOperationGivesUp(store: ColdStore & { partSize: number }, server: SilentServer, budgetMs: number): Promise<void> {
+  const size = store.partSize * 3 + 1;
+  const operations = [
+    () => store.get('k').then(readAll),
+    () => store.head('k'),
+    async () => {
+      for await (const _ of store.list('')) void _;
+    },
+    () => store.delete('k'),
+    () => store.delete(['k', 'l']),
+    () => store.put('k', Buffer.from('small')),
+    () => store.put('k', patternedBytes(size, 1), { size }),
+  ];
+  const started = performance.now();
+  for (const operation of operations) await expectCode(operation(), 'UNAVAILABLE');
+  expect(performance.now() - started, 'each failed once its attempts timed out, not later').toBeLessThan(budgetMs);
+  expect(server.requests.length).toBeGreaterThanOrEqual(operations.length);
 }
