@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { AnonymousCredential, BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { AnonymousCredential, BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential, type BlobItem, type BlockBlobClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { ConfigError, containerMissing, DEFAULT_IDLE_TIMEOUT_MS, httpRangeHeader, withChecksumMetadata, type SignedRead, type BatchDelete, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import { describeBlob } from './blob-description.js';
 import { AZURE_CONFIG_PATH, blockSizeBytes, type AzureConfig } from './config.js';
@@ -213,12 +213,27 @@ export class AzureDriver implements ColdStoreDriver {
    */
   async listOpenUploads(prefix: string): Promise<OpenUpload[]> {
     const committed = new Set<string>();
-    for await (const blob of this.container.listBlobsFlat({ prefix })) committed.add(blob.name);
+    for (const blob of await this.#everyBlob(prefix, false)) committed.add(blob.name);
     const open: OpenUpload[] = [];
-    for await (const blob of this.container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
+    for (const blob of await this.#everyBlob(prefix, true)) {
       if (!committed.has(blob.name)) open.push({ key: '', name: blob.name, id: blob.name, startedAt: blob.properties.createdOn ?? blob.properties.lastModified });
     }
     return open;
+  }
+
+  /** Every blob under `prefix`, page by page, each page under the deadline of a silent server. */
+  async #everyBlob(prefix: string, includeUncommitedBlobs: boolean): Promise<BlobItem[]> {
+    const blobs: BlobItem[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#answered(undefined, (abortSignal) =>
+        this.container.listBlobsFlat({ prefix, includeUncommitedBlobs, abortSignal }).byPage({ continuationToken: cursor }).next(),
+      );
+      if (page.done) break;
+      blobs.push(...page.value.segment.blobItems);
+      cursor = page.value.continuationToken || undefined;
+    } while (cursor !== undefined);
+    return blobs;
   }
 
   mapError(error: unknown, context: ErrorContext): ColdStoreError {
