@@ -48,6 +48,7 @@ export function parseAzureConfig(raw: unknown): AzureConfig {
     const problem = describeConnectionStringProblem(config.connectionString);
     if (problem !== undefined) throw new ConfigError(at('connectionString'), problem);
   } else {
+    if (config.accountKey !== undefined && !isBase64(config.accountKey)) throw new ConfigError(at('accountKey'), NOT_BASE64);
     if (config.accountUrl === undefined) throw new ConfigError(at('accountUrl'), 'is required unless connectionString is given');
     if (config.accountKey !== undefined && config.accountName === undefined) throw new ConfigError(at('accountName'), 'is required with accountKey');
     if (config.accountKey !== undefined && config.sasToken !== undefined) throw new ConfigError(at('sasToken'), 'cannot be combined with accountKey');
@@ -77,8 +78,20 @@ function describeConnectionStringProblem(connectionString: string): string | und
     return 'needs BlobEndpoint, or DefaultEndpointsProtocol set to "https" (or "http")';
   }
   const hasKey = parts.has('AccountName') && parts.has('AccountKey');
+  if (parts.has('AccountKey') && !isBase64(parts.get('AccountKey')!)) return `its AccountKey ${NOT_BASE64}`;
   if (!hasKey && !parts.has('SharedAccessSignature')) return 'needs AccountName and AccountKey, or SharedAccessSignature';
   return undefined;
+}
+
+/**
+ * An account key is base64 (the portal's 88 characters). The SDK decodes anything without a
+ * word, so a mistyped key would only show at the first request, as every request's
+ * authentication failure. Never quoted: it is a secret.
+ */
+const NOT_BASE64 = 'must be the base64 account key (as the portal shows it); this one is not base64';
+
+function isBase64(text: string): boolean {
+  return text.length > 0 && text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text);
 }
 
 export const blockSizeBytes = (config: AzureConfig) => Math.floor(config.blockSizeMb * MiB);

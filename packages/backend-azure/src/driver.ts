@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { AnonymousCredential, BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential, type BlockBlobClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { ConfigError, containerMissing, httpRangeHeader, withChecksumMetadata, type SignedRead, type BatchDelete, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
+import { AnonymousCredential, BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential, type BlobItem, type BlockBlobClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
+import { ConfigError, containerMissing, DEFAULT_IDLE_TIMEOUT_MS, httpRangeHeader, withChecksumMetadata, type SignedRead, type BatchDelete, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import { describeBlob } from './blob-description.js';
 import { AZURE_CONFIG_PATH, blockSizeBytes, type AzureConfig } from './config.js';
 import { BACKEND, azureErrorCode, toColdStoreError } from './errors.js';
@@ -10,6 +10,7 @@ import { encodeMetadata } from './metadata-names.js';
 /** Azure's limit of sub-requests in one Blob Batch request. */
 const MAX_BATCH = 256;
 const CONTENT_TYPE = 'application/octet-stream';
+const MIB = 1024 * 1024;
 /** How long a read's SAS is valid: the read starts at once; a retry signs again. */
 const SIGNED_READ_VALIDITY_MS = 15 * 60 * 1000;
 
@@ -46,20 +47,54 @@ export class AzureDriver implements ColdStoreDriver {
   readonly features: DriverFeatures = { sha256OnHead: true, serverVerifiesCrc32c: false, conditionalWrites: 'probe' };
   readonly container: ContainerClient;
 
-  constructor(readonly config: AzureConfig) {
+  /** `idleTimeoutMs`: how long a request may wait on a silent server (30 s; tests shorten it). */
+  constructor(
+    readonly config: AzureConfig,
+    options: { idleTimeoutMs?: number } = {},
+  ) {
     this.container = containerClient(config);
-    this.limits = { maxNameBytes: 1024, partSize: blockSizeBytes(config), partsInFlight: config.concurrency, maxDeleteBatch: MAX_BATCH };
+    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.limits = { maxNameBytes: 1024, partSize: blockSizeBytes(config), partsInFlight: config.concurrency, maxDeleteBatch: MAX_BATCH, idleTimeoutMs };
+  }
+
+  /**
+   * Runs one SDK request under a deadline: the SDK sets no client-side timeout at all (its
+   * `tryTimeoutInMs` is only the server's `timeout=` parameter), so a server that never answers
+   * would hold the request for ever. The deadline is the idle timeout, plus as much again per
+   * MiB the request sends (a floor of about 34 KiB/s), and ends once the answer's head is in:
+   * a body is then core's to watch (guarded-body.ts). Past it the request is aborted and fails
+   * `ETIMEDOUT` (UNAVAILABLE, retried), whether or not the SDK heeds the abort (its Blob Batch
+   * does not); the caller's own abort stays an abort.
+   */
+  async #answered<T>(signal: AbortSignal | undefined, send: (signal: AbortSignal) => Promise<T>, bytesSent = 0): Promise<T> {
+    const ms = this.limits.idleTimeoutMs! * (1 + Math.ceil(bytesSent / MIB));
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(Object.assign(new Error(`no answer from the server in ${ms} ms`), { code: 'ETIMEDOUT' }));
+        deadline.abort();
+      }, ms);
+    });
+    const sent = send(signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal);
+    sent.catch(() => {}); // its late failure, once the deadline has answered
+    try {
+      return await Promise.race([sent, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async putObject(write: ObjectWrite): Promise<WriteReceipt> {
     const metadata = encodeMetadata(withChecksumMetadata(write.metadata, write.checksums));
-    const response = await this.#blob(write.name).upload(write.body, write.body.byteLength, {
+    const response = await this.#answered(undefined, (abortSignal) => this.#blob(write.name).upload(write.body, write.body.byteLength, {
+      abortSignal,
       metadata,
       conditions: write.ifNoneMatch ? { ifNoneMatch: '*' } : undefined,
       transactionalContentMD5: createHash('md5').update(write.body).digest(),
       blobHTTPHeaders: { blobContentType: CONTENT_TYPE },
       tier: this.config.storageClass,
-    });
+    }), write.body.byteLength);
     return { etag: response.etag, lastModified: response.lastModified, storageClass: this.config.storageClass };
   }
 
@@ -72,24 +107,26 @@ export class AzureDriver implements ColdStoreDriver {
    * Stages one block. The part's signal is not passed on: Azure (and Azurite) may still store a
    * block whose request the client gave up on, after the abort deleted the blob, leaving an
    * uncommitted blob behind. So an abort waits for the blocks already on their way (at most
-   * `concurrency` of them) and only then discards them.
+   * `concurrency` of them) and only then discards them. Only the deadline of a silent server
+   * (`#answered`) ends one early.
    */
   async uploadPart({ upload, number, body, crc32c }: PartWrite): Promise<UploadedPart> {
     const md5 = createHash('md5').update(body).digest();
-    await this.#blob(upload.name).stageBlock(blockId(upload.id, number), body, body.byteLength, { transactionalContentMD5: md5 });
+    await this.#answered(undefined, (abortSignal) => this.#blob(upload.name).stageBlock(blockId(upload.id, number), body, body.byteLength, { abortSignal, transactionalContentMD5: md5 }), body.byteLength);
     return { number, crc32c, size: body.byteLength };
   }
 
   async completeMultipart({ upload, parts, checksums, metadata, ifNoneMatch }: MultipartCompletion): Promise<WriteReceipt> {
-    const response = await this.#blob(upload.name).commitBlockList(
+    const response = await this.#answered(undefined, (abortSignal) => this.#blob(upload.name).commitBlockList(
       parts.map((part) => blockId(upload.id, part.number)),
       {
+        abortSignal,
         metadata: encodeMetadata(withChecksumMetadata(metadata, checksums)),
         conditions: ifNoneMatch ? { ifNoneMatch: '*' } : undefined,
         blobHTTPHeaders: { blobContentType: CONTENT_TYPE },
         tier: this.config.storageClass,
       },
-    );
+    ));
     return { etag: response.etag, lastModified: response.lastModified, storageClass: this.config.storageClass };
   }
 
@@ -101,9 +138,9 @@ export class AzureDriver implements ColdStoreDriver {
    */
   async abortMultipart(upload: MultipartUpload): Promise<void> {
     const blob = this.#blob(upload.name);
-    if (await blob.exists()) return;
+    if (await this.#answered(undefined, (abortSignal) => blob.exists({ abortSignal }))) return;
     try {
-      await blob.delete({ conditions: { ifNoneMatch: '*' } });
+      await this.#answered(undefined, (abortSignal) => blob.delete({ abortSignal, conditions: { ifNoneMatch: '*' } }));
     } catch (error) {
       const code = azureErrorCode(error);
       if (code !== 'BlobNotFound' && code !== 'ConditionNotMet') throw error;
@@ -112,7 +149,7 @@ export class AzureDriver implements ColdStoreDriver {
 
   async getObject({ name, range, signal }: ObjectRead): Promise<OpenedObject> {
     // maxRetryRequests 0: the SDK would otherwise silently re-download a broken stream.
-    const response = await this.#blob(name).download(range?.offset ?? 0, range?.length, { abortSignal: signal, maxRetryRequests: 0 });
+    const response = await this.#answered(signal, (abortSignal) => this.#blob(name).download(range?.offset ?? 0, range?.length, { abortSignal, maxRetryRequests: 0 }));
     return {
       body: response.readableStreamBody as Readable,
       status: response._response.status,
@@ -135,16 +172,17 @@ export class AzureDriver implements ColdStoreDriver {
 
   async headObject({ name, signal }: ObjectRequest): Promise<StoredObject | null> {
     try {
-      return describeBlob(name, await this.#blob(name).getProperties({ abortSignal: signal }));
+      return describeBlob(name, await this.#answered(signal, (abortSignal) => this.#blob(name).getProperties({ abortSignal })));
     } catch (error) {
       if (azureErrorCode(error) === 'BlobNotFound') return null;
       throw error;
     }
   }
 
-  async listPage({ prefix, cursor, pageSize }: ListRequest): Promise<ListPage> {
-    const pages = this.container.listBlobsFlat({ prefix, includeMetadata: true }).byPage({ continuationToken: cursor, maxPageSize: pageSize });
-    const page = await pages.next();
+  async listPage({ prefix, cursor, pageSize, signal }: ListRequest): Promise<ListPage> {
+    const page = await this.#answered(signal, (abortSignal) =>
+      this.container.listBlobsFlat({ prefix, includeMetadata: true, abortSignal }).byPage({ continuationToken: cursor, maxPageSize: pageSize }).next(),
+    );
     if (page.done) return { objects: [] };
     const objects = page.value.segment.blobItems.map((item) => describeBlob(item.name, { ...item.properties, metadata: item.metadata }));
     return { objects, cursor: page.value.continuationToken || undefined };
@@ -152,20 +190,20 @@ export class AzureDriver implements ColdStoreDriver {
 
   async deleteObject({ name, signal }: ObjectRequest): Promise<void> {
     try {
-      await this.#blob(name).delete({ abortSignal: signal });
+      await this.#answered(signal, (abortSignal) => this.#blob(name).delete({ abortSignal }));
     } catch (error) {
       if (azureErrorCode(error) !== 'BlobNotFound') throw error;
     }
   }
 
   async deleteBatch({ names, signal }: BatchDelete): Promise<void> {
-    const response = await this.container.getBlobBatchClient().deleteBlobs(names.map((name) => this.#blob(name)), { abortSignal: signal });
+    const response = await this.#answered(signal, (abortSignal) => this.container.getBlobBatchClient().deleteBlobs(names.map((name) => this.#blob(name)), { abortSignal }));
     const failed = response.subResponses.find((sub) => sub.status >= 300 && sub.errorCode !== 'BlobNotFound');
     if (failed) throw Object.assign(new Error(`a batch delete sub-request failed: ${failed.status} ${failed.errorCode ?? ''}`), { statusCode: failed.status, code: failed.errorCode });
   }
 
   async assertContainer(signal?: AbortSignal): Promise<void> {
-    if (!(await this.container.exists({ abortSignal: signal }))) throw containerMissing(BACKEND, 'container', this.config.container);
+    if (!(await this.#answered(signal, (abortSignal) => this.container.exists({ abortSignal })))) throw containerMissing(BACKEND, 'container', this.config.container);
   }
 
   /**
@@ -175,12 +213,27 @@ export class AzureDriver implements ColdStoreDriver {
    */
   async listOpenUploads(prefix: string): Promise<OpenUpload[]> {
     const committed = new Set<string>();
-    for await (const blob of this.container.listBlobsFlat({ prefix })) committed.add(blob.name);
+    for (const blob of await this.#everyBlob(prefix, false)) committed.add(blob.name);
     const open: OpenUpload[] = [];
-    for await (const blob of this.container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
+    for (const blob of await this.#everyBlob(prefix, true)) {
       if (!committed.has(blob.name)) open.push({ key: '', name: blob.name, id: blob.name, startedAt: blob.properties.createdOn ?? blob.properties.lastModified });
     }
     return open;
+  }
+
+  /** Every blob under `prefix`, page by page, each page under the deadline of a silent server. */
+  async #everyBlob(prefix: string, includeUncommitedBlobs: boolean): Promise<BlobItem[]> {
+    const blobs: BlobItem[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#answered(undefined, (abortSignal) =>
+        this.container.listBlobsFlat({ prefix, includeUncommitedBlobs, abortSignal }).byPage({ continuationToken: cursor }).next(),
+      );
+      if (page.done) break;
+      blobs.push(...page.value.segment.blobItems);
+      cursor = page.value.continuationToken || undefined;
+    } while (cursor !== undefined);
+    return blobs;
   }
 
   mapError(error: unknown, context: ErrorContext): ColdStoreError {

@@ -108,6 +108,26 @@ describe('azure: configuration', () => {
     expect(() => provider.parseConfig({ container: 'c', accountUrl: 'localhost://10000/acct', accountName })).toThrow(/storage\.tiered\.azure\.accountUrl/);
   });
 
+  it('refuses an account key that is not base64, naming the key and never quoting it', () => {
+    const { accountUrl, accountName } = azurite();
+    const mistyped = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=!';
+    for (const [raw, path] of [
+      [{ container: 'c', accountUrl, accountName, accountKey: mistyped }, 'storage.tiered.azure.accountKey'],
+      [{ container: 'c', connectionString: `DefaultEndpointsProtocol=https;AccountName=a;AccountKey=${mistyped}` }, 'storage.tiered.azure.connectionString'],
+    ] as const) {
+      let caught: unknown;
+      try {
+        provider.parseConfig(raw);
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, path).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).path).toBe(path);
+      expect((caught as ConfigError).message).toContain('base64');
+      expect((caught as ConfigError).message).not.toContain(mistyped);
+    }
+  });
+
   it('refuses a connection string it cannot use, naming the key, before any store is built', () => {
     for (const connectionString of ['garbage', 'AccountName=a;AccountKey=k', 'BlobEndpoint=localhost://10000/a;AccountName=a;AccountKey=a2V5']) {
       let caught: unknown;

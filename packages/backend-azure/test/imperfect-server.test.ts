@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AzureColdStore, provider } from '@takhin/backend-azure';
-import { expectCode, expectConcurrentPutsSurviveResets, readAll, RESET_EVERY_THIRD_OF_32, startAlteringProxy, TcpProxy } from '@takhin/testkit';
+import { AzureColdStore, AzureDriver, provider } from '@takhin/backend-azure';
+import { DriverColdStore } from '@takhin/core';
+import { expectCode, expectConcurrentPutsSurviveResets, expectEveryOperationGivesUp, readAll, RESET_EVERY_THIRD_OF_32, startAlteringProxy, startSilentServer, TcpProxy } from '@takhin/testkit';
 import { azurite, testConfig } from './azure-subject.js';
 
 // Azure's requests are signed (Shared Key covers the headers a proxy would drop), so here a
@@ -40,6 +41,50 @@ describe('azure: imperfect Azure-compatible servers', () => {
     await store.delete('kept');
     await store.close();
   });
+
+  it('a 503 ServerBusy with Retry-After, on a read and on a head, is retried no sooner than the server asked', async () => {
+    const { accountUrl, accountName, accountKey } = azurite();
+    const upstream = new URL(accountUrl);
+    let throttle = 0;
+    const proxy = await startAlteringProxy(upstream.origin, {
+      response: (r) => (r.path.includes('/throttled') && throttle > 0 ? (throttle--, { status: 503, headers: { 'retry-after': '2', 'x-ms-error-code': 'ServerBusy' }, body: '' }) : undefined),
+    });
+    const sleeps: number[] = [];
+    const config = testConfig('throttled', { connectionString: undefined, accountUrl: `${proxy.url}${upstream.pathname}`, accountName, accountKey });
+    const store = provider.create(config, { retry: { sleep: async (ms) => void sleeps.push(ms) } }) as AzureColdStore;
+    try {
+      await store.driver.container.createIfNotExists();
+      await store.put('throttled', Buffer.from('bytes'));
+      throttle = 1;
+      expect((await readAll(await store.get('throttled'))).toString()).toBe('bytes');
+      throttle = 1;
+      expect(await store.head('throttled')).toMatchObject({ size: 5 });
+      expect(throttle, 'both throttled answers were met').toBe(0);
+      expect(sleeps).toEqual([2_000, 2_000]);
+      await store.delete('throttled');
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+
+  for (const stall of ['answer', 'body'] as const) {
+    it(`a server that goes silent (${stall === 'answer' ? 'never answers' : 'stops mid-body'}) fails every operation UNAVAILABLE within the idle timeout, instead of hanging`, async () => {
+      const { accountName, accountKey } = azurite();
+      const silent = await startSilentServer({ stall });
+      const config = testConfig('silent', { connectionString: undefined, accountUrl: `${silent.url}/${accountName}`, accountName, accountKey, blockSizeMb: 0.25 });
+      const quiet = new DriverColdStore(new AzureDriver(config, { idleTimeoutMs: 300 }), { prefix: 'silent', retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+      try {
+        await expectEveryOperationGivesUp(quiet, silent, 30_000);
+        // And the repair of leftover uploads (it lists the container twice).
+        await expectCode(quiet.abortStaleUploads(0), 'UNAVAILABLE');
+      } finally {
+        await quiet.close();
+        await silent.close();
+      }
+    });
+  }
+
 
   it('connection resets under 32 concurrent puts are UNAVAILABLE and retried, for a store built with provider.create', async () => {
     const { accountUrl, accountName, accountKey } = azurite();

@@ -1,8 +1,8 @@
-import { Storage, type Bucket } from '@google-cloud/storage';
+import { Storage } from '@google-cloud/storage';
 import { CHECKSUM_METADATA_KEYS, type ByteRange, checksumMismatch, containerMissing, httpRangeHeader, isColdStoreError, withChecksumMetadata, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type SignedRead, type StoredObject, type UploadedPart, type WriteReceipt } from '@takhin/core';
 import { chunkSizeBytes, type GcsConfig } from './config.js';
 import { BACKEND, httpStatus, toColdStoreError } from './errors.js';
-import { GcsHttp, readJson } from './gcs-http.js';
+import { GCS_IDLE_TIMEOUT_MS, GcsHttp, readJson } from './gcs-http.js';
 import { describeObject, type ObjectResource } from './object-resource.js';
 import { ResumableUpload } from './resumable-upload.js';
 import { uploadSimple } from './simple-upload.js';
@@ -29,14 +29,19 @@ export class GcsDriver implements ColdStoreDriver<GcsUpload> {
   readonly backend = BACKEND;
   readonly limits: DriverLimits;
   readonly features: DriverFeatures = { sha256OnHead: true, serverVerifiesCrc32c: true, conditionalWrites: 'probe', checksumsFirst: true };
+  /** The SDK, for its credentials only (see gcs-http.ts). */
   readonly storage: Storage;
-  readonly #bucket: Bucket;
   readonly #http: GcsHttp;
   /** Sessions opened and neither finished nor cancelled: GCS cannot list them, so this is the ledger. */
   readonly #sessions = new Map<string, GcsUpload>();
   #bucketSeen = false;
 
-  constructor(readonly config: GcsConfig) {
+  /** `idleTimeoutMs`: how long a request may wait on a silent server (30 s; tests shorten it). */
+  constructor(
+    readonly config: GcsConfig,
+    options: { idleTimeoutMs?: number } = {},
+  ) {
+    const idleTimeoutMs = options.idleTimeoutMs ?? GCS_IDLE_TIMEOUT_MS;
     this.limits = { maxNameBytes: 1024, partSize: chunkSizeBytes(config), partsInFlight: 1 };
     this.storage = new Storage({
       projectId: config.projectId,
@@ -45,10 +50,9 @@ export class GcsDriver implements ColdStoreDriver<GcsUpload> {
       // Retries happen once, in core's retry layer.
       retryOptions: { autoRetry: false, maxRetries: 0 },
     });
-    this.#bucket = this.storage.bucket(config.bucket);
     // An emulator takes no credentials, as the SDK itself assumes for a custom endpoint.
     const authorize = config.endpoint ? undefined : () => this.storage.authClient.getRequestHeaders();
-    this.#http = new GcsHttp((config.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, ''), authorize);
+    this.#http = new GcsHttp((config.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, ''), authorize, idleTimeoutMs);
   }
 
   async putObject(write: ObjectWrite): Promise<WriteReceipt> {
@@ -83,7 +87,7 @@ export class GcsDriver implements ColdStoreDriver<GcsUpload> {
     this.#sessions.delete(upload.id);
     const generation = String(created.generation);
     if (created.crc32c !== undefined && created.crc32c !== checksums.crc32c) {
-      await this.#bucket.file(upload.name).delete({ ifGenerationMatch: generation }).catch(() => {});
+      await this.#http.request(this.#http.objectUrl(this.config.bucket, upload.name, { ifGenerationMatch: generation }), { method: 'DELETE' }, [200, 204]).then((response) => response.resume(), () => {});
       throw checksumMismatch(BACKEND, upload.key, `the server stored crc32c ${created.crc32c}, the bytes sent have ${checksums.crc32c}`);
     }
     if (created.metadata?.[CHECKSUM_METADATA_KEYS.sha256] === checksums.sha256) return receipt(created);
@@ -122,36 +126,39 @@ export class GcsDriver implements ColdStoreDriver<GcsUpload> {
     return { url: this.#http.objectUrl(this.config.bucket, name, { alt: 'media' }), headers };
   }
 
-  async headObject({ name }: ObjectRequest): Promise<StoredObject | null> {
+  async headObject({ name, signal }: ObjectRequest): Promise<StoredObject | null> {
     try {
-      const [metadata] = await this.#bucket.file(name).getMetadata();
-      return describeObject(metadata as ObjectResource);
+      return describeObject(await readJson<ObjectResource>(await this.#http.request(this.#http.objectUrl(this.config.bucket, name), { signal }, [200])));
     } catch (error) {
       if (httpStatus(error) === 404) return null;
       throw error;
     }
   }
 
-  async listPage({ prefix, cursor, pageSize }: ListRequest): Promise<ListPage> {
-    const [files, next] = await this.#naming(() => this.#bucket.getFiles({ prefix, maxResults: pageSize, pageToken: cursor, autoPaginate: false }));
-    const objects = files.map((file) => describeObject(file.metadata as ObjectResource));
-    return { objects, cursor: (next as { pageToken?: string } | null)?.pageToken || undefined };
+  async listPage({ prefix, cursor, pageSize, signal }: ListRequest): Promise<ListPage> {
+    const url = this.#http.listUrl(this.config.bucket, { prefix, pageToken: cursor, maxResults: pageSize === undefined ? undefined : String(pageSize) });
+    const page = await this.#naming(async () => readJson<{ items?: ObjectResource[]; nextPageToken?: string }>(await this.#http.request(url, { signal }, [200])));
+    return { objects: (page.items ?? []).map(describeObject), cursor: page.nextPageToken || undefined };
   }
 
-  async deleteObject({ name }: ObjectRequest): Promise<void> {
+  async deleteObject({ name, signal }: ObjectRequest): Promise<void> {
     try {
-      await this.#bucket.file(name).delete();
+      (await this.#http.request(this.#http.objectUrl(this.config.bucket, name), { method: 'DELETE', signal }, [200, 204])).resume();
     } catch (error) {
-      // A missing object is fine; a missing bucket is not (#naming tells them apart).
+      // A missing object is fine; a missing bucket is not.
       if (httpStatus(error) !== 404) throw error;
-      await this.assertContainer();
+      await this.assertContainer(signal);
     }
   }
 
-  async assertContainer(): Promise<void> {
+  async assertContainer(signal?: AbortSignal): Promise<void> {
     if (this.#bucketSeen) return;
-    const [exists] = await this.#bucket.exists();
-    if (!exists) throw containerMissing(BACKEND, 'bucket', this.config.bucket);
+    try {
+      (await this.#http.request(this.#http.bucketUrl(this.config.bucket), { signal }, [200])).resume();
+    } catch (error) {
+      if (httpStatus(error) === 404) throw containerMissing(BACKEND, 'bucket', this.config.bucket);
+      throw error;
+    }
     this.#bucketSeen = true;
   }
 

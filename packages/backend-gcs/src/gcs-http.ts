@@ -11,8 +11,10 @@
 //   nodejs-common/util.js makeRequest to teeny-request 11.1.1, whose requestToFetchOptions passes
 //   no signal to node-fetch. retry-request's abort() is a no-op on teeny's stream. Destroying the
 //   SDK stream leaves the request in flight: a simple upload whose body was sent still lands.
-// Metadata calls (head, list, delete) and auth do use the SDK.
-import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+// Metadata calls (head, list, delete, the bucket's existence) are our own requests too: the SDK's
+// (teeny-request over node-fetch) never time out on a server that accepts the connection and
+// stays silent, whatever its `timeout` option says, and take no AbortSignal. Auth uses the SDK.
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { json, text } from 'node:stream/consumers';
 
@@ -25,9 +27,30 @@ export class GcsHttpError extends Error {
   constructor(
     readonly code: number,
     message: string,
+    /** The answer's headers (core's retry reads `Retry-After` from them). */
+    readonly headers: IncomingHttpHeaders = {},
   ) {
     super(message);
   }
+}
+
+/** A request fails when its connection carries no byte for this long (as the S3 and MinIO clients do). */
+export const GCS_IDLE_TIMEOUT_MS = 30_000;
+
+/** The armed timeout of each request whose `timeout` listener is installed (once: `setTimeout(ms, cb)` adds one per call). */
+const silenceMs = new WeakMap<http.ClientRequest, number>();
+
+/**
+ * Destroys `outgoing` with an `ETIMEDOUT` error (UNAVAILABLE, retried) once its socket has been
+ * silent for `ms`: a server that accepts a connection and never answers, or stops mid-body,
+ * would otherwise hold the request for ever. `ms` 0 disarms it.
+ */
+function failWhenSilent(outgoing: http.ClientRequest, ms: number): void {
+  if (!silenceMs.has(outgoing)) {
+    outgoing.on('timeout', () => outgoing.destroy(Object.assign(new Error(`no byte from the server in ${silenceMs.get(outgoing)} ms`), { code: 'ETIMEDOUT' })));
+  }
+  silenceMs.set(outgoing, ms);
+  outgoing.setTimeout(ms);
 }
 
 /** Supplies the `Authorization` header; `undefined` for anonymous access (an emulator). */
@@ -53,11 +76,23 @@ export class GcsHttp {
     /** `https://storage.googleapis.com` or the emulator's endpoint, without a trailing `/`. */
     readonly baseUrl: string,
     private readonly authorize: GcsAuthorizer,
+    /** How long a request's connection may stay silent while an answer or its body is awaited. */
+    private readonly idleTimeoutMs: number = GCS_IDLE_TIMEOUT_MS,
   ) {}
 
   /** `/storage/v1/b/<bucket>/o/<name>` under the base URL, the name fully encoded. */
   objectUrl(bucket: string, name: string, query: Record<string, string | undefined> = {}): string {
     return this.#url(`/storage/v1/b/${encodeURIComponent(bucket)}/o/${encodeURIComponent(name)}`, query);
+  }
+
+  /** `/storage/v1/b/<bucket>` under the base URL. */
+  bucketUrl(bucket: string): string {
+    return this.#url(`/storage/v1/b/${encodeURIComponent(bucket)}`, {});
+  }
+
+  /** `/storage/v1/b/<bucket>/o` under the base URL: a listing. */
+  listUrl(bucket: string, query: Record<string, string | undefined>): string {
+    return this.#url(`/storage/v1/b/${encodeURIComponent(bucket)}/o`, query);
   }
 
   /** `/upload/storage/v1/b/<bucket>/o` under the base URL. */
@@ -83,12 +118,13 @@ export class GcsHttp {
         signal: request.signal,
       });
       outgoing.once('response', resolve).once('error', reject);
+      failWhenSilent(outgoing, this.idleTimeoutMs);
       for (const piece of pieces) outgoing.write(piece);
       outgoing.end();
     });
     if (expected.includes(response.statusCode ?? 0)) return response;
     const body = await text(response).catch(() => '');
-    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${request.method ?? 'GET'}: ${describeBody(body)}`);
+    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${request.method ?? 'GET'}: ${describeBody(body)}`, response.headers);
   }
 
   /**
@@ -102,7 +138,7 @@ export class GcsHttp {
     const target = new URL(url);
     const transport = target.protocol === 'https:' ? https : http;
     const outgoing = transport.request(target, { method: request.method ?? 'PUT', headers, agent: this.#agents[target.protocol as 'http:' | 'https:'] });
-    return new StreamedRequest(outgoing, request.method ?? 'PUT', expected);
+    return new StreamedRequest(outgoing, request.method ?? 'PUT', expected, this.idleTimeoutMs);
   }
 
   /** The `Authorization` header, if any, as plain name → value pairs. */
@@ -134,12 +170,14 @@ export class StreamedRequest {
     private readonly outgoing: http.ClientRequest,
     private readonly method: string,
     private readonly expected: readonly number[],
+    /** Armed only while this side waits on the server (a write draining, the answer): not while the caller's next part is read. */
+    private readonly idleTimeoutMs: number = GCS_IDLE_TIMEOUT_MS,
   ) {
     this.#answer = new Promise<IncomingMessage>((resolve, reject) => {
       outgoing
         .once('response', (response: IncomingMessage) => {
           // An answer before the whole body was sent is a refusal (a 4xx/5xx): stop writing.
-          if (!this.#ending) this.#failure ??= new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${method}: answered before the body was sent`);
+          if (!this.#ending) this.#failure ??= new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${method}: answered before the body was sent`, response.headers);
           resolve(response);
         })
         .once('error', (error: Error) => {
@@ -162,10 +200,12 @@ export class StreamedRequest {
       if (signal?.aborted) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       const settle = (error?: Error | null) => {
+        failWhenSilent(this.outgoing, 0);
         signal?.removeEventListener('abort', onAbort);
         if (error || this.#failure) reject(error ?? this.#failure);
         else resolve();
       };
+      failWhenSilent(this.outgoing, this.idleTimeoutMs);
       this.outgoing.write(bytes, settle);
       // An early answer (an error status) or a broken socket ends the request without the callback.
       this.#answer.then(() => settle(), settle);
@@ -176,11 +216,12 @@ export class StreamedRequest {
   async finish(): Promise<IncomingMessage> {
     if (this.#failure && !(this.#failure instanceof GcsHttpError)) throw this.#failure;
     this.#ending = true;
+    failWhenSilent(this.outgoing, this.idleTimeoutMs);
     this.outgoing.end();
     const response = await this.#answer;
     if (this.expected.includes(response.statusCode ?? 0)) return response;
     const body = await text(response).catch(() => '');
-    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${this.method}: ${describeBody(body)}`);
+    throw new GcsHttpError(response.statusCode ?? 0, `HTTP ${response.statusCode} ${this.method}: ${describeBody(body)}`, response.headers);
   }
 
   destroy(error: Error): void {

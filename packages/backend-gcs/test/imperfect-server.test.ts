@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { GcsColdStore, provider } from '@takhin/backend-gcs';
+import { GcsColdStore, GcsDriver, provider } from '@takhin/backend-gcs';
+import { DriverColdStore, type StoreContext } from '@takhin/core';
 import {
   expectCode,
   expectConcurrentPutsSurviveResets,
@@ -7,6 +8,8 @@ import {
   readAll,
   RESET_EVERY_THIRD_OF_32,
   startAlteringProxy,
+  expectEveryOperationGivesUp,
+  startSilentServer,
   TcpProxy,
   type AlteringProxy,
 } from '@takhin/testkit';
@@ -23,9 +26,9 @@ describe('gcs: imperfect GCS-compatible servers', () => {
   });
   const bytes = patternedBytes(10_000, 5);
 
-  const storeBehind = async (hooks: Parameters<typeof startAlteringProxy>[1]) => {
+  const storeBehind = async (hooks: Parameters<typeof startAlteringProxy>[1], context?: StoreContext) => {
     proxy = await startAlteringProxy(gcsServer().endpoint, hooks);
-    store = provider.create(testConfig('imperfect', { endpoint: proxy.url })) as GcsColdStore;
+    store = provider.create(testConfig('imperfect', { endpoint: proxy.url }), context) as GcsColdStore;
     await ensureBucket(store);
     return store;
   };
@@ -70,6 +73,56 @@ describe('gcs: imperfect GCS-compatible servers', () => {
     expect((await readAll(await s.get('kept'))).toString()).toBe('original');
     expect(proxy!.requests.filter((r) => r.path.includes('takhin%2Fprobe') || r.path.includes('.takhin/probe')).length).toBeGreaterThan(0);
     await s.delete('kept');
+  });
+
+  it('a 503 with Retry-After, on the byte path and on a metadata call, is retried no sooner than the server asked', async () => {
+    const sleeps: number[] = [];
+    let throttle = 0;
+    const s = await storeBehind(
+      { response: (r) => (r.method === 'GET' && throttle > 0 ? (throttle--, { status: 503, headers: { 'retry-after': '2', 'content-type': 'application/json' }, body: '{"error":{"code":503,"message":"slow down"}}' }) : undefined) },
+      { retry: { sleep: async (ms) => void sleeps.push(ms) } },
+    );
+    await s.put('throttled', bytes);
+    throttle = 1;
+    expect(Buffer.compare(await readAll(await s.get('throttled')), bytes)).toBe(0);
+    throttle = 1;
+    expect(await s.head('throttled')).toMatchObject({ size: bytes.length });
+    expect(throttle, 'both throttled answers were met').toBe(0);
+    expect(sleeps).toEqual([2_000, 2_000]);
+    await s.delete('throttled');
+  });
+
+  for (const stall of ['answer', 'body'] as const) {
+    it(`a server that goes silent (${stall === 'answer' ? 'never answers' : 'stops mid-body'}) fails every operation UNAVAILABLE within the idle timeout, instead of hanging`, async () => {
+      const silent = await startSilentServer({ stall });
+      const quiet = new DriverColdStore(new GcsDriver(testConfig('silent', { endpoint: silent.url, chunkSizeMb: 0.25 }), { idleTimeoutMs: 300 }), { prefix: 'silent', retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+      try {
+        await expectEveryOperationGivesUp(quiet, silent, 20_000);
+      } finally {
+        await quiet.close();
+        await silent.close();
+      }
+    });
+  }
+
+
+  it('the idle timeout of a streamed upload is armed per part without piling up listeners', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => void warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const streaming = provider.create(testConfig('imperfect', { chunkSizeMb: 0.25 })) as GcsColdStore;
+    try {
+      await ensureBucket(streaming);
+      const size = 24 * 256 * 1024 + 7;
+      await streaming.put('streamed', patternedBytes(size, 9), { size });
+      expect((await streaming.head('streamed'))?.size).toBe(size);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes('MaxListenersExceeded'))).toEqual([]);
+      await streaming.delete('streamed');
+    } finally {
+      process.off('warning', onWarning);
+      await streaming.close();
+    }
   });
 
   it('fake-gcs-server itself honours ifGenerationMatch=0, and the store trusts it', async () => {

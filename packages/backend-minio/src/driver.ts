@@ -25,14 +25,14 @@ export class MinioDriver extends S3ProtocolDriver {
 
   async putObject(write: ObjectWrite): Promise<WriteReceipt> {
     const headers = { ...this.#writeHeaders(write.metadata, write.checksums), 'x-amz-checksum-crc32c': write.checksums.crc32c, ...ifNoneMatchHeader(write.ifNoneMatch) };
-    const response = await this.client.makeRequestAsyncOmit({ method: 'PUT', bucketName: this.bucket, objectName: write.name, headers }, write.body);
+    const response = await withSignal(undefined, () => this.client.makeRequestAsyncOmit({ method: 'PUT', bucketName: this.bucket, objectName: write.name, headers }, write.body));
     return this.#receipt(response.headers);
   }
 
   async createMultipart(start: MultipartStart): Promise<MultipartUpload> {
     // Only what is known before the first byte can go in metadata: a declared SHA-256, say.
     const headers = { ...this.#writeHeaders(start.metadata, start.declared), 'x-amz-checksum-algorithm': 'CRC32C', 'x-amz-checksum-type': 'FULL_OBJECT' };
-    return { key: start.key, name: start.name, id: await this.client.initiateNewMultipartUpload(this.bucket, start.name, headers) };
+    return { key: start.key, name: start.name, id: await withSignal(undefined, () => this.client.initiateNewMultipartUpload(this.bucket, start.name, headers)) };
   }
 
   async uploadPart({ upload, number, body, crc32c, signal }: PartWrite): Promise<UploadedPart> {
@@ -44,7 +44,7 @@ export class MinioDriver extends S3ProtocolDriver {
   async completeMultipart({ upload, parts, checksums, ifNoneMatch }: MultipartCompletion): Promise<WriteReceipt> {
     const headers = { 'x-amz-checksum-crc32c': checksums.crc32c, 'x-amz-checksum-type': 'FULL_OBJECT', ...ifNoneMatchHeader(ifNoneMatch) };
     const query = `uploadId=${encodeURIComponent(upload.id)}`;
-    const response = await this.client.makeRequestAsync({ method: 'POST', bucketName: this.bucket, objectName: upload.name, query, headers }, completeMultipartBody(parts));
+    const response = await withSignal(undefined, () => this.client.makeRequestAsync({ method: 'POST', bucketName: this.bucket, objectName: upload.name, query, headers }, completeMultipartBody(parts)));
     // The protocol may answer 200 and put the failure in the body.
     const failure = completeMultipartError(await text(response));
     if (failure) throw failure;
@@ -65,9 +65,13 @@ export class MinioDriver extends S3ProtocolDriver {
 
   async listPage({ prefix, cursor, pageSize, signal }: ListRequest): Promise<ListPage> {
     const page = await withSignal(signal, () => this.client.listObjectsV2Query(this.bucket, prefix, cursor ?? '', '', pageSize ?? 1000, ''));
-    // A listing carries no user metadata or checksums (the protocol does not return them).
+    // A listing carries no user metadata or checksums (the protocol does not return them), and
+    // the minio client drops each entry's StorageClass: say none rather than S3's default.
     const named = page.objects.filter((object) => object.name !== undefined);
-    const objects = named.map((object) => describeS3Object(String(object.name), { size: Number(object.size), etag: object.etag, lastModified: object.lastModified }));
+    const objects = named.map((object) => ({
+      ...describeS3Object(String(object.name), { size: Number(object.size), etag: object.etag, lastModified: object.lastModified }),
+      storageClass: undefined,
+    }));
     return { objects, cursor: page.isTruncated ? page.nextContinuationToken : undefined };
   }
 
@@ -89,7 +93,7 @@ export class MinioDriver extends S3ProtocolDriver {
   }
 
   protected async sendAbort(upload: MultipartUpload): Promise<void> {
-    await this.client.abortMultipartUpload(this.bucket, upload.name, upload.id);
+    await withSignal(undefined, () => this.client.abortMultipartUpload(this.bucket, upload.name, upload.id));
   }
 
   /** One batch a call: given more, the client would send several requests at once. */
@@ -102,7 +106,7 @@ export class MinioDriver extends S3ProtocolDriver {
   }
 
   protected async uploadsPage(marker: S3UploadsPage['next']): Promise<S3UploadsPage> {
-    const page = await this.client.listIncompleteUploadsQuery(this.bucket, '', marker?.keyMarker ?? '', marker?.uploadIdMarker ?? '', '');
+    const page = await withSignal(undefined, () => this.client.listIncompleteUploadsQuery(this.bucket, '', marker?.keyMarker ?? '', marker?.uploadIdMarker ?? '', ''));
     return {
       uploads: page.uploads.map((upload) => ({ name: upload.key, id: upload.uploadId, startedAt: upload.initiated })),
       next: page.isTruncated ? { keyMarker: page.nextKeyMarker, uploadIdMarker: page.nextUploadIdMarker } : undefined,

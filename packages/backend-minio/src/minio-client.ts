@@ -7,16 +7,31 @@ import type { MinioConfig } from './config.js';
 /** A silent socket (a server gone mid-transfer) fails within half a minute. */
 const SOCKET_IDLE_TIMEOUT_MS = 30_000;
 
-/**
- * The AbortSignal of the operation in progress. The minio client takes no signals, so each
- * operation runs inside `requestSignal.run(signal, …)` and the transport below hands the
- * signal to every HTTP request that operation makes: an abort cancels in-flight requests.
- */
-export const requestSignal = new AsyncLocalStorage<AbortSignal | undefined>();
+/** What the transport below knows of the client call in progress. */
+interface CallContext {
+  signal: AbortSignal | undefined;
+  /** The `Retry-After` of the last answer the call got, if it sent one. */
+  retryAfter?: string | undefined;
+}
 
-/** Runs one client call with `signal` attached to the requests it makes. */
-export function withSignal<T>(signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
-  return requestSignal.run(signal, call);
+/**
+ * The client call in progress. The minio client takes no signals, so each call runs inside
+ * `withSignal` and the transport below hands the signal to every HTTP request that call makes:
+ * an abort cancels in-flight requests. With its retries off, the client reports a 503 or 429
+ * as a bare `Error` without the answer's headers, so the transport keeps the `Retry-After` here
+ * and `withSignal` puts it on the error as `headers`, where core's retry reads it.
+ */
+export const requestSignal = new AsyncLocalStorage<CallContext>();
+
+/** Runs one client call with `signal` attached to the requests it makes (and the server's `Retry-After` on its failure). */
+export async function withSignal<T>(signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+  const context: CallContext = { signal };
+  try {
+    return await requestSignal.run(context, call);
+  } catch (error) {
+    if (context.retryAfter !== undefined && error instanceof Error && !('headers' in error)) Object.assign(error, { headers: { 'retry-after': context.retryAfter } });
+    throw error;
+  }
 }
 
 /** Builds the minio client the way this backend needs it; touches no network. */
@@ -27,8 +42,12 @@ export function createMinioClient(config: MinioConfig): { client: Client; agent:
   const send = useSSL ? https.request : http.request;
   const transport = {
     request(options: http.RequestOptions, callback?: (response: http.IncomingMessage) => void): http.ClientRequest {
-      const signal = requestSignal.getStore();
-      const request = send({ ...options, agent, ...(signal && { signal }) }, callback);
+      const context = requestSignal.getStore();
+      const signal = context?.signal;
+      const request = send({ ...options, agent, ...(signal && { signal }) }, (response) => {
+        if (context) context.retryAfter = typeof response.headers['retry-after'] === 'string' ? response.headers['retry-after'] : undefined;
+        callback?.(response);
+      });
       request.setTimeout(SOCKET_IDLE_TIMEOUT_MS, () => {
         request.destroy(Object.assign(new Error(`no response for ${SOCKET_IDLE_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' }));
       });

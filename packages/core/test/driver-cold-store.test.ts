@@ -226,6 +226,34 @@ describe('DriverColdStore: reads and deletes', () => {
     expect(String(short)).toContain('ended after 10 bytes of 100');
   });
 
+  it('a body whose server goes silent fails UNAVAILABLE after the idle timeout; a reader that holds back is not failed for it', async () => {
+    const driver = new MemoryDriver({ maxNameBytes: 1024, partSize: 8, partsInFlight: 2, idleTimeoutMs: 100 });
+    const store = new DriverColdStore(driver);
+    await store.put('k', Buffer.alloc(100, 1));
+    let pushed = false;
+    driver.getObject = async () => ({
+      body: new Readable({
+        read() {
+          if (!pushed) this.push(Buffer.alloc(10));
+          pushed = true; // then nothing more: a server gone quiet
+        },
+      }),
+      status: 200,
+      contentLength: 100,
+    });
+    const started = performance.now();
+    const silent = await failWith(bytesOf(await store.get('k')));
+    expect(silent).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    expect(String(silent)).toContain('no byte of the body for 100 ms, after 10 bytes');
+    expect(performance.now() - started).toBeLessThan(2_000);
+    // A whole body read slowly by its reader: pauses longer than the timeout are the reader's.
+    const body = Buffer.alloc(64 * 1024, 2);
+    driver.getObject = async () => ({ body: Readable.from([body.subarray(0, 32 * 1024), body.subarray(32 * 1024)]), status: 200, contentLength: body.length });
+    const slowReader = await store.get('k');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(Buffer.compare(await bytesOf(slowReader), body)).toBe(0);
+  });
+
   it('splits batch deletes at the driver limit and falls back to single deletes once refused', async () => {
     const driver = new MemoryDriver();
     const store = new DriverColdStore(driver, { retry: fast });
@@ -242,6 +270,22 @@ describe('DriverColdStore: reads and deletes', () => {
     expect(store.capabilities.maxDeleteBatch).toBe(1);
   });
 
+  it('a batch delete refused in its first slice sends the other slices of the same call one by one, without asking again', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver, { retry: fast });
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    for (const key of keys) await store.put(key, Buffer.from(key));
+    driver.calls.length = 0;
+    driver.deleteBatch = async () => {
+      driver.calls.push('deleteBatch');
+      throw new Error('501 Not Implemented');
+    };
+    await store.delete(keys);
+    expect(driver.objects.size).toBe(0);
+    expect(driver.calls.filter((call) => call === 'deleteBatch'), 'one refusal, not one per slice of 3').toHaveLength(1);
+    expect(driver.calls.filter((call) => call === 'deleteObject')).toHaveLength(7);
+  });
+
   it('lists across pages and hides the reserved .takhin/ names', async () => {
     const driver = new MemoryDriver();
     const store = new DriverColdStore(driver, { prefix: 'p' });
@@ -250,5 +294,26 @@ describe('DriverColdStore: reads and deletes', () => {
     const keys: string[] = [];
     for await (const object of store.list('', { pageSize: 2 })) keys.push(object.key);
     expect(keys).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('refuses a listing whose server hands back a continuation token it already answered, instead of looping', async () => {
+    const driver = new MemoryDriver();
+    const store = new DriverColdStore(driver);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await store.put(key, Buffer.from(key));
+    const listPage = driver.listPage.bind(driver);
+    // A-B-A: the third page names the first page's token again.
+    driver.listPage = async (request) => ({ ...(await listPage(request)), cursor: request.cursor === undefined ? 'one' : request.cursor === 'one' ? 'two' : 'one' });
+    const keys: string[] = [];
+    const error = await failWith(
+      (async () => {
+        for await (const object of store.list('', { pageSize: 2 })) {
+          keys.push(object.key);
+          if (keys.length > 20) throw new Error('the listing looped');
+        }
+      })(),
+    );
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: false });
+    expect(String(error)).toContain('continuation token "one" again');
+    expect(driver.calls.filter((call) => call === 'listPage')).toHaveLength(3);
   });
 });

@@ -5,6 +5,9 @@ import {
   RetryingColdStore,
   backoffDelay,
   notFound,
+  parseRetryAfter,
+  retryAfterMs,
+  retrying,
   throttled,
   unavailable,
   withRetry,
@@ -130,5 +133,31 @@ describe('backoffDelay', () => {
     const policy = { baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.999 };
     expect([1, 2, 3, 4, 5].map((attempt) => backoffDelay(policy, attempt))).toEqual([99, 199, 399, 799, 999]);
     expect(backoffDelay({ ...policy, random: () => 0 }, 3)).toBe(0);
+  });
+});
+
+describe('Retry-After', () => {
+  const throttledWith = (cause: unknown) => throttled('flaky', 'k', cause);
+
+  it('is read from where each client keeps the answer\'s headers, in seconds or as an HTTP date', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(retryAfterMs(throttledWith({ $response: { headers: { 'retry-after': '2' } } }), now)).toBe(2_000);
+    expect(retryAfterMs(throttledWith({ response: { headers: new Headers({ 'Retry-After': '3' }) } }), now)).toBe(3_000);
+    expect(retryAfterMs(throttledWith({ headers: { 'retry-after': 'Thu, 01 Jan 2026 00:00:04 GMT' } }), now)).toBe(4_000);
+    expect(retryAfterMs(throttledWith(new Error('no headers')), now)).toBeUndefined();
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter('Thu, 01 Jan 2015 00:00:00 GMT')).toBe(0);
+  });
+
+  it('a retry waits at least what the server asked, up to maxDelayMs', async () => {
+    const sleeps: number[] = [];
+    const failures = [throttledWith({ $response: { headers: { 'retry-after': '2' } } }), throttledWith({ $response: { headers: { 'retry-after': '60' } } })];
+    const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 5_000, random: () => 0.5, sleep: async (ms: number) => void sleeps.push(ms) };
+    await expect(retrying(policy, 'getObject', 'k', undefined, async () => {
+      const failure = failures.shift();
+      if (failure) throw failure;
+      return 'done';
+    })).resolves.toBe('done');
+    expect(sleeps).toEqual([2_000, 5_000]);
   });
 });

@@ -28,3 +28,4 @@ export * from './network/s3-stub-server.js';
 export * from './network/altering-proxy.js';
 export * from './network/reset-storm.js';
 export * from './network/loopback-server.js';
+export * from './network/silent-server.js';

@@ -26,7 +26,15 @@ export interface DriverLimits {
   readonly maxParts?: number | undefined;
   /** Names per `deleteBatch` request; required when the driver has `deleteBatch`. */
   readonly maxDeleteBatch?: number | undefined;
+  /**
+   * How long a get's body may keep its reader waiting without a byte before core fails it
+   * UNAVAILABLE (a server that stopped mid-body); `DEFAULT_IDLE_TIMEOUT_MS` when omitted.
+   */
+  readonly idleTimeoutMs?: number | undefined;
 }
+
+/** A silent server is given up on after this long without a byte (as the S3 and MinIO clients' socket timeouts). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
 /** What the server does on its own, reported through the store's capabilities. */
 export interface DriverFeatures {

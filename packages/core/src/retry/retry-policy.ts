@@ -1,5 +1,6 @@
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { aborted } from '../errors/factories.js';
+import { retryAfterMs } from './retry-after.js';
 
 /** How often and how patiently to retry a retryable failure. */
 export interface RetryPolicy {
@@ -56,6 +57,8 @@ export function sleepWithSignal(ms: number, signal?: AbortSignal): Promise<void>
 /**
  * Runs `attempt` until it succeeds, fails with a non-retryable error, or runs out of attempts.
  * Only `ColdStoreError`s with `retryable` are retried; anything else is a bug and surfaces at once.
+ * A server that said how long to wait (`Retry-After`) is not asked again sooner, up to
+ * `maxDelayMs`: a full-jitter backoff alone could spend every attempt inside that time.
  */
 export async function retrying<T>(
   policy: RetryPolicy,
@@ -70,7 +73,7 @@ export async function retrying<T>(
     } catch (error) {
       const retry = error instanceof ColdStoreError && error.retryable && attemptNumber < policy.maxAttempts && !signal?.aborted;
       if (!retry) throw error;
-      const delayMs = backoffDelay(policy, attemptNumber);
+      const delayMs = Math.max(backoffDelay(policy, attemptNumber), Math.min(retryAfterMs(error) ?? 0, policy.maxDelayMs));
       policy.onRetry?.({ operation, key, attempt: attemptNumber, delayMs, error });
       await policy.sleep(delayMs, signal);
     }

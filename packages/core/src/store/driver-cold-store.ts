@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import { describeInvalidMetadata } from '../checksums/object-metadata.js';
 import type { BodySink, ByteRange, ColdStore, ColdStoreCapabilities, DeleteOptions, GetOptions, HeadOptions, ListOptions, ObjectDescription, PutBody, PutOptions } from '../contracts/cold-store.js';
-import type { ColdStoreDriver, OpenUpload, SignedRead, StoredObject } from '../driver/cold-store-driver.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, type ColdStoreDriver, type OpenUpload, type SignedRead, type StoredObject } from '../driver/cold-store-driver.js';
 import { isColdStoreError } from '../errors/cold-store-error.js';
-import { aborted, checksumMismatch, invalidKey, invalidRange, unavailable } from '../errors/factories.js';
+import { aborted, checksumMismatch, invalidKey, invalidRange, unavailable, unrecognizedFailure } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import { toContractError } from '../layers/error-mapping-layer.js';
 import { layeredDriver, storeLayer } from '../layers/layered-driver.js';
@@ -114,6 +114,7 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
       signal,
       mapError: (error) => toContractError(this.#driver, error, { key, signal }),
       onBytes: (bytes) => this.metrics.recordBytes(this.backend, 'down', bytes),
+      idleTimeoutMs: this.#driver.limits.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     });
   }
 
@@ -235,6 +236,11 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
     if (batchSize <= 1) return this.#deleteEach(list, names, signal);
     for (let start = 0; start < names.length; start += batchSize) {
       const batch = { keys: list.slice(start, start + batchSize), names: names.slice(start, start + batchSize) };
+      // Refused by an earlier slice of this same delete: the rest go one by one at once.
+      if (this.#batchDeleteRefused) {
+        await this.#deleteEach(batch.keys, batch.names, signal);
+        continue;
+      }
       try {
         await this.#driver.deleteBatch!({ names: batch.names, signal });
       } catch (error) {
@@ -250,16 +256,23 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectDescription> {
     assertValidPrefix(this.backend, prefix, this.#maxKeyBytes);
     const { signal, pageSize } = options;
+    // A server that hands back a continuation token it gave before would have the listing
+    // repeat its pages for ever: every token is remembered, and one seen again is refused.
+    const cursors = new Set<string>();
     let cursor: string | undefined;
     do {
       throwIfAborted(signal, this.backend);
       const page = await this.#driver.listPage({ key: prefix, prefix: joinKey(this.prefix, prefix), cursor, pageSize, signal });
+      if (page.cursor !== undefined && cursors.has(page.cursor)) {
+        throw unrecognizedFailure(this.backend, prefix || undefined, `the listing's page ${cursors.size + 1} named continuation token ${JSON.stringify(page.cursor.slice(0, 80))} again, after the server had already answered it: the listing would never end`);
+      }
       for (const object of page.objects) {
         const key = stripPrefix(this.prefix, object.name);
         if (key === undefined || key === '' || key === RESERVED_KEY_SEGMENT || key.startsWith(`${RESERVED_KEY_SEGMENT}/`)) continue;
         yield this.#describe(key, object);
       }
       cursor = page.cursor;
+      if (cursor !== undefined) cursors.add(cursor);
     } while (cursor !== undefined);
   }
 

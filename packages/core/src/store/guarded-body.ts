@@ -14,6 +14,11 @@ export interface GuardOptions {
   mapError: (error: unknown) => ColdStoreError;
   /** Told the body bytes received, once the stream ends or is destroyed. */
   onBytes?: ((bytes: number) => void) | undefined;
+  /**
+   * How long the body may keep a waiting reader without a byte before it fails UNAVAILABLE
+   * (a server that stopped mid-body); not counted while the reader itself holds back. 0: never.
+   */
+  idleTimeoutMs?: number | undefined;
 }
 
 /** Which bytes of the server's answer the caller gets: skip some, then pass `take` (or all). */
@@ -84,6 +89,8 @@ class GuardedBody extends Readable {
   #received = 0;
   #ended = false;
   readonly #onAbort: () => void;
+  /** Armed while this body waits for the server's next bytes (see `idleTimeoutMs`). */
+  #idle: NodeJS.Timeout | undefined;
 
   constructor(opened: OpenedObject, plan: Plan, options: GuardOptions) {
     super({ highWaterMark: 256 * 1024 });
@@ -106,9 +113,11 @@ class GuardedBody extends Readable {
 
   override _read(): void {
     this.#upstream.resume();
+    this.#awaitBytes();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#stopAwaiting();
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
     this.#options.onBytes?.(this.#received);
     this.#upstream.destroy();
@@ -129,6 +138,7 @@ class GuardedBody extends Readable {
         const wanted = piece.subarray(0, this.#left);
         this.#left = 0;
         this.#ended = true;
+        this.#stopAwaiting();
         if (wanted.byteLength > 0) this.push(wanted);
         this.push(null);
         this.#upstream.destroy();
@@ -136,10 +146,35 @@ class GuardedBody extends Readable {
       }
       this.#left -= piece.byteLength;
     }
-    if (piece.byteLength > 0 && !this.push(piece)) this.#upstream.pause();
+    if (piece.byteLength > 0 && !this.push(piece)) {
+      // The reader holds back: its pause is not the server's silence.
+      this.#upstream.pause();
+      this.#stopAwaiting();
+    } else this.#awaitBytes();
+  }
+
+  /** (Re)starts the wait for the server's next bytes. */
+  #awaitBytes(): void {
+    const ms = this.#options.idleTimeoutMs;
+    if (!ms || this.#ended || this.destroyed) return;
+    if (this.#idle) this.#idle.refresh();
+    else {
+      this.#idle = setTimeout(() => {
+        if (this.#ended) return;
+        const { backend, key } = this.#options;
+        this.destroy(unavailable(backend, key, `no byte of the body for ${ms} ms, after ${this.#received} bytes: the server went silent`));
+      }, ms);
+      this.#idle.unref();
+    }
+  }
+
+  #stopAwaiting(): void {
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
   }
 
   #onEnd(): void {
+    this.#stopAwaiting();
     if (this.#ended) return;
     if (this.#left !== undefined && this.#left > 0) return void this.destroy(this.#cutShort());
     if (this.#skip > 0) {

@@ -13,6 +13,10 @@ export interface S3StubImperfections {
   ignoreConditionalWrites?: boolean;
   /** DeleteObjects (`POST ?delete`): refuse with 501 NotImplemented. */
   rejectBatchDelete?: boolean;
+  /** ListObjectsV2: every truncated page names the first page's continuation token, so a client that follows it loops. */
+  repeatListToken?: boolean;
+  /** The next `times` object GETs are answered 503 SlowDown with `Retry-After: <seconds>`. */
+  throttleGets?: { times: number; retryAfterSeconds: number };
 }
 
 interface StoredObject {
@@ -49,6 +53,7 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
   const uploads = new Map<string, { key: string; parts: Map<number, Buffer>; metadata: Record<string, string>; storageClass: string | undefined; initiated: Date }>();
   const requests: S3StubServer['requests'] = [];
   const stub: Omit<S3StubServer, 'url' | 'close'> = { requests, objects, imperfections };
+  let firstListToken: string | undefined;
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://stub');
@@ -93,9 +98,17 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
       }
       if (request.method === 'GET') {
         const prefix = q.get('prefix') ?? '';
-        const items = [...objects].filter(([name]) => name.startsWith(`${bucket}/${prefix}`)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, o]) =>
-          `<Contents><Key>${escapeXml(name.slice(bucket.length + 1))}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`);
-        return send(200, { 'content-type': 'application/xml' }, xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyCount>${items.length}</KeyCount><IsTruncated>false</IsTruncated>${items.join('')}</ListBucketResult>`));
+        // Pages of `max-keys`; the continuation token is the page's last name, in base64.
+        const after = q.has('continuation-token') ? Buffer.from(q.get('continuation-token')!, 'base64').toString('utf8') : '';
+        const matching = [...objects].filter(([name]) => name.startsWith(`${bucket}/${prefix}`) && name > after).sort(([a], [b]) => (a < b ? -1 : 1));
+        const page = matching.slice(0, Number(q.get('max-keys') ?? 1000));
+        const truncated = page.length < matching.length;
+        const token = (name: string) => Buffer.from(name).toString('base64');
+        if (truncated && stub.imperfections.repeatListToken) firstListToken ??= token(page.at(-1)![0]);
+        const next = truncated ? `<NextContinuationToken>${stub.imperfections.repeatListToken ? firstListToken : token(page.at(-1)![0])}</NextContinuationToken>` : '';
+        const items = page.map(([name, o]) =>
+          `<Contents><Key>${escapeXml(name.slice(bucket.length + 1))}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>${o.storageClass ?? 'STANDARD'}</StorageClass></Contents>`);
+        return send(200, { 'content-type': 'application/xml' }, xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyCount>${items.length}</KeyCount><IsTruncated>${truncated}</IsTruncated>${next}${items.join('')}</ListBucketResult>`));
       }
       return fail(405, 'MethodNotAllowed');
     }
@@ -133,6 +146,12 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
       }
       case 'HEAD':
       case 'GET': {
+        const throttle = stub.imperfections.throttleGets;
+        if (request.method === 'GET' && throttle && throttle.times > 0) {
+          throttle.times--;
+          const answer = s3ErrorAnswer(503, 'SlowDown');
+          return send(answer.status, { ...answer.headers, 'retry-after': String(throttle.retryAfterSeconds) }, answer.body);
+        }
         const object = objects.get(id);
         if (!object) return request.method === 'HEAD' ? send(404) : fail(404, 'NoSuchKey');
         const headers: Record<string, string> = { etag: object.etag, 'last-modified': object.lastModified.toUTCString(), 'content-type': 'application/octet-stream', ...object.metadata };

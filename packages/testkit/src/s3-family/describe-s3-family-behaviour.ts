@@ -273,6 +273,13 @@ export function describeS3FamilyBehaviour<Config>(name: string, backend: S3Famil
       await createBucket(backend, settings);
       const store = storeOf(settings);
       await expectStorageClassApplied(store, 'REDUCED_REDUNDANCY');
+      // A listing never claims a class other than the object's (a client that does not read it says none).
+      await store.put('listed', Buffer.from('x'));
+      const listed = [];
+      for await (const object of store.list('listed')) listed.push(object.storageClass);
+      expect(listed).toHaveLength(1);
+      expect([undefined, 'REDUCED_REDUNDANCY'], `listed as ${listed[0]}`).toContain(listed[0]);
+      await store.delete('listed');
       // Without the key, the server's default class, which S3 reports by leaving the header out.
       const plain = storeOf({ ...settings, storageClass: undefined });
       await plain.put('default', Buffer.from('x'));

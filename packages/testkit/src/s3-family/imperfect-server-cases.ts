@@ -83,6 +83,41 @@ describe(`${name}: imperfect S3-compatible servers (the testkit's S3 stub)`, () 
     await store.close();
   });
 
+  it('a listing whose server names a continuation token it already answered fails instead of looping', async () => {
+    stub = await startS3StubServer();
+    const store = storeOf(stubSettings(stub.url));
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await store.put(key, Buffer.from(key));
+    const listed = async () => {
+      const keys: string[] = [];
+      for await (const object of store.list('', { pageSize: 2 })) {
+        keys.push(object.key);
+        if (keys.length > 20) throw new Error(`the listing looped: ${keys.join(',')}`);
+      }
+      return keys;
+    };
+    expect(await listed(), 'pages followed to the end').toEqual(['a', 'b', 'c', 'd', 'e']);
+    stub.imperfections.repeatListToken = true;
+    const listPages = () => stub!.requests.filter((r) => r.method === 'GET' && r.path.includes('list-type=2')).length;
+    const before = listPages();
+    const error = await listed().then(() => undefined, (e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: false });
+    expect(String(error)).toMatch(/continuation token .* again/);
+    expect(listPages() - before, 'stopped at the first repeated token').toBe(2);
+    await store.close();
+  });
+
+  it('a 503 SlowDown with Retry-After is retried no sooner than the server asked', async () => {
+    stub = await startS3StubServer();
+    const sleeps: number[] = [];
+    const store = storeOf(stubSettings(stub.url), { retry: { sleep: async (ms) => void sleeps.push(ms) } });
+    await store.put('object', bytes);
+    stub.imperfections.throttleGets = { times: 2, retryAfterSeconds: 3 };
+    expect(Buffer.compare(await readAll(await store.get('object')), bytes)).toBe(0);
+    expect(stub.imperfections.throttleGets.times, 'both throttled answers were met').toBe(0);
+    expect(sleeps).toEqual([3_000, 3_000]);
+    await store.close();
+  });
+
   it('a server that ignores If-None-Match is found out at first use; ifNoneMatch is then a head before the write, and the capability says so', async () => {
     stub = await startS3StubServer({ ignoreConditionalWrites: true });
     const store = storeOf(stubSettings(stub.url));
