@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, ConfigError, STORE_METRICS, TransferPool, createContainer, type ColdStore } from '@takhin/core';
+import { BACKEND_CONFIG, BACKEND_PROVIDER, BACKEND_TARGET, COLD_STORE, ConfigError, RETRY_POLICY, STORE_METRICS, TransferPool, createContainer, type ColdStore } from '@takhin/core';
 import { FsColdStore, provider as fsProvider } from '@takhin/backend-fs';
 import { readAll } from '@takhin/testkit';
 
@@ -23,6 +23,9 @@ describe('createContainer with the FS provider', () => {
     expect(container.resolve(BACKEND_PROVIDER)).toBe(fsProvider);
     expect(container.resolve(BACKEND_CONFIG)).toEqual({ root });
     expect(container.resolve(BACKEND_TARGET)).toEqual({ module: fsProvider.module, config: { root } });
+    // A RETRY_POLICY registered on the container reaches the pool's workers as its numbers (functions cannot cross).
+    container.register(RETRY_POLICY, { useValue: { maxAttempts: 2, maxDelayMs: 50, sleep: async () => {} } });
+    expect(container.resolve(BACKEND_TARGET)).toEqual({ module: fsProvider.module, config: { root }, retry: { maxAttempts: 2, maxDelayMs: 50 } });
 
     await store.put('segments/orders-0/00000000000000000000.log', Buffer.from('records'));
     expect((await readAll(await store.get('segments/orders-0/00000000000000000000.log'))).toString()).toBe('records');

@@ -1,3 +1,4 @@
+import type { RetryPolicy } from '../retry/retry-policy.js';
 import { ConfigError } from '../errors/config-error.js';
 import { withStoreLayers } from '../store/store-layers.js';
 import type { StoreContext } from '../store/store-context.js';
@@ -36,6 +37,21 @@ export interface BackendProvider<Config = unknown> {
 export interface BackendTarget {
   module: string;
   config: unknown;
+  /**
+   * The numbers of the container's `RETRY_POLICY` (attempts and backoff), for stores built in a
+   * TransferPool worker: a policy's functions cannot cross into a thread, its numbers can.
+   */
+  retry?: RetrySettings | undefined;
+}
+
+/** The plain-data part of a `RetryPolicy`. */
+export type RetrySettings = Partial<Pick<RetryPolicy, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'>>;
+
+/** The numbers of `policy`, for a `BackendTarget`; undefined when it sets none. */
+export function retrySettingsOf(policy: Partial<RetryPolicy>): RetrySettings | undefined {
+  const settings: RetrySettings = {};
+  for (const name of ['maxAttempts', 'baseDelayMs', 'maxDelayMs'] as const) if (policy[name] !== undefined) settings[name] = policy[name];
+  return Object.keys(settings).length > 0 ? settings : undefined;
 }
 
 /** Loads a backend module by name or URL and returns its `provider` export; a `ConfigError` otherwise. */
@@ -59,5 +75,6 @@ export async function importProvider(module: string): Promise<BackendProvider> {
  */
 export async function createColdStore(target: BackendTarget, context: StoreContext = {}): Promise<ColdStore> {
   const provider = await importProvider(target.module);
+  if (target.retry !== undefined) context = { ...context, retry: { ...context.retry, ...target.retry } };
   return withStoreLayers(provider.create(provider.parseConfig(target.config), context), context);
 }

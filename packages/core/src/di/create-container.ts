@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { container as globalContainer, instanceCachingFactory, Lifecycle, type DependencyContainer } from 'tsyringe';
 import { fsRootWithoutDataDir, isLoadedConfig, loadConfig } from '../config/load-config.js';
 import type { TakhinConfig } from '../config/takhin-config.js';
-import type { BackendProvider } from '../contracts/backend-provider.js';
+import { retrySettingsOf, type BackendProvider } from '../contracts/backend-provider.js';
+import type { RetryPolicy } from '../retry/retry-policy.js';
 import { ConfigError } from '../errors/config-error.js';
 import { createMetadataStore } from '../metadata/create-metadata-store.js';
 import { SystemClock } from '../policy/clock.js';
@@ -68,11 +69,13 @@ export function createContainer(
   container.register(BACKEND_PROVIDER, { useValue: provider });
   container.register(BACKEND_CONFIG, { useValue: backendConfig });
   container.register(BACKEND_TARGET, {
-    useFactory: () => {
+    useFactory: (c) => {
       if (provider.module === undefined) {
         throw new TypeError(`backend "${provider.name}" names no module, so TransferPool workers cannot load it: set "module: import.meta.url" on its provider`);
       }
-      return { module: provider.module, config: backendConfig };
+      // The workers' stores retry as the container's does (its RETRY_POLICY, registered before or after this call).
+      const retry = retrySettingsOf(c.resolve<Partial<RetryPolicy>>(RETRY_POLICY));
+      return { module: provider.module, config: backendConfig, ...(retry ? { retry } : {}) };
     },
   });
   if (!container.isRegistered(RETRY_POLICY, true)) container.register(RETRY_POLICY, { useValue: {} });

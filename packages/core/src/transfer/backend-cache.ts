@@ -33,9 +33,9 @@ export class BackendCache {
   }
 }
 
-/** Same module and equal config give the same id, whatever order the config's keys came in. */
+/** Same module, equal config and equal retry settings give the same id, whatever order their keys came in. */
 function targetId(target: BackendTarget): string {
-  return `${target.module}\n${JSON.stringify(target.config, (_key, value: unknown) =>
+  return `${target.module}\n${JSON.stringify([target.config, target.retry ?? null], (_key, value: unknown) =>
     value !== null && typeof value === 'object' && !Array.isArray(value)
       ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : value,

@@ -323,7 +323,7 @@ export class TransferPool {
       module = resolveBackendModule(target.module);
       this.#modules.set(target.module, module);
     }
-    return { module, config: target.config };
+    return { ...target, module };
   }
 
   async #shutdown(): Promise<void> {

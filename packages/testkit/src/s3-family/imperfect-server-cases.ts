@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { importProvider, type StoreContext } from '@takhin/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importProvider, TransferPool, type StoreContext } from '@takhin/core';
 import { patternedBytes, patternedStream, readAll } from '../bodies/patterned-body.js';
 import { expectCode } from '../contract/assertions.js';
 import { expectConcurrentPutsSurviveResets, RESET_EVERY_THIRD_OF_32 } from '../network/reset-storm.js';
@@ -116,6 +119,27 @@ describe(`${name}: imperfect S3-compatible servers (the testkit's S3 stub)`, () 
     expect(stub.imperfections.throttleGets.times, 'both throttled answers were met').toBe(0);
     expect(sleeps).toEqual([3_000, 3_000]);
     await store.close();
+  });
+
+  it("a TransferPool worker's store retries as its target's retry settings say (a container's RETRY_POLICY)", async () => {
+    stub = await startS3StubServer();
+    const store = storeOf(stubSettings(stub.url));
+    await store.put('object', bytes);
+    await store.close();
+    const dir = await mkdtemp(join(tmpdir(), 'takhin-pool-retry-'));
+    const pool = new TransferPool({ maxThreads: 1 });
+    try {
+      const target = { module: backend.module, config: backend.config(stubSettings(stub.url)) };
+      // Two: a plain-HTTP read that meets an error answer hands the read to the client's get.
+      stub.imperfections.throttleGets = { times: 2, retryAfterSeconds: 0 };
+      await expectCode(pool.downloadFile('object', join(dir, 'once'), { ...target, retry: { maxAttempts: 1 } }), 'THROTTLED');
+      stub.imperfections.throttleGets = { times: 2, retryAfterSeconds: 0 };
+      expect((await pool.downloadFile('object', join(dir, 'retried'), target)).size).toBe(bytes.length);
+      expect(stub.imperfections.throttleGets.times, 'the throttled answers were met, then retried').toBe(0);
+    } finally {
+      await pool.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a server that ignores If-None-Match is found out at first use; ifNoneMatch is then a head before the write, and the capability says so', async () => {
