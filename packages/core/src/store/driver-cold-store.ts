@@ -14,6 +14,7 @@ import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
 import type { StoreMetrics } from '../metrics/store-metrics.js';
 import { PendingAborts } from '../multipart/pending-aborts.js';
 import { assertRangeShape } from '../ranges/byte-range.js';
+import { parseRetryAfter } from '../retry/retry-after.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry/retry-policy.js';
 import { ConditionalWrites } from './conditional-writes.js';
 import { copyInto } from './copy-into.js';
@@ -140,6 +141,9 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
       if (this.#takesWhole(response, key, range)) return this.#counted(sink, (counting, received) => this.#readPlainBody(key, response, counting, received, signal));
       // Not exactly the bytes asked for (an error, a whole object for a range): `get` decides what it means.
       response.discard();
+      // A server that asked for a pause (503, 429 with Retry-After) gets it before `get` asks again.
+      const pause = response.status === 503 || response.status === 429 ? parseRetryAfter(response.headers.get('retry-after') ?? '') : undefined;
+      if (pause !== undefined) await this.#retry.sleep(Math.min(pause, this.#retry.maxDelayMs), signal);
     }
     return copyInto(await this.get(key, options), sink);
   }

@@ -121,6 +121,20 @@ describe(`${name}: imperfect S3-compatible servers (the testkit's S3 stub)`, () 
     await store.close();
   });
 
+  it('a read into memory that meets a 503 with Retry-After waits as asked before the next request', async () => {
+    stub = await startS3StubServer();
+    const sleeps: number[] = [];
+    const store = storeOf(stubSettings(stub.url), { retry: { sleep: async (ms) => void sleeps.push(ms) } });
+    await store.put('object', bytes);
+    stub.imperfections.throttleGets = { times: 2, retryAfterSeconds: 3 };
+    const buffer = Buffer.alloc(bytes.length);
+    let filled = 0;
+    await store.readInto!('object', { space: () => buffer.subarray(filled), filled: (n) => void (filled += n) });
+    expect(Buffer.compare(buffer, bytes)).toBe(0);
+    expect(sleeps, 'each throttled answer waited for').toEqual([3_000, 3_000]);
+    await store.close();
+  });
+
   it("a TransferPool worker's store retries as its target's retry settings say (a container's RETRY_POLICY)", async () => {
     stub = await startS3StubServer();
     const store = storeOf(stubSettings(stub.url));
