@@ -11,6 +11,8 @@ import { encodeMetadata } from './metadata-names.js';
 const MAX_BATCH = 256;
 const CONTENT_TYPE = 'application/octet-stream';
 const MIB = 1024 * 1024;
+/** Before any blob was written: every committed blob was modified since (see `abortMultipart`). */
+const NO_COMMITTED_VERSION_SINCE = new Date('2000-01-01T00:00:00Z');
 /** How long a read's SAS is valid: the read starts at once; a retry signs again. */
 const SIGNED_READ_VALIDITY_MS = 15 * 60 * 1000;
 
@@ -132,15 +134,20 @@ export class AzureDriver implements ColdStoreDriver {
 
   /**
    * Discards the blocks a failed write staged, by deleting the blob only while it has no
-   * committed version (If-None-Match: * on the delete). A committed version is never touched:
-   * its next commit, or Azure's weekly clean-up, discards the blocks, and readers never see
-   * them. Azurite ignores that condition, hence the check before it.
+   * committed version. A committed version is never touched: its next commit, or Azure's weekly
+   * clean-up, discards the blocks, and readers never see them. The condition is
+   * If-Unmodified-Since a date before any blob existed: a committed blob was modified since and
+   * refuses the delete (412) in the same request, while a blob of uncommitted blocks only counts
+   * as absent and is deleted. If-None-Match: * (Azure's own "does not exist") is not used:
+   * Azurite ignores it on a delete, so a check before the delete left a window in which another
+   * writer's commit landed and was deleted, though its put had succeeded. The check stays, to
+   * spare the request when a version is there.
    */
   async abortMultipart(upload: MultipartUpload): Promise<void> {
     const blob = this.#blob(upload.name);
     if (await this.#answered(undefined, (abortSignal) => blob.exists({ abortSignal }))) return;
     try {
-      await this.#answered(undefined, (abortSignal) => blob.delete({ abortSignal, conditions: { ifNoneMatch: '*' } }));
+      await this.#answered(undefined, (abortSignal) => blob.delete({ abortSignal, conditions: { ifUnmodifiedSince: NO_COMMITTED_VERSION_SINCE } }));
     } catch (error) {
       const code = azureErrorCode(error);
       if (code !== 'BlobNotFound' && code !== 'ConditionNotMet') throw error;

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { BlobClient } from '@azure/storage-blob';
+import { describe, expect, it, vi } from 'vitest';
 import { AzureColdStore, AzureDriver, provider } from '@takhin/backend-azure';
 import { DriverColdStore } from '@takhin/core';
-import { expectCode, expectConcurrentPutsSurviveResets, expectEveryOperationGivesUp, readAll, RESET_EVERY_THIRD_OF_32, startAlteringProxy, startSilentServer, TcpProxy } from '@takhin/testkit';
+import { expectCode, expectConcurrentPutsSurviveResets, expectEveryOperationGivesUp, patternedBytes, readAll, RESET_EVERY_THIRD_OF_32, startAlteringProxy, startSilentServer, TcpProxy } from '@takhin/testkit';
 import { azurite, testConfig } from './azure-subject.js';
 
 // Azure's requests are signed (Shared Key covers the headers a proxy would drop), so here a
@@ -85,6 +87,42 @@ describe('azure: imperfect Azure-compatible servers', () => {
     });
   }
 
+
+  it("a failed write's clean-up never deletes a blob another writer committed meanwhile", async () => {
+    // The clean-up of a failed block write deletes the blob while it has only uncommitted
+    // blocks. Azurite ignores If-None-Match on a delete, so a check first and the delete after
+    // left a window: another writer's commit landing between them was deleted, though its put
+    // had succeeded (2 of 20 rounds of 8 writers on one key, half of them aborted).
+    const store = provider.create(testConfig('abort-race')) as AzureColdStore;
+    const other = provider.create(testConfig('abort-race')) as AzureColdStore;
+    const key = 'contested';
+    const exists = BlobClient.prototype.exists;
+    const spy = vi.spyOn(BlobClient.prototype, 'exists').mockImplementation(async function (this: BlobClient, ...args) {
+      const found = await exists.apply(this, args);
+      // The other writer's commit lands right after the failed write's check.
+      if (this.name.endsWith(key)) await other.put(key, Buffer.from('the winner'));
+      return found;
+    });
+    try {
+      await store.driver.container.createIfNotExists();
+      const partSize = store.partSize;
+      const failing = Readable.from(
+        (async function* () {
+          yield patternedBytes(2 * partSize, 3);
+          throw new Error('the source broke');
+        })(),
+      );
+      await expectCode(store.put(key, failing), 'UNAVAILABLE');
+      expect(spy).toHaveBeenCalled();
+      expect((await store.head(key))?.size, "the other writer's committed blob is still there").toBe('the winner'.length);
+      expect((await readAll(await store.get(key))).toString()).toBe('the winner');
+      expect(await store.openUploads()).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      await store.delete(key);
+      await Promise.all([store.close(), other.close()]);
+    }
+  });
 
   it('connection resets under 32 concurrent puts are UNAVAILABLE and retried, for a store built with provider.create', async () => {
     const { accountUrl, accountName, accountKey } = azurite();
