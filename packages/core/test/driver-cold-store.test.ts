@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ColdStoreError, DriverColdStore, InMemoryStoreMetrics, checksumBytes, uploadLocalFile, type PutBody } from '@takhin/core';
 import { MemoryDriver, reset } from './fixtures/memory-driver.js';
 
@@ -136,6 +136,46 @@ describe('DriverColdStore: the write path', () => {
     expect(driver.objects.size).toBe(0);
     expect(driver.uploads.size).toBe(0);
   });
+
+  it('an aborted put reports ABORTED promptly when the server no longer answers its abort; the abort is kept and finished later', async () => {
+    // A silent server (a partition, a hung server): each request hangs until its socket times
+    // out. The put used to wait for every attempt of the upload's abort (4 × 30 s against
+    // MinIO) before reporting the caller's abort: 123-130 s after it on s3 and minio.
+    const driver = new MemoryDriver();
+    let silent = false;
+    let abortAttempts = 0;
+    let timeOut: ((error: Error) => void) | undefined;
+    const controller = new AbortController();
+    driver.before = async (op) => {
+      if (op === 'uploadPart' && !silent) {
+        // From here on the server is silent, and the caller gives up.
+        silent = true;
+        controller.abort(new Error('the caller gave up'));
+      }
+      if (op !== 'abortMultipart') return;
+      abortAttempts++;
+      if (silent) await new Promise((_, reject) => (timeOut = reject));
+    };
+    const store = new DriverColdStore(driver, { retry: { ...fast, abortCleanupWaitMs: 200 } });
+    async function* stalling(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(20, 5);
+      await new Promise(() => {}); // more is coming, but not yet
+    }
+    const started = performance.now();
+    expect(await failWith(store.put('k', stalling(), { signal: controller.signal }))).toMatchObject({ code: 'ABORTED' });
+    expect(performance.now() - started, 'milliseconds from abort to ABORTED').toBeLessThan(2_000);
+    expect(driver.objects.size).toBe(0);
+    // The next put is held up by the hung abort no longer than that wait, and sends no second one.
+    await store.put('next', Buffer.from('x'));
+    expect(abortAttempts).toBe(1);
+    expect(driver.uploads.size).toBe(1);
+    // The hung request times out, the server answers again: the abort is retried and done.
+    silent = false;
+    timeOut!(reset());
+    await vi.waitFor(() => expect(driver.uploads.size).toBe(0));
+    expect(abortAttempts).toBe(2);
+    await store.close();
+  }, 10_000);
 
   it('computes per-chunk CRC32Cs in the same pass, chunks and parts of different sizes', async () => {
     const body = Buffer.from(Array.from({ length: 50 }, (_, i) => i));

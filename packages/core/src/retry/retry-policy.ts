@@ -15,6 +15,13 @@ export interface RetryPolicy {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Told before each retry; for logs and metrics. */
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * After a put's caller aborts it, how long the put waits for the server to discard its
+   * multipart upload before reporting `ABORTED`; an abort not answered by then goes on and is
+   * remembered (`PendingAborts`). Also how long a put waits for earlier puts' pending aborts
+   * before it starts. Default 10 s.
+   */
+  abortCleanupWaitMs?: number;
 }
 
 export interface RetryEvent {
@@ -31,6 +38,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxDelayMs: 5_000,
   random: Math.random,
   sleep: sleepWithSignal,
+  abortCleanupWaitMs: 10_000,
 };
 
 /** Full-jitter exponential backoff: uniform in [0, min(max, base × 2^(attempt-1))). */

@@ -44,7 +44,8 @@ export async function writeObject(context: WriterContext, job: WriteJob): Promis
   const { key, name, options } = job;
   const { partSize, partsInFlight } = driver.limits;
   throwIfAborted(options.signal, driver.backend, key);
-  await context.pendingAborts.retry();
+  // Earlier failed puts' aborts, waited for no longer than a caller's abort would be.
+  await context.pendingAborts.retry({ waitMs: context.retry.abortCleanupWaitMs });
   if (options.ifNoneMatch) await context.conditional.beforeCreateOnly(key, name, options.signal);
 
   const digest = new ChecksumAccumulator({ chunkSize: options.crc32cChunkSize });
@@ -131,7 +132,11 @@ async function writeMultipart(
       driver.completeMultipart({ upload, parts, size: digest.bytes, checksums, metadata, ifNoneMatch }),
     );
   } catch (error) {
-    await context.pendingAborts.abort(upload);
+    // A caller who aborted is answered within abortCleanupWaitMs even when the server no
+    // longer answers (its requests end only at their socket timeout, for every retry): the
+    // upload's abort then goes on, remembered, and is finished by a later put, close() or
+    // abortStaleUploads (docs/ARCHITECTURE.md, "The write path and its layers").
+    await context.pendingAborts.abort(upload, { waitMs: options.signal?.aborted ? context.retry.abortCleanupWaitMs : undefined });
     throw error;
   }
 }
