@@ -28,9 +28,15 @@ export function toColdStoreError(error: unknown, container: string, context: Err
   const subject = key ?? '';
   if (code === 'ContainerNotFound') return containerMissing(BACKEND, 'container', container, key, error);
   if (code !== undefined && CHECKSUM_CODES.has(code)) return checksumMismatch(BACKEND, subject, `the server says ${code}: ${message}`, error);
-  // Conditions are only ever sent as If-None-Match: *, i.e. ifNoneMatch.
+  // A caller's conditions are only ever If-None-Match: *, i.e. ifNoneMatch (the clean-up's
+  // If-Unmodified-Since is answered in the driver's abortMultipart).
   if (code === 'BlobAlreadyExists' || code === 'ConditionNotMet' || status === 412) return alreadyExists(BACKEND, subject, error);
   if (code === 'ServerBusy' || status === 429) return throttled(BACKEND, key, error);
+  // Azure keeps one set of uncommitted blocks per blob, and every commit discards the blocks it
+  // does not name: another write committing the same blob meanwhile took this write's blocks.
+  if (code === 'InvalidBlockList') {
+    return unrecognizedFailure(BACKEND, key, `HTTP 400 InvalidBlockList: this write's staged blocks were discarded, most likely by another write to the same blob that committed meanwhile (Azure keeps one set of uncommitted blocks per blob); the blob holds that write's bytes`, error);
+  }
   switch (status) {
     case 404:
       return notFound(BACKEND, subject, error);
