@@ -233,6 +233,55 @@ describe('DriverColdStore: whole local files reuse one buffer from put to put', 
   });
 });
 
+describe('uploadLocalFile: an abort while the file is put', () => {
+  // The abort destroyed the file's stream with an error, but a file read straight into part
+  // buffers has no stream reader listening: the unhandled 'error' event killed the process (a
+  // TransferPool worker: its temp files stayed, and a put whose object had landed reported
+  // ABORTED). And the descriptor was closed while positional reads were still to come.
+  it('neither kills the process nor reads the file after closing it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'takhin-upload-abort-'));
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const path = join(dir, 'segment.log');
+      const bytes = randomBytes(64 * 1024);
+      await writeFile(path, bytes);
+
+      // Aborted during the commit: the put is never abandoned there, so it succeeds.
+      const committing = new MemoryDriver({ maxNameBytes: 1024, partSize: 16 * 1024, partsInFlight: 2 });
+      const late = new AbortController();
+      committing.before = async (op) => {
+        if (op === 'completeMultipart') {
+          late.abort(new Error('too late'));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      const stored = await uploadLocalFile(new DriverColdStore(committing), path, 'committed', { signal: late.signal });
+      expect(stored.size).toBe(bytes.length);
+
+      // Aborted between two parts: ABORTED, every part read from the file itself, nothing left.
+      const reading = new MemoryDriver({ maxNameBytes: 1024, partSize: 16 * 1024, partsInFlight: 1 });
+      const early = new AbortController();
+      reading.before = async (op) => {
+        if (op === 'uploadPart' && !early.signal.aborted) {
+          early.abort(new Error('given up'));
+          await new Promise((resolve) => setTimeout(resolve, 20)); // the descriptor's close runs meanwhile
+        }
+      };
+      expect(await failWith(uploadLocalFile(new DriverColdStore(reading), path, 'aborted', { signal: early.signal }))).toMatchObject({ code: 'ABORTED' });
+      for (const [id, upload] of reading.uploads) expect.fail(`upload ${id} of ${upload.start.key} left open`);
+      expect(reading.objects.size).toBe(0);
+
+      await new Promise((resolve) => setTimeout(resolve, 50)); // let a late 'error' event surface
+      expect(uncaught.map(String)).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('DriverColdStore: reads and deletes', () => {
   it('slices a whole-object answer to a range, and refuses one past the end', async () => {
     const driver = new MemoryDriver();

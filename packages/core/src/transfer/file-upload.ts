@@ -38,6 +38,10 @@ export async function uploadLocalFile(
 ): Promise<UploadResult> {
   throwIfAborted(options.signal, store.backend, key);
   const { stream, size } = await openLocalSource(path, { backend: store.backend, key });
+  // A file read straight into part buffers has no stream reader to hear its errors: the put
+  // learns of them (and of an abort) from its own reads and signal. Without a listener the
+  // abort's error below was an uncaught exception that ended the process (a pool worker).
+  stream.on('error', () => {});
   // On abort the body fails at once, so no store sits waiting on a slow read (NFS, a pipe).
   const stopBody = () => stream.destroy(aborted(store.backend, key, options.signal?.reason));
   options.signal?.addEventListener('abort', stopBody, { once: true });

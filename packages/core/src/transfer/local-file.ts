@@ -100,10 +100,24 @@ export class StableFileStream extends Readable implements DirectBody {
     void this.#reading.finally(() => close(this.fd, () => callback(error)));
   }
 
-  /** Reads the next bytes straight into `target` (see `DirectBody`); 0 at the end, once the file is found unchanged. */
+  /**
+   * Reads the next bytes straight into `target` (see `DirectBody`); 0 at the end, once the file
+   * is found unchanged. Once the stream is destroyed (an abort) it fails with the reason instead
+   * of reading: the descriptor is closed then, and its number may already name another file.
+   */
   async readInto(target: Buffer, offset: number, length: number): Promise<number> {
-    const bytesRead = await this.#readAt(target, offset, length);
-    if (bytesRead === 0) await this.#assertUnchanged();
+    this.#assertOpen();
+    // Tracked like a stream read, so `_destroy` closes the descriptor only once it has settled.
+    const reading = this.#readAt(target, offset, length);
+    this.#reading = reading.then(
+      () => {},
+      () => {},
+    );
+    const bytesRead = await reading;
+    if (bytesRead === 0) {
+      this.#assertOpen();
+      await this.#assertUnchanged();
+    }
     return bytesRead;
   }
 
@@ -113,6 +127,7 @@ export class StableFileStream extends Readable implements DirectBody {
    * cache misses and wake-ups to every chunk.
    */
   readIntoSync(target: Buffer, offset: number, length: number): number {
+    this.#assertOpen();
     const bytesRead = readSync(this.fd, target, offset, length, this.#position);
     this.#position += bytesRead;
     if (bytesRead === 0) this.#checkUnchanged(fstatSync(this.fd));
@@ -140,6 +155,10 @@ export class StableFileStream extends Readable implements DirectBody {
     const bytesRead = await readFile(this.fd, target.subarray(offset, offset + length), this.#position);
     this.#position += bytesRead;
     return bytesRead;
+  }
+
+  #assertOpen(): void {
+    if (this.destroyed) throw this.errored ?? localFileFailure(this.context.backend, this.context.key, this.path, new Error('the file was closed before it was read to its end'));
   }
 
   /** At the end: the file must be the one opened, with as many bytes as were read. */

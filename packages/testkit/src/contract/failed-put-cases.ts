@@ -1,6 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, vi } from 'vitest';
-import { checksumBytes } from '@takhin/core';
+import { checksumBytes, uploadLocalFile } from '@takhin/core';
 import { patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
 import { expectCode, runConcurrently } from './assertions.js';
 import type { ContractCase } from './subject.js';
@@ -120,6 +123,37 @@ export function defineFailedPutCases(contractCase: ContractCase, freshKey: (labe
       expect(abortedCount, 'the storm aborted some puts').toBeGreaterThan(0);
       expect(await s.listPendingUploads(), `open uploads after the storm (seed ${seed})`).toEqual([]);
       await s.store.delete(puts.map((p) => p.key));
+    });
+    contractCase('a local file aborted while it is read (uploadLocalFile) is ABORTED, leaves the stored copy, and throws nothing uncaught', async (s) => {
+      // A file is read straight into part buffers, with no stream reader listening: the abort
+      // destroyed its stream with an error nobody heard, which ended the process (in the pool,
+      // the worker: its uploads stayed open and a put that had landed reported ABORTED).
+      const dir = await mkdtemp(join(tmpdir(), 'takhin-contract-file-abort-'));
+      const uncaught: unknown[] = [];
+      const onUncaught = (error: unknown) => uncaught.push(error);
+      process.on('uncaughtException', onUncaught);
+      try {
+        const key = freshKey('file-abort');
+        await s.store.put(key, Buffer.from('the good copy'));
+        const path = join(dir, 'segment.log');
+        const size = (s.store.capabilities.memoryBoundBytes ?? 0) + 2 * s.partSize + 5;
+        await writeFile(path, patternedBytes(size, 23));
+        const controller = new AbortController();
+        const upload = uploadLocalFile(s.store, path, key, {
+          signal: controller.signal,
+          onProgress: (bytes) => {
+            if (bytes > s.partSize) controller.abort(new Error('test abort'));
+          },
+        });
+        await expectCode(upload, 'ABORTED');
+        await new Promise((resolve) => setTimeout(resolve, 50)); // a late 'error' event surfaces here
+        expect(uncaught.map(String), 'uncaught exceptions').toEqual([]);
+        expect((await readAll(await s.store.get(key))).toString()).toBe('the good copy');
+        expect(await s.listPendingUploads()).toEqual([]);
+      } finally {
+        process.off('uncaughtException', onUncaught);
+        await rm(dir, { recursive: true, force: true });
+      }
     });
     contractCase('a mismatched checksum does not replace an existing object', async ({ store }) => {
       const key = freshKey('mismatch-keep');
