@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { BlobClient } from '@azure/storage-blob';
 import { describe, expect, it, vi } from 'vitest';
@@ -169,4 +170,43 @@ describe('azure: imperfect Azure-compatible servers', () => {
       await tcp.cut();
     }
   });
+});
+
+describe('azure: a server that stops answering', () => {
+ it('puts (their staged blocks too), gets and heads fail UNAVAILABLE once the server is silent, instead of hanging', async () => {
+   // Accepts connections and reads requests, but never answers: a partition or a hung server.
+   // The SDK's requests had no timeout, and blocks are staged without the caller's signal, so
+   // such a put hung for ever, even once aborted (checked for 200 s against a proxy gone silent).
+   const sockets = new Set<Socket>();
+   const silent = createServer((socket) => {
+     sockets.add(socket);
+     socket.on('error', () => {});
+     socket.resume();
+   });
+   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+   const { accountName, accountKey, connectionString } = azurite();
+   const url = `http://127.0.0.1:${(silent.address() as { port: number }).port}/${accountName}`;
+   const configs = [
+     testConfig('silent', { connectionString: undefined, accountUrl: url, accountName, accountKey }),
+     testConfig('silent', { connectionString: connectionString.replace(/BlobEndpoint=[^;]*/, `BlobEndpoint=${url}`) }),
+   ];
+   try {
+     for (const config of configs) {
+       const store = new DriverColdStore(new AzureDriver(config, { idleTimeoutMs: 300 }), { retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+       const started = performance.now();
+       const small = await expectCode(store.put('small', patternedBytes(1000, 1)), 'UNAVAILABLE');
+       expect(small.retryable).toBe(true);
+       expect(small.message).toContain('ETIMEDOUT');
+       await expectCode(store.get('small'), 'UNAVAILABLE');
+       await expectCode(store.head('small'), 'UNAVAILABLE');
+       await expectCode(store.put('large', patternedBytes(3 * store.partSize, 2)), 'UNAVAILABLE');
+       // Four attempts of each request at 300 ms, not for ever.
+       expect(performance.now() - started).toBeLessThan(25_000);
+       await store.close();
+     }
+   } finally {
+     for (const socket of sockets) socket.destroy();
+     silent.close();
+   }
+ }, 80_000);
 });
