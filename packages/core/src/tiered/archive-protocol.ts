@@ -5,11 +5,11 @@ import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import { archivedFields } from './archived-record.js';
 import { requireTopicNotDeleted } from './deleted-topics.js';
 import { describeRunningBroker, runningBroker } from './running-broker.js';
-import { readManifest, writeManifest } from './manifest-io.js';
+import { deleteSegmentObjects, readManifest, writeManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
 import type { ChunkChecksums } from '../checksums/checksums.js';
-import { createManifest, describeFileDifference, objectKeyOf, segmentKeyPrefix, type ManifestFile, type SegmentManifest } from './segment-manifest.js';
+import { createManifest, describeFileDifference, objectKeyOf, type ManifestFile, type SegmentManifest } from './segment-manifest.js';
 import { deleteLocalFiles, describeLocalDifference, localFilesOf, type LocalFile } from './segment-files.js';
 
 export interface ArchiveResult {
@@ -129,9 +129,7 @@ export class ArchiveProtocol {
   async #rollBack(segment: SegmentRecord): Promise<void> {
     const { store, catalog } = this.context;
     if (await readManifest(store, segment.path).catch(() => true)) return;
-    const keys: string[] = [];
-    for await (const object of store.list(segmentKeyPrefix(segment.path))) keys.push(object.key);
-    if (keys.length > 0) await store.delete(keys);
+    await deleteSegmentObjects(store, segment.path);
     await catalog.update(segment.path, { state: 'idle' });
   }
 

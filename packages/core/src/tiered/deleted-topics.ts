@@ -1,12 +1,11 @@
-import type { ColdStore } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { readTopicId } from '../kafka/partition-metadata.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import type { LocalSegment } from '../segments/log-dir-scanner.js';
 import { partitionDirName } from '../segments/segment-path.js';
+import { deleteSegmentObjects } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import type { ReconciliationReport } from './reconciliation.js';
-import { manifestKeyOf, segmentKeyPrefix } from './segment-manifest.js';
 import { partitionDirOf } from './segment-files.js';
 
 // A topic deleted and created again under the same name (docs/ARCHITECTURE.md, "Topic ids"):
@@ -55,23 +54,13 @@ export async function deleteSegmentsOfDeletedTopics(context: ProtocolContext, re
   try {
     for (const record of records) {
       // A never-archived record that no archive was writing has nothing in the cold store.
-      if (record.isArchived || record.state !== 'idle') await deleteObjectsOf(store, record.path);
+      if (record.isArchived || record.state !== 'idle') await deleteSegmentObjects(store, record.path);
       deleted.push(record.path);
     }
   } finally {
     for (let i = 0; i < deleted.length; i += COMMIT_BATCH) await catalog.apply([], deleted.slice(i, i + COMMIT_BATCH));
     report.deletedTopicSegments += deleted.length;
   }
-}
-
-/** Deletes every object under a segment's keys, its manifest first. */
-async function deleteObjectsOf(store: ColdStore, segmentPath: string): Promise<void> {
-  const keys: string[] = [];
-  for await (const object of store.list(segmentKeyPrefix(segmentPath))) keys.push(object.key);
-  const manifest = manifestKeyOf(segmentPath);
-  if (keys.includes(manifest)) await store.delete(manifest);
-  const files = keys.filter((key) => key !== manifest);
-  if (files.length > 0) await store.delete(files);
 }
 
 /**

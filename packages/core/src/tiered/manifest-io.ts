@@ -1,7 +1,7 @@
 import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
-import { manifestKeyOf, parseManifest, serializeManifest, type SegmentManifest } from './segment-manifest.js';
+import { manifestKeyOf, parseManifest, segmentKeyPrefix, serializeManifest, type SegmentManifest } from './segment-manifest.js';
 
 /** Manifests are a few KiB; anything far larger is not one of ours. */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
@@ -32,6 +32,21 @@ export async function requireManifest(store: ColdStore, segmentPath: string, sig
   const manifest = await readManifest(store, segmentPath, signal);
   if (manifest) return manifest;
   throw new TieringError('REMOTE_MISSING', `${segmentPath} is recorded as archived but its manifest ${manifestKeyOf(segmentPath)} is not in the ${store.backend} cold store`, segmentPath);
+}
+
+/**
+ * Deletes every object under a segment's keys (its files, its manifest, uploads an archive left
+ * without one), the manifest first, so no rebuild finds a manifest whose files are gone; returns
+ * how many there were.
+ */
+export async function deleteSegmentObjects(store: ColdStore, segmentPath: string): Promise<number> {
+  const keys: string[] = [];
+  for await (const object of store.list(segmentKeyPrefix(segmentPath))) keys.push(object.key);
+  const manifest = manifestKeyOf(segmentPath);
+  if (keys.includes(manifest)) await store.delete(manifest);
+  const files = keys.filter((key) => key !== manifest);
+  if (files.length > 0) await store.delete(files);
+  return keys.length;
 }
 
 /**

@@ -1,11 +1,11 @@
 import { unlink } from 'node:fs/promises';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import { archivedFields, recordFiles } from './archived-record.js';
-import { readManifest } from './manifest-io.js';
+import { deleteSegmentObjects, readManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
 import { runningBroker } from './running-broker.js';
-import { manifestKeyOf, segmentKeyPrefix, type SegmentManifest } from './segment-manifest.js';
+import { manifestKeyOf, type SegmentManifest } from './segment-manifest.js';
 import { deleteLocalFiles, describeLocalDifference, IrregularSegmentFileError, localFilesOf, partitionDirOf, strayTempFiles } from './segment-files.js';
 
 /** What reconciliation found and did: every repair counted, every doubt written down. */
@@ -112,7 +112,7 @@ export class Reconciliation {
       return;
     }
     // No manifest: whatever was uploaded is an orphan.
-    report.orphansDeleted += await this.#deleteOrphans(record);
+    report.orphansDeleted += await deleteSegmentObjects(store, record.path);
     if (hasLog) {
       await catalog.update(record.path, { state: 'idle' });
       report.archivesRolledBack++;
@@ -171,13 +171,5 @@ export class Reconciliation {
     }
     await deleteLocalFiles(dataDir, record, manifest!);
     report.localCopiesDeleted++;
-  }
-
-  /** Deletes every object under the segment's keys; returns how many there were. */
-  async #deleteOrphans(record: SegmentRecord): Promise<number> {
-    const keys: string[] = [];
-    for await (const object of this.context.store.list(segmentKeyPrefix(record.path))) keys.push(object.key);
-    if (keys.length > 0) await this.context.store.delete(keys);
-    return keys.length;
   }
 }
