@@ -1,4 +1,4 @@
-import { lstat, mkdir, rename, unlink, utimes } from 'node:fs/promises';
+import { mkdir, rename, unlink, utimes } from 'node:fs/promises';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { allOrFirstFailure, throwIfAborted } from '../errors/signals.js';
 import { TieringError } from '../errors/tiering-error.js';
@@ -12,7 +12,7 @@ import { requireManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { verifyRemoteFiles } from './remote-verification.js';
 import { describeFileDifference, manifestFiles } from './segment-manifest.js';
-import { deleteLocalFiles, describeLocalDifference, localFilesOf, localPathOf, partitionDirOf, restoreTempPathOf } from './segment-files.js';
+import { deleteLocalFiles, describeLocalDifference, localFilesOf, localPathOf, lstatIfPresent, partitionDirOf, restoreTempPathOf } from './segment-files.js';
 
 export interface RestoreResult {
   readonly segment: SegmentRecord;
@@ -45,7 +45,8 @@ export class RestoreProtocol {
     const progress = fileProgress(options.onProgress);
     const started = performance.now();
     if (segment.policy !== 'cold') {
-      if (await hasLocalLog(this.context.dataDir, segment)) return { segment, outcome: 'already-local', downloadedBytes: 0, durationMs: 0 };
+      // Anything under the .log's name (a regular file or not) counts as on local disk.
+      if ((await lstatIfPresent(localPathOf(this.context.dataDir, segment, 'log'))) !== undefined) return { segment, outcome: 'already-local', downloadedBytes: 0, durationMs: 0 };
       // Its files went without a refresh seeing it: the broker's retention deleted them. Restoring
       // would put back what the broker deleted; the next refresh records it cold (if archived) or gone.
       throw new TieringError(
@@ -155,15 +156,4 @@ function asRemoteFailure(error: unknown, segmentPath: string, extension: string,
     return new TieringError('REMOTE_CORRUPT', `cannot restore ${segmentPath}: its .${extension} in the ${backend} cold store (key ${key}) is corrupt: ${error.message}`, segmentPath, { cause: error });
   }
   return error;
-}
-
-/** Whether the segment's `.log` is on local disk (a regular file or not: anything under its name). */
-async function hasLocalLog(dataDir: string, segment: SegmentRecord): Promise<boolean> {
-  return lstat(localPathOf(dataDir, segment, 'log')).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return false;
-      throw error;
-    },
-  );
 }

@@ -54,7 +54,7 @@ function kindOf(stats: Stats): string {
 }
 
 /** lstat of `path`, or `undefined` when nothing is there. */
-const lstatIfPresent = (path: string) =>
+export const lstatIfPresent = (path: string) =>
   lstat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
