@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PlanItem } from '../policy/tier-plan.js';
 
 // A running Apache Kafka broker holds a lock on its log dir's `.lock` (`LogManager`) and keeps
 // every segment of its log open. Deleting a closed segment's files under it halts it later,
@@ -45,4 +46,14 @@ export async function runningBroker(dataDir: string): Promise<RunningBroker | un
 export function describeRunningBroker(dataDir: string, broker: RunningBroker): string {
   const who = broker.pid === undefined ? 'a running Kafka broker' : `a running Kafka broker (pid ${broker.pid})`;
   return `${who} holds the log dir ${dataDir} (its ${KAFKA_LOCK_FILE}), and deleting a segment's files under it halts it once its retention, log cleaner or a topic deletion reaches that segment; its own retention deletes them, or evict once it is stopped`;
+}
+
+/**
+ * A cycle's step as it goes while `broker` (as of the last refresh) runs on the data dir: an
+ * archive keeps the local files, and an evict does not happen.
+ */
+export function stepBesideBroker(item: PlanItem, dataDir: string, broker: RunningBroker | undefined): PlanItem {
+  if (broker === undefined || (item.action !== 'archive' && item.action !== 'evict')) return item;
+  const reason = `${item.reason}; local files kept: ${describeRunningBroker(dataDir, broker)}`;
+  return { ...item, to: item.from, action: item.action === 'evict' ? 'none' : 'archive', reason };
 }

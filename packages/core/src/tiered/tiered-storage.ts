@@ -31,7 +31,7 @@ import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js'
 import type { ProtocolContext } from './protocol-context.js';
 import type { ProtocolObserver } from './protocol-steps.js';
 import { Reconciliation, emptyReport, type ReconciliationReport } from './reconciliation.js';
-import { describeRunningBroker, runningBroker, type RunningBroker } from './running-broker.js';
+import { runningBroker, stepBesideBroker, type RunningBroker } from './running-broker.js';
 import { RestoreProtocol, type EvictResult, type RestoreResult } from './restore-protocol.js';
 import { SegmentCatalog } from './segment-catalog.js';
 import { localPathOf } from './segment-files.js';
@@ -179,7 +179,6 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     return this.#catalog.index.list(filter, after);
   }
 
-
   /** Counts and bytes by tier; O(1). */
   getStats(): TieredStats {
     return this.#catalog.index.stats();
@@ -194,7 +193,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     for (const segment of index.inOrder()) {
       // An archive that failed in this process resumes; one another operation holds waits.
       const idle = segment.state === 'archiving' && !this.#locks.busy(segment.path) ? { ...segment, state: 'idle' as const } : segment;
-      const item = this.#besideBroker(planStep(idle, this.engine.decide(segment, context)));
+      const item = stepBesideBroker(planStep(idle, this.engine.decide(segment, context)), this.dataDir, this.#broker);
       if (!options.changesOnly || item.action !== 'none') items.push(item);
     }
     return items;
@@ -388,18 +387,6 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       case 'none':
         return;
     }
-  }
-
-  /**
-   * A step as it goes while a Kafka broker runs on the data dir (as of the last refresh): an
-   * archive keeps the local files, and an evict does not happen (docs/ARCHITECTURE.md, "Beside a
-   * running Apache Kafka broker").
-   */
-  #besideBroker(item: PlanItem): PlanItem {
-    const broker = this.#broker;
-    if (broker === undefined || (item.action !== 'archive' && item.action !== 'evict')) return item;
-    const kept = `local files kept: ${describeRunningBroker(this.dataDir, broker)}`;
-    return item.action === 'archive' ? { ...item, to: item.from, reason: `${item.reason}; ${kept}` } : { ...item, to: item.from, action: 'none', reason: `${item.reason}; ${kept}` };
   }
 
   #checkOpen(): void {
