@@ -8,7 +8,7 @@ import { TieringError } from '../errors/tiering-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
 import { parseTransactionIndex, type AbortedTransaction } from '../kafka/transaction-index.js';
 import { requireManifest } from '../tiered/manifest-io.js';
-import { objectKeyOf, type SegmentManifest } from '../tiered/segment-manifest.js';
+import { objectKeyOf, type ManifestFile, type SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
 
 /** What a ranged read of an archived segment needs first: its manifest and its offset index. */
@@ -37,20 +37,7 @@ export class IndexCache {
   ) {}
 
   get(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {
-    let entry = this.#entries.get(segmentPath);
-    if (entry) {
-      this.#entries.delete(segmentPath);
-      this.#entries.set(segmentPath, entry);
-      return entry;
-    }
-    entry = this.#load(segmentPath, signal);
-    entry.catch(() => this.#entries.delete(segmentPath));
-    this.#entries.set(segmentPath, entry);
-    for (const [oldest] of this.#entries) {
-      if (this.#entries.size <= MEMORY_ENTRIES) break;
-      this.#entries.delete(oldest);
-    }
-    return entry;
+    return remembered(this.#entries, segmentPath, () => this.#load(segmentPath, signal));
   }
 
   /** Forgets a segment (restored, evicted again, or re-archived): its next read loads afresh. */
@@ -64,27 +51,14 @@ export class IndexCache {
    * no such file), fetched once and verified against the manifest's checksums.
    */
   abortedTransactions(segmentPath: string, signal?: AbortSignal): Promise<AbortedTransaction[]> {
-    let entry = this.#aborted.get(segmentPath);
-    if (entry === undefined) {
-      entry = this.#loadAborted(segmentPath, signal);
-      entry.catch(() => this.#aborted.delete(segmentPath));
-      this.#aborted.set(segmentPath, entry);
-      if (this.#aborted.size > MEMORY_ENTRIES) this.#aborted.delete(this.#aborted.keys().next().value!);
-    }
-    return entry;
+    return remembered(this.#aborted, segmentPath, () => this.#loadAborted(segmentPath, signal));
   }
 
   async #loadAborted(segmentPath: string, signal?: AbortSignal): Promise<AbortedTransaction[]> {
     const { manifest } = await this.get(segmentPath, signal);
     const file = manifest.files.txnindex;
     if (file === undefined) return [];
-    const bytes = await this.#fetch(file.key, signal);
-    if (bytes === undefined) {
-      throw new TieringError('REMOTE_MISSING', `${segmentPath}: its .txnindex is missing from the ${this.store.backend} cold store (key ${file.key})`, segmentPath);
-    }
-    if (!matches(bytes, file)) {
-      throw new TieringError('REMOTE_CORRUPT', `${segmentPath}: its .txnindex in the ${this.store.backend} cold store (key ${file.key}) does not match its manifest's checksums`, segmentPath);
-    }
+    const bytes = this.#requireVerified(segmentPath, 'txnindex', file, await this.#fetch(file.key, signal));
     return parseTransactionIndex(bytes, file.key);
   }
 
@@ -105,14 +79,17 @@ export class IndexCache {
     }
     // A disk copy of another archive of this path does not match: fetch this one's.
     const { bytes, fromStore: fetched } = first.bytes !== undefined && matches(first.bytes, file) ? first : first.fromStore ? first : await fromStore();
-    if (bytes === undefined) {
-      throw new TieringError('REMOTE_MISSING', `${segmentPath}: its .index is missing from the ${this.store.backend} cold store (key ${file.key})`, segmentPath);
-    }
-    if (!matches(bytes, file)) {
-      throw new TieringError('REMOTE_CORRUPT', `${segmentPath}: its .index in the ${this.store.backend} cold store (key ${file.key}) does not match its manifest's checksums`, segmentPath);
-    }
-    if (fetched) await this.#keep(path, bytes);
-    return { manifest, index: OffsetIndex.parse(bytes, BigInt(manifest.baseOffset), file.key) };
+    const verified = this.#requireVerified(segmentPath, 'index', file, bytes);
+    if (fetched) await this.#keep(path, verified);
+    return { manifest, index: OffsetIndex.parse(verified, BigInt(manifest.baseOffset), file.key) };
+  }
+
+  /** `bytes` of one of the segment's files, there and matching its manifest entry; else `REMOTE_MISSING` or `REMOTE_CORRUPT`. */
+  #requireVerified(segmentPath: string, extension: 'index' | 'txnindex', file: ManifestFile, bytes: Buffer | undefined): Buffer {
+    const where = `the ${this.store.backend} cold store (key ${file.key})`;
+    if (bytes === undefined) throw new TieringError('REMOTE_MISSING', `${segmentPath}: its .${extension} is missing from ${where}`, segmentPath);
+    if (!matches(bytes, file)) throw new TieringError('REMOTE_CORRUPT', `${segmentPath}: its .${extension} in ${where} does not match its manifest's checksums`, segmentPath);
+    return bytes;
   }
 
   /** The `.index` object's bytes, or undefined when there is none (not all segments have one). */
@@ -139,6 +116,27 @@ export class IndexCache {
     await writeFile(temp, bytes);
     await rename(temp, path);
   }
+}
+
+/**
+ * The entry for `key`, loaded once and kept among the `MEMORY_ENTRIES` most recently used; a load
+ * that fails is forgotten, so the next call tries again.
+ */
+function remembered<T>(entries: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+  let entry = entries.get(key);
+  if (entry) {
+    entries.delete(key);
+    entries.set(key, entry);
+    return entry;
+  }
+  entry = load();
+  entry.catch(() => entries.delete(key));
+  entries.set(key, entry);
+  for (const [oldest] of entries) {
+    if (entries.size <= MEMORY_ENTRIES) break;
+    entries.delete(oldest);
+  }
+  return entry;
 }
 
 function matches(bytes: Buffer, file: { size: number; crc32c: string; sha256: string }): boolean {
