@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLD_STORE, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { provider as s3Provider } from '@takhin/backend-s3';
-import { TcpProxy, expectTieringError, writeSegment, type GeneratedSegment } from '@takhin/testkit';
+import { TcpProxy, expectTieringError, kafkaFixtureLogDir, writeSegment, type GeneratedSegment } from '@takhin/testkit';
 import { CRASH_BACKENDS } from './fixtures/crash-suite.js';
 
 // A topic deleted and created again under the same name: Kafka gives the new one a new topic id
@@ -158,5 +158,92 @@ describe('a topic created again while the cold store is unreachable', () => {
     } finally {
       await proxy.cut();
     }
+  });
+});
+
+// A topic deleted and not created again: its partition folders go, as a moved partition's do.
+// The broker's metadata log (here the real Kafka 4.2 broker's, whose scratch-topic was deleted)
+// tells them apart.
+describe('a topic deleted for good, by the metadata log', () => {
+  const SCRATCH = 'scratch-topic';
+  /** scratch-topic's id in the fixture's metadata log, which removed it. */
+  const SCRATCH_ID = 'uh-HFFzARr2s5Hq4ilFAIA';
+
+  /** The real broker's log dir with scratch-topic-0 back on disk (3 segments, 2 archived), and `extra` done before open. */
+  async function kafkaBroker(extra: (dataDir: string) => Promise<void> = async () => {}) {
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    await cp(kafkaFixtureLogDir(), dataDir, { recursive: true });
+    const scratch: GeneratedSegment[] = [];
+    for (const [i, baseOffset] of [0n, 1000n, 2000n].entries()) {
+      scratch.push(await writeSegment(dataDir, { topic: SCRATCH, partition: 0, baseOffset, logBytes: 64 * 1024, recordBytes: 500, mtime: new Date(Date.now() - (30 - i) * DAY) }));
+    }
+    await writeFile(join(dataDir, `${SCRATCH}-0`, 'partition.metadata'), `version: 0\ntopic_id: ${SCRATCH_ID}`);
+    await extra(dataDir);
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } });
+    const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+    opened.push(tiered);
+    for (const segment of scratch.slice(0, 2)) await tiered.archiveSegment(segment.segmentPath);
+    const payments = tiered.listSegments({ topic: 'payments' }).filter((s) => !s.isArchived).slice(0, 2);
+    for (const segment of payments) await tiered.archiveSegment(segment.path);
+    return { tiered, dataDir, scratch, payments, coldRoot: config.storage.tiered.backends.fs!.root as string };
+  }
+
+  const cold = async (coldRoot: string, partition: string) => (await readdir(join(coldRoot, partition)).catch(() => [])).sort();
+
+  it("deletes a removed topic's records and cold copies once its folder is gone, and keeps a partition that moved to another broker", async () => {
+    const { tiered, dataDir, scratch, payments, coldRoot } = await kafkaBroker();
+    expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
+    expect(tiered.listSegments({ topic: SCRATCH }).map((s) => s.topicId)).toEqual([SCRATCH_ID, SCRATCH_ID, SCRATCH_ID]);
+    const paymentsKeys = await cold(coldRoot, 'payments-0');
+    expect(paymentsKeys.length).toBeGreaterThanOrEqual(8);
+
+    // Kafka deletes scratch-topic's folder; payments-0 moves to another broker (its topic still exists).
+    // Every record of scratch-topic goes: the archived ones with their cold copies, the active one's with nothing to delete.
+    await rm(join(dataDir, `${SCRATCH}-0`), { recursive: true });
+    await rm(join(dataDir, 'payments-0'), { recursive: true });
+    await tiered.refresh();
+    expect(tiered.lastReconciliation).toMatchObject({ deletedTopicSegments: 3, problems: [] });
+    expect(await cold(coldRoot, `${SCRATCH}-0`)).toEqual([]);
+    expect(() => tiered.getSegment(scratch[0]!.segmentPath)).toThrow(/no segment/);
+    expect(tiered.listSegments({ topic: SCRATCH })).toEqual([]);
+    // The moved partition's archives are still its topic's, and still read.
+    expect(await cold(coldRoot, 'payments-0')).toEqual(paymentsKeys);
+    expect(tiered.listSegments({ topic: 'payments' }).map((s) => [s.path, s.policy, s.isArchived])).toEqual(payments.map((s) => [s.path, 'cold', true]));
+    expect(await tiered.readAt('payments', 0, payments[0]!.baseOffset)).toMatchObject({ source: 'remote', segmentPath: payments[0]!.path });
+    await tiered.refresh();
+    expect(tiered.lastReconciliation).toMatchObject({ deletedTopicSegments: 3, problems: [] });
+  });
+
+  it('judges nothing by a metadata log that lacks a topic of the data dir, and says so', async () => {
+    const { tiered, dataDir, scratch, coldRoot } = await kafkaBroker(async (dir) => {
+      await writeSegment(dir, { topic: 'ghost', partition: 0, baseOffset: 0n, logBytes: 4096, recordBytes: 500 });
+      await writeFile(join(dir, 'ghost-0', 'partition.metadata'), `version: 0\ntopic_id: ${OLD_ID}`);
+    });
+    await rm(join(dataDir, `${SCRATCH}-0`), { recursive: true });
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
+    expect(tiered.lastReconciliation.problems).toEqual([
+      `the segments of partitions gone from the data dir are kept: the metadata log (__cluster_metadata-0, read to offset 122) does not hold topic "ghost" (id ${OLD_ID}) of this data dir; until it does, no segment of a partition gone from this broker is taken for a deleted topic's`,
+    ]);
+    expect(tiered.getSegment(scratch[1]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
+  });
+
+  it('judges nothing by a metadata log that cannot be read whole, and says why', async () => {
+    const { tiered, dataDir, scratch, coldRoot } = await kafkaBroker();
+    // A byte of the log's last batch (after the latest snapshot) rots.
+    const log = join(dataDir, '__cluster_metadata-0', '00000000000000000000.log');
+    const last = (await readLogBatchHeaders(log)).at(-1)!;
+    const bytes = await readFile(log);
+    const at = last.position + last.header.sizeInBytes - 1;
+    bytes[at] = bytes[at]! ^ 0xff;
+    await writeFile(log, bytes);
+    await rm(join(dataDir, `${SCRATCH}-0`), { recursive: true });
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
+    expect(tiered.lastReconciliation.problems).toHaveLength(1);
+    expect(tiered.lastReconciliation.problems[0]).toMatch(/^the segments of partitions gone from the data dir are kept: the metadata log cannot be read \(.*00000000000000000000\.log.*CRC-32C mismatch/);
+    expect(tiered.getSegment(scratch[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
   });
 });

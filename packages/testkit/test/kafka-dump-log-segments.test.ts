@@ -10,7 +10,9 @@ import {
   parseProducerSnapshot,
   parseSegmentFileName,
   parseTransactionIndex,
+  readClusterTopics,
   readLogBatchHeaders,
+  CLUSTER_METADATA_DIR,
 } from '@takhin/core';
 import { kafkaFixtureLogDir, runDumpLogSegments, writeBrokerLogDir, writeSegment, type BrokerLogDirManifest, type DumpedFile } from '@takhin/testkit';
 
@@ -214,5 +216,44 @@ describe("Kafka's DumpLogSegments", () => {
       }
     }
     expect(batches).toBeGreaterThan(200);
+  });
+
+  it("finds the topics of the real metadata log as Kafka decodes them: the latest snapshot's, then the log's creations and removals", async () => {
+    const metadata = join(kafkaFixtureLogDir(), CLUSTER_METADATA_DIR);
+    const names = (await readdir(metadata)).sort();
+    const snapshot = join(metadata, names.filter((name) => name.endsWith('.checkpoint')).at(-1)!);
+    const log = join(metadata, '00000000000000000000.log');
+    const dumped = byFile((await runDumpLogSegments([snapshot, log], { clusterMetadataDecoder: true })).files);
+    type Payload = { type: string; data: { name?: string; topicId?: string } };
+    const payloads = (file: string) => dumped.get(file)!.records.flatMap((r) => (r.payload === undefined ? [] : [{ offset: r.offset, ...(JSON.parse(r.payload) as Payload) }]));
+    /** Kafka's records replayed: created minus removed, and the removed. */
+    const replay = (records: ReturnType<typeof payloads>) => {
+      const live = new Map<string, string>();
+      const removed = new Set<string>();
+      for (const { type, data } of records) {
+        if (type === 'TOPIC_RECORD') live.set(data.topicId!, data.name!);
+        if (type === 'REMOVE_TOPIC_RECORD') (live.delete(data.topicId!), removed.add(data.topicId!));
+      }
+      return { live, removed };
+    };
+
+    // As the broker left it: the latest snapshot, then the log after its end offset.
+    const endOffset = BigInt(snapshot.slice(snapshot.lastIndexOf('/') + 1).slice(0, 20));
+    const expected = replay([...payloads(snapshot), ...payloads(log).filter((r) => r.offset >= endOffset)]);
+    expect([...expected.live.values()]).toContain('orders.v1-events');
+    const ours = (await readClusterTopics(kafkaFixtureLogDir()))!;
+    expect(new Map([...ours.live].sort())).toEqual(new Map([...expected.live].sort()));
+    expect(ours.removed).toEqual(expected.removed);
+
+    // Without snapshots the whole log is replayed, scratch-topic's removal included.
+    const copy = join(work, 'metadata-log-only');
+    await mkdir(join(copy, CLUSTER_METADATA_DIR), { recursive: true });
+    for (const name of names.filter((n) => !n.endsWith('.checkpoint'))) await copyFile(join(metadata, name), join(copy, CLUSTER_METADATA_DIR, name));
+    const whole = replay(payloads(log));
+    expect(whole.removed.size).toBe(1);
+    const fromLog = (await readClusterTopics(copy))!;
+    expect(new Map([...fromLog.live].sort())).toEqual(new Map([...whole.live].sort()));
+    expect(fromLog.removed).toEqual(whole.removed);
+    expect(fromLog.endOffset).toBe(dumped.get(log)!.batches.at(-1)!.lastOffset + 1n);
   });
 });

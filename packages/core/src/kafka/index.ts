@@ -5,6 +5,7 @@ export * from './kafka-format-error.js';
 export * from './offset-index.js';
 export * from './partition-dir-name.js';
 export * from './partition-metadata.js';
+export * from './cluster-metadata.js';
 export * from './producer-snapshot.js';
 export * from './record-batch.js';
 export * from './records.js';

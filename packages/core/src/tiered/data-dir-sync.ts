@@ -1,9 +1,12 @@
 import type { PolicyEngine } from '../policy/policy-engine.js';
 import { scanLogDir } from '../segments/log-dir-scanner.js';
-import { deleteSegmentsOfDeletedTopics, recordsOfDeletedTopics } from './deleted-topics.js';
+import { clusterMetadataStamp, readClusterTopics, type ClusterTopics } from '../kafka/cluster-metadata.js';
+import type { SegmentRecord } from '../metadata/segment-record.js';
+import type { LocalSegment } from '../segments/log-dir-scanner.js';
+import { deleteSegmentsOfDeletedTopics, recordsByTopicId, recordsOfRemovedTopics } from './deleted-topics.js';
 import { compareWithLocalDisk } from './local-disk-sync.js';
 import type { ProtocolContext } from './protocol-context.js';
-import type { Reconciliation, ReconciliationReport } from './reconciliation.js';
+import { addProblem, type Reconciliation, type ReconciliationReport } from './reconciliation.js';
 
 /**
  * How old an open upload (a multipart write, an FS temp file) must be before it counts as a
@@ -13,14 +16,17 @@ import type { Reconciliation, ReconciliationReport } from './reconciliation.js';
 export const STALE_UPLOAD_MS = 60 * 60_000;
 
 /**
- * Brings the records in line with the data dir: segments of a topic since deleted and created
- * again under the same name deleted, segments that appeared recorded (and placed hot or warm by
+ * Brings the records in line with the data dir: segments of a topic since deleted (and perhaps
+ * created again under the same name) deleted, segments that appeared recorded (and placed hot or warm by
  * the policy at once), grown ones updated, ones the broker deleted forgotten, and records an
  * interrupted operation left behind handed to reconciliation. At open everything
  * unsettled is reconciled; later, only what no operation in this process holds, and an archive
  * that failed here stays for the next cycle to resume.
  */
 export class DataDirSync {
+  /** The metadata log's topics as last read, and the stamp of its files then: read again only once they change. */
+  #clusterTopics: { stamp: string; topics: ClusterTopics } | undefined;
+
   constructor(
     private readonly context: ProtocolContext,
     private readonly engine: PolicyEngine,
@@ -39,7 +45,8 @@ export class DataDirSync {
     const index = catalog.index;
     const local = await scanLogDir(dataDir);
     // First, so the new topic's segments under the same paths are found as new ones.
-    const ofDeletedTopics = recordsOfDeletedTopics(local, index.values()).filter((record) => !this.busy(record.path));
+    const byTopicId = recordsByTopicId(local, index.values());
+    const ofDeletedTopics = [...byTopicId.recreated, ...(await this.#ofRemovedTopics(local, byTopicId.absent, report))].filter((record) => !this.busy(record.path));
     if (ofDeletedTopics.length > 0) {
       try {
         await deleteSegmentsOfDeletedTopics(this.context, ofDeletedTopics, report);
@@ -66,6 +73,30 @@ export class DataDirSync {
     for (const segment of discovered) events.emit('segment:discovered', final.get(segment.path) ?? segment);
     for (const segment of written.slice(discovered.length + changes.changed.length)) events.emit('segment:tier-changed', segment, tierBefore.get(segment.path)!, 'cold');
     return reconciled;
+  }
+
+  /**
+   * Of the records of partitions gone from the disk, those of topics the metadata log says are
+   * deleted. A metadata log that cannot be read is a problem in the report, and nothing is judged.
+   */
+  async #ofRemovedTopics(local: readonly LocalSegment[], absent: readonly SegmentRecord[], report: ReconciliationReport): Promise<SegmentRecord[]> {
+    if (absent.length === 0) return [];
+    const { dataDir } = this.context;
+    try {
+      const stamp = await clusterMetadataStamp(dataDir);
+      if (stamp === undefined) return [];
+      if (this.#clusterTopics?.stamp !== stamp) {
+        const topics = await readClusterTopics(dataDir);
+        if (topics === undefined) return [];
+        this.#clusterTopics = { stamp, topics };
+      }
+      const { removed, doubt } = recordsOfRemovedTopics(local, absent, this.#clusterTopics.topics);
+      if (doubt !== undefined) addProblem(report, `the segments of partitions gone from the data dir are kept: ${doubt}`);
+      return removed;
+    } catch (error) {
+      addProblem(report, `the segments of partitions gone from the data dir are kept: the metadata log cannot be read (${(error as Error).message})`);
+      return [];
+    }
   }
 
   /**

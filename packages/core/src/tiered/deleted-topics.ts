@@ -1,4 +1,5 @@
 import { TieringError } from '../errors/tiering-error.js';
+import { CLUSTER_METADATA_DIR, METADATA_TOPIC_ID, type ClusterTopics } from '../kafka/cluster-metadata.js';
 import { readTopicId } from '../kafka/partition-metadata.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import type { LocalSegment } from '../segments/log-dir-scanner.js';
@@ -12,33 +13,69 @@ import { partitionDirOf } from './segment-files.js';
 // the new topic's partitions get a new `partition.metadata` id and start again at offset 0,
 // while the records and cold copies of the old one remain under the same segment paths.
 // Read as the partition's own, the old ones would shadow the new segments (reads would serve
-// the old topic's bytes) and their keys would block the new segments' archives. Kafka deletes a
-// deleted topic's remote data; so does this, once the partition shows the new id.
+// the old topic's bytes) and their keys would block the new segments' archives. A topic deleted
+// and not created again takes its partition folders away, as a partition moved to another broker
+// does; the metadata log of a KRaft broker tells the two apart. Kafka deletes a deleted topic's
+// remote data; so does this, once the partition shows the new id or the metadata log the removal.
 
 /** Records deleted in one commit. */
 const COMMIT_BATCH = 5_000;
 
+/** The records a scan of the data dir tells apart by their topic ids. */
+export interface RecordsByTopicId {
+  /** Of a topic deleted and created again: the record's topic id is not the one its partition folder has now. */
+  recreated: SegmentRecord[];
+  /** Of a partition no longer on this broker's disk (deleted, or moved elsewhere): only the metadata log can say which. */
+  absent: SegmentRecord[];
+}
+
 /**
- * The records whose topic id is not the one their partition folder has now, by a scan of the
- * data dir. A record or a partition without an id is never judged.
+ * Sorts out, by a scan of the data dir, the records of topics that may be deleted. A record
+ * without an id (made before ids were read) is never judged, nor is one whose partition folder
+ * has none.
  */
-export function recordsOfDeletedTopics(local: readonly LocalSegment[], records: Iterable<SegmentRecord>): SegmentRecord[] {
+export function recordsByTopicId(local: readonly LocalSegment[], records: Iterable<SegmentRecord>): RecordsByTopicId {
   // By topic, then partition: a sync walks every record, and a key string each would be a million allocations.
-  const current = new Map<string, Map<number, string>>();
+  const current = new Map<string, Map<number, string | undefined>>();
   for (const segment of local) {
-    if (segment.topicId === undefined) continue;
     let partitions = current.get(segment.topic);
     if (partitions === undefined) current.set(segment.topic, (partitions = new Map()));
     partitions.set(segment.partition, segment.topicId);
   }
-  if (current.size === 0) return [];
-  const deleted: SegmentRecord[] = [];
+  const sorted: RecordsByTopicId = { recreated: [], absent: [] };
   for (const record of records) {
     if (record.topicId === undefined) continue;
-    const id = current.get(record.topic)?.get(record.partition);
-    if (id !== undefined && id !== record.topicId) deleted.push(record);
+    const partition = current.get(record.topic);
+    if (partition === undefined || !partition.has(record.partition)) sorted.absent.push(record);
+    else {
+      const id = partition.get(record.partition);
+      if (id !== undefined && id !== record.topicId) sorted.recreated.push(record);
+    }
   }
-  return deleted;
+  return sorted;
+}
+
+/**
+ * Of the records of partitions gone from this broker's disk, those of topics deleted for good,
+ * by the metadata log: a `RemoveTopicRecord` still in the log, or an id the log's topics no
+ * longer hold. A partition moved to another broker keeps its topic's id in the log, and its
+ * records stay. The log is trusted only if it holds the id of every partition on the disk
+ * (it is this broker's and read to its end); otherwise nothing is judged, and `doubt` says why.
+ */
+export function recordsOfRemovedTopics(local: readonly LocalSegment[], absent: readonly SegmentRecord[], topics: ClusterTopics): { removed: SegmentRecord[]; doubt?: string } {
+  const localIds = new Map<string, string>();
+  for (const segment of local) if (segment.topicId !== undefined && segment.topicId !== METADATA_TOPIC_ID) localIds.set(segment.topicId, segment.topic);
+  const unknown = [...localIds].filter(([id]) => !topics.live.has(id));
+  if (unknown.length > 0) {
+    const [id, topic] = unknown[0]!;
+    return {
+      removed: [],
+      doubt: `the metadata log (${CLUSTER_METADATA_DIR}, read to offset ${topics.endOffset}) does not hold topic "${topic}" (id ${id}) of this data dir${unknown.length > 1 ? ` nor ${unknown.length - 1} more` : ''}; until it does, no segment of a partition gone from this broker is taken for a deleted topic's`,
+    };
+  }
+  // With no partition on the disk to check the log by, only a removal the log still records counts.
+  const removed = absent.filter((record) => topics.removed.has(record.topicId!) || (localIds.size > 0 && !topics.live.has(record.topicId!)));
+  return { removed };
 }
 
 /**

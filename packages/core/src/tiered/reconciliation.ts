@@ -30,9 +30,9 @@ export interface ReconciliationReport {
   /** Records of segments gone from local disk with no verified remote copy (the broker deleted them). */
   recordsDropped: number;
   /**
-   * Segments of a topic deleted and created again under the same name (their topic id is not
-   * their partition's any more): records and cold copies deleted, as Kafka deletes a deleted
-   * topic's remote data.
+   * Segments of a deleted topic: one created again under the same name (their topic id is not
+   * their partition's any more), or one the metadata log removed (their partition folder gone):
+   * records and cold copies deleted, as Kafka deletes a deleted topic's remote data.
    */
   deletedTopicSegments: number;
   /** Conflicts left for an operator, with the reason; nothing was deleted for them. Each once, however many refreshes find it. */
@@ -45,7 +45,7 @@ export interface ReconciliationReport {
  * archived one's name) is found again by each: it is one conflict, and the console's count of
  * problems must not climb by one a cycle.
  */
-function addProblem(report: ReconciliationReport, problem: string): void {
+export function addProblem(report: ReconciliationReport, problem: string): void {
   if (!report.problems.includes(problem)) report.problems.push(problem);
 }
 

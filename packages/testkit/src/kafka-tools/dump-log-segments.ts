@@ -29,6 +29,8 @@ export interface DumpedRecord {
   valueSize: number;
   sequence: number;
   headerKeys: string[];
+  /** With `clusterMetadataDecoder`: the metadata record as Kafka prints it (`{"type":"TOPIC_RECORD",…}`). */
+  payload?: string;
 }
 
 /** What DumpLogSegments printed for one file. */
@@ -60,6 +62,8 @@ export interface DumpLogSegmentsOptions {
   verifyIndexOnly?: boolean;
   /** `--index-sanity-check`: the check Kafka runs on startup to decide whether to rebuild an index. */
   indexSanityCheck?: boolean;
+  /** `--cluster-metadata-decoder`: decode `__cluster_metadata` records and snapshots (implies deep iteration). */
+  clusterMetadataDecoder?: boolean;
 }
 
 const KAFKA_TOOLS = fileURLToPath(new URL('../../../../scripts/kafka-tools', import.meta.url));
@@ -75,6 +79,7 @@ export async function runDumpLogSegments(files: readonly string[], options: Dump
   if (options.deepIteration) args.push('--deep-iteration');
   if (options.verifyIndexOnly) args.push('--verify-index-only');
   if (options.indexSanityCheck) args.push('--index-sanity-check');
+  if (options.clusterMetadataDecoder) args.push('--cluster-metadata-decoder');
   const [kafkaVersion, { stdout, stderr }] = await Promise.all([run(['version']), run(args)]);
   const parsed = parseDump(stdout);
   const problems = [
@@ -139,6 +144,7 @@ function parseDump(stdout: string): DumpedFile[] {
         valueSize: Number(field(line, 'valueSize')),
         sequence: Number(field(line, 'sequence')),
         headerKeys: headerKeys === '' ? [] : headerKeys.split(','),
+        ...(line.includes(' payload: ') ? { payload: line.slice(line.indexOf(' payload: ') + ' payload: '.length) } : {}),
       });
     } else if (/^offset: \d+ position: \d+$/.test(line)) {
       current.indexEntries.push({ offset: BigInt(field(line, 'offset')), position: Number(field(line, 'position')) });
