@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLD_STORE, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
+import { COLD_STORE, RETRY_POLICY, STORE_METRICS, createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { provider as s3Provider } from '@takhin/backend-s3';
 import { TcpProxy, expectTieringError, kafkaFixtureLogDir, writeSegment, type GeneratedSegment } from '@takhin/testkit';
@@ -42,10 +42,11 @@ async function broker(topicId: string | undefined) {
   const dataDir = join(root, 'data');
   const old = await writePartition(dataDir, [0n, 1000n, 2000n], 500, topicId);
   const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } });
-  const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+  const container = createContainer(config, [fsProvider]);
+  const tiered = await openTieredStorage(container);
   opened.push(tiered);
   for (const segment of old.slice(0, 2)) await tiered.archiveSegment(segment.segmentPath);
-  return { tiered, dataDir, old, coldRoot: config.storage.tiered.backends.fs!.root as string };
+  return { tiered, dataDir, old, coldRoot: config.storage.tiered.backends.fs!.root as string, metrics: container.resolve(STORE_METRICS) };
 }
 
 /** The topic is deleted (its folder goes) and created again with `topicId`: new segments at 0 and 500. */
@@ -95,7 +96,7 @@ describe('a topic deleted and created again under the same name', () => {
   });
 
   it('judges nothing without ids: a partition without partition.metadata keeps its records, whatever changed', async () => {
-    const { tiered, dataDir, old, coldRoot } = await broker(undefined);
+    const { tiered, dataDir, old, coldRoot, metrics } = await broker(undefined);
     expect(tiered.getSegment(old[0]!.segmentPath).topicId).toBeUndefined();
     const keys = await coldKeys(coldRoot);
     await recreate(dataDir, NEW_ID);
@@ -105,9 +106,18 @@ describe('a topic deleted and created again under the same name', () => {
     expect(tiered.lastReconciliation.problems).toEqual([`${old[0]!.segmentPath}: local files differ from its archive (.log is ${(await readFile(join(dataDir, old[0]!.segmentPath))).length} bytes, expected ${old[0]!.logBytes}); both are kept`]);
     expect(tiered.getSegment(old[1]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
     expect(await coldKeys(coldRoot)).toEqual(keys);
-    // Found again by every refresh, and reported once.
+    // Found again by every refresh, and reported once; while nothing changes, not looked up (nor hashed) again.
+    const lookups = () => metrics.snapshot().requests.filter((r) => r.operation === 'getObject' || r.operation === 'headObject').reduce((sum, r) => sum + r.requests, 0);
+    const before = lookups();
+    const problems = [...tiered.lastReconciliation.problems];
     await tiered.refresh();
-    expect(tiered.lastReconciliation.problems).toHaveLength(1);
+    expect(tiered.lastReconciliation.problems).toEqual(problems);
+    expect(lookups()).toBe(before);
+    // Once the local files change, the segment is looked at again.
+    await writeFile(join(dataDir, old[0]!.segmentPath), 'x');
+    await tiered.refresh();
+    expect(lookups()).toBeGreaterThan(before);
+    expect(tiered.lastReconciliation.problems).toEqual([...problems, `${old[0]!.segmentPath}: local files differ from its archive (.log is 1 bytes, expected ${old[0]!.logBytes}); both are kept`]);
   });
 
   it('gives a never-archived segment its partition’s id once the partition has one, and archives it with that id', async () => {

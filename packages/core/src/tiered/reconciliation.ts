@@ -61,6 +61,13 @@ export function emptyReport(): ReconciliationReport {
  * copy is verified and its checksums are the manifest's.
  */
 export class Reconciliation {
+  /**
+   * Cold segments whose local files were found to differ from their archive, by a stamp of the
+   * record and the files: a conflict nothing resolves (a segment Kafka's log cleaner rewrote) is
+   * found again by every refresh, and is hashed again only once something in the stamp changed.
+   */
+  readonly #knownConflicts = new Map<string, string>();
+
   constructor(private readonly context: ProtocolContext) {}
 
   async reconcile(records: readonly SegmentRecord[], report: ReconciliationReport = emptyReport()): Promise<ReconciliationReport> {
@@ -146,6 +153,9 @@ export class Reconciliation {
     const { catalog, dataDir, store } = this.context;
     const local = await localFilesOf(dataDir, record);
     if (local.length === 0) return;
+    const stamp = [record.archivedAt, record.objectKey, ...local.map((file) => `${file.extension}:${file.size}:${file.mtimeMs}:${file.ino}`)].join('|');
+    if (this.#knownConflicts.get(record.path) === stamp) return;
+    this.#knownConflicts.delete(record.path);
     const manifest = await readManifest(store, record.path);
     const remoteProblem = manifest
       ? await verifyRemoteFiles(store, record.path, manifest.files).then(
@@ -162,6 +172,7 @@ export class Reconciliation {
     const difference = await describeLocalDifference(this.context.pool, manifest!, local, { partial: true });
     if (difference !== undefined) {
       addProblem(report, `${record.path}: local files differ from its archive (${difference}); both are kept`);
+      this.#knownConflicts.set(record.path, stamp);
       return;
     }
     if ((await runningBroker(dataDir)) !== undefined) {

@@ -15,6 +15,9 @@ export interface LocalFile {
   readonly extension: SegmentFileExtension;
   readonly path: string;
   readonly size: number;
+  /** With `ino` and `size`, what tells a file changed since it was last looked at. */
+  readonly mtimeMs: number;
+  readonly ino: number;
 }
 
 /** Suffix of a file being restored, beside its final name: hidden, and never a segment name. */
@@ -71,7 +74,7 @@ export async function localFilesOf(dataDir: string, segment: Pick<SegmentRecord,
     const stats = await lstatIfPresent(path);
     if (stats === undefined) continue;
     if (!stats.isFile()) throw new IrregularSegmentFileError(segment, extension, path, stats);
-    files.push({ extension, path, size: stats.size });
+    files.push({ extension, path, size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino });
   }
   return files;
 }
