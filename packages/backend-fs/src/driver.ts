@@ -6,7 +6,7 @@ import { alreadyExists, blockSpan, createWritableFile, DIRECT_BLOCK, finishDirec
 import type { FsConfig } from './config.js';
 import { FS_BACKEND, mapFsError } from './errors.js';
 import { FsLayout, RESERVED_DIR } from './fs-layout.js';
-import { describesFile, readSidecar, type Sidecar } from './sidecar.js';
+import { describesCopyOf, describesFile, readSidecar, type Sidecar } from './sidecar.js';
 
 /** Bytes per part (a write of the temp file at its offset); the FS backend's memory unit. */
 export const FS_WRITE_BUFFER_BYTES = 1024 * 1024;
@@ -159,7 +159,7 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
       await this.layout.assertInsideRoot(key, dirname(path));
       const stats = await lstat(path);
       if (!stats.isFile()) return null;
-      return this.#describe(name, stats, await readSidecar(this.layout.sidecarPath(name, stats.ino)));
+      return this.#describe(name, stats, await this.#sidecarOf(name, stats));
     } catch (error) {
       if (!isMissing(error)) throw error;
       await this.layout.assertRootReachable(key, error);
@@ -354,11 +354,26 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
       if (afterBytes && Buffer.compare(Buffer.from(key), afterBytes) <= 0) continue;
       try {
         const stats = await lstat(path);
-        yield this.#describe(key, stats, await readSidecar(this.layout.sidecarPath(key, stats.ino)));
+        yield this.#describe(key, stats, await this.#sidecarOf(key, stats));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
     }
+  }
+
+  /**
+   * The sidecar of the object file `stats` are of: the one named by its inode, or else, in a store
+   * copied with its times (every inode new), the one sidecar of the key that matches the file
+   * but for the inode. Two such (a crash left an older version's with the same size and time)
+   * vouch for nothing.
+   */
+  async #sidecarOf(name: string, stats: Stats): Promise<Sidecar | undefined> {
+    const own = await readSidecar(this.layout.sidecarPath(name, stats.ino));
+    if (describesFile(own, name, stats)) return own;
+    const dir = this.layout.sidecarDir(name);
+    const entries = (await readdir(dir).catch(() => [] as string[])).filter((entry) => entry.endsWith('.json') && entry !== `${stats.ino}.json`);
+    const copies = (await Promise.all(entries.map((entry) => readSidecar(join(dir, entry))))).filter((sidecar) => describesCopyOf(sidecar, name, stats));
+    return copies.length === 1 ? { ...copies[0]!, ino: stats.ino } : undefined;
   }
 
   #describe(name: string, stats: Stats, sidecar: Sidecar | undefined): StoredObject {

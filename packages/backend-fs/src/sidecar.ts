@@ -28,11 +28,13 @@ export async function readSidecar(path: string): Promise<Sidecar | undefined> {
 
 /** Whether `sidecar` describes the file `stats` are of (times compared to the millisecond, as tools copy them). */
 export function describesFile(sidecar: Sidecar | undefined, key: string, stats: Stats): sidecar is Sidecar {
-  return (
-    sidecar !== undefined &&
-    sidecar.key === key &&
-    sidecar.ino === stats.ino &&
-    sidecar.size === stats.size &&
-    Math.abs(sidecar.mtimeMs - stats.mtimeMs) < 1
-  );
+  return describesCopyOf(sidecar, key, stats) && sidecar.ino === stats.ino;
+}
+
+/**
+ * Whether `sidecar` describes the file `stats` are of but for its inode: a store copied with its
+ * times (`cp -a`, `rsync -a`) gives every file a new inode, while its sidecars keep the old ones.
+ */
+export function describesCopyOf(sidecar: Sidecar | undefined, key: string, stats: Stats): sidecar is Sidecar {
+  return sidecar !== undefined && sidecar.key === key && sidecar.size === stats.size && Math.abs(sidecar.mtimeMs - stats.mtimeMs) < 1;
 }

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,5 +100,25 @@ describe('FsColdStore on disk', () => {
     await rename(join(root, 'stale/obj.new'), join(root, 'stale/obj'));
     const head = await store.head('stale/obj');
     expect(head).toMatchObject({ size: 10, checksums: {}, metadata: {} });
+  });
+
+  it('a store copied with its times (cp -a: every inode new) still vouches for its objects, and not for one changed since', async () => {
+    await store.put('copied/a', Buffer.from('first object'), { metadata: { v: 'a' } });
+    await store.put('copied/b', Buffer.from('second object'));
+    const copyRoot = join(base, 'copied-root');
+    await promisify(execFile)('cp', ['-a', root, copyRoot]);
+    const copy = new FsColdStore({ root: copyRoot });
+    try {
+      expect((await stat(join(copyRoot, 'copied/a'))).ino).not.toBe((await stat(join(root, 'copied/a'))).ino);
+      expect(await copy.head('copied/a')).toMatchObject({ size: 12, checksums: (await store.head('copied/a'))!.checksums, metadata: { v: 'a' } });
+      expect((await collect(copy.list('copied/'))).map((o) => [o.key, o.checksums.sha256])).toEqual(
+        (await collect(store.list('copied/'))).map((o) => [o.key, o.checksums.sha256]),
+      );
+      // Changed in the copy behind the store's back: its time moves, and nothing vouches for it.
+      await writeFile(join(copyRoot, 'copied/b'), 'other object!');
+      expect(await copy.head('copied/b')).toMatchObject({ size: 13, checksums: {}, metadata: {} });
+    } finally {
+      await copy.close();
+    }
   });
 });
