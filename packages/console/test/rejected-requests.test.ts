@@ -147,6 +147,33 @@ describe('rejected requests change nothing', () => {
     expect((await sendRaw(fx.port, 'GET /api/v1/tiered/stats HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n')).head).toMatch(/^HTTP\/1\.1 421 /);
   });
 
+  it('a malformed request says what was wrong: headers too large, a bad Content-Length, no HTTP at all', async () => {
+    const before = await snapshot(fx);
+    const big = await sendRaw(fx.port, `GET /api/v1/tiered/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big.head).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(big.body)).toEqual({ error: 'HEADERS_TOO_LARGE', message: expect.stringContaining('16384 bytes') });
+    const length = await sendRaw(fx.port, 'POST /api/v1/tiered/cycle HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1x\r\n\r\n{}');
+    expect(length.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(length.body)).toEqual({ error: 'MALFORMED_REQUEST', message: expect.stringContaining('Content-Length') });
+    const garbage = await sendRaw(fx.port, 'HELLO\r\n\r\n');
+    expect(garbage.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.body).error).toBe('MALFORMED_REQUEST');
+    expect(await snapshot(fx)).toEqual(before);
+  });
+
+  it('a client that stops half-way through its body is told so, changes nothing and is not logged as a failure', async () => {
+    const before = await snapshot(fx);
+    const head = 'POST /api/v1/tiered/archive HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n';
+    // The client ends its side after part of the body, and reads the answer until the server closes.
+    const answer = await sendRaw(fx.port, `${head}{"segment_path": "${fx.orders[1]!.path}`);
+    expect(answer.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'MALFORMED_REQUEST', message: expect.stringContaining('before the whole request') });
+    // A full round trip after the close: by then the server has seen the connection end.
+    expect((await send(fx.port, '/api/v1/tiered/stats')).status).toBe(200);
+    expect(fx.logged).toEqual([]);
+    expect(await snapshot(fx)).toEqual(before);
+  });
+
   it('a body refused before it was read closes the connection (its bytes are never parsed as a next request)', async () => {
     const response = await send(fx.port, '/api/v1/tiered/archive', json(JSON.stringify({ segment_path: fx.orders[1]!.path, pad: 'x'.repeat(10_000) })));
     expect(response.status).toBe(413);
@@ -166,7 +193,8 @@ describe('rejected requests change nothing', () => {
 /** Writes `request` byte for byte on a new connection and reads the answer until the server closes it. */
 function sendRaw(port: number, request: string): Promise<{ head: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    // Half-closed after the request: the server still answers, then closes.
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);

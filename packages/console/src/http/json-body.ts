@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { invalidJson, payloadTooLarge, unsupportedMediaType } from './api-error.js';
+import { invalidJson, payloadTooLarge, requestAborted, unsupportedMediaType } from './api-error.js';
 
 /** The largest body any endpoint takes: `{"segment_path": …}` is well under 1 KiB. */
 export const MAX_BODY_BYTES = 4096;
@@ -28,10 +28,16 @@ export async function readJsonBody(request: IncomingMessage, limit = MAX_BODY_BY
 
   const chunks: Buffer[] = [];
   let length = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > limit) throw payloadTooLarge(limit);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      length += chunk.length;
+      if (length > limit) throw payloadTooLarge(limit);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    // The client closed the connection (or took too long) before its body was whole: its doing, not a bug to log.
+    if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') throw requestAborted();
+    throw error;
   }
   if (length === 0) return {};
   let text: string;

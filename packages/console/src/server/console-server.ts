@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TieredStorage } from '@takhin/core';
 import type { ConsoleContext } from '../api/console-context.js';
@@ -7,8 +7,9 @@ import { operationRoutes } from '../api/operation-routes.js';
 import { planRoutes } from '../api/plan-routes.js';
 import { segmentRoutes } from '../api/segment-routes.js';
 import { statsRoutes } from '../api/stats-routes.js';
-import { invalidUrl, methodNotAllowed, notReady } from '../http/api-error.js';
+import { methodNotAllowed, notReady } from '../http/api-error.js';
 import { BearerAuth } from '../http/bearer-auth.js';
+import { clientErrorOf } from '../http/client-error.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type DashboardAsset } from '../http/dashboard-assets.js';
 import { toApiError } from '../http/error-mapping.js';
 import { checkLoopbackHost, requireHostHeader } from '../http/loopback-host.js';
@@ -34,6 +35,7 @@ const MAX_CONNECTIONS = 256;
 /** Time a client has to send its headers and its whole request. */
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+const MAX_HEADER_BYTES = 16 * 1024;
 
 /**
  * The console's HTTP server: REST API, `/metrics`, `/healthz` and the dashboard, in one process.
@@ -55,15 +57,16 @@ export class ConsoleServer {
     this.#auth = new BearerAuth(options.token);
     this.#log = options.log ?? ((message, error) => console.error(`[takhin-tiered] ${message}`, error ?? ''));
     // `requireHostHeader: false`: a missing Host gets the console's own JSON 400 (`requireHostHeader`), not Node's empty one.
-    const serverOptions = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 16 * 1024, requireHostHeader: false };
+    const serverOptions = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false };
     this.#server = createServer(serverOptions, (request, response) => {
       void this.#handle(request, response);
     });
     this.#server.maxConnections = MAX_CONNECTIONS;
     this.#server.on('clientError', (error, socket) => {
       if (!socket.writable) return;
-      const body = JSON.stringify(invalidUrl(`malformed HTTP request (${(error as NodeJS.ErrnoException).code ?? 'parse error'})`).toJSON());
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const refusal = clientErrorOf(error, { maxHeaderBytes: MAX_HEADER_BYTES, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+      const body = JSON.stringify(refusal.toJSON());
+      socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     });
   }
 
