@@ -61,6 +61,7 @@ describe('rejected requests change nothing', () => {
       { name: 'no segment_path', path: '/api/v1/tiered/archive', request: json('{}'), status: 400, error: 'INVALID_BODY' },
       { name: 'an empty body', path: '/api/v1/tiered/restore', request: { method: 'POST' }, status: 400, error: 'INVALID_BODY' },
       { name: 'a segment_path that is not a string', path: '/api/v1/tiered/archive', request: json(JSON.stringify({ segment_path: 42 })), status: 400, error: 'INVALID_BODY' },
+      { name: 'a field given twice (JSON keeps only the last)', path: '/api/v1/tiered/archive', request: json(`{"segment_path": "../../etc/passwd", "segment_path": "${closed}"}`), status: 400, error: 'INVALID_BODY' },
       { name: 'a segment_path of 2000 characters', path: '/api/v1/tiered/archive', request: json(JSON.stringify({ segment_path: 'a'.repeat(2000) })), status: 400, error: 'INVALID_BODY' },
       { name: 'a cycle with a field', path: '/api/v1/tiered/cycle', request: json('{"dry_run": true}'), status: 400, error: 'INVALID_BODY' },
       { name: 'text/plain', path: '/api/v1/tiered/archive', request: { method: 'POST', body: JSON.stringify({ segment_path: closed }), headers: { 'Content-Type': 'text/plain' } }, status: 415, error: 'UNSUPPORTED_MEDIA_TYPE' },
