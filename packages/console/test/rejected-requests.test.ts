@@ -86,6 +86,7 @@ describe('rejected requests change nothing', () => {
       { name: 'a negative partition', path: '/api/v1/tiered/segments?partition=-1', status: 400, error: 'INVALID_QUERY' },
       { name: 'a topic with a slash', path: '/api/v1/tiered/segments?topic=..%2Fetc', status: 400, error: 'INVALID_QUERY' },
       { name: 'a parameter given twice', path: '/api/v1/tiered/segments?limit=1&limit=2', status: 400, error: 'INVALID_QUERY' },
+      { name: 'a query on a segment', path: `${SEGMENT}${encodeURIComponent(closed)}?verbose=true`, status: 400, error: 'INVALID_QUERY' },
       { name: 'a query on stats', path: '/api/v1/tiered/stats?verbose=true', status: 400, error: 'INVALID_QUERY' },
       { name: 'a query on archive', path: `/api/v1/tiered/archive?segment_path=${encodeURIComponent(closed)}`, request: segmentBody(closed), status: 400, error: 'INVALID_QUERY' },
       { name: 'plan with changes_only=1', path: '/api/v1/tiered/plan?changes_only=1', status: 400, error: 'INVALID_QUERY' },
