@@ -1,4 +1,5 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { MAX_CONNECTIONS } from '@takhin/console';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send, snapshot, startConsoleFixture, type ConsoleFixture, type RawRequest } from './console-fixture.js';
 
@@ -174,6 +175,30 @@ describe('rejected requests change nothing', () => {
     expect((await send(fx.port, '/api/v1/tiered/stats')).status).toBe(200);
     expect(fx.logged).toEqual([]);
     expect(await snapshot(fx)).toEqual(before);
+  });
+
+  it('a request beyond the connections the console serves at once is answered 503 BUSY, not reset', async () => {
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < MAX_CONNECTIONS; i++) {
+        const socket = connect(fx.port, '127.0.0.1');
+        socket.on('error', () => {});
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        idle.push(socket);
+      }
+      const before = await snapshot(fx);
+      // On a new connection (a keep-alive one opened earlier would still be served).
+      const body = JSON.stringify({ segment_path: fx.orders[2]!.path });
+      const busy = await sendRaw(fx.port, `POST /api/v1/tiered/archive HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      expect(busy.head).toMatch(/^HTTP\/1\.1 503 /);
+      expect(busy.head).toMatch(/\r\nRetry-After: 1\r\n/i);
+      expect(JSON.parse(busy.body)).toEqual({ error: 'BUSY', message: expect.stringContaining(`${MAX_CONNECTIONS} connections`) });
+      expect(await snapshot(fx)).toEqual(before);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
+    await expect.poll(async () => (await send(fx.port, '/api/v1/tiered/stats')).status).toBe(200);
+    expect(fx.logged).toEqual([]);
   });
 
   it('a body refused before it was read closes the connection (its bytes are never parsed as a next request)', async () => {
