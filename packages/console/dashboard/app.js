@@ -10,11 +10,14 @@ const $ = (selector) => document.querySelector(selector);
 /** The segment list's filters and the cursors of the pages seen so far. */
 const view = { filters: { limit: '50' }, cursor: undefined, nextCursor: null, page: 1 };
 let busy = 0;
+/** Whether #status shows a failed refresh (which the next refresh that works takes away), not an operation's outcome. */
+let refreshFailed = false;
 
-function announce(message, isError = false) {
+function announce(message, isError = false, fromRefresh = false) {
   const status = $('#status');
   status.textContent = message;
   status.className = isError ? 'error' : 'ok';
+  refreshFailed = fromRefresh;
 }
 
 function failureText(error) {
@@ -68,6 +71,7 @@ async function refresh() {
   try {
     await Promise.all([loadStats(), loadSegments(), loadPlan()]);
     $('#updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    if (refreshFailed) announce('');
   } catch (error) {
     if (error instanceof ApiFailure && error.code === 'INVALID_CURSOR') {
       view.cursor = undefined;
@@ -75,7 +79,7 @@ async function refresh() {
       return refresh();
     }
     if (error instanceof ApiFailure && error.status === 401) clearData();
-    announce(failureText(error), true);
+    announce(failureText(error), true, true);
   }
 }
 

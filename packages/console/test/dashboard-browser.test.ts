@@ -131,6 +131,19 @@ describe('dashboard in headless Chromium', () => {
     expect(await page.locator('#segments tbody tr[data-segment]').count()).toBe(Math.min(25, total - 25));
   });
 
+  it('says when the console cannot be reached, and stops saying it once it answers again', async () => {
+    const port = Number(new URL(url).port);
+    await server.close(1000);
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 15_000 }).toContain('Cannot reach the console');
+    server = new ConsoleServer({ token: TOKEN });
+    await server.listen({ host: '127.0.0.1', port, loopback: true });
+    server.attach(tiered);
+    const updated = await page.locator('#updated').textContent();
+    await expect.poll(() => page.locator('#updated').textContent(), { timeout: 15_000 }).not.toBe(updated);
+    expect(await page.locator('#status').textContent()).not.toContain('Cannot reach the console');
+    expect(await page.locator('#status').getAttribute('class')).not.toBe('error');
+  });
+
   it('ran without a script error', () => {
     expect(pageErrors).toEqual([]);
   });

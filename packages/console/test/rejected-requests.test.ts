@@ -1,4 +1,5 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { MAX_CONNECTIONS } from '@takhin/console';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send, snapshot, startConsoleFixture, type ConsoleFixture, type RawRequest } from './console-fixture.js';
 
@@ -61,6 +62,7 @@ describe('rejected requests change nothing', () => {
       { name: 'no segment_path', path: '/api/v1/tiered/archive', request: json('{}'), status: 400, error: 'INVALID_BODY' },
       { name: 'an empty body', path: '/api/v1/tiered/restore', request: { method: 'POST' }, status: 400, error: 'INVALID_BODY' },
       { name: 'a segment_path that is not a string', path: '/api/v1/tiered/archive', request: json(JSON.stringify({ segment_path: 42 })), status: 400, error: 'INVALID_BODY' },
+      { name: 'a field given twice (JSON keeps only the last)', path: '/api/v1/tiered/archive', request: json(`{"segment_path": "../../etc/passwd", "segment_path": "${closed}"}`), status: 400, error: 'INVALID_BODY' },
       { name: 'a segment_path of 2000 characters', path: '/api/v1/tiered/archive', request: json(JSON.stringify({ segment_path: 'a'.repeat(2000) })), status: 400, error: 'INVALID_BODY' },
       { name: 'a cycle with a field', path: '/api/v1/tiered/cycle', request: json('{"dry_run": true}'), status: 400, error: 'INVALID_BODY' },
       { name: 'text/plain', path: '/api/v1/tiered/archive', request: { method: 'POST', body: JSON.stringify({ segment_path: closed }), headers: { 'Content-Type': 'text/plain' } }, status: 415, error: 'UNSUPPORTED_MEDIA_TYPE' },
@@ -85,6 +87,7 @@ describe('rejected requests change nothing', () => {
       { name: 'a negative partition', path: '/api/v1/tiered/segments?partition=-1', status: 400, error: 'INVALID_QUERY' },
       { name: 'a topic with a slash', path: '/api/v1/tiered/segments?topic=..%2Fetc', status: 400, error: 'INVALID_QUERY' },
       { name: 'a parameter given twice', path: '/api/v1/tiered/segments?limit=1&limit=2', status: 400, error: 'INVALID_QUERY' },
+      { name: 'a query on a segment', path: `${SEGMENT}${encodeURIComponent(closed)}?verbose=true`, status: 400, error: 'INVALID_QUERY' },
       { name: 'a query on stats', path: '/api/v1/tiered/stats?verbose=true', status: 400, error: 'INVALID_QUERY' },
       { name: 'a query on archive', path: `/api/v1/tiered/archive?segment_path=${encodeURIComponent(closed)}`, request: segmentBody(closed), status: 400, error: 'INVALID_QUERY' },
       { name: 'plan with changes_only=1', path: '/api/v1/tiered/plan?changes_only=1', status: 400, error: 'INVALID_QUERY' },
@@ -147,6 +150,57 @@ describe('rejected requests change nothing', () => {
     expect((await sendRaw(fx.port, 'GET /api/v1/tiered/stats HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n')).head).toMatch(/^HTTP\/1\.1 421 /);
   });
 
+  it('a malformed request says what was wrong: headers too large, a bad Content-Length, no HTTP at all', async () => {
+    const before = await snapshot(fx);
+    const big = await sendRaw(fx.port, `GET /api/v1/tiered/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big.head).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(big.body)).toEqual({ error: 'HEADERS_TOO_LARGE', message: expect.stringContaining('16384 bytes') });
+    const length = await sendRaw(fx.port, 'POST /api/v1/tiered/cycle HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1x\r\n\r\n{}');
+    expect(length.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(length.body)).toEqual({ error: 'MALFORMED_REQUEST', message: expect.stringContaining('Content-Length') });
+    const garbage = await sendRaw(fx.port, 'HELLO\r\n\r\n');
+    expect(garbage.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.body).error).toBe('MALFORMED_REQUEST');
+    expect(await snapshot(fx)).toEqual(before);
+  });
+
+  it('a client that stops half-way through its body is told so, changes nothing and is not logged as a failure', async () => {
+    const before = await snapshot(fx);
+    const head = 'POST /api/v1/tiered/archive HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n';
+    // The client ends its side after part of the body, and reads the answer until the server closes.
+    const answer = await sendRaw(fx.port, `${head}{"segment_path": "${fx.orders[1]!.path}`);
+    expect(answer.head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(answer.body)).toEqual({ error: 'MALFORMED_REQUEST', message: expect.stringContaining('before the whole request') });
+    // A full round trip after the close: by then the server has seen the connection end.
+    expect((await send(fx.port, '/api/v1/tiered/stats')).status).toBe(200);
+    expect(fx.logged).toEqual([]);
+    expect(await snapshot(fx)).toEqual(before);
+  });
+
+  it('a request beyond the connections the console serves at once is answered 503 BUSY, not reset', async () => {
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < MAX_CONNECTIONS; i++) {
+        const socket = connect(fx.port, '127.0.0.1');
+        socket.on('error', () => {});
+        await new Promise<void>((resolve) => socket.once('connect', resolve));
+        idle.push(socket);
+      }
+      const before = await snapshot(fx);
+      // On a new connection (a keep-alive one opened earlier would still be served).
+      const body = JSON.stringify({ segment_path: fx.orders[2]!.path });
+      const busy = await sendRaw(fx.port, `POST /api/v1/tiered/archive HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      expect(busy.head).toMatch(/^HTTP\/1\.1 503 /);
+      expect(busy.head).toMatch(/\r\nRetry-After: 1\r\n/i);
+      expect(JSON.parse(busy.body)).toEqual({ error: 'BUSY', message: expect.stringContaining(`${MAX_CONNECTIONS} connections`) });
+      expect(await snapshot(fx)).toEqual(before);
+    } finally {
+      for (const socket of idle) socket.destroy();
+    }
+    await expect.poll(async () => (await send(fx.port, '/api/v1/tiered/stats')).status).toBe(200);
+    expect(fx.logged).toEqual([]);
+  });
+
   it('a body refused before it was read closes the connection (its bytes are never parsed as a next request)', async () => {
     const response = await send(fx.port, '/api/v1/tiered/archive', json(JSON.stringify({ segment_path: fx.orders[1]!.path, pad: 'x'.repeat(10_000) })));
     expect(response.status).toBe(413);
@@ -166,7 +220,8 @@ describe('rejected requests change nothing', () => {
 /** Writes `request` byte for byte on a new connection and reads the answer until the server closes it. */
 function sendRaw(port: number, request: string): Promise<{ head: string; body: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    // Half-closed after the request: the server still answers, then closes.
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);

@@ -35,7 +35,8 @@ export function segmentRoutes(router: Router, { tiered }: ConsoleContext): void 
     sendJson(response, 200, { segments: page.map((segment) => withRefusal(segmentJson(segment), tiered)), next_cursor: nextCursor });
   });
 
-  router.getPrefix('/api/v1/tiered/segments/', ({ response, rest }) => {
+  router.getPrefix('/api/v1/tiered/segments/', ({ response, target, rest }) => {
+    readQuery(target.query, {});
     sendJson(response, 200, withRefusal(segmentJson(requireSegment(tiered, segmentPathOfUrl(rest))), tiered));
   });
 }

@@ -49,6 +49,19 @@ export const invalidCursor = (why: string) => new ApiError(400, 'INVALID_CURSOR'
 
 export const invalidUrl = (why: string) => new ApiError(400, 'INVALID_URL', why);
 
+export const malformedRequest = (why: string) => new ApiError(400, 'MALFORMED_REQUEST', why);
+
+export const headersTooLarge = (limit: number) => new ApiError(431, 'HEADERS_TOO_LARGE', `the request's headers are larger than ${limit} bytes`);
+
+export const requestTimeout = (headersMs: number, requestMs: number) =>
+  new ApiError(408, 'REQUEST_TIMEOUT', `the request did not arrive in time: its headers within ${headersMs / 1000} s, the whole request within ${requestMs / 1000} s`);
+
+/** The client went away before its body was whole; nobody reads this answer, but it is not a failure of ours. */
+export const requestAborted = () => new ApiError(400, 'MALFORMED_REQUEST', 'the connection ended before the whole request (its body) arrived');
+
+export const busy = (connections: number) =>
+  new ApiError(503, 'BUSY', `the console is serving ${connections} connections already; retry in a moment, or reuse a connection`, { 'Retry-After': '1', Connection: 'close' });
+
 export const notReady = () => new ApiError(503, 'STARTING', 'the console is still opening the data dir; try again in a moment');
 
 export const internalError = () => new ApiError(500, 'INTERNAL', 'the console failed to handle this request; its log has the details');

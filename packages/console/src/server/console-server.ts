@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TieredStorage } from '@takhin/core';
 import type { ConsoleContext } from '../api/console-context.js';
 import { healthRoutes } from '../api/health-routes.js';
@@ -7,8 +7,9 @@ import { operationRoutes } from '../api/operation-routes.js';
 import { planRoutes } from '../api/plan-routes.js';
 import { segmentRoutes } from '../api/segment-routes.js';
 import { statsRoutes } from '../api/stats-routes.js';
-import { invalidUrl, methodNotAllowed, notReady } from '../http/api-error.js';
+import { busy, methodNotAllowed, notReady } from '../http/api-error.js';
 import { BearerAuth } from '../http/bearer-auth.js';
+import { clientErrorOf } from '../http/client-error.js';
 import { DASHBOARD_CSP, loadDashboardAssets, type DashboardAsset } from '../http/dashboard-assets.js';
 import { toApiError } from '../http/error-mapping.js';
 import { checkLoopbackHost, requireHostHeader } from '../http/loopback-host.js';
@@ -29,11 +30,17 @@ export interface ConsoleServerOptions {
   readonly log?: (message: string, error?: unknown) => void;
 }
 
-/** Connections one console serves at once; more wait in the kernel's backlog. */
-const MAX_CONNECTIONS = 256;
+/**
+ * Connections one console serves at once. A request on one beyond them is answered 503 `BUSY`
+ * and its connection closed: Node's own `maxConnections` resets a connection over it unanswered.
+ */
+export const MAX_CONNECTIONS = 256;
+/** Beyond this many open connections (a flood, not clients) Node drops new ones unanswered. */
+const MAX_OPEN_CONNECTIONS = 4 * MAX_CONNECTIONS;
 /** Time a client has to send its headers and its whole request. */
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
+const MAX_HEADER_BYTES = 16 * 1024;
 
 /**
  * The console's HTTP server: REST API, `/metrics`, `/healthz` and the dashboard, in one process.
@@ -44,6 +51,9 @@ export class ConsoleServer {
   readonly #server: Server;
   readonly #auth: BearerAuth;
   readonly #log: (message: string, error?: unknown) => void;
+  /** Connections accepted beyond `MAX_CONNECTIONS`: their requests are answered `BUSY`. */
+  readonly #overLimit = new WeakSet<Socket>();
+  #connections = 0;
   #loopbackOnly = true;
   #assets: ReadonlyMap<string, DashboardAsset> = new Map();
   #router: Router | undefined;
@@ -55,15 +65,20 @@ export class ConsoleServer {
     this.#auth = new BearerAuth(options.token);
     this.#log = options.log ?? ((message, error) => console.error(`[takhin-tiered] ${message}`, error ?? ''));
     // `requireHostHeader: false`: a missing Host gets the console's own JSON 400 (`requireHostHeader`), not Node's empty one.
-    const serverOptions = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: 16 * 1024, requireHostHeader: false };
+    const serverOptions = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, maxHeaderSize: MAX_HEADER_BYTES, requireHostHeader: false };
     this.#server = createServer(serverOptions, (request, response) => {
       void this.#handle(request, response);
     });
-    this.#server.maxConnections = MAX_CONNECTIONS;
+    this.#server.maxConnections = MAX_OPEN_CONNECTIONS;
+    this.#server.on('connection', (socket: Socket) => {
+      if (++this.#connections > MAX_CONNECTIONS) this.#overLimit.add(socket);
+      socket.once('close', () => this.#connections--);
+    });
     this.#server.on('clientError', (error, socket) => {
       if (!socket.writable) return;
-      const body = JSON.stringify(invalidUrl(`malformed HTTP request (${(error as NodeJS.ErrnoException).code ?? 'parse error'})`).toJSON());
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const refusal = clientErrorOf(error, { maxHeaderBytes: MAX_HEADER_BYTES, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+      const body = JSON.stringify(refusal.toJSON());
+      socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     });
   }
 
@@ -116,6 +131,7 @@ export class ConsoleServer {
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
+      if (this.#overLimit.has(request.socket)) throw busy(MAX_CONNECTIONS);
       const target = parseRequestTarget(request.url);
       requireHostHeader(request, this.#loopbackOnly);
       if (this.#loopbackOnly) checkLoopbackHost(request);
