@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@takhin/core';
-import { ConsoleServer, checkConsoleToken, parseListenAddress, requireTokenBeyondLoopback } from '@takhin/console';
+import { ConsoleServer, checkConsoleToken, parseListenAddress, requireBoundLoopback, requireTokenBeyondLoopback } from '@takhin/console';
 import { send, snapshot, startConsoleFixture, type ConsoleFixture, type RawRequest } from './console-fixture.js';
 
 const TOKEN = 's3cret-console-token';
@@ -142,5 +142,20 @@ describe('console.listen', () => {
     const server = new ConsoleServer({ token: undefined });
     await expect(server.listen(parseListenAddress('0.0.0.0:0'))).rejects.toThrow(ConfigError);
     expect(() => server.url).toThrow(/not listening/);
+  });
+
+  it('refuses a loopback name that the resolver bound beyond loopback, unless a token is set', async () => {
+    const address = parseListenAddress('console.localhost:8080');
+    expect(address.loopback).toBe(true);
+    expect(() => requireBoundLoopback(address, '10.1.2.3', undefined)).toThrow(/console\.token.*console\.localhost resolved to 10\.1\.2\.3, which is not a loopback address/);
+    expect(() => requireBoundLoopback(address, '10.1.2.3', 'token')).not.toThrow();
+    for (const ip of ['127.0.0.1', '127.0.1.1', '::1', '::ffff:127.0.0.1']) expect(() => requireBoundLoopback(address, ip, undefined), ip).not.toThrow();
+    // What the server binds for localhost here is checked the same way, and it is loopback.
+    const server = new ConsoleServer({ token: undefined });
+    try {
+      expect(await server.listen(parseListenAddress('localhost:0'))).toMatch(/^http:\/\/localhost:\d+$/);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -18,7 +18,7 @@ import { send, sendError } from '../http/respond.js';
 import { Router } from '../http/router.js';
 import { ConsoleMetrics } from '../metrics/console-metrics.js';
 import { checkConsoleToken } from './console-token.js';
-import { requireTokenBeyondLoopback, urlOf, type ListenAddress } from './listen-address.js';
+import { requireBoundLoopback, requireTokenBeyondLoopback, urlOf, type ListenAddress } from './listen-address.js';
 
 export interface ConsoleServerOptions {
   /**
@@ -106,6 +106,12 @@ export class ConsoleServer {
       });
     });
     const bound = this.#server.address() as AddressInfo;
+    try {
+      requireBoundLoopback(address, bound.address, this.options.token);
+    } catch (error) {
+      await new Promise((resolve) => this.#server.close(resolve));
+      throw error;
+    }
     this.#url = urlOf(address.host, bound.port);
     return this.#url;
   }

@@ -38,6 +38,19 @@ export function requireTokenBeyondLoopback(address: ListenAddress, token: string
   );
 }
 
+/**
+ * The address the server did bind must be loopback too when the name promised it: `localhost`
+ * or `x.localhost` is resolved by the system's resolver, which may be told otherwise (a hosts
+ * file, a DNS answer). Checked after binding, before any request is answered.
+ */
+export function requireBoundLoopback(address: ListenAddress, boundIp: string, token: string | undefined): void {
+  if (!address.loopback || token !== undefined || isLoopbackHost(boundIp)) return;
+  throw new ConfigError(
+    'console.token',
+    `is required: ${address.host} resolved to ${boundIp}, which is not a loopback address; set console.token (or TAKHIN_CONSOLE_TOKEN), or listen on 127.0.0.1`,
+  );
+}
+
 /** The URL a client on this machine uses to reach the console. */
 export function urlOf(host: string, port: number): string {
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
