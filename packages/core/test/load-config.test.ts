@@ -183,6 +183,42 @@ metrics: { enabled: true, port: 9090 }
     });
   });
 
+  it('keeps topics named like Object.prototype members (constructor, toString, __proto__) as topics, and changes no other object', async () => {
+    const path = await yamlFile(
+      'prototype-names.yaml',
+      `storage:
+  tiered:
+    topics:
+      constructor: { enabled: false }
+      toString: { cold.age.hours: 5 }
+      __proto__: { enabled: false }
+`,
+    );
+    const topics = loadConfig(path).storage.tiered.topics;
+    expect(Object.keys(topics).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(topics.constructor).toEqual({ enabled: false, coldAgeHours: 168, warmAgeHours: 72 });
+    expect(topics.toString).toEqual({ enabled: undefined, coldAgeHours: 5, warmAgeHours: 2.5 });
+    // A topic without a section inherits the global ages, whatever its name.
+    expect(loadConfig({}).storage.tiered.topics.valueOf).toBeUndefined();
+    expect(({} as Record<string, unknown>).enabled).toBeUndefined();
+    expect((Object as unknown as Record<string, unknown>).enabled).toBeUndefined();
+  });
+
+  it('refuses a __proto__ key wherever a setting is read, rather than setting the prototype of anything', async () => {
+    for (const [text, key] of [
+      ['storage.data.__proto__: 5\n', 'storage.data.__proto__'],
+      ['console:\n  __proto__: 5\n', 'console.__proto__'],
+    ] as const) {
+      const error = configError(await yamlFile('prototype-key.yaml', text));
+      expect(error.path).toBe(key);
+      expect(error.message).toMatch(/unknown key/);
+    }
+    // A third party's backend section is kept for its provider, under its own name.
+    const backends = loadConfig(await yamlFile('prototype-backend.yaml', 'storage.tiered.backend: __proto__\nstorage.tiered.__proto__.polluted: 1\n')).storage.tiered.backends;
+    expect(Object.keys(backends)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('refuses a topic section whose name Kafka would not allow, so it could never match', () => {
     for (const topic of ['../etc', 'a/b', 'café', '..']) {
       const error = configError({ storage: { tiered: { topics: { [topic]: { enabled: false } } } } });

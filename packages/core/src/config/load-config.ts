@@ -61,7 +61,7 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
   const data = withOrigin(() => parseConfigObject('storage.data', sections.data, DATA_SCHEMA));
   const tiered = withOrigin(() => parseConfigObject('storage.tiered', sections.tiered, TIERED_SCHEMA));
   const consoleSettings = withOrigin(() => parseConfigObject('console', sections.console, CONSOLE_SCHEMA));
-  const topics: Record<string, TopicOverride> = {};
+  const topics: Record<string, TopicOverride> = settingsRecord();
   for (const [topic, raw] of Object.entries(sections.topics)) {
     if (!isLegalTopicName(topic)) {
       throw new ConfigError(`storage.tiered.topics.${topic}`, `${quoteValue(topic)} is not a Kafka topic name (ASCII letters, digits, '.', '_' and '-', at most 249 characters), so no segment could ever match it`);
@@ -184,7 +184,7 @@ interface SortedLeaves {
 
 /** Puts each leaf into the section that validates it; a leaf no section owns is an error. */
 function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<string>): SortedLeaves {
-  const sorted: SortedLeaves = { data: {}, tiered: {}, console: {}, topics: {}, backends: {} };
+  const sorted: SortedLeaves = { data: settingsRecord(), tiered: settingsRecord(), console: settingsRecord(), topics: settingsRecord(), backends: settingsRecord() };
   for (const { path, value, topic } of leaves.values()) {
     const parts = path.split('.');
     if (BROKER_SECTIONS.some((section) => path === section || path.startsWith(`${section}.`))) continue;
@@ -200,9 +200,9 @@ function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<s
     } else if (parts[0] === 'storage' && parts[1] === 'tiered' && parts.length > 2) {
       const rest = path.slice('storage.tiered.'.length);
       if (topic !== undefined) {
-        (sorted.topics[topic.name] ??= {})[topic.key] = value;
+        (sorted.topics[topic.name] ??= settingsRecord())[topic.key] = value;
       } else if (backendNames.has(parts[2]!) && parts.length > 3) {
-        (sorted.backends[parts[2]!] ??= {})[parts.slice(3).join('.')] = value;
+        (sorted.backends[parts[2]!] ??= settingsRecord())[parts.slice(3).join('.')] = value;
       } else {
         if (!Object.hasOwn(TIERED_SCHEMA, rest)) throw unknownTieredKey(path, rest, backendNames);
         sorted.tiered[rest] = value;
@@ -212,6 +212,15 @@ function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<s
     }
   }
   return sorted;
+}
+
+/**
+ * A record keyed by names from the config (topics, backends, keys): without a prototype, so a
+ * topic named `constructor` or `__proto__` is a key like any other, neither found before it is
+ * set nor setting the prototype of every object in the process.
+ */
+function settingsRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** Whether `path` is a section this library reads (so its value must be a map, or null for empty). */
