@@ -407,6 +407,15 @@ console:
         'storage.tiered.s3.partSizeMb',
       );
     });
+
+    it('a backend section not in use, loaded without providers and given to createContainer (the README way)', () => {
+      const loaded = loadConfig({ storage: { data: { dir: '/data' }, tiered: { backend: 'fs', s3: { buckett: 'b', region: 'r' } } } });
+      expect(() => createContainer(loaded, [fsProvider, s3Provider])).toThrow(/"storage.tiered.s3.buckett": unknown key \(did you mean "bucket"\?\)/);
+      const wrongType = loadConfig({ storage: { data: { dir: '/data' }, tiered: { s3: { bucket: 5, region: 'r' } } } });
+      expect(() => createContainer(wrongType, [fsProvider, s3Provider])).toThrow(/"storage.tiered.s3.bucket": expected a string, got number/);
+      // A section whose provider is not given is left for that provider.
+      expect(() => createContainer(loaded, [fsProvider])).not.toThrow();
+    });
   });
 
   it('returns a frozen config', () => {
