@@ -176,6 +176,8 @@ describe('TieredStorage, the model', () => {
       ['orders.v1-events-0\\00000000000000000000.log', /contains "\\"/],
       ['orders.v1-events-0/00000000000000000000.index', /is not a <20-digit base offset>\.log file/],
       ['orders.v1-events-0/0.log', /is not a <20-digit base offset>\.log file/],
+      ['orders.v1-events-0/99999999999999999999.log', /its base offset 99999999999999999999 is beyond 2\^63 - 1, Kafka's largest offset$/],
+      ['orders.v1-events-0/09007199254740993000.log', /its base offset 9007199254740993000 is beyond 2\^53 - 1, the largest this library tracks$/],
       ['orders.v1-events/00000000000000000000.log', /is not a <topic>-<partition> folder/],
       ['orders.v1-events-0.abc-delete/00000000000000000000.log', /is not a <topic>-<partition> folder/],
       ['', /it is empty/],
