@@ -1,10 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLOCK,
+  DataDirLock,
   LOCK_FILE,
   PROTOCOL_OBSERVER,
   createContainer,
@@ -435,6 +438,46 @@ describe('TieredStorage, the model', () => {
     const again = await openTieredStorage(createContainer(config, [fsProvider]));
     opened.push(again);
     expect(JSON.parse(await readFile(join(dataDir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+  });
+
+  it('gives the lock to one of two processes starting together, whichever step of the first the second runs between', async () => {
+    const dataDir = join(work, `lock-race-${runs++}`);
+    await mkdir(dataDir, { recursive: true });
+    const promises = fs.promises as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const names = ['open', 'link', 'rename', 'writeFile', 'readFile', 'unlink'] as const;
+    const real = Object.fromEntries(names.map((name) => [name, promises[name]!]));
+    for (let step = 1; ; step++) {
+      await rm(join(dataDir, LOCK_FILE), { force: true });
+      // The first process's fs calls in its data dir are counted; after the step-th, the second runs its whole acquire.
+      let calls = 0;
+      let second: Promise<string> | undefined;
+      for (const name of names) {
+        promises[name] = async (...args: unknown[]) => {
+          const result = await real[name]!(...args);
+          if (second === undefined && String(args[0]).startsWith(dataDir) && ++calls === step) {
+            second = DataDirLock.acquire(dataDir).then(
+              () => 'locked',
+              (error: { code?: string }) => error.code ?? String(error),
+            );
+            await second;
+          }
+          return result;
+        };
+      }
+      syncBuiltinESMExports();
+      let first: string;
+      try {
+        first = await DataDirLock.acquire(dataDir).then(
+          () => 'locked',
+          (error: { code?: string }) => error.code ?? String(error),
+        );
+      } finally {
+        Object.assign(promises, real);
+        syncBuiltinESMExports();
+      }
+      if (second === undefined) break; // the first acquire made fewer calls: every step was tried
+      expect([first, await second].sort(), `the second process run after step ${step} of the first`).toEqual(['DATA_DIR_LOCKED', 'locked']);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { open, readFile, unlink } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, open, readFile, unlink } from 'node:fs/promises';
 import { TieringError } from '../errors/tiering-error.js';
 
 /** Who holds a data dir: written into its lock file, so another process can say who, or find them. */
@@ -30,10 +31,7 @@ export class DataDirLock {
     const owner: DataDirOwner = { ...details, pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const handle = await open(path, 'wx');
-        await handle.writeFile(`${JSON.stringify(owner)}\n`);
-        await handle.sync();
-        await handle.close();
+        await createWith(path, `${JSON.stringify(owner)}\n`);
         return new DataDirLock(path, owner);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -57,6 +55,26 @@ export class DataDirLock {
   async release(): Promise<void> {
     const holder = await readFile(this.path, 'utf8').catch(() => '');
     if (holder.includes(`"pid":${this.owner.pid},`)) await unlink(this.path).catch(() => {});
+  }
+}
+
+/**
+ * Creates `path` holding `text`, or fails with EEXIST; it never exists without its text. Created
+ * empty and then written, a lock read in between names no owner and looks left by a crash, so a
+ * second process starting at that moment would take it over and both would hold the data dir.
+ * So the text goes into a file of this attempt's own, which is then linked into place.
+ */
+async function createWith(path: string, text: string): Promise<void> {
+  const draft = `${path}.${process.pid}.${randomUUID()}`;
+  const handle = await open(draft, 'wx');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+    await handle.close();
+    await link(draft, path);
+  } finally {
+    await handle.close().catch(() => {});
+    await unlink(draft).catch(() => {});
   }
 }
 
