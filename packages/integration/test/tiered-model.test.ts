@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -440,7 +440,10 @@ describe('TieredStorage, the model', () => {
     expect(JSON.parse(await readFile(join(dataDir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
   });
 
-  it('gives the lock to one of two processes starting together, whichever step of the first the second runs between', async () => {
+  it.each([
+    ['no lock', undefined],
+    ["a dead process's lock", JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: 'yesterday' })],
+  ])('gives the lock to one of two processes starting together over %s, whichever step of the first the second runs between', async (_, left) => {
     const dataDir = join(work, `lock-race-${runs++}`);
     await mkdir(dataDir, { recursive: true });
     const promises = fs.promises as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -448,6 +451,7 @@ describe('TieredStorage, the model', () => {
     const real = Object.fromEntries(names.map((name) => [name, promises[name]!]));
     for (let step = 1; ; step++) {
       await rm(join(dataDir, LOCK_FILE), { force: true });
+      if (left !== undefined) await writeFile(join(dataDir, LOCK_FILE), left);
       // The first process's fs calls in its data dir are counted; after the step-th, the second runs its whole acquire.
       let calls = 0;
       let second: Promise<string> | undefined;
@@ -477,6 +481,7 @@ describe('TieredStorage, the model', () => {
       }
       if (second === undefined) break; // the first acquire made fewer calls: every step was tried
       expect([first, await second].sort(), `the second process run after step ${step} of the first`).toEqual(['DATA_DIR_LOCKED', 'locked']);
+      expect(await readdir(dataDir), 'only the lock is left').toEqual([LOCK_FILE]);
     }
   });
 });
