@@ -345,6 +345,17 @@ console:
       );
     });
 
+    it("a bad value a backend's environment variable set names the variable, loaded with the providers or not", () => {
+      const env = { TAKHIN_STORAGE_TIERED_BACKEND: 's3', TAKHIN_STORAGE_TIERED_S3_BUCKET: 'b', TAKHIN_STORAGE_TIERED_S3_REGION: 'r', TAKHIN_STORAGE_TIERED_S3_PART_SIZE_MB: 'big' };
+      const expected = 'invalid configuration "storage.tiered.s3.partSizeMb": expected a decimal number, got "big" (set by environment variable TAKHIN_STORAGE_TIERED_S3_PART_SIZE_MB)';
+      expect(configError({}, env, [s3Provider]).message).toBe(expected);
+      expect(() => createContainer(loadConfig({}, { env }), [s3Provider])).toThrow(expected);
+      // A value from the file is named as the file's.
+      expect(() => createContainer(loadConfig({ 'storage.tiered.backend': 's3', 'storage.tiered.s3': { bucket: 'b', region: 'r', partSizeMb: 'big' } }), [s3Provider])).toThrow(
+        'invalid configuration "storage.tiered.s3.partSizeMb": expected a decimal number, got "big"',
+      );
+    });
+
     it('an unknown environment variable under our prefixes, with a suggestion', () => {
       expect(configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOUR: '3' }).message).toMatch(
         /"TAKHIN_STORAGE_TIERED_COLD_AGE_HOUR": unknown environment variable \(did you mean TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS\?\)/,

@@ -50,11 +50,12 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
   }
 
   const sections = sortLeaves(leaves, backendNames);
+  const originOf = (path: string) => leaves.get(path)?.origin;
   const withOrigin = <T>(parse: () => T): T => {
     try {
       return parse();
     } catch (error) {
-      throw attachOrigin(error, leaves);
+      throw attachOrigin(error, originOf);
     }
   };
 
@@ -106,7 +107,7 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
     throw fsRootWithoutDataDir();
   }
   for (const provider of options.providers ?? []) {
-    if (backends[provider.name] !== undefined || provider.name === tiered.backend) provider.parseConfig(backends[provider.name] ?? {});
+    if (backends[provider.name] !== undefined || provider.name === tiered.backend) withOrigin(() => provider.parseConfig(backends[provider.name] ?? {}));
   }
 
   const config: TakhinConfig = {
@@ -141,13 +142,29 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
     },
     console: { listen: consoleSettings.listen, token: consoleSettings.token },
   };
-  Object.defineProperty(config, LOADED, { value: true });
+  // Marks the config as loaded, and keeps which settings the environment set, for errors found later.
+  const fromEnvironment = new Map([...leaves.values()].filter((leaf) => leaf.origin.startsWith('environment')).map((leaf) => [leaf.path, leaf.origin]));
+  Object.defineProperty(config, LOADED, { value: fromEnvironment });
   return deepFreeze(config);
 }
 
 /** Whether `value` came from `loadConfig` (and so is validated and complete). */
 export function isLoadedConfig(value: unknown): value is TakhinConfig {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LOADED] === true;
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LOADED] instanceof Map;
+}
+
+/**
+ * `provider`'s section of a loaded config, parsed by the provider. A bad value that an
+ * environment variable set is named with the variable, as `loadConfig`'s own errors are: the
+ * file the user reads has no such key.
+ */
+export function parseBackendSection(config: TakhinConfig, provider: BackendProvider): unknown {
+  const fromEnvironment = (config as unknown as Record<symbol, ReadonlyMap<string, string> | undefined>)[LOADED];
+  try {
+    return provider.parseConfig(config.storage.tiered.backends[provider.name] ?? {});
+  } catch (error) {
+    throw attachOrigin(error, (path) => fromEnvironment?.get(path));
+  }
 }
 
 /**
@@ -316,9 +333,9 @@ function pathFrom(base: string, leaves: Map<string, ConfigLeaf>, key: string, va
 }
 
 /** Re-throws a `ConfigError` with the environment variable that set the value, if one did. */
-function attachOrigin(error: unknown, leaves: Map<string, ConfigLeaf>): unknown {
+function attachOrigin(error: unknown, originOf: (path: string) => string | undefined): unknown {
   if (!(error instanceof ConfigError)) return error;
-  const origin = leaves.get(error.path)?.origin;
+  const origin = originOf(error.path);
   if (origin === undefined || !origin.startsWith('environment')) return error;
   const reason = error.message.replace(/^invalid configuration "[^"]*": /, '');
   return new ConfigError(error.path, `${reason} (set by ${origin})`);
