@@ -296,6 +296,20 @@ console:
       expect(configError({ storage: { tiered: { s4: { bucket: 'b' } } } }).message).toMatch(/"storage.tiered.s4.bucket": unknown key \(did you mean "storage.tiered.s3.bucket"\?\)/);
     });
 
+    it("a value YAML gives as a set, an ordered map, bytes or a date, rather than setting nothing", async () => {
+      for (const [text, path, got] of [
+        ['storage.tiered.cold.age.hours: !!set { a, b }\n', 'storage.tiered.cold.age.hours', 'a Set'],
+        ['storage:\n  tiered: !!omap [ { enabled: true } ]\n', 'storage.tiered', 'a Map'],
+        ['storage.tiered.cold.age.hours: !!binary aGVsbG8=\n', 'storage.tiered.cold.age.hours', 'a Buffer'],
+        ['storage.tiered.cold.age.hours: 2001-12-14\n', 'storage.tiered.cold.age.hours', '"2001-12-14"'],
+        ['storage.tiered.cold.age.hours: !!timestamp 2001-12-14\n', 'storage.tiered.cold.age.hours', 'a Date'],
+      ] as const) {
+        const error = configError(await yamlFile('yaml-collection.yaml', text));
+        expect(error.path).toBe(path);
+        expect(error.message).toContain(`got ${got}`);
+      }
+    });
+
     it('a misspelt section, even an empty one', () => {
       expect(configError({ storge: {} }).message).toMatch(/"storge": unknown key.*did you mean "storage"/);
     });
