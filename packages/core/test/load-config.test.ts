@@ -183,6 +183,42 @@ metrics: { enabled: true, port: 9090 }
     });
   });
 
+  it('keeps topics named like Object.prototype members (constructor, toString, __proto__) as topics, and changes no other object', async () => {
+    const path = await yamlFile(
+      'prototype-names.yaml',
+      `storage:
+  tiered:
+    topics:
+      constructor: { enabled: false }
+      toString: { cold.age.hours: 5 }
+      __proto__: { enabled: false }
+`,
+    );
+    const topics = loadConfig(path).storage.tiered.topics;
+    expect(Object.keys(topics).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(topics.constructor).toEqual({ enabled: false, coldAgeHours: 168, warmAgeHours: 72 });
+    expect(topics.toString).toEqual({ enabled: undefined, coldAgeHours: 5, warmAgeHours: 2.5 });
+    // A topic without a section inherits the global ages, whatever its name.
+    expect(loadConfig({}).storage.tiered.topics.valueOf).toBeUndefined();
+    expect(({} as Record<string, unknown>).enabled).toBeUndefined();
+    expect((Object as unknown as Record<string, unknown>).enabled).toBeUndefined();
+  });
+
+  it('refuses a __proto__ key wherever a setting is read, rather than setting the prototype of anything', async () => {
+    for (const [text, key] of [
+      ['storage.data.__proto__: 5\n', 'storage.data.__proto__'],
+      ['console:\n  __proto__: 5\n', 'console.__proto__'],
+    ] as const) {
+      const error = configError(await yamlFile('prototype-key.yaml', text));
+      expect(error.path).toBe(key);
+      expect(error.message).toMatch(/unknown key/);
+    }
+    // A third party's backend section is kept for its provider, under its own name.
+    const backends = loadConfig(await yamlFile('prototype-backend.yaml', 'storage.tiered.backend: __proto__\nstorage.tiered.__proto__.polluted: 1\n')).storage.tiered.backends;
+    expect(Object.keys(backends)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('refuses a topic section whose name Kafka would not allow, so it could never match', () => {
     for (const topic of ['../etc', 'a/b', 'café', '..']) {
       const error = configError({ storage: { tiered: { topics: { [topic]: { enabled: false } } } } });
@@ -260,6 +296,20 @@ console:
       expect(configError({ storage: { tiered: { s4: { bucket: 'b' } } } }).message).toMatch(/"storage.tiered.s4.bucket": unknown key \(did you mean "storage.tiered.s3.bucket"\?\)/);
     });
 
+    it("a value YAML gives as a set, an ordered map, bytes or a date, rather than setting nothing", async () => {
+      for (const [text, path, got] of [
+        ['storage.tiered.cold.age.hours: !!set { a, b }\n', 'storage.tiered.cold.age.hours', 'a Set'],
+        ['storage:\n  tiered: !!omap [ { enabled: true } ]\n', 'storage.tiered', 'a Map'],
+        ['storage.tiered.cold.age.hours: !!binary aGVsbG8=\n', 'storage.tiered.cold.age.hours', 'a Buffer'],
+        ['storage.tiered.cold.age.hours: 2001-12-14\n', 'storage.tiered.cold.age.hours', '"2001-12-14"'],
+        ['storage.tiered.cold.age.hours: !!timestamp 2001-12-14\n', 'storage.tiered.cold.age.hours', 'a Date'],
+      ] as const) {
+        const error = configError(await yamlFile('yaml-collection.yaml', text));
+        expect(error.path).toBe(path);
+        expect(error.message).toContain(`got ${got}`);
+      }
+    });
+
     it('a misspelt section, even an empty one', () => {
       expect(configError({ storge: {} }).message).toMatch(/"storge": unknown key.*did you mean "storage"/);
     });
@@ -306,6 +356,17 @@ console:
       const error = configError({}, { TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS: 'abc' });
       expect(error.message).toBe(
         'invalid configuration "storage.tiered.cold.age.hours": expected a decimal number, got "abc" (set by environment variable TAKHIN_STORAGE_TIERED_COLD_AGE_HOURS)',
+      );
+    });
+
+    it("a bad value a backend's environment variable set names the variable, loaded with the providers or not", () => {
+      const env = { TAKHIN_STORAGE_TIERED_BACKEND: 's3', TAKHIN_STORAGE_TIERED_S3_BUCKET: 'b', TAKHIN_STORAGE_TIERED_S3_REGION: 'r', TAKHIN_STORAGE_TIERED_S3_PART_SIZE_MB: 'big' };
+      const expected = 'invalid configuration "storage.tiered.s3.partSizeMb": expected a decimal number, got "big" (set by environment variable TAKHIN_STORAGE_TIERED_S3_PART_SIZE_MB)';
+      expect(configError({}, env, [s3Provider]).message).toBe(expected);
+      expect(() => createContainer(loadConfig({}, { env }), [s3Provider])).toThrow(expected);
+      // A value from the file is named as the file's.
+      expect(() => createContainer(loadConfig({ 'storage.tiered.backend': 's3', 'storage.tiered.s3': { bucket: 'b', region: 'r', partSizeMb: 'big' } }), [s3Provider])).toThrow(
+        'invalid configuration "storage.tiered.s3.partSizeMb": expected a decimal number, got "big"',
       );
     });
 
@@ -370,6 +431,15 @@ console:
       expect(configError({ storage: { tiered: { backend: 's3', s3: { bucket: 'b', region: 'r', partSizeMb: 1 } } } }, {}, [s3Provider]).path).toBe(
         'storage.tiered.s3.partSizeMb',
       );
+    });
+
+    it('a backend section not in use, loaded without providers and given to createContainer (the README way)', () => {
+      const loaded = loadConfig({ storage: { data: { dir: '/data' }, tiered: { backend: 'fs', s3: { buckett: 'b', region: 'r' } } } });
+      expect(() => createContainer(loaded, [fsProvider, s3Provider])).toThrow(/"storage.tiered.s3.buckett": unknown key \(did you mean "bucket"\?\)/);
+      const wrongType = loadConfig({ storage: { data: { dir: '/data' }, tiered: { s3: { bucket: 5, region: 'r' } } } });
+      expect(() => createContainer(wrongType, [fsProvider, s3Provider])).toThrow(/"storage.tiered.s3.bucket": expected a string, got number/);
+      // A section whose provider is not given is left for that provider.
+      expect(() => createContainer(loaded, [fsProvider])).not.toThrow();
     });
   });
 

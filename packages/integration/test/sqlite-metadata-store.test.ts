@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs, { realpathSync, statSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
-import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -166,7 +166,33 @@ describe('SqliteMetadataStore', () => {
   it('refuses a file that is not SQLite with a clear error', async () => {
     const path = join(dir, 'garbage.db');
     await import('node:fs/promises').then((fs) => fs.writeFile(path, 'this is not a database, just text long enough to have a header'));
-    await expect(new SqliteMetadataStore(path).records()[Symbol.asyncIterator]().next()).rejects.toThrow(/cannot open the metadata file .*garbage.db/);
+    await expect(new SqliteMetadataStore(path).records()[Symbol.asyncIterator]().next()).rejects.toThrow(/cannot open the metadata file .*garbage.db: file is not a database\. The file is damaged: move it/);
+  });
+
+  it('names the file, and what to do, when its pages are damaged past the header (a read fails, not the open)', async () => {
+    const path = join(dir, 'damaged.db');
+    const writer = new SqliteMetadataStore(path);
+    await writer.commit(Array.from({ length: 5000 }, (_, i) => ({ put: sampleRecord(10_000 + i) })));
+    await writer.close();
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    db.close();
+    // A bad disk: 8 KiB in the middle of the table written over.
+    const bytes = await readFile(path);
+    bytes.fill(0xab, bytes.length / 2, bytes.length / 2 + 8192);
+    await writeFile(path, bytes);
+    const store = new SqliteMetadataStore(path);
+    try {
+      const error = await collect(store.records()).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(TieringError);
+      expect(error).toMatchObject({ code: 'METADATA_FAILURE' });
+      expect((error as Error).message).toMatch(/^cannot read the metadata file .*damaged\.db: database disk image is malformed\. The file is damaged: move it .* aside and run `takhin-tiered rebuild`/);
+    } finally {
+      await store.close();
+    }
   });
 });
 

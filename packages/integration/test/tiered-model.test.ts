@@ -1,10 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { cp, lstat, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLOCK,
+  DataDirLock,
   LOCK_FILE,
   PROTOCOL_OBSERVER,
   createContainer,
@@ -176,6 +179,8 @@ describe('TieredStorage, the model', () => {
       ['orders.v1-events-0\\00000000000000000000.log', /contains "\\"/],
       ['orders.v1-events-0/00000000000000000000.index', /is not a <20-digit base offset>\.log file/],
       ['orders.v1-events-0/0.log', /is not a <20-digit base offset>\.log file/],
+      ['orders.v1-events-0/99999999999999999999.log', /its base offset 99999999999999999999 is beyond 2\^63 - 1, Kafka's largest offset$/],
+      ['orders.v1-events-0/09007199254740993000.log', /its base offset 9007199254740993000 is beyond 2\^53 - 1, the largest this library tracks$/],
       ['orders.v1-events/00000000000000000000.log', /is not a <topic>-<partition> folder/],
       ['orders.v1-events-0.abc-delete/00000000000000000000.log', /is not a <topic>-<partition> folder/],
       ['', /it is empty/],
@@ -433,6 +438,51 @@ describe('TieredStorage, the model', () => {
     const again = await openTieredStorage(createContainer(config, [fsProvider]));
     opened.push(again);
     expect(JSON.parse(await readFile(join(dataDir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+  });
+
+  it.each([
+    ['no lock', undefined],
+    ["a dead process's lock", JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), startedAt: 'yesterday' })],
+  ])('gives the lock to one of two processes starting together over %s, whichever step of the first the second runs between', async (_, left) => {
+    const dataDir = join(work, `lock-race-${runs++}`);
+    await mkdir(dataDir, { recursive: true });
+    const promises = fs.promises as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const names = ['open', 'link', 'rename', 'writeFile', 'readFile', 'unlink'] as const;
+    const real = Object.fromEntries(names.map((name) => [name, promises[name]!]));
+    for (let step = 1; ; step++) {
+      await rm(join(dataDir, LOCK_FILE), { force: true });
+      if (left !== undefined) await writeFile(join(dataDir, LOCK_FILE), left);
+      // The first process's fs calls in its data dir are counted; after the step-th, the second runs its whole acquire.
+      let calls = 0;
+      let second: Promise<string> | undefined;
+      for (const name of names) {
+        promises[name] = async (...args: unknown[]) => {
+          const result = await real[name]!(...args);
+          if (second === undefined && String(args[0]).startsWith(dataDir) && ++calls === step) {
+            second = DataDirLock.acquire(dataDir).then(
+              () => 'locked',
+              (error: { code?: string }) => error.code ?? String(error),
+            );
+            await second;
+          }
+          return result;
+        };
+      }
+      syncBuiltinESMExports();
+      let first: string;
+      try {
+        first = await DataDirLock.acquire(dataDir).then(
+          () => 'locked',
+          (error: { code?: string }) => error.code ?? String(error),
+        );
+      } finally {
+        Object.assign(promises, real);
+        syncBuiltinESMExports();
+      }
+      if (second === undefined) break; // the first acquire made fewer calls: every step was tried
+      expect([first, await second].sort(), `the second process run after step ${step} of the first`).toEqual(['DATA_DIR_LOCKED', 'locked']);
+      expect(await readdir(dataDir), 'only the lock is left').toEqual([LOCK_FILE]);
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error.js';
+import { isMap } from './config-tree.js';
 import { quoteValue } from './quote-value.js';
 
 /** One config key's rule. Numbers and booleans also accept their string forms (env overrides). */
@@ -108,7 +109,11 @@ function assertHttpUrl(path: string, value: string, originOnly: boolean): void {
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'string' ? quoteValue(value) : Array.isArray(value) ? 'an array' : typeof value;
+  if (typeof value === 'string') return quoteValue(value);
+  if (Array.isArray(value)) return 'an array';
+  // A YAML !!set, !!omap, !!binary or !!timestamp: say which.
+  if (typeof value === 'object' && value !== null && !isMap(value)) return `a ${value.constructor.name}`;
+  return typeof value;
 }
 
 /** The known key within edit distance 2 of `key`, if any. */

@@ -56,14 +56,24 @@ export function flattenConfigTree(tree: unknown, origin: string): Map<string, Co
   }
 }
 
+/**
+ * Whether `value` is a map of settings: a plain object. YAML's other collections (`!!set`,
+ * `!!omap`, `!!binary`, `!!timestamp`) parse to a Set, a Map, a Uint8Array or a Date, whose
+ * entries are no own keys: walked as maps they set nothing, and what the user wrote vanished.
+ */
 export function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isYamlValue(value);
+}
+
+/** A value YAML gives as an object that is not a map of settings. */
+function isYamlValue(value: object): boolean {
+  return value instanceof Date || value instanceof Map || value instanceof Set || ArrayBuffer.isView(value);
 }
 
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return quoteValue(value);
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
-  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'object') return isMap(value) ? 'a map' : `a ${value.constructor?.name ?? 'object'}`;
   return `${typeof value} ${String(value)}`;
 }

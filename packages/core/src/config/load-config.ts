@@ -50,18 +50,19 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
   }
 
   const sections = sortLeaves(leaves, backendNames);
+  const originOf = (path: string) => leaves.get(path)?.origin;
   const withOrigin = <T>(parse: () => T): T => {
     try {
       return parse();
     } catch (error) {
-      throw attachOrigin(error, leaves);
+      throw attachOrigin(error, originOf);
     }
   };
 
   const data = withOrigin(() => parseConfigObject('storage.data', sections.data, DATA_SCHEMA));
   const tiered = withOrigin(() => parseConfigObject('storage.tiered', sections.tiered, TIERED_SCHEMA));
   const consoleSettings = withOrigin(() => parseConfigObject('console', sections.console, CONSOLE_SCHEMA));
-  const topics: Record<string, TopicOverride> = {};
+  const topics: Record<string, TopicOverride> = settingsRecord();
   for (const [topic, raw] of Object.entries(sections.topics)) {
     if (!isLegalTopicName(topic)) {
       throw new ConfigError(`storage.tiered.topics.${topic}`, `${quoteValue(topic)} is not a Kafka topic name (ASCII letters, digits, '.', '_' and '-', at most 249 characters), so no segment could ever match it`);
@@ -106,7 +107,7 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
     throw fsRootWithoutDataDir();
   }
   for (const provider of options.providers ?? []) {
-    if (backends[provider.name] !== undefined || provider.name === tiered.backend) provider.parseConfig(backends[provider.name] ?? {});
+    if (backends[provider.name] !== undefined || provider.name === tiered.backend) withOrigin(() => provider.parseConfig(backends[provider.name] ?? {}));
   }
 
   const config: TakhinConfig = {
@@ -141,13 +142,29 @@ export function loadConfig(source: string | Record<string, unknown>, options: Lo
     },
     console: { listen: consoleSettings.listen, token: consoleSettings.token },
   };
-  Object.defineProperty(config, LOADED, { value: true });
+  // Marks the config as loaded, and keeps which settings the environment set, for errors found later.
+  const fromEnvironment = new Map([...leaves.values()].filter((leaf) => leaf.origin.startsWith('environment')).map((leaf) => [leaf.path, leaf.origin]));
+  Object.defineProperty(config, LOADED, { value: fromEnvironment });
   return deepFreeze(config);
 }
 
 /** Whether `value` came from `loadConfig` (and so is validated and complete). */
 export function isLoadedConfig(value: unknown): value is TakhinConfig {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LOADED] === true;
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[LOADED] instanceof Map;
+}
+
+/**
+ * `provider`'s section of a loaded config, parsed by the provider. A bad value that an
+ * environment variable set is named with the variable, as `loadConfig`'s own errors are: the
+ * file the user reads has no such key.
+ */
+export function parseBackendSection(config: TakhinConfig, provider: BackendProvider): unknown {
+  const fromEnvironment = (config as unknown as Record<symbol, ReadonlyMap<string, string> | undefined>)[LOADED];
+  try {
+    return provider.parseConfig(config.storage.tiered.backends[provider.name] ?? {});
+  } catch (error) {
+    throw attachOrigin(error, (path) => fromEnvironment?.get(path));
+  }
 }
 
 /**
@@ -184,7 +201,7 @@ interface SortedLeaves {
 
 /** Puts each leaf into the section that validates it; a leaf no section owns is an error. */
 function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<string>): SortedLeaves {
-  const sorted: SortedLeaves = { data: {}, tiered: {}, console: {}, topics: {}, backends: {} };
+  const sorted: SortedLeaves = { data: settingsRecord(), tiered: settingsRecord(), console: settingsRecord(), topics: settingsRecord(), backends: settingsRecord() };
   for (const { path, value, topic } of leaves.values()) {
     const parts = path.split('.');
     if (BROKER_SECTIONS.some((section) => path === section || path.startsWith(`${section}.`))) continue;
@@ -200,9 +217,9 @@ function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<s
     } else if (parts[0] === 'storage' && parts[1] === 'tiered' && parts.length > 2) {
       const rest = path.slice('storage.tiered.'.length);
       if (topic !== undefined) {
-        (sorted.topics[topic.name] ??= {})[topic.key] = value;
+        (sorted.topics[topic.name] ??= settingsRecord())[topic.key] = value;
       } else if (backendNames.has(parts[2]!) && parts.length > 3) {
-        (sorted.backends[parts[2]!] ??= {})[parts.slice(3).join('.')] = value;
+        (sorted.backends[parts[2]!] ??= settingsRecord())[parts.slice(3).join('.')] = value;
       } else {
         if (!Object.hasOwn(TIERED_SCHEMA, rest)) throw unknownTieredKey(path, rest, backendNames);
         sorted.tiered[rest] = value;
@@ -212,6 +229,15 @@ function sortLeaves(leaves: Map<string, ConfigLeaf>, backendNames: ReadonlySet<s
     }
   }
   return sorted;
+}
+
+/**
+ * A record keyed by names from the config (topics, backends, keys): without a prototype, so a
+ * topic named `constructor` or `__proto__` is a key like any other, neither found before it is
+ * set nor setting the prototype of every object in the process.
+ */
+function settingsRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** Whether `path` is a section this library reads (so its value must be a map, or null for empty). */
@@ -307,9 +333,9 @@ function pathFrom(base: string, leaves: Map<string, ConfigLeaf>, key: string, va
 }
 
 /** Re-throws a `ConfigError` with the environment variable that set the value, if one did. */
-function attachOrigin(error: unknown, leaves: Map<string, ConfigLeaf>): unknown {
+function attachOrigin(error: unknown, originOf: (path: string) => string | undefined): unknown {
   if (!(error instanceof ConfigError)) return error;
-  const origin = leaves.get(error.path)?.origin;
+  const origin = originOf(error.path);
   if (origin === undefined || !origin.startsWith('environment')) return error;
   const reason = error.message.replace(/^invalid configuration "[^"]*": /, '');
   return new ConfigError(error.path, `${reason} (set by ${origin})`);

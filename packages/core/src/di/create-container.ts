@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { container as globalContainer, instanceCachingFactory, Lifecycle, type DependencyContainer } from 'tsyringe';
-import { fsRootWithoutDataDir, isLoadedConfig, loadConfig } from '../config/load-config.js';
+import { fsRootWithoutDataDir, isLoadedConfig, loadConfig, parseBackendSection } from '../config/load-config.js';
 import type { TakhinConfig } from '../config/takhin-config.js';
 import { retrySettingsOf, type BackendProvider } from '../contracts/backend-provider.js';
 import type { RetryPolicy } from '../retry/retry-policy.js';
@@ -49,7 +49,8 @@ export const BUILT_IN_POLICY_RULES = [ActiveSegmentRule, InternalTopicRule, Topi
  * `STORE_METRICS`, `COLD_STORE` (core's full store stack around the provider's driver: checks,
  * retries with `RETRY_POLICY`, metrics), `METADATA_STORE`, the built-in
  * `POLICY_RULES`, `CLOCK`, `TRANSFER_WORKERS`, the `PolicyEngine` and `TieredStorage`. The backend
- * section is validated now, so a bad key fails here with its path. Register anything of your
+ * sections of the given providers, in use or not, are validated now, so a bad key fails here with
+ * its path. Register anything of your
  * own on the returned container (a store, a rule, a clock) before `openTieredStorage`.
  */
 export function createContainer(
@@ -61,7 +62,10 @@ export function createContainer(
   const settings = loaded.storage.tiered;
   const provider = chooseProvider(settings.backend, providers);
   if (provider.name === 'fs' && settings.backends.fs === undefined && loaded.storage.data.dir === undefined) throw fsRootWithoutDataDir();
-  const backendConfig = provider.parseConfig(settings.backends[provider.name] ?? {});
+  const backendConfig = parseBackendSection(loaded, provider);
+  // The other backends' sections too, as loadConfig does given the providers: a typo in a section
+  // not in use yet would otherwise surface only on the day the backend is switched to it.
+  for (const other of providers) if (other !== provider && settings.backends[other.name] !== undefined) parseBackendSection(loaded, other);
 
   const container = (options.parent ?? globalContainer).createChildContainer();
   container.register(TAKHIN_CONFIG, { useValue: loaded });

@@ -9,6 +9,9 @@ import { TieringError } from '../errors/tiering-error.js';
 /** SQLite's primary result codes that mean the file cannot be written by this process. */
 const SQLITE_PERM = 3;
 const SQLITE_READONLY = 8;
+/** ... and the ones that mean its content is damaged (a bad disk, a file cut short or written over). */
+const SQLITE_CORRUPT = 11;
+const SQLITE_NOTADB = 26;
 
 /**
  * Writes (and rolls back) the schema version: a file this process may only read (its owner, its
@@ -78,6 +81,18 @@ export function isReadOnly(error: unknown): boolean {
   return typeof code === 'number' && ((code & 0xff) === SQLITE_READONLY || (code & 0xff) === SQLITE_PERM);
 }
 
+/** What to do about a damaged file, when `error` says the file is damaged; otherwise nothing. */
+export function damagedHint(error: unknown): string {
+  const code = (error as { errcode?: unknown }).errcode;
+  if (typeof code !== 'number' || ((code & 0xff) !== SQLITE_CORRUPT && (code & 0xff) !== SQLITE_NOTADB)) return '';
+  return ". The file is damaged: move it (with its -wal and -shm) aside and run `takhin-tiered rebuild` to recreate the archived segments' records from the cold store";
+}
+
+/** A read SQLite failed (a damaged file, an I/O error), as `METADATA_FAILURE` naming the file. */
+export function readFailure(path: string, error: unknown): TieringError {
+  return new TieringError('METADATA_FAILURE', `cannot read the metadata file ${path}: ${(error as Error).message}${damagedHint(error)}`, undefined, { cause: error });
+}
+
 /** A write SQLite refused, as `METADATA_FAILURE` naming the file; a read-only one says what must be writable. */
 export function writeFailure(path: string, error: unknown): TieringError {
   const reason = (error as Error).message;
@@ -89,5 +104,5 @@ export function writeFailure(path: string, error: unknown): TieringError {
       { cause: error },
     );
   }
-  return new TieringError('METADATA_FAILURE', `cannot write the metadata file ${path}: ${reason}`, undefined, { cause: error });
+  return new TieringError('METADATA_FAILURE', `cannot write the metadata file ${path}: ${reason}${damagedHint(error)}`, undefined, { cause: error });
 }

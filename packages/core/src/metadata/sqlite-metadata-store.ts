@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { TieringError } from '../errors/tiering-error.js';
 import { fsyncPathSync, syncDirectorySync } from '../transfer/sync-directory.js';
-import { bindToDataDir, checkWritable, inTransaction, isReadOnly, writeFailure } from './sqlite-file.js';
+import { bindToDataDir, checkWritable, damagedHint, inTransaction, isReadOnly, readFailure, writeFailure } from './sqlite-file.js';
 import { versionConflict } from './metadata-conflict.js';
 import type { MetadataStore, MetadataWrite, RecordFilter } from './metadata-store.js';
 import { RECORD_PAGE_SIZE } from './record-pages.js';
@@ -147,7 +147,12 @@ export class SqliteMetadataStore implements MetadataStore {
     const page = db.prepare(`SELECT ${SELECTED} FROM segments WHERE ${where.join(' AND ')} ORDER BY path LIMIT ${RECORD_PAGE_SIZE}`);
     page.setReturnArrays(true);
     for (let after = ''; ; ) {
-      const rows = page.all(after, ...params) as unknown as Row[];
+      let rows: Row[];
+      try {
+        rows = page.all(after, ...params) as unknown as Row[];
+      } catch (error) {
+        throw readFailure(this.path, error);
+      }
       if (rows.length === 0) return;
       const records = new Array<SegmentRecord>(rows.length);
       for (let i = 0; i < rows.length; i++) records[i] = fromRow(rows[i]!, this.#topicIds);
@@ -158,7 +163,13 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async get(path: string): Promise<SegmentRecord | undefined> {
-    const row = this.#open().get.get(path) as unknown as Row | undefined;
+    const { get } = this.#open();
+    let row: Row | undefined;
+    try {
+      row = get.get(path) as unknown as Row | undefined;
+    } catch (error) {
+      throw readFailure(this.path, error);
+    }
     return row && fromRow(row, this.#topicIds);
   }
 
@@ -250,7 +261,7 @@ export class SqliteMetadataStore implements MetadataStore {
       db?.close();
       if (error instanceof TieringError) throw error;
       if (isReadOnly(error)) throw writeFailure(this.path, error);
-      throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${this.path}: ${(error as Error).message}`, undefined, { cause: error });
+      throw new TieringError('METADATA_FAILURE', `cannot open the metadata file ${this.path}: ${(error as Error).message}${damagedHint(error)}`, undefined, { cause: error });
     }
     this.#wal = wal;
     const get = db.prepare(`SELECT ${SELECTED} FROM segments WHERE path = ?`);

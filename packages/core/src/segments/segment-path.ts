@@ -68,6 +68,11 @@ export function parseSegmentPath(input: unknown): SegmentId {
   const partition = parsePartitionDir(parts[0]!);
   if (!partition) return fail(`"${parts[0]}" is not a <topic>-<partition> folder`);
   const file = segmentFileOf(parts[1]!);
-  if (!file || file.extension !== 'log') return fail(`"${parts[1]}" is not a <20-digit base offset>.log file`);
+  if (!file || file.extension !== 'log') {
+    // Twenty digits all the same, but an offset Kafka never gives (beyond int64) or this library cannot hold exactly.
+    const digits = /^(\d{20})\.log$/.exec(parts[1]!)?.[1];
+    if (digits !== undefined) return fail(`its base offset ${BigInt(digits)} is beyond ${parseSegmentFileName(parts[1]!) ? '2^53 - 1, the largest this library tracks' : "2^63 - 1, Kafka's largest offset"}`);
+    return fail(`"${parts[1]}" is not a <20-digit base offset>.log file`);
+  }
   return { path: input, topic: partition.topic, partition: partition.partition, baseOffset: file.baseOffset };
 }
