@@ -49,6 +49,21 @@ describe('takhin-tiered CLI', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  it('on a Node without node:sqlite says which Node it needs and how to get it (exit 3), instead of a stack trace', async () => {
+    // The Node these tests run on is recent; the bin is shown an older version number before it starts.
+    const posing = async (version: string) => {
+      const preload = join(root, `node-${version}.mjs`);
+      await writeFile(preload, `Object.defineProperty(process.versions, 'node', { value: '${version}' });\n`);
+      return cli(root, ['stats'], { NODE_OPTIONS: `--import=${preload}` });
+    };
+    const older = await posing('22.4.1');
+    expect(older).toMatchObject({ code: 3, stdout: '' });
+    expect(older.stderr).toBe(
+      'takhin-tiered needs Node 22.5 or later (it uses node:sqlite); this is Node 22.4.1.\nscripts/bootstrap installs Node 24 into .tools/, and "npm run takhin-tiered -- <command>" runs the CLI with it.\n',
+    );
+    expect(await posing('22.5.0')).toMatchObject({ code: 0 });
+  });
+
   /** The data dir's state as the CLI left it (opened in this process, then closed again). */
   async function state(): Promise<unknown> {
     const tiered = await openTieredStorage(createContainer(fixtureConfig(dataDir), [fsProvider]));
