@@ -9,6 +9,7 @@ import {
   createManifest,
   loadConfig,
   localBytesOf,
+  remoteBytesOf,
   manifestKeyOf,
   objectKeyOf,
   openTieredStorage,
@@ -258,6 +259,37 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       expect(parseManifest(await readAll(await store.get(manifestKeyOf(different))), different)).toEqual(foreign);
       expect(await localSums(b, different)).toEqual(b.originals.get(different));
       expect(b.tiered.getSegment(different)).toMatchObject({ isArchived: false, state: 'idle' });
+    });
+
+    it('an archive finding its manifest already there deletes no local file until every object it lists is verified', async () => {
+      // Interrupted after its manifest (here by a failure, as by a crash or a lost metadata file), then an object goes missing.
+      let failOnce = true;
+      const b = await broker({
+        observer: (step) => {
+          if (step === 'archive:manifest-written' && failOnce) {
+            failOnce = false;
+            throw new Error('injected failure after the manifest was written');
+          }
+        },
+      });
+      const path = b.closed[0]!;
+      await expect(b.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
+      await b.tiered.store.delete(objectKeyOf(path, 'log'));
+      // The local copy is whole: the broken archive is replaced, never trusted.
+      const retry = await b.tiered.archiveSegment(path);
+      expect(retry).toMatchObject({ outcome: 'archived', uploadedBytes: remoteBytesOf(retry.segment) });
+      await b.tiered.restoreSegment(path);
+      expect(await localSums(b, path)).toEqual(b.originals.get(path));
+
+      // The same after a lost metadata file: the archive of a restored segment lost an object.
+      const other = b.closed[1]!;
+      await b.tiered.archiveSegment(other);
+      await b.tiered.restoreSegment(other);
+      await b.tiered.store.delete(objectKeyOf(other, 'timeindex'));
+      const again = await reopenWithoutMetadata(b);
+      expect(await again.archiveSegment(other)).toMatchObject({ outcome: 'archived', reusedFiles: 0 });
+      await again.restoreSegment(other);
+      expect(await localSums(b, other)).toEqual(b.originals.get(other));
     });
 
     it('rebuildFromColdStore recreates the metadata of every archived segment from the manifests alone', async () => {
