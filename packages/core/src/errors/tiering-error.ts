@@ -19,6 +19,8 @@ export const TIERING_ERROR_CODES = [
   'REMOTE_CORRUPT',
   /** A local segment file is not what Kafka writes. */
   'CORRUPT_SEGMENT',
+  /** A segment's local file or folder cannot be read, written or deleted (a read-only or full disk, no permission). */
+  'LOCAL_FAILURE',
   /** The metadata store cannot be opened, read or written. */
   'METADATA_FAILURE',
   /** Another writer changed the record first (a networked metadata store's compare-and-set). */

@@ -114,6 +114,21 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       return again;
     }
 
+    /** Closes the broker and opens its data dir again, metadata and all (a restart, which reconciles). */
+    async function restart(b: Broker): Promise<TieredStorage> {
+      await b.tiered.close();
+      const again = await openTieredStorage(createContainer(b.config, subject.providers));
+      open.push(again);
+      return again;
+    }
+
+    /** The keys the cold store holds under the segment's (its files and manifest). */
+    async function keysOf(tiered: TieredStorage, path: string): Promise<string[]> {
+      const keys: string[] = [];
+      for await (const object of tiered.store.list(path.slice(0, -'log'.length))) keys.push(object.key);
+      return keys.sort();
+    }
+
     async function localSums(b: Broker, path: string): Promise<Record<string, string>> {
       const dir = join(b.dataDir, path.split('/')[0]!);
       const base = path.split('/')[1]!.slice(0, 20);
@@ -290,6 +305,64 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       expect(await again.archiveSegment(other)).toMatchObject({ outcome: 'archived', reusedFiles: 0 });
       await again.restoreSegment(other);
       expect(await localSums(b, other)).toEqual(b.originals.get(other));
+    });
+
+    it('a damaged manifest or a missing object stops only its own segment: the store still opens, and nothing local is lost', async () => {
+      let failOnce = true;
+      const b = await broker({
+        observer: (step) => {
+          if (step === 'archive:manifest-written' && failOnce) {
+            failOnce = false;
+            throw new Error('injected failure after the manifest was written');
+          }
+        },
+      });
+      const [interrupted, damaged] = [b.closed[0]!, b.closed[1]!];
+      const store = b.tiered.store;
+      // An archive interrupted after its manifest, whose .index then goes missing.
+      await expect(b.tiered.archiveSegment(interrupted)).rejects.toThrow(/injected failure/);
+      await store.delete(objectKeyOf(interrupted, 'index'));
+      // A segment whose manifest key holds something that is not a manifest: refused, left local and idle.
+      await store.put(manifestKeyOf(damaged), Buffer.from('{"not": "a manifest"}'));
+      await expectTieringError(b.tiered.archiveSegment(damaged), 'REMOTE_CORRUPT', new RegExp(`cannot archive ${damaged}: the manifest of ${damaged} .* is unusable: .*nothing was uploaded or deleted`));
+      expect(b.tiered.getSegment(damaged)).toMatchObject({ isArchived: false, state: 'idle' });
+
+      const tiered = await restart(b);
+      expect(tiered.lastReconciliation).toMatchObject({ archivesRolledBack: 1, problems: [] });
+      expect(tiered.getSegment(interrupted)).toMatchObject({ isArchived: false, state: 'idle' });
+      expect(await keysOf(tiered, interrupted)).toEqual([]);
+      expect(await localSums(b, interrupted)).toEqual(b.originals.get(interrupted));
+      expect(await localSums(b, damaged)).toEqual(b.originals.get(damaged));
+      expect((await tiered.archiveSegment(interrupted)).outcome).toBe('archived');
+
+      // An archive committed but stopped before its local deletes, whose manifest is then damaged.
+      const beforeDeletes = await broker({
+        observer: (step) => {
+          if (step === 'archive:committed') throw new Error('injected failure before the local deletes');
+        },
+      });
+      const coldWithFiles = beforeDeletes.closed[0]!;
+      await expect(beforeDeletes.tiered.archiveSegment(coldWithFiles)).rejects.toThrow(/injected failure/);
+      expect(beforeDeletes.tiered.getSegment(coldWithFiles)).toMatchObject({ policy: 'cold', isArchived: true });
+      await beforeDeletes.tiered.store.put(manifestKeyOf(coldWithFiles), Buffer.from('garbage'));
+      await beforeDeletes.tiered.refresh();
+      expect(beforeDeletes.tiered.lastReconciliation.problems).toEqual([expect.stringMatching(new RegExp(`${coldWithFiles}: recorded as archived, but the manifest .* is unusable: not JSON .*kept the local files`))]);
+      expect(beforeDeletes.tiered.getSegment(coldWithFiles)).toMatchObject({ policy: 'hot', isArchived: false, state: 'idle' });
+      await restart(beforeDeletes);
+      expect(await localSums(beforeDeletes, coldWithFiles)).toEqual(beforeDeletes.originals.get(coldWithFiles));
+    });
+
+    it('rebuildFromColdStore keeps the record of a segment whose manifest it cannot read', async () => {
+      const b = await broker();
+      const path = b.closed[0]!;
+      await b.tiered.archiveSegment(path);
+      const key = manifestKeyOf(path);
+      const bytes = await readAll(await b.tiered.store.get(key));
+      bytes[bytes.length - 10]! ^= 0x01;
+      await b.tiered.store.put(key, bytes);
+      const report = await b.tiered.rebuildFromColdStore();
+      expect(report).toMatchObject({ dropped: 0, unarchived: 0, problems: [expect.stringMatching(new RegExp(`^${path}: .*its digest does not match.*; its record is left as it is$`))] });
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true });
     });
 
     it('rebuildFromColdStore recreates the metadata of every archived segment from the manifests alone', async () => {
