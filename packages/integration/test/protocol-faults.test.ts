@@ -80,6 +80,37 @@ describe('the protocols meeting faults other than a crash', () => {
     expect((await tiered.restoreSegment(path)).outcome).toBe('restored');
   });
 
+  it("a cycle's retier planned before a manual archive of the same segment is dropped, not applied over it", async () => {
+    const clock = { time: Date.now(), now: () => clock.time };
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const cycleHolds = new Promise<void>((resolve) => (holding = resolve));
+    const { tiered, paths } = await broker({
+      tiered: { 'warm.age.hours': 150, 'cold.age.hours': 200, 'archive.concurrency': 1 },
+      ages: [300, 299, 100, 1],
+      clock,
+      // The cycle's first archive waits here, with the retier of the third segment queued behind it.
+      observer: async (step, path) => {
+        if (step === 'archive:intent-recorded' && path === paths[0]) {
+          holding();
+          await held;
+        }
+      },
+    });
+    const third = paths[2]!;
+    expect(tiered.getSegment(third).policy).toBe('hot');
+    clock.time += 60 * HOUR;
+    expect(tiered.plan({ changesOnly: true }).find((step) => step.path === third)).toMatchObject({ action: 'retier', to: 'warm' });
+    const cycle = tiered.runCycle();
+    await cycleHolds;
+    expect((await tiered.archiveSegment(third)).segment).toMatchObject({ policy: 'cold', isArchived: true });
+    release();
+    expect(await cycle).toMatchObject({ archived: 2, retiered: 0, failed: 0 });
+    expect(tiered.getSegment(third)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect((await tiered.restoreSegment(third)).outcome).toBe('restored');
+  });
+
   it('an archive that finishes while a rebuild reads the manifests is not forgotten by that rebuild', async () => {
     const { tiered, paths, faults, store } = await broker();
     await tiered.archiveSegment(paths[0]!);
@@ -105,7 +136,7 @@ describe('the protocols meeting faults other than a crash', () => {
 
   // A read-only folder and a full disk need mounts: a tmpfs in a private mount namespace of an
   // unprivileged user namespace (`unshare -rm`), where a child runs the protocols on it.
-  it('a folder that turns read-only stops only its segment, named in the failure; a disk that fills up fails an archive before anything moves', async () => {
+  it('a folder that turns read-only and a disk that fills up: each failure names its segment and what was wrong, and nothing stops the others', async () => {
     const mount = await mkdtemp(join(work, 'mount-'));
     const script = join(import.meta.dirname, 'fixtures', 'local-disk-faults.mjs');
     const { stdout } = await promisify(execFile)('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=6m takhin-faults "$0" && exec "$1" "$2" "$0"', mount, process.execPath, script], {
@@ -122,7 +153,8 @@ describe('the protocols meeting faults other than a crash', () => {
     expect(out.reopenReadOnly).toEqual({ outcome: 'ok' });
     expect(out.problemsReadOnly).toEqual([expect.stringMatching(undeletable)]);
     expect(out.reopenWritable).toMatchObject({ localCopiesDeleted: 1, problems: [] });
-    expect(out.archiveFull).toMatchObject({ code: 'METADATA_FAILURE', message: expect.stringMatching(/^cannot write the metadata file .*: database or disk is full$/) });
+    const second = 'faults-0/00000000000000001000.log';
+    expect(out.archiveFull).toMatchObject({ code: 'METADATA_FAILURE', segmentPath: second, message: expect.stringMatching(new RegExp(`^cannot archive ${second}: cannot write the metadata file .*: database or disk is full$`)) });
     expect(out.recordFull).toEqual({ policy: 'warm', isArchived: false, state: 'idle' });
     expect(out.archiveAfterFull).toEqual({ outcome: 'archived' });
   });

@@ -45,3 +45,13 @@ export class TieringError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * `error` told as a failure about `segmentPath`: a tiering failure that names no segment (the
+ * metadata store's) is wrapped with `what` ("cannot archive <path>") before its message; any
+ * other error is returned as it is.
+ */
+export function ofSegment(error: Error, what: string, segmentPath: string): Error {
+  if (!(error instanceof TieringError) || error.segmentPath !== undefined) return error;
+  return new TieringError(error.code, `${what}: ${error.message}`, segmentPath, { cause: error });
+}

@@ -190,6 +190,18 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       expect(await sha256File(opened[0]!.files.log)).toBe(b.originals.get(path!)!.log);
     });
 
+    it('one reader giving up does not fail the restore it shares with others; it stops waiting at once', async () => {
+      const giveUp = new AbortController();
+      const b = await broker({ observer: (step) => step === 'restore:file-downloaded' && giveUp.abort(new Error('the consumer went away')) });
+      const path = b.closed[0]!;
+      await b.tiered.archiveSegment(path);
+      const [gaveUp, stayed] = await Promise.allSettled([b.tiered.openSegment(path, { signal: giveUp.signal }), b.tiered.openSegment(path)]);
+      expect(gaveUp).toMatchObject({ status: 'rejected', reason: { code: 'ABORTED', message: expect.stringContaining(path) } });
+      expect(stayed.status).toBe('fulfilled');
+      expect(await localSums(b, path)).toEqual(b.originals.get(path));
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'hot', state: 'idle' });
+    });
+
     it('a retry after a failure finishes the archive and uploads nothing already verified', async () => {
       let failOnce = true;
       const b = await broker({
