@@ -114,6 +114,16 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       return again;
     }
 
+    /** An observer failing the operation once, right after `at`: what a crash there leaves, without the crash. */
+    function failOnceAt(at: ProtocolStep): (step: ProtocolStep) => void {
+      let failed = false;
+      return (step) => {
+        if (step !== at || failed) return;
+        failed = true;
+        throw new Error(`injected failure after ${at}`);
+      };
+    }
+
     /** Closes the broker and opens its data dir again, metadata and all (a restart, which reconciles). */
     async function restart(b: Broker): Promise<TieredStorage> {
       await b.tiered.close();
@@ -203,15 +213,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     });
 
     it('a retry after a failure finishes the archive and uploads nothing already verified', async () => {
-      let failOnce = true;
-      const b = await broker({
-        observer: (step) => {
-          if (step === 'archive:files-verified' && failOnce) {
-            failOnce = false;
-            throw new Error('injected failure after the uploads were verified');
-          }
-        },
-      });
+      const b = await broker({ observer: failOnceAt('archive:files-verified') });
       const path = b.closed[2]!;
       await expect(b.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
       expect(b.tiered.getSegment(path)).toMatchObject({ state: 'archiving', isArchived: false, policy: 'warm' });
@@ -290,15 +292,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
 
     it('an archive finding its manifest already there deletes no local file until every object it lists is verified', async () => {
       // Interrupted after its manifest (here by a failure, as by a crash or a lost metadata file), then an object goes missing.
-      let failOnce = true;
-      const b = await broker({
-        observer: (step) => {
-          if (step === 'archive:manifest-written' && failOnce) {
-            failOnce = false;
-            throw new Error('injected failure after the manifest was written');
-          }
-        },
-      });
+      const b = await broker({ observer: failOnceAt('archive:manifest-written') });
       const path = b.closed[0]!;
       await expect(b.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
       await b.tiered.store.delete(objectKeyOf(path, 'log'));
@@ -320,15 +314,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     });
 
     it('a damaged manifest or a missing object stops only its own segment: the store still opens, and nothing local is lost', async () => {
-      let failOnce = true;
-      const b = await broker({
-        observer: (step) => {
-          if (step === 'archive:manifest-written' && failOnce) {
-            failOnce = false;
-            throw new Error('injected failure after the manifest was written');
-          }
-        },
-      });
+      const b = await broker({ observer: failOnceAt('archive:manifest-written') });
       const [interrupted, damaged] = [b.closed[0]!, b.closed[1]!];
       const store = b.tiered.store;
       // An archive interrupted after its manifest, whose .index then goes missing.
@@ -348,11 +334,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       expect((await tiered.archiveSegment(interrupted)).outcome).toBe('archived');
 
       // An archive committed but stopped before its local deletes, whose manifest is then damaged.
-      const beforeDeletes = await broker({
-        observer: (step) => {
-          if (step === 'archive:committed') throw new Error('injected failure before the local deletes');
-        },
-      });
+      const beforeDeletes = await broker({ observer: failOnceAt('archive:committed') });
       const coldWithFiles = beforeDeletes.closed[0]!;
       await expect(beforeDeletes.tiered.archiveSegment(coldWithFiles)).rejects.toThrow(/injected failure/);
       expect(beforeDeletes.tiered.getSegment(coldWithFiles)).toMatchObject({ policy: 'cold', isArchived: true });
