@@ -19,6 +19,8 @@ export const TIERING_ERROR_CODES = [
   'REMOTE_CORRUPT',
   /** A local segment file is not what Kafka writes. */
   'CORRUPT_SEGMENT',
+  /** A segment's local file or folder cannot be read, written or deleted (a read-only or full disk, no permission). */
+  'LOCAL_FAILURE',
   /** The metadata store cannot be opened, read or written. */
   'METADATA_FAILURE',
   /** Another writer changed the record first (a networked metadata store's compare-and-set). */
@@ -42,4 +44,14 @@ export class TieringError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * `error` told as a failure about `segmentPath`: a tiering failure that names no segment (the
+ * metadata store's) is wrapped with `what` ("cannot archive <path>") before its message; any
+ * other error is returned as it is.
+ */
+export function ofSegment(error: Error, what: string, segmentPath: string): Error {
+  if (!(error instanceof TieringError) || error.segmentPath !== undefined) return error;
+  return new TieringError(error.code, `${what}: ${error.message}`, segmentPath, { cause: error });
 }

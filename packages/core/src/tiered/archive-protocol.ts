@@ -5,9 +5,9 @@ import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import { archivedFields } from './archived-record.js';
 import { requireTopicNotDeleted } from './deleted-topics.js';
 import { describeRunningBroker, runningBroker } from './running-broker.js';
-import { deleteSegmentObjects, readManifest, writeManifest } from './manifest-io.js';
+import { deleteSegmentObjects, readManifest, readUsableManifest, writeManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
-import { verifyRemoteFiles } from './remote-verification.js';
+import { remoteDamage, verifyRemoteFiles } from './remote-verification.js';
 import type { ChunkChecksums } from '../checksums/checksums.js';
 import { createManifest, describeFileDifference, objectKeyOf, type ManifestFile, type SegmentManifest } from './segment-manifest.js';
 import { deleteLocalFiles, describeLocalDifference, localFilesOf, type LocalFile } from './segment-files.js';
@@ -74,10 +74,8 @@ export class ArchiveProtocol {
     let uploadedBytes = 0;
     let reusedFiles = 0;
     try {
-      const existing = await readManifest(this.context.store, segment.path, signal);
+      const existing = await this.#existingArchive(segment, local, topicId, signal);
       if (existing) {
-        // A crash after the manifest, or a metadata file rebuilt: the bucket already holds a commit.
-        await this.#requireSameAsLocal(existing, local, topicId, signal);
         manifest = existing;
         reusedFiles = local.length;
       } else {
@@ -168,6 +166,28 @@ export class ArchiveProtocol {
     const chunkSize = Math.round(this.context.settings.cache.chunkSizeMb * 1024 * 1024);
     const { chunks } = await this.context.pool.checksumFile(file.path, { signal, chunkSize });
     return chunks ? { chunks } : {};
+  }
+
+  /**
+   * An archive of the segment the cold store already holds (a crash after its manifest, a
+   * metadata file lost or rebuilt), taken only when the local files are exactly what its manifest
+   * describes and every object it lists is there and whole: local files are never deleted on the
+   * word of a manifest alone. One whose objects went missing or were damaged since is deleted,
+   * the local copy being whole, and the segment is archived again (undefined). An unusable
+   * manifest is refused and left alone: it may be a newer release's.
+   */
+  async #existingArchive(segment: SegmentRecord, local: readonly LocalFile[], topicId: string | undefined, signal?: AbortSignal): Promise<SegmentManifest | undefined> {
+    const { store, catalog } = this.context;
+    const { manifest, unusable } = await readUsableManifest(store, segment.path, signal);
+    if (unusable !== undefined) {
+      await catalog.update(segment.path, { state: 'idle' });
+      throw new TieringError('REMOTE_CORRUPT', `cannot archive ${segment.path}: ${unusable}; nothing was uploaded or deleted, and the segment stays local until that object is repaired or removed`, segment.path);
+    }
+    if (manifest === undefined) return undefined;
+    await this.#requireSameAsLocal(manifest, local, topicId, signal);
+    if ((await remoteDamage(store, segment.path, manifest.files, signal)) === undefined) return manifest;
+    await deleteSegmentObjects(store, segment.path);
+    return undefined;
   }
 
   /**

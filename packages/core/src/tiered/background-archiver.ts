@@ -20,7 +20,8 @@ export interface CycleReport {
 export interface CycleTarget {
   refresh(): Promise<void>;
   plan(options: { changesOnly: true }): PlanItem[];
-  apply(step: PlanItem, signal: AbortSignal): Promise<void>;
+  /** Carries out the step; false when it no longer held (another operation moved the segment first) and nothing was done. */
+  apply(step: PlanItem, signal: AbortSignal): Promise<boolean>;
   now(): number;
   failed(failure: OperationFailure): void;
 }
@@ -94,9 +95,9 @@ export class BackgroundArchiver {
     const worker = async () => {
       for (let step = queue.shift(); step !== undefined && !signal.aborted; step = queue.shift()) {
         try {
-          await this.target.apply(step, signal);
+          const applied = await this.target.apply(step, signal);
           this.#backoff.succeeded(step.path);
-          if (step.action !== 'none') counts[step.action]++;
+          if (applied && step.action !== 'none') counts[step.action]++;
         } catch (error) {
           counts.failed++;
           const retryAt = this.#backoff.failed(step.path, this.target.now());

@@ -7,6 +7,7 @@ export * from './protocol-steps.js';
 export * from './reconciliation.js';
 export * from './restore-protocol.js';
 export * from './segment-catalog.js';
+export * from './segment-locks.js';
 export * from './segment-manifest.js';
 export * from './tiered-events.js';
 export * from './tiered-storage-options.js';

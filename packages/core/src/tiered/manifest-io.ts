@@ -27,6 +27,20 @@ export async function readManifest(store: ColdStore, segmentPath: string, signal
   return parseManifest(Buffer.concat(chunks), segmentPath);
 }
 
+/**
+ * The segment's manifest, or why there is none to use: absent, or present and unusable (damaged,
+ * of another segment, of a newer format). A store that does not answer fails: that says
+ * nothing about the manifest, and what is decided on this must not be decided on a guess.
+ */
+export async function readUsableManifest(store: ColdStore, segmentPath: string, signal?: AbortSignal): Promise<{ manifest?: SegmentManifest; unusable?: string }> {
+  try {
+    return { manifest: await readManifest(store, segmentPath, signal) };
+  } catch (error) {
+    if (error instanceof TieringError && error.code === 'REMOTE_CORRUPT') return { unusable: error.message };
+    throw error;
+  }
+}
+
 /** The manifest, or `REMOTE_MISSING` naming the key when the cold store has none. */
 export async function requireManifest(store: ColdStore, segmentPath: string, signal?: AbortSignal): Promise<SegmentManifest> {
   const manifest = await readManifest(store, segmentPath, signal);

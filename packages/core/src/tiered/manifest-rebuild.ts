@@ -39,6 +39,8 @@ export async function rebuildFromManifests(context: ProtocolContext): Promise<Re
   }
   const problems: string[] = [];
   const manifests = new Map<string, SegmentManifest>();
+  /** Manifests listed but not read (damaged, or the read failed): their records are left as they are. */
+  const unread = new Set<string>();
   for (let i = 0; i < paths.length; i += PARALLEL_READS) {
     await Promise.all(
       paths.slice(i, i + PARALLEL_READS).map(async (path) => {
@@ -46,7 +48,8 @@ export async function rebuildFromManifests(context: ProtocolContext): Promise<Re
           const manifest = await readManifest(store, path);
           if (manifest) manifests.set(path, manifest);
         } catch (error) {
-          problems.push(`${path}: ${(error as Error).message}`);
+          unread.add(path);
+          problems.push(`${path}: ${(error as Error).message}; its record is left as it is`);
         }
       }),
     );
@@ -75,8 +78,16 @@ export async function rebuildFromManifests(context: ProtocolContext): Promise<Re
     if (existing) updated++;
     else created++;
   }
-  for (const record of catalog.index.values()) {
-    if (!record.isArchived || manifests.has(record.path)) continue;
+  // Records claiming an archive no listed manifest backs. An archive that finished while the
+  // manifests were being read (rebuild holds no segment's lock) has one by now: its record stands.
+  const claims = [...catalog.index.values()].filter((record) => record.isArchived && !manifests.has(record.path) && !unread.has(record.path));
+  const backed = new Set<string>();
+  for (let i = 0; i < claims.length; i += PARALLEL_READS) {
+    await Promise.all(claims.slice(i, i + PARALLEL_READS).map(async ({ path }) => (await readManifest(store, path).catch(() => true)) && backed.add(path)));
+  }
+  for (const claim of claims) {
+    const record = catalog.get(claim.path);
+    if (record === undefined || !record.isArchived || backed.has(record.path)) continue;
     if (local.has(record.path)) {
       drafts.push({ ...stripVersion(record), policy: record.policy === 'cold' ? 'hot' : record.policy, isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
       unarchived++;

@@ -1,9 +1,10 @@
 import { unlink } from 'node:fs/promises';
+import { TieringError } from '../errors/tiering-error.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import { archivedFields, recordFiles } from './archived-record.js';
-import { deleteSegmentObjects, readManifest } from './manifest-io.js';
+import { deleteSegmentObjects, readUsableManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
-import { verifyRemoteFiles } from './remote-verification.js';
+import { remoteDamage } from './remote-verification.js';
 import { runningBroker } from './running-broker.js';
 import { manifestKeyOf, type SegmentManifest } from './segment-manifest.js';
 import { deleteLocalFiles, describeLocalDifference, IrregularSegmentFileError, localFilesOf, partitionDirOf, strayTempFiles } from './segment-files.js';
@@ -77,8 +78,10 @@ export class Reconciliation {
       try {
         await this.#reconcileOne(current, report);
       } catch (error) {
-        // Not a regular file under a segment file's name: the segment is left exactly as it is.
-        if (!(error instanceof IrregularSegmentFileError)) throw error;
+        // What stops this one segment (a file that is not a regular one, a local file that cannot
+        // be deleted) leaves it as it is, for an operator; the others are still reconciled.
+        // A store or metadata store that does not answer stops them all.
+        if (!(error instanceof IrregularSegmentFileError || (error instanceof TieringError && error.code === 'LOCAL_FAILURE'))) throw error;
         addProblem(report, error.message);
       }
     }
@@ -99,9 +102,15 @@ export class Reconciliation {
   /** An archive stopped somewhere between its intent and its commit. */
   async #archiving(record: SegmentRecord, report: ReconciliationReport): Promise<void> {
     const { catalog, dataDir, store } = this.context;
-    const manifest = await readManifest(store, record.path);
+    const { manifest, unusable } = await readUsableManifest(store, record.path);
     const local = await localFilesOf(dataDir, record);
     const hasLog = local.some((file) => file.extension === 'log');
+    if (unusable !== undefined) {
+      // Not ours to delete (it may be a newer release's); nothing is decided on it.
+      addProblem(report, `${record.path}: an archive was interrupted, and ${unusable}; ${hasLog ? 'the local segment is kept and not archived' : 'its local copy is gone, so it is left as it is'}`);
+      if (hasLog) await catalog.update(record.path, { state: 'idle' });
+      return;
+    }
     if (manifest) {
       // The bucket committed: finish, once the remote copy and (when still here) the local files check out.
       const difference = hasLog ? await describeLocalDifference(this.context.pool, manifest, local) : undefined;
@@ -110,7 +119,17 @@ export class Reconciliation {
         await catalog.update(record.path, { state: 'idle' });
         return;
       }
-      await verifyRemoteFiles(store, record.path, manifest.files);
+      const damage = await remoteDamage(store, record.path, manifest.files);
+      if (damage !== undefined && hasLog) {
+        // An object went missing or was damaged after the commit in the bucket, and the local copy
+        // is whole: the archive is rolled back, and the next cycle archives the segment again.
+        report.orphansDeleted += await deleteSegmentObjects(store, record.path);
+        await catalog.update(record.path, { state: 'idle' });
+        report.archivesRolledBack++;
+        return;
+      }
+      // Its local copy gone too (the broker's retention): what the cold store holds is all there is.
+      if (damage !== undefined) addProblem(report, `${record.path}: its archive is committed in the cold store, but ${damage}; its local copy is gone, so it is recorded archived as it is`);
       // Beside a running broker the local files stay (docs/ARCHITECTURE.md, "Beside a running Apache Kafka broker").
       const keep = hasLog && (await runningBroker(dataDir)) !== undefined;
       await catalog.update(record.path, keep ? { ...archivedFields(manifest), policy: record.policy } : archivedFields(manifest));
@@ -135,7 +154,7 @@ export class Reconciliation {
     const temps = await strayTempFiles(partitionDirOf(dataDir, record), record.baseOffset);
     await Promise.all(temps.map((path) => unlink(path).catch(() => {})));
     report.tempFilesDeleted += temps.length;
-    const manifest = await readManifest(store, record.path);
+    const { manifest, unusable } = await readUsableManifest(store, record.path);
     const local = await localFilesOf(dataDir, record);
     if (manifest && local.length > 0 && (await describeLocalDifference(this.context.pool, manifest, local)) === undefined) {
       await catalog.update(record.path, { policy: 'hot', lastAccessAt: this.context.clock.now(), files: recordFiles(manifest), state: 'idle' });
@@ -143,7 +162,7 @@ export class Reconciliation {
       return;
     }
     if (manifest) await deleteLocalFiles(dataDir, record, manifest);
-    else if (local.length > 0) addProblem(report, `${record.path}: a restore was interrupted and its manifest is gone from the cold store; partial local files are kept`);
+    else if (local.length > 0) addProblem(report, `${record.path}: a restore was interrupted and ${unusable ?? 'its manifest is gone from the cold store'}; partial local files are kept`);
     await catalog.update(record.path, { state: 'idle' });
     report.restoresRolledBack++;
   }
@@ -156,13 +175,9 @@ export class Reconciliation {
     const stamp = [record.archivedAt, record.objectKey, ...local.map((file) => `${file.extension}:${file.size}:${file.mtimeMs}:${file.ino}`)].join('|');
     if (this.#knownConflicts.get(record.path) === stamp) return;
     this.#knownConflicts.delete(record.path);
-    const manifest = await readManifest(store, record.path);
-    const remoteProblem = manifest
-      ? await verifyRemoteFiles(store, record.path, manifest.files).then(
-          () => undefined,
-          (error: Error) => error.message,
-        )
-      : `its manifest ${manifestKeyOf(record.path)} is missing`;
+    // Only a copy found missing or damaged counts against it; a store that does not answer fails the refresh.
+    const { manifest, unusable } = await readUsableManifest(store, record.path);
+    const remoteProblem = manifest ? await remoteDamage(store, record.path, manifest.files) : (unusable ?? `its manifest ${manifestKeyOf(record.path)} is missing`);
     if (remoteProblem !== undefined) {
       // The local files are the only whole copy: keep them and stop calling the segment archived.
       addProblem(report, `${record.path}: recorded as archived, but ${remoteProblem}; kept the local files and marked it local and not archived`);

@@ -30,3 +30,22 @@ export async function verifyRemoteFiles(store: ColdStore, segmentPath: string, f
     }),
   );
 }
+
+/**
+ * Whether `error` says the cold store's copy of a segment is missing or damaged (`REMOTE_MISSING`,
+ * `REMOTE_CORRUPT`), as opposed to the store not answering, which says nothing about the copy.
+ */
+export function isRemoteDamage(error: unknown): error is TieringError {
+  return error instanceof TieringError && (error.code === 'REMOTE_MISSING' || error.code === 'REMOTE_CORRUPT');
+}
+
+/** What `verifyRemoteFiles` finds missing or damaged, or undefined when every object checks out; a store that does not answer fails. */
+export function remoteDamage(store: ColdStore, segmentPath: string, files: SegmentManifest['files'], signal?: AbortSignal): Promise<string | undefined> {
+  return verifyRemoteFiles(store, segmentPath, files, signal).then(
+    () => undefined,
+    (error: unknown) => {
+      if (isRemoteDamage(error)) return error.message;
+      throw error;
+    },
+  );
+}

@@ -1,6 +1,6 @@
 import type { MetadataStore, MetadataWrite } from '../metadata/metadata-store.js';
 import { SegmentIndex } from '../metadata/segment-index.js';
-import type { SegmentRecord } from '../metadata/segment-record.js';
+import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
 
 /** A record to write: everything but the version, which the catalog assigns. */
 export type RecordDraft = Omit<SegmentRecord, 'version'>;
@@ -35,6 +35,15 @@ export class SegmentCatalog {
     const current = this.index.get(path);
     if (!current) throw new Error(`no record for ${path}`);
     return this.put({ ...current, ...changes });
+  }
+
+  /**
+   * Moves an idle record from tier `from` to `to`; undefined, and nothing written, when it is no
+   * longer idle in `from` (a cycle's step planned before a manual archive or restore moved it).
+   */
+  async retier(path: string, from: Tier, to: Tier): Promise<SegmentRecord | undefined> {
+    const current = this.index.get(path);
+    return current?.policy === from && current.state === 'idle' ? this.put({ ...current, policy: to }) : undefined;
   }
 
   /** Writes `drafts` and deletes `deletions` in one durable commit. */

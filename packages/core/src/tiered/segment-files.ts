@@ -83,7 +83,8 @@ export async function localFilesOf(dataDir: string, segment: Pick<SegmentRecord,
  * Deletes the local files of the segment that its manifest lists, `.log` last, then fsyncs the
  * folder: only what has a verified remote copy, and only regular files (anything else under a
  * segment file's name is left, for reconciliation to report). A crash in between leaves the
- * `.log`, which is what reconciliation looks for; `onDeleted` runs after each file.
+ * `.log`, which is what reconciliation looks for; `onDeleted` runs after each file. A file that
+ * cannot be deleted (a read-only folder) is `LOCAL_FAILURE` naming it and the segment.
  */
 export async function deleteLocalFiles(
   dataDir: string,
@@ -98,7 +99,12 @@ export async function deleteLocalFiles(
       () => true,
       (error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return false;
-        throw error;
+        throw new TieringError(
+          'LOCAL_FAILURE',
+          `${segment.path} has a verified copy in the cold store, but its local file ${path} cannot be deleted (${error.message}); it stays, and each refresh tries again`,
+          segment.path,
+          { cause: error },
+        );
       },
     );
     if (deleted) await onDeleted?.();

@@ -1,29 +1,79 @@
+import { aborted } from '../errors/factories.js';
+
+/** The operation last asked for on a segment: running, or queued behind the one before it. */
+interface Queued {
+  readonly kind: string;
+  readonly done: Promise<unknown>;
+  /** Aborts the operation; fired only once every caller sharing it has aborted. */
+  readonly abort: AbortController;
+  /** Callers sharing it that can still abort; a caller without a signal never does. */
+  abortable: number;
+  unabortable: boolean;
+}
+
 /**
- * One operation per segment at a time. A second request of the same kind while one runs shares
- * its result (concurrent readers of one archived segment share a single restore); a request of
- * another kind waits its turn and then runs against the state the first one left.
+ * One operation per segment at a time, in the order asked. A request of the same kind as the
+ * last one asked on the segment shares it (concurrent readers of one archived segment share a
+ * single restore); a request of another kind runs after it, against the state it left. So a
+ * restore asked after an evict is never answered by the restore the evict was waiting on.
+ *
+ * A shared operation runs under a signal of its own, aborted only once every caller sharing it
+ * has aborted: one reader giving up does not fail the others' restore. A caller that aborts
+ * while others still share the operation stops waiting at once, with `ABORTED` naming the
+ * segment; the last one waits for the operation to roll back.
  */
 export class SegmentLocks {
-  readonly #running = new Map<string, { kind: string; done: Promise<unknown> }>();
+  readonly #last = new Map<string, Queued>();
 
-  run<T>(path: string, kind: string, operation: () => Promise<T>): Promise<T> {
-    const current = this.#running.get(path);
-    if (current?.kind === kind) return current.done as Promise<T>;
-    if (current) return current.done.catch(() => {}).then(() => this.run(path, kind, operation));
-    const done = operation().finally(() => {
-      if (this.#running.get(path)?.done === done) this.#running.delete(path);
-    });
-    this.#running.set(path, { kind, done });
-    return done;
+  /** `backend`: the cold store's name, for the `ABORTED` error of a caller that stops waiting. */
+  constructor(private readonly backend: string) {}
+
+  run<T>(path: string, kind: string, operation: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let queued = this.#last.get(path);
+    if (queued?.kind !== kind || queued.abort.signal.aborted) {
+      const before = queued?.done.catch(() => {}) ?? Promise.resolve();
+      const abort = new AbortController();
+      const done = before.then(() => operation(abort.signal));
+      const entry: Queued = { kind, done, abort, abortable: 0, unabortable: false };
+      void done
+        .finally(() => {
+          if (this.#last.get(path) === entry) this.#last.delete(path);
+        })
+        .catch(() => {});
+      this.#last.set(path, entry);
+      queued = entry;
+    }
+    return this.#join(path, queued, signal) as Promise<T>;
   }
 
-  /** Whether an operation on `path` is running in this process. */
+  /** Whether an operation on `path` is running or queued in this process. */
   busy(path: string): boolean {
-    return this.#running.has(path);
+    return this.#last.has(path);
   }
 
-  /** Resolves once every operation running now has settled. */
+  /** Resolves once every operation running or queued now has settled. */
   async idle(): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()].map((r) => r.done));
+    while (this.#last.size > 0) await Promise.allSettled([...this.#last.values()].map((queued) => queued.done));
+  }
+
+  #join(path: string, queued: Queued, signal: AbortSignal | undefined): Promise<unknown> {
+    if (signal === undefined) {
+      queued.unabortable = true;
+      return queued.done;
+    }
+    queued.abortable++;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        if (--queued.abortable === 0 && !queued.unabortable) {
+          // The last caller: the operation stops and rolls back, and this caller gets its outcome.
+          queued.abort.abort(signal.reason);
+          return;
+        }
+        reject(aborted(this.backend, path, signal.reason));
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      queued.done.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 }

@@ -8,7 +8,7 @@ import { BACKEND_TARGET, CLOCK, COLD_STORE, METADATA_STORE, PROTOCOL_OBSERVER, T
 import { STORE_METRICS } from '../metrics/store-metrics-token.js';
 import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
 import { ConfigError } from '../errors/config-error.js';
-import { TieringError } from '../errors/tiering-error.js';
+import { ofSegment, TieringError } from '../errors/tiering-error.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { SegmentFilter, TieredStats } from '../metadata/segment-index.js';
 import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
@@ -58,7 +58,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #restore: RestoreProtocol;
   readonly #reconciliation: Reconciliation;
   readonly #archiver: BackgroundArchiver;
-  readonly #locks = new SegmentLocks();
+  readonly #locks: SegmentLocks;
   readonly #reads: RemoteReads;
   readonly #dataDir: DataDirSync;
   #lastReconciliation: ReconciliationReport = emptyReport();
@@ -85,6 +85,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     if (dataDir === undefined) throw new ConfigError('storage.data.dir', 'is required to open tiered storage: the broker log dir whose segments are tiered');
     this.dataDir = dataDir;
     this.#catalog = new SegmentCatalog(metadata);
+    this.#locks = new SegmentLocks(store.backend);
     const settings = config.storage.tiered;
     this.#context = { dataDir, settings, catalog: this.#catalog, store, pool, target, clock, observer, events: this };
     this.#archive = new ArchiveProtocol(this.#context);
@@ -251,7 +252,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * active segment, an internal topic's or a never-tiered topic's: refused.
    */
   archiveSegment(path: string, options: OperationOptions = {}): Promise<ArchiveResult> {
-    return this.#operate('archive', path, (segment) => this.#archive.archive(segment, options));
+    return this.#operate('archive', path, (segment, signal) => this.#archive.archive(segment, { ...options, signal }), options.signal);
   }
 
   /** Why `archiveSegment(path)` would be refused (active segment, internal or never-tiered topic, tiering off), or undefined. */
@@ -266,7 +267,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * `.log` gone (the broker deleted it since the last refresh): `UNKNOWN_SEGMENT`.
    */
   restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
-    return this.#operate('restore', path, (segment) => this.#restore.restore(segment, options));
+    return this.#operate('restore', path, (segment, signal) => this.#restore.restore(segment, { ...options, signal }), options.signal);
   }
 
   /** Restores the segment if it is cold, records the use, and returns its local files. */
@@ -286,7 +287,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * objects; uploads nothing. Already cold: a no-op. Not archived: refused.
    */
   evictSegment(path: string, options: OperationOptions = {}): Promise<EvictResult> {
-    return this.#operate('evict', path, (segment) => this.#restore.evict(segment, options.signal));
+    return this.#operate('evict', path, (segment, signal) => this.#restore.evict(segment, signal), options.signal);
   }
 
   /**
@@ -354,38 +355,37 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   }
 
   /**
-   * Runs one operation on a segment under its lock (callers of the same kind share it), reports
-   * a failure once as `operation:failed` (the archiver reports its own, with when it retries),
-   * and afterwards drops what remote reads cached of the segment: it moved.
+   * Runs one operation on a segment under its lock (callers of the same kind share it, under a
+   * signal aborted once all of them have aborted), reports a failure once as `operation:failed`
+   * (the archiver reports its own, with when it retries), and afterwards drops what remote reads
+   * cached of the segment: it moved.
    */
-  #operate<T>(operation: 'archive' | 'restore' | 'evict', path: string, run: (segment: SegmentRecord) => Promise<T>, report = true): Promise<T> {
+  #operate<T>(operation: 'archive' | 'restore' | 'evict', path: string, run: (segment: SegmentRecord, signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, report = true): Promise<T> {
     const segment = this.getSegment(path);
-    return this.#locks
-      .run(segment.path, operation, () =>
-        run(this.getSegment(path)).catch((error: Error) => {
-          if (report) this.emit('operation:failed', { operation, path: segment.path, error });
-          throw error;
-        }),
-      )
-      .finally(() => this.#reads.forget(segment.path));
+    const attempt = (shared: AbortSignal) =>
+      run(this.getSegment(path), shared).catch((failure: Error) => {
+        const error = ofSegment(failure, `cannot ${operation} ${segment.path}`, segment.path);
+        if (report) this.emit('operation:failed', { operation, path: segment.path, error });
+        throw error;
+      });
+    return this.#locks.run(segment.path, operation, attempt, signal).finally(() => this.#reads.forget(segment.path));
   }
 
-  async #apply(step: PlanItem, signal: AbortSignal): Promise<void> {
+  async #apply(step: PlanItem, signal: AbortSignal): Promise<boolean> {
     switch (step.action) {
       case 'retier': {
-        const before = this.getSegment(step.path).policy;
-        const after = await this.#locks.run(step.path, 'retier', () => this.#catalog.update(step.path, { policy: step.to }));
-        this.emit('segment:tier-changed', after, before, step.to);
-        return;
+        const after = await this.#locks.run(step.path, 'retier', () => this.#catalog.retier(step.path, step.from, step.to));
+        if (after) this.emit('segment:tier-changed', after, step.from, step.to);
+        return after !== undefined;
       }
       case 'archive':
-        await this.#operate('archive', step.path, (segment) => this.#archive.archive(segment, { signal }), false);
-        return;
+        await this.#operate('archive', step.path, (segment, shared) => this.#archive.archive(segment, { signal: shared }), signal, false);
+        return true;
       case 'evict':
-        await this.#operate('evict', step.path, (segment) => this.#restore.evict(segment, signal), false);
-        return;
+        await this.#operate('evict', step.path, (segment, shared) => this.#restore.evict(segment, shared), signal, false);
+        return true;
       case 'none':
-        return;
+        return false;
     }
   }
 

@@ -9,6 +9,7 @@ import {
   createManifest,
   loadConfig,
   localBytesOf,
+  remoteBytesOf,
   manifestKeyOf,
   objectKeyOf,
   openTieredStorage,
@@ -113,6 +114,31 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       return again;
     }
 
+    /** An observer failing the operation once, right after `at`: what a crash there leaves, without the crash. */
+    function failOnceAt(at: ProtocolStep): (step: ProtocolStep) => void {
+      let failed = false;
+      return (step) => {
+        if (step !== at || failed) return;
+        failed = true;
+        throw new Error(`injected failure after ${at}`);
+      };
+    }
+
+    /** Closes the broker and opens its data dir again, metadata and all (a restart, which reconciles). */
+    async function restart(b: Broker): Promise<TieredStorage> {
+      await b.tiered.close();
+      const again = await openTieredStorage(createContainer(b.config, subject.providers));
+      open.push(again);
+      return again;
+    }
+
+    /** The keys the cold store holds under the segment's (its files and manifest). */
+    async function keysOf(tiered: TieredStorage, path: string): Promise<string[]> {
+      const keys: string[] = [];
+      for await (const object of tiered.store.list(path.slice(0, -'log'.length))) keys.push(object.key);
+      return keys.sort();
+    }
+
     async function localSums(b: Broker, path: string): Promise<Record<string, string>> {
       const dir = join(b.dataDir, path.split('/')[0]!);
       const base = path.split('/')[1]!.slice(0, 20);
@@ -174,16 +200,20 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       expect(await sha256File(opened[0]!.files.log)).toBe(b.originals.get(path!)!.log);
     });
 
+    it('one reader giving up does not fail the restore it shares with others; it stops waiting at once', async () => {
+      const giveUp = new AbortController();
+      const b = await broker({ observer: (step) => step === 'restore:file-downloaded' && giveUp.abort(new Error('the consumer went away')) });
+      const path = b.closed[0]!;
+      await b.tiered.archiveSegment(path);
+      const [gaveUp, stayed] = await Promise.allSettled([b.tiered.openSegment(path, { signal: giveUp.signal }), b.tiered.openSegment(path)]);
+      expect(gaveUp).toMatchObject({ status: 'rejected', reason: { code: 'ABORTED', message: expect.stringContaining(path) } });
+      expect(stayed.status).toBe('fulfilled');
+      expect(await localSums(b, path)).toEqual(b.originals.get(path));
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'hot', state: 'idle' });
+    });
+
     it('a retry after a failure finishes the archive and uploads nothing already verified', async () => {
-      let failOnce = true;
-      const b = await broker({
-        observer: (step) => {
-          if (step === 'archive:files-verified' && failOnce) {
-            failOnce = false;
-            throw new Error('injected failure after the uploads were verified');
-          }
-        },
-      });
+      const b = await broker({ observer: failOnceAt('archive:files-verified') });
       const path = b.closed[2]!;
       await expect(b.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
       expect(b.tiered.getSegment(path)).toMatchObject({ state: 'archiving', isArchived: false, policy: 'warm' });
@@ -258,6 +288,75 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       expect(parseManifest(await readAll(await store.get(manifestKeyOf(different))), different)).toEqual(foreign);
       expect(await localSums(b, different)).toEqual(b.originals.get(different));
       expect(b.tiered.getSegment(different)).toMatchObject({ isArchived: false, state: 'idle' });
+    });
+
+    it('an archive finding its manifest already there deletes no local file until every object it lists is verified', async () => {
+      // Interrupted after its manifest (here by a failure, as by a crash or a lost metadata file), then an object goes missing.
+      const b = await broker({ observer: failOnceAt('archive:manifest-written') });
+      const path = b.closed[0]!;
+      await expect(b.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
+      await b.tiered.store.delete(objectKeyOf(path, 'log'));
+      // The local copy is whole: the broken archive is replaced, never trusted.
+      const retry = await b.tiered.archiveSegment(path);
+      expect(retry).toMatchObject({ outcome: 'archived', uploadedBytes: remoteBytesOf(retry.segment) });
+      await b.tiered.restoreSegment(path);
+      expect(await localSums(b, path)).toEqual(b.originals.get(path));
+
+      // The same after a lost metadata file: the archive of a restored segment lost an object.
+      const other = b.closed[1]!;
+      await b.tiered.archiveSegment(other);
+      await b.tiered.restoreSegment(other);
+      await b.tiered.store.delete(objectKeyOf(other, 'timeindex'));
+      const again = await reopenWithoutMetadata(b);
+      expect(await again.archiveSegment(other)).toMatchObject({ outcome: 'archived', reusedFiles: 0 });
+      await again.restoreSegment(other);
+      expect(await localSums(b, other)).toEqual(b.originals.get(other));
+    });
+
+    it('a damaged manifest or a missing object stops only its own segment: the store still opens, and nothing local is lost', async () => {
+      const b = await broker({ observer: failOnceAt('archive:manifest-written') });
+      const [interrupted, damaged] = [b.closed[0]!, b.closed[1]!];
+      const store = b.tiered.store;
+      // An archive interrupted after its manifest, whose .index then goes missing.
+      await expect(b.tiered.archiveSegment(interrupted)).rejects.toThrow(/injected failure/);
+      await store.delete(objectKeyOf(interrupted, 'index'));
+      // A segment whose manifest key holds something that is not a manifest: refused, left local and idle.
+      await store.put(manifestKeyOf(damaged), Buffer.from('{"not": "a manifest"}'));
+      await expectTieringError(b.tiered.archiveSegment(damaged), 'REMOTE_CORRUPT', new RegExp(`cannot archive ${damaged}: the manifest of ${damaged} .* is unusable: .*nothing was uploaded or deleted`));
+      expect(b.tiered.getSegment(damaged)).toMatchObject({ isArchived: false, state: 'idle' });
+
+      const tiered = await restart(b);
+      expect(tiered.lastReconciliation).toMatchObject({ archivesRolledBack: 1, problems: [] });
+      expect(tiered.getSegment(interrupted)).toMatchObject({ isArchived: false, state: 'idle' });
+      expect(await keysOf(tiered, interrupted)).toEqual([]);
+      expect(await localSums(b, interrupted)).toEqual(b.originals.get(interrupted));
+      expect(await localSums(b, damaged)).toEqual(b.originals.get(damaged));
+      expect((await tiered.archiveSegment(interrupted)).outcome).toBe('archived');
+
+      // An archive committed but stopped before its local deletes, whose manifest is then damaged.
+      const beforeDeletes = await broker({ observer: failOnceAt('archive:committed') });
+      const coldWithFiles = beforeDeletes.closed[0]!;
+      await expect(beforeDeletes.tiered.archiveSegment(coldWithFiles)).rejects.toThrow(/injected failure/);
+      expect(beforeDeletes.tiered.getSegment(coldWithFiles)).toMatchObject({ policy: 'cold', isArchived: true });
+      await beforeDeletes.tiered.store.put(manifestKeyOf(coldWithFiles), Buffer.from('garbage'));
+      await beforeDeletes.tiered.refresh();
+      expect(beforeDeletes.tiered.lastReconciliation.problems).toEqual([expect.stringMatching(new RegExp(`${coldWithFiles}: recorded as archived, but the manifest .* is unusable: not JSON .*kept the local files`))]);
+      expect(beforeDeletes.tiered.getSegment(coldWithFiles)).toMatchObject({ policy: 'hot', isArchived: false, state: 'idle' });
+      await restart(beforeDeletes);
+      expect(await localSums(beforeDeletes, coldWithFiles)).toEqual(beforeDeletes.originals.get(coldWithFiles));
+    });
+
+    it('rebuildFromColdStore keeps the record of a segment whose manifest it cannot read', async () => {
+      const b = await broker();
+      const path = b.closed[0]!;
+      await b.tiered.archiveSegment(path);
+      const key = manifestKeyOf(path);
+      const bytes = await readAll(await b.tiered.store.get(key));
+      bytes[bytes.length - 10]! ^= 0x01;
+      await b.tiered.store.put(key, bytes);
+      const report = await b.tiered.rebuildFromColdStore();
+      expect(report).toMatchObject({ dropped: 0, unarchived: 0, problems: [expect.stringMatching(new RegExp(`^${path}: .*its digest does not match.*; its record is left as it is$`))] });
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true });
     });
 
     it('rebuildFromColdStore recreates the metadata of every archived segment from the manifests alone', async () => {

@@ -1,0 +1,161 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOCK, COLD_STORE, ColdStoreError, PROTOCOL_OBSERVER, createContainer, loadConfig, openTieredStorage, type ColdStore, type ProtocolStep, type TieredStorage } from '@takhin/core';
+import { provider as fsProvider } from '@takhin/backend-fs';
+import { writeSegment } from '@takhin/testkit';
+
+// The protocols when something other than a crash gets in the way: the cold store not answering
+// for a moment, a cycle's plan overtaken by a manual operation, a read-only folder, a full disk.
+
+const HOUR = 3_600_000;
+let work: string;
+let runs = 0;
+const opened: TieredStorage[] = [];
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'takhin-faults-'));
+});
+afterAll(async () => {
+  await Promise.allSettled(opened.map((tiered) => tiered.close()));
+  await rm(work, { recursive: true, force: true });
+});
+
+interface Options {
+  tiered?: Record<string, unknown>;
+  /** Hours since each segment's last write; the last one is the active segment. */
+  ages?: number[];
+  clock?: { now(): number };
+  observer?: (step: ProtocolStep, path: string) => unknown;
+  /** Replaces methods of the cold store the protocols use on the calling thread. */
+  faults?: Partial<Record<keyof ColdStore, unknown>>;
+}
+
+/** Four segments of one partition on the embedded default, opened through the DI wiring. */
+async function broker(options: Options = {}) {
+  const dataDir = join(work, `broker-${runs++}`, 'data');
+  const paths: string[] = [];
+  for (const [i, age] of (options.ages ?? [300, 299, 298, 1]).entries()) {
+    const segment = await writeSegment(dataDir, { topic: 'faults', partition: 0, baseOffset: BigInt(i * 1000), logBytes: 200 * 1024 });
+    const time = new Date(Date.now() - age * HOUR);
+    for (const file of Object.values(segment.files)) await utimes(file, time, time);
+    paths.push(segment.segmentPath);
+  }
+  const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...options.tiered } } }), [fsProvider]);
+  if (options.clock) container.register(CLOCK, { useValue: options.clock });
+  if (options.observer) container.register(PROTOCOL_OBSERVER, { useValue: { reached: options.observer } });
+  const faults = options.faults ?? {};
+  const store = container.resolve<ColdStore>(COLD_STORE);
+  const faulty = new Proxy(store, {
+    get(target, name) {
+      const value = faults[name as keyof ColdStore] ?? Reflect.get(target, name, target);
+      return typeof value === 'function' && !(name in faults) ? value.bind(target) : value;
+    },
+  });
+  container.register(COLD_STORE, { useValue: faulty });
+  const tiered = await openTieredStorage(container);
+  opened.push(tiered);
+  return { tiered, dataDir, paths, faults, store };
+}
+
+describe('the protocols meeting faults other than a crash', () => {
+  it('a cold store that does not answer during a refresh leaves an archived segment archived', async () => {
+    const { tiered, paths, faults } = await broker({
+      observer: (step) => {
+        if (step === 'archive:committed') throw new Error('injected failure before the local deletes');
+      },
+    });
+    const path = paths[0]!;
+    await expect(tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
+    // Cold with its local files still there: each refresh verifies the remote copy, then deletes them.
+    faults.head = (key: string) => Promise.reject(new ColdStoreError('UNAVAILABLE', `fs: service unavailable for "${key}" (injected)`, { backend: 'fs', key }));
+    await expect(tiered.refresh()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+    expect(tiered.lastReconciliation.problems).toEqual([]);
+    delete faults.head;
+    await tiered.refresh();
+    expect(tiered.lastReconciliation).toMatchObject({ localCopiesDeleted: 1, problems: [] });
+    expect((await tiered.restoreSegment(path)).outcome).toBe('restored');
+  });
+
+  it("a cycle's retier planned before a manual archive of the same segment is dropped, not applied over it", async () => {
+    const clock = { time: Date.now(), now: () => clock.time };
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const cycleHolds = new Promise<void>((resolve) => (holding = resolve));
+    const { tiered, paths } = await broker({
+      tiered: { 'warm.age.hours': 150, 'cold.age.hours': 200, 'archive.concurrency': 1 },
+      ages: [300, 299, 100, 1],
+      clock,
+      // The cycle's first archive waits here, with the retier of the third segment queued behind it.
+      observer: async (step, path) => {
+        if (step === 'archive:intent-recorded' && path === paths[0]) {
+          holding();
+          await held;
+        }
+      },
+    });
+    const third = paths[2]!;
+    expect(tiered.getSegment(third).policy).toBe('hot');
+    clock.time += 60 * HOUR;
+    expect(tiered.plan({ changesOnly: true }).find((step) => step.path === third)).toMatchObject({ action: 'retier', to: 'warm' });
+    const cycle = tiered.runCycle();
+    await cycleHolds;
+    expect((await tiered.archiveSegment(third)).segment).toMatchObject({ policy: 'cold', isArchived: true });
+    release();
+    expect(await cycle).toMatchObject({ archived: 2, retiered: 0, failed: 0 });
+    expect(tiered.getSegment(third)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect((await tiered.restoreSegment(third)).outcome).toBe('restored');
+  });
+
+  it('an archive that finishes while a rebuild reads the manifests is not forgotten by that rebuild', async () => {
+    const { tiered, paths, faults, store } = await broker();
+    await tiered.archiveSegment(paths[0]!);
+    // The rebuild's read of the one manifest it listed waits until the second archive is done.
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    let reading!: () => void;
+    const rebuildReads = new Promise<void>((resolve) => (reading = resolve));
+    faults.get = (key: string, options?: object) => {
+      if (key !== `${paths[0]}.manifest.json`) return store.get(key, options);
+      delete faults.get;
+      reading();
+      return done.then(() => store.get(key, options));
+    };
+    const rebuild = tiered.rebuildFromColdStore();
+    await rebuildReads;
+    await tiered.archiveSegment(paths[1]!);
+    release();
+    expect(await rebuild).toMatchObject({ manifests: 1, dropped: 0, unarchived: 0, problems: [] });
+    expect(tiered.getSegment(paths[1]!)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect((await tiered.restoreSegment(paths[1]!)).outcome).toBe('restored');
+  });
+
+  // A read-only folder and a full disk need mounts: a tmpfs in a private mount namespace of an
+  // unprivileged user namespace (`unshare -rm`), where a child runs the protocols on it.
+  it('a folder that turns read-only and a disk that fills up: each failure names its segment and what was wrong, and nothing stops the others', async () => {
+    const mount = await mkdtemp(join(work, 'mount-'));
+    const script = join(import.meta.dirname, 'fixtures', 'local-disk-faults.mjs');
+    const { stdout } = await promisify(execFile)('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=6m takhin-faults "$0" && exec "$1" "$2" "$0"', mount, process.execPath, script], {
+      cwd: join(import.meta.dirname, '..'),
+      timeout: 90_000,
+    });
+    const out = JSON.parse(stdout);
+    const first = 'faults-0/00000000000000000000.log';
+    const undeletable = new RegExp(`^${first} has a verified copy in the cold store, but its local file .*/faults-0/00000000000000000000\\.index cannot be deleted \\(EROFS: read-only file system.*\\); it stays, and each refresh tries again$`);
+    expect(out.archiveReadOnly).toMatchObject({ code: 'LOCAL_FAILURE', segmentPath: first, message: expect.stringMatching(undeletable) });
+    expect(out.recordReadOnly).toEqual({ policy: 'cold', isArchived: true, state: 'idle' });
+    // Before: every refresh and every open failed on that one folder, so nothing else was tiered either.
+    expect(out.refreshReadOnly).toEqual({ outcome: 'ok' });
+    expect(out.reopenReadOnly).toEqual({ outcome: 'ok' });
+    expect(out.problemsReadOnly).toEqual([expect.stringMatching(undeletable)]);
+    expect(out.reopenWritable).toMatchObject({ localCopiesDeleted: 1, problems: [] });
+    const second = 'faults-0/00000000000000001000.log';
+    expect(out.archiveFull).toMatchObject({ code: 'METADATA_FAILURE', segmentPath: second, message: expect.stringMatching(new RegExp(`^cannot archive ${second}: cannot write the metadata file .*: database or disk is full$`)) });
+    expect(out.recordFull).toEqual({ policy: 'warm', isArchived: false, state: 'idle' });
+    expect(out.archiveAfterFull).toEqual({ outcome: 'archived' });
+  });
+});
