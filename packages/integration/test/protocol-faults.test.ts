@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOCK, COLD_STORE, ColdStoreError, PROTOCOL_OBSERVER, createContainer, loadConfig, openTieredStorage, type ColdStore, type ProtocolStep, type TieredStorage } from '@takhin/core';
+import { CLOCK, COLD_STORE, ColdStoreError, PROTOCOL_OBSERVER, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, type ColdStore, type ProtocolStep, type TieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { writeSegment } from '@takhin/testkit';
+import { provider as s3Provider } from '@takhin/backend-s3';
+import { TcpProxy, writeSegment } from '@takhin/testkit';
+import { CRASH_BACKENDS } from './fixtures/crash-suite.js';
 
 // The protocols when something other than a crash gets in the way: the cold store not answering
 // for a moment, a cycle's plan overtaken by a manual operation, a read-only folder, a full disk.
@@ -157,5 +159,50 @@ describe('the protocols meeting faults other than a crash', () => {
     expect(out.archiveFull).toMatchObject({ code: 'METADATA_FAILURE', segmentPath: second, message: expect.stringMatching(new RegExp(`^cannot archive ${second}: cannot write the metadata file .*: database or disk is full$`)) });
     expect(out.recordFull).toEqual({ policy: 'warm', isArchived: false, state: 'idle' });
     expect(out.archiveAfterFull).toEqual({ outcome: 'archived' });
+  });
+});
+
+describe('opening while the cold store is down', () => {
+  it('opens anyway, postponing what it cannot decide, and the first refresh that reaches the store reconciles it', async () => {
+    const backend = CRASH_BACKENDS.minio;
+    await backend.setup!();
+    const section = backend.section(runs) as { s3: Record<string, unknown> };
+    const proxy = new TcpProxy(Number(new URL(section.s3.endpoint as string).port));
+    await proxy.open();
+    try {
+      const dataDir = join(work, `broker-${runs++}`, 'data');
+      const paths: string[] = [];
+      for (let i = 0; i < 3; i++) paths.push((await writeSegment(dataDir, { topic: 'outage', partition: 0, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024 })).segmentPath);
+      const open = async () => {
+        const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section, s3: { ...section.s3, endpoint: proxy.endpoint } } } }), [fsProvider, s3Provider]);
+        container.register(RETRY_POLICY, { useValue: { maxAttempts: 1 } });
+        const tiered = await openTieredStorage(container);
+        opened.push(tiered);
+        return tiered;
+      };
+      const first = await open();
+      // Archives that fail while the store is down stay `archiving`, for a retry to resume.
+      await proxy.cut();
+      for (const path of paths.slice(0, 2)) await expect(first.archiveSegment(path)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      await first.close();
+
+      // Reopened while it is still down: it opens (a console can show why), and decides nothing.
+      const tiered = await open();
+      expect(tiered.lastReconciliation.postponed).toHaveLength(2);
+      for (const [i, line] of tiered.lastReconciliation.postponed.entries()) expect(line).toMatch(new RegExp(`^${paths[i]!.replace(/\./g, '\\.')}: .*(unavailable|ECONNREFUSED|reach)`, 'i'));
+      expect(tiered.lastReconciliation).toMatchObject({ archivesRolledBack: 0, orphansDeleted: 0, problems: [] });
+      expect(paths.slice(0, 2).map((path) => tiered.getSegment(path).state)).toEqual(['archiving', 'archiving']);
+      expect(tiered.getStats().totalSegments).toBe(3);
+      await expect(tiered.refresh()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      expect(tiered.lastReconciliation.postponed).toHaveLength(2);
+
+      await proxy.open();
+      await tiered.refresh();
+      expect(tiered.lastReconciliation).toMatchObject({ archivesRolledBack: 2, postponed: [], problems: [] });
+      expect(paths.slice(0, 2).map((path) => tiered.getSegment(path).state)).toEqual(['idle', 'idle']);
+      expect((await tiered.archiveSegment(paths[0]!)).outcome).toBe('archived');
+    } finally {
+      await proxy.cut();
+    }
   });
 });

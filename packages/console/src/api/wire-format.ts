@@ -108,5 +108,6 @@ export function reconciliationJson(report: ReconciliationReport) {
     records_dropped: report.recordsDropped,
     deleted_topic_segments: report.deletedTopicSegments,
     problems: report.problems,
+    postponed: report.postponed,
   };
 }

@@ -78,6 +78,14 @@ export class ConsoleMetrics {
       },
     });
     new Gauge({ name: 'tiered_storage_reconciliation_problems', help: 'Conflicts reconciliation left for an operator (nothing was deleted for them).', registers, collect() { this.set(tiered.lastReconciliation.problems.length); } });
+    new Gauge({
+      name: 'tiered_storage_reconciliation_postponed',
+      help: 'Segments reconciliation could not decide at open because a request failed (the cold store down); reconciled by the first refresh that gets through.',
+      registers,
+      collect() {
+        this.set(tiered.lastReconciliation.postponed.length);
+      },
+    });
 
     const operations = (name: TrackedOperation, help: string) => new Counter({ name: `tiered_storage_${name}_operations_total`, help, labelNames: ['result'], registers });
     this.#operations = {

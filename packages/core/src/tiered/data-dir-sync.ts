@@ -24,6 +24,12 @@ export const STALE_UPLOAD_MS = 60 * 60_000;
  * that failed here stays for the next cycle to resume.
  */
 export class DataDirSync {
+  /**
+   * Records whose reconciliation a failed request (the cold store down) postponed at open, with the failure:
+   * reconciled by every refresh (an interrupted archive too, which later refreshes otherwise
+   * leave for the next cycle to resume) until one reaches the store.
+   */
+  #waiting = new Map<string, string>();
   /** The metadata log's topics as last read, and the stamp of its files then: read again only once they change. */
   #clusterTopics: { stamp: string; topics: ClusterTopics } | undefined;
 
@@ -59,8 +65,15 @@ export class DataDirSync {
     const tierBefore = new Map(changes.nowCold.map((draft) => [draft.path, index.get(draft.path)!.policy]));
     const written = await catalog.apply([...changes.discovered, ...changes.changed, ...changes.nowCold], changes.vanished);
 
-    const unsettled = changes.unsettled.filter((record) => !this.busy(record.path) && (atOpen || record.state !== 'archiving' || !localPaths.has(record.path)));
-    const reconciled = unsettled.length > 0 || atOpen ? await this.reconciliation.reconcile(unsettled, report) : report;
+    const unsettled = changes.unsettled.filter(
+      (record) => !this.busy(record.path) && (atOpen || this.#waiting.has(record.path) || record.state !== 'archiving' || !localPaths.has(record.path)),
+    );
+    // At open a cold store that does not answer stops nothing: the console and the CLI must open to show it.
+    const waiting = new Map<string, string>();
+    const postpone = atOpen ? (record: SegmentRecord, failure: Error) => waiting.set(record.path, failure.message) : undefined;
+    const reconciled = unsettled.length > 0 || atOpen ? await this.reconciliation.reconcile(unsettled, report, postpone) : report;
+    this.#waiting = waiting;
+    reconciled.postponed = [...waiting].map(([path, failure]) => `${path}: ${failure}`);
     reconciled.orphansDeleted += await this.#endStaleUploads();
 
     const discovered = written.slice(0, changes.discovered.length);

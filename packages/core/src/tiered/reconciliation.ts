@@ -1,4 +1,5 @@
 import { unlink } from 'node:fs/promises';
+import { isColdStoreError, type ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import { archivedFields, recordFiles } from './archived-record.js';
@@ -38,6 +39,13 @@ export interface ReconciliationReport {
   deletedTopicSegments: number;
   /** Conflicts left for an operator, with the reason; nothing was deleted for them. Each once, however many refreshes find it. */
   problems: string[];
+  /**
+   * Segments reconciliation could not decide when the data dir was opened, because a request
+   * failed (the cold store did not answer, mostly): `<segment path>: <the failure>`. They are
+   * left exactly as they are, and reconciled by the first refresh that gets through, which then
+   * empties this list.
+   */
+  postponed: string[];
 }
 
 /**
@@ -51,7 +59,7 @@ export function addProblem(report: ReconciliationReport, problem: string): void 
 }
 
 export function emptyReport(): ReconciliationReport {
-  return { archivesFinished: 0, archivesRolledBack: 0, restoresFinished: 0, restoresRolledBack: 0, localCopiesDeleted: 0, orphansDeleted: 0, tempFilesDeleted: 0, recordsDropped: 0, deletedTopicSegments: 0, problems: [] };
+  return { archivesFinished: 0, archivesRolledBack: 0, restoresFinished: 0, restoresRolledBack: 0, localCopiesDeleted: 0, orphansDeleted: 0, tempFilesDeleted: 0, recordsDropped: 0, deletedTopicSegments: 0, problems: [], postponed: [] };
 }
 
 /**
@@ -71,13 +79,32 @@ export class Reconciliation {
 
   constructor(private readonly context: ProtocolContext) {}
 
-  async reconcile(records: readonly SegmentRecord[], report: ReconciliationReport = emptyReport()): Promise<ReconciliationReport> {
+  /**
+   * Reconciles `records` in turn. With `postpone`, a failed request (a cold store that does not
+   * answer) fails nothing: the record it failed on and every one after it (a dead store would
+   * make each wait out its retries) are handed to `postpone` with the failure, and left as they are.
+   */
+  async reconcile(
+    records: readonly SegmentRecord[],
+    report: ReconciliationReport = emptyReport(),
+    postpone?: (record: SegmentRecord, failure: ColdStoreError) => void,
+  ): Promise<ReconciliationReport> {
+    let storeFailure: ColdStoreError | undefined;
     for (const record of records) {
       const current = this.context.catalog.get(record.path);
       if (current === undefined) continue;
+      if (storeFailure !== undefined) {
+        postpone!(current, storeFailure);
+        continue;
+      }
       try {
         await this.#reconcileOne(current, report);
       } catch (error) {
+        if (postpone && isColdStoreError(error)) {
+          storeFailure = error;
+          postpone(current, error);
+          continue;
+        }
         // What stops this one segment (a file that is not a regular one, a local file that cannot
         // be deleted) leaves it as it is, for an operator; the others are still reconciled.
         // A store or metadata store that does not answer stops them all.

@@ -17,6 +17,7 @@ export const statsCommand: Command = (context) =>
     output.line(`warm      ${stats.warm_segments} segments  ${formatBytes(stats.bytes_by_tier.warm)}`);
     output.line(`cold      ${stats.cold_segments} segments  ${formatBytes(stats.bytes_by_tier.cold)}`);
     output.line(`local     ${formatBytes(stats.local_bytes)}   remote ${formatBytes(stats.remote_bytes)}   .log total ${formatBytes(stats.total_size_bytes)}`);
+    for (const postponed of tiered.lastReconciliation.postponed) output.line(`postponed: ${printable(postponed)}`);
     return EXIT.OK;
   });
 
