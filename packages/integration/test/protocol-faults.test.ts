@@ -138,7 +138,7 @@ describe('the protocols meeting faults other than a crash', () => {
 
   // A read-only folder and a full disk need mounts: a tmpfs in a private mount namespace of an
   // unprivileged user namespace (`unshare -rm`), where a child runs the protocols on it.
-  it('a folder that turns read-only and a disk that fills up: each failure names its segment and what was wrong, and nothing stops the others', async () => {
+  it('a folder that turns read-only and a disk that fills up: each failure names its segment and what was wrong (the disk, not the cold store), and nothing stops the others', async () => {
     const mount = await mkdtemp(join(work, 'mount-'));
     const script = join(import.meta.dirname, 'fixtures', 'local-disk-faults.mjs');
     const { stdout } = await promisify(execFile)('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=6m takhin-faults "$0" && exec "$1" "$2" "$0"', mount, process.execPath, script], {
@@ -159,6 +159,14 @@ describe('the protocols meeting faults other than a crash', () => {
     expect(out.archiveFull).toMatchObject({ code: 'METADATA_FAILURE', segmentPath: second, message: expect.stringMatching(new RegExp(`^cannot archive ${second}: cannot write the metadata file .*: database or disk is full$`)) });
     expect(out.recordFull).toEqual({ policy: 'warm', isArchived: false, state: 'idle' });
     expect(out.archiveAfterFull).toEqual({ outcome: 'archived' });
+    // The temp file a restore writes cannot be created: LOCAL_FAILURE naming it, not the cold store's ACCESS_DENIED.
+    expect(out.restoreReadOnly).toMatchObject({
+      code: 'LOCAL_FAILURE',
+      segmentPath: second,
+      message: expect.stringMatching(new RegExp(`^cannot restore ${second}: access denied to local file ".*/faults-0/\\.00000000000000001000\\.[a-z]+\\.takhin-restore" \\(EROFS: .*read-only file system`)),
+    });
+    expect(out.recordAfterRestoreReadOnly).toEqual({ policy: 'cold', isArchived: true, state: 'idle' });
+    expect(out.restoreWritable).toEqual({ outcome: 'restored' });
   });
 });
 

@@ -25,6 +25,8 @@ export interface ColdStoreErrorOptions {
   cause?: unknown;
   /** Overrides the code's default retryability. */
   retryable?: boolean;
+  /** The file of this machine the failure is about, when it is not the store's (a TransferPool's source or destination). */
+  localPath?: string | undefined;
 }
 
 /**
@@ -37,12 +39,15 @@ export class ColdStoreError extends Error {
   readonly retryable: boolean;
   readonly backend: string;
   readonly key: string | undefined;
+  /** Set when a local file failed (a full or read-only disk), not the store: callers then speak of the file. */
+  readonly localPath: string | undefined;
 
   constructor(code: ColdStoreErrorCode, message: string, options: ColdStoreErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.backend = options.backend;
     this.key = options.key;
+    this.localPath = options.localPath;
     this.retryable = options.retryable ?? RETRYABLE_CODES.has(code);
   }
 
@@ -55,6 +60,7 @@ export class ColdStoreError extends Error {
       backend: this.backend,
       key: this.key,
       cause: this.cause instanceof Error ? `${this.cause.name}: ${this.cause.message}` : undefined,
+      ...(this.localPath !== undefined ? { localPath: this.localPath } : {}),
     };
   }
 
@@ -64,6 +70,7 @@ export class ColdStoreError extends Error {
       key: data.key,
       retryable: data.retryable,
       cause: data.cause === undefined ? undefined : new Error(data.cause),
+      localPath: data.localPath,
     });
   }
 }
@@ -75,6 +82,7 @@ export interface SerializedColdStoreError {
   backend: string;
   key: string | undefined;
   cause: string | undefined;
+  localPath?: string | undefined;
 }
 
 export function isColdStoreError(error: unknown, code?: ColdStoreErrorCode): error is ColdStoreError {

@@ -111,29 +111,29 @@ export function localFileFailure(backend: string, key: string | undefined, path:
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new ColdStoreError('NOT_FOUND', `${backend}: ${about} (or a folder on its path) does not exist (${detail})`, { backend, key, cause });
+      return new ColdStoreError('NOT_FOUND', `${backend}: ${about} (or a folder on its path) does not exist (${detail})`, { backend, key, cause, localPath: path });
     case 'EISDIR':
       return notARegularFile(backend, key, path, 'a folder', cause);
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
-      return new ColdStoreError('ACCESS_DENIED', `${backend}: access denied to ${about} (${detail})`, { backend, key, cause });
+      return new ColdStoreError('ACCESS_DENIED', `${backend}: access denied to ${about} (${detail})`, { backend, key, cause, localPath: path });
     case 'EMFILE':
     case 'ENFILE':
     case 'EAGAIN':
-      return new ColdStoreError('UNAVAILABLE', `${backend}: ${about} cannot be opened right now (${detail})`, { backend, key, cause });
+      return new ColdStoreError('UNAVAILABLE', `${backend}: ${about} cannot be opened right now (${detail})`, { backend, key, cause, localPath: path });
     case 'ENOSPC':
     case 'EDQUOT':
     case 'EFBIG':
-      return new ColdStoreError('UNAVAILABLE', `${backend}: no space left for ${about} (${detail})`, { backend, key, cause, retryable: false });
+      return new ColdStoreError('UNAVAILABLE', `${backend}: no space left for ${about} (${detail})`, { backend, key, cause, retryable: false, localPath: path });
     default:
-      return new ColdStoreError('UNAVAILABLE', `${backend}: ${about} failed (${detail})`, { backend, key, cause, retryable: false });
+      return new ColdStoreError('UNAVAILABLE', `${backend}: ${about} failed (${detail})`, { backend, key, cause, retryable: false, localPath: path });
   }
 }
 
 /** A path that names a folder, device or socket where a regular file (or a FIFO) was expected. */
 export const notARegularFile = (backend: string, key: string | undefined, path: string, what: string, cause?: unknown) =>
-  new ColdStoreError('NOT_FOUND', `${backend}: local file "${path}" is ${what}, not a regular file`, { backend, key, cause });
+  new ColdStoreError('NOT_FOUND', `${backend}: local file "${path}" is ${what}, not a regular file`, { backend, key, cause, localPath: path });
 
 /** A body too large for the configured part size: the server numbers at most `maxParts` parts. */
 export const tooManyParts = (backend: string, key: string, maxParts: number, partSize: number) =>

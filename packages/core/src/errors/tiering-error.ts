@@ -1,3 +1,5 @@
+import { ColdStoreError } from './cold-store-error.js';
+
 /** Stable codes of the tiering layer's failures; the console maps them to HTTP statuses. */
 export const TIERING_ERROR_CODES = [
   /** A segment path that is not `<topic>-<partition>/<20-digit base offset>.log`. */
@@ -48,10 +50,23 @@ export class TieringError extends Error {
 
 /**
  * `error` told as a failure about `segmentPath`: a tiering failure that names no segment (the
- * metadata store's) is wrapped with `what` ("cannot archive <path>") before its message; any
- * other error is returned as it is.
+ * metadata store's) is wrapped with `what` ("cannot archive <path>") before its message; a
+ * failure of one of this machine's files (a pool's `localPath`, or a raw system call's error:
+ * a read-only or full disk) is `LOCAL_FAILURE`, never taken for the cold store's; any other
+ * error is returned as it is.
  */
 export function ofSegment(error: Error, what: string, segmentPath: string): Error {
+  // One of this machine's files failed (a read-only or full disk), not the cold store: say so.
+  if (error instanceof ColdStoreError && error.localPath !== undefined) {
+    return new TieringError('LOCAL_FAILURE', `${what}: ${error.message.replace(/^[\w-]+: /, '')}`, segmentPath, { cause: error });
+  }
+  if (isSystemError(error)) return new TieringError('LOCAL_FAILURE', `${what}: ${error.message}`, segmentPath, { cause: error });
   if (!(error instanceof TieringError) || error.segmentPath !== undefined) return error;
   return new TieringError(error.code, `${what}: ${error.message}`, segmentPath, { cause: error });
+}
+
+/** A raw error of a system call (`EROFS: read-only file system, mkdir '…'`): the protocols' own file operations. */
+function isSystemError(error: Error): boolean {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) && typeof syscall === 'string';
 }

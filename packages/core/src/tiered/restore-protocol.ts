@@ -148,7 +148,8 @@ export class RestoreProtocol {
 
 /** A download failure in the words of the restore: which file of which segment, and why. */
 function asRemoteFailure(error: unknown, segmentPath: string, extension: string, key: string, backend: string): unknown {
-  if (!(error instanceof ColdStoreError)) return error;
+  // A failure of the local file being written is the disk's, not the store's (`ofSegment` names it).
+  if (!(error instanceof ColdStoreError) || error.localPath !== undefined) return error;
   if (error.code === 'NOT_FOUND') {
     return new TieringError('REMOTE_MISSING', `cannot restore ${segmentPath}: its .${extension} is missing from the ${backend} cold store (key ${key})`, segmentPath, { cause: error });
   }
