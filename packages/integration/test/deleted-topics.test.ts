@@ -239,6 +239,36 @@ describe('a topic deleted for good, by the metadata log', () => {
     expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
   });
 
+  it('with no partition left on the disk to check the log by, takes only a removal the log still records', async () => {
+    // A data dir holding nothing but scratch-topic-0 and the broker's metadata log.
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    await cp(join(kafkaFixtureLogDir(), '__cluster_metadata-0'), join(dataDir, '__cluster_metadata-0'), { recursive: true });
+    const scratch: GeneratedSegment[] = [];
+    for (const baseOffset of [0n, 1000n]) scratch.push(await writeSegment(dataDir, { topic: SCRATCH, partition: 0, baseOffset, logBytes: 64 * 1024, recordBytes: 500 }));
+    await writeFile(join(dataDir, `${SCRATCH}-0`, 'partition.metadata'), `version: 0\ntopic_id: ${SCRATCH_ID}`);
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } });
+    const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+    opened.push(tiered);
+    await tiered.archiveSegment(scratch[0]!.segmentPath);
+    const coldRoot = config.storage.tiered.backends.fs!.root as string;
+    await rm(join(dataDir, `${SCRATCH}-0`), { recursive: true });
+
+    // The latest snapshot no longer holds scratch-topic, but nothing on the disk vouches for the log: the
+    // archived segment is kept (the active one, never archived, is simply gone from the records, as always).
+    await tiered.refresh();
+    expect(tiered.lastReconciliation).toMatchObject({ deletedTopicSegments: 0, problems: [] });
+    expect(tiered.listSegments({ topic: SCRATCH }).map((s) => s.path)).toEqual([scratch[0]!.segmentPath]);
+    expect(tiered.getSegment(scratch[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+
+    // Without the snapshots taken after it, the log itself records the RemoveTopicRecord: deleted.
+    const metadata = join(dataDir, '__cluster_metadata-0');
+    for (const name of await readdir(metadata)) if (name.endsWith('.checkpoint') && name !== '00000000000000000018-0000000001.checkpoint') await rm(join(metadata, name));
+    await tiered.refresh();
+    expect(tiered.lastReconciliation).toMatchObject({ deletedTopicSegments: 1, problems: [] });
+    expect(await cold(coldRoot, `${SCRATCH}-0`)).toEqual([]);
+    expect(tiered.listSegments({ topic: SCRATCH })).toEqual([]);
+  });
+
   it('judges nothing by a metadata log that cannot be read whole, and says why', async () => {
     const { tiered, dataDir, scratch, coldRoot } = await kafkaBroker();
     // A byte of the log's last batch (after the latest snapshot) rots.
