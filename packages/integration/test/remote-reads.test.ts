@@ -206,6 +206,31 @@ describe('readAt', () => {
     expect(stats.requests - stats.indexFetches, 'chunk fetches').toBeLessThanOrEqual(2);
   });
 
+  it('a reader that aborts does not fail the others sharing its fetch of the index or of a chunk; once all abort, the next reader fetches afresh', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    const batches = b.batches.get(path!)!;
+    for (const batch of [batches[40]!, batches.at(-5)!]) {
+      const offset = Number(batch.header.baseOffset);
+      // The first offset shares the load of the index, the second (index cached by then) that of a chunk.
+      const quitter = new AbortController();
+      const leaving = b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1, signal: quitter.signal });
+      const staying = b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1 });
+      await new Promise((resolve) => setImmediate(resolve));
+      quitter.abort();
+      await expect(leaving).rejects.toMatchObject({ code: 'ABORTED' });
+      expect((await staying).position, `offset ${offset}`).toBe(batch.position);
+    }
+    const offset = Number(batches[80]!.header.baseOffset);
+    const all = [new AbortController(), new AbortController()];
+    const reads = all.map((abort) => b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1, signal: abort.signal }));
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const abort of all) abort.abort();
+    for (const read of reads) await expect(read).rejects.toMatchObject({ code: 'ABORTED' });
+    expect((await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1 })).position).toBe(batches[80]!.position);
+  });
+
   it('prefetches the next chunk for a sequential reader', async () => {
     const b = await broker();
     const [path] = b.closed;

@@ -5,11 +5,13 @@ import { crc32c } from '@node-rs/crc32';
 import { crc32cToBase64 } from '../checksums/checksums.js';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
+import { aborted } from '../errors/factories.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { BufferSink } from '../store/buffer-sink.js';
 import { readIntoSink } from '../store/copy-into.js';
 import type { ManifestFile, SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
+import { SharedLoad } from './shared-load.js';
 
 /** One chunk of an archived `.log`: which segment (and which archive of it), and which slice. */
 export interface ChunkAddress {
@@ -30,12 +32,13 @@ interface CachedChunk {
  * cold store by ranged GETs, verified against the CRC32C the manifest recorded for each chunk
  * at archive time (again every time one is read from disk), and evicted least recently used
  * first when the chunks plus restored segments exceed `local.cache.size.mb`. Concurrent readers
- * of one chunk share one fetch. A chunk never reaches a caller unverified.
+ * of one chunk share one fetch, stopped only once all of them have aborted. A chunk never
+ * reaches a caller unverified.
  */
 export class ChunkCache {
   /** Least recently used first: a Map keeps insertion order, and a hit moves its key to the end. */
   readonly #chunks = new Map<string, CachedChunk>();
-  readonly #fetching = new Map<string, Promise<Buffer>>();
+  readonly #fetching = new Map<string, SharedLoad<Buffer>>();
   /** The last few chunks served, verified and in memory: a reader moving through one chunk reads no disk. */
   readonly #recent = new Map<string, Buffer>();
   /** Chunks being written to disk in the background. */
@@ -83,12 +86,7 @@ export class ChunkCache {
       this.#forget(name);
     }
     this.counters.misses++;
-    let fetching = this.#fetching.get(name);
-    if (!fetching) {
-      fetching = this.#fetch(address, name, signal).finally(() => this.#fetching.delete(name));
-      this.#fetching.set(name, fetching);
-    }
-    return fetching;
+    return this.#shared(address, name).join(signal, (reason) => aborted(this.store.backend, address.manifest.files.log.key, reason));
   }
 
   /** Fetches a chunk in the background (a sequential reader's next one); failures only count. */
@@ -96,14 +94,28 @@ export class ChunkCache {
     const name = chunkName(address);
     if (this.#recent.has(name) || this.#chunks.has(name) || this.#fetching.has(name)) return;
     this.counters.prefetches++;
-    const fetching = this.#fetch(address, name).finally(() => this.#fetching.delete(name));
-    this.#fetching.set(name, fetching);
-    fetching.catch(() => this.counters.prefetchFailures++);
+    this.#shared(address, name)
+      .join(undefined, () => new Error('unreachable: a prefetch has no signal'))
+      .catch(() => this.counters.prefetchFailures++);
+  }
+
+  /** The fetch of a chunk under way, joined; else a new one (the last was stopped: its readers all aborted). */
+  #shared(address: ChunkAddress, name: string): SharedLoad<Buffer> {
+    let fetching = this.#fetching.get(name);
+    if (!fetching || fetching.aborted) {
+      const load = new SharedLoad((signal) => this.#fetch(address, name, signal));
+      void load.done.catch(() => {}).finally(() => {
+        if (this.#fetching.get(name) === load) this.#fetching.delete(name);
+      });
+      this.#fetching.set(name, load);
+      fetching = load;
+    }
+    return fetching;
   }
 
   /** Resolves once every chunk being fetched or written has settled (before closing). */
   async idle(): Promise<void> {
-    await Promise.allSettled([...this.#fetching.values(), ...this.#writing]);
+    await Promise.allSettled([...[...this.#fetching.values()].map((fetching) => fetching.done), ...this.#writing]);
     await Promise.allSettled([...this.#writing]);
   }
 

@@ -4,12 +4,14 @@ import { dirname, join } from 'node:path';
 import { checksumBytes } from '../checksums/checksums.js';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
+import { aborted } from '../errors/factories.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
 import { parseTransactionIndex, type AbortedTransaction } from '../kafka/transaction-index.js';
 import { requireManifest } from '../tiered/manifest-io.js';
 import { objectKeyOf, type ManifestFile, type SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
+import { SharedLoad } from './shared-load.js';
 
 /** What a ranged read of an archived segment needs first: its manifest and its offset index. */
 export interface RemoteSegment {
@@ -26,9 +28,9 @@ const MEMORY_ENTRIES = 1_024;
  * against the manifest's CRC32C and SHA-256 whenever it is loaded.
  */
 export class IndexCache {
-  readonly #entries = new Map<string, Promise<RemoteSegment>>();
+  readonly #entries = new Map<string, SharedLoad<RemoteSegment>>();
   /** Archived `.txnindex` entries, by segment (fetched only for a fetch that needs them). */
-  readonly #aborted = new Map<string, Promise<AbortedTransaction[]>>();
+  readonly #aborted = new Map<string, SharedLoad<AbortedTransaction[]>>();
 
   constructor(
     private readonly dir: string,
@@ -37,7 +39,8 @@ export class IndexCache {
   ) {}
 
   get(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {
-    return remembered(this.#entries, segmentPath, () => this.#load(segmentPath, signal));
+    const load = remembered(this.#entries, segmentPath, (shared) => this.#load(segmentPath, shared));
+    return load.join(signal, (reason) => aborted(this.store.backend, objectKeyOf(segmentPath, 'index'), reason));
   }
 
   /** Forgets a segment (restored, evicted again, or re-archived): its next read loads afresh. */
@@ -51,7 +54,8 @@ export class IndexCache {
    * no such file), fetched once and verified against the manifest's checksums.
    */
   abortedTransactions(segmentPath: string, signal?: AbortSignal): Promise<AbortedTransaction[]> {
-    return remembered(this.#aborted, segmentPath, () => this.#loadAborted(segmentPath, signal));
+    const load = remembered(this.#aborted, segmentPath, (shared) => this.#loadAborted(segmentPath, shared));
+    return load.join(signal, (reason) => aborted(this.store.backend, objectKeyOf(segmentPath, 'txnindex'), reason));
   }
 
   async #loadAborted(segmentPath: string, signal?: AbortSignal): Promise<AbortedTransaction[]> {
@@ -119,18 +123,22 @@ export class IndexCache {
 }
 
 /**
- * The entry for `key`, loaded once and kept among the `MEMORY_ENTRIES` most recently used; a load
- * that fails is forgotten, so the next call tries again.
+ * The entry for `key`, loaded once (shared by concurrent readers) and kept among the
+ * `MEMORY_ENTRIES` most recently used; a load that fails, or that every reader gave up on, is
+ * forgotten, so the next call tries again.
  */
-function remembered<T>(entries: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+function remembered<T>(entries: Map<string, SharedLoad<T>>, key: string, load: (signal: AbortSignal) => Promise<T>): SharedLoad<T> {
   let entry = entries.get(key);
-  if (entry) {
+  if (entry && !entry.aborted) {
     entries.delete(key);
     entries.set(key, entry);
     return entry;
   }
-  entry = load();
-  entry.catch(() => entries.delete(key));
+  const created = new SharedLoad(load);
+  created.done.catch(() => {
+    if (entries.get(key) === created) entries.delete(key);
+  });
+  entry = created;
   entries.set(key, entry);
   for (const [oldest] of entries) {
     if (entries.size <= MEMORY_ENTRIES) break;
