@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  COLD_STORE,
   RemoteReads,
   TieringError,
   createContainer,
@@ -11,6 +12,9 @@ import {
   objectKeyOf,
   openTieredStorage,
   readLogBatchHeaders,
+  type BodySink,
+  type ColdStore,
+  type GetOptions,
   type LocatedBatch,
   type ReadAtResult,
   type TieredStorage,
@@ -229,6 +233,51 @@ describe('readAt', () => {
     for (const abort of all) abort.abort();
     for (const read of reads) await expect(read).rejects.toMatchObject({ code: 'ABORTED' });
     expect((await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1 })).position).toBe(batches[80]!.position);
+  });
+
+  it('walking far from the index floor (a topic with a large index.interval.bytes) keeps a few chunks in memory, never the whole segment', async () => {
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    const topic = 'reads.v1-sparse-index';
+    // Kafka writes an index entry every index.interval.bytes: one larger than the segment leaves its .index empty.
+    const segment = await writeSegment(dataDir, { topic, partition: 0, baseOffset: 0n, logBytes: 40 * 64 * KiB, recordBytes: 600, recordsPerBatch: 3, indexIntervalBytes: 64 * 1024 * KiB, mtime: new Date(Date.now() - 40 * DAY) });
+    await writeSegment(dataDir, { topic, partition: 0, baseOffset: segment.nextOffset, logBytes: 4 * KiB });
+    const batches = await readLogBatchHeaders(segment.files.log);
+    const container = createContainer(
+      loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'cache.dir': join(dataDir, '..', 'cache'), 'cache.chunk.size.mb': 0.0625 } } }),
+      [fsProvider],
+    );
+    // Each chunk's memory as it is fetched: before fetching the last one, how many earlier ones are still alive?
+    const store = container.resolve<ColdStore>(COLD_STORE);
+    const chunks: WeakRef<ArrayBufferLike>[] = [];
+    let aliveAtLast = -1;
+    const counting = new Proxy(store, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (name !== 'readInto') return typeof value === 'function' ? value.bind(target) : value;
+        return async (key: string, sink: BodySink, options?: GetOptions) => {
+          if (key === objectKeyOf(segment.segmentPath) && options?.range) {
+            if (options.range.offset + (options.range.length ?? 0) === segment.logBytes) {
+              (globalThis as { gc?: () => void }).gc!();
+              aliveAtLast = chunks.filter((chunk) => chunk.deref() !== undefined).length;
+            }
+            chunks.push(new WeakRef(sink.space().buffer));
+          }
+          return target.readInto!(key, sink, options);
+        };
+      },
+    });
+    container.register(COLD_STORE, { useValue: counting });
+    const tiered = await openTieredStorage(container);
+    opened.push(tiered);
+    expect(tiered.getSegment(segment.segmentPath).files.index?.size ?? 0).toBe(0);
+    await tiered.archiveSegment(segment.segmentPath);
+    const last = batches.at(-1)!;
+    const read = await tiered.readAt(topic, 0, Number(last.header.lastOffset), { maxBytes: 1 });
+    expect(read.position).toBe(last.position);
+    expect(chunks).toHaveLength(Math.ceil(segment.logBytes / (64 * KiB)));
+    // The eight chunks the cache keeps in memory, and a few the read still needs: not the 39 it walked through.
+    expect(aliveAtLast).toBeGreaterThanOrEqual(0);
+    expect(aliveAtLast).toBeLessThanOrEqual(12);
   });
 
   it('prefetches the next chunk for a sequential reader', async () => {
