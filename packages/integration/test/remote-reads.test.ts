@@ -306,6 +306,31 @@ describe('readAt', () => {
     expect((await b.tiered.readAt(TOPIC, 0, Number(recent), { maxBytes: 1 })).fetched.requests, 'the most recent chunk is still cached').toBe(0);
   });
 
+  it('chunks a previous run left beyond a smaller local.cache.size.mb are evicted, not counted against restored segments forever', async () => {
+    const b = await broker();
+    for (const path of b.closed) await b.tiered.archiveSegment(path);
+    const offsets = [...b.batches.values()].flat().filter((_, i) => i % 25 === 0).map((batch) => Number(batch.header.baseOffset));
+    for (const offset of offsets) await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1 });
+    await vi.waitFor(() => expect(b.tiered.remoteReadStats().cachedChunks).toBeGreaterThan(4));
+    await b.tiered.close();
+    const chunkFiles = async () => (await readdir(join(b.cacheDir, 'chunks'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).length;
+    expect(await chunkFiles()).toBeGreaterThan(4);
+    for (const budgetMb of [0.125, 0]) {
+      const config = loadConfig({ storage: { data: { dir: b.dataDir }, tiered: { enabled: true, 'cache.dir': b.cacheDir, 'cache.chunk.size.mb': 0.0625, 'local.cache.size.mb': budgetMb } } });
+      const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+      opened.push(tiered);
+      // The first read finds the chunks left on disk and trims them to the budget, least recently used out
+      // first: the most recent one serves the read, unless the budget keeps none.
+      const read = await tiered.readAt(TOPIC, 0, offsets.at(-1)!, { maxBytes: 1 });
+      expect(read.fetched.requests, `budget ${budgetMb} MiB`).toBe(budgetMb === 0 ? 1 : 0);
+      const stats = tiered.remoteReadStats();
+      expect(stats.cacheBytes, `budget ${budgetMb} MiB`).toBeLessThanOrEqual(budgetMb * 1024 * 1024);
+      expect(stats.cachedChunks).toBe(budgetMb * 16);
+      await tiered.close();
+      expect(await chunkFiles()).toBe(budgetMb * 16);
+    }
+  });
+
   it('a flipped byte in a remote chunk is caught and never served; the other chunks still read', async () => {
     const b = await broker();
     const [path] = b.closed;

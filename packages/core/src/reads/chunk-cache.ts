@@ -83,7 +83,7 @@ export class ChunkCache {
         return bytes;
       }
       // Gone or rotted on disk: forget it and fetch it again.
-      this.#forget(name);
+      await this.#forget(name);
     }
     this.counters.misses++;
     return this.#shared(address, name).join(signal, (reason) => aborted(this.store.backend, address.manifest.files.log.key, reason));
@@ -122,7 +122,7 @@ export class ChunkCache {
   /** Deletes every chunk of archives of `segmentPath` (its segment was restored, or is gone). */
   async dropSegment(segmentPath: string): Promise<void> {
     const prefix = `${segmentPath.replace(/\.log$/, '')}.`;
-    for (const name of [...this.#chunks.keys(), ...this.#recent.keys()]) if (name.startsWith(prefix)) this.#forget(name);
+    for (const name of [...this.#chunks.keys(), ...this.#recent.keys()]) if (name.startsWith(prefix)) void this.#forget(name);
   }
 
   async #fetch(address: ChunkAddress, name: string, signal?: AbortSignal): Promise<Buffer> {
@@ -186,24 +186,35 @@ export class ChunkCache {
     this.#chunks.delete(name);
     this.#chunks.set(name, { path, size: bytes.length });
     this.#bytes += bytes.length;
+    void this.#trim(name);
+  }
+
+  /** Evicts least recently used chunks (never `keep`, the one just stored) until the chunks fit the budget. */
+  #trim(keep?: string): Promise<void> {
     const capacity = Math.max(0, this.capacity());
+    const deletes: Promise<void>[] = [];
     for (const [oldest] of this.#chunks) {
-      if (this.#bytes <= capacity || oldest === name) break;
-      this.#forget(oldest);
+      if (this.#bytes <= capacity || oldest === keep) break;
+      deletes.push(this.#forget(oldest));
       this.counters.evictions++;
     }
+    return Promise.all(deletes).then(() => {});
   }
 
-  #forget(name: string): void {
+  /** Drops a chunk from memory and from the count at once; resolves once its file is deleted. */
+  #forget(name: string): Promise<void> {
     this.#recent.delete(name);
     const chunk = this.#chunks.get(name);
-    if (!chunk) return;
+    if (!chunk) return Promise.resolve();
     this.#chunks.delete(name);
     this.#bytes -= chunk.size;
-    void unlink(chunk.path).catch(() => {});
+    return unlink(chunk.path).catch(() => {});
   }
 
-  /** Chunks a previous run left are reused (each is verified again when read); stray temps go. */
+  /**
+   * Chunks a previous run left are reused (each is verified again when read), as many as the
+   * budget holds now (it may have shrunk since), the most recently written kept; stray temps go.
+   */
   async #loadExisting(): Promise<void> {
     const files = await readdir(this.dir, { recursive: true, withFileTypes: true }).catch(() => []);
     const found: { name: string; path: string; size: number; mtimeMs: number }[] = [];
@@ -221,6 +232,7 @@ export class ChunkCache {
       this.#chunks.set(chunk.name, { path: chunk.path, size: chunk.size });
       this.#bytes += chunk.size;
     }
+    await this.#trim();
   }
 }
 
