@@ -28,7 +28,8 @@ interface CachedChunk {
 }
 
 /**
- * Fixed-size chunks of archived `.log` files on local disk, under `cache.dir`: fetched from the
+ * Fixed-size chunks of archived `.log` files on local disk, under `cache.dir` (with a copy of
+ * each read segment's offset index, counted and evicted the same way): fetched from the
  * cold store by ranged GETs, verified against the CRC32C the manifest recorded for each chunk
  * at archive time (again every time one is read from disk), and evicted least recently used
  * first when the chunks plus restored segments exceed `local.cache.size.mb`. Concurrent readers
@@ -54,13 +55,16 @@ export class ChunkCache {
     private readonly counters: RemoteReadCounters,
   ) {}
 
-  /** Bytes of chunks on disk. */
+  /** Bytes on disk: chunks and offset index copies. */
   get bytes(): number {
     return this.#bytes;
   }
 
+  /** Chunks on disk (the offset index copies beside them count in `bytes` only). */
   get chunks(): number {
-    return this.#chunks.size;
+    let chunks = 0;
+    for (const name of this.#chunks.keys()) if (!name.endsWith('.index')) chunks++;
+    return chunks;
   }
 
   /** The verified bytes of one chunk: from disk when cached, else fetched (once for all callers). */
@@ -87,6 +91,31 @@ export class ChunkCache {
     }
     this.counters.misses++;
     return this.#shared(address, name).join(signal, (reason) => aborted(this.store.backend, address.manifest.files.log.key, reason));
+  }
+
+  /**
+   * The copy of an archived segment's `.index` kept beside its chunks (the caller verifies it
+   * against its manifest), or undefined when none is on disk. It counts against the budget and
+   * is evicted with the chunks, least recently used first.
+   */
+  async readIndexCopy(segmentPath: string): Promise<Buffer | undefined> {
+    await (this.#loaded ??= this.#loadExisting());
+    const name = indexCopyName(segmentPath);
+    const kept = this.#chunks.get(name);
+    if (!kept) return undefined;
+    const bytes = await readFile(kept.path).catch(() => undefined);
+    if (bytes === undefined) {
+      await this.#forget(name);
+      return undefined;
+    }
+    this.#chunks.delete(name);
+    this.#chunks.set(name, kept);
+    return bytes;
+  }
+
+  /** Keeps a verified `.index` on disk, if the budget holds it (see `readIndexCopy`); resolves once it is written. */
+  keepIndexCopy(segmentPath: string, bytes: Buffer): Promise<void> {
+    return this.#keep(indexCopyName(segmentPath), bytes);
   }
 
   /** Fetches a chunk in the background (a sequential reader's next one); failures only count. */
@@ -159,14 +188,21 @@ export class ChunkCache {
       );
     }
     this.#remember(name, bytes);
-    // To disk in the background: the reader has its verified bytes now. A cache too small to
-    // keep one chunk keeps none (it would only write and delete).
-    if (this.capacity() >= bytes.length) {
-      const writing = this.#store(name, bytes).catch(() => {});
-      this.#writing.add(writing);
-      void writing.finally(() => this.#writing.delete(writing));
-    }
+    // To disk in the background: the reader has its verified bytes now.
+    void this.#keep(name, bytes);
     return bytes;
+  }
+
+  /**
+   * Writes `bytes` to disk; a cache too small to keep them keeps none (it would only write and
+   * delete). A failed write only means a fetch next time.
+   */
+  #keep(name: string, bytes: Buffer): Promise<void> {
+    if (this.capacity() < bytes.length) return Promise.resolve();
+    const writing = this.#store(name, bytes).catch(() => {});
+    this.#writing.add(writing);
+    void writing.finally(() => this.#writing.delete(writing));
+    return writing;
   }
 
   #remember(name: string, bytes: Buffer): void {
@@ -183,9 +219,10 @@ export class ChunkCache {
     // No fsync: a chunk lost in a crash is fetched again, and every read re-verifies it.
     await writeFile(temp, bytes);
     await rename(temp, path);
+    // Written again (fetched again while its first write was under way): it replaces the one counted.
+    this.#bytes += bytes.length - (this.#chunks.get(name)?.size ?? 0);
     this.#chunks.delete(name);
     this.#chunks.set(name, { path, size: bytes.length });
-    this.#bytes += bytes.length;
     void this.#trim(name);
   }
 
@@ -249,6 +286,11 @@ export function requireChunks(manifest: SegmentManifest): NonNullable<ManifestFi
 function chunkName({ manifest, index }: ChunkAddress): string {
   const digest = manifest.digest.slice('sha256:'.length, 'sha256:'.length + 16);
   return `${manifest.segment.replace(/\.log$/, '')}.${digest}/${requireChunks(manifest).size}-${index}`;
+}
+
+/** `<topic>-<partition>/<base>.index`: the offset index copy of whichever archive of the segment was read last. */
+function indexCopyName(segmentPath: string): string {
+  return `${segmentPath.replace(/\.log$/, '')}.index`;
 }
 
 /** Why `bytes` are not the chunk the manifest recorded, or undefined when they are. */

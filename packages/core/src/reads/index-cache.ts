@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { checksumBytes } from '../checksums/checksums.js';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
@@ -10,6 +7,7 @@ import { OffsetIndex } from '../kafka/offset-index.js';
 import { parseTransactionIndex, type AbortedTransaction } from '../kafka/transaction-index.js';
 import { requireManifest } from '../tiered/manifest-io.js';
 import { objectKeyOf, type ManifestFile, type SegmentManifest } from '../tiered/segment-manifest.js';
+import type { ChunkCache } from './chunk-cache.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
 import { SharedLoad } from './shared-load.js';
 
@@ -24,8 +22,9 @@ const MEMORY_ENTRIES = 1_024;
 
 /**
  * Manifests and offset indexes of archived segments, fetched once from the cold store: kept in
- * memory (the most recently used) and on disk under `cache.dir/indexes`, each index verified
- * against the manifest's CRC32C and SHA-256 whenever it is loaded.
+ * memory (the most recently used) and on disk beside the chunks (`ChunkCache.keepIndexCopy`,
+ * within the cache's budget), each index verified against the manifest's CRC32C and SHA-256
+ * whenever it is loaded.
  */
 export class IndexCache {
   readonly #entries = new Map<string, SharedLoad<RemoteSegment>>();
@@ -33,7 +32,8 @@ export class IndexCache {
   readonly #aborted = new Map<string, SharedLoad<AbortedTransaction[]>>();
 
   constructor(
-    private readonly dir: string,
+    /** Where verified index copies are kept on disk, within the cache's budget. */
+    private readonly chunks: ChunkCache,
     private readonly store: ColdStore,
     private readonly counters: RemoteReadCounters,
   ) {}
@@ -67,14 +67,13 @@ export class IndexCache {
   }
 
   async #load(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {
-    const path = join(this.dir, `${segmentPath.replace(/\.log$/, '')}.index`);
     const key = objectKeyOf(segmentPath, 'index');
     // The index's key follows from the path, so it is read (from disk, else the cold store)
     // beside the manifest rather than after it, and checked once the manifest is in.
     const fromStore = async () => ({ bytes: await this.#fetch(key, signal), fromStore: true });
     const [manifest, first] = await Promise.all([
       requireManifest(this.store, segmentPath, signal),
-      readFile(path).then((bytes) => ({ bytes: bytes as Buffer | undefined, fromStore: false }), fromStore),
+      this.chunks.readIndexCopy(segmentPath).then((bytes) => (bytes === undefined ? fromStore() : { bytes: bytes as Buffer | undefined, fromStore: false })),
     ]);
     const file = manifest.files.index;
     if (file === undefined) {
@@ -84,7 +83,7 @@ export class IndexCache {
     // A disk copy of another archive of this path does not match: fetch this one's.
     const { bytes, fromStore: fetched } = first.bytes !== undefined && matches(first.bytes, file) ? first : first.fromStore ? first : await fromStore();
     const verified = this.#requireVerified(segmentPath, 'index', file, bytes);
-    if (fetched) await this.#keep(path, verified);
+    if (fetched) await this.chunks.keepIndexCopy(segmentPath, verified);
     return { manifest, index: OffsetIndex.parse(verified, BigInt(manifest.baseOffset), file.key) };
   }
 
@@ -111,14 +110,6 @@ export class IndexCache {
       if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') return undefined;
       throw error;
     }
-  }
-
-  /** A verified index on local disk, for the next time this process (or the next) starts cold. */
-  async #keep(path: string, bytes: Buffer): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temp, bytes);
-    await rename(temp, path);
   }
 }
 

@@ -77,7 +77,7 @@ export class RemoteReads {
     capacity: () => number,
   ) {
     this.chunks = new ChunkCache(join(cacheDir, 'chunks'), store, capacity, this.counters);
-    this.#indexes = new IndexCache(join(cacheDir, 'indexes'), store, this.counters);
+    this.#indexes = new IndexCache(this.chunks, store, this.counters);
   }
 
   /**
