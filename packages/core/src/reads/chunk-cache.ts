@@ -223,7 +223,7 @@ export class ChunkCache {
     this.#bytes += bytes.length - (this.#chunks.get(name)?.size ?? 0);
     this.#chunks.delete(name);
     this.#chunks.set(name, { path, size: bytes.length });
-    void this.#trim(name);
+    await this.#trim(name);
   }
 
   /** Evicts least recently used chunks (never `keep`, the one just stored) until the chunks fit the budget. */
