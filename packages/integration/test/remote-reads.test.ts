@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  COLD_STORE,
   RemoteReads,
   TieringError,
   createContainer,
@@ -11,6 +12,9 @@ import {
   objectKeyOf,
   openTieredStorage,
   readLogBatchHeaders,
+  type BodySink,
+  type ColdStore,
+  type GetOptions,
   type LocatedBatch,
   type ReadAtResult,
   type TieredStorage,
@@ -97,6 +101,13 @@ function offsetsOf(batches: readonly LocatedBatch[]): number[] {
     if (header.lastOffset > header.baseOffset + 1n) offsets.add(Number(header.baseOffset) + 1);
   }
   return [...offsets].sort((a, b) => a - b);
+}
+
+/** Bytes of the files under `dir`, however deep. */
+async function bytesOnDisk(dir: string): Promise<number> {
+  let bytes = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) if (entry.isFile()) bytes += (await stat(join(entry.parentPath, entry.name))).size;
+  return bytes;
 }
 
 const comparable = (r: ReadAtResult) => ({ segmentPath: r.segmentPath, position: r.position, nextOffset: r.nextOffset, batches: r.batches.map((b) => b.position), bytes: r.bytes.toString('base64') });
@@ -206,6 +217,76 @@ describe('readAt', () => {
     expect(stats.requests - stats.indexFetches, 'chunk fetches').toBeLessThanOrEqual(2);
   });
 
+  it('a reader that aborts does not fail the others sharing its fetch of the index or of a chunk; once all abort, the next reader fetches afresh', async () => {
+    const b = await broker();
+    const [path] = b.closed;
+    await b.tiered.archiveSegment(path!);
+    const batches = b.batches.get(path!)!;
+    for (const batch of [batches[40]!, batches.at(-5)!]) {
+      const offset = Number(batch.header.baseOffset);
+      // The first offset shares the load of the index, the second (index cached by then) that of a chunk.
+      const quitter = new AbortController();
+      const leaving = b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1, signal: quitter.signal });
+      const staying = b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1 });
+      await new Promise((resolve) => setImmediate(resolve));
+      quitter.abort();
+      await expect(leaving).rejects.toMatchObject({ code: 'ABORTED' });
+      expect((await staying).position, `offset ${offset}`).toBe(batch.position);
+    }
+    const offset = Number(batches[80]!.header.baseOffset);
+    const all = [new AbortController(), new AbortController()];
+    const reads = all.map((abort) => b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1, signal: abort.signal }));
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const abort of all) abort.abort();
+    for (const read of reads) await expect(read).rejects.toMatchObject({ code: 'ABORTED' });
+    expect((await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1 })).position).toBe(batches[80]!.position);
+  });
+
+  it('walking far from the index floor (a topic with a large index.interval.bytes) keeps a few chunks in memory, never the whole segment', async () => {
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    const topic = 'reads.v1-sparse-index';
+    // Kafka writes an index entry every index.interval.bytes: one larger than the segment leaves its .index empty.
+    const segment = await writeSegment(dataDir, { topic, partition: 0, baseOffset: 0n, logBytes: 40 * 64 * KiB, recordBytes: 600, recordsPerBatch: 3, indexIntervalBytes: 64 * 1024 * KiB, mtime: new Date(Date.now() - 40 * DAY) });
+    await writeSegment(dataDir, { topic, partition: 0, baseOffset: segment.nextOffset, logBytes: 4 * KiB });
+    const batches = await readLogBatchHeaders(segment.files.log);
+    const container = createContainer(
+      loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'cache.dir': join(dataDir, '..', 'cache'), 'cache.chunk.size.mb': 0.0625 } } }),
+      [fsProvider],
+    );
+    // Each chunk's memory as it is fetched: before fetching the last one, how many earlier ones are still alive?
+    const store = container.resolve<ColdStore>(COLD_STORE);
+    const chunks: WeakRef<ArrayBufferLike>[] = [];
+    let aliveAtLast = -1;
+    const counting = new Proxy(store, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (name !== 'readInto') return typeof value === 'function' ? value.bind(target) : value;
+        return async (key: string, sink: BodySink, options?: GetOptions) => {
+          if (key === objectKeyOf(segment.segmentPath) && options?.range) {
+            if (options.range.offset + (options.range.length ?? 0) === segment.logBytes) {
+              (globalThis as { gc?: () => void }).gc!();
+              aliveAtLast = chunks.filter((chunk) => chunk.deref() !== undefined).length;
+            }
+            chunks.push(new WeakRef(sink.space().buffer));
+          }
+          return target.readInto!(key, sink, options);
+        };
+      },
+    });
+    container.register(COLD_STORE, { useValue: counting });
+    const tiered = await openTieredStorage(container);
+    opened.push(tiered);
+    expect(tiered.getSegment(segment.segmentPath).files.index?.size ?? 0).toBe(0);
+    await tiered.archiveSegment(segment.segmentPath);
+    const last = batches.at(-1)!;
+    const read = await tiered.readAt(topic, 0, Number(last.header.lastOffset), { maxBytes: 1 });
+    expect(read.position).toBe(last.position);
+    expect(chunks).toHaveLength(Math.ceil(segment.logBytes / (64 * KiB)));
+    // The eight chunks the cache keeps in memory, and a few the read still needs: not the 39 it walked through.
+    expect(aliveAtLast).toBeGreaterThanOrEqual(0);
+    expect(aliveAtLast).toBeLessThanOrEqual(12);
+  });
+
   it('prefetches the next chunk for a sequential reader', async () => {
     const b = await broker();
     const [path] = b.closed;
@@ -232,6 +313,40 @@ describe('readAt', () => {
     expect((await b.tiered.readAt(TOPIC, 0, Number(recent), { maxBytes: 1 })).fetched.requests, 'the most recent chunk is still cached').toBe(0);
   });
 
+  it('everything remote reads keep on disk, offset index copies too, fits local.cache.size.mb', async () => {
+    for (const budgetMb of [0, 0.25]) {
+      const b = await broker(budgetMb);
+      for (const path of b.closed) await b.tiered.archiveSegment(path);
+      for (const { header } of [...b.batches.values()].flat().filter((_, i) => i % 25 === 0)) {
+        await b.tiered.readAt(TOPIC, 0, Number(header.baseOffset), { maxBytes: 1 });
+      }
+      await b.tiered.close();
+      expect(await bytesOnDisk(b.cacheDir), `budget ${budgetMb} MiB`).toBeLessThanOrEqual(budgetMb * 1024 * 1024);
+    }
+  });
+
+  it('chunks a previous run left beyond a smaller local.cache.size.mb are evicted, not counted against restored segments forever', async () => {
+    const b = await broker();
+    for (const path of b.closed) await b.tiered.archiveSegment(path);
+    const offsets = [...b.batches.values()].flat().filter((_, i) => i % 25 === 0).map((batch) => Number(batch.header.baseOffset));
+    for (const offset of offsets) await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 1 });
+    await b.tiered.close();
+    expect(await bytesOnDisk(b.cacheDir)).toBeGreaterThan(4 * 64 * KiB);
+    for (const budgetMb of [0.125, 0]) {
+      const config = loadConfig({ storage: { data: { dir: b.dataDir }, tiered: { enabled: true, 'cache.dir': b.cacheDir, 'cache.chunk.size.mb': 0.0625, 'local.cache.size.mb': budgetMb } } });
+      const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+      opened.push(tiered);
+      // The first read finds the chunks left on disk and trims them to the budget, least recently used out
+      // first: the most recent one serves the read, unless the budget keeps none.
+      await tiered.readAt(TOPIC, 0, offsets.at(-1)!, { maxBytes: 1 });
+      const stats = tiered.remoteReadStats();
+      expect(stats.requests - stats.indexFetches, `budget ${budgetMb} MiB: chunks fetched`).toBe(budgetMb === 0 ? 1 : 0);
+      expect(stats.cacheBytes, `budget ${budgetMb} MiB`).toBeLessThanOrEqual(budgetMb * 1024 * 1024);
+      await tiered.close();
+      expect(await bytesOnDisk(b.cacheDir), `budget ${budgetMb} MiB`).toBeLessThanOrEqual(budgetMb * 1024 * 1024);
+    }
+  });
+
   it('a flipped byte in a remote chunk is caught and never served; the other chunks still read', async () => {
     const b = await broker();
     const [path] = b.closed;
@@ -251,8 +366,9 @@ describe('readAt', () => {
     const [path] = b.closed;
     await b.tiered.archiveSegment(path!);
     const first = await b.tiered.readAt(TOPIC, 0, 0, { maxBytes: 1 });
-    await vi.waitFor(() => expect(b.tiered.remoteReadStats().cacheBytes).toBeGreaterThan(0));
-    const files = (await readdir(join(b.cacheDir, 'chunks'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    // The chunk reaches the disk in the background (the copy of the offset index is there already).
+    await vi.waitFor(() => expect(b.tiered.remoteReadStats().cacheBytes).toBeGreaterThan(64 * KiB));
+    const files = (await readdir(join(b.cacheDir, 'chunks'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile() && !entry.name.endsWith('.index'));
     for (const file of files) {
       const chunk = join(file.parentPath, file.name);
       const bytes = await readFile(chunk);

@@ -5,11 +5,13 @@ import { crc32c } from '@node-rs/crc32';
 import { crc32cToBase64 } from '../checksums/checksums.js';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
+import { aborted } from '../errors/factories.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { BufferSink } from '../store/buffer-sink.js';
 import { readIntoSink } from '../store/copy-into.js';
 import type { ManifestFile, SegmentManifest } from '../tiered/segment-manifest.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
+import { SharedLoad } from './shared-load.js';
 
 /** One chunk of an archived `.log`: which segment (and which archive of it), and which slice. */
 export interface ChunkAddress {
@@ -26,16 +28,18 @@ interface CachedChunk {
 }
 
 /**
- * Fixed-size chunks of archived `.log` files on local disk, under `cache.dir`: fetched from the
+ * Fixed-size chunks of archived `.log` files on local disk, under `cache.dir` (with a copy of
+ * each read segment's offset index, counted and evicted the same way): fetched from the
  * cold store by ranged GETs, verified against the CRC32C the manifest recorded for each chunk
  * at archive time (again every time one is read from disk), and evicted least recently used
  * first when the chunks plus restored segments exceed `local.cache.size.mb`. Concurrent readers
- * of one chunk share one fetch. A chunk never reaches a caller unverified.
+ * of one chunk share one fetch, stopped only once all of them have aborted. A chunk never
+ * reaches a caller unverified.
  */
 export class ChunkCache {
   /** Least recently used first: a Map keeps insertion order, and a hit moves its key to the end. */
   readonly #chunks = new Map<string, CachedChunk>();
-  readonly #fetching = new Map<string, Promise<Buffer>>();
+  readonly #fetching = new Map<string, SharedLoad<Buffer>>();
   /** The last few chunks served, verified and in memory: a reader moving through one chunk reads no disk. */
   readonly #recent = new Map<string, Buffer>();
   /** Chunks being written to disk in the background. */
@@ -51,13 +55,16 @@ export class ChunkCache {
     private readonly counters: RemoteReadCounters,
   ) {}
 
-  /** Bytes of chunks on disk. */
+  /** Bytes on disk: chunks and offset index copies. */
   get bytes(): number {
     return this.#bytes;
   }
 
+  /** Chunks on disk (the offset index copies beside them count in `bytes` only). */
   get chunks(): number {
-    return this.#chunks.size;
+    let chunks = 0;
+    for (const name of this.#chunks.keys()) if (!name.endsWith('.index')) chunks++;
+    return chunks;
   }
 
   /** The verified bytes of one chunk: from disk when cached, else fetched (once for all callers). */
@@ -80,15 +87,35 @@ export class ChunkCache {
         return bytes;
       }
       // Gone or rotted on disk: forget it and fetch it again.
-      this.#forget(name);
+      await this.#forget(name);
     }
     this.counters.misses++;
-    let fetching = this.#fetching.get(name);
-    if (!fetching) {
-      fetching = this.#fetch(address, name, signal).finally(() => this.#fetching.delete(name));
-      this.#fetching.set(name, fetching);
+    return this.#shared(address, name).join(signal, (reason) => aborted(this.store.backend, address.manifest.files.log.key, reason));
+  }
+
+  /**
+   * The copy of an archived segment's `.index` kept beside its chunks (the caller verifies it
+   * against its manifest), or undefined when none is on disk. It counts against the budget and
+   * is evicted with the chunks, least recently used first.
+   */
+  async readIndexCopy(segmentPath: string): Promise<Buffer | undefined> {
+    await (this.#loaded ??= this.#loadExisting());
+    const name = indexCopyName(segmentPath);
+    const kept = this.#chunks.get(name);
+    if (!kept) return undefined;
+    const bytes = await readFile(kept.path).catch(() => undefined);
+    if (bytes === undefined) {
+      await this.#forget(name);
+      return undefined;
     }
-    return fetching;
+    this.#chunks.delete(name);
+    this.#chunks.set(name, kept);
+    return bytes;
+  }
+
+  /** Keeps a verified `.index` on disk, if the budget holds it (see `readIndexCopy`); resolves once it is written. */
+  keepIndexCopy(segmentPath: string, bytes: Buffer): Promise<void> {
+    return this.#keep(indexCopyName(segmentPath), bytes);
   }
 
   /** Fetches a chunk in the background (a sequential reader's next one); failures only count. */
@@ -96,21 +123,35 @@ export class ChunkCache {
     const name = chunkName(address);
     if (this.#recent.has(name) || this.#chunks.has(name) || this.#fetching.has(name)) return;
     this.counters.prefetches++;
-    const fetching = this.#fetch(address, name).finally(() => this.#fetching.delete(name));
-    this.#fetching.set(name, fetching);
-    fetching.catch(() => this.counters.prefetchFailures++);
+    this.#shared(address, name)
+      .join(undefined, () => new Error('unreachable: a prefetch has no signal'))
+      .catch(() => this.counters.prefetchFailures++);
+  }
+
+  /** The fetch of a chunk under way, joined; else a new one (the last was stopped: its readers all aborted). */
+  #shared(address: ChunkAddress, name: string): SharedLoad<Buffer> {
+    let fetching = this.#fetching.get(name);
+    if (!fetching || fetching.aborted) {
+      const load = new SharedLoad((signal) => this.#fetch(address, name, signal));
+      void load.done.catch(() => {}).finally(() => {
+        if (this.#fetching.get(name) === load) this.#fetching.delete(name);
+      });
+      this.#fetching.set(name, load);
+      fetching = load;
+    }
+    return fetching;
   }
 
   /** Resolves once every chunk being fetched or written has settled (before closing). */
   async idle(): Promise<void> {
-    await Promise.allSettled([...this.#fetching.values(), ...this.#writing]);
+    await Promise.allSettled([...[...this.#fetching.values()].map((fetching) => fetching.done), ...this.#writing]);
     await Promise.allSettled([...this.#writing]);
   }
 
   /** Deletes every chunk of archives of `segmentPath` (its segment was restored, or is gone). */
   async dropSegment(segmentPath: string): Promise<void> {
     const prefix = `${segmentPath.replace(/\.log$/, '')}.`;
-    for (const name of [...this.#chunks.keys(), ...this.#recent.keys()]) if (name.startsWith(prefix)) this.#forget(name);
+    for (const name of [...this.#chunks.keys(), ...this.#recent.keys()]) if (name.startsWith(prefix)) void this.#forget(name);
   }
 
   async #fetch(address: ChunkAddress, name: string, signal?: AbortSignal): Promise<Buffer> {
@@ -147,14 +188,21 @@ export class ChunkCache {
       );
     }
     this.#remember(name, bytes);
-    // To disk in the background: the reader has its verified bytes now. A cache too small to
-    // keep one chunk keeps none (it would only write and delete).
-    if (this.capacity() >= bytes.length) {
-      const writing = this.#store(name, bytes).catch(() => {});
-      this.#writing.add(writing);
-      void writing.finally(() => this.#writing.delete(writing));
-    }
+    // To disk in the background: the reader has its verified bytes now.
+    void this.#keep(name, bytes);
     return bytes;
+  }
+
+  /**
+   * Writes `bytes` to disk; a cache too small to keep them keeps none (it would only write and
+   * delete). A failed write only means a fetch next time.
+   */
+  #keep(name: string, bytes: Buffer): Promise<void> {
+    if (this.capacity() < bytes.length) return Promise.resolve();
+    const writing = this.#store(name, bytes).catch(() => {});
+    this.#writing.add(writing);
+    void writing.finally(() => this.#writing.delete(writing));
+    return writing;
   }
 
   #remember(name: string, bytes: Buffer): void {
@@ -171,27 +219,39 @@ export class ChunkCache {
     // No fsync: a chunk lost in a crash is fetched again, and every read re-verifies it.
     await writeFile(temp, bytes);
     await rename(temp, path);
+    // Written again (fetched again while its first write was under way): it replaces the one counted.
+    this.#bytes += bytes.length - (this.#chunks.get(name)?.size ?? 0);
     this.#chunks.delete(name);
     this.#chunks.set(name, { path, size: bytes.length });
-    this.#bytes += bytes.length;
+    await this.#trim(name);
+  }
+
+  /** Evicts least recently used chunks (never `keep`, the one just stored) until the chunks fit the budget. */
+  #trim(keep?: string): Promise<void> {
     const capacity = Math.max(0, this.capacity());
+    const deletes: Promise<void>[] = [];
     for (const [oldest] of this.#chunks) {
-      if (this.#bytes <= capacity || oldest === name) break;
-      this.#forget(oldest);
+      if (this.#bytes <= capacity || oldest === keep) break;
+      deletes.push(this.#forget(oldest));
       this.counters.evictions++;
     }
+    return Promise.all(deletes).then(() => {});
   }
 
-  #forget(name: string): void {
+  /** Drops a chunk from memory and from the count at once; resolves once its file is deleted. */
+  #forget(name: string): Promise<void> {
     this.#recent.delete(name);
     const chunk = this.#chunks.get(name);
-    if (!chunk) return;
+    if (!chunk) return Promise.resolve();
     this.#chunks.delete(name);
     this.#bytes -= chunk.size;
-    void unlink(chunk.path).catch(() => {});
+    return unlink(chunk.path).catch(() => {});
   }
 
-  /** Chunks a previous run left are reused (each is verified again when read); stray temps go. */
+  /**
+   * Chunks a previous run left are reused (each is verified again when read), as many as the
+   * budget holds now (it may have shrunk since), the most recently written kept; stray temps go.
+   */
   async #loadExisting(): Promise<void> {
     const files = await readdir(this.dir, { recursive: true, withFileTypes: true }).catch(() => []);
     const found: { name: string; path: string; size: number; mtimeMs: number }[] = [];
@@ -209,6 +269,7 @@ export class ChunkCache {
       this.#chunks.set(chunk.name, { path: chunk.path, size: chunk.size });
       this.#bytes += chunk.size;
     }
+    await this.#trim();
   }
 }
 
@@ -225,6 +286,11 @@ export function requireChunks(manifest: SegmentManifest): NonNullable<ManifestFi
 function chunkName({ manifest, index }: ChunkAddress): string {
   const digest = manifest.digest.slice('sha256:'.length, 'sha256:'.length + 16);
   return `${manifest.segment.replace(/\.log$/, '')}.${digest}/${requireChunks(manifest).size}-${index}`;
+}
+
+/** `<topic>-<partition>/<base>.index`: the offset index copy of whichever archive of the segment was read last. */
+function indexCopyName(segmentPath: string): string {
+  return `${segmentPath.replace(/\.log$/, '')}.index`;
 }
 
 /** Why `bytes` are not the chunk the manifest recorded, or undefined when they are. */

@@ -1,15 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { checksumBytes } from '../checksums/checksums.js';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
+import { aborted } from '../errors/factories.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
 import { parseTransactionIndex, type AbortedTransaction } from '../kafka/transaction-index.js';
 import { requireManifest } from '../tiered/manifest-io.js';
 import { objectKeyOf, type ManifestFile, type SegmentManifest } from '../tiered/segment-manifest.js';
+import type { ChunkCache } from './chunk-cache.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
+import { SharedLoad } from './shared-load.js';
 
 /** What a ranged read of an archived segment needs first: its manifest and its offset index. */
 export interface RemoteSegment {
@@ -22,22 +22,25 @@ const MEMORY_ENTRIES = 1_024;
 
 /**
  * Manifests and offset indexes of archived segments, fetched once from the cold store: kept in
- * memory (the most recently used) and on disk under `cache.dir/indexes`, each index verified
- * against the manifest's CRC32C and SHA-256 whenever it is loaded.
+ * memory (the most recently used) and on disk beside the chunks (`ChunkCache.keepIndexCopy`,
+ * within the cache's budget), each index verified against the manifest's CRC32C and SHA-256
+ * whenever it is loaded.
  */
 export class IndexCache {
-  readonly #entries = new Map<string, Promise<RemoteSegment>>();
+  readonly #entries = new Map<string, SharedLoad<RemoteSegment>>();
   /** Archived `.txnindex` entries, by segment (fetched only for a fetch that needs them). */
-  readonly #aborted = new Map<string, Promise<AbortedTransaction[]>>();
+  readonly #aborted = new Map<string, SharedLoad<AbortedTransaction[]>>();
 
   constructor(
-    private readonly dir: string,
+    /** Where verified index copies are kept on disk, within the cache's budget. */
+    private readonly chunks: ChunkCache,
     private readonly store: ColdStore,
     private readonly counters: RemoteReadCounters,
   ) {}
 
   get(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {
-    return remembered(this.#entries, segmentPath, () => this.#load(segmentPath, signal));
+    const load = remembered(this.#entries, segmentPath, (shared) => this.#load(segmentPath, shared));
+    return load.join(signal, (reason) => aborted(this.store.backend, objectKeyOf(segmentPath, 'index'), reason));
   }
 
   /** Forgets a segment (restored, evicted again, or re-archived): its next read loads afresh. */
@@ -51,7 +54,8 @@ export class IndexCache {
    * no such file), fetched once and verified against the manifest's checksums.
    */
   abortedTransactions(segmentPath: string, signal?: AbortSignal): Promise<AbortedTransaction[]> {
-    return remembered(this.#aborted, segmentPath, () => this.#loadAborted(segmentPath, signal));
+    const load = remembered(this.#aborted, segmentPath, (shared) => this.#loadAborted(segmentPath, shared));
+    return load.join(signal, (reason) => aborted(this.store.backend, objectKeyOf(segmentPath, 'txnindex'), reason));
   }
 
   async #loadAborted(segmentPath: string, signal?: AbortSignal): Promise<AbortedTransaction[]> {
@@ -63,14 +67,13 @@ export class IndexCache {
   }
 
   async #load(segmentPath: string, signal?: AbortSignal): Promise<RemoteSegment> {
-    const path = join(this.dir, `${segmentPath.replace(/\.log$/, '')}.index`);
     const key = objectKeyOf(segmentPath, 'index');
     // The index's key follows from the path, so it is read (from disk, else the cold store)
     // beside the manifest rather than after it, and checked once the manifest is in.
     const fromStore = async () => ({ bytes: await this.#fetch(key, signal), fromStore: true });
     const [manifest, first] = await Promise.all([
       requireManifest(this.store, segmentPath, signal),
-      readFile(path).then((bytes) => ({ bytes: bytes as Buffer | undefined, fromStore: false }), fromStore),
+      this.chunks.readIndexCopy(segmentPath).then((bytes) => (bytes === undefined ? fromStore() : { bytes: bytes as Buffer | undefined, fromStore: false })),
     ]);
     const file = manifest.files.index;
     if (file === undefined) {
@@ -80,7 +83,7 @@ export class IndexCache {
     // A disk copy of another archive of this path does not match: fetch this one's.
     const { bytes, fromStore: fetched } = first.bytes !== undefined && matches(first.bytes, file) ? first : first.fromStore ? first : await fromStore();
     const verified = this.#requireVerified(segmentPath, 'index', file, bytes);
-    if (fetched) await this.#keep(path, verified);
+    if (fetched) await this.chunks.keepIndexCopy(segmentPath, verified);
     return { manifest, index: OffsetIndex.parse(verified, BigInt(manifest.baseOffset), file.key) };
   }
 
@@ -108,29 +111,25 @@ export class IndexCache {
       throw error;
     }
   }
-
-  /** A verified index on local disk, for the next time this process (or the next) starts cold. */
-  async #keep(path: string, bytes: Buffer): Promise<void> {
-    await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temp, bytes);
-    await rename(temp, path);
-  }
 }
 
 /**
- * The entry for `key`, loaded once and kept among the `MEMORY_ENTRIES` most recently used; a load
- * that fails is forgotten, so the next call tries again.
+ * The entry for `key`, loaded once (shared by concurrent readers) and kept among the
+ * `MEMORY_ENTRIES` most recently used; a load that fails, or that every reader gave up on, is
+ * forgotten, so the next call tries again.
  */
-function remembered<T>(entries: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+function remembered<T>(entries: Map<string, SharedLoad<T>>, key: string, load: (signal: AbortSignal) => Promise<T>): SharedLoad<T> {
   let entry = entries.get(key);
-  if (entry) {
+  if (entry && !entry.aborted) {
     entries.delete(key);
     entries.set(key, entry);
     return entry;
   }
-  entry = load();
-  entry.catch(() => entries.delete(key));
+  const created = new SharedLoad(load);
+  created.done.catch(() => {
+    if (entries.get(key) === created) entries.delete(key);
+  });
+  entry = created;
   entries.set(key, entry);
   for (const [oldest] of entries) {
     if (entries.size <= MEMORY_ENTRIES) break;

@@ -77,7 +77,7 @@ export class RemoteReads {
     capacity: () => number,
   ) {
     this.chunks = new ChunkCache(join(cacheDir, 'chunks'), store, capacity, this.counters);
-    this.#indexes = new IndexCache(join(cacheDir, 'indexes'), store, this.counters);
+    this.#indexes = new IndexCache(this.chunks, store, this.counters);
   }
 
   /**
@@ -182,7 +182,7 @@ export class RemoteReads {
     const before = { requests: this.counters.requests, bytes: this.counters.fetchedBytes };
     const remote = await this.#indexes.get(segment.path, signal);
     const touched: number[] = [];
-    const reader = this.#chunkReader(remote, touched, signal);
+    const reader = this.#chunkReader(remote, touched, maxBytes, signal);
     const fetched = await readFromIndex(reader, remote.manifest.files.log.size, remote.index, offset, maxBytes, segment.path);
     this.#prefetchAfter(remote, touched);
     // Concurrent reads share the counters; a read alone on a segment sees exactly its own cost.
@@ -192,14 +192,18 @@ export class RemoteReads {
 
   /**
    * A `ByteRangeReader` over an archived `.log` made of verified chunks. The chunks one read
-   * touches are kept for the rest of that read, so walking many headers in one chunk costs one
-   * fetch (or one disk read), not one per header.
+   * touches are kept while it may come back to them, so walking many headers in one chunk costs
+   * one fetch (or one disk read), not one per header. A read only goes back as far as the first
+   * batch it returns, at most `maxBytes` behind the header it is at (unless that one batch is
+   * larger): chunks further behind are let go, or a walk from a distant index entry (a large
+   * `index.interval.bytes`, an index with no entries) would hold the whole segment in memory.
    */
-  #chunkReader(remote: RemoteSegment, touched: number[], signal?: AbortSignal): ByteRangeReader {
+  #chunkReader(remote: RemoteSegment, touched: number[], maxBytes: number, signal?: AbortSignal): ByteRangeReader {
     const { manifest } = remote;
     const chunkSize = requireChunks(manifest).size;
     const size = manifest.files.log.size;
     const held = new Map<number, Promise<Buffer>>();
+    const behind = Math.ceil(maxBytes / chunkSize) + 1;
     const chunk = (index: number) => {
       let bytes = held.get(index);
       if (!bytes) {
@@ -214,6 +218,7 @@ export class RemoteReads {
       if (position >= end) return Buffer.alloc(0);
       const first = Math.floor(position / chunkSize);
       const last = Math.floor((end - 1) / chunkSize);
+      for (const index of held.keys()) if (index < first - behind) held.delete(index);
       const parts: Buffer[] = [];
       for (let i = first; i <= last; i += PARALLEL_CHUNKS) {
         const batch = await Promise.all(Array.from({ length: Math.min(PARALLEL_CHUNKS, last - i + 1) }, (_, k) => chunk(i + k)));

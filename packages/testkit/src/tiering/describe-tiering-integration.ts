@@ -14,6 +14,7 @@ import {
   objectKeyOf,
   openTieredStorage,
   parseManifest,
+  readLogBatchHeaders,
   serializeManifest,
   type BackendProvider,
   type ProtocolStep,
@@ -57,8 +58,9 @@ async function sha256File(path: string): Promise<string> {
  * The tiering protocols against one backend, wired the way a user wires them (`loadConfig`,
  * `createContainer`, `openTieredStorage`): a cycle archives, restores bring the same bytes back,
  * evictions upload nothing, retries reuse what is verified, missing or corrupt remote copies
- * fail clearly with nothing half-written, an existing manifest is never overwritten, and the
- * metadata can be rebuilt from the manifests alone.
+ * fail clearly with nothing half-written, an existing manifest is never overwritten, the
+ * metadata can be rebuilt from the manifests alone, and `readAt` serves archived segments in
+ * verified ranges.
  */
 export function describeTieringIntegration(name: string, subject: TieringSubject): void {
   describe(`tiering integration: ${name}`, () => {
@@ -267,6 +269,39 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       await expectTieringError(b.tiered.restoreSegment(path), 'REMOTE_CORRUPT', /\.log in the .* cold store .* is corrupt/);
       expect(await localSums(b, path)).toEqual({});
       expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+    });
+
+    it('readAt serves an archived segment in verified ranges without restoring it: the local copy\'s bytes; a flipped byte is REMOTE_CORRUPT', async () => {
+      const b = await broker();
+      const path = b.closed[2]!;
+      const batches = await readLogBatchHeaders(join(b.dataDir, path));
+      // Both ends, a batch on each side of the 4 MiB chunk boundary, and one inside a batch.
+      const boundary = batches.findIndex((batch) => batch.position + batch.header.sizeInBytes > 4 * 1024 * KiB);
+      const offsets = [batches[0]!, batches[boundary - 1]!, batches[boundary]!, batches[boundary + 1]!, batches.at(-1)!].flatMap(({ header }) => [header.baseOffset, header.lastOffset]);
+      const read = async (offset: bigint, maxBytes: number) => {
+        const result = await b.tiered.readAt('orders.v2', 1, Number(offset), { maxBytes });
+        return { source: result.source, position: result.position, nextOffset: result.nextOffset, bytes: result.bytes.toString('base64') };
+      };
+      const local = [];
+      for (const offset of offsets) for (const maxBytes of [1, 300 * KiB]) local.push(await read(offset, maxBytes));
+      expect(local.every((result) => result.source === 'local')).toBe(true);
+      await b.tiered.archiveSegment(path);
+      const remote = [];
+      for (const offset of offsets) for (const maxBytes of [1, 300 * KiB]) remote.push(await read(offset, maxBytes));
+      expect(remote).toEqual(local.map((result) => ({ ...result, source: 'remote' })));
+      expect(b.tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true });
+      expect(await localSums(b, path)).toEqual({});
+
+      // The same object with one byte flipped in its second chunk, read with the chunk cache emptied.
+      const key = objectKeyOf(path, 'log');
+      const bytes = await readAll(await b.tiered.store.get(key));
+      bytes[batches.at(-1)!.position + 40]! ^= 0x01;
+      await b.tiered.store.put(key, bytes);
+      await b.tiered.close();
+      await rm(join(`${b.dataDir}-tiered`, 'cache'), { recursive: true });
+      const again = await restart(b);
+      await expectTieringError(again.readAt('orders.v2', 1, Number(batches.at(-1)!.header.baseOffset)), 'REMOTE_CORRUPT', /chunk 1 of its \.log in the .* cold store .* is corrupt: CRC32C/);
+      expect((await again.readAt('orders.v2', 1, Number(batches[0]!.header.baseOffset), { maxBytes: 1 })).position).toBe(0);
     });
 
     it('an archive finding a manifest already there compares it and never overwrites it', async () => {
