@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   COLD_STORE,
+  MAX_READ_BYTES,
   RemoteReads,
   TieringError,
   createContainer,
@@ -179,6 +180,25 @@ describe('readAt', () => {
     await expectTieringError(b.tiered.readAt(TOPIC, 0, '5' as never), 'INVALID_ARGUMENT', /^not an offset: got the string "5" \(expected a whole number ≥ 0\)$/);
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 10n as never), 'INVALID_ARGUMENT', /^not an offset: got the bigint 10n /);
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 0, { maxBytes: '10' as never }), 'INVALID_ARGUMENT', /^maxBytes must be a positive whole number, got the string "10"$/);
+  });
+
+  it('returns at most MAX_READ_BYTES whatever maxBytes asks, locally and from the archive, and the next read carries on', async () => {
+    const dataDir = join(work, 'large-read', 'data');
+    const big = await writeSegment(dataDir, { topic: 'large.reads', partition: 0, baseOffset: 0n, logBytes: 72 * 1024 * KiB, recordBytes: 256 * KiB, mtime: new Date(Date.now() - 30 * DAY) });
+    await writeSegment(dataDir, { topic: 'large.reads', partition: 0, baseOffset: big.nextOffset, logBytes: 64 * KiB, recordBytes: KiB });
+    const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+    opened.push(tiered);
+    const local = await tiered.readAt('large.reads', 0, 0, { maxBytes: Number.MAX_SAFE_INTEGER });
+    expect(local.source).toBe('local');
+    expect(local.bytes.length).toBeLessThanOrEqual(MAX_READ_BYTES);
+    expect(local.bytes.length).toBeGreaterThan(MAX_READ_BYTES - 256 * KiB - 1024);
+    await tiered.archiveSegment(big.segmentPath);
+    const remote = await tiered.readAt('large.reads', 0, 0, { maxBytes: Number.MAX_SAFE_INTEGER });
+    expect(remote).toMatchObject({ source: 'remote', nextOffset: local.nextOffset });
+    expect(remote.bytes.equals(local.bytes)).toBe(true);
+    const rest = await tiered.readAt('large.reads', 0, Number(remote.nextOffset), { maxBytes: Number.MAX_SAFE_INTEGER });
+    expect(rest.batches[0]!.header.baseOffset).toBe(BigInt(remote.nextOffset));
+    expect(rest.nextOffset).toBe(Number(big.nextOffset));
   });
 
   it('fetches only the chunks a read needs, counts what it cost, and serves the next read of them from the cache', async () => {

@@ -40,6 +40,14 @@ export function requireOffset(offset: unknown): asserts offset is number {
   throw new TieringError('INVALID_ARGUMENT', `not an offset: got ${describeArgument(offset)} (expected ${expected})`);
 }
 
+/**
+ * The most bytes one read returns, whatever its `maxBytes` asks (but always its first batch
+ * whole): a read's bytes are held in memory, and `Number.MAX_SAFE_INTEGER` must not mean the
+ * rest of a 1 GiB segment at once. A Kafka broker caps a fetch the same way (`fetch.max.bytes`);
+ * the next read continues at `nextOffset`.
+ */
+export const MAX_READ_BYTES = 64 * 1024 * 1024;
+
 /** A read's `maxBytes`: a whole number > 0; anything else is `INVALID_ARGUMENT`. */
 export function requireMaxBytes(maxBytes: unknown): asserts maxBytes is number {
   if (Number.isSafeInteger(maxBytes) && (maxBytes as number) > 0) return;

@@ -12,7 +12,7 @@ import { requireTopicNotDeleted } from '../tiered/deleted-topics.js';
 import { localPathOf } from '../tiered/segment-files.js';
 import { ChunkCache, requireChunks } from './chunk-cache.js';
 import { IndexCache, type RemoteSegment } from './index-cache.js';
-import { requireMaxBytes, requireOffset } from './read-arguments.js';
+import { MAX_READ_BYTES, requireMaxBytes, requireOffset } from './read-arguments.js';
 import { zeroCounters, type RemoteReadCounters } from './remote-read-counters.js';
 
 /** What `readAt` returns: the bytes a Kafka fetch would, and where they came from. */
@@ -87,8 +87,9 @@ export class RemoteReads {
    */
   async read(segment: SegmentRecord, offset: number, options: ReadAtOptions = {}, appending = false): Promise<ReadAtResult | undefined> {
     requireOffset(offset);
-    const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
-    requireMaxBytes(maxBytes);
+    const asked = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
+    requireMaxBytes(asked);
+    const maxBytes = Math.min(asked, MAX_READ_BYTES);
     try {
       return segment.policy === 'cold' ? await this.#remote(segment, offset, maxBytes, options.signal) : await this.#local(segment, offset, maxBytes, appending);
     } catch (error) {

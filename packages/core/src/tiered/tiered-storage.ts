@@ -202,7 +202,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   /**
    * The record batches a Kafka fetch of `offset` returns: from the batch holding it, whole
-   * batches, at most `maxBytes` (at least one batch), with the segment, position and next offset.
+   * batches, at most `maxBytes` (at least one batch; and at most `MAX_READ_BYTES`, 64 MiB, whatever
+   * `maxBytes` asks), with the segment, position and next offset.
    * The same for a local segment and an archived one, which is never restored: only the chunks
    * holding the bytes are fetched, each verified. Past the partition's last record, or in a
    * never-archived segment the broker deleted since the last refresh: `OFFSET_OUT_OF_RANGE`; an

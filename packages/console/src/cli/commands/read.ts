@@ -1,4 +1,4 @@
-import { decodeRecords, TieringError, type KafkaRecord } from '@takhin/core';
+import { decodeRecords, MAX_READ_BYTES, TieringError, type KafkaRecord } from '@takhin/core';
 import { readRecordBatches } from '../../read/read-records.js';
 import type { Command } from '../command-context.js';
 import { withDataDir } from '../command-context.js';
@@ -6,11 +6,8 @@ import { EXIT, UsageError } from '../exit-codes.js';
 import { printable } from '../human-format.js';
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
-/**
- * The most `--max-bytes` takes: the batches are held in memory, decoded and printed whole, and a
- * read is one fetch's worth (Kafka's own `fetch.max.bytes` defaults to 50 MiB).
- */
-export const MAX_READ_BYTES = 64 * 1024 * 1024;
+/** The most `--max-bytes` takes is the most one read returns (the batches are held in memory, decoded and printed whole). */
+export { MAX_READ_BYTES };
 
 /**
  * `read <topic> <partition> <offset> [--max-bytes N]`: the records a Kafka fetch at that offset
