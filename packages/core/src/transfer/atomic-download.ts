@@ -44,6 +44,12 @@ export interface DownloadToLocalFileOptions extends LocalFileOptions {
    * known (default 1: one request for the whole object).
    */
   streams?: number | undefined;
+  /**
+   * The temp file's path, from `downloadTempPath(path)`; default a fresh one. The pool chooses it
+   * on the main thread, so it can delete the file when the worker writing it dies or is
+   * terminated (an abort its backend ignored) and cannot delete it itself.
+   */
+  temp?: string | undefined;
 }
 
 /** Objects at least this large are fetched as ranges when more than one stream is allowed. */
@@ -70,7 +76,7 @@ export async function downloadToLocalFile(
     throw checksumMismatch(store.backend, key, 'nothing to verify against: no expected checksums given and none stored');
   }
 
-  const temp = join(dirname(path), `.${basename(path)}.${tempSuffix()}.part`);
+  const temp = options.temp ?? downloadTempPath(path);
   try {
     const { bytes, checksums } = await writeFile(store, key, temp, { ...options, size });
     assertDeclaredChecksums(store.backend, key, expected, checksums);
@@ -92,6 +98,9 @@ export async function downloadToLocalFile(
     throw localFileFailure(store.backend, key, path, error);
   }
 }
+
+/** A temp file's path beside `path`: `.<name>.<twelve hex digits>.part`. */
+export const downloadTempPath = (path: string) => join(dirname(path), `.${basename(path)}.${tempSuffix()}.part`);
 
 /**
  * Twelve hex digits (the pattern reconciliation sweeps, segment-files.ts): a random 48-bit start
