@@ -80,6 +80,21 @@ describe('TransferPool.downloadFile', () => {
     await expect(suite.pool.downloadFile('down/ranged', path, suite.target, { range: { offset: 0, length: 1 } })).rejects.toThrow(/needs options.expected/);
   });
 
+  it('a size given without expected checksums that the stored object does not have is CHECKSUM_MISMATCH, and writes nothing', async () => {
+    await store.put('down/sized', Buffer.from('twelve bytes'));
+    const path = join(suite.dir, 'sized');
+    await writeFile(path, 'untouched');
+    const before = await localFiles();
+    await expect(suite.pool.downloadFile('down/sized', path, suite.target, { size: 5 })).rejects.toMatchObject({
+      code: 'CHECKSUM_MISMATCH',
+      key: 'down/sized',
+      message: expect.stringContaining('5 bytes expected, the stored object has 12'),
+    });
+    expect(await readFile(path, 'utf8')).toBe('untouched');
+    expect(await localFiles()).toEqual(before);
+    await expect(suite.pool.downloadFile('down/sized', path, suite.target, { size: 12 })).resolves.toMatchObject({ size: 12 });
+  });
+
   it('reports a missing object as NOT_FOUND and writes nothing', async () => {
     const before = await localFiles();
     await expect(suite.pool.downloadFile('down/absent', join(suite.dir, 'absent'), suite.target)).rejects.toMatchObject({ code: 'NOT_FOUND', key: 'down/absent' });

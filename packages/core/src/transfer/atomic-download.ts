@@ -123,6 +123,10 @@ async function expectedChecksums(store: ColdStore, key: string, options: Downloa
   }
   const description = await store.head(key, { signal: options.signal });
   if (description === null) throw notFound(store.backend, key);
+  // The caller's size is a promise about the object (a manifest's): the stored one must keep it.
+  if (options.size !== undefined && description.size !== options.size) {
+    throw checksumMismatch(store.backend, key, `${options.size} bytes expected, the stored object has ${description.size}`);
+  }
   return { expected: description.checksums, size: description.size };
 }
 
