@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { checksumBytes, ColdStoreError, createColdStore, downloadToLocalFile, RANGED_DOWNLOAD_FROM, TransferPool, type Checksums, type ColdStore } from '@takhin/core';
 import { cachedBytes, MiB, makeFifo, openFifoWriter, settleWithin, waitFor, writeRandomFile } from './fixtures/local-files.js';
@@ -93,6 +94,27 @@ describe('TransferPool.downloadFile', () => {
     expect(await readFile(path, 'utf8')).toBe('untouched');
     expect(await localFiles()).toEqual(before);
     await expect(suite.pool.downloadFile('down/sized', path, suite.target, { size: 12 })).resolves.toMatchObject({ size: 12 });
+  });
+
+  it('a body that breaks off is the store’s failure naming the key, never blamed on the local file', async () => {
+    // A store of someone else's (no readInto): its body stream fails with a raw error halfway.
+    const bytes = Buffer.alloc(5 * MiB, 5);
+    const breaking = {
+      backend: 'breaking',
+      get: async () =>
+        Readable.from(
+          (async function* () {
+            yield bytes.subarray(0, MiB);
+            throw new Error('connection reset by peer');
+          })(),
+        ),
+    } as unknown as ColdStore;
+    const path = join(suite.dir, 'broken-off');
+    const error = await downloadToLocalFile(breaking, 'down/breaks', path, { expected: checksumBytes(bytes) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ColdStoreError);
+    expect(error).toMatchObject({ backend: 'breaking', key: 'down/breaks', localPath: undefined, message: expect.stringContaining('connection reset by peer') });
+    expect((error as Error).message).not.toContain(path);
+    expect((await localFiles()).filter((name) => name.includes('broken-off'))).toEqual([]);
   });
 
   it('reports a missing object as NOT_FOUND and writes nothing', async () => {
