@@ -189,6 +189,8 @@ export class TransferPool {
   /** CRC32C and SHA-256 of a local file (and its chunks' CRC32Cs, with `chunkSize`), read once in a worker. */
   async checksumFile(path: string, options: ChecksumFileOptions = {}): Promise<FileChecksums> {
     const { chunkSize } = options;
+    // As the store's put checks its own before any request: bad input, not a worker's failure.
+    if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0)) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
     return this.#run<FileChecksums>(undefined, options, (control) => ({ op: 'checksum', path: resolve(path), chunkSize, control }));
   }
 
