@@ -278,6 +278,22 @@ console.log(JSON.stringify({ size: result.size, same: readFileSync(path).equals(
       expect(await localFiles()).toEqual(before);
     });
 
+    it('an object longer than size is CHECKSUM_MISMATCH even when its first size bytes are the expected ones, as in one request', async () => {
+      // A part boundary (a whole number of 8 MiB parts) and a last part of 4 bytes.
+      for (const shorter of [RANGED_DOWNLOAD_FROM, size - 1]) {
+        const path = join(suite.dir, `large-prefix-${shorter}`);
+        const prefix = checksumBytes(bytes.subarray(0, shorter));
+        const before = await localFiles();
+        for (const streams of [1, 4]) {
+          await expect(suite.pool.downloadFile('down/large', path, suite.target, { expected: prefix, size: shorter, streams }), `${shorter} bytes, ${streams} streams`).rejects.toMatchObject({
+            code: 'CHECKSUM_MISMATCH',
+            key: 'down/large',
+          });
+        }
+        expect(await localFiles()).toEqual(before);
+      }
+    });
+
     it('an abort while parts are in flight stops every stream: ABORTED, no temp file', async () => {
       const path = join(suite.dir, 'large-aborted');
       const before = await localFiles();
