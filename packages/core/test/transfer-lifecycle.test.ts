@@ -1,12 +1,12 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checksumBytes, TransferPool } from '@takhin/core';
+import { checksumBytes, ColdStoreError, TransferPool } from '@takhin/core';
 import { makeFifo, makeTempDir, openFifoWriter, removeDir, waitFor } from './fixtures/local-files.js';
 import { DIR_STORE_MODULE } from './fixtures/pool-suite.js';
 
 /** A backend whose `get` ends its worker thread, or stalls and ignores its AbortSignal (fixtures/rogue-store.ts). */
-const rogueTarget = (mode: 'exit' | 'stall') => ({
+const rogueTarget = (mode: 'exit' | 'stall' | 'exit-on-create') => ({
   module: new URL('./fixtures/rogue-store.ts', import.meta.url).href,
   config: { mode, size: 10, checksums: checksumBytes(Buffer.alloc(10)) },
 });
@@ -79,6 +79,17 @@ describe('TransferPool lifecycle', () => {
     try {
       const missing = join(dir, 'no-such-backend.js');
       await expect(pool.warm({ module: missing, config: {} })).rejects.toThrow(/no-such-backend/);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('rejects a warm-up whose thread dies building the target\'s store with a ColdStoreError, as a transfer would', async () => {
+    const pool = new TransferPool({ maxThreads: 2 });
+    try {
+      const error = await pool.warm(rogueTarget('exit-on-create')).catch((e: unknown) => e);
+      expect(error, String(error)).toBeInstanceOf(ColdStoreError);
+      expect(error).toMatchObject({ code: 'UNAVAILABLE', backend: 'transfer-pool', message: expect.stringMatching(/exited with code: 8/) });
     } finally {
       await pool.close();
     }

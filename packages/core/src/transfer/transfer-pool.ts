@@ -249,7 +249,9 @@ export class TransferPool {
     const barrier = createBarrier();
     const outcomes = await Promise.all(
       Array.from({ length: parties }, () => this.#piscina.run({ op: 'warm', target: resolvedTarget, barrier, parties, timeoutMs: WARM_TIMEOUT_MS })),
-    );
+    ).catch((error: unknown) => {
+      throw toPoolError(error, TRANSFER_POOL, undefined); // a thread that died building the store
+    });
     const failed = outcomes.find((outcome) => !outcome.ok);
     if (failed && !failed.ok) throw reviveTransferError(failed.error);
   }
