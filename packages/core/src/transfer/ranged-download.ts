@@ -51,8 +51,9 @@ const partsOf = (size: number) => Math.ceil(size / RANGE_PART_BYTES);
  * reverse. Memory: `rangedDownloadParts(streams)` parts, whatever the object's size.
  *
  * An object that turns out shorter or longer than `size` fails with `CHECKSUM_MISMATCH` (the last
- * part's request asks for one byte past `size`: `PART_ROOM`), before the file is used. The first failure stops every other request; the file is
- * closed once no write of it is pending, and the caller deletes it.
+ * part's request asks for one byte past `size`: `PART_ROOM`), before the file is used. The first
+ * failure stops every other request; the file is closed once no write of it is pending, and the
+ * caller deletes it.
  */
 export async function readRangesIntoFile(store: ColdStore, key: string, path: string, options: RangedDownloadOptions): Promise<Checksums> {
   const { size, streams } = options;
