@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -277,6 +277,27 @@ describe('uploadLocalFile: an abort while the file is put', () => {
       expect(uncaught.map(String)).toEqual([]);
     } finally {
       process.off('uncaughtException', onUncaught);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('uploadLocalFile: a file that changes while it is put', () => {
+  it('one that grows fails naming the file and what changed, not only the key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'takhin-upload-grows-'));
+    try {
+      const path = join(dir, 'segment.log');
+      await writeFile(path, randomBytes(64 * 1024));
+      // Appended to (a writer still at work) once its first part is sent.
+      const driver = new MemoryDriver({ maxNameBytes: 1024, partSize: 16 * 1024, partsInFlight: 1 });
+      driver.before = async (op) => {
+        if (op === 'uploadPart' && driver.calls.filter((call) => call === 'uploadPart').length === 1) await appendFile(path, 'more');
+      };
+      const error = await failWith(uploadLocalFile(new DriverColdStore(driver), path, 'grown'));
+      expect(error).toMatchObject({ code: 'CHECKSUM_MISMATCH', key: 'grown' });
+      expect(String(error)).toContain(`local file "${path}" changed while being read (65536 bytes at open`);
+      expect(driver.objects.size).toBe(0);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });

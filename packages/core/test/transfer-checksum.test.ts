@@ -40,6 +40,14 @@ describe('TransferPool.checksumFile', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
   });
 
+  it('refuses a chunkSize that is no size, naming the option, before any worker reads the file', async () => {
+    const path = join(suite.dir, 'chunked');
+    await writeRandomFile(path, 10);
+    for (const chunkSize of [0, -1, 2.5]) {
+      await expect(suite.pool.checksumFile(path, { chunkSize })).rejects.toThrow(new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`));
+    }
+  });
+
   it('reports a missing file as NOT_FOUND naming it', async () => {
     await expect(suite.pool.checksumFile(join(suite.dir, 'absent'))).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('absent') });
   });

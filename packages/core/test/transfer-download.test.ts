@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { checksumBytes, ColdStoreError, createColdStore, downloadToLocalFile, RANGED_DOWNLOAD_FROM, TransferPool, type Checksums, type ColdStore } from '@takhin/core';
 import { cachedBytes, MiB, makeFifo, openFifoWriter, settleWithin, waitFor, writeRandomFile } from './fixtures/local-files.js';
@@ -78,6 +79,42 @@ describe('TransferPool.downloadFile', () => {
     expect(result.size).toBe(500);
     expect(await readFile(path)).toEqual(slice);
     await expect(suite.pool.downloadFile('down/ranged', path, suite.target, { range: { offset: 0, length: 1 } })).rejects.toThrow(/needs options.expected/);
+  });
+
+  it('a size given without expected checksums that the stored object does not have is CHECKSUM_MISMATCH, and writes nothing', async () => {
+    await store.put('down/sized', Buffer.from('twelve bytes'));
+    const path = join(suite.dir, 'sized');
+    await writeFile(path, 'untouched');
+    const before = await localFiles();
+    await expect(suite.pool.downloadFile('down/sized', path, suite.target, { size: 5 })).rejects.toMatchObject({
+      code: 'CHECKSUM_MISMATCH',
+      key: 'down/sized',
+      message: expect.stringContaining('5 bytes expected, the stored object has 12'),
+    });
+    expect(await readFile(path, 'utf8')).toBe('untouched');
+    expect(await localFiles()).toEqual(before);
+    await expect(suite.pool.downloadFile('down/sized', path, suite.target, { size: 12 })).resolves.toMatchObject({ size: 12 });
+  });
+
+  it('a body that breaks off is the store’s failure naming the key, never blamed on the local file', async () => {
+    // A store of someone else's (no readInto): its body stream fails with a raw error halfway.
+    const bytes = Buffer.alloc(5 * MiB, 5);
+    const breaking = {
+      backend: 'breaking',
+      get: async () =>
+        Readable.from(
+          (async function* () {
+            yield bytes.subarray(0, MiB);
+            throw new Error('connection reset by peer');
+          })(),
+        ),
+    } as unknown as ColdStore;
+    const path = join(suite.dir, 'broken-off');
+    const error = await downloadToLocalFile(breaking, 'down/breaks', path, { expected: checksumBytes(bytes) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ColdStoreError);
+    expect(error).toMatchObject({ backend: 'breaking', key: 'down/breaks', localPath: undefined, message: expect.stringContaining('connection reset by peer') });
+    expect((error as Error).message).not.toContain(path);
+    expect((await localFiles()).filter((name) => name.includes('broken-off'))).toEqual([]);
   });
 
   it('reports a missing object as NOT_FOUND and writes nothing', async () => {
@@ -239,6 +276,22 @@ console.log(JSON.stringify({ size: result.size, same: readFileSync(path).equals(
       await expect(suite.pool.downloadFile('down/large-flipped', path, suite.target, { expected, size, streams: 4 })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
       expect(await readFile(path, 'utf8')).toBe('untouched');
       expect(await localFiles()).toEqual(before);
+    });
+
+    it('an object longer than size is CHECKSUM_MISMATCH even when its first size bytes are the expected ones, as in one request', async () => {
+      // A part boundary (a whole number of 8 MiB parts) and a last part of 4 bytes.
+      for (const shorter of [RANGED_DOWNLOAD_FROM, size - 1]) {
+        const path = join(suite.dir, `large-prefix-${shorter}`);
+        const prefix = checksumBytes(bytes.subarray(0, shorter));
+        const before = await localFiles();
+        for (const streams of [1, 4]) {
+          await expect(suite.pool.downloadFile('down/large', path, suite.target, { expected: prefix, size: shorter, streams }), `${shorter} bytes, ${streams} streams`).rejects.toMatchObject({
+            code: 'CHECKSUM_MISMATCH',
+            key: 'down/large',
+          });
+        }
+        expect(await localFiles()).toEqual(before);
+      }
     });
 
     it('an abort while parts are in flight stops every stream: ABORTED, no temp file', async () => {

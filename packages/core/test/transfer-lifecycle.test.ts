@@ -1,9 +1,15 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TransferPool } from '@takhin/core';
+import { checksumBytes, ColdStoreError, TransferPool } from '@takhin/core';
 import { makeFifo, makeTempDir, openFifoWriter, removeDir, waitFor } from './fixtures/local-files.js';
 import { DIR_STORE_MODULE } from './fixtures/pool-suite.js';
+
+/** A backend whose `get` ends its worker thread, or stalls and ignores its AbortSignal (fixtures/rogue-store.ts). */
+const rogueTarget = (mode: 'exit' | 'stall' | 'exit-on-create') => ({
+  module: new URL('./fixtures/rogue-store.ts', import.meta.url).href,
+  config: { mode, size: 10, checksums: checksumBytes(Buffer.alloc(10)) },
+});
 
 
 describe('TransferPool lifecycle', () => {
@@ -78,6 +84,17 @@ describe('TransferPool lifecycle', () => {
     }
   });
 
+  it('rejects a warm-up whose thread dies building the target\'s store with a ColdStoreError, as a transfer would', async () => {
+    const pool = new TransferPool({ maxThreads: 2 });
+    try {
+      const error = await pool.warm(rogueTarget('exit-on-create')).catch((e: unknown) => e);
+      expect(error, String(error)).toBeInstanceOf(ColdStoreError);
+      expect(error).toMatchObject({ code: 'UNAVAILABLE', backend: 'transfer-pool', message: expect.stringMatching(/exited with code: 8/) });
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('waits for running tasks before closing', async () => {
     const pool = new TransferPool({ maxThreads: 1 });
     const fifo = makeFifo(join(dir, 'closing'));
@@ -92,6 +109,44 @@ describe('TransferPool lifecycle', () => {
     await expect(upload).resolves.toMatchObject({ size: 11 });
     await closing;
     await waitFor(() => closed);
+  });
+
+  it('a download whose worker thread dies leaves no temp file beside the destination, and the destination untouched', async () => {
+    const pool = new TransferPool({ maxThreads: 1 });
+    try {
+      const folder = join(dir, 'died');
+      await mkdir(folder);
+      await writeFile(join(folder, 'restored'), 'untouched');
+      await expect(pool.downloadFile('k', join(folder, 'restored'), rogueTarget('exit'))).rejects.toMatchObject({ code: 'UNAVAILABLE', key: 'k', message: expect.stringMatching(/exited/) });
+      expect(await readdir(folder)).toEqual(['restored']);
+      expect(await readFile(join(folder, 'restored'), 'utf8')).toBe('untouched');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('an aborted download whose backend ignores the abort ends its thread after the grace, leaving no temp file', async () => {
+    const pool = new TransferPool({ maxThreads: 1, abortGraceMs: 100 });
+    try {
+      const folder = join(dir, 'terminated');
+      await mkdir(folder);
+      const controller = new AbortController();
+      const download = pool.downloadFile('k', join(folder, 'restored'), rogueTarget('stall'), { signal: controller.signal });
+      // The temp file is created before the store's get, which then stalls.
+      for (let waited = 0; (await readdir(folder)).length === 0; waited += 10) {
+        if (waited >= 10_000) throw new Error('the download never created its temp file');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(await readdir(folder)).toEqual([expect.stringMatching(/^\.restored\.[0-9a-f]{12}\.part$/)]);
+      controller.abort();
+      await expect(download).rejects.toMatchObject({ code: 'ABORTED', key: 'k' });
+      expect(await readdir(folder)).toEqual([]);
+      // The thread that was terminated is replaced: the pool still works.
+      await writeFile(join(dir, 'after'), 'after');
+      await expect(pool.checksumFile(join(dir, 'after'))).resolves.toMatchObject({ size: 5 });
+    } finally {
+      await pool.close();
+    }
   });
 
   it('resolves a backend given as a relative path', async () => {

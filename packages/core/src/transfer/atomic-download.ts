@@ -44,6 +44,12 @@ export interface DownloadToLocalFileOptions extends LocalFileOptions {
    * known (default 1: one request for the whole object).
    */
   streams?: number | undefined;
+  /**
+   * The temp file's path, from `downloadTempPath(path)`; default a fresh one. The pool chooses it
+   * on the main thread, so it can delete the file when the worker writing it dies or is
+   * terminated (an abort its backend ignored) and cannot delete it itself.
+   */
+  temp?: string | undefined;
 }
 
 /** Objects at least this large are fetched as ranges when more than one stream is allowed. */
@@ -70,7 +76,7 @@ export async function downloadToLocalFile(
     throw checksumMismatch(store.backend, key, 'nothing to verify against: no expected checksums given and none stored');
   }
 
-  const temp = join(dirname(path), `.${basename(path)}.${tempSuffix()}.part`);
+  const temp = options.temp ?? downloadTempPath(path);
   try {
     const { bytes, checksums } = await writeFile(store, key, temp, { ...options, size });
     assertDeclaredChecksums(store.backend, key, expected, checksums);
@@ -93,6 +99,9 @@ export async function downloadToLocalFile(
   }
 }
 
+/** A temp file's path beside `path`: `.<name>.<twelve hex digits>.part`. */
+export const downloadTempPath = (path: string) => join(dirname(path), `.${basename(path)}.${tempSuffix()}.part`);
+
 /**
  * Twelve hex digits (the pattern reconciliation sweeps, segment-files.ts): a random 48-bit start
  * per thread, counted up per file, so unique among this thread's downloads and, by the random
@@ -114,6 +123,10 @@ async function expectedChecksums(store: ColdStore, key: string, options: Downloa
   }
   const description = await store.head(key, { signal: options.signal });
   if (description === null) throw notFound(store.backend, key);
+  // The caller's size is a promise about the object (a manifest's): the stored one must keep it.
+  if (options.size !== undefined && description.size !== options.size) {
+    throw checksumMismatch(store.backend, key, `${options.size} bytes expected, the stored object has ${description.size}`);
+  }
   return { expected: description.checksums, size: description.size };
 }
 

@@ -71,10 +71,12 @@ function describeKind(stats: Stats): string {
  * A regular file read start to end, as a stream or straight into part buffers (`readInto`),
  * that fails instead of ending when the file is not the one it opened: its size or
  * modification time differ at the end from what they were at open (a truncation, an append, a
- * rewrite in place). The put it feeds then fails before its commit, so a changed file never
- * replaces the stored copy. A truncation is always seen (the size, or the end of the bytes,
- * differs); a rewrite that keeps the size is seen by the modification time, which file systems
- * keep only to their clock tick (a few ms), so one within the tick of the open can pass.
+ * rewrite in place), or a read reaches past its size at open (an append: failed at once,
+ * naming the file, before the put sees only a body longer than declared). The put it feeds
+ * then fails before its commit, so a changed file never replaces the stored copy. A truncation
+ * is always seen (the size, or the end of the bytes, differs); a rewrite that keeps the size is
+ * seen by the modification time, which file systems keep only to their clock tick (a few ms),
+ * so one within the tick of the open can pass.
  */
 export class StableFileStream extends Readable implements DirectBody {
   #position = 0;
@@ -114,7 +116,7 @@ export class StableFileStream extends Readable implements DirectBody {
       () => {},
     );
     const bytesRead = await reading;
-    if (bytesRead === 0) {
+    if (bytesRead === 0 || this.#position > this.opened.size) {
       this.#assertOpen();
       await this.#assertUnchanged();
     }
@@ -130,7 +132,7 @@ export class StableFileStream extends Readable implements DirectBody {
     this.#assertOpen();
     const bytesRead = readSync(this.fd, target, offset, length, this.#position);
     this.#position += bytesRead;
-    if (bytesRead === 0) this.#checkUnchanged(fstatSync(this.fd));
+    if (bytesRead === 0 || this.#position > this.opened.size) this.#checkUnchanged(fstatSync(this.fd));
     return bytesRead;
   }
 
@@ -138,7 +140,7 @@ export class StableFileStream extends Readable implements DirectBody {
     const buffer = Buffer.allocUnsafe(size);
     const bytesRead = await this.#readAt(buffer, 0, size);
     if (this.destroyed) return;
-    if (bytesRead > 0) {
+    if (bytesRead > 0 && this.#position <= this.opened.size) {
       this.push(buffer.subarray(0, bytesRead));
       return;
     }

@@ -11,6 +11,12 @@ import { createWritableFile, FileWrites, finishAndSync, sharedBuffer, type Share
 
 /** Bytes per ranged request; each lands whole in one part buffer. */
 export const RANGE_PART_BYTES = 8 * 1024 * 1024;
+/**
+ * A part buffer's room: one byte more than a part, for the last part's request, which asks for
+ * one byte past `size` so an object longer than expected is seen even when its first `size`
+ * bytes are the expected ones (a range running past the end is truncated: none comes back).
+ */
+const PART_ROOM = RANGE_PART_BYTES + 1;
 /** Within a part, bytes per write(2): each starts as soon as its bytes have arrived. */
 const WRITE_BYTES = 4 * 1024 * 1024;
 /** Part buffers beyond one per stream: a stream that finished its part ahead of a slower one starts the next. */
@@ -44,14 +50,14 @@ const partsOf = (size: number) => Math.ceil(size / RANGE_PART_BYTES);
  * one, so the earliest unhashed part always holds a buffer: the others wait for it, never the
  * reverse. Memory: `rangedDownloadParts(streams)` parts, whatever the object's size.
  *
- * An object that turns out shorter than `size` fails with `CHECKSUM_MISMATCH`; one that is
- * longer fails the same way at the comparison (its first `size` bytes are not the expected ones),
- * both before the file is used. The first failure stops every other request; the file is
- * closed once no write of it is pending, and the caller deletes it.
+ * An object that turns out shorter or longer than `size` fails with `CHECKSUM_MISMATCH` (the last
+ * part's request asks for one byte past `size`: `PART_ROOM`), before the file is used. The first
+ * failure stops every other request; the file is closed once no write of it is pending, and the
+ * caller deletes it.
  */
 export async function readRangesIntoFile(store: ColdStore, key: string, path: string, options: RangedDownloadOptions): Promise<Checksums> {
   const { size, streams } = options;
-  const buffers = Array.from({ length: Math.min(rangedDownloadParts(streams), partsOf(size)) }, () => sharedBuffer(RANGE_PART_BYTES));
+  const buffers = Array.from({ length: Math.min(rangedDownloadParts(streams), partsOf(size)) }, () => sharedBuffer(PART_ROOM));
   const file = await createWritableFile(path, buffers.every((buffer) => buffer.aligned));
   const download = new RangedDownload(store, key, file, buffers, options);
   try {
@@ -75,6 +81,8 @@ class PartSink implements BodySink {
     readonly offset: number,
     readonly length: number,
     private readonly download: RangedDownload,
+    /** Bytes the part's request asks for: `length`, or one more for the last part. */
+    readonly asked: number = length,
   ) {}
 
   get received(): number {
@@ -87,14 +95,14 @@ class PartSink implements BodySink {
   }
 
   space(): Uint8Array {
-    return this.buffer.bytes.subarray(this.#used, this.length);
+    return this.buffer.bytes.subarray(this.#used, this.asked);
   }
 
   filled(bytes: number): void {
     this.#used += bytes;
     this.download.received(bytes);
     // Whole pieces only (each starts on a block, as O_DIRECT needs), and the part's tail once it is in.
-    const upTo = this.#used === this.length ? this.length : this.#used - (this.#used % WRITE_BYTES);
+    const upTo = this.#used >= this.length ? this.length : this.#used - (this.#used % WRITE_BYTES);
     if (upTo > this.#written) {
       this.#writes.push(this.download.write(this.buffer, this.#written, upTo - this.#written, this.offset));
       this.#written = upTo;
@@ -177,7 +185,8 @@ class RangedDownload {
         }
         const index = this.#nextPart++;
         const offset = index * RANGE_PART_BYTES;
-        const part = new PartSink(index, buffer, offset, Math.min(RANGE_PART_BYTES, this.options.size - offset), this);
+        const length = Math.min(RANGE_PART_BYTES, this.options.size - offset);
+        const part = new PartSink(index, buffer, offset, length, this, index === this.#parts - 1 ? length + 1 : length);
         await this.#fetch(part, shared);
         finishing.push(this.#hashInOrder(part).catch(fail));
       }
@@ -192,7 +201,7 @@ class RangedDownload {
   async #fetch(part: PartSink, shared: AbortSignal): Promise<void> {
     const { store, key } = this;
     try {
-      await readIntoSink(store, key, part, { range: { offset: part.offset, length: part.length }, signal: shared }).catch((error: unknown) => {
+      await readIntoSink(store, key, part, { range: { offset: part.offset, length: part.asked }, signal: shared }).catch((error: unknown) => {
         if (!isColdStoreError(error, 'INVALID_RANGE')) throw error;
         throw checksumMismatch(store.backend, key, `the object is shorter than the ${this.options.size} bytes expected: it has no byte ${part.offset}`, error);
       });

@@ -1,4 +1,5 @@
 import { access } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
@@ -8,6 +9,7 @@ import { aborted, unavailable } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
 import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
+import { downloadTempPath } from './atomic-download.js';
 import { resolveBackendModule } from './backend-module.js';
 import { TaskControl } from './task-control.js';
 import { createBarrier } from './thread-barrier.js';
@@ -187,6 +189,8 @@ export class TransferPool {
   /** CRC32C and SHA-256 of a local file (and its chunks' CRC32Cs, with `chunkSize`), read once in a worker. */
   async checksumFile(path: string, options: ChecksumFileOptions = {}): Promise<FileChecksums> {
     const { chunkSize } = options;
+    // As the store's put checks its own before any request: bad input, not a worker's failure.
+    if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0)) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
     return this.#run<FileChecksums>(undefined, options, (control) => ({ op: 'checksum', path: resolve(path), chunkSize, control }));
   }
 
@@ -220,18 +224,16 @@ export class TransferPool {
     const streams = streamCount(options.streams ?? this.#downloadStreams, 'streams');
     if (size !== undefined && !(Number.isSafeInteger(size) && size >= 0)) throw new RangeError(`size must be a whole number of bytes, got ${size}`);
     const resolvedTarget = this.#resolveTarget(target);
-    return this.#run<DownloadResult>(key, options, (control) => ({
-      op: 'download',
+    const destination = resolve(path);
+    const temp = downloadTempPath(destination);
+    // A worker that died, or was terminated (an abort its backend ignored), left its temp file.
+    const onWorkerLost = () => unlink(temp).catch(() => {});
+    return this.#run<DownloadResult>(
       key,
-      path: resolve(path),
-      target: resolvedTarget,
-      expected,
-      range,
-      syncDirectory,
-      size,
-      streams,
-      control,
-    }));
+      options,
+      (control) => ({ op: 'download', key, path: destination, target: resolvedTarget, expected, range, syncDirectory, size, streams, temp, control }),
+      onWorkerLost,
+    );
   }
 
   /**
@@ -247,7 +249,9 @@ export class TransferPool {
     const barrier = createBarrier();
     const outcomes = await Promise.all(
       Array.from({ length: parties }, () => this.#piscina.run({ op: 'warm', target: resolvedTarget, barrier, parties, timeoutMs: WARM_TIMEOUT_MS })),
-    );
+    ).catch((error: unknown) => {
+      throw toPoolError(error, TRANSFER_POOL, undefined); // a thread that died building the store
+    });
     const failed = outcomes.find((outcome) => !outcome.ok);
     if (failed && !failed.ok) throw reviveTransferError(failed.error);
   }
@@ -265,6 +269,8 @@ export class TransferPool {
     key: string | undefined,
     options: TransferOptions,
     makeTask: (control: TaskControlHandle) => TransferTask,
+    /** Cleans up after a worker that ended without reporting the task's outcome. */
+    onWorkerLost?: () => Promise<void>,
   ): Promise<T> {
     if (this.#closing) throw unavailable(TRANSFER_POOL, key, 'the TransferPool is closed');
     const { signal, onProgress } = options;
@@ -297,7 +303,10 @@ export class TransferPool {
     });
     this.#inFlight.add(running);
     try {
-      const outcome = await running;
+      const outcome = await running.catch(async (error: unknown) => {
+        await onWorkerLost?.();
+        throw error;
+      });
       if (outcome.metrics) this.metrics.merge(outcome.metrics);
       if (!outcome.ok) throw reviveTransferError(outcome.error);
       const value = outcome.value as T;

@@ -46,6 +46,8 @@ export interface DownloadTask {
   syncDirectory?: boolean | undefined;
   size?: number | undefined;
   streams?: number | undefined;
+  /** The temp file beside `path`, chosen by the pool so it can delete it if the worker dies. */
+  temp: string;
   control: TaskControlHandle;
 }
 

@@ -52,7 +52,7 @@ async function runTask(task: TransferTask): Promise<TaskOutcome<unknown>> {
     const value =
       task.op === 'upload'
         ? await uploadLocalFile(store, task.path, task.key, { ...common, metadata: task.metadata, ifNoneMatch: task.ifNoneMatch, chunkSize: task.chunkSize })
-        : await downloadToLocalFile(store, task.key, task.path, { ...common, expected: task.expected, range: task.range, syncDirectory: task.syncDirectory, size: task.size, streams: task.streams, syncOnThisThread: true });
+        : await downloadToLocalFile(store, task.key, task.path, { ...common, expected: task.expected, range: task.range, syncDirectory: task.syncDirectory, size: task.size, streams: task.streams, temp: task.temp, syncOnThisThread: true });
     return { ok: true, value };
   } catch (error) {
     // Whatever shape an SDK gives an abort, the caller sees ABORTED; whatever else, a library error.
