@@ -294,7 +294,8 @@ describe('uploadLocalFile: a file that changes while it is put', () => {
         if (op === 'uploadPart' && driver.calls.filter((call) => call === 'uploadPart').length === 1) await appendFile(path, 'more');
       };
       const error = await failWith(uploadLocalFile(new DriverColdStore(driver), path, 'grown'));
-      expect(error).toMatchObject({ code: 'CHECKSUM_MISMATCH', key: 'grown' });
+      // The local file's failure, not the store's: a tiering operation reports it as LOCAL_FAILURE.
+      expect(error).toMatchObject({ code: 'CHECKSUM_MISMATCH', key: 'grown', localPath: path });
       expect(String(error)).toContain(`local file "${path}" changed while being read (65536 bytes at open`);
       expect(driver.objects.size).toBe(0);
     } finally {

@@ -19,6 +19,10 @@ export const checksumMismatch = (backend: string, key: string, detail: string, c
     cause,
   });
 
+/** A local file that changed while a transfer read it (a broker rewrote or truncated it): its bytes cannot be vouched for. */
+export const localFileChanged = (backend: string, key: string | undefined, path: string, change: string) =>
+  new ColdStoreError('CHECKSUM_MISMATCH', `${backend}: local file "${path}" changed while being read (${change})`, { backend, key, localPath: path });
+
 export const invalidKey = (backend: string, key: unknown, reason: string) =>
   new ColdStoreError('INVALID_KEY', `${backend}: invalid key ${JSON.stringify(key)}: ${reason}`, {
     backend,

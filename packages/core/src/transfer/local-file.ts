@@ -2,7 +2,7 @@ import { close, constants, fstat, fstatSync, open, read, readSync, type Stats } 
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { checksumMismatch, localFileFailure, notARegularFile } from '../errors/factories.js';
+import { localFileChanged, localFileFailure, notARegularFile } from '../errors/factories.js';
 import type { DirectBody } from '../store/direct-body.js';
 
 /**
@@ -171,7 +171,7 @@ export class StableFileStream extends Readable implements DirectBody {
   #checkUnchanged(now: Stats): void {
     if (now.size !== this.opened.size || now.mtimeMs !== this.opened.mtimeMs || this.#position !== this.opened.size) {
       const change = `${this.opened.size} bytes at open, ${this.#position} read, ${now.size} now${now.mtimeMs !== this.opened.mtimeMs ? ', modified since' : ''}`;
-      throw checksumMismatch(this.context.backend, this.context.key ?? this.path, `local file "${this.path}" changed while being read (${change})`);
+      throw localFileChanged(this.context.backend, this.context.key, this.path, change);
     }
   }
 }
