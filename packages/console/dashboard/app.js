@@ -28,8 +28,19 @@ function failureText(error) {
   return `Cannot reach the console: ${error.message}`;
 }
 
+/** Reconciliation's postponed segments and problems, the section hidden while there are none. */
+function renderAttention({ postponed, problems }) {
+  const items = [
+    ...postponed.map((text) => el('li', { className: 'attention-postponed' }, el('strong', {}, 'Waiting for the cold store: '), text)),
+    ...problems.map((text) => el('li', { className: 'attention-problem' }, el('strong', {}, 'Problem: '), text)),
+  ];
+  $('#attention-list').replaceChildren(...items);
+  $('#attention').hidden = items.length === 0;
+}
+
 async function loadStats() {
   const stats = await api.stats();
+  renderAttention(stats.reconciliation);
   drawTierChart($('#tier-chart'), stats);
   const rows = [
     ['hot', stats.hot_segments, stats.bytes_by_tier.hot],
@@ -61,7 +72,8 @@ async function loadPlan() {
 
 /** Takes every figure off the page: after a refused token, nothing stale stays on show. */
 function clearData() {
-  for (const selector of ['#tier-table tbody', '#tier-table tfoot', '#segments tbody', '#plan tbody']) $(selector).replaceChildren();
+  for (const selector of ['#tier-table tbody', '#tier-table tfoot', '#segments tbody', '#plan tbody', '#attention-list']) $(selector).replaceChildren();
+  $('#attention').hidden = true;
   $('#plan-summary').textContent = '';
   $('#tier-chart').replaceChildren();
 }

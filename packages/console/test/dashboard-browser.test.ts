@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +142,19 @@ describe('dashboard in headless Chromium', () => {
     await expect.poll(() => page.locator('#updated').textContent(), { timeout: 15_000 }).not.toBe(updated);
     expect(await page.locator('#status').textContent()).not.toContain('Cannot reach the console');
     expect(await page.locator('#status').getAttribute('class')).not.toBe('error');
+  });
+
+  it('lists what reconciliation left for an operator, and shows nothing of the kind while there is none', async () => {
+    expect(tiered.lastReconciliation.problems).toEqual([]);
+    expect(await page.locator('#attention').isHidden()).toBe(true);
+    // A cold segment whose .log comes back with other bytes (a broker rewrote it): both are kept, and it is a problem.
+    const cold = tiered.listSegments({ policy: 'cold', limit: 1 })[0]!;
+    await writeFile(join(root, 'data', cold.path), 'not what was archived');
+    await tiered.refresh();
+    const problem = tiered.lastReconciliation.problems[0]!;
+    expect(problem).toContain(`${cold.path}: local files differ from its archive`);
+    await expect.poll(() => page.locator('#attention').isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await page.locator('#attention-list li').allTextContents()).toEqual([`Problem: ${problem}`]);
   });
 
   it('ran without a script error', () => {
