@@ -165,8 +165,13 @@ describe('TieredStorage, the model', () => {
     expectTieringErrorSync(() => tiered.findSegment('no-such-topic', 0, 0), 'UNKNOWN_PARTITION', /no segments of no-such-topic-0/);
     expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1, -1), 'INVALID_ARGUMENT', /^not an offset: got -1 \(expected a whole number ≥ 0\)$/);
     expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1, '5' as never), 'INVALID_ARGUMENT', /^not an offset: got the string "5"/);
-    expectTieringErrorSync(() => tiered.findSegment(partition.topic, '1' as never, 0), 'UNKNOWN_PARTITION', /^not a topic-partition: the string "[^"]+", the string "1"$/);
+    expectTieringErrorSync(() => tiered.findSegment(partition.topic, '1' as never, 0), 'UNKNOWN_PARTITION', /^not a topic-partition: the string "[^"]+", the string "1" \(a topic is 1 to 249 ASCII letters/);
     expectTieringErrorSync(() => tiered.findSegment(partition.topic, 1.5, 0), 'UNKNOWN_PARTITION');
+    // No topic Kafka would accept: said so, not "no segments of -0".
+    for (const topic of ['', '..', 'a/b', 'x'.repeat(250), 'topic with spaces']) {
+      expectTieringErrorSync(() => tiered.findSegment(topic, 0, 0), 'UNKNOWN_PARTITION', /^not a topic-partition: the string .*\(a topic is 1 to 249 ASCII letters, digits, '\.', '_' or '-'; a partition a whole number from 0 to 2\^31 - 1\)$/);
+    }
+    expectTieringErrorSync(() => tiered.findSegment(partition.topic, 2 ** 31, 0), 'UNKNOWN_PARTITION', /^not a topic-partition: .*, 2147483648 /);
   });
 
   it('refuses any segment path but the canonical relative form, naming what is wrong', async () => {

@@ -17,6 +17,7 @@ import { PolicyEngine } from '../policy/policy-engine.js';
 import { planStep, type PlanItem } from '../policy/tier-plan.js';
 import { parseSegmentPath } from '../segments/segment-path.js';
 import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
+import { isLegalTopicName } from '../kafka/partition-dir-name.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
 import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
 import { BackgroundArchiver, type CycleReport, type StopOptions } from './background-archiver.js';
@@ -160,8 +161,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * archived or not. An unknown partition or an offset before the first segment throws.
    */
   findSegment(topic: string, partition: number, offset: number): SegmentRecord {
-    if (typeof topic !== 'string' || !Number.isSafeInteger(partition) || partition < 0) {
-      throw new TieringError('UNKNOWN_PARTITION', `not a topic-partition: ${describeArgument(topic)}, ${describeArgument(partition)}`);
+    if (typeof topic !== 'string' || !isLegalTopicName(topic) || !Number.isSafeInteger(partition) || partition < 0 || partition > 2 ** 31 - 1) {
+      throw new TieringError(
+        'UNKNOWN_PARTITION',
+        `not a topic-partition: ${describeArgument(topic)}, ${describeArgument(partition)} (a topic is 1 to 249 ASCII letters, digits, '.', '_' or '-'; a partition a whole number from 0 to 2^31 - 1)`,
+      );
     }
     // Not a whole number ≥ 0 at all: INVALID_ARGUMENT; one the log does not hold: OFFSET_OUT_OF_RANGE.
     requireOffset(offset);
