@@ -239,6 +239,37 @@ describe('a topic deleted for good, by the metadata log', () => {
     expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
   });
 
+  it('judges no segment written after the metadata log’s last record: a stale log cannot know its topic', async () => {
+    // The fixture's metadata log stands for one left in the data dir when metadata.log.dir moved
+    // elsewhere: it holds every topic on the disk, but not late-topic, created after it ended.
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    await cp(kafkaFixtureLogDir(), dataDir, { recursive: true });
+    const LATE = 'late-topic';
+    const LATE_ID = Buffer.from('late-topic-id-16').toString('base64url');
+    const late: GeneratedSegment[] = [];
+    for (const baseOffset of [0n, 1000n]) late.push(await writeSegment(dataDir, { topic: LATE, partition: 0, baseOffset, logBytes: 64 * 1024, recordBytes: 500 }));
+    await writeFile(join(dataDir, `${LATE}-0`, 'partition.metadata'), `version: 0\ntopic_id: ${LATE_ID}`);
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } });
+    const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+    opened.push(tiered);
+    await tiered.archiveSegment(late[0]!.segmentPath);
+    const coldRoot = config.storage.tiered.backends.fs!.root as string;
+    const keys = await cold(coldRoot, `${LATE}-0`);
+    expect(keys).toHaveLength(4);
+
+    // late-topic-0 moves to another broker: its topic still exists, whatever the stale log says.
+    await rm(join(dataDir, `${LATE}-0`), { recursive: true });
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
+    expect(tiered.lastReconciliation.problems).toEqual([
+      expect.stringMatching(
+        /^the segments of partitions gone from the data dir are kept: the metadata log \(__cluster_metadata-0, read to offset 122\) ends with a record of 2026-11-25T21:49:23\.957Z, before late-topic-0\/00000000000000000000\.log was last written \(.*\); until it has a later record, no segment written after its end is taken for a deleted topic's$/,
+      ),
+    ]);
+    expect(tiered.getSegment(late[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, topicId: LATE_ID });
+    expect(await cold(coldRoot, `${LATE}-0`)).toEqual(keys);
+  });
+
   it('with no partition left on the disk to check the log by, takes only a removal the log still records', async () => {
     // A data dir holding nothing but scratch-topic-0 and the broker's metadata log.
     const dataDir = join(work, `broker-${brokers++}`, 'data');

@@ -34,6 +34,12 @@ export interface ClusterTopics {
   readonly removed: ReadonlySet<string>;
   /** The offset after the last record read. */
   readonly endOffset: bigint;
+  /**
+   * The latest batch timestamp (ms since the epoch, by the controller's clock) of the log after the
+   * snapshot: the log knows nothing of what happened after it. Undefined when no batch follows the
+   * snapshot (whose own times are when it was written, not when what it holds happened).
+   */
+  readonly lastRecordAt: number | undefined;
 }
 
 const SNAPSHOT = /^(\d{20})-(\d{10})\.checkpoint$/;
@@ -64,7 +70,11 @@ export async function readClusterTopics(dataDir: string): Promise<ClusterTopics 
     .map((match) => ({ name: match[0], endOffset: BigInt(match[1]!) }))
     .reduce<{ name: string; endOffset: bigint } | undefined>((latest, next) => (latest === undefined || next.endOffset > latest.endOffset ? next : latest), undefined);
   const apply = (offset: bigint, value: Buffer, source: string) => state.apply(value, source, offset);
-  if (snapshot) await readBatches(join(dir, snapshot.name), 0, { appending: false, from: 0n }, apply);
+  let lastRecordAt: number | undefined;
+  const seen = (timestamp: bigint) => {
+    if (lastRecordAt === undefined || Number(timestamp) > lastRecordAt) lastRecordAt = Number(timestamp);
+  };
+  if (snapshot) await readBatches(join(dir, snapshot.name), 0, { appending: false, from: 0n }, apply, () => {});
   state.commit();
   const start = snapshot?.endOffset ?? 0n;
 
@@ -86,9 +96,9 @@ export async function readClusterTopics(dataDir: string): Promise<ClusterTopics 
     if (base > next) throw corrupt('metadata log', `its segment starts at offset ${base}, but the one before ends at ${next}: records are missing`, `${prefix}.log`);
     const position = base < start ? await indexFloor(`${prefix}.index`, base, start) : 0;
     const last = i === segments.length - 1;
-    next = (await readBatches(`${prefix}.log`, position, { appending: last, from: start }, apply)) ?? next;
+    next = (await readBatches(`${prefix}.log`, position, { appending: last, from: start }, apply, seen)) ?? next;
   }
-  return { live: state.live, removed: state.removed, endOffset: next };
+  return { live: state.live, removed: state.removed, endOffset: next, lastRecordAt };
 }
 
 /**
@@ -123,6 +133,7 @@ async function indexFloor(path: string, baseOffset: bigint, target: bigint): Pro
 /**
  * Hands every record value of the data batches of `path` from `position` to `onRecord`, skipping
  * records below `from` and control batches (snapshot headers and footers, leader changes).
+ * Hands `onTimestamp` the max timestamp of every batch from `from` on, control batches too.
  * Returns the offset after the last batch read, undefined when there was none.
  */
 async function readBatches(
@@ -130,13 +141,16 @@ async function readBatches(
   position: number,
   options: { appending: boolean; from: bigint },
   onRecord: (offset: bigint, value: Buffer, source: string) => void,
+  onTimestamp: (maxTimestamp: bigint) => void,
 ): Promise<bigint | undefined> {
   const reader = await openFileRangeReader(path);
   let next: bigint | undefined;
   try {
     for await (const { position: at, header } of walkBatchHeaders(reader.read, position, { source: path, appending: options.appending })) {
       next = header.lastOffset + 1n;
-      if (header.isControl || header.lastOffset < options.from) continue;
+      if (header.lastOffset < options.from) continue;
+      onTimestamp(header.maxTimestamp);
+      if (header.isControl) continue;
       const bytes = await reader.read(at, header.sizeInBytes);
       if (bytes.length < header.sizeInBytes) throw truncated(`record batch of offsets ${header.baseOffset}..${header.lastOffset}`, header.sizeInBytes, bytes.length, path, at);
       verifyRecordBatch(bytes, { source: path, position: at });
