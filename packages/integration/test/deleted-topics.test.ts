@@ -247,7 +247,9 @@ describe('a topic deleted for good, by the metadata log', () => {
     const LATE = 'late-topic';
     const LATE_ID = Buffer.from('late-topic-id-16').toString('base64url');
     const late: GeneratedSegment[] = [];
-    for (const baseOffset of [0n, 1000n]) late.push(await writeSegment(dataDir, { topic: LATE, partition: 0, baseOffset, logBytes: 64 * 1024, recordBytes: 500 }));
+    // Written a day after the log's last record (2026-11-25T21:49:23.957Z).
+    const mtime = new Date('2026-11-26T21:49:24.000Z');
+    for (const baseOffset of [0n, 1000n]) late.push(await writeSegment(dataDir, { topic: LATE, partition: 0, baseOffset, logBytes: 64 * 1024, recordBytes: 500, mtime }));
     await writeFile(join(dataDir, `${LATE}-0`, 'partition.metadata'), `version: 0\ntopic_id: ${LATE_ID}`);
     const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } });
     const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
@@ -263,7 +265,7 @@ describe('a topic deleted for good, by the metadata log', () => {
     expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
     expect(tiered.lastReconciliation.problems).toEqual([
       expect.stringMatching(
-        /^the segments of partitions gone from the data dir are kept: the metadata log \(__cluster_metadata-0, read to offset 122\) ends with a record of 2026-11-25T21:49:23\.957Z, before late-topic-0\/00000000000000000000\.log was last written \(.*\); until it has a later record, no segment written after its end is taken for a deleted topic's$/,
+        /^the segments of partitions gone from the data dir are kept: the metadata log \(__cluster_metadata-0, read to offset 122\) ends with a record of 2026-11-25T21:49:23\.957Z, before late-topic-0\/00000000000000000000\.log was last written \(2026-11-26T21:49:24\.000Z\); until it has a later record, no segment written after its end is taken for a deleted topic's$/,
       ),
     ]);
     expect(tiered.getSegment(late[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, topicId: LATE_ID });
