@@ -319,4 +319,22 @@ describe('a topic deleted for good, by the metadata log', () => {
     expect(tiered.getSegment(scratch[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
     expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
   });
+
+  it('judges nothing by a snapshot cut short at a batch boundary: without its footer it may lack topics', async () => {
+    const { tiered, dataDir, scratch, coldRoot } = await kafkaBroker();
+    // The latest snapshot loses its last batch, the footer: every batch left is whole, but a
+    // snapshot of more topics would have lost some of them the same way.
+    const snapshot = join(dataDir, '__cluster_metadata-0', '00000000000000000109-0000000001.checkpoint');
+    const footer = (await readLogBatchHeaders(snapshot)).at(-1)!;
+    expect(footer.header.isControl).toBe(true);
+    await writeFile(snapshot, (await readFile(snapshot)).subarray(0, footer.position));
+    await rm(join(dataDir, `${SCRATCH}-0`), { recursive: true });
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
+    expect(tiered.lastReconciliation.problems).toEqual([
+      expect.stringMatching(/^the segments of partitions gone from the data dir are kept: the metadata log cannot be read \(.*00000000000000000109-0000000001\.checkpoint.*does not end with its footer/),
+    ]);
+    expect(tiered.getSegment(scratch[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
+  });
 });
