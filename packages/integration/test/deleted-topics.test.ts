@@ -239,6 +239,39 @@ describe('a topic deleted for good, by the metadata log', () => {
     expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
   });
 
+  it('judges no segment written after the metadata log’s last record: a stale log cannot know its topic', async () => {
+    // The fixture's metadata log stands for one left in the data dir when metadata.log.dir moved
+    // elsewhere: it holds every topic on the disk, but not late-topic, created after it ended.
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    await cp(kafkaFixtureLogDir(), dataDir, { recursive: true });
+    const LATE = 'late-topic';
+    const LATE_ID = Buffer.from('late-topic-id-16').toString('base64url');
+    const late: GeneratedSegment[] = [];
+    // Written a day after the log's last record (2026-11-25T21:49:23.957Z).
+    const mtime = new Date('2026-11-26T21:49:24.000Z');
+    for (const baseOffset of [0n, 1000n]) late.push(await writeSegment(dataDir, { topic: LATE, partition: 0, baseOffset, logBytes: 64 * 1024, recordBytes: 500, mtime }));
+    await writeFile(join(dataDir, `${LATE}-0`, 'partition.metadata'), `version: 0\ntopic_id: ${LATE_ID}`);
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } });
+    const tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+    opened.push(tiered);
+    await tiered.archiveSegment(late[0]!.segmentPath);
+    const coldRoot = config.storage.tiered.backends.fs!.root as string;
+    const keys = await cold(coldRoot, `${LATE}-0`);
+    expect(keys).toHaveLength(4);
+
+    // late-topic-0 moves to another broker: its topic still exists, whatever the stale log says.
+    await rm(join(dataDir, `${LATE}-0`), { recursive: true });
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
+    expect(tiered.lastReconciliation.problems).toEqual([
+      expect.stringMatching(
+        /^the segments of partitions gone from the data dir are kept: the metadata log \(__cluster_metadata-0, read to offset 122\) ends with a record of 2026-11-25T21:49:23\.957Z, before late-topic-0\/00000000000000000000\.log was last written \(2026-11-26T21:49:24\.000Z\); until it has a later record, no segment written after its end is taken for a deleted topic's$/,
+      ),
+    ]);
+    expect(tiered.getSegment(late[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, topicId: LATE_ID });
+    expect(await cold(coldRoot, `${LATE}-0`)).toEqual(keys);
+  });
+
   it('with no partition left on the disk to check the log by, takes only a removal the log still records', async () => {
     // A data dir holding nothing but scratch-topic-0 and the broker's metadata log.
     const dataDir = join(work, `broker-${brokers++}`, 'data');
@@ -283,6 +316,24 @@ describe('a topic deleted for good, by the metadata log', () => {
     expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
     expect(tiered.lastReconciliation.problems).toHaveLength(1);
     expect(tiered.lastReconciliation.problems[0]).toMatch(/^the segments of partitions gone from the data dir are kept: the metadata log cannot be read \(.*00000000000000000000\.log.*CRC-32C mismatch/);
+    expect(tiered.getSegment(scratch[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
+  });
+
+  it('judges nothing by a snapshot cut short at a batch boundary: without its footer it may lack topics', async () => {
+    const { tiered, dataDir, scratch, coldRoot } = await kafkaBroker();
+    // The latest snapshot loses its last batch, the footer: every batch left is whole, but a
+    // snapshot of more topics would have lost some of them the same way.
+    const snapshot = join(dataDir, '__cluster_metadata-0', '00000000000000000109-0000000001.checkpoint');
+    const footer = (await readLogBatchHeaders(snapshot)).at(-1)!;
+    expect(footer.header.isControl).toBe(true);
+    await writeFile(snapshot, (await readFile(snapshot)).subarray(0, footer.position));
+    await rm(join(dataDir, `${SCRATCH}-0`), { recursive: true });
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
+    expect(tiered.lastReconciliation.problems).toEqual([
+      expect.stringMatching(/^the segments of partitions gone from the data dir are kept: the metadata log cannot be read \(.*00000000000000000109-0000000001\.checkpoint.*does not end with its footer/),
+    ]);
     expect(tiered.getSegment(scratch[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
     expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
   });

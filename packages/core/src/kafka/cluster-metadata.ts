@@ -23,6 +23,9 @@ export const METADATA_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ';
 /** Kafka's metadata record api keys (`metadata/src/main/resources/common/metadata/*.json`). */
 const ApiKey = { TOPIC: 2, REMOVE_TOPIC: 9, BEGIN_TRANSACTION: 23, END_TRANSACTION: 24, ABORT_TRANSACTION: 25 } as const;
 
+/** `ControlRecordType.SNAPSHOT_FOOTER`: the control record a snapshot is finished with. */
+const SNAPSHOT_FOOTER = 4;
+
 /** `MetadataRecordSerde`'s frame version, the first varint of every record's value. */
 const FRAME_VERSION = 1;
 
@@ -34,6 +37,12 @@ export interface ClusterTopics {
   readonly removed: ReadonlySet<string>;
   /** The offset after the last record read. */
   readonly endOffset: bigint;
+  /**
+   * The latest batch timestamp (ms since the epoch, by the controller's clock) of the log after the
+   * snapshot: the log knows nothing of what happened after it. Undefined when no batch follows the
+   * snapshot (whose own times are when it was written, not when what it holds happened).
+   */
+  readonly lastRecordAt: number | undefined;
 }
 
 const SNAPSHOT = /^(\d{20})-(\d{10})\.checkpoint$/;
@@ -64,7 +73,11 @@ export async function readClusterTopics(dataDir: string): Promise<ClusterTopics 
     .map((match) => ({ name: match[0], endOffset: BigInt(match[1]!) }))
     .reduce<{ name: string; endOffset: bigint } | undefined>((latest, next) => (latest === undefined || next.endOffset > latest.endOffset ? next : latest), undefined);
   const apply = (offset: bigint, value: Buffer, source: string) => state.apply(value, source, offset);
-  if (snapshot) await readBatches(join(dir, snapshot.name), 0, { appending: false, from: 0n }, apply);
+  let lastRecordAt: number | undefined;
+  const seen = (timestamp: bigint) => {
+    if (lastRecordAt === undefined || Number(timestamp) > lastRecordAt) lastRecordAt = Number(timestamp);
+  };
+  if (snapshot) await readBatches(join(dir, snapshot.name), 0, { appending: false, from: 0n, snapshot: true }, apply, () => {});
   state.commit();
   const start = snapshot?.endOffset ?? 0n;
 
@@ -86,9 +99,9 @@ export async function readClusterTopics(dataDir: string): Promise<ClusterTopics 
     if (base > next) throw corrupt('metadata log', `its segment starts at offset ${base}, but the one before ends at ${next}: records are missing`, `${prefix}.log`);
     const position = base < start ? await indexFloor(`${prefix}.index`, base, start) : 0;
     const last = i === segments.length - 1;
-    next = (await readBatches(`${prefix}.log`, position, { appending: last, from: start }, apply)) ?? next;
+    next = (await readBatches(`${prefix}.log`, position, { appending: last, from: start }, apply, seen)) ?? next;
   }
-  return { live: state.live, removed: state.removed, endOffset: next };
+  return { live: state.live, removed: state.removed, endOffset: next, lastRecordAt };
 }
 
 /**
@@ -123,29 +136,43 @@ async function indexFloor(path: string, baseOffset: bigint, target: bigint): Pro
 /**
  * Hands every record value of the data batches of `path` from `position` to `onRecord`, skipping
  * records below `from` and control batches (snapshot headers and footers, leader changes).
- * Returns the offset after the last batch read, undefined when there was none.
+ * Hands `onTimestamp` the max timestamp of every batch from `from` on, control batches too.
+ * A snapshot must end with its footer: one cut short at a batch boundary would read as a
+ * whole one that lacks topics. Returns the offset after the last batch read, undefined when
+ * there was none.
  */
 async function readBatches(
   path: string,
   position: number,
-  options: { appending: boolean; from: bigint },
+  options: { appending: boolean; from: bigint; snapshot?: boolean },
   onRecord: (offset: bigint, value: Buffer, source: string) => void,
+  onTimestamp: (maxTimestamp: bigint) => void,
 ): Promise<bigint | undefined> {
   const reader = await openFileRangeReader(path);
   let next: bigint | undefined;
+  let footer = false;
   try {
     for await (const { position: at, header } of walkBatchHeaders(reader.read, position, { source: path, appending: options.appending })) {
       next = header.lastOffset + 1n;
-      if (header.isControl || header.lastOffset < options.from) continue;
+      if (header.lastOffset < options.from) continue;
+      onTimestamp(header.maxTimestamp);
+      footer = false;
+      if (header.isControl && !options.snapshot) continue;
       const bytes = await reader.read(at, header.sizeInBytes);
       if (bytes.length < header.sizeInBytes) throw truncated(`record batch of offsets ${header.baseOffset}..${header.lastOffset}`, header.sizeInBytes, bytes.length, path, at);
       verifyRecordBatch(bytes, { source: path, position: at });
+      if (header.isControl) {
+        // A control record's key: version (int16), then type (int16).
+        footer = decodeRecords(bytes, { source: path, position: at }).some((record) => record.key !== null && record.key.length >= 4 && record.key.readInt16BE(2) === SNAPSHOT_FOOTER);
+        continue;
+      }
       for (const record of decodeRecords(bytes, { source: path, position: at })) {
         if (record.offset < options.from) continue;
         if (record.value === null) throw corrupt('metadata record', `offset ${record.offset} has no value`, path, at);
         onRecord(record.offset, record.value, path);
       }
     }
+    if (options.snapshot && !footer) throw corrupt('metadata snapshot', 'it does not end with its footer (SnapshotFooterRecord): it is cut short, and may lack topics', path);
   } finally {
     await reader.close();
   }

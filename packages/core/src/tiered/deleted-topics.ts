@@ -61,6 +61,9 @@ export function recordsByTopicId(local: readonly LocalSegment[], records: Iterab
  * longer hold. A partition moved to another broker keeps its topic's id in the log, and its
  * records stay. The log is trusted only if it holds the id of every partition on the disk
  * (it is this broker's and read to its end); otherwise nothing is judged, and `doubt` says why.
+ * Nor is an id the log merely lacks judged while a segment of it was written after the log's last
+ * record: a stale log (one left in the data dir when `metadata.log.dir` moved) holds every topic
+ * on the disk from before its end, and none created since.
  */
 export function recordsOfRemovedTopics(local: readonly LocalSegment[], absent: readonly SegmentRecord[], topics: ClusterTopics): { removed: SegmentRecord[]; doubt?: string } {
   const localIds = new Map<string, string>();
@@ -74,8 +77,21 @@ export function recordsOfRemovedTopics(local: readonly LocalSegment[], absent: r
     };
   }
   // With no partition on the disk to check the log by, only a removal the log still records counts.
-  const removed = absent.filter((record) => topics.removed.has(record.topicId!) || (localIds.size > 0 && !topics.live.has(record.topicId!)));
-  return { removed };
+  const lacked = absent.filter((record) => !topics.removed.has(record.topicId!) && localIds.size > 0 && !topics.live.has(record.topicId!));
+  // A topic with a segment written after the log's last record is kept whole.
+  const newer = lacked.filter((record) => topics.lastRecordAt === undefined || record.lastModified > topics.lastRecordAt);
+  const notJudged = new Set(newer.map((record) => record.topicId!));
+  const removed = [
+    ...absent.filter((record) => topics.removed.has(record.topicId!)),
+    ...lacked.filter((record) => !notJudged.has(record.topicId!)),
+  ];
+  if (newer.length === 0) return { removed };
+  const at = (ms: number) => new Date(ms).toISOString();
+  const first = newer[0]!;
+  return {
+    removed,
+    doubt: `the metadata log (${CLUSTER_METADATA_DIR}, read to offset ${topics.endOffset}) ${topics.lastRecordAt === undefined ? 'has no record after its snapshot' : `ends with a record of ${at(topics.lastRecordAt)}`}, before ${first.path} was last written (${at(first.lastModified)}); until it has a later record, no segment written after its end is taken for a deleted topic's`,
+  };
 }
 
 /**
