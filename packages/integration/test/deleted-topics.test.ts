@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLD_STORE, RETRY_POLICY, STORE_METRICS, createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
+import { COLD_STORE, REMOVAL_SETTLED_MS, RETRY_POLICY, STORE_METRICS, createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { provider as s3Provider } from '@takhin/backend-s3';
 import { TcpProxy, expectTieringError, kafkaFixtureLogDir, writeSegment, type GeneratedSegment } from '@takhin/testkit';
@@ -233,7 +233,7 @@ describe('a topic deleted for good, by the metadata log', () => {
     await tiered.refresh();
     expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
     expect(tiered.lastReconciliation.problems).toEqual([
-      `the segments of partitions gone from the data dir are kept: the metadata log (__cluster_metadata-0, read to offset 122) does not hold topic "ghost" (id ${OLD_ID}) of this data dir; until it does, no segment of a partition gone from this broker is taken for a deleted topic's`,
+      `the segments of partitions gone from the data dir are kept: the metadata log (__cluster_metadata-0) does not hold topic "ghost" (id ${OLD_ID}) of this data dir; until it does, no segment of a partition gone from this broker is taken for a deleted topic's`,
     ]);
     expect(tiered.getSegment(scratch[1]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
     expect(await cold(coldRoot, `${SCRATCH}-0`)).toHaveLength(8);
@@ -265,7 +265,7 @@ describe('a topic deleted for good, by the metadata log', () => {
     expect(tiered.lastReconciliation.deletedTopicSegments).toBe(0);
     expect(tiered.lastReconciliation.problems).toEqual([
       expect.stringMatching(
-        /^the segments of partitions gone from the data dir are kept: the metadata log \(__cluster_metadata-0, read to offset 122\) ends with a record of 2026-11-25T21:49:23\.957Z, before late-topic-0\/00000000000000000000\.log was last written \(2026-11-26T21:49:24\.000Z\); until it has a later record, no segment written after its end is taken for a deleted topic's$/,
+        /^the segments of partitions gone from the data dir are kept: the metadata log \(__cluster_metadata-0\) ends before late-topic-0\/00000000000000000000\.log was last written; until it has a later record, no segment written after its end is taken for a deleted topic's$/,
       ),
     ]);
     expect(tiered.getSegment(late[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, topicId: LATE_ID });
@@ -293,9 +293,21 @@ describe('a topic deleted for good, by the metadata log', () => {
     expect(tiered.listSegments({ topic: SCRATCH }).map((s) => s.path)).toEqual([scratch[0]!.segmentPath]);
     expect(tiered.getSegment(scratch[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
 
-    // Without the snapshots taken after it, the log itself records the RemoveTopicRecord: deleted.
+    // Without the snapshots taken after it, the log itself records the RemoveTopicRecord (offset 60)...
     const metadata = join(dataDir, '__cluster_metadata-0');
     for (const name of await readdir(metadata)) if (name.endsWith('.checkpoint') && name !== '00000000000000000018-0000000001.checkpoint') await rm(join(metadata, name));
+    // ...but while the log ends within REMOVAL_SETTLED_MS of it, the removal may be one its controller never committed: kept.
+    const log = join(metadata, '00000000000000000000.log');
+    const whole = await readFile(log);
+    const batches = await readLogBatchHeaders(log);
+    const removal = batches.find((b) => b.header.lastOffset >= 60n)!;
+    const soonAfter = batches.filter((b) => b.header.maxTimestamp - removal.header.maxTimestamp < BigInt(REMOVAL_SETTLED_MS)).at(-1)!;
+    await writeFile(log, whole.subarray(0, soonAfter.position + soonAfter.header.sizeInBytes));
+    await tiered.refresh();
+    expect(tiered.lastReconciliation).toMatchObject({ deletedTopicSegments: 0, problems: [] });
+    expect(tiered.getSegment(scratch[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    // The log goes on past it (here, as the broker left it): deleted.
+    await writeFile(log, whole);
     await tiered.refresh();
     expect(tiered.lastReconciliation).toMatchObject({ deletedTopicSegments: 1, problems: [] });
     expect(await cold(coldRoot, `${SCRATCH}-0`)).toEqual([]);

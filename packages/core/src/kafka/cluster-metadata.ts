@@ -26,6 +26,14 @@ const ApiKey = { TOPIC: 2, REMOVE_TOPIC: 9, BEGIN_TRANSACTION: 23, END_TRANSACTI
 /** `ControlRecordType.SNAPSHOT_FOOTER`: the control record a snapshot is finished with. */
 const SNAPSHOT_FOOTER = 4;
 
+/**
+ * How long the metadata log must go on after a `RemoveTopicRecord` before the removal is acted
+ * on. A KRaft leader that cannot reach a majority resigns within `controller.quorum.fetch.timeout.ms`
+ * (2 s by default) and appends nothing more; records still arriving this long after a removal
+ * come from a leader that had its majority, so the removal was committed.
+ */
+export const REMOVAL_SETTLED_MS = 10_000;
+
 /** `MetadataRecordSerde`'s frame version, the first varint of every record's value. */
 const FRAME_VERSION = 1;
 
@@ -35,6 +43,8 @@ export interface ClusterTopics {
   readonly live: ReadonlyMap<string, string>;
   /** Ids a `RemoveTopicRecord` still in the log removed (a snapshot keeps only what exists). */
   readonly removed: ReadonlySet<string>;
+  /** When each of `removed` was removed: its batch's timestamp (ms since the epoch, by the controller's clock). */
+  readonly removedAt: ReadonlyMap<string, number>;
   /** The offset after the last record read. */
   readonly endOffset: bigint;
   /**
@@ -72,7 +82,7 @@ export async function readClusterTopics(dataDir: string): Promise<ClusterTopics 
     .filter((match) => match !== null)
     .map((match) => ({ name: match[0], endOffset: BigInt(match[1]!) }))
     .reduce<{ name: string; endOffset: bigint } | undefined>((latest, next) => (latest === undefined || next.endOffset > latest.endOffset ? next : latest), undefined);
-  const apply = (offset: bigint, value: Buffer, source: string) => state.apply(value, source, offset);
+  const apply = (offset: bigint, value: Buffer, source: string, timestamp: bigint) => state.apply(value, source, offset, timestamp);
   let lastRecordAt: number | undefined;
   const seen = (timestamp: bigint) => {
     if (lastRecordAt === undefined || Number(timestamp) > lastRecordAt) lastRecordAt = Number(timestamp);
@@ -101,7 +111,7 @@ export async function readClusterTopics(dataDir: string): Promise<ClusterTopics 
     const last = i === segments.length - 1;
     next = (await readBatches(`${prefix}.log`, position, { appending: last, from: start }, apply, seen)) ?? next;
   }
-  return { live: state.live, removed: state.removed, endOffset: next, lastRecordAt };
+  return { live: state.live, removed: state.removed, removedAt: state.removedAt, endOffset: next, lastRecordAt };
 }
 
 /**
@@ -145,7 +155,7 @@ async function readBatches(
   path: string,
   position: number,
   options: { appending: boolean; from: bigint; snapshot?: boolean },
-  onRecord: (offset: bigint, value: Buffer, source: string) => void,
+  onRecord: (offset: bigint, value: Buffer, source: string, timestamp: bigint) => void,
   onTimestamp: (maxTimestamp: bigint) => void,
 ): Promise<bigint | undefined> {
   const reader = await openFileRangeReader(path);
@@ -169,7 +179,7 @@ async function readBatches(
       for (const record of decodeRecords(bytes, { source: path, position: at })) {
         if (record.offset < options.from) continue;
         if (record.value === null) throw corrupt('metadata record', `offset ${record.offset} has no value`, path, at);
-        onRecord(record.offset, record.value, path);
+        onRecord(record.offset, record.value, path, header.maxTimestamp);
       }
     }
     if (options.snapshot && !footer) throw corrupt('metadata snapshot', 'it does not end with its footer (SnapshotFooterRecord): it is cut short, and may lack topics', path);
@@ -183,10 +193,11 @@ async function readBatches(
 class TopicState {
   readonly live = new Map<string, string>();
   readonly removed = new Set<string>();
+  readonly removedAt = new Map<string, number>();
   /** Changes inside an open metadata transaction, applied at its end. */
   #pending: Array<() => void> | undefined;
 
-  apply(value: Buffer, source: string, offset: bigint): void {
+  apply(value: Buffer, source: string, offset: bigint, timestamp: bigint): void {
     const reader = new MetadataReader(value, source, offset);
     const frame = reader.uvarint();
     if (frame !== FRAME_VERSION) throw unsupported(`metadata record at offset ${offset}`, `its frame version is ${frame}; only ${FRAME_VERSION} is known`, source);
@@ -201,6 +212,7 @@ class TopicState {
         return this.#change(() => {
           this.live.set(id, name);
           this.removed.delete(id);
+          this.removedAt.delete(id);
         });
       }
       case ApiKey.REMOVE_TOPIC: {
@@ -209,6 +221,7 @@ class TopicState {
         return this.#change(() => {
           this.live.delete(id);
           this.removed.add(id);
+          this.removedAt.set(id, Number(timestamp));
         });
       }
       case ApiKey.BEGIN_TRANSACTION:

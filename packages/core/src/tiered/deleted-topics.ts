@@ -1,5 +1,5 @@
 import { TieringError } from '../errors/tiering-error.js';
-import { CLUSTER_METADATA_DIR, METADATA_TOPIC_ID, type ClusterTopics } from '../kafka/cluster-metadata.js';
+import { CLUSTER_METADATA_DIR, METADATA_TOPIC_ID, REMOVAL_SETTLED_MS, type ClusterTopics } from '../kafka/cluster-metadata.js';
 import { readTopicId } from '../kafka/partition-metadata.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import type { LocalSegment } from '../segments/log-dir-scanner.js';
@@ -69,28 +69,30 @@ export function recordsOfRemovedTopics(local: readonly LocalSegment[], absent: r
   const localIds = new Map<string, string>();
   for (const segment of local) if (segment.topicId !== undefined && segment.topicId !== METADATA_TOPIC_ID) localIds.set(segment.topicId, segment.topic);
   const unknown = [...localIds].filter(([id]) => !topics.live.has(id));
+  // Doubts name nothing that moves with the log (its end, its times): the report lists each text once.
   if (unknown.length > 0) {
     const [id, topic] = unknown[0]!;
     return {
       removed: [],
-      doubt: `the metadata log (${CLUSTER_METADATA_DIR}, read to offset ${topics.endOffset}) does not hold topic "${topic}" (id ${id}) of this data dir${unknown.length > 1 ? ` nor ${unknown.length - 1} more` : ''}; until it does, no segment of a partition gone from this broker is taken for a deleted topic's`,
+      doubt: `the metadata log (${CLUSTER_METADATA_DIR}) does not hold topic "${topic}" (id ${id}) of this data dir${unknown.length > 1 ? ` nor ${unknown.length - 1} more` : ''}; until it does, no segment of a partition gone from this broker is taken for a deleted topic's`,
     };
   }
+  // A removal counts once the log has gone on for REMOVAL_SETTLED_MS after it: the end of a
+  // follower's log may hold records its controller never committed, which a new leader drops.
+  const settled = (id: string) => topics.lastRecordAt !== undefined && topics.lastRecordAt - (topics.removedAt.get(id) ?? Infinity) >= REMOVAL_SETTLED_MS;
   // With no partition on the disk to check the log by, only a removal the log still records counts.
   const lacked = absent.filter((record) => !topics.removed.has(record.topicId!) && localIds.size > 0 && !topics.live.has(record.topicId!));
   // A topic with a segment written after the log's last record is kept whole.
   const newer = lacked.filter((record) => topics.lastRecordAt === undefined || record.lastModified > topics.lastRecordAt);
   const notJudged = new Set(newer.map((record) => record.topicId!));
   const removed = [
-    ...absent.filter((record) => topics.removed.has(record.topicId!)),
+    ...absent.filter((record) => topics.removed.has(record.topicId!) && settled(record.topicId!)),
     ...lacked.filter((record) => !notJudged.has(record.topicId!)),
   ];
   if (newer.length === 0) return { removed };
-  const at = (ms: number) => new Date(ms).toISOString();
-  const first = newer[0]!;
   return {
     removed,
-    doubt: `the metadata log (${CLUSTER_METADATA_DIR}, read to offset ${topics.endOffset}) ${topics.lastRecordAt === undefined ? 'has no record after its snapshot' : `ends with a record of ${at(topics.lastRecordAt)}`}, before ${first.path} was last written (${at(first.lastModified)}); until it has a later record, no segment written after its end is taken for a deleted topic's`,
+    doubt: `the metadata log (${CLUSTER_METADATA_DIR}) ends before ${newer[0]!.path} was last written; until it has a later record, no segment written after its end is taken for a deleted topic's`,
   };
 }
 
