@@ -106,6 +106,11 @@ describe('a topic deleted and created again under the same name', () => {
     expect(tiered.lastReconciliation.problems).toEqual([`${old[0]!.segmentPath}: local files differ from its archive (.log is ${(await readFile(join(dataDir, old[0]!.segmentPath))).length} bytes, expected ${old[0]!.logBytes}); both are kept`]);
     expect(tiered.getSegment(old[1]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
     expect(await coldKeys(coldRoot)).toEqual(keys);
+    // A restore never renames the archive over those other files: they may be the only copy of what they hold.
+    const newLog = await readFile(join(dataDir, old[0]!.segmentPath));
+    await expectTieringError(tiered.restoreSegment(old[0]!.segmentPath), 'NOT_ALLOWED', /files other than its archive's are on local disk under its names \(\.log is \d+ bytes, expected \d+\); they are kept/);
+    expect(await readFile(join(dataDir, old[0]!.segmentPath))).toEqual(newLog);
+    expect(tiered.getSegment(old[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
     // Found again by every refresh, and reported once; while nothing changes, not looked up (nor hashed) again.
     const lookups = () => metrics.snapshot().requests.filter((r) => r.operation === 'getObject' || r.operation === 'headObject').reduce((sum, r) => sum + r.requests, 0);
     const before = lookups();
