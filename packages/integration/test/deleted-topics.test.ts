@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLD_STORE, REMOVAL_SETTLED_MS, RETRY_POLICY, STORE_METRICS, createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
+import { CLOCK, COLD_STORE, CONFLICT_RECHECK_MS, REMOVAL_SETTLED_MS, RETRY_POLICY, STORE_METRICS, createContainer, loadConfig, openTieredStorage, readLogBatchHeaders, type TieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { provider as s3Provider } from '@takhin/backend-s3';
 import { TcpProxy, expectTieringError, kafkaFixtureLogDir, writeSegment, type GeneratedSegment } from '@takhin/testkit';
@@ -37,12 +37,16 @@ async function writePartition(dataDir: string, bases: bigint[], recordBytes: num
   return segments;
 }
 
+/** The system clock, moved on by `skip` ms whenever a test says so. */
+const clock = { skip: 0, now: () => Date.now() + clock.skip };
+
 async function broker(topicId: string | undefined) {
   const root = join(work, `broker-${brokers++}`);
   const dataDir = join(root, 'data');
   const old = await writePartition(dataDir, [0n, 1000n, 2000n], 500, topicId);
   const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } });
   const container = createContainer(config, [fsProvider]);
+  container.register(CLOCK, { useValue: clock });
   const tiered = await openTieredStorage(container);
   opened.push(tiered);
   for (const segment of old.slice(0, 2)) await tiered.archiveSegment(segment.segmentPath);
@@ -118,10 +122,18 @@ describe('a topic deleted and created again under the same name', () => {
     await tiered.refresh();
     expect(tiered.lastReconciliation.problems).toEqual(problems);
     expect(lookups()).toBe(before);
-    // Once the local files change, the segment is looked at again.
+    // An hour on, the archive is looked at again (it could have been lost meanwhile).
+    clock.skip += CONFLICT_RECHECK_MS;
+    await tiered.refresh();
+    const anHourOn = lookups();
+    expect(anHourOn).toBeGreaterThan(before);
+    expect(tiered.lastReconciliation.problems).toEqual(problems);
+    await tiered.refresh();
+    expect(lookups()).toBe(anHourOn);
+    // Once the local files change, the segment is looked at again at once.
     await writeFile(join(dataDir, old[0]!.segmentPath), 'x');
     await tiered.refresh();
-    expect(lookups()).toBeGreaterThan(before);
+    expect(lookups()).toBeGreaterThan(anHourOn);
     expect(tiered.lastReconciliation.problems).toEqual([...problems, `${old[0]!.segmentPath}: local files differ from its archive (.log is 1 bytes, expected ${old[0]!.logBytes}); both are kept`]);
   });
 

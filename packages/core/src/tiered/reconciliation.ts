@@ -62,6 +62,9 @@ export function emptyReport(): ReconciliationReport {
   return { archivesFinished: 0, archivesRolledBack: 0, restoresFinished: 0, restoresRolledBack: 0, localCopiesDeleted: 0, orphansDeleted: 0, tempFilesDeleted: 0, recordsDropped: 0, deletedTopicSegments: 0, problems: [], postponed: [] };
 }
 
+/** How long a remembered conflict goes without a look at the cold store: its copy could be lost meanwhile. */
+export const CONFLICT_RECHECK_MS = 60 * 60_000;
+
 /**
  * Crash reconciliation: local files, records and remote manifests are compared for every
  * segment whose record is in an operation state or disagrees with the disk, and each is
@@ -73,9 +76,10 @@ export class Reconciliation {
   /**
    * Cold segments whose local files were found to differ from their archive, by a stamp of the
    * record and the files: a conflict nothing resolves (a segment Kafka's log cleaner rewrote) is
-   * found again by every refresh, and is hashed again only once something in the stamp changed.
+   * found again by every refresh, and is hashed again only once something in the stamp changed,
+   * or an hour later (`CONFLICT_RECHECK_MS`), when the cold store's copy is checked again too.
    */
-  readonly #knownConflicts = new Map<string, string>();
+  readonly #knownConflicts = new Map<string, { stamp: string; at: number }>();
 
   constructor(private readonly context: ProtocolContext) {}
 
@@ -200,7 +204,8 @@ export class Reconciliation {
     const local = await localFilesOf(dataDir, record);
     if (local.length === 0) return;
     const stamp = [record.archivedAt, record.objectKey, ...local.map((file) => `${file.extension}:${file.size}:${file.mtimeMs}:${file.ino}`)].join('|');
-    if (this.#knownConflicts.get(record.path) === stamp) return;
+    const known = this.#knownConflicts.get(record.path);
+    if (known?.stamp === stamp && this.context.clock.now() - known.at < CONFLICT_RECHECK_MS) return;
     this.#knownConflicts.delete(record.path);
     // Only a copy found missing or damaged counts against it; a store that does not answer fails the refresh.
     const { manifest, unusable } = await readUsableManifest(store, record.path);
@@ -214,7 +219,7 @@ export class Reconciliation {
     const difference = await describeLocalDifference(this.context.pool, manifest!, local, { partial: true });
     if (difference !== undefined) {
       addProblem(report, `${record.path}: local files differ from its archive (${difference}); both are kept`);
-      this.#knownConflicts.set(record.path, stamp);
+      this.#knownConflicts.set(record.path, { stamp, at: this.context.clock.now() });
       return;
     }
     if ((await runningBroker(dataDir)) !== undefined) {
