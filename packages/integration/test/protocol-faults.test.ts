@@ -33,13 +33,15 @@ interface Options {
   observer?: (step: ProtocolStep, path: string) => unknown;
   /** Replaces methods of the cold store the protocols use on the calling thread. */
   faults?: Partial<Record<keyof ColdStore, unknown>>;
+  /** A data dir an earlier `broker()` wrote, to open again (a restart) rather than a new one. */
+  dataDir?: string;
 }
 
 /** Four segments of one partition on the embedded default, opened through the DI wiring. */
 async function broker(options: Options = {}) {
-  const dataDir = join(work, `broker-${runs++}`, 'data');
+  const dataDir = options.dataDir ?? join(work, `broker-${runs++}`, 'data');
   const paths: string[] = [];
-  for (const [i, age] of (options.ages ?? [300, 299, 298, 1]).entries()) {
+  for (const [i, age] of (options.dataDir ? [] : (options.ages ?? [300, 299, 298, 1])).entries()) {
     const segment = await writeSegment(dataDir, { topic: 'faults', partition: 0, baseOffset: BigInt(i * 1000), logBytes: 200 * 1024 });
     const time = new Date(Date.now() - age * HOUR);
     for (const file of Object.values(segment.files)) await utimes(file, time, time);
@@ -134,6 +136,47 @@ describe('the protocols meeting faults other than a crash', () => {
     expect(await rebuild).toMatchObject({ manifests: 1, dropped: 0, unarchived: 0, problems: [] });
     expect(tiered.getSegment(paths[1]!)).toMatchObject({ policy: 'cold', isArchived: true });
     expect((await tiered.restoreSegment(paths[1]!)).outcome).toBe('restored');
+  });
+
+  it('a refresh reconciling an interrupted archive holds the segment: an archive asked meanwhile waits, and does not commit a manifest whose objects the refresh deleted', async () => {
+    let failVerified = true;
+    const first = await broker({
+      observer: (step) => {
+        if (step === 'archive:files-verified' && failVerified) throw new Error('injected failure before the manifest');
+      },
+    });
+    const path = first.paths[0]!;
+    await expect(first.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
+    failVerified = false;
+    await first.tiered.close();
+    // Opened while the store does not answer: the interrupted archive is postponed, for the first refresh that reaches it.
+    const down = (key: string) => Promise.reject(new ColdStoreError('UNAVAILABLE', `fs: service unavailable for "${key}" (injected)`, { backend: 'fs', key }));
+    const { tiered, faults, store } = await broker({ dataDir: first.dataDir, faults: { get: down } });
+    expect(tiered.getSegment(path).state).toBe('archiving');
+    expect(tiered.lastReconciliation.postponed).toEqual([expect.stringMatching(/^faults-0\/00000000000000000000\.log: .*unavailable/)]);
+    // The refresh's read of the manifest (there is none: the archive rolls back) waits.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reading!: () => void;
+    const refreshReads = new Promise<void>((resolve) => (reading = resolve));
+    faults.get = (key: string, options?: object) => {
+      delete faults.get;
+      reading();
+      return held.then(() => store.get(key, options));
+    };
+    const refresh = tiered.refresh();
+    await refreshReads;
+    // Before: nothing held the segment, so a cycle planned to resume the archive (as did an
+    // archive asked now), which reused the uploads the refresh then deleted, wrote the manifest
+    // over them, committed `cold` and deleted the local files: the only copy gone.
+    expect(tiered.plan({ changesOnly: true }).map((step) => step.path)).not.toContain(path);
+    const archive = tiered.archiveSegment(path);
+    release();
+    await refresh;
+    expect(tiered.lastReconciliation).toMatchObject({ archivesRolledBack: 1, postponed: [], problems: [] });
+    expect(await archive).toMatchObject({ outcome: 'archived', reusedFiles: 0 });
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+    expect((await tiered.restoreSegment(path)).outcome).toBe('restored');
   });
 
   // A read-only folder and a full disk need mounts: a tmpfs in a private mount namespace of an
