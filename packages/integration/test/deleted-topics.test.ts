@@ -120,6 +120,24 @@ describe('a topic deleted and created again under the same name', () => {
     expect(tiered.lastReconciliation.problems).toEqual([...problems, `${old[0]!.segmentPath}: local files differ from its archive (.log is 1 bytes, expected ${old[0]!.logBytes}); both are kept`]);
   });
 
+  it('without ids, a restore of the old archive refuses to replace the new topic’s local segment under its name', async () => {
+    const { tiered, dataDir, old, coldRoot } = await broker(undefined);
+    const fresh = await recreate(dataDir, undefined);
+    const newLog = await readFile(fresh[0]!.files.log);
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.problems).toEqual([expect.stringMatching(/local files differ from its archive.*both are kept$/)]);
+    const keys = await coldKeys(coldRoot);
+    // Before: the restore renamed the old topic's bytes over the new topic's never-archived files.
+    const refused = await expectTieringError(tiered.restoreSegment(old[0]!.segmentPath), 'NOT_ALLOWED');
+    expect(refused.message).toBe(
+      `cannot restore ${old[0]!.segmentPath}: other files are on local disk under its name (.log is ${newLog.length} bytes, expected ${old[0]!.logBytes}); restoring would replace them, so they are kept and the segment stays cold`,
+    );
+    await expectTieringError(tiered.openSegment(old[0]!.segmentPath), 'NOT_ALLOWED');
+    expect(await readFile(fresh[0]!.files.log)).toEqual(newLog);
+    expect(tiered.getSegment(old[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+    expect(await coldKeys(coldRoot)).toEqual(keys);
+  });
+
   it('gives a never-archived segment its partition’s id once the partition has one, and archives it with that id', async () => {
     const root = join(work, `broker-${brokers++}`);
     const dataDir = join(root, 'data');
