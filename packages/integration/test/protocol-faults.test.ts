@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { lstat, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -177,6 +177,42 @@ describe('the protocols meeting faults other than a crash', () => {
     expect(await archive).toMatchObject({ outcome: 'archived', reusedFiles: 0 });
     expect(tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
     expect((await tiered.restoreSegment(path)).outcome).toBe('restored');
+  });
+
+  it('a restore that finishes while a refresh reads the data dir is not recorded cold by that refresh', async () => {
+    const { tiered, dataDir, paths, faults, store } = await broker();
+    // A second partition, with a topic id, one segment of it archived: once the topic is created
+    // again (a new id), the refresh deletes its cold copy between reading the data dir and comparing.
+    const other: string[] = [];
+    for (let i = 0; i < 2; i++) other.push((await writeSegment(dataDir, { topic: 'other', partition: 0, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024, mtime: new Date(Date.now() - (300 - i) * HOUR) })).segmentPath);
+    const partitionMetadata = join(dataDir, 'other-0', 'partition.metadata');
+    await writeFile(partitionMetadata, 'version: 0\ntopic_id: HShgCd_Pq0sIZAZQ3EO_2w');
+    await tiered.refresh();
+    await tiered.archiveSegment(other[0]!);
+    const path = paths[0]!;
+    await tiered.archiveSegment(path);
+    await writeFile(partitionMetadata, 'version: 0\ntopic_id: f_Pdf1DtTfqD-mQ1riLNrw');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let deleting!: () => void;
+    const refreshDeletes = new Promise<void>((resolve) => (deleting = resolve));
+    faults.get = (key: string, options?: object) => {
+      if (key !== `${other[0]}.manifest.json`) return store.get(key, options);
+      delete faults.get;
+      deleting();
+      return held.then(() => store.get(key, options));
+    };
+    const refresh = tiered.refresh();
+    await refreshDeletes;
+    expect((await tiered.restoreSegment(path)).outcome).toBe('restored');
+    release();
+    await refresh;
+    expect(tiered.lastReconciliation.deletedTopicSegments).toBe(2);
+    // Before: the refresh, which had not seen its files, committed it cold, and the next one deleted them.
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'hot', isArchived: true, state: 'idle' });
+    await tiered.refresh();
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'hot', isArchived: true, state: 'idle' });
+    expect((await lstat(join(dataDir, path))).isFile()).toBe(true);
   });
 
   // A read-only folder and a full disk need mounts: a tmpfs in a private mount namespace of an

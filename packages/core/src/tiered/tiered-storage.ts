@@ -90,10 +90,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#context = { dataDir, settings, catalog: this.#catalog, store, pool, target, clock, observer, events: this };
     this.#archive = new ArchiveProtocol(this.#context);
     this.#restore = new RestoreProtocol(this.#context);
-    this.#reconciliation = new Reconciliation(this.#context, (path, work) => this.#locks.run(path, 'reconcile', work));
+    const exclusive = (path: string, work: () => Promise<void>) => this.#locks.run(path, 'reconcile', work);
+    this.#reconciliation = new Reconciliation(this.#context, exclusive);
     const budget = settings.localCacheSizeMb * 1024 * 1024;
     this.#reads = new RemoteReads(dataDir, settings.cache.dir ?? join(siblingOf(dataDir), 'cache'), store, () => budget - this.#catalog.index.restoredBytes);
-    this.#dataDir = new DataDirSync(this.#context, engine, this.#reconciliation, (path) => this.#locks.busy(path), () => this.#reads.chunks.bytes, (path) => this.#reads.forget(path));
+    this.#dataDir = new DataDirSync(this.#context, engine, this.#reconciliation, (path) => this.#locks.busy(path), () => this.#reads.chunks.bytes, (path) => this.#reads.forget(path), exclusive);
 
     this.#archiver = new BackgroundArchiver(
       {
