@@ -138,6 +138,34 @@ describe('the protocols meeting faults other than a crash', () => {
     expect((await tiered.restoreSegment(paths[1]!)).outcome).toBe('restored');
   });
 
+  it('a restore that finishes while a rebuild runs is not recorded cold by that rebuild, nor its files deleted', async () => {
+    const { tiered, dataDir, paths, faults, store } = await broker();
+    const [restored, unbacked] = [paths[0]!, paths[1]!];
+    await tiered.archiveSegment(restored);
+    await tiered.archiveSegment(unbacked);
+    // The second one's manifest is gone, so the rebuild asks again for it, after reading the data dir: that read waits.
+    await store.delete(`${unbacked}.manifest.json`);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let asking!: () => void;
+    const rebuildAsks = new Promise<void>((resolve) => (asking = resolve));
+    faults.get = (key: string, options?: object) => {
+      if (key !== `${unbacked}.manifest.json`) return store.get(key, options);
+      delete faults.get;
+      asking();
+      return held.then(() => store.get(key, options));
+    };
+    const rebuild = tiered.rebuildFromColdStore();
+    await rebuildAsks;
+    expect((await tiered.restoreSegment(restored)).outcome).toBe('restored');
+    release();
+    expect(await rebuild).toMatchObject({ manifests: 1, dropped: 1 });
+    // Before: the rebuild wrote the record it had read (cold, not on local disk) over the restore's,
+    // and its own refresh then deleted the restored files.
+    expect(tiered.getSegment(restored)).toMatchObject({ policy: 'hot', isArchived: true, state: 'idle' });
+    expect((await lstat(join(dataDir, restored))).isFile()).toBe(true);
+  });
+
   it('a refresh reconciling an interrupted archive holds the segment: an archive asked meanwhile waits, and does not commit a manifest whose objects the refresh deleted', async () => {
     let failVerified = true;
     const first = await broker({
