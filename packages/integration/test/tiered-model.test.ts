@@ -430,6 +430,25 @@ describe('TieredStorage, the model', () => {
     expect((await stat(join(dataDir, segment.files.log))).size).toBe(segment.sizes.log);
   });
 
+  it('an operation asked once close() has begun is refused (CLOSED), and changes nothing; the one in flight finishes', async () => {
+    const { tiered, dataDir, manifest } = await brokerWithTiering({ state: 'stopped' });
+    const [first, second] = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments;
+    const archiving = tiered.archiveSegment(first!.segmentPath);
+    const closing = tiered.close();
+    // Before: each was queued, ran while the close waited, and reached stores the close then shut under it.
+    await expect(tiered.archiveSegment(second!.segmentPath)).rejects.toMatchObject({ code: 'CLOSED', message: 'tiered storage is closed' });
+    await expect(tiered.restoreSegment(first!.segmentPath)).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(tiered.evictSegment(first!.segmentPath)).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(tiered.openSegment(first!.segmentPath)).rejects.toMatchObject({ code: 'CLOSED' });
+    expect((await archiving).outcome).toBe('archived');
+    await closing;
+    expect((await stat(join(dataDir, second!.files.log))).size).toBe(second!.sizes.log);
+    const again = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+    opened.push(again);
+    expect(again.getSegment(second!.segmentPath)).toMatchObject({ isArchived: false, state: 'idle' });
+    expect(again.getSegment(first!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+  });
+
   it('one process tiers a data dir at a time; a lock left by a dead process is taken over', async () => {
     const { tiered, config, dataDir } = await brokerWithTiering();
     await expect(openTieredStorage(createContainer(config, [fsProvider]))).rejects.toMatchObject({ code: 'DATA_DIR_LOCKED', message: expect.stringMatching(new RegExp(`in use by process ${process.pid}`)) });

@@ -254,6 +254,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * active segment, an internal topic's or a never-tiered topic's: refused.
    */
   archiveSegment(path: string, options: OperationOptions = {}): Promise<ArchiveResult> {
+    if (this.#closed) return this.#refuseClosed();
     return this.#operate('archive', path, (segment, signal) => this.#archive.archive(segment, { ...options, signal }), options.signal);
   }
 
@@ -269,6 +270,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * `.log` gone (the broker deleted it since the last refresh): `UNKNOWN_SEGMENT`.
    */
   restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
+    if (this.#closed) return this.#refuseClosed();
     return this.#operate('restore', path, (segment, signal) => this.#restore.restore(segment, { ...options, signal }), options.signal);
   }
 
@@ -289,6 +291,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * objects; uploads nothing. Already cold: a no-op. Not archived: refused.
    */
   evictSegment(path: string, options: OperationOptions = {}): Promise<EvictResult> {
+    if (this.#closed) return this.#refuseClosed();
     return this.#operate('evict', path, (segment, signal) => this.#restore.evict(segment, signal), options.signal);
   }
 
@@ -334,7 +337,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   /**
    * Stops background work, waits for operations in flight, and releases what the container built
-   * for this instance: the metadata store, the transfer pool and the cold store.
+   * for this instance: the metadata store, the transfer pool and the cold store. An archive,
+   * restore or evict asked once it has begun is refused (`CLOSED`).
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -389,6 +393,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       case 'none':
         return false;
     }
+  }
+
+  /** Once close() has begun, nothing new starts: it waits only for what is in flight (a cycle's steps too), then shuts the stores. */
+  #refuseClosed(): Promise<never> {
+    return Promise.reject(new TieringError('CLOSED', 'tiered storage is closed'));
   }
 
   #checkOpen(): void {
