@@ -506,6 +506,21 @@ describe('TieredStorage, the model', () => {
 });
 
 describe('the background archiver', () => {
+  it("a refresh asked while a cycle's refresh runs waits for it, rather than failing both on the segments each found new", async () => {
+    const { tiered, dataDir } = await brokerWithTiering({ state: 'stopped' });
+    const written: string[] = [];
+    for (let i = 0; i < 20; i++) written.push((await writeSegment(dataDir, { topic: 'late', partition: i, baseOffset: 0n, logBytes: 4096 })).segmentPath);
+    // Before: each scan found the same new segments and committed them as new; all but the first
+    // failed with METADATA_CONFLICT (the cycle with it, reported as a failed cycle).
+    const failures: string[] = [];
+    tiered.on('operation:failed', (failure) => failures.push(failure.error.message));
+    const [cycle, ...refreshes] = await Promise.all([tiered.runCycle(), tiered.refresh(), tiered.refresh(), tiered.refresh()]);
+    expect(refreshes).toEqual([undefined, undefined, undefined]);
+    expect(cycle.failed).toBe(0);
+    expect(failures).toEqual([]);
+    for (const path of written) expect(tiered.getSegment(path)).toMatchObject({ isArchived: false, state: 'idle', version: 1 });
+  });
+
   it('runs a cycle every archive.interval.minutes once started, with the typed events, and stops', async () => {
     const { tiered } = await brokerWithTiering({ tiered: { 'archive.interval.minutes': 0.002 } });
     const changes: string[] = [];

@@ -66,6 +66,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   #broker: RunningBroker | undefined;
   #lock: DataDirLock | undefined;
   #opened: Promise<void> | undefined;
+  /** The last sync asked for, settled or not: the next one starts once it has (`#sync`). */
+  #syncing: Promise<void> = Promise.resolve();
   #closed: Promise<void> | undefined;
 
   constructor(
@@ -355,9 +357,18 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   // --- internals -------------------------------------------------------------------------------
 
-  async #sync(atOpen: boolean): Promise<void> {
-    this.#broker = await runningBroker(this.dataDir);
-    this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation);
+  /**
+   * One sync at a time, each after the one before it: two at once each found the same new
+   * segments in their scans and committed them as new, and all but the first failed
+   * (`METADATA_CONFLICT`), a cycle's refresh with them.
+   */
+  #sync(atOpen: boolean): Promise<void> {
+    const sync = this.#syncing.then(async () => {
+      this.#broker = await runningBroker(this.dataDir);
+      this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation);
+    });
+    this.#syncing = sync.catch(() => {});
+    return sync;
   }
 
   /**
