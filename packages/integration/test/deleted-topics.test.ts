@@ -137,6 +137,24 @@ describe('a topic deleted and created again under the same name', () => {
     expect(tiered.lastReconciliation.problems).toEqual([...problems, `${old[0]!.segmentPath}: local files differ from its archive (.log is 1 bytes, expected ${old[0]!.logBytes}); both are kept`]);
   });
 
+  it('without ids, a restore of the old archive refuses to replace the new topic’s local segment under its name', async () => {
+    const { tiered, dataDir, old, coldRoot } = await broker(undefined);
+    const fresh = await recreate(dataDir, undefined);
+    const newLog = await readFile(fresh[0]!.files.log);
+    await tiered.refresh();
+    expect(tiered.lastReconciliation.problems).toEqual([expect.stringMatching(/local files differ from its archive.*both are kept$/)]);
+    const keys = await coldKeys(coldRoot);
+    // Before: the restore renamed the old topic's bytes over the new topic's never-archived files.
+    const refused = await expectTieringError(tiered.restoreSegment(old[0]!.segmentPath), 'NOT_ALLOWED');
+    expect(refused.message).toBe(
+      `cannot restore ${old[0]!.segmentPath}: other files are on local disk under its name (.log is ${newLog.length} bytes, expected ${old[0]!.logBytes}); restoring would replace them, so they are kept and the segment stays cold`,
+    );
+    await expectTieringError(tiered.openSegment(old[0]!.segmentPath), 'NOT_ALLOWED');
+    expect(await readFile(fresh[0]!.files.log)).toEqual(newLog);
+    expect(tiered.getSegment(old[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+    expect(await coldKeys(coldRoot)).toEqual(keys);
+  });
+
   it('gives a never-archived segment its partition’s id once the partition has one, and archives it with that id', async () => {
     const root = join(work, `broker-${brokers++}`);
     const dataDir = join(root, 'data');
@@ -148,6 +166,43 @@ describe('a topic deleted and created again under the same name', () => {
     await tiered.refresh();
     expect(tiered.getSegment(segments[0]!.segmentPath).topicId).toBe(NEW_ID);
     expect((await tiered.archiveSegment(segments[0]!.segmentPath)).segment.topicId).toBe(NEW_ID);
+  });
+});
+
+describe('a topic deleted and created again, seen by two brokers sharing one cold store', () => {
+  it("the broker that refreshes last deletes only the old topic's copies, not the new topic's archive the other broker has made since", async () => {
+    // Two replicas of the partition, each broker with its own data dir; one bucket and prefix for both.
+    const coldRoot = join(work, `shared-${brokers++}`, 'cold');
+    const open = async () => {
+      const dataDir = join(work, `broker-${brokers++}`, 'data');
+      const old = await writePartition(dataDir, [0n, 1000n, 2000n], 500, OLD_ID);
+      const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, fs: { root: coldRoot } } } }), [fsProvider]));
+      opened.push(tiered);
+      return { tiered, dataDir, old };
+    };
+    const a = await open();
+    const b = await open();
+    const first = a.old[0]!.segmentPath;
+    expect((await a.tiered.archiveSegment(first)).outcome).toBe('archived');
+    // The replica's bytes are the same: the second broker takes the archive the first made.
+    expect(await b.tiered.archiveSegment(first)).toMatchObject({ outcome: 'archived', uploadedBytes: 0 });
+
+    const freshA = await recreate(a.dataDir, NEW_ID);
+    await recreate(b.dataDir, NEW_ID);
+    const newLog = await readFile(freshA[0]!.files.log);
+    await a.tiered.refresh();
+    expect(a.tiered.lastReconciliation.deletedTopicSegments).toBe(3);
+    expect(await a.tiered.archiveSegment(freshA[0]!.segmentPath)).toMatchObject({ outcome: 'archived', segment: { topicId: NEW_ID } });
+    const newTopicKeys = await coldKeys(coldRoot);
+
+    // Before: the second broker's refresh deleted every object under the segment's keys, the new
+    // topic's archive among them, whose local files the first broker had deleted: its only copy.
+    await b.tiered.refresh();
+    expect(b.tiered.lastReconciliation).toMatchObject({ deletedTopicSegments: 3, problems: [] });
+    expect(() => b.tiered.getSegment(b.old[1]!.segmentPath)).toThrow(/no segment/);
+    expect(await coldKeys(coldRoot)).toEqual(newTopicKeys);
+    expect((await a.tiered.restoreSegment(freshA[0]!.segmentPath)).outcome).toBe('restored');
+    expect(await readFile(freshA[0]!.files.log)).toEqual(newLog);
   });
 });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { lstat, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,13 +33,15 @@ interface Options {
   observer?: (step: ProtocolStep, path: string) => unknown;
   /** Replaces methods of the cold store the protocols use on the calling thread. */
   faults?: Partial<Record<keyof ColdStore, unknown>>;
+  /** A data dir an earlier `broker()` wrote, to open again (a restart) rather than a new one. */
+  dataDir?: string;
 }
 
 /** Four segments of one partition on the embedded default, opened through the DI wiring. */
 async function broker(options: Options = {}) {
-  const dataDir = join(work, `broker-${runs++}`, 'data');
+  const dataDir = options.dataDir ?? join(work, `broker-${runs++}`, 'data');
   const paths: string[] = [];
-  for (const [i, age] of (options.ages ?? [300, 299, 298, 1]).entries()) {
+  for (const [i, age] of (options.dataDir ? [] : (options.ages ?? [300, 299, 298, 1])).entries()) {
     const segment = await writeSegment(dataDir, { topic: 'faults', partition: 0, baseOffset: BigInt(i * 1000), logBytes: 200 * 1024 });
     const time = new Date(Date.now() - age * HOUR);
     for (const file of Object.values(segment.files)) await utimes(file, time, time);
@@ -134,6 +136,111 @@ describe('the protocols meeting faults other than a crash', () => {
     expect(await rebuild).toMatchObject({ manifests: 1, dropped: 0, unarchived: 0, problems: [] });
     expect(tiered.getSegment(paths[1]!)).toMatchObject({ policy: 'cold', isArchived: true });
     expect((await tiered.restoreSegment(paths[1]!)).outcome).toBe('restored');
+  });
+
+  it('a restore that finishes while a rebuild runs is not recorded cold by that rebuild, nor its files deleted', async () => {
+    const { tiered, dataDir, paths, faults, store } = await broker();
+    const [restored, unbacked] = [paths[0]!, paths[1]!];
+    await tiered.archiveSegment(restored);
+    await tiered.archiveSegment(unbacked);
+    // The second one's manifest is gone, so the rebuild asks again for it, after reading the data dir: that read waits.
+    await store.delete(`${unbacked}.manifest.json`);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let asking!: () => void;
+    const rebuildAsks = new Promise<void>((resolve) => (asking = resolve));
+    faults.get = (key: string, options?: object) => {
+      if (key !== `${unbacked}.manifest.json`) return store.get(key, options);
+      delete faults.get;
+      asking();
+      return held.then(() => store.get(key, options));
+    };
+    const rebuild = tiered.rebuildFromColdStore();
+    await rebuildAsks;
+    expect((await tiered.restoreSegment(restored)).outcome).toBe('restored');
+    release();
+    expect(await rebuild).toMatchObject({ manifests: 1, dropped: 1 });
+    // Before: the rebuild wrote the record it had read (cold, not on local disk) over the restore's,
+    // and its own refresh then deleted the restored files.
+    expect(tiered.getSegment(restored)).toMatchObject({ policy: 'hot', isArchived: true, state: 'idle' });
+    expect((await lstat(join(dataDir, restored))).isFile()).toBe(true);
+  });
+
+  it('a refresh reconciling an interrupted archive holds the segment: an archive asked meanwhile waits, and does not commit a manifest whose objects the refresh deleted', async () => {
+    let failVerified = true;
+    const first = await broker({
+      observer: (step) => {
+        if (step === 'archive:files-verified' && failVerified) throw new Error('injected failure before the manifest');
+      },
+    });
+    const path = first.paths[0]!;
+    await expect(first.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
+    failVerified = false;
+    await first.tiered.close();
+    // Opened while the store does not answer: the interrupted archive is postponed, for the first refresh that reaches it.
+    const down = (key: string) => Promise.reject(new ColdStoreError('UNAVAILABLE', `fs: service unavailable for "${key}" (injected)`, { backend: 'fs', key }));
+    const { tiered, faults, store } = await broker({ dataDir: first.dataDir, faults: { get: down } });
+    expect(tiered.getSegment(path).state).toBe('archiving');
+    expect(tiered.lastReconciliation.postponed).toEqual([expect.stringMatching(/^faults-0\/00000000000000000000\.log: .*unavailable/)]);
+    // The refresh's read of the manifest (there is none: the archive rolls back) waits.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reading!: () => void;
+    const refreshReads = new Promise<void>((resolve) => (reading = resolve));
+    faults.get = (key: string, options?: object) => {
+      delete faults.get;
+      reading();
+      return held.then(() => store.get(key, options));
+    };
+    const refresh = tiered.refresh();
+    await refreshReads;
+    // Before: nothing held the segment, so a cycle planned to resume the archive (as did an
+    // archive asked now), which reused the uploads the refresh then deleted, wrote the manifest
+    // over them, committed `cold` and deleted the local files: the only copy gone.
+    expect(tiered.plan({ changesOnly: true }).map((step) => step.path)).not.toContain(path);
+    const archive = tiered.archiveSegment(path);
+    release();
+    await refresh;
+    expect(tiered.lastReconciliation).toMatchObject({ archivesRolledBack: 1, postponed: [], problems: [] });
+    expect(await archive).toMatchObject({ outcome: 'archived', reusedFiles: 0 });
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+    expect((await tiered.restoreSegment(path)).outcome).toBe('restored');
+  });
+
+  it('a restore that finishes while a refresh reads the data dir is not recorded cold by that refresh', async () => {
+    const { tiered, dataDir, paths, faults, store } = await broker();
+    // A second partition, with a topic id, one segment of it archived: once the topic is created
+    // again (a new id), the refresh deletes its cold copy between reading the data dir and comparing.
+    const other: string[] = [];
+    for (let i = 0; i < 2; i++) other.push((await writeSegment(dataDir, { topic: 'other', partition: 0, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024, mtime: new Date(Date.now() - (300 - i) * HOUR) })).segmentPath);
+    const partitionMetadata = join(dataDir, 'other-0', 'partition.metadata');
+    await writeFile(partitionMetadata, 'version: 0\ntopic_id: HShgCd_Pq0sIZAZQ3EO_2w');
+    await tiered.refresh();
+    await tiered.archiveSegment(other[0]!);
+    const path = paths[0]!;
+    await tiered.archiveSegment(path);
+    await writeFile(partitionMetadata, 'version: 0\ntopic_id: f_Pdf1DtTfqD-mQ1riLNrw');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let deleting!: () => void;
+    const refreshDeletes = new Promise<void>((resolve) => (deleting = resolve));
+    faults.get = (key: string, options?: object) => {
+      if (key !== `${other[0]}.manifest.json`) return store.get(key, options);
+      delete faults.get;
+      deleting();
+      return held.then(() => store.get(key, options));
+    };
+    const refresh = tiered.refresh();
+    await refreshDeletes;
+    expect((await tiered.restoreSegment(path)).outcome).toBe('restored');
+    release();
+    await refresh;
+    expect(tiered.lastReconciliation.deletedTopicSegments).toBe(2);
+    // Before: the refresh, which had not seen its files, committed it cold, and the next one deleted them.
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'hot', isArchived: true, state: 'idle' });
+    await tiered.refresh();
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'hot', isArchived: true, state: 'idle' });
+    expect((await lstat(join(dataDir, path))).isFile()).toBe(true);
   });
 
   // A read-only folder and a full disk need mounts: a tmpfs in a private mount namespace of an

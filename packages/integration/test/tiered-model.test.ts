@@ -435,6 +435,25 @@ describe('TieredStorage, the model', () => {
     expect((await stat(join(dataDir, segment.files.log))).size).toBe(segment.sizes.log);
   });
 
+  it('an operation asked once close() has begun is refused (CLOSED), and changes nothing; the one in flight finishes', async () => {
+    const { tiered, dataDir, manifest } = await brokerWithTiering({ state: 'stopped' });
+    const [first, second] = manifest.partitions.find((p) => p.topic === 'orders.v1-events')!.segments;
+    const archiving = tiered.archiveSegment(first!.segmentPath);
+    const closing = tiered.close();
+    // Before: each was queued, ran while the close waited, and reached stores the close then shut under it.
+    await expect(tiered.archiveSegment(second!.segmentPath)).rejects.toMatchObject({ code: 'CLOSED', message: 'tiered storage is closed' });
+    await expect(tiered.restoreSegment(first!.segmentPath)).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(tiered.evictSegment(first!.segmentPath)).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(tiered.openSegment(first!.segmentPath)).rejects.toMatchObject({ code: 'CLOSED' });
+    expect((await archiving).outcome).toBe('archived');
+    await closing;
+    expect((await stat(join(dataDir, second!.files.log))).size).toBe(second!.sizes.log);
+    const again = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+    opened.push(again);
+    expect(again.getSegment(second!.segmentPath)).toMatchObject({ isArchived: false, state: 'idle' });
+    expect(again.getSegment(first!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+  });
+
   it('one process tiers a data dir at a time; a lock left by a dead process is taken over', async () => {
     const { tiered, config, dataDir } = await brokerWithTiering();
     await expect(openTieredStorage(createContainer(config, [fsProvider]))).rejects.toMatchObject({ code: 'DATA_DIR_LOCKED', message: expect.stringMatching(new RegExp(`in use by process ${process.pid}`)) });
@@ -492,6 +511,21 @@ describe('TieredStorage, the model', () => {
 });
 
 describe('the background archiver', () => {
+  it("a refresh asked while a cycle's refresh runs waits for it, rather than failing both on the segments each found new", async () => {
+    const { tiered, dataDir } = await brokerWithTiering({ state: 'stopped' });
+    const written: string[] = [];
+    for (let i = 0; i < 20; i++) written.push((await writeSegment(dataDir, { topic: 'late', partition: i, baseOffset: 0n, logBytes: 4096 })).segmentPath);
+    // Before: each scan found the same new segments and committed them as new; all but the first
+    // failed with METADATA_CONFLICT (the cycle with it, reported as a failed cycle).
+    const failures: string[] = [];
+    tiered.on('operation:failed', (failure) => failures.push(failure.error.message));
+    const [cycle, ...refreshes] = await Promise.all([tiered.runCycle(), tiered.refresh(), tiered.refresh(), tiered.refresh()]);
+    expect(refreshes).toEqual([undefined, undefined, undefined]);
+    expect(cycle.failed).toBe(0);
+    expect(failures).toEqual([]);
+    for (const path of written) expect(tiered.getSegment(path)).toMatchObject({ isArchived: false, state: 'idle', version: 1 });
+  });
+
   it('runs a cycle every archive.interval.minutes once started, with the typed events, and stops', async () => {
     const { tiered } = await brokerWithTiering({ tiered: { 'archive.interval.minutes': 0.002 } });
     const changes: string[] = [];

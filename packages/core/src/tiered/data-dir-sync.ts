@@ -1,12 +1,13 @@
 import type { PolicyEngine } from '../policy/policy-engine.js';
 import { scanLogDir } from '../segments/log-dir-scanner.js';
 import { clusterMetadataStamp, readClusterTopics, type ClusterTopics } from '../kafka/cluster-metadata.js';
-import type { SegmentRecord } from '../metadata/segment-record.js';
+import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
 import type { LocalSegment } from '../segments/log-dir-scanner.js';
 import { deleteSegmentsOfDeletedTopics, recordsByTopicId, recordsOfRemovedTopics } from './deleted-topics.js';
 import { compareWithLocalDisk } from './local-disk-sync.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { addProblem, type Reconciliation, type ReconciliationReport } from './reconciliation.js';
+import { localPathOf, lstatIfPresent } from './segment-files.js';
 
 /**
  * How old an open upload (a multipart write, an FS temp file) must be before it counts as a
@@ -43,6 +44,8 @@ export class DataDirSync {
     private readonly cacheBytes: () => number,
     /** Drops what remote reads cached of a segment whose record was deleted. */
     private readonly forget: (path: string) => Promise<void>,
+    /** Runs `work` holding the segment, as an operation does (`segment-locks.ts`). */
+    private readonly exclusive: (path: string, work: () => Promise<void>) => Promise<void> = (_path, work) => work(),
   ) {}
 
   /** Syncs; returns the reconciliation report, added to `report`. */
@@ -62,8 +65,8 @@ export class DataDirSync {
     }
     const changes = compareWithLocalDisk(local, index.values(), (path) => index.get(path));
     const localPaths = new Set(local.map((segment) => segment.path));
-    const tierBefore = new Map(changes.nowCold.map((draft) => [draft.path, index.get(draft.path)!.policy]));
-    const written = await catalog.apply([...changes.discovered, ...changes.changed, ...changes.nowCold], changes.vanished);
+    const written = await catalog.apply([...changes.discovered, ...changes.changed], changes.vanished);
+    const nowCold = await this.#nowCold(changes.nowCold);
 
     const unsettled = changes.unsettled.filter(
       (record) => !this.busy(record.path) && (atOpen || this.#waiting.has(record.path) || record.state !== 'archiving' || !localPaths.has(record.path)),
@@ -84,8 +87,28 @@ export class DataDirSync {
     );
     const final = new Map(placed.map((segment) => [segment.path, segment]));
     for (const segment of discovered) events.emit('segment:discovered', final.get(segment.path) ?? segment);
-    for (const segment of written.slice(discovered.length + changes.changed.length)) events.emit('segment:tier-changed', segment, tierBefore.get(segment.path)!, 'cold');
+    for (const [segment, before] of nowCold) events.emit('segment:tier-changed', segment, before, 'cold');
     return reconciled;
+  }
+
+  /**
+   * Commits `cold` for archived local segments whose `.log` the scan did not find (the broker's
+   * retention deleted it), each holding its segment and only if its `.log` is still gone and its
+   * record unchanged since the scan: a restore that finished while the data dir was being read
+   * put its files back after their folder was listed, and is local.
+   */
+  async #nowCold(found: readonly SegmentRecord[]): Promise<[SegmentRecord, Tier][]> {
+    const { catalog, dataDir } = this.context;
+    const done: [SegmentRecord, Tier][] = [];
+    for (const record of found) {
+      await this.exclusive(record.path, async () => {
+        const current = catalog.get(record.path);
+        if (current?.version !== record.version) return;
+        if ((await lstatIfPresent(localPathOf(dataDir, current, 'log'))) !== undefined) return;
+        done.push([await catalog.update(current.path, { policy: 'cold' }), current.policy]);
+      });
+    }
+    return done;
   }
 
   /**

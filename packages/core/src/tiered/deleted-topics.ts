@@ -1,10 +1,11 @@
+import type { ColdStore } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { CLUSTER_METADATA_DIR, METADATA_TOPIC_ID, REMOVAL_SETTLED_MS, type ClusterTopics } from '../kafka/cluster-metadata.js';
 import { readTopicId } from '../kafka/partition-metadata.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import type { LocalSegment } from '../segments/log-dir-scanner.js';
 import { partitionDirName } from '../segments/segment-path.js';
-import { deleteSegmentObjects } from './manifest-io.js';
+import { deleteSegmentObjects, readUsableManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import type { ReconciliationReport } from './reconciliation.js';
 import { partitionDirOf } from './segment-files.js';
@@ -108,14 +109,22 @@ export async function deleteSegmentsOfDeletedTopics(context: ProtocolContext, re
   const deleted: string[] = [];
   try {
     for (const record of records) {
-      // A never-archived record that no archive was writing has nothing in the cold store.
-      if (record.isArchived || record.state !== 'idle') await deleteSegmentObjects(store, record.path);
+      // A never-archived record that no archive was writing has nothing in the cold store. Under
+      // keys whose manifest names another topic id lies the new topic's archive, which another
+      // broker sharing the cold store made since (its replica of the partition): not this record's to delete.
+      if ((record.isArchived || record.state !== 'idle') && !(await archivedByAnotherTopic(store, record))) await deleteSegmentObjects(store, record.path);
       deleted.push(record.path);
     }
   } finally {
     for (let i = 0; i < deleted.length; i += COMMIT_BATCH) await catalog.apply([], deleted.slice(i, i + COMMIT_BATCH));
     report.deletedTopicSegments += deleted.length;
   }
+}
+
+/** Whether the manifest under the record's keys is another topic's (a topic id not the record's). */
+async function archivedByAnotherTopic(store: ColdStore, record: SegmentRecord): Promise<boolean> {
+  const { manifest } = await readUsableManifest(store, record.path);
+  return manifest?.topicId !== undefined && manifest.topicId !== record.topicId;
 }
 
 /**

@@ -8,8 +8,8 @@ export interface LocalDiskChanges {
   readonly discovered: RecordDraft[];
   /** Known local segments whose files changed size or time (the active segment grows). */
   readonly changed: RecordDraft[];
-  /** Archived segments whose local copy is gone (deleted by the broker's retention): now COLD. */
-  readonly nowCold: RecordDraft[];
+  /** Archived local segments whose local copy is gone (deleted by the broker's retention): their records as found, to turn COLD. */
+  readonly nowCold: SegmentRecord[];
   /** Never-archived segments whose files are gone: the broker deleted them. */
   readonly vanished: string[];
   /**
@@ -54,7 +54,7 @@ export function compareWithLocalDisk(local: readonly LocalSegment[], records: It
     if (seen.has(record.path)) continue;
     if (record.state !== 'idle') changes.unsettled.push(record);
     else if (record.policy === 'cold') continue;
-    else if (record.isArchived) changes.nowCold.push({ ...record, policy: 'cold' });
+    else if (record.isArchived) changes.nowCold.push(record);
     else changes.vanished.push(record.path);
   }
   return changes;

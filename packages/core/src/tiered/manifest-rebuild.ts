@@ -54,14 +54,21 @@ export async function rebuildFromManifests(context: ProtocolContext): Promise<Re
       }),
     );
   }
+  // The records as they were before the data dir was read: one an operation changed since (a
+  // restore or an evict that finished meanwhile; a rebuild holds no segment's lock) is left as
+  // that operation left it, not written over with what this stale read of the disk says.
+  const before = new Map([...manifests.keys()].map((path) => [path, catalog.get(path)?.version]));
   const local = new Set((await scanLogDir(dataDir)).map((segment) => segment.path));
   const drafts: RecordDraft[] = [];
+  const basedOn = new Map<string, number | undefined>();
   const deletions: string[] = [];
   let created = 0;
   let updated = 0;
   let unarchived = 0;
   for (const [path, manifest] of manifests) {
     const existing = catalog.get(path);
+    if (existing?.version !== before.get(path)) continue;
+    basedOn.set(path, existing?.version);
     const isLocal = local.has(path);
     const base: RecordDraft = existing ?? {
       ...parseSegmentPath(path),
@@ -89,6 +96,7 @@ export async function rebuildFromManifests(context: ProtocolContext): Promise<Re
     const record = catalog.get(claim.path);
     if (record === undefined || !record.isArchived || backed.has(record.path)) continue;
     if (local.has(record.path)) {
+      basedOn.set(record.path, record.version);
       drafts.push({ ...stripVersion(record), policy: record.policy === 'cold' ? 'hot' : record.policy, isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
       unarchived++;
     } else {
@@ -97,7 +105,8 @@ export async function rebuildFromManifests(context: ProtocolContext): Promise<Re
     }
   }
   for (let i = 0; i < Math.max(drafts.length, deletions.length); i += COMMIT_BATCH) {
-    await catalog.apply(drafts.slice(i, i + COMMIT_BATCH), deletions.slice(i, i + COMMIT_BATCH));
+    const unchanged = drafts.slice(i, i + COMMIT_BATCH).filter((draft) => catalog.get(draft.path)?.version === basedOn.get(draft.path));
+    await catalog.apply(unchanged, deletions.slice(i, i + COMMIT_BATCH));
   }
   return { manifests: manifests.size, created, updated, unarchived, dropped: deletions.length, problems };
 }

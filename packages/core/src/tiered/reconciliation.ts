@@ -81,12 +81,23 @@ export class Reconciliation {
    */
   readonly #knownConflicts = new Map<string, { stamp: string; at: number }>();
 
-  constructor(private readonly context: ProtocolContext) {}
+  constructor(
+    private readonly context: ProtocolContext,
+    /**
+     * Runs `work` holding the segment, as an operation does (`segment-locks.ts`): an archive,
+     * restore or evict asked meanwhile waits, so none runs between what reconciliation read and
+     * what it deletes (an archive resumed while its orphans are deleted would commit a manifest
+     * whose objects are gone, then delete the local files).
+     */
+    private readonly exclusive: (path: string, work: () => Promise<void>) => Promise<void> = (_path, work) => work(),
+  ) {}
 
   /**
-   * Reconciles `records` in turn. With `postpone`, a failed request (a cold store that does not
-   * answer) fails nothing: the record it failed on and every one after it (a dead store would
-   * make each wait out its retries) are handed to `postpone` with the failure, and left as they are.
+   * Reconciles `records` in turn, each holding its segment. A record an operation changed since
+   * it was handed here is left for the next sync, which sees it as that operation left it. With
+   * `postpone`, a failed request (a cold store that does not answer) fails nothing: the record it
+   * failed on and every one after it (a dead store would make each wait out its retries) are
+   * handed to `postpone` with the failure, and left as they are.
    */
   async reconcile(
     records: readonly SegmentRecord[],
@@ -95,18 +106,22 @@ export class Reconciliation {
   ): Promise<ReconciliationReport> {
     let storeFailure: ColdStoreError | undefined;
     for (const record of records) {
-      const current = this.context.catalog.get(record.path);
-      if (current === undefined) continue;
       if (storeFailure !== undefined) {
-        postpone!(current, storeFailure);
+        const current = this.context.catalog.get(record.path);
+        if (current !== undefined) postpone!(current, storeFailure);
         continue;
       }
+      let current: SegmentRecord | undefined;
       try {
-        await this.#reconcileOne(current, report);
+        await this.exclusive(record.path, async () => {
+          current = this.context.catalog.get(record.path);
+          if (current === undefined || current.version !== record.version) return;
+          await this.#reconcileOne(current, report);
+        });
       } catch (error) {
         if (postpone && isColdStoreError(error)) {
           storeFailure = error;
-          postpone(current, error);
+          postpone(current ?? record, error);
           continue;
         }
         // What stops this one segment (a file that is not a regular one, a local file that cannot

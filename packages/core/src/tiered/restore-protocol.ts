@@ -58,6 +58,7 @@ export class RestoreProtocol {
     if (!segment.isArchived) throw new TieringError('REMOTE_MISSING', `${segment.path} is cold but not archived: the metadata has no copy to restore`, segment.path);
     const { catalog, observer, dataDir, pool, target, store } = this.context;
     await requireTopicNotDeleted(dataDir, segment, 'restore');
+    await this.#requireNoOtherLocalFiles(segment, signal);
     await catalog.update(segment.path, { state: 'restoring' });
     await observer.reached('restore:intent-recorded', segment.path);
 
@@ -117,6 +118,20 @@ export class RestoreProtocol {
       await catalog.update(segment.path, { state: 'idle' }).catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Files already under a cold segment's names must be its archive's bytes (an evict that stopped
+   * before its deletes), or the renames would replace them: a segment of a topic created again
+   * without ids, one Kafka's log cleaner rewrote, which reconciliation reports and keeps.
+   */
+  async #requireNoOtherLocalFiles(segment: SegmentRecord, signal?: AbortSignal): Promise<void> {
+    const { dataDir, pool, store } = this.context;
+    const present = await localFilesOf(dataDir, segment);
+    if (present.length === 0) return;
+    const difference = await describeLocalDifference(pool, await requireManifest(store, segment.path, signal), present, { partial: true, signal });
+    if (difference === undefined) return;
+    throw new TieringError('NOT_ALLOWED', `cannot restore ${segment.path}: other files are on local disk under its name (${difference}); restoring would replace them, so they are kept and the segment stays cold`, segment.path);
   }
 
   /**

@@ -67,6 +67,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   #broker: RunningBroker | undefined;
   #lock: DataDirLock | undefined;
   #opened: Promise<void> | undefined;
+  /** The last sync asked for, settled or not: the next one starts once it has (`#sync`). */
+  #syncing: Promise<void> = Promise.resolve();
   #closed: Promise<void> | undefined;
 
   constructor(
@@ -91,10 +93,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#context = { dataDir, settings, catalog: this.#catalog, store, pool, target, clock, observer, events: this };
     this.#archive = new ArchiveProtocol(this.#context);
     this.#restore = new RestoreProtocol(this.#context);
-    this.#reconciliation = new Reconciliation(this.#context);
+    const exclusive = (path: string, work: () => Promise<void>) => this.#locks.run(path, 'reconcile', work);
+    this.#reconciliation = new Reconciliation(this.#context, exclusive);
     const budget = settings.localCacheSizeMb * 1024 * 1024;
     this.#reads = new RemoteReads(dataDir, settings.cache.dir ?? join(siblingOf(dataDir), 'cache'), store, () => budget - this.#catalog.index.restoredBytes);
-    this.#dataDir = new DataDirSync(this.#context, engine, this.#reconciliation, (path) => this.#locks.busy(path), () => this.#reads.chunks.bytes, (path) => this.#reads.forget(path));
+    this.#dataDir = new DataDirSync(this.#context, engine, this.#reconciliation, (path) => this.#locks.busy(path), () => this.#reads.chunks.bytes, (path) => this.#reads.forget(path), exclusive);
 
     this.#archiver = new BackgroundArchiver(
       {
@@ -257,6 +260,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * active segment, an internal topic's or a never-tiered topic's: refused.
    */
   archiveSegment(path: string, options: OperationOptions = {}): Promise<ArchiveResult> {
+    if (this.#closed) return this.#refuseClosed();
     return this.#operate('archive', path, (segment, signal) => this.#archive.archive(segment, { ...options, signal }), options.signal);
   }
 
@@ -272,6 +276,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * `.log` gone (the broker deleted it since the last refresh): `UNKNOWN_SEGMENT`.
    */
   restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
+    if (this.#closed) return this.#refuseClosed();
     return this.#operate('restore', path, (segment, signal) => this.#restore.restore(segment, { ...options, signal }), options.signal);
   }
 
@@ -292,6 +297,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * objects; uploads nothing. Already cold: a no-op. Not archived: refused.
    */
   evictSegment(path: string, options: OperationOptions = {}): Promise<EvictResult> {
+    if (this.#closed) return this.#refuseClosed();
     return this.#operate('evict', path, (segment, signal) => this.#restore.evict(segment, signal), options.signal);
   }
 
@@ -337,7 +343,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   /**
    * Stops background work, waits for operations in flight, and releases what the container built
-   * for this instance: the metadata store, the transfer pool and the cold store.
+   * for this instance: the metadata store, the transfer pool and the cold store. An archive,
+   * restore or evict asked once it has begun is refused (`CLOSED`).
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -354,9 +361,18 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   // --- internals -------------------------------------------------------------------------------
 
-  async #sync(atOpen: boolean): Promise<void> {
-    this.#broker = await runningBroker(this.dataDir);
-    this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation);
+  /**
+   * One sync at a time, each after the one before it: two at once each found the same new
+   * segments in their scans and committed them as new, and all but the first failed
+   * (`METADATA_CONFLICT`), a cycle's refresh with them.
+   */
+  #sync(atOpen: boolean): Promise<void> {
+    const sync = this.#syncing.then(async () => {
+      this.#broker = await runningBroker(this.dataDir);
+      this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation);
+    });
+    this.#syncing = sync.catch(() => {});
+    return sync;
   }
 
   /**
@@ -392,6 +408,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       case 'none':
         return false;
     }
+  }
+
+  /** Once close() has begun, nothing new starts: it waits only for what is in flight (a cycle's steps too), then shuts the stores. */
+  #refuseClosed(): Promise<never> {
+    return Promise.reject(new TieringError('CLOSED', 'tiered storage is closed'));
   }
 
   #checkOpen(): void {
