@@ -112,7 +112,7 @@ describe('a topic deleted and created again under the same name', () => {
     expect(await coldKeys(coldRoot)).toEqual(keys);
     // A restore never renames the archive over those other files: they may be the only copy of what they hold.
     const newLog = await readFile(join(dataDir, old[0]!.segmentPath));
-    await expectTieringError(tiered.restoreSegment(old[0]!.segmentPath), 'NOT_ALLOWED', /files other than its archive's are on local disk under its names \(\.log is \d+ bytes, expected \d+\); they are kept/);
+    await expectTieringError(tiered.restoreSegment(old[0]!.segmentPath), 'NOT_ALLOWED', /other files are on local disk under its name \(\.log is \d+ bytes, expected \d+\); restoring would replace them, so they are kept/);
     expect(await readFile(join(dataDir, old[0]!.segmentPath))).toEqual(newLog);
     expect(tiered.getSegment(old[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
     // Found again by every refresh, and reported once; while nothing changes, not looked up (nor hashed) again.

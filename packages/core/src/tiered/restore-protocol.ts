@@ -70,17 +70,6 @@ export class RestoreProtocol {
       if (difference !== undefined) {
         throw new TieringError('REMOTE_CORRUPT', `the manifest of ${segment.path} in the cold store disagrees with the metadata: ${difference}`, segment.path);
       }
-      // Local files under the segment's names that are not its archive's (a segment the broker
-      // rewrote, which reconciliation keeps beside the archive): never renamed over.
-      const local = await localFilesOf(dataDir, segment);
-      const localDifference = local.length > 0 ? await describeLocalDifference(pool, manifest, local, { partial: true, signal }) : undefined;
-      if (localDifference !== undefined) {
-        throw new TieringError(
-          'NOT_ALLOWED',
-          `cannot restore ${segment.path}: files other than its archive's are on local disk under its names (${localDifference}); they are kept, and the archive is restored once they are moved aside`,
-          segment.path,
-        );
-      }
       await mkdir(partitionDirOf(dataDir, segment), { recursive: true });
       // Every file at once: a consumer waiting on this restore waits for the longest, not the sum.
       const files = manifestFiles(manifest);
