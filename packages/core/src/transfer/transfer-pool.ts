@@ -12,7 +12,7 @@ import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
 import { downloadTempPath } from './atomic-download.js';
 import { resolveBackendModule } from './backend-module.js';
 import { TaskControl } from './task-control.js';
-import { createBarrier } from './thread-barrier.js';
+import { breakBarrier, createBarrier } from './thread-barrier.js';
 import { reviveTransferError, toPoolError, TRANSFER_POOL } from './transfer-error.js';
 import type {
   DownloadResult,
@@ -247,12 +247,19 @@ export class TransferPool {
     const resolvedTarget = this.#resolveTarget(target);
     const parties = this.#piscina.options.maxThreads;
     const barrier = createBarrier();
-    const outcomes = await Promise.all(
-      Array.from({ length: parties }, () => this.#piscina.run({ op: 'warm', target: resolvedTarget, barrier, parties, timeoutMs: WARM_TIMEOUT_MS })),
-    ).catch((error: unknown) => {
-      throw toPoolError(error, TRANSFER_POOL, undefined); // a thread that died building the store
-    });
-    const failed = outcomes.find((outcome) => !outcome.ok);
+    const settled = await Promise.allSettled(
+      Array.from({ length: parties }, () =>
+        this.#piscina.run({ op: 'warm', target: resolvedTarget, barrier, parties, timeoutMs: WARM_TIMEOUT_MS }).catch((error: unknown) => {
+          // A thread died building the store: the others stop waiting for it at the barrier.
+          breakBarrier(barrier, parties);
+          throw error;
+        }),
+      ),
+    );
+    // Every warm task has settled before warm() does, so none is still queued ahead of close()'s.
+    const died = settled.find((result) => result.status === 'rejected');
+    if (died) throw toPoolError(died.reason, TRANSFER_POOL, undefined);
+    const failed = settled.map((result) => (result as PromiseFulfilledResult<TaskOutcome<unknown>>).value).find((outcome) => !outcome.ok);
     if (failed && !failed.ok) throw reviveTransferError(failed.error);
   }
 
