@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, truncateSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,18 @@ import { checksumBytes, ColdStoreError, RANGED_DOWNLOAD_FROM, TransferPool } fro
 import { checksumStream, patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
 import { expectCode } from './assertions.js';
 import type { ResolvedContractSubject } from './subject.js';
+
+/** Truncates the file at argv[1] to half its size (argv[2]) and back, a byte more each round, for up to a minute; says "ready" after the first round. */
+const FLAPPER = `
+const { truncateSync } = require('node:fs');
+const [path, size] = [process.argv[1], Number(process.argv[2])];
+const until = Date.now() + 60_000;
+for (let round = 1; Date.now() < until; round++) {
+  truncateSync(path, Math.floor(size / 2) + round);
+  truncateSync(path, size + round);
+  if (round === 1) process.stdout.write('ready\\n');
+}
+`;
 
 const MiB = 1024 * 1024;
 let runCounter = 0;
@@ -154,25 +166,22 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
       // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless
       // operator), a byte longer each time, both ways: file times are only as fine as the
       // kernel's tick, so a size that came back to the one seen at open could hide the change.
-      // Synchronous truncates: async ones queue on libuv's threadpool, which the suite's other
-      // files (fsyncs) can hold for as long as the upload takes, and an upload that read an
-      // unchanged file rightly succeeds. Bounded by time, not rounds, so it outlasts the upload.
-      let settled = false;
-      const flapping = (async () => {
-        const until = Date.now() + 60_000;
-        for (let round = 1; !settled && Date.now() < until; round++) {
-          truncateSync(path, Math.floor(size / 2) + round);
-          truncateSync(path, size + round);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      })();
-      const upload = pool.uploadFile(path, key, s.target);
-      const outcome = await upload.then(
+      // A process of its own does it, started before the upload: on a loaded machine this
+      // thread's event loop could stall for the whole upload, which then rightly succeeds on an
+      // unchanged file. Bounded by time, and killed once the upload has settled.
+      const flapper = spawn(process.execPath, ['-e', FLAPPER, path, String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const exited = new Promise((resolve) => flapper.once('exit', resolve));
+      await new Promise<void>((resolve, reject) => {
+        flapper.stdout.once('data', () => resolve());
+        flapper.once('error', reject);
+        flapper.once('exit', (code) => reject(new Error(`the file flapper exited (${code}) before it started`)));
+      });
+      const outcome = await pool.uploadFile(path, key, s.target).then(
         (value) => ({ ok: true as const, value }),
         (error: unknown) => ({ ok: false as const, error }),
       );
-      settled = true;
-      await flapping;
+      flapper.kill('SIGKILL');
+      await exited;
       expect(outcome.ok, 'an upload of a file that changed while it was read must fail').toBe(false);
       if (!outcome.ok) expect((outcome.error as { code?: unknown }).code, String(outcome.error)).toBe('CHECKSUM_MISMATCH');
       expect((await readAll(await s.store.get(key))).toString()).toBe('the good copy');
