@@ -41,10 +41,11 @@ const FRAME_VERSION = 1;
 export interface ClusterTopics {
   /** Ids (base64url, as `partition.metadata` writes them) of the topics that exist, with their names. */
   readonly live: ReadonlyMap<string, string>;
-  /** Ids a `RemoveTopicRecord` still in the log removed (a snapshot keeps only what exists). */
-  readonly removed: ReadonlySet<string>;
-  /** When each of `removed` was removed: its batch's timestamp (ms since the epoch, by the controller's clock). */
-  readonly removedAt: ReadonlyMap<string, number>;
+  /**
+   * Ids a `RemoveTopicRecord` still in the log removed (a snapshot keeps only what exists), each
+   * with when: its batch's timestamp (ms since the epoch, by the controller's clock).
+   */
+  readonly removed: ReadonlyMap<string, number>;
   /** The offset after the last record read. */
   readonly endOffset: bigint;
   /**
@@ -71,10 +72,7 @@ const SNAPSHOT = /^(\d{20})-(\d{10})\.checkpoint$/;
  */
 export async function readClusterTopics(dataDir: string): Promise<ClusterTopics | undefined> {
   const dir = join(dataDir, CLUSTER_METADATA_DIR);
-  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
-    throw error;
-  });
+  const names = await metadataLogFiles(dir);
   if (names === undefined) return undefined;
   const state = new TopicState();
   const snapshot = names
@@ -111,7 +109,7 @@ export async function readClusterTopics(dataDir: string): Promise<ClusterTopics 
     const last = i === segments.length - 1;
     next = (await readBatches(`${prefix}.log`, position, { appending: last, from: start }, apply, seen)) ?? next;
   }
-  return { live: state.live, removed: state.removed, removedAt: state.removedAt, endOffset: next, lastRecordAt };
+  return { live: state.live, removed: state.removed, endOffset: next, lastRecordAt };
 }
 
 /**
@@ -120,11 +118,10 @@ export async function readClusterTopics(dataDir: string): Promise<ClusterTopics 
  */
 export async function clusterMetadataStamp(dataDir: string): Promise<string | undefined> {
   const dir = join(dataDir, CLUSTER_METADATA_DIR);
-  const names = await readdir(dir).catch(() => undefined);
+  const names = await metadataLogFiles(dir).catch(() => undefined);
   if (names === undefined) return undefined;
   const parts = await Promise.all(
     names
-      .filter((name) => SNAPSHOT.test(name) || parseSegmentFileName(name)?.extension === 'log')
       .sort()
       .map(async (name) => {
         const stats = await stat(join(dir, name)).catch(() => undefined);
@@ -132,6 +129,15 @@ export async function clusterMetadataStamp(dataDir: string): Promise<string | un
       }),
   );
   return parts.join('|');
+}
+
+/** The snapshots and `.log` segments in the metadata log's folder `dir`; undefined when there is no such folder. */
+async function metadataLogFiles(dir: string): Promise<string[] | undefined> {
+  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+    throw error;
+  });
+  return names?.filter((name) => SNAPSHOT.test(name) || parseSegmentFileName(name)?.extension === 'log');
 }
 
 /** The position of the floor entry for `target` in a segment's offset index (0 without one). */
@@ -192,8 +198,7 @@ async function readBatches(
 /** The topics as the records read so far leave them; a metadata transaction's changes wait for its end. */
 class TopicState {
   readonly live = new Map<string, string>();
-  readonly removed = new Set<string>();
-  readonly removedAt = new Map<string, number>();
+  readonly removed = new Map<string, number>();
   /** Changes inside an open metadata transaction, applied at its end. */
   #pending: Array<() => void> | undefined;
 
@@ -212,7 +217,6 @@ class TopicState {
         return this.#change(() => {
           this.live.set(id, name);
           this.removed.delete(id);
-          this.removedAt.delete(id);
         });
       }
       case ApiKey.REMOVE_TOPIC: {
@@ -220,8 +224,7 @@ class TopicState {
         const id = reader.uuid();
         return this.#change(() => {
           this.live.delete(id);
-          this.removed.add(id);
-          this.removedAt.set(id, Number(timestamp));
+          this.removed.set(id, Number(timestamp));
         });
       }
       case ApiKey.BEGIN_TRANSACTION:

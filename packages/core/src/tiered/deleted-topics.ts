@@ -80,7 +80,7 @@ export function recordsOfRemovedTopics(local: readonly LocalSegment[], absent: r
   }
   // A removal counts once the log has gone on for REMOVAL_SETTLED_MS after it: the end of a
   // follower's log may hold records its controller never committed, which a new leader drops.
-  const settled = (id: string) => topics.lastRecordAt !== undefined && topics.lastRecordAt - (topics.removedAt.get(id) ?? Infinity) >= REMOVAL_SETTLED_MS;
+  const settled = (id: string) => topics.lastRecordAt !== undefined && topics.lastRecordAt - (topics.removed.get(id) ?? Infinity) >= REMOVAL_SETTLED_MS;
   // With no partition on the disk to check the log by, only a removal the log still records counts.
   const lacked = absent.filter((record) => !topics.removed.has(record.topicId!) && localIds.size > 0 && !topics.live.has(record.topicId!));
   // A topic with a segment written after the log's last record is kept whole.
