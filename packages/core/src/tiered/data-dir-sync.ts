@@ -1,13 +1,13 @@
 import type { PolicyEngine } from '../policy/policy-engine.js';
-import { scanLogDir } from '../segments/log-dir-scanner.js';
+import { scanLogDir, type LocalSegment } from '../segments/log-dir-scanner.js';
 import { clusterMetadataStamp, readClusterTopics, type ClusterTopics } from '../kafka/cluster-metadata.js';
 import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
-import type { LocalSegment } from '../segments/log-dir-scanner.js';
 import { deleteSegmentsOfDeletedTopics, recordsByTopicId, recordsOfRemovedTopics } from './deleted-topics.js';
 import { compareWithLocalDisk } from './local-disk-sync.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { addProblem, type Reconciliation, type ReconciliationReport } from './reconciliation.js';
 import { localPathOf, lstatIfPresent } from './segment-files.js';
+import type { HoldSegment } from './segment-locks.js';
 
 /**
  * How old an open upload (a multipart write, an FS temp file) must be before it counts as a
@@ -45,7 +45,7 @@ export class DataDirSync {
     /** Drops what remote reads cached of a segment whose record was deleted. */
     private readonly forget: (path: string) => Promise<void>,
     /** Runs `work` holding the segment, as an operation does (`segment-locks.ts`). */
-    private readonly exclusive: (path: string, work: () => Promise<void>) => Promise<void> = (_path, work) => work(),
+    private readonly exclusive: HoldSegment,
   ) {}
 
   /** Syncs; returns the reconciliation report, added to `report`. */

@@ -8,6 +8,7 @@ import type { ProtocolContext } from './protocol-context.js';
 import { remoteDamage } from './remote-verification.js';
 import { runningBroker } from './running-broker.js';
 import { manifestKeyOf, type SegmentManifest } from './segment-manifest.js';
+import type { HoldSegment } from './segment-locks.js';
 import { deleteLocalFiles, describeLocalDifference, IrregularSegmentFileError, localFilesOf, partitionDirOf, strayTempFiles } from './segment-files.js';
 
 /** What reconciliation found and did: every repair counted, every doubt written down. */
@@ -89,7 +90,7 @@ export class Reconciliation {
      * what it deletes (an archive resumed while its orphans are deleted would commit a manifest
      * whose objects are gone, then delete the local files).
      */
-    private readonly exclusive: (path: string, work: () => Promise<void>) => Promise<void> = (_path, work) => work(),
+    private readonly exclusive: HoldSegment,
   ) {}
 
   /**

@@ -11,6 +11,9 @@ interface Queued {
   unabortable: boolean;
 }
 
+/** Runs `work` holding the segment at `path`, as an operation does: what reconciliation and a sync are handed. */
+export type HoldSegment = (path: string, work: () => Promise<void>) => Promise<void>;
+
 /**
  * One operation per segment at a time, in the order asked. A request of the same kind as the
  * last one asked on the segment shares it (concurrent readers of one archived segment share a

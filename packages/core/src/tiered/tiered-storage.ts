@@ -37,7 +37,7 @@ import { RestoreProtocol, type EvictResult, type RestoreResult } from './restore
 import { SegmentCatalog } from './segment-catalog.js';
 import { localPathOf } from './segment-files.js';
 import { checkSegmentFilter } from './segment-filter.js';
-import { SegmentLocks } from './segment-locks.js';
+import { SegmentLocks, type HoldSegment } from './segment-locks.js';
 import type { TieredStorageEvents } from './tiered-events.js';
 import type { OpenedSegment, OpenOptions, OperationOptions, PlanOptions } from './tiered-storage-options.js';
 
@@ -93,7 +93,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#context = { dataDir, settings, catalog: this.#catalog, store, pool, target, clock, observer, events: this };
     this.#archive = new ArchiveProtocol(this.#context);
     this.#restore = new RestoreProtocol(this.#context);
-    const exclusive = (path: string, work: () => Promise<void>) => this.#locks.run(path, 'reconcile', work);
+    const exclusive: HoldSegment = (path, work) => this.#locks.run(path, 'reconcile', work);
     this.#reconciliation = new Reconciliation(this.#context, exclusive);
     const budget = settings.localCacheSizeMb * 1024 * 1024;
     this.#reads = new RemoteReads(dataDir, settings.cache.dir ?? join(siblingOf(dataDir), 'cache'), store, () => budget - this.#catalog.index.restoredBytes);
