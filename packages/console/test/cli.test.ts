@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -307,5 +307,41 @@ describe('takhin-tiered CLI', () => {
       expect(await exited).toBe(0);
     }
     expect((await cli(root, ['stats'])).code).toBe(EXIT.OK);
+  });
+});
+
+describe("takhin-tiered CLI and the cold store's owner", () => {
+  it('refuses a second data dir on the same cold store prefix, and rebuild --take-over hands the prefix over', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'takhin-cli-claim-'));
+    try {
+      const { dataDir, orders } = await writeFixtureDataDir(root);
+      await writeFile(join(root, 'takhin.yaml'), 'storage:\n  data:\n    dir: ./data\n  tiered:\n    enabled: true\n');
+      // A second broker's config, its cold store root copied from the first's by mistake.
+      await mkdir(join(root, 'data2'));
+      await writeFile(join(root, 'second.yaml'), 'storage:\n  data:\n    dir: ./data2\n  tiered:\n    enabled: true\n    fs:\n      root: ./data-tiered/cold\n');
+      expect((await cli(root, ['archive', orders[0]!.path])).code).toBe(EXIT.OK);
+
+      const refused = await cli(root, ['stats', '--config', 'second.yaml']);
+      expect(refused.code).toBe(EXIT.OPERATION_FAILED);
+      expect(refused.stderr).toContain(`the fs cold store's prefix belongs to the data dir ${dataDir} on `);
+      expect(refused.stderr).toContain('run `takhin-tiered rebuild --take-over`');
+
+      const misplaced = await cli(root, ['stats', '--take-over', '--config', 'second.yaml']);
+      expect(misplaced.code).toBe(EXIT.USAGE);
+      expect(misplaced.stderr).toContain('--take-over is an option of rebuild alone, not of stats');
+
+      const taken = await cli(root, ['rebuild', '--take-over', '--json', '--config', 'second.yaml']);
+      expect(taken.code).toBe(EXIT.OK);
+      expect(JSON.parse(taken.stdout)).toMatchObject({ manifests: 1, created: 1, problems: [] });
+      const status = JSON.parse((await cli(root, ['status', orders[0]!.path, '--json', '--config', 'second.yaml'])).stdout);
+      expect(status).toMatchObject({ policy: 'cold', is_archived: true });
+
+      // The first data dir now writes nothing there.
+      const old = await cli(root, ['archive', orders[1]!.path]);
+      expect(old.code).toBe(EXIT.OPERATION_FAILED);
+      expect(old.stderr).toContain(`belongs to the data dir ${join(root, 'data2')} on `);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLD_STORE, ConfigError, TRANSFER_WORKERS, createContainer, loadConfig, openTieredStorage, parseConfigObject, type BackendProvider } from '@takhin/core';
+import { COLD_STORE, ColdStoreError, ConfigError, TRANSFER_WORKERS, createContainer, loadConfig, openTieredStorage, parseConfigObject, type BackendProvider } from '@takhin/core';
 
 /** A backend that is never used: opening reads the data dir and the metadata, not the store. */
 const unused: BackendProvider = {
@@ -21,10 +21,17 @@ beforeAll(async () => {
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
+/** A cold store that never answers: opening goes on without it (it checks only whose prefix it is, and postpones that). */
+const unreachable = {
+  backend: 'fs',
+  get: (key: string) => Promise.reject(new ColdStoreError('UNAVAILABLE', `fs: unreachable for "${key}"`, { backend: 'fs', key })),
+  close: async () => {},
+};
+
 /** Opens tiered storage on `dataDir` (SQLite metadata, the default) with a stub store and pool. */
 function open(dataDir: string) {
   const container = createContainer(loadConfig({ storage: { data: { dir: dataDir } } }), [unused]);
-  container.register(COLD_STORE, { useValue: { close: async () => {} } as never });
+  container.register(COLD_STORE, { useValue: unreachable as never });
   container.register(TRANSFER_WORKERS, { useValue: { close: async () => {} } as never });
   return openTieredStorage(container);
 }

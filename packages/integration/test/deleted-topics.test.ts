@@ -169,43 +169,6 @@ describe('a topic deleted and created again under the same name', () => {
   });
 });
 
-describe('a topic deleted and created again, seen by two brokers sharing one cold store', () => {
-  it("the broker that refreshes last deletes only the old topic's copies, not the new topic's archive the other broker has made since", async () => {
-    // Two replicas of the partition, each broker with its own data dir; one bucket and prefix for both.
-    const coldRoot = join(work, `shared-${brokers++}`, 'cold');
-    const open = async () => {
-      const dataDir = join(work, `broker-${brokers++}`, 'data');
-      const old = await writePartition(dataDir, [0n, 1000n, 2000n], 500, OLD_ID);
-      const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, fs: { root: coldRoot } } } }), [fsProvider]));
-      opened.push(tiered);
-      return { tiered, dataDir, old };
-    };
-    const a = await open();
-    const b = await open();
-    const first = a.old[0]!.segmentPath;
-    expect((await a.tiered.archiveSegment(first)).outcome).toBe('archived');
-    // The replica's bytes are the same: the second broker takes the archive the first made.
-    expect(await b.tiered.archiveSegment(first)).toMatchObject({ outcome: 'archived', uploadedBytes: 0 });
-
-    const freshA = await recreate(a.dataDir, NEW_ID);
-    await recreate(b.dataDir, NEW_ID);
-    const newLog = await readFile(freshA[0]!.files.log);
-    await a.tiered.refresh();
-    expect(a.tiered.lastReconciliation.deletedTopicSegments).toBe(3);
-    expect(await a.tiered.archiveSegment(freshA[0]!.segmentPath)).toMatchObject({ outcome: 'archived', segment: { topicId: NEW_ID } });
-    const newTopicKeys = await coldKeys(coldRoot);
-
-    // Before: the second broker's refresh deleted every object under the segment's keys, the new
-    // topic's archive among them, whose local files the first broker had deleted: its only copy.
-    await b.tiered.refresh();
-    expect(b.tiered.lastReconciliation).toMatchObject({ deletedTopicSegments: 3, problems: [] });
-    expect(() => b.tiered.getSegment(b.old[1]!.segmentPath)).toThrow(/no segment/);
-    expect(await coldKeys(coldRoot)).toEqual(newTopicKeys);
-    expect((await a.tiered.restoreSegment(freshA[0]!.segmentPath)).outcome).toBe('restored');
-    expect(await readFile(freshA[0]!.files.log)).toEqual(newLog);
-  });
-});
-
 describe('a topic created again while the cold store is unreachable', () => {
   it('fails the refresh and keeps refusing the old records until the store is back, then deletes them', async () => {
     const backend = CRASH_BACKENDS.minio;

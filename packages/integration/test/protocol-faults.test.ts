@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOCK, COLD_STORE, ColdStoreError, PROTOCOL_OBSERVER, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, type ColdStore, type ProtocolStep, type TieredStorage } from '@takhin/core';
+import { CLAIM_KEY, CLOCK, COLD_STORE, ColdStoreError, PROTOCOL_OBSERVER, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, type ColdStore, type ProtocolStep, type TieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { provider as s3Provider } from '@takhin/backend-s3';
 import { TcpProxy, writeSegment } from '@takhin/testkit';
@@ -188,6 +188,7 @@ describe('the protocols meeting faults other than a crash', () => {
     let reading!: () => void;
     const refreshReads = new Promise<void>((resolve) => (reading = resolve));
     faults.get = (key: string, options?: object) => {
+      if (key === CLAIM_KEY) return store.get(key, options);
       delete faults.get;
       reading();
       return held.then(() => store.get(key, options));
@@ -287,18 +288,23 @@ describe('opening while the cold store is down', () => {
     try {
       const dataDir = join(work, `broker-${runs++}`, 'data');
       const paths: string[] = [];
+      let cutAtIntent = true;
       for (let i = 0; i < 3; i++) paths.push((await writeSegment(dataDir, { topic: 'outage', partition: 0, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024 })).segmentPath);
       const open = async () => {
         const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section, s3: { ...section.s3, endpoint: proxy.endpoint } } } }), [fsProvider, s3Provider]);
         container.register(RETRY_POLICY, { useValue: { maxAttempts: 1 } });
+        // The store goes down once an archive has recorded its intent (before it, an archive asks whose the prefix is, and fails at once).
+        container.register(PROTOCOL_OBSERVER, { useValue: { reached: (step: ProtocolStep) => (step === 'archive:intent-recorded' && cutAtIntent ? proxy.cut() : undefined) } });
         const tiered = await openTieredStorage(container);
         opened.push(tiered);
         return tiered;
       };
       const first = await open();
       // Archives that fail while the store is down stay `archiving`, for a retry to resume.
-      await proxy.cut();
-      for (const path of paths.slice(0, 2)) await expect(first.archiveSegment(path)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      await expect(first.archiveSegment(paths[0]!)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      await proxy.open();
+      await expect(first.archiveSegment(paths[1]!)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      cutAtIntent = false;
       await first.close();
 
       // Reopened while it is still down: it opens (a console can show why), and decides nothing.

@@ -36,7 +36,7 @@ Commands:
   stats                          segment counts and bytes by tier
   plan                           what the next cycle would do, and why (changes nothing)
   cycle                          run one archiver cycle now
-  rebuild                        recreate the metadata from the cold store's manifests
+  rebuild [--take-over]          recreate the metadata from the cold store's manifests
   read <topic> <partition> <offset> [--max-bytes N]
                                  the records a fetch at <offset> returns (an archived segment
                                  is read in verified chunks, never restored)
@@ -48,6 +48,8 @@ Options:
   -c, --config FILE   the config file (default ./takhin.yaml); TAKHIN_* variables override it
       --json          print one JSON document on stdout instead of lines (no progress bar)
       --due           archive: every segment the policy says is due
+      --take-over     rebuild: make the cold store's prefix this data dir's even though another
+                      data dir claimed it (this one takes its place for good: a replaced disk)
       --max-bytes N   read: at most N bytes of record batches (default 1048576,
                       at most ${MAX_READ_BYTES} (64 MiB); at least one whole batch is always read)
   -h, --help          this help
@@ -82,15 +84,16 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     if (name === undefined) throw new UsageError('no command given; try --help');
     const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!command) throw new UsageError(`unknown command ${JSON.stringify(printable(name))}; try --help`);
+    if (values['take-over'] && name !== 'rebuild') throw new UsageError(`--take-over is an option of rebuild alone, not of ${name}`);
     const configPath = values.config ?? './takhin.yaml';
     let config: Promise<TakhinConfig> | undefined;
     const context: CommandContext = {
       positionals: rest,
-      options: { due: values.due ?? false, maxBytes: values['max-bytes'] },
+      options: { due: values.due ?? false, maxBytes: values['max-bytes'], takeOver: values['take-over'] ?? false },
       output,
       env,
       config: () => (config ??= loadCliConfig(configPath, env)),
-      open: async (owner = { command: `takhin-tiered ${name}` }) => openDataDir(await context.config(), owner),
+      open: async (owner = { command: `takhin-tiered ${name}` }, open = {}) => openDataDir(await context.config(), owner, open),
     };
     return await command(context);
   } catch (error) {
@@ -114,6 +117,7 @@ function parseCommandLine(argv: readonly string[]) {
         config: { type: 'string', short: 'c' },
         json: { type: 'boolean' },
         due: { type: 'boolean' },
+        'take-over': { type: 'boolean' },
         'max-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },

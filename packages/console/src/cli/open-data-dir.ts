@@ -19,10 +19,10 @@ export async function loadCliConfig(path: string, env: NodeJS.ProcessEnv): Promi
  * anything there; if a live process holds it (normally a running `takhin-tiered serve`), its
  * refusal gets what an operator can do instead.
  */
-export async function openDataDir(config: TakhinConfig, owner: Record<string, unknown>): Promise<TieredStorage> {
+export async function openDataDir(config: TakhinConfig, owner: Record<string, unknown>, options: { readonly takeOverColdStore?: boolean } = {}): Promise<TieredStorage> {
   const container = createContainer(config, await providersFor(config.storage.tiered.backend));
   try {
-    return await openTieredStorage(container, { owner });
+    return await openTieredStorage(container, { ...options, owner });
   } catch (error) {
     if (error instanceof TieringError && error.code === 'DATA_DIR_LOCKED') throw await withOperatorAdvice(error, config.storage.data.dir!);
     throw error;

@@ -29,6 +29,8 @@ export const TIERING_ERROR_CODES = [
   'METADATA_CONFLICT',
   /** Another live process tiers this data dir. */
   'DATA_DIR_LOCKED',
+  /** The cold store's prefix belongs to another data dir (docs/ARCHITECTURE.md, "The cold store's owner"). */
+  'COLD_STORE_CLAIMED',
   /** `close()` was called. */
   'CLOSED',
 ] as const;

@@ -1,3 +1,4 @@
+import type { ColdStoreError } from '../errors/cold-store-error.js';
 import type { PolicyEngine } from '../policy/policy-engine.js';
 import { scanLogDir, type LocalSegment } from '../segments/log-dir-scanner.js';
 import { clusterMetadataStamp, readClusterTopics, type ClusterTopics } from '../kafka/cluster-metadata.js';
@@ -48,8 +49,13 @@ export class DataDirSync {
     private readonly exclusive: HoldSegment,
   ) {}
 
-  /** Syncs; returns the reconciliation report, added to `report`. */
-  async sync(atOpen: boolean, report: ReconciliationReport): Promise<ReconciliationReport> {
+  /**
+   * Syncs; returns the reconciliation report, added to `report`. `unclaimed` is the cold store's
+   * failure when it could not be asked whose prefix it is (docs/ARCHITECTURE.md, "The cold
+   * store's owner"): then nothing is written or deleted there, and what needs the store fails the
+   * sync with it, as the store itself would have, or at open is postponed.
+   */
+  async sync(atOpen: boolean, report: ReconciliationReport, unclaimed?: ColdStoreError): Promise<ReconciliationReport> {
     const { catalog, events, dataDir } = this.context;
     const index = catalog.index;
     const local = await scanLogDir(dataDir);
@@ -57,6 +63,7 @@ export class DataDirSync {
     const byTopicId = recordsByTopicId(local, index.values());
     const ofDeletedTopics = [...byTopicId.recreated, ...(await this.#ofRemovedTopics(local, byTopicId.absent, report))].filter((record) => !this.busy(record.path));
     if (ofDeletedTopics.length > 0) {
+      if (unclaimed) throw unclaimed;
       try {
         await deleteSegmentsOfDeletedTopics(this.context, ofDeletedTopics, report);
       } finally {
@@ -73,11 +80,17 @@ export class DataDirSync {
     );
     // At open a cold store that does not answer stops nothing: the console and the CLI must open to show it.
     const waiting = new Map<string, string>();
-    const postpone = atOpen ? (record: SegmentRecord, failure: Error) => waiting.set(record.path, failure.message) : undefined;
-    const reconciled = unsettled.length > 0 || atOpen ? await this.reconciliation.reconcile(unsettled, report, postpone) : report;
+    let reconciled = report;
+    if (unclaimed) {
+      if (!atOpen && unsettled.length > 0) throw unclaimed;
+      for (const record of unsettled) waiting.set(record.path, unclaimed.message);
+    } else {
+      const postpone = atOpen ? (record: SegmentRecord, failure: Error) => waiting.set(record.path, failure.message) : undefined;
+      if (unsettled.length > 0 || atOpen) reconciled = await this.reconciliation.reconcile(unsettled, report, postpone);
+      reconciled.orphansDeleted += await this.#endStaleUploads();
+    }
     this.#waiting = waiting;
     reconciled.postponed = [...waiting].map(([path, failure]) => `${path}: ${failure}`);
-    reconciled.orphansDeleted += await this.#endStaleUploads();
 
     const discovered = written.slice(0, changes.discovered.length);
     const context = discovered.length > 0 ? this.engine.context(index.values(), (segment) => index.isLast(segment), this.cacheBytes()) : undefined;

@@ -8,9 +8,20 @@ const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 /** The segment's manifest from the cold store, checked; undefined when there is none. */
 export async function readManifest(store: ColdStore, segmentPath: string, signal?: AbortSignal): Promise<SegmentManifest | undefined> {
+  const body = await readSmallObject(store, manifestKeyOf(segmentPath), MAX_MANIFEST_BYTES, signal, () => {
+    throw new TieringError('REMOTE_CORRUPT', `the manifest of ${segmentPath} is over ${MAX_MANIFEST_BYTES} bytes: not a manifest`, segmentPath);
+  });
+  return body && parseManifest(body, segmentPath);
+}
+
+/**
+ * The whole of a small object of ours (a manifest, the owner claim), or undefined when there is
+ * none; `tooLarge` throws once it passes `maxBytes`, so a stranger's large object is never held.
+ */
+export async function readSmallObject(store: ColdStore, key: string, maxBytes: number, signal: AbortSignal | undefined, tooLarge: () => never): Promise<Buffer | undefined> {
   let body: AsyncIterable<Buffer>;
   try {
-    body = await store.get(manifestKeyOf(segmentPath), { signal });
+    body = await store.get(key, { signal });
   } catch (error) {
     if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') return undefined;
     throw error;
@@ -19,12 +30,10 @@ export async function readManifest(store: ColdStore, segmentPath: string, signal
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > MAX_MANIFEST_BYTES) {
-      throw new TieringError('REMOTE_CORRUPT', `the manifest of ${segmentPath} is over ${MAX_MANIFEST_BYTES} bytes: not a manifest`, segmentPath);
-    }
+    if (size > maxBytes) tooLarge();
     chunks.push(chunk);
   }
-  return parseManifest(Buffer.concat(chunks), segmentPath);
+  return Buffer.concat(chunks);
 }
 
 /**

@@ -9,6 +9,12 @@ export interface PlanOptions {
 export interface OpenOptions {
   /** Written into the data dir's lock file for other processes to read (the console puts its address). */
   readonly owner?: Record<string, unknown>;
+  /**
+   * Claim the cold store's prefix even though another data dir's claim is there: this data dir
+   * takes that one's place for good (its disk was replaced). See docs/ARCHITECTURE.md, "The cold
+   * store's owner".
+   */
+  readonly takeOverColdStore?: boolean;
 }
 
 export interface OperationOptions {

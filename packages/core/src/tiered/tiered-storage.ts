@@ -7,6 +7,7 @@ import type { ColdStore } from '../contracts/cold-store.js';
 import { BACKEND_TARGET, CLOCK, COLD_STORE, METADATA_STORE, PROTOCOL_OBSERVER, TAKHIN_CONFIG, TRANSFER_WORKERS } from '../di/tokens.js';
 import { STORE_METRICS } from '../metrics/store-metrics-token.js';
 import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
+import { ColdStoreError } from '../errors/cold-store-error.js';
 import { ConfigError } from '../errors/config-error.js';
 import { ofSegment, TieringError } from '../errors/tiering-error.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -21,6 +22,7 @@ import { isLegalTopicName } from '../kafka/partition-dir-name.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
 import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
 import { BackgroundArchiver, type CycleReport, type StopOptions } from './background-archiver.js';
+import { CLAIM_RECHECK_MS, ColdStoreClaim } from './cold-store-claim.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { DEFAULT_READ_MAX_BYTES, RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
 import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
@@ -62,6 +64,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #locks: SegmentLocks;
   readonly #reads: RemoteReads;
   readonly #dataDir: DataDirSync;
+  /** Whether the cold store's prefix is this data dir's: checked by every sync, before anything is written or deleted there. */
+  readonly #claim: ColdStoreClaim;
   #lastReconciliation: ReconciliationReport = emptyReport();
   /** A Kafka broker running on the data dir, as of the last refresh. */
   #broker: RunningBroker | undefined;
@@ -89,6 +93,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.dataDir = dataDir;
     this.#catalog = new SegmentCatalog(metadata);
     this.#locks = new SegmentLocks(store.backend);
+    this.#claim = new ColdStoreClaim(dataDir, store, clock);
     const settings = config.storage.tiered;
     this.#context = { dataDir, settings, catalog: this.#catalog, store, pool, target, clock, observer, events: this };
     this.#archive = new ArchiveProtocol(this.#context);
@@ -115,14 +120,15 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   /**
    * Loads the metadata, reconciles it with the data dir and the cold store (finishing or rolling
    * back whatever a crash interrupted), and records segments that appeared. Called by
-   * `openTieredStorage`. A data dir that is missing or not a folder is a `ConfigError`.
+   * `openTieredStorage`. A data dir that is missing or not a folder is a `ConfigError`; a cold
+   * store whose prefix another data dir claimed, `COLD_STORE_CLAIMED` (unless `takeOverColdStore`).
    */
   open(options: OpenOptions = {}): Promise<void> {
     this.#opened ??= (async () => {
       await checkDataDir(this.dataDir);
       this.#lock = await DataDirLock.acquire(this.dataDir, options.owner);
       await this.#catalog.load();
-      await this.#sync(true);
+      await this.#sync(true, options.takeOverColdStore === true);
     })();
     return this.#opened;
   }
@@ -261,7 +267,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   archiveSegment(path: string, options: OperationOptions = {}): Promise<ArchiveResult> {
     if (this.#closed) return this.#refuseClosed();
-    return this.#operate('archive', path, (segment, signal) => this.#archive.archive(segment, { ...options, signal }), options.signal);
+    return this.#operate('archive', path, (segment, signal) => this.#archiveOne(segment, { ...options, signal }), options.signal);
   }
 
   /** Why `archiveSegment(path)` would be refused (active segment, internal or never-tiered topic, tiering off), or undefined. */
@@ -366,10 +372,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * segments in their scans and committed them as new, and all but the first failed
    * (`METADATA_CONFLICT`), a cycle's refresh with them.
    */
-  #sync(atOpen: boolean): Promise<void> {
+  #sync(atOpen: boolean, takeOver = false): Promise<void> {
     const sync = this.#syncing.then(async () => {
       this.#broker = await runningBroker(this.dataDir);
-      this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation);
+      const unchecked = await this.#checkClaim(takeOver);
+      this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation, unchecked);
     });
     this.#syncing = sync.catch(() => {});
     return sync;
@@ -392,6 +399,31 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     return this.#locks.run(segment.path, operation, attempt, signal).finally(() => this.#reads.forget(segment.path));
   }
 
+  /**
+   * Checks the cold store's claim when due (docs/ARCHITECTURE.md, "The cold store's owner"):
+   * another data dir's throws; a store that does not answer returns its failure, and the sync then leaves the
+   * cold store alone.
+   */
+  async #checkClaim(takeOver: boolean): Promise<ColdStoreError | undefined> {
+    try {
+      await (takeOver ? this.#claim.check({ takeOver }) : this.#claim.ensure(CLAIM_RECHECK_MS));
+      return undefined;
+    } catch (error) {
+      if (error instanceof ColdStoreError) return error;
+      throw error;
+    }
+  }
+
+  /**
+   * An archive writes to the cold store: only while its prefix is this data dir's, asked again
+   * each time (one small read beside an archive's uploads), so a data dir that took the prefix
+   * over is never written over by this one.
+   */
+  async #archiveOne(segment: SegmentRecord, options: OperationOptions & { signal: AbortSignal }): Promise<ArchiveResult> {
+    await this.#claim.check({ signal: options.signal });
+    return this.#archive.archive(segment, options);
+  }
+
   async #apply(step: PlanItem, signal: AbortSignal): Promise<boolean> {
     switch (step.action) {
       case 'retier': {
@@ -400,7 +432,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
         return after !== undefined;
       }
       case 'archive':
-        await this.#operate('archive', step.path, (segment, shared) => this.#archive.archive(segment, { signal: shared }), signal, false);
+        await this.#operate('archive', step.path, (segment, shared) => this.#archiveOne(segment, { signal: shared }), signal, false);
         return true;
       case 'evict':
         await this.#operate('evict', step.path, (segment, shared) => this.#restore.evict(segment, shared), signal, false);

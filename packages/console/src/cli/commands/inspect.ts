@@ -1,8 +1,8 @@
 import { planItemJson, reconciliationJson, rebuildJson, segmentJson, statsJson } from '../../api/wire-format.js';
 import { requireSegment } from '../../http/segment-path-param.js';
-import type { Command } from '../command-context.js';
+import type { Command, CommandContext } from '../command-context.js';
 import { withDataDir } from '../command-context.js';
-import { EXIT, UsageError } from '../exit-codes.js';
+import { EXIT, UsageError, type ExitCode } from '../exit-codes.js';
 import { formatBytes, printable } from '../human-format.js';
 
 /** `stats`: the same document as `GET /api/v1/tiered/stats`. */
@@ -48,17 +48,21 @@ export const planCommand: Command = (context) =>
     return EXIT.OK;
   });
 
-/** `rebuild`: recreates the metadata of archived segments from the cold store's manifests. */
-export const rebuildCommand: Command = (context) =>
-  withDataDir(context, async (tiered) => {
-    noArguments(context.positionals, 'rebuild');
-    const report = rebuildJson(await tiered.rebuildFromColdStore());
-    const { output } = context;
-    output.document(report);
-    output.line(`rebuild: ${report.manifests} manifests, ${report.created} records created, ${report.updated} updated, ${report.unarchived} unarchived, ${report.dropped} dropped`);
-    for (const problem of report.problems) output.line(`problem: ${printable(problem)}`);
-    return report.problems.length > 0 ? EXIT.OPERATION_FAILED : EXIT.OK;
-  });
+/**
+ * `rebuild [--take-over]`: recreates the metadata of archived segments from the cold store's
+ * manifests; `--take-over` first makes the cold store's prefix this data dir's, whoever claimed it.
+ */
+export const rebuildCommand: Command = (context) => {
+  noArguments(context.positionals, 'rebuild');
+  return withDataDir(context, async (tiered) => printRebuild(context, rebuildJson(await tiered.rebuildFromColdStore())), { takeOverColdStore: context.options.takeOver });
+};
+
+function printRebuild({ output }: CommandContext, report: ReturnType<typeof rebuildJson>): ExitCode {
+  output.document(report);
+  output.line(`rebuild: ${report.manifests} manifests, ${report.created} records created, ${report.updated} updated, ${report.unarchived} unarchived, ${report.dropped} dropped`);
+  for (const problem of report.problems) output.line(`problem: ${printable(problem)}`);
+  return report.problems.length > 0 ? EXIT.OPERATION_FAILED : EXIT.OK;
+}
 
 function noArguments(positionals: readonly string[], command: string): void {
   if (positionals.length > 0) throw new UsageError(`${command} takes no arguments, got ${positionals.map((p) => JSON.stringify(printable(p))).join(' ')}`);

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { ColdStore } from '../contracts/cold-store.js';
+import { ColdStoreError } from '../errors/cold-store-error.js';
+import { TieringError } from '../errors/tiering-error.js';
+import type { Clock } from '../policy/clock.js';
+import { readSmallObject } from './manifest-io.js';
+
+/**
+ * The object naming the data dir that owns the cold store's prefix. A segment's keys are all
+ * under `<topic>-<partition>/`, so a key without a `/` is never one of theirs.
+ */
+export const CLAIM_KEY = 'takhin-tiered.owner.json';
+
+/** The data dir's own id, written once, the first time it is opened. */
+export const DATA_DIR_ID_FILE = '.takhin-tiered.id';
+
+const CLAIM_FORMAT = 'takhin-tiered.owner';
+/** How long a check holds before a sync asks the cold store again (one small read each time). */
+export const CLAIM_RECHECK_MS = 15 * 60_000;
+/** A claim is a few hundred bytes; anything far larger is not one. */
+const MAX_CLAIM_BYTES = 64 * 1024;
+
+/** What the claim object holds. */
+export interface OwnerClaim {
+  readonly format: typeof CLAIM_FORMAT;
+  readonly version: 1;
+  /** The owning data dir's id (its `.takhin-tiered.id`). */
+  readonly id: string;
+  /** For people: where the owner is, and since when. */
+  readonly dataDir: string;
+  readonly host: string;
+  readonly claimedAt: string;
+}
+
+/**
+ * One data dir owns a cold store's prefix (docs/ARCHITECTURE.md, "The cold store's owner"): its
+ * records alone describe the objects there, and the protocols overwrite and delete under the
+ * prefix on that assumption. Two brokers configured with one prefix would overwrite each other's
+ * segments, which share their keys, and each would delete what it took for its own leftovers. So
+ * the first data dir to open writes its id into `CLAIM_KEY`, and any other is refused with
+ * `COLD_STORE_CLAIMED` before it writes or deletes a thing, until an operator says it takes the
+ * first one's place (`takeOver`).
+ */
+export class ColdStoreClaim {
+  #id: string | undefined;
+  #verified = false;
+  /** When the claim was last found ours (the clock's time). */
+  #checkedAt = 0;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly store: ColdStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Makes sure the prefix is this data dir's: claims it when unclaimed (or, with `takeOver`,
+   * claimed by another), and reads the claim back. Another's claim: `COLD_STORE_CLAIMED`; a
+   * cold store that does not answer: its error, and the claim counts as unchecked.
+   */
+  async check(options: { takeOver?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    this.#verified = false;
+    const id = await this.#dataDirId();
+    const found = await this.#read(options.signal);
+    if (typeof found === 'object' && found.id === id) return this.#found();
+    if (found !== undefined && !options.takeOver) throw this.#refusal(found);
+    const claim: OwnerClaim = { format: CLAIM_FORMAT, version: 1, id, dataDir: this.dataDir, host: hostname(), claimedAt: new Date(this.clock.now()).toISOString() };
+    try {
+      // Create-only unless taking over: of two data dirs claiming at once, one wins.
+      await this.store.put(CLAIM_KEY, Buffer.from(`${JSON.stringify(claim, null, 2)}\n`), { ifNoneMatch: found === undefined, signal: options.signal });
+    } catch (error) {
+      if (!(error instanceof ColdStoreError && error.code === 'ALREADY_EXISTS')) throw error;
+    }
+    // Some S3-compatible servers ignore create-only writes: what is there now decides.
+    const stored = await this.#read(options.signal);
+    if (typeof stored !== 'object' || stored.id !== id) throw this.#refusal(stored);
+    this.#found();
+  }
+
+  /** Checks unless a check less than `maxAgeMs` ago found the claim ours. */
+  async ensure(maxAgeMs: number): Promise<void> {
+    if (this.#verified && this.clock.now() - this.#checkedAt < maxAgeMs) return;
+    await this.check();
+  }
+
+  #found(): void {
+    this.#verified = true;
+    this.#checkedAt = this.clock.now();
+  }
+
+  /** The claim in the cold store; undefined when there is none, and why when it cannot be read. */
+  async #read(signal: AbortSignal | undefined): Promise<OwnerClaim | string | undefined> {
+    const text = await readSmallObject(this.store, CLAIM_KEY, MAX_CLAIM_BYTES, signal, () => {
+      throw this.#refusal(`it is over ${MAX_CLAIM_BYTES} bytes`);
+    });
+    return text && parseClaim(text);
+  }
+
+  /** The data dir's id: read, or made and written durably the first time. */
+  async #dataDirId(): Promise<string> {
+    if (this.#id !== undefined) return this.#id;
+    const path = join(this.dataDir, DATA_DIR_ID_FILE);
+    const existing = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw new TieringError('LOCAL_FAILURE', `cannot read the data dir's id ${path}: ${error.message}`, undefined, { cause: error });
+    });
+    const id = existing?.trim();
+    if (id !== undefined && /^[0-9a-f-]{36}$/.test(id)) return (this.#id = id);
+    if (id !== undefined) throw new TieringError('LOCAL_FAILURE', `the data dir's id ${path} holds ${JSON.stringify(id.slice(0, 64))}, not an id (a UUID): restore it; deleted, it is made anew, and the cold store's prefix then has to be taken over (takhin-tiered rebuild --take-over)`);
+    const made = randomUUID();
+    const draft = `${path}.${process.pid}.tmp`;
+    try {
+      const handle = await open(draft, 'w');
+      try {
+        await handle.writeFile(`${made}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(draft, path);
+      const folder = await open(this.dataDir, 'r');
+      await folder.sync().finally(() => folder.close());
+    } catch (error) {
+      await unlink(draft).catch(() => {});
+      throw new TieringError('LOCAL_FAILURE', `cannot write the data dir's id ${path}: ${(error as Error).message}`, undefined, { cause: error });
+    }
+    return (this.#id = made);
+  }
+
+  /** Why this data dir may not use the prefix: `found` is another's claim, or why the object there is none. */
+  #refusal(found: OwnerClaim | string | undefined): TieringError {
+    const which = this.store.backend;
+    if (typeof found === 'string') {
+      return new TieringError(
+        'COLD_STORE_CLAIMED',
+        `the ${which} cold store's prefix holds a ${CLAIM_KEY} this version cannot read (${found}), so ${this.dataDir} writes and deletes nothing there; if no other data dir uses this prefix, run \`takhin-tiered rebuild --take-over\``,
+      );
+    }
+    const who = found === undefined ? 'another data dir (its claim vanished as this one was written)' : `the data dir ${found.dataDir} on ${found.host} (since ${found.claimedAt})`;
+    return new TieringError(
+      'COLD_STORE_CLAIMED',
+      `the ${which} cold store's prefix belongs to ${who}, by its ${CLAIM_KEY}: two data dirs under one prefix would overwrite each other's archives, so ${this.dataDir} writes and deletes nothing there. Give it a prefix (or bucket) of its own; or, if it takes that data dir's place for good (a replaced disk), run \`takhin-tiered rebuild --take-over\``,
+    );
+  }
+}
+
+/** The claim in `text`, or why it is not one. */
+function parseClaim(text: Buffer): OwnerClaim | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text.toString('utf8'));
+  } catch {
+    return 'not JSON';
+  }
+  const claim = value as Partial<OwnerClaim> | null;
+  if (typeof claim !== 'object' || claim === null || claim.format !== CLAIM_FORMAT) return `not a ${CLAIM_FORMAT} claim`;
+  if (claim.version !== 1) return `version ${String(claim.version)}`;
+  if (typeof claim.id !== 'string' || claim.id === '') return 'no id';
+  return { format: CLAIM_FORMAT, version: 1, id: claim.id, dataDir: String(claim.dataDir), host: String(claim.host), claimedAt: String(claim.claimedAt) };
+}

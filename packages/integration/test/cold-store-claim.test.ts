@@ -1,0 +1,159 @@
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLAIM_KEY, CLAIM_RECHECK_MS, CLOCK, DATA_DIR_ID_FILE, createContainer, loadConfig, openTieredStorage, type OpenOptions, type TieredStorage } from '@takhin/core';
+import { provider as fsProvider } from '@takhin/backend-fs';
+import { provider as s3Provider } from '@takhin/backend-s3';
+import { expectTieringError, writeSegment, type GeneratedSegment } from '@takhin/testkit';
+import { CRASH_BACKENDS } from './fixtures/crash-suite.js';
+
+// One data dir owns a cold store's prefix (docs/ARCHITECTURE.md, "The cold store's owner"): two
+// brokers holding replicas of one partition have the same segment paths, so two configured with
+// one prefix would overwrite each other's archives.
+
+const DAY = 24 * 3_600_000;
+let work: string;
+let runs = 0;
+const opened: TieredStorage[] = [];
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'takhin-claim-'));
+});
+afterAll(async () => {
+  await Promise.allSettled(opened.map((tiered) => tiered.close()));
+  await rm(work, { recursive: true, force: true });
+});
+
+/** The system clock, moved on by `skip` ms whenever a test says so. */
+const clock = { skip: 0, now: () => Date.now() + clock.skip };
+
+/** A broker's data dir with `payments-0` at offsets 0, 1000 and 2000 (the last one active). */
+async function dataDirWithSegments(): Promise<{ dataDir: string; segments: GeneratedSegment[] }> {
+  const dataDir = join(work, `broker-${runs++}`, 'data');
+  const segments: GeneratedSegment[] = [];
+  for (const [i, baseOffset] of [0n, 1000n, 2000n].entries()) {
+    segments.push(await writeSegment(dataDir, { topic: 'payments', partition: 0, baseOffset, logBytes: 96 * 1024, recordBytes: 700, mtime: new Date(Date.now() - (30 - i) * DAY) }));
+  }
+  return { dataDir, segments };
+}
+
+/** Opens `dataDir` on an FS cold store at `coldRoot`. */
+async function open(dataDir: string, coldRoot: string, options: OpenOptions = {}): Promise<TieredStorage> {
+  const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, fs: { root: coldRoot } } } }), [fsProvider]);
+  container.register(CLOCK, { useValue: clock });
+  const tiered = await openTieredStorage(container, options);
+  opened.push(tiered);
+  return tiered;
+}
+
+/** Every file under the FS cold store's root, with its bytes. */
+async function coldFiles(coldRoot: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const entry of await readdir(coldRoot, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) files.set(join(entry.parentPath, entry.name), await readFile(join(entry.parentPath, entry.name)));
+  }
+  return files;
+}
+
+describe("the cold store's owner", () => {
+  it('refuses a second data dir configured with the same prefix before it writes or deletes anything there', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const first = await dataDirWithSegments();
+    const a = await open(first.dataDir, coldRoot);
+    expect((await a.archiveSegment(first.segments[0]!.segmentPath)).outcome).toBe('archived');
+    const claim = JSON.parse(await readFile(join(coldRoot, CLAIM_KEY), 'utf8'));
+    expect(claim).toMatchObject({ format: 'takhin-tiered.owner', version: 1, id: (await readFile(join(first.dataDir, DATA_DIR_ID_FILE), 'utf8')).trim(), dataDir: first.dataDir });
+    const before = await coldFiles(coldRoot);
+
+    // A replica of the same partition, same paths, other bytes: before, its archive overwrote the first one's objects.
+    const second = await dataDirWithSegments();
+    const refused = await expectTieringError(open(second.dataDir, coldRoot), 'COLD_STORE_CLAIMED');
+    expect(refused.message).toBe(
+      `the fs cold store's prefix belongs to the data dir ${first.dataDir} on ${claim.host} (since ${claim.claimedAt}), by its ${CLAIM_KEY}: two data dirs under one prefix would overwrite each other's archives, so ${second.dataDir} writes and deletes nothing there. Give it a prefix (or bucket) of its own; or, if it takes that data dir's place for good (a replaced disk), run \`takhin-tiered rebuild --take-over\``,
+    );
+    expect(await coldFiles(coldRoot)).toEqual(before);
+
+    // The owner goes on as before, and its archive is its own.
+    expect((await a.archiveSegment(first.segments[1]!.segmentPath)).outcome).toBe('archived');
+    await a.restoreSegment(first.segments[0]!.segmentPath);
+    expect(await readFile(first.segments[0]!.files.log)).toEqual(await readFile(join(coldRoot, first.segments[0]!.segmentPath)));
+  });
+
+  it('is the same data dir after its metadata is lost: it opens, and a rebuild finds its archives', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const { dataDir, segments } = await dataDirWithSegments();
+    const tiered = await open(dataDir, coldRoot);
+    await tiered.archiveSegment(segments[0]!.segmentPath);
+    const log = await readFile(join(coldRoot, segments[0]!.segmentPath));
+    await tiered.close();
+    await rename(join(dataDir, '.takhin-tiered.db'), join(dataDir, '..', 'lost.db'));
+
+    const again = await open(dataDir, coldRoot);
+    expect(await again.rebuildFromColdStore()).toMatchObject({ manifests: 1, created: 1, problems: [] });
+    expect(again.getSegment(segments[0]!.segmentPath)).toMatchObject({ policy: 'cold', isArchived: true });
+    await again.restoreSegment(segments[0]!.segmentPath);
+    expect(await readFile(segments[0]!.files.log)).toEqual(log);
+  });
+
+  it('passes to a data dir that takes the owner’s place when told to; the old owner then writes nothing more there', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const first = await dataDirWithSegments();
+    const old = await open(first.dataDir, coldRoot);
+    await old.archiveSegment(first.segments[0]!.segmentPath);
+    const archived = await readFile(join(coldRoot, first.segments[0]!.segmentPath));
+
+    // A replaced disk: an empty data dir, told to take the prefix over.
+    const newDataDir = join(work, `broker-${runs++}`, 'data');
+    await mkdir(newDataDir, { recursive: true });
+    const taker = await open(newDataDir, coldRoot, { takeOverColdStore: true });
+    expect(JSON.parse(await readFile(join(coldRoot, CLAIM_KEY), 'utf8'))).toMatchObject({ dataDir: newDataDir });
+    expect(await taker.rebuildFromColdStore()).toMatchObject({ manifests: 1, created: 1, problems: [] });
+    await taker.restoreSegment(first.segments[0]!.segmentPath);
+    expect(await readFile(join(newDataDir, first.segments[0]!.segmentPath))).toEqual(archived);
+
+    // The old owner, still running: its next archive asks first, and is refused; so is its refresh once its check is due.
+    const before = await coldFiles(coldRoot);
+    await expectTieringError(old.archiveSegment(first.segments[1]!.segmentPath), 'COLD_STORE_CLAIMED', /belongs to the data dir .*\/data on /);
+    expect(old.getSegment(first.segments[1]!.segmentPath)).toMatchObject({ isArchived: false, state: 'idle' });
+    clock.skip += CLAIM_RECHECK_MS;
+    await expectTieringError(old.refresh(), 'COLD_STORE_CLAIMED');
+    expect(await coldFiles(coldRoot)).toEqual(before);
+  });
+
+  it('refuses a claim it cannot read, naming the key, until taken over', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const { dataDir, segments } = await dataDirWithSegments();
+    await open(dataDir, coldRoot).then((tiered) => tiered.close());
+    await writeFile(join(coldRoot, CLAIM_KEY), 'not json {');
+    await expectTieringError(open(dataDir, coldRoot), 'COLD_STORE_CLAIMED', new RegExp(`holds a ${CLAIM_KEY.replaceAll('.', '\\.')} this version cannot read \\(not JSON\\)`));
+    const tiered = await open(dataDir, coldRoot, { takeOverColdStore: true });
+    expect((await tiered.archiveSegment(segments[0]!.segmentPath)).outcome).toBe('archived');
+  });
+
+  it('refuses a data dir whose id file is damaged, rather than making a new id that would need a take-over', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const { dataDir } = await dataDirWithSegments();
+    await open(dataDir, coldRoot).then((tiered) => tiered.close());
+    await writeFile(join(dataDir, DATA_DIR_ID_FILE), 'garbage\n');
+    await expectTieringError(open(dataDir, coldRoot), 'LOCAL_FAILURE', /the data dir's id .*\.takhin-tiered\.id holds "garbage", not an id/);
+  });
+});
+
+describe("the cold store's owner, on MinIO", () => {
+  it('of two data dirs opening at once on an unclaimed prefix, exactly one gets it', async () => {
+    const backend = CRASH_BACKENDS.minio;
+    await backend.setup!();
+    const section = backend.section(1000 + runs++);
+    const attempts = await Promise.allSettled(
+      [0, 1, 2].map(async () => {
+        const { dataDir } = await dataDirWithSegments();
+        const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section } } }), [fsProvider, s3Provider]));
+        opened.push(tiered);
+        return tiered;
+      }),
+    );
+    expect(attempts.filter((attempt) => attempt.status === 'fulfilled')).toHaveLength(1);
+    for (const attempt of attempts) if (attempt.status === 'rejected') expect(attempt.reason).toMatchObject({ code: 'COLD_STORE_CLAIMED' });
+  });
+});
