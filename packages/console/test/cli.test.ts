@@ -148,8 +148,16 @@ describe('takhin-tiered CLI', () => {
       expect({ args, code: run.code }).toEqual({ args, code: EXIT.NOT_FOUND });
     }
     expect(await state()).toEqual(before);
-    // Past the end: no batch at or after it in the partition.
-    expect((await cli(root, ['read', 'orders', '0', '999999'])).code).toBe(EXIT.NOT_FOUND);
+    // Past the end: no batch at or after it in the partition. Both outputs say where the log ends.
+    const logEnd = orders.at(-1)!.nextOffset;
+    const plain = await cli(root, ['read', 'orders', '0', '999999']);
+    expect(plain.code).toBe(EXIT.NOT_FOUND);
+    expect(plain.stderr).toBe(`takhin-tiered: offset 999999 is past the last record of orders-0: its log end offset is ${logEnd} (the offset after its last record, in ${orders.at(-1)!.path})\n`);
+    const json = await cli(root, ['read', 'orders', '0', '999999', '--json']);
+    expect(json.code).toBe(EXIT.NOT_FOUND);
+    expect(JSON.parse(json.stdout)).toEqual({ error: 'OFFSET_OUT_OF_RANGE', message: expect.stringContaining(`its log end offset is ${logEnd} `), log_end_offset: String(logEnd) });
+    // The last record itself reads, and says the next offset is the log end.
+    expect(JSON.parse((await cli(root, ['read', 'orders', '0', String(logEnd - 1), '--json'])).stdout)).toMatchObject({ next_offset: String(logEnd) });
   });
 
   it('read says a whole number beyond 2^53-1 is too large, not malformed; --max-bytes has a maximum', async () => {

@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OffsetIndex, bufferRangeReader, findBatch, openFileRangeReader, readBatches, walkBatchHeaders, type LocatedBatch } from '@takhin/core';
+import { OffsetIndex, bufferRangeReader, findBatch, openFileRangeReader, readBatches, readBatchesOrEnd, walkBatchHeaders, type LocatedBatch } from '@takhin/core';
 import { batchesOf, countingReader, fixtureSegments, largestSegment, type FixtureSegment } from './fixtures/kafka-logdir.js';
 
 let work: string;
@@ -168,6 +168,10 @@ describe('batch walker on real Kafka segments', () => {
       expect(everything!.bytes.equals(log)).toBe(true);
       expect((await readBatches(read, { startPosition: last.position, targetOffset: last.header.lastOffset, maxBytes: 1 << 20 }))!.batches).toEqual([last]);
       expect(await readBatches(read, { startPosition: last.position, targetOffset: end, maxBytes: 1 })).toBeUndefined();
+      // Past the end, the walk says where the data ended: its last whole batch, zeros after it or not.
+      for (const from of [0, last.position]) {
+        expect(await readBatchesOrEnd(read, { startPosition: from, targetOffset: end + 1000n, maxBytes: 1 })).toEqual({ pastEnd: true, lastBatch: last });
+      }
       // A segment of nothing but preallocated space holds no batches.
       expect(await findBatch(bufferRangeReader(Buffer.alloc(tail)), 0, 0n)).toBeUndefined();
     }
@@ -205,6 +209,7 @@ describe('batch walker on real Kafka segments', () => {
     try {
       expect(await findBatch(reader.read, 0, 0n)).toBeUndefined();
       expect(await readBatches(reader.read, { startPosition: 0, targetOffset: 0n, maxBytes: 100 })).toBeUndefined();
+      expect(await readBatchesOrEnd(reader.read, { startPosition: 0, targetOffset: 0n, maxBytes: 100 })).toEqual({ pastEnd: true, lastBatch: undefined });
       await expect(readBatches(reader.read, { startPosition: 0, targetOffset: 0n, maxBytes: 0 })).rejects.toThrow('maxBytes must be a positive integer, got 0');
       await expect(reader.read(-1, 4)).rejects.toThrow('position must be a non-negative integer, got -1');
     } finally {

@@ -149,6 +149,52 @@ describe('TransferPool lifecycle', () => {
     }
   });
 
+  it('close() aborts the tasks still pending after its grace, running or queued, each ABORTED saying the pool closed; a backend ignoring the abort has its thread terminated', async () => {
+    const pool = new TransferPool({ maxThreads: 1, abortGraceMs: 200 });
+    const folder = join(dir, 'closed-under');
+    await mkdir(folder);
+    await writeFile(join(dir, 'queued-behind'), 'queued');
+    // Stalls in its store's get and ignores its AbortSignal, holding the only thread.
+    const stalled = pool.downloadFile('k', join(folder, 'restored'), rogueTarget('stall')).catch((e: unknown) => e);
+    for (let waited = 0; (await readdir(folder)).length === 0; waited += 10) {
+      if (waited >= 10_000) throw new Error('the download never created its temp file');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const queued = pool.checksumFile(join(dir, 'queued-behind')).catch((e: unknown) => e);
+    const started = performance.now();
+    await expect(pool.close({ graceMs: 100 })).resolves.toBeUndefined();
+    const elapsed = performance.now() - started;
+    const closedMessage = /^transfer-pool: operation aborted( for "k")?: the TransferPool was closed and the task was still pending 100 ms later \(its close grace\)$/;
+    for (const [name, error] of [['stalled download', await stalled], ['queued checksum', await queued]] as const) {
+      expect(error, name).toBeInstanceOf(ColdStoreError);
+      expect(error, name).toMatchObject({ code: 'ABORTED', backend: 'transfer-pool', message: expect.stringMatching(closedMessage) });
+    }
+    expect((await stalled as ColdStoreError).key).toBe('k');
+    // The grace, then the abort's grace, then the threads' release: seconds, not for ever.
+    expect(elapsed).toBeGreaterThanOrEqual(100);
+    expect(elapsed).toBeLessThan(10_000);
+    expect(pool.threads).toBe(0);
+    expect(await readdir(folder), 'the terminated download left no temp file').toEqual([]);
+  });
+
+  it('a later close() may shorten the grace; a bad grace is refused and closes nothing', async () => {
+    const pool = new TransferPool({ maxThreads: 1, abortGraceMs: 100 });
+    const folder = join(dir, 'shortened');
+    await mkdir(folder);
+    for (const graceMs of [-1, 1.5, Number.NaN, '10' as unknown as number]) {
+      await expect(pool.close({ graceMs })).rejects.toThrow(/^graceMs must be a whole number of milliseconds ≥ 0, got /);
+    }
+    expect(() => new TransferPool({ closeGraceMs: -5 })).toThrow('closeGraceMs must be a whole number of milliseconds ≥ 0, got -5');
+    // Not closed by the refused calls: it still takes work.
+    const stalled = pool.downloadFile('k', join(folder, 'restored'), rogueTarget('stall')).catch((e: unknown) => e);
+    const first = pool.close({ graceMs: 60_000 });
+    const started = performance.now();
+    await pool.close({ graceMs: 0 });
+    await first;
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(await stalled).toMatchObject({ code: 'ABORTED', message: expect.stringContaining('still pending 0 ms later') });
+  });
+
   it('resolves a backend given as a relative path', async () => {
     const pool = new TransferPool({ maxThreads: 1 });
     try {

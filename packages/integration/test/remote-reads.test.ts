@@ -170,7 +170,18 @@ describe('readAt', () => {
     const b = await broker();
     await b.tiered.archiveSegment(b.closed[0]!);
     const last = [...b.batches.values()].flat().at(-1)!.header.lastOffset;
-    await expectTieringError(b.tiered.readAt(TOPIC, 0, Number(last) + 1), 'OFFSET_OUT_OF_RANGE', /offset \d+ is past the last record of reads\.v1-events-0/);
+    const activePath = [...b.batches.keys()].at(-1)!.replace(/\./g, '\\.');
+    // Past the end, near or far: the error names the log end offset (the offset after the last record), as Kafka's fetch does.
+    for (const offset of [Number(last) + 1, Number(last) + 2, 10 ** 12]) {
+      const error = await expectTieringError(
+        b.tiered.readAt(TOPIC, 0, offset),
+        'OFFSET_OUT_OF_RANGE',
+        new RegExp(`^offset ${offset} is past the last record of reads\\.v1-events-0: its log end offset is ${last + 1n} \\(the offset after its last record, in ${activePath}\\)$`),
+      );
+      expect(error.logEndOffset).toBe(Number(last) + 1);
+    }
+    // The last record itself is still read.
+    expect((await b.tiered.readAt(TOPIC, 0, Number(last))).nextOffset).toBe(Number(last) + 1);
     await expectTieringError(b.tiered.readAt('nope', 0, 0), 'UNKNOWN_PARTITION', /no segments of nope-0/);
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 0, { maxBytes: 0 }), 'INVALID_ARGUMENT', /maxBytes must be a positive whole number, got 0/);
     // Not a whole number ≥ 0 at all is a bad argument, shown with its type so it cannot pass for a number.
@@ -180,6 +191,29 @@ describe('readAt', () => {
     await expectTieringError(b.tiered.readAt(TOPIC, 0, '5' as never), 'INVALID_ARGUMENT', /^not an offset: got the string "5" \(expected a whole number ≥ 0\)$/);
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 10n as never), 'INVALID_ARGUMENT', /^not an offset: got the bigint 10n /);
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 0, { maxBytes: '10' as never }), 'INVALID_ARGUMENT', /^maxBytes must be a positive whole number, got the string "10"$/);
+  });
+
+  it('past the end of a partition whose last segment holds no record yet (just rolled): its base offset is the log end offset', async () => {
+    const dataDir = join(work, `broker-${brokers++}`, 'data');
+    const topic = 'reads.v1-rolled';
+    const closed = await writeSegment(dataDir, { topic, partition: 0, baseOffset: 0n, logBytes: 4 * KiB, recordBytes: 400, recordsPerBatch: 5 });
+    const rolled = await writeSegment(dataDir, { topic, partition: 0, baseOffset: closed.nextOffset, logBytes: 0, recordBytes: 400, preallocateIndexBytes: 10 * KiB });
+    expect((await stat(rolled.files.log)).size).toBe(0);
+    const tiered = await openTieredStorage(createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]));
+    opened.push(tiered);
+    const end = Number(closed.nextOffset);
+    expect((await tiered.readAt(topic, 0, end - 1)).nextOffset).toBe(end);
+    for (const offset of [end, end + 7]) {
+      const error = await expectTieringError(
+        tiered.readAt(topic, 0, offset),
+        'OFFSET_OUT_OF_RANGE',
+        new RegExp(`^offset ${offset} is past the last record of reads\\.v1-rolled-0: its log end offset is ${end} \\(its last segment, ${rolled.segmentPath.replace(/\./g, '\\.')}, starts there and holds no record yet\\)$`),
+      );
+      expect(error.logEndOffset).toBe(end);
+    }
+    // The closed segment archived, the log end is still known from the active one.
+    await tiered.archiveSegment(closed.segmentPath);
+    expect((await expectTieringError(tiered.readAt(topic, 0, end), 'OFFSET_OUT_OF_RANGE')).logEndOffset).toBe(end);
   });
 
   it('returns at most MAX_READ_BYTES whatever maxBytes asks, locally and from the archive, and the next read carries on', async () => {
@@ -421,7 +455,8 @@ describe('readAt', () => {
     expect(all.nextOffset).toBe(10);
     const second = await tiered.readAt(topic, 0, 7);
     expect(second.batches).toEqual([batches[1]]);
-    await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record of reads\.v1-preallocated-0/);
+    const error = await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record of reads\.v1-preallocated-0: its log end offset is 10 \(/);
+    expect(error.logEndOffset).toBe(10);
     expect(tiered.getSegment(path).policy).toBe('hot');
   });
 
@@ -483,7 +518,9 @@ describe('readAt', () => {
       const all = await tiered.readAt(topic, 0, first, { maxBytes: 1024 * KiB });
       expect(all.batches).toEqual(batches);
       expect(all.nextOffset).toBe(Number(active.nextOffset));
-      await expectTieringError(tiered.readAt(topic, 0, Number(active.nextOffset)), 'OFFSET_OUT_OF_RANGE', /past the last record/);
+      // The batch being written is not there yet: the log ends before it.
+      const error = await expectTieringError(tiered.readAt(topic, 0, Number(active.nextOffset)), 'OFFSET_OUT_OF_RANGE', new RegExp(`past the last record of ${topic.replace(/\./g, '\\.')}-0: its log end offset is ${active.nextOffset} `));
+      expect(error.logEndOffset).toBe(Number(active.nextOffset));
     }
     // Written in full: it is read.
     await appendFile(active.files.log, whole.subarray(whole.length - 1));
@@ -546,7 +583,7 @@ describe('readAt', () => {
       await writeFile(indexFile, entry);
       expect((await tiered.readAt(topic, 0, 7)).batches, `entry ${relative} at ${position}`).toEqual([batches[1]]);
       expect((await tiered.readAt(topic, 0, 9)).batches).toEqual([batches[1]]);
-      await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record/);
+      expect((await expectTieringError(tiered.readAt(topic, 0, 10), 'OFFSET_OUT_OF_RANGE', /offset 10 is past the last record of .*: its log end offset is 10 /)).logEndOffset).toBe(10);
     }
   });
 });

@@ -26,10 +26,13 @@ export class CliOutput {
     if (this.json) this.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   }
 
-  /** A failure, on stderr in both modes (under `--json` also as the document on stdout). */
-  error(code: string, message: string): void {
+  /**
+   * A failure, on stderr in both modes (under `--json` also as the document on stdout, with
+   * `details`: what a script acts on, such as the log end offset of a read past the end).
+   */
+  error(code: string, message: string, details: Readonly<Record<string, string | number>> = {}): void {
     this.stderr.write(`takhin-tiered: ${message}\n`);
-    if (this.json) this.stdout.write(`${JSON.stringify({ error: code, message }, null, 2)}\n`);
+    if (this.json) this.stdout.write(`${JSON.stringify({ error: code, message, ...details }, null, 2)}\n`);
   }
 
   /** A progress bar on a terminal; otherwise undefined (finished items are printed as lines). */

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { TakhinConfig } from '@takhin/core';
+import { TieringError, type TakhinConfig } from '@takhin/core';
 import { CliOutput } from './cli-output.js';
 import type { Command, CommandContext } from './command-context.js';
 import { cycleCommand } from './commands/cycle.js';
@@ -100,7 +100,9 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
     const code = exitCodeOf(error);
     const kind = typeof (error as { code?: unknown }).code === 'string' ? (error as { code: string }).code : code === EXIT.USAGE ? 'USAGE' : code === EXIT.CONFIG ? 'CONFIG' : 'ERROR';
     const message = error instanceof Error ? error.message : String(error);
-    output.error(kind, code === EXIT.USAGE ? `${message}\n(takhin-tiered --help lists the commands)` : message);
+    // A read past the end names where the log ends (in the message too): the offset to read up to.
+    const details: Record<string, string> = error instanceof TieringError && error.logEndOffset !== undefined ? { log_end_offset: String(error.logEndOffset) } : {};
+    output.error(kind, code === EXIT.USAGE ? `${message}\n(takhin-tiered --help lists the commands)` : message, details);
     // Not a failure the model names: a bug, whose stack is what the operator should send us.
     if (kind === 'ERROR' && error instanceof Error && error.stack) (options.stderr ?? process.stderr).write(`${error.stack}\n`);
     return code;

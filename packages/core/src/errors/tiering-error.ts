@@ -40,13 +40,20 @@ export type TieringErrorCode = (typeof TIERING_ERROR_CODES)[number];
 /** A tiering failure: what was asked, of which segment, and why it could not be done. */
 export class TieringError extends Error {
   override readonly name = 'TieringError';
+  /**
+   * `OFFSET_OUT_OF_RANGE` past the end of a partition: its log end offset (the offset after its
+   * last record, the next it assigns), as Kafka's fetch names it, so a consumer knows where to
+   * resume. Undefined for other failures.
+   */
+  readonly logEndOffset: number | undefined;
   constructor(
     readonly code: TieringErrorCode,
     message: string,
     readonly segmentPath?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; logEndOffset?: number },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.logEndOffset = options?.logEndOffset;
   }
 }
 

@@ -131,12 +131,33 @@ export interface FetchedBatches {
  * Unlike Kafka, which may end a fetch inside a batch, only whole batches are returned.
  */
 export async function readBatches(read: ByteRangeReader, options: FetchOptions): Promise<FetchedBatches | undefined> {
+  const fetched = await readBatchesOrEnd(read, options);
+  return 'pastEnd' in fetched ? undefined : fetched;
+}
+
+/**
+ * A fetch whose target is past the last batch: the walk went to the end of the data, so it saw
+ * where the data ends, at no extra cost.
+ */
+export interface PastLastBatch {
+  readonly pastEnd: true;
+  /** The last batch the walk went past (the data's last whole batch); undefined when none starts at or after `startPosition`. */
+  readonly lastBatch: LocatedBatch | undefined;
+}
+
+/**
+ * `readBatches`, saying where the data ends when the target is past its last batch (instead of
+ * `undefined`): the last batch header the walk read on its way to the end of the data.
+ */
+export async function readBatchesOrEnd(read: ByteRangeReader, options: FetchOptions): Promise<FetchedBatches | PastLastBatch> {
   const { startPosition, targetOffset, maxBytes, source, appending, verifyCrc = true } = options;
   if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
   const batches: LocatedBatch[] = [];
+  let walked: LocatedBatch | undefined;
   let length = 0;
   for await (const batch of walkBatchHeaders(read, startPosition, { source, appending })) {
     if (batches.length === 0) {
+      walked = batch;
       if (batch.header.lastOffset < targetOffset) continue;
     } else if (length + batch.header.sizeInBytes > maxBytes) {
       break;
@@ -146,7 +167,7 @@ export async function readBatches(read: ByteRangeReader, options: FetchOptions):
   }
   const first = batches[0];
   const last = batches.at(-1);
-  if (first === undefined || last === undefined) return undefined;
+  if (first === undefined || last === undefined) return { pastEnd: true, lastBatch: walked };
   const bytes = await read(first.position, length);
   if (bytes.length < length) {
     throw truncated(`record batches from offset ${first.header.baseOffset}`, length, bytes.length, source, first.position);

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
-import { findBatch, readBatches, type FetchedBatches, type LocatedBatch } from '../kafka/batch-walker.js';
+import { findBatch, readBatchesOrEnd, type FetchedBatches, type LocatedBatch, type PastLastBatch } from '../kafka/batch-walker.js';
 import { openFileRangeReader, type ByteRangeReader } from '../kafka/byte-range-reader.js';
 import { KafkaFormatError } from '../kafka/kafka-format-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
@@ -51,6 +51,16 @@ export interface ReadAtOptions {
 
 export const DEFAULT_READ_MAX_BYTES = 1024 * 1024;
 
+/**
+ * A read past a segment's last batch, and where its data ends, learnt from the batch headers the
+ * read walked on its way (from the offset index's floor entry to the end): no extra I/O.
+ */
+export interface PastSegmentEnd {
+  readonly pastEnd: true;
+  /** The offset after the segment's last whole batch; undefined when it holds none (from the walk's start on, which is then its start). */
+  readonly endOffset: number | undefined;
+}
+
 /** Sequential readers remembered for prefetching. */
 const READERS_REMEMBERED = 4_096;
 /** Chunks fetched at once for one read. */
@@ -86,6 +96,12 @@ export class RemoteReads {
    * batch to (see `WalkOptions.appending`).
    */
   async read(segment: SegmentRecord, offset: number, options: ReadAtOptions = {}, appending = false): Promise<ReadAtResult | undefined> {
+    const read = await this.readOrEnd(segment, offset, options, appending);
+    return 'pastEnd' in read ? undefined : read;
+  }
+
+  /** `read`, saying where the segment's data ends when the offset is past its last batch (`PastSegmentEnd`). */
+  async readOrEnd(segment: SegmentRecord, offset: number, options: ReadAtOptions = {}, appending = false): Promise<ReadAtResult | PastSegmentEnd> {
     requireOffset(offset);
     const asked = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
     requireMaxBytes(asked);
@@ -152,13 +168,13 @@ export class RemoteReads {
     await this.chunks.dropSegment(segmentPath);
   }
 
-  async #local(segment: SegmentRecord, offset: number, maxBytes: number, appending: boolean): Promise<ReadAtResult | undefined> {
+  async #local(segment: SegmentRecord, offset: number, maxBytes: number, appending: boolean): Promise<ReadAtResult | PastSegmentEnd> {
     this.counters.localReads++;
     const index = await this.#localIndex(segment);
     const reader = await openFileRangeReader(localPathOf(this.dataDir, segment, 'log'));
     try {
       const fetched = await readFromIndex(reader.read, reader.size, index, offset, maxBytes, segment.path, appending);
-      return fetched && result(segment, fetched, 'local', { bytes: 0, requests: 0 });
+      return result(segment, fetched, 'local', { bytes: 0, requests: 0 });
     } finally {
       await reader.close();
     }
@@ -177,7 +193,7 @@ export class RemoteReads {
     return index;
   }
 
-  async #remote(segment: SegmentRecord, offset: number, maxBytes: number, signal?: AbortSignal): Promise<ReadAtResult | undefined> {
+  async #remote(segment: SegmentRecord, offset: number, maxBytes: number, signal?: AbortSignal): Promise<ReadAtResult | PastSegmentEnd> {
     this.counters.remoteReads++;
     if (segment.topicId !== undefined) await requireTopicNotDeleted(this.dataDir, segment, 'read');
     const before = { requests: this.counters.requests, bytes: this.counters.fetchedBytes };
@@ -188,7 +204,7 @@ export class RemoteReads {
     this.#prefetchAfter(remote, touched);
     // Concurrent reads share the counters; a read alone on a segment sees exactly its own cost.
     const cost = { bytes: this.counters.fetchedBytes - before.bytes, requests: this.counters.requests - before.requests };
-    return fetched && result(segment, fetched, 'remote', cost);
+    return result(segment, fetched, 'remote', cost);
   }
 
   /**
@@ -257,18 +273,22 @@ export class RemoteReads {
  * it would find nothing and hand the read to the next segment, skipping offsets; the read scans
  * this segment from its start instead.
  */
-async function readFromIndex(read: ByteRangeReader, size: number, index: OffsetIndex, offset: number, maxBytes: number, source: string, appending = false): Promise<FetchedBatches | undefined> {
+async function readFromIndex(read: ByteRangeReader, size: number, index: OffsetIndex, offset: number, maxBytes: number, source: string, appending = false): Promise<FetchedBatches | PastLastBatch> {
   const options = { targetOffset: BigInt(offset), maxBytes, source, appending };
   const floor = index.lookup(BigInt(offset)).position;
-  if (floor >= size) return readBatches(read, { ...options, startPosition: 0 });
-  const fetched = await readBatches(read, { ...options, startPosition: floor });
-  if (fetched !== undefined || floor === 0) return fetched;
+  if (floor >= size) return readBatchesOrEnd(read, { ...options, startPosition: 0 });
+  const fetched = await readBatchesOrEnd(read, { ...options, startPosition: floor });
+  if (!('pastEnd' in fetched) || floor === 0) return fetched;
   // Nothing from the floor on: past the last batch if one starts there, else the entry is corrupt.
-  if ((await findBatch(read, floor, 0n, { source, appending })) !== undefined) return undefined;
-  return readBatches(read, { ...options, startPosition: 0 });
+  if ((await findBatch(read, floor, 0n, { source, appending })) !== undefined) return fetched;
+  return readBatchesOrEnd(read, { ...options, startPosition: 0 });
 }
 
-function result(segment: SegmentRecord, fetched: FetchedBatches, source: 'local' | 'remote', cost: { bytes: number; requests: number }): ReadAtResult {
+function result(segment: SegmentRecord, fetched: FetchedBatches | PastLastBatch, source: 'local' | 'remote', cost: { bytes: number; requests: number }): ReadAtResult | PastSegmentEnd {
+  if ('pastEnd' in fetched) {
+    const last = fetched.lastBatch?.header.lastOffset;
+    return { pastEnd: true, endOffset: last === undefined ? undefined : Number(last + 1n) };
+  }
   return {
     segmentPath: segment.path,
     position: fetched.position,

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { link, open, readFile, rename, unlink } from 'node:fs/promises';
+import { link, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { TieringError } from '../errors/tiering-error.js';
 
 /** Who holds a data dir: written into its lock file, so another process can say who, or find them. */
@@ -14,6 +14,20 @@ export interface DataDirOwner {
 }
 
 export const LOCK_FILE = '.takhin-tiered.lock';
+
+/**
+ * A taker's own file beside the lock, named `<LOCK_FILE>.<pid>.<uuid>.<host>`: a draft of its
+ * lock, or a dead owner's lock moved aside. It lives for the few system calls of one attempt;
+ * a taker that dies in between (SIGKILL, power cut) leaves it, and the next taker removes it
+ * (`removeLeftovers`). Files named before the host was (`<LOCK_FILE>.<pid>.<uuid>`) match too.
+ */
+const ATTEMPT_FILE = /^\.takhin-tiered\.lock\.(\d{1,10})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\.([A-Za-z0-9._-]{1,100}))?$/;
+
+/**
+ * An attempt file named without its host is another's only once it is this old: the name does
+ * not say which machine's process made it, and one still in use is milliseconds old.
+ */
+const UNNAMED_HOST_LEFTOVER_MS = 3_600_000;
 
 /**
  * One process tiers a data dir at a time: two would race on the same segments and each keep an
@@ -30,14 +44,17 @@ export class DataDirLock {
     const path = join(dataDir, LOCK_FILE);
     const owner: DataDirOwner = { ...details, pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
     for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await createWith(path, `${JSON.stringify(owner)}\n`);
+      const created = await createWith(path, `${JSON.stringify(owner)}\n`).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') throw new TieringError('METADATA_FAILURE', `the data dir ${dataDir} does not exist`, undefined, { cause: error });
+          if (error.code !== 'EEXIST') throw error;
+          return false;
+        },
+      );
+      if (created) {
+        await removeLeftovers(dataDir);
         return new DataDirLock(path, owner);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new TieringError('METADATA_FAILURE', `the data dir ${dataDir} does not exist`, undefined, { cause: error });
-        }
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const text = await readFile(path, 'utf8').catch(() => undefined);
       const holder = ownerIn(text);
@@ -66,7 +83,7 @@ export class DataDirLock {
  * So the text goes into a file of this attempt's own, which is then linked into place.
  */
 async function createWith(path: string, text: string): Promise<void> {
-  const draft = `${path}.${process.pid}.${randomUUID()}`;
+  const draft = attemptFile(path);
   const handle = await open(draft, 'wx');
   try {
     await handle.writeFile(text);
@@ -86,7 +103,7 @@ async function createWith(path: string, text: string): Promise<void> {
  * taker wins) and, when it is not the dead one's, linked back.
  */
 async function removeIfStill(path: string, text: string | undefined): Promise<void> {
-  const aside = `${path}.${process.pid}.${randomUUID()}`;
+  const aside = attemptFile(path);
   try {
     await rename(path, aside);
   } catch {
@@ -96,6 +113,48 @@ async function removeIfStill(path: string, text: string | undefined): Promise<vo
     if ((await readFile(aside, 'utf8').catch(() => undefined)) !== text) await link(aside, path).catch(() => {});
   } finally {
     await unlink(aside).catch(() => {});
+  }
+}
+
+/** A new file of this attempt's own beside the lock at `path` (see `ATTEMPT_FILE`). */
+function attemptFile(path: string): string {
+  return `${path}.${process.pid}.${randomUUID()}.${hostTag()}`;
+}
+
+/** This machine's name as attempt files carry it: only characters a file name takes anywhere. */
+function hostTag(): string {
+  return hostname().replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
+}
+
+/**
+ * Removes the attempt files (`ATTEMPT_FILE`) takers that died left in `dataDir`: each of a
+ * process of this machine that no longer runs. Called by the lock's new holder, so no dead
+ * owner's lock is being taken over meanwhile. Never removes a live process's: its draft would
+ * vanish before its link (the attempt fails, never a second holder, but for no reason), and
+ * its dead owner's lock moved aside before it links it back when another took the lock over
+ * first, which would leave that other holder without its lock file. So a file stays when its
+ * process runs (or its number was reused: kept until that one ends too), when it is another
+ * machine's (a data dir on a shared filesystem: its processes cannot be seen from here), and,
+ * named without its host, until it is an hour old. Best effort: a failure to list or remove
+ * leaves the file for the next holder and never fails the lock.
+ */
+async function removeLeftovers(dataDir: string): Promise<void> {
+  const names = await readdir(dataDir).catch(() => [] as string[]);
+  const host = hostTag();
+  for (const name of names) {
+    const match = ATTEMPT_FILE.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1]);
+    const named = match[3];
+    if (!(pid > 0 && pid <= 2 ** 31 - 1)) continue; // no process's number: not a taker's file
+    if (named !== undefined && named !== host) continue;
+    if (isAlive({ pid, host: hostname(), startedAt: '' })) continue;
+    const file = join(dataDir, name);
+    if (named === undefined) {
+      const stats = await stat(file).catch(() => undefined);
+      if (stats === undefined || Date.now() - Math.max(stats.ctimeMs, stats.mtimeMs) < UNNAMED_HOST_LEFTOVER_MS) continue;
+    }
+    await unlink(file).catch(() => {});
   }
 }
 

@@ -43,6 +43,19 @@ import { SegmentLocks, type HoldSegment } from './segment-locks.js';
 import type { TieredStorageEvents } from './tiered-events.js';
 import type { OpenedSegment, OpenOptions, OperationOptions, PlanOptions } from './tiered-storage-options.js';
 
+/**
+ * `OFFSET_OUT_OF_RANGE` for an offset past the partition's last record, naming its log end
+ * offset as Kafka's fetch does (the offset after the last record: where a consumer resumes).
+ * The read learnt it on its way: it walked the last segment's batch headers to its end
+ * (`endOffset`). A last segment holding no batch yet (just rolled) starts at the log end offset:
+ * Kafka rolls a new segment at the offset it assigns next.
+ */
+function pastLogEnd(topic: string, partition: number, offset: number, last: SegmentRecord, endOffset: number | undefined): TieringError {
+  const logEnd = endOffset ?? last.baseOffset;
+  const where = endOffset === undefined ? `its last segment, ${last.path}, starts there and holds no record yet` : `the offset after its last record, in ${last.path}`;
+  return new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} is past the last record of ${topic}-${partition}: its log end offset is ${logEnd} (${where})`, undefined, { logEndOffset: logEnd });
+}
+
 /** `openSegment` records a use at most this often per segment, so hot reads do not write metadata each time. */
 const ACCESS_WRITE_INTERVAL_MS = 60_000;
 
@@ -226,31 +239,34 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#checkOpen();
     const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
     requireMaxBytes(maxBytes);
-    let segment: SegmentRecord | undefined = this.findSegment(topic, partition, offset);
-    while (segment !== undefined) {
+    let segment: SegmentRecord = this.findSegment(topic, partition, offset);
+    // Bounded: each turn moves to the next segment of the partition, or returns.
+    for (;;) {
       // The active segment may end in a batch the broker is writing: its data ends before it.
       const appending = this.#catalog.index.isLast(segment);
       const read = { maxBytes, signal: options.signal };
-      const result = await this.#reads.read(segment, offset, read, appending).catch(async (error: NodeJS.ErrnoException) => {
+      const at = segment;
+      const result = await this.#reads.readOrEnd(at, offset, read, appending).catch(async (error: NodeJS.ErrnoException) => {
         // Evicted (or deleted) between the lookup and the read: read it as it is now.
         if (error.code !== 'ENOENT') throw error;
-        const now = this.getSegment(segment!.path);
-        return this.#reads.read(now, offset, read, appending).catch((again: NodeJS.ErrnoException) => {
+        const now = this.getSegment(at.path);
+        return this.#reads.readOrEnd(now, offset, read, appending).catch((again: NodeJS.ErrnoException) => {
           if (again.code !== 'ENOENT' || now.policy === 'cold') throw again;
           // Recorded local, yet gone: the broker deleted it (its retention) since the last refresh.
-          if (now.isArchived) return this.#reads.read({ ...now, policy: 'cold' }, offset, read);
+          if (now.isArchived) return this.#reads.readOrEnd({ ...now, policy: 'cold' }, offset, read);
           throw new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} of ${topic}-${partition} was in ${now.path}, which the broker deleted from local disk since the last refresh (its retention) and which was never archived`, now.path);
         });
       });
-      if (result) {
+      if (!('pastEnd' in result)) {
         const index = this.#catalog.index;
         const aborted = await this.#reads.abortedTransactions(segment, offset, result.nextOffset, (s) => index.next(s), (s) => index.isLast(s), options.signal);
         return aborted.length === 0 ? result : { ...result, abortedTransactions: aborted };
       }
       // Past the segment's last batch: the next segment holds the next offsets (a gap left by compaction or markers).
-      segment = this.#catalog.index.next(segment);
+      const next = this.#catalog.index.next(segment);
+      if (next === undefined) throw pastLogEnd(topic, partition, offset, segment, result.endOffset);
+      segment = next;
     }
-    throw new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} is past the last record of ${topic}-${partition}`);
   }
 
   /** What remote reads cost and how the chunk cache did, since open. */

@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { BackendTarget } from '../contracts/backend-provider.js';
 import type { ByteRange, Checksums } from '../contracts/cold-store.js';
+import { ColdStoreError } from '../errors/cold-store-error.js';
+import { describeArgument } from '../reads/read-arguments.js';
 import { aborted, unavailable } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
@@ -47,6 +49,11 @@ export interface TransferPoolOptions {
    * ever reaches it.
    */
   abortGraceMs?: number;
+  /**
+   * How long `close()` lets the tasks it finds pending (running or queued) finish before it aborts
+   * them; default 30 s. See `close`.
+   */
+  closeGraceMs?: number;
   /** Minimum milliseconds between `onProgress` calls; default 100. */
   progressIntervalMs?: number;
   /**
@@ -68,6 +75,14 @@ export interface TransferPoolOptions {
    * one request.
    */
   downloadStreams?: number;
+}
+
+export interface CloseOptions {
+  /**
+   * How long pending tasks get to finish before they are aborted; default the pool's
+   * `closeGraceMs`. 0 aborts them at once. A later `close()` may shorten it, never lengthen it.
+   */
+  graceMs?: number;
 }
 
 export interface TransferOptions {
@@ -121,6 +136,7 @@ export interface DownloadFileOptions extends TransferOptions {
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 const DEFAULT_ABORT_GRACE_MS = 30_000;
+const DEFAULT_CLOSE_GRACE_MS = 30_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 const DEFAULT_NICE_INCREMENT = 10;
 /**
@@ -151,6 +167,14 @@ export class TransferPool {
   readonly #progressIntervalMs: number;
   readonly #downloadStreams: number;
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** Each pending task's abort, for `close()` once its grace is over; told the grace that ran out. */
+  readonly #stops = new Set<(graceMs: number) => void>();
+  readonly #closeGraceMs: number;
+  /** When `close()` aborts what is still pending (`performance.now()` time), and its timer. */
+  #closeDeadline: number | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
+  /** Every task close() found has settled: nothing is left to abort. */
+  #drained = false;
   readonly #modules = new Map<string, string>();
   #closing: Promise<void> | undefined;
   /** Where the workers' store requests are counted (see `TransferPoolOptions.metrics`). */
@@ -160,6 +184,7 @@ export class TransferPool {
     this.metrics = options.metrics ?? new InMemoryStoreMetrics();
     const maxThreads = options.maxThreads ?? defaultPoolThreads();
     this.#abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
+    this.#closeGraceMs = graceMs(options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS, 'closeGraceMs');
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     this.#downloadStreams = streamCount(options.downloadStreams ?? DEFAULT_DOWNLOAD_STREAMS, 'downloadStreams');
     const workerFile = new URL('./transfer-worker.js', import.meta.url);
@@ -264,12 +289,37 @@ export class TransferPool {
   }
 
   /**
-   * Waits for running tasks, closes every backend the workers built, and stops the threads.
-   * Idempotent; later calls to the other methods reject.
+   * Lets the tasks already asked for (running or queued) finish, for at most `graceMs` (default
+   * the pool's `closeGraceMs`), then aborts those still pending, as their own AbortSignal would:
+   * a queued one is dropped, a running one asked to abort, and its thread terminated after
+   * `abortGraceMs` if its backend ignores that (an upload to a server that took the connection
+   * and never answers, with no timeout of its own). Each rejects with `ABORTED`, saying the
+   * pool closed. Then closes every backend the workers built and stops the threads. Idempotent;
+   * a later call may shorten the grace. Every other method rejects (`UNAVAILABLE`) from the
+   * first call on.
    */
-  close(): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
+    let grace: number;
+    try {
+      grace = graceMs(options.graceMs ?? this.#closeGraceMs, 'graceMs');
+    } catch (error) {
+      return Promise.reject(error as Error); // a bad grace closes nothing
+    }
     this.#closing ??= this.#shutdown();
+    this.#abortPendingAfter(grace);
     return this.#closing;
+  }
+
+  /** Aborts every pending task `grace` ms from now, unless an earlier close() set a sooner time. */
+  #abortPendingAfter(grace: number): void {
+    const deadline = performance.now() + grace;
+    if (this.#drained) return;
+    if (this.#closeDeadline !== undefined && this.#closeDeadline <= deadline) return;
+    this.#closeDeadline = deadline;
+    clearTimeout(this.#closeTimer);
+    this.#closeTimer = setTimeout(() => {
+      for (const stop of this.#stops) stop(grace);
+    }, grace);
   }
 
   async #run<T extends { size: number }>(
@@ -294,15 +344,27 @@ export class TransferPool {
     // piscina's own abort: drops a queued task, or terminates the thread of a running one.
     const piscinaAbort = new AbortController();
     let grace: NodeJS.Timeout | undefined;
-    const onAbort = () => {
+    const abortTask = (reason: unknown) => {
+      if (piscinaAbort.signal.aborted || grace !== undefined) return;
       if (control.cancelBeforeStart()) {
-        piscinaAbort.abort(signal?.reason);
+        piscinaAbort.abort(reason);
         return;
       }
-      control.requestAbort(String(signal?.reason ?? 'aborted'));
-      grace = setTimeout(() => piscinaAbort.abort(signal?.reason), this.#abortGraceMs);
+      control.requestAbort(String(reason ?? 'aborted'));
+      grace = setTimeout(() => piscinaAbort.abort(reason), this.#abortGraceMs);
     };
+    const onAbort = () => abortTask(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
+    /** Set once close() aborted this task: the error it rejects with. */
+    let closedUnder: ColdStoreError | undefined;
+    const stop = (graceMs: number) => {
+      closedUnder = new ColdStoreError('ABORTED', `${TRANSFER_POOL}: operation aborted${key === undefined ? '' : ` for "${key}"`}: the TransferPool was closed and the task was still pending ${graceMs} ms later (its close grace)`, {
+        backend: TRANSFER_POOL,
+        key,
+      });
+      abortTask(closedUnder.message);
+    };
+    this.#stops.add(stop);
 
     const running = this.#piscina.run(makeTask(control.handle), {
       signal: piscinaAbort.signal,
@@ -320,12 +382,14 @@ export class TransferPool {
       if (onProgress && value.size > reported) onProgress(value.size);
       return value;
     } catch (error) {
+      if (closedUnder) throw new ColdStoreError('ABORTED', closedUnder.message, { backend: TRANSFER_POOL, key, cause: error });
       if (piscinaAbort.signal.aborted) throw aborted(TRANSFER_POOL, key, error);
       // A worker that died, or a piscina failure: still a library error, and ABORTED once the
       // caller aborted, whatever shape the failure took on its way back.
       throw toPoolError(error, TRANSFER_POOL, key, signal);
     } finally {
       this.#inFlight.delete(running);
+      this.#stops.delete(stop);
       signal?.removeEventListener('abort', onAbort);
       clearTimeout(grace);
       control.close();
@@ -343,7 +407,10 @@ export class TransferPool {
   }
 
   async #shutdown(): Promise<void> {
+    // Bounded: close() aborts what is still pending after its grace, and terminates what ignores that.
     await Promise.allSettled(this.#inFlight);
+    this.#drained = true;
+    clearTimeout(this.#closeTimer);
     const parties = this.#piscina.threads.length;
     if (parties > 0) {
       const barrier = createBarrier();
@@ -355,6 +422,12 @@ export class TransferPool {
     }
     await this.#piscina.close();
   }
+}
+
+/** A grace in milliseconds as given (a whole number ≥ 0), or a RangeError naming the option. */
+function graceMs(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${option} must be a whole number of milliseconds ≥ 0, got ${describeArgument(value)}`);
+  return value;
 }
 
 /** A stream count as given, or a RangeError naming the option. */
