@@ -18,19 +18,18 @@ import { PolicyEngine } from '../policy/policy-engine.js';
 import { planStep, type PlanItem } from '../policy/tier-plan.js';
 import { parseSegmentPath } from '../segments/segment-path.js';
 import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
-import { isLegalTopicName } from '../kafka/partition-dir-name.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
 import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
 import { BackgroundArchiver, type CycleReport, type StopOptions } from './background-archiver.js';
 import { CLAIM_RECHECK_MS, ColdStoreClaim } from './cold-store-claim.js';
 import { DataDirLock } from './data-dir-lock.js';
-import { DEFAULT_READ_MAX_BYTES, RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
+import { RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
 import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
-import { describeArgument, requireMaxBytes, requireOffset } from '../reads/read-arguments.js';
 import { checkDataDir } from '../config/data-dir.js';
 import { siblingOf } from '../config/load-config.js';
 import { DataDirSync } from './data-dir-sync.js';
 import { rebuildFromManifests, type RebuildReport } from './manifest-rebuild.js';
+import { OffsetReads } from './offset-reads.js';
 import type { ProtocolContext } from './protocol-context.js';
 import type { ProtocolObserver } from './protocol-steps.js';
 import { Reconciliation, emptyReport, type ReconciliationReport } from './reconciliation.js';
@@ -42,19 +41,6 @@ import { checkSegmentFilter } from './segment-filter.js';
 import { SegmentLocks, type HoldSegment } from './segment-locks.js';
 import type { TieredStorageEvents } from './tiered-events.js';
 import type { OpenedSegment, OpenOptions, OperationOptions, PlanOptions } from './tiered-storage-options.js';
-
-/**
- * `OFFSET_OUT_OF_RANGE` for an offset past the partition's last record, naming its log end
- * offset as Kafka's fetch does (the offset after the last record: where a consumer resumes).
- * The read learnt it on its way: it walked the last segment's batch headers to its end
- * (`endOffset`). A last segment holding no batch yet (just rolled) starts at the log end offset:
- * Kafka rolls a new segment at the offset it assigns next.
- */
-function pastLogEnd(topic: string, partition: number, offset: number, last: SegmentRecord, endOffset: number | undefined): TieringError {
-  const logEnd = endOffset ?? last.baseOffset;
-  const where = endOffset === undefined ? `its last segment, ${last.path}, starts there and holds no record yet` : `the offset after its last record, in ${last.path}`;
-  return new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} is past the last record of ${topic}-${partition}: its log end offset is ${logEnd} (${where})`, undefined, { logEndOffset: logEnd });
-}
 
 /** `openSegment` records a use at most this often per segment, so hot reads do not write metadata each time. */
 const ACCESS_WRITE_INTERVAL_MS = 60_000;
@@ -76,6 +62,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #archiver: BackgroundArchiver;
   readonly #locks: SegmentLocks;
   readonly #reads: RemoteReads;
+  readonly #offsets: OffsetReads;
   readonly #dataDir: DataDirSync;
   /** Whether the cold store's prefix is this data dir's: checked by every sync, before anything is written or deleted there. */
   readonly #claim: ColdStoreClaim;
@@ -115,6 +102,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#reconciliation = new Reconciliation(this.#context, exclusive);
     const budget = settings.localCacheSizeMb * 1024 * 1024;
     this.#reads = new RemoteReads(dataDir, settings.cache.dir ?? join(siblingOf(dataDir), 'cache'), store, () => budget - this.#catalog.index.restoredBytes);
+    this.#offsets = new OffsetReads(dataDir, this.#catalog, this.#reads, (path) => this.getSegment(path));
     this.#dataDir = new DataDirSync(this.#context, engine, this.#reconciliation, (path) => this.#locks.busy(path), () => this.#reads.chunks.bytes, (path) => this.#reads.forget(path), exclusive);
 
     this.#archiver = new BackgroundArchiver(
@@ -183,19 +171,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * archived or not. An unknown partition or an offset before the first segment throws.
    */
   findSegment(topic: string, partition: number, offset: number): SegmentRecord {
-    if (typeof topic !== 'string' || !isLegalTopicName(topic) || !Number.isSafeInteger(partition) || partition < 0 || partition > 2 ** 31 - 1) {
-      throw new TieringError(
-        'UNKNOWN_PARTITION',
-        `not a topic-partition: ${describeArgument(topic)}, ${describeArgument(partition)} (a topic is 1 to 249 ASCII letters, digits, '.', '_' or '-'; a partition a whole number from 0 to 2^31 - 1)`,
-      );
-    }
-    // Not a whole number ≥ 0 at all: INVALID_ARGUMENT; one the log does not hold: OFFSET_OUT_OF_RANGE.
-    requireOffset(offset);
-    const record = this.#catalog.index.floor(topic, partition, offset);
-    if (record !== undefined) return record;
-    const segments = this.#catalog.index.partition(topic, partition);
-    if (!segments) throw new TieringError('UNKNOWN_PARTITION', `no segments of ${topic}-${partition} in ${this.dataDir} or its metadata`);
-    throw new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} is before the first segment of ${topic}-${partition} (base offset ${segments[0]!.baseOffset})`);
+    return this.#offsets.findSegment(topic, partition, offset);
   }
 
   /** Segments matching `filter`, ordered by topic, partition and base offset. */
@@ -237,36 +213,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   async readAt(topic: string, partition: number, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult> {
     this.#checkOpen();
-    const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
-    requireMaxBytes(maxBytes);
-    let segment: SegmentRecord = this.findSegment(topic, partition, offset);
-    // Bounded: each turn moves to the next segment of the partition, or returns.
-    for (;;) {
-      // The active segment may end in a batch the broker is writing: its data ends before it.
-      const appending = this.#catalog.index.isLast(segment);
-      const read = { maxBytes, signal: options.signal };
-      const at = segment;
-      const result = await this.#reads.readOrEnd(at, offset, read, appending).catch(async (error: NodeJS.ErrnoException) => {
-        // Evicted (or deleted) between the lookup and the read: read it as it is now.
-        if (error.code !== 'ENOENT') throw error;
-        const now = this.getSegment(at.path);
-        return this.#reads.readOrEnd(now, offset, read, appending).catch((again: NodeJS.ErrnoException) => {
-          if (again.code !== 'ENOENT' || now.policy === 'cold') throw again;
-          // Recorded local, yet gone: the broker deleted it (its retention) since the last refresh.
-          if (now.isArchived) return this.#reads.readOrEnd({ ...now, policy: 'cold' }, offset, read);
-          throw new TieringError('OFFSET_OUT_OF_RANGE', `offset ${offset} of ${topic}-${partition} was in ${now.path}, which the broker deleted from local disk since the last refresh (its retention) and which was never archived`, now.path);
-        });
-      });
-      if (!('pastEnd' in result)) {
-        const index = this.#catalog.index;
-        const aborted = await this.#reads.abortedTransactions(segment, offset, result.nextOffset, (s) => index.next(s), (s) => index.isLast(s), options.signal);
-        return aborted.length === 0 ? result : { ...result, abortedTransactions: aborted };
-      }
-      // Past the segment's last batch: the next segment holds the next offsets (a gap left by compaction or markers).
-      const next = this.#catalog.index.next(segment);
-      if (next === undefined) throw pastLogEnd(topic, partition, offset, segment, result.endOffset);
-      segment = next;
-    }
+    return this.#offsets.readAt(topic, partition, offset, options);
   }
 
   /** What remote reads cost and how the chunk cache did, since open. */
