@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLAIM_KEY, CLAIM_RECHECK_MS, CLOCK, DATA_DIR_ID_FILE, createContainer, loadConfig, openTieredStorage, type OpenOptions, type TieredStorage } from '@takhin/core';
+import { CLAIM_KEY, CLAIM_RECHECK_MS, CLOCK, DATA_DIR_ID_FILE, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, type OpenOptions, type TieredStorage } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { provider as s3Provider } from '@takhin/backend-s3';
-import { expectTieringError, writeSegment, type GeneratedSegment } from '@takhin/testkit';
+import { TcpProxy, expectTieringError, writeSegment, type GeneratedSegment } from '@takhin/testkit';
 import { CRASH_BACKENDS } from './fixtures/crash-suite.js';
 
 // One data dir owns a cold store's prefix (docs/ARCHITECTURE.md, "The cold store's owner"): two
@@ -155,5 +155,42 @@ describe("the cold store's owner, on MinIO", () => {
     );
     expect(attempts.filter((attempt) => attempt.status === 'fulfilled')).toHaveLength(1);
     for (const attempt of attempts) if (attempt.status === 'rejected') expect(attempt.reason).toMatchObject({ code: 'COLD_STORE_CLAIMED' });
+  });
+
+  it('a take-over asked while the store is down happens at the first sync that reaches it; a rebuild never records another’s archives', async () => {
+    const backend = CRASH_BACKENDS.minio;
+    await backend.setup!();
+    const section = backend.section(1000 + runs++) as { s3: Record<string, unknown> };
+    const proxy = new TcpProxy(Number(new URL(section.s3.endpoint as string).port));
+    await proxy.open();
+    const open = async (dataDir: string, options: OpenOptions = {}) => {
+      const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section, s3: { ...section.s3, endpoint: proxy.endpoint } } } });
+      const container = createContainer(config, [fsProvider, s3Provider]);
+      container.register(RETRY_POLICY, { useValue: { maxAttempts: 1 } });
+      const tiered = await openTieredStorage(container, options);
+      opened.push(tiered);
+      return tiered;
+    };
+    try {
+      const owner = await dataDirWithSegments();
+      const first = await open(owner.dataDir);
+      await first.archiveSegment(owner.segments[0]!.segmentPath);
+      await first.close();
+
+      await proxy.cut();
+      const taker = await open((await dataDirWithSegments()).dataDir, { takeOverColdStore: true });
+      const other = await dataDirWithSegments();
+      const bystander = await open(other.dataDir);
+      await proxy.open();
+      // Before: the rebuild recorded the owner's archive as this data dir's, and only then was refused.
+      await expectTieringError(bystander.rebuildFromColdStore(), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${owner.dataDir} on `));
+      expect(bystander.listSegments().filter((segment) => segment.isArchived)).toEqual([]);
+      // The take-over asked at open happens at the first sync that reaches the store.
+      await (await open(owner.dataDir)).close(); // still the owner's
+      await taker.refresh();
+      await expectTieringError(open(owner.dataDir), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${taker.dataDir} on `));
+    } finally {
+      await proxy.cut();
+    }
   });
 });

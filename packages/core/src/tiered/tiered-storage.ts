@@ -66,6 +66,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #dataDir: DataDirSync;
   /** Whether the cold store's prefix is this data dir's: checked by every sync, before anything is written or deleted there. */
   readonly #claim: ColdStoreClaim;
+  /** Opened with `takeOverColdStore`, and the claim not yet taken (the store did not answer at open). */
+  #takeOver = false;
   #lastReconciliation: ReconciliationReport = emptyReport();
   /** A Kafka broker running on the data dir, as of the last refresh. */
   #broker: RunningBroker | undefined;
@@ -129,7 +131,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       await checkDataDir(this.dataDir);
       this.#lock = await DataDirLock.acquire(this.dataDir, options.owner);
       await this.#catalog.load();
-      await this.#sync(true, options.takeOverColdStore === true);
+      this.#takeOver = options.takeOverColdStore === true;
+      await this.#sync(true);
     })();
     return this.#opened;
   }
@@ -277,6 +280,9 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   async rebuildFromColdStore(): Promise<RebuildReport> {
     this.#checkOpen();
     await this.#locks.idle();
+    // Records of another data dir's archives would be a mistake even before anything is written.
+    const unchecked = await this.#checkClaim();
+    if (unchecked) throw unchecked;
     const report = await rebuildFromManifests(this.#context);
     await this.refresh();
     return report;
@@ -335,10 +341,10 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * segments in their scans and committed them as new, and all but the first failed
    * (`METADATA_CONFLICT`), a cycle's refresh with them.
    */
-  #sync(atOpen: boolean, takeOver = false): Promise<void> {
+  #sync(atOpen: boolean): Promise<void> {
     const sync = this.#syncing.then(async () => {
       this.#broker = await runningBroker(this.dataDir);
-      const unchecked = await this.#checkClaim(takeOver);
+      const unchecked = await this.#checkClaim();
       this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation, unchecked);
     });
     this.#syncing = sync.catch(() => {});
@@ -363,13 +369,14 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   }
 
   /**
-   * Checks the cold store's claim when due (docs/ARCHITECTURE.md, "The cold store's owner"):
-   * another data dir's throws; a store that does not answer returns its failure, and the sync then leaves the
-   * cold store alone.
+   * Checks the cold store's claim when due (docs/ARCHITECTURE.md, "The cold store's owner"), or
+   * takes it over if open was told to and has not yet: another data dir's throws; a store that
+   * does not answer returns its failure, and the sync then leaves the cold store alone.
    */
-  async #checkClaim(takeOver: boolean): Promise<ColdStoreError | undefined> {
+  async #checkClaim(): Promise<ColdStoreError | undefined> {
     try {
-      await (takeOver ? this.#claim.check({ takeOver }) : this.#claim.ensure(CLAIM_RECHECK_MS));
+      await (this.#takeOver ? this.#claim.check({ takeOver: true }) : this.#claim.ensure(CLAIM_RECHECK_MS));
+      this.#takeOver = false;
       return undefined;
     } catch (error) {
       if (error instanceof ColdStoreError) return error;
