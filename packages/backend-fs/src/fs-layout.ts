@@ -45,8 +45,8 @@ export class FsLayout {
 
   /** Creates the root's own folders; idempotent. */
   async ensureRoot(): Promise<void> {
-    await mkdir(this.tmpDir, { recursive: true });
-    await mkdir(this.metaDir, { recursive: true });
+    await makeFolders(this.tmpDir);
+    await makeFolders(this.metaDir);
   }
 
   /**
@@ -56,7 +56,7 @@ export class FsLayout {
   async prepareParent(key: string): Promise<string> {
     const path = this.objectPath(key);
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await makeFolders(dirname(path));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOTDIR' && code !== 'EEXIST') throw error;
@@ -90,5 +90,37 @@ export class FsLayout {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     }
     throw unavailable(FS_BACKEND, key, `the store root ${this.root} is not a usable folder`, cause);
+  }
+}
+
+/**
+ * `mkdir -p` that reports why a folder could not be made. Node's recursive mkdir answers
+ * `ENOENT` when a folder on the path cannot be created on a read-only filesystem (it reads the
+ * failed folder's absence, not the refusal), which would reach the caller as `NOT_FOUND`: the
+ * folders are then made one at a time from the nearest existing one, so the refusal itself
+ * (`EROFS`, `EACCES`, `ENOTDIR`) is what fails, naming the folder (docs/ARCHITECTURE.md, "Errors").
+ */
+export async function makeFolders(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const missing: string[] = [];
+  // Bounded by the path's depth: each step goes one folder up, and `/` is its own parent.
+  for (let current = dir; ; current = dirname(current)) {
+    try {
+      await stat(current);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(current) === current) throw error;
+      missing.push(current);
+    }
+  }
+  for (const folder of missing.reverse()) {
+    await mkdir(folder).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error; // made meanwhile by a concurrent put
+    });
   }
 }
