@@ -67,7 +67,8 @@ export class GcsDriver implements ColdStoreDriver<GcsUpload> {
     // A declared crc32c is checked by GCS at finalize too; SHA-256, unknown yet, is added after.
     const resource = this.#resource(start.name, withChecksumMetadata(start.metadata, { sha256: start.declared.sha256 }), start.declared.crc32c);
     const session = await this.#naming(() => ResumableUpload.start(this.#http, { bucket: this.config.bucket, resource, ifGenerationMatch: start.ifNoneMatch ? 0 : undefined, size: start.size }));
-    const upload: GcsUpload = { key: start.key, name: start.name, id: session.uri, session, startedAt: new Date() };
+    // A session streaming to a declared size cannot send a failed part again (resumable-upload.ts).
+    const upload: GcsUpload = { key: start.key, name: start.name, id: session.uri, session, startedAt: new Date(), partsResendable: !session.streams };
     this.#sessions.set(upload.id, upload);
     return upload;
   }
