@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, realpath, stat } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { invalidKey, RESERVED_KEY_SEGMENT, unavailable } from '@takhin/core';
 import { FS_BACKEND } from './errors.js';
 
@@ -14,11 +14,15 @@ export const RESERVED_DIR = RESERVED_KEY_SEGMENT;
  * named by the object file's inode (so concurrent writers of one key never share a sidecar).
  */
 export class FsLayout {
+  /** The configured root, absolute and normalised: folders are compared with it as strings (pruning stops at it). */
+  readonly root: string;
   readonly metaDir: string;
   readonly tmpDir: string;
   #realRoot: Promise<string> | undefined;
 
-  constructor(readonly root: string) {
+  constructor(root: string) {
+    // `./cold` or `a/../cold` as given never equals a `join`ed path, so emptied folders were never pruned.
+    this.root = resolve(root);
     this.metaDir = join(root, RESERVED_DIR, 'meta');
     this.tmpDir = join(root, RESERVED_DIR, 'tmp');
   }

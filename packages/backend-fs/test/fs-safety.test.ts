@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsColdStore } from '@takhin/backend-fs';
 import { collect, expectCode, readAll } from '@takhin/testkit';
@@ -70,6 +70,24 @@ describe('FsColdStore on disk', () => {
     await store.delete('prune/a/keep');
     await expect(stat(join(root, 'prune'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await stat(root)).isDirectory()).toBe(true);
+  });
+
+  it('a root given relative or unnormalised prunes emptied folders too, so a key may take a former folder\'s name', async () => {
+    const absolute = join(base, 'spelled', '..', 'unnormalised', '.') + '/';
+    const relativeRoot = `./${relative(process.cwd(), join(base, 'relative-root'))}`;
+    for (const given of [absolute, relativeRoot]) {
+      const other = new FsColdStore({ root: given });
+      try {
+        await other.put('former/folder/object', Buffer.from('x'));
+        await other.delete('former/folder/object');
+        // Before: the folders stayed (pruning compared joined paths with the root as given).
+        await expect(stat(join(given, 'former')), given).rejects.toMatchObject({ code: 'ENOENT' });
+        await other.put('former', Buffer.from('now an object'));
+        expect((await readAll(await other.get('former'))).toString(), given).toBe('now an object');
+      } finally {
+        await other.close();
+      }
+    }
   });
 
   it('an object cannot share its name with a folder of other objects', async () => {
