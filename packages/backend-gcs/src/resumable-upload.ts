@@ -1,5 +1,5 @@
 import { GCS_CHUNK_GRANULE } from './config.js';
-import { readJson, type GcsHttp, type StreamedRequest } from './gcs-http.js';
+import { GcsHttpError, readJson, type GcsHttp, type StreamedRequest } from './gcs-http.js';
 import type { ObjectResource } from './object-resource.js';
 
 export interface ResumableStart {
@@ -21,8 +21,8 @@ const RESUME_INCOMPLETE = 308;
 const MAX_RESENDS = 8;
 
 /**
- * The streamed request of a session failed (a reset, a silent server, an early error answer):
- * the session cannot go on, and every later call on it fails with this same error. `cause` is
+ * The streamed request of a session failed without an answer (a reset, a silent server): the
+ * session cannot go on, and every later call on it fails with this same error. `cause` is
  * what the request met, which decides the contract code (a reset is a retryable UNAVAILABLE).
  */
 export class StreamedRequestBroken extends Error {
@@ -69,7 +69,7 @@ export class ResumableUpload {
   /** Bytes written into streamed requests so far. */
   #streamed = 0;
   #stream: { request: StreamedRequest; end: number } | undefined;
-  #broken: StreamedRequestBroken | undefined;
+  #broken: Error | undefined;
 
   private constructor(
     private readonly http: GcsHttp,
@@ -167,9 +167,14 @@ export class ResumableUpload {
     }
   }
 
-  /** Records why the streamed request failed; the session goes no further. */
-  #breaks(error: unknown): StreamedRequestBroken {
-    this.#broken ??= new StreamedRequestBroken(this.#streamed, error instanceof Error ? error : new Error(String(error)));
+  /**
+   * Records why the streamed request failed; the session goes no further. The server's own
+   * answer (a refused CRC32C, a 503) stays as it is; a request that got none (a reset, a
+   * silent server) is described as broken, with how far it got.
+   */
+  #breaks(error: unknown): Error {
+    if (error instanceof GcsHttpError) this.#broken ??= error;
+    else this.#broken ??= new StreamedRequestBroken(this.#streamed, error instanceof Error ? error : new Error(String(error)));
     return this.#broken;
   }
 
