@@ -97,8 +97,17 @@ export class GcsDriver implements ColdStoreDriver<GcsUpload> {
       ifMetagenerationMatch: created.metageneration === undefined ? undefined : String(created.metageneration),
     });
     const body = JSON.stringify({ metadata: withChecksumMetadata(metadata, checksums) });
-    const response = await this.#http.request(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body }, [200]);
-    return receipt(await readJson<ObjectResource>(response));
+    try {
+      const response = await this.#http.request(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body }, [200]);
+      return receipt(await readJson<ObjectResource>(response));
+    } catch (error) {
+      // 412: another write replaced (or changed) the generation this put created; 404: a delete
+      // removed it. Either came after this put's object landed, which it must not undo or deny
+      // (412 would otherwise read as ALREADY_EXISTS for a put that never asked ifNoneMatch).
+      const status = httpStatus(error);
+      if (status === 412 || status === 404) return receipt(created);
+      throw error;
+    }
   }
 
   async abortMultipart(upload: MultipartUpload): Promise<void> {
