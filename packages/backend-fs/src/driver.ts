@@ -131,7 +131,10 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
     try {
       await this.layout.assertInsideRoot(key, dirname(path));
       // O_NOFOLLOW: a symbolic link planted as the object itself is refused, not followed.
-      const flags = constants.O_RDONLY | constants.O_NOFOLLOW;
+      // O_NONBLOCK: a FIFO planted as the object opens at once (and is refused below as no
+      // file) instead of holding a libuv thread in open(2) until a writer comes; four such
+      // gets stopped every file operation of the process. Reads of a regular file ignore it.
+      const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
       if (direct && constants.O_DIRECT !== undefined) {
         handle = await open(path, flags | constants.O_DIRECT).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'EINVAL') return undefined; // the filesystem refuses O_DIRECT: read through the page cache
