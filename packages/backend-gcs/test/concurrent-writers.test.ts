@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsColdStore, provider } from '@takhin/backend-gcs';
 import { checksumBytes } from '@takhin/core';
-import { checksumStream, startAlteringProxy } from '@takhin/testkit';
+import { checksumStream, collect, startAlteringProxy } from '@takhin/testkit';
 import { ensureBucket, gcsServer, testConfig } from './gcs-subject.js';
 
 const MiB = 1024 * 1024;
@@ -20,7 +20,7 @@ describe('gcs: writers of one key', () => {
     await ensureBucket(direct);
   });
   afterAll(async () => {
-    await direct.delete((await Array.fromAsync(direct.list(''))).map((object) => object.key));
+    await direct.delete((await collect(direct.list(''))).map((object) => object.key));
     await direct.close();
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsColdStore, provider } from '@takhin/backend-gcs';
 import { checksumBytes, InMemoryStoreMetrics, TransferPool } from '@takhin/core';
-import { checksumStream, expectCode, TcpProxy } from '@takhin/testkit';
+import { checksumStream, collect, expectCode, TcpProxy } from '@takhin/testkit';
 import { ensureBucket, gcsServer, testConfig, TEST_BUCKET } from './gcs-subject.js';
 
 const MiB = 1024 * 1024;
@@ -32,7 +32,7 @@ describe('gcs: a resumable upload whose connection is reset mid-upload', () => {
     await ensureBucket(direct);
   });
   afterAll(async () => {
-    await direct.delete((await Array.fromAsync(direct.list(''))).map((object) => object.key));
+    await direct.delete((await collect(direct.list(''))).map((object) => object.key));
     await direct.close();
     await rm(work, { recursive: true, force: true });
   });
