@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, lstat, open, readdir, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { alreadyExists, blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, invalidKey, isAlignedView, resolveRange, syncDirectory, throwIfAborted, writeBytes, type BodySink, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WritableFile, type WriteReceipt } from '@takhin/core';
 import type { FsConfig } from './config.js';
 import { FS_BACKEND, mapFsError } from './errors.js';
-import { FsLayout, RESERVED_DIR } from './fs-layout.js';
+import { FsLayout, makeFolders, RESERVED_DIR } from './fs-layout.js';
 import { describesCopyOf, describesFile, readSidecar, type Sidecar } from './sidecar.js';
 
 /** Bytes per part (a write of the temp file at its offset); the FS backend's memory unit. */
@@ -46,13 +46,11 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
   async putObject(write: ObjectWrite): Promise<WriteReceipt> {
     await this.layout.ensureRoot();
     const temp = this.#tempPath();
-    try {
+    return withTempFile(temp, async () => {
       // `wx`: never reuse someone else's file; `flush`: fsync before the file is closed.
       await writeFile(temp, write.body, { flag: 'wx', flush: true });
-      return await this.#publish(write, temp, { size: write.body.byteLength, checksums: write.checksums });
-    } finally {
-      await removeIfPresent(temp);
-    }
+      return this.#publish(write, temp, { size: write.body.byteLength, checksums: write.checksums });
+    });
   }
 
   async createMultipart(start: MultipartStart): Promise<FsUpload> {
@@ -69,15 +67,13 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
 
   async completeMultipart({ upload, size, checksums, metadata, ifNoneMatch }: MultipartCompletion<FsUpload>): Promise<WriteReceipt> {
     const temp = join(this.layout.tmpDir, upload.id);
-    try {
+    return withTempFile(temp, async () => {
       await finishDirect(upload.file!, size);
       await upload.file!.file.sync();
       await upload.file!.file.close();
       upload.file = undefined;
-      return await this.#publish({ key: upload.key, name: upload.name, metadata, ifNoneMatch }, temp, { size, checksums });
-    } finally {
-      await removeIfPresent(temp);
-    }
+      return this.#publish({ key: upload.key, name: upload.name, metadata, ifNoneMatch }, temp, { size, checksums });
+    });
   }
 
   async abortMultipart(upload: FsUpload): Promise<void> {
@@ -135,7 +131,10 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
     try {
       await this.layout.assertInsideRoot(key, dirname(path));
       // O_NOFOLLOW: a symbolic link planted as the object itself is refused, not followed.
-      const flags = constants.O_RDONLY | constants.O_NOFOLLOW;
+      // O_NONBLOCK: a FIFO planted as the object opens at once (and is refused below as no
+      // file) instead of holding a libuv thread in open(2) until a writer comes; four such
+      // gets stopped every file operation of the process. Reads of a regular file ignore it.
+      const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
       if (direct && constants.O_DIRECT !== undefined) {
         handle = await open(path, flags | constants.O_DIRECT).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'EINVAL') return undefined; // the filesystem refuses O_DIRECT: read through the page cache
@@ -279,10 +278,10 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
 
   async #writeSidecar(name: string, sidecar: Sidecar): Promise<void> {
     const temp = `${this.#tempPath()}.json`;
-    try {
+    await withTempFile(temp, async () => {
       await writeFile(temp, JSON.stringify(sidecar), { flag: 'wx', flush: true });
       for (let attempt = 1; ; attempt++) {
-        await mkdir(this.layout.sidecarDir(name), { recursive: true });
+        await makeFolders(this.layout.sidecarDir(name));
         try {
           await rename(temp, this.layout.sidecarPath(name, sidecar.ino));
           return;
@@ -290,9 +289,7 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= PLACE_ATTEMPTS) throw error;
         }
       }
-    } finally {
-      await removeIfPresent(temp);
-    }
+    });
   }
 
   /** Sidecars of versions this one replaced; only old ones, so a writer still at work keeps its own. */
@@ -405,6 +402,24 @@ function etagOf(ino: number, mtimeMs: number, size: number): string {
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * Runs `work`, which turns `temp` into something else or fails, then removes whatever is left of
+ * `temp`. A failure of that cleanup never replaces what `work` answered: on a read-only
+ * filesystem the unlink fails too (EROFS), and its error named the temp file's unlink instead of
+ * the write that failed.
+ */
+async function withTempFile<T>(temp: string, work: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await removeIfPresent(temp).catch(() => {});
+    throw error;
+  }
+  await removeIfPresent(temp).catch(() => {}); // a landed put reports success (docs/ARCHITECTURE.md, "The ColdStore contract")
+  return result;
 }
 
 async function removeIfPresent(path: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, realpath, stat } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { invalidKey, RESERVED_KEY_SEGMENT, unavailable } from '@takhin/core';
 import { FS_BACKEND } from './errors.js';
 
@@ -14,11 +14,15 @@ export const RESERVED_DIR = RESERVED_KEY_SEGMENT;
  * named by the object file's inode (so concurrent writers of one key never share a sidecar).
  */
 export class FsLayout {
+  /** The configured root, absolute and normalised: folders are compared with it as strings (pruning stops at it). */
+  readonly root: string;
   readonly metaDir: string;
   readonly tmpDir: string;
   #realRoot: Promise<string> | undefined;
 
-  constructor(readonly root: string) {
+  constructor(root: string) {
+    // `./cold` or `a/../cold` as given never equals a `join`ed path, so emptied folders were never pruned.
+    this.root = resolve(root);
     this.metaDir = join(root, RESERVED_DIR, 'meta');
     this.tmpDir = join(root, RESERVED_DIR, 'tmp');
   }
@@ -45,8 +49,8 @@ export class FsLayout {
 
   /** Creates the root's own folders; idempotent. */
   async ensureRoot(): Promise<void> {
-    await mkdir(this.tmpDir, { recursive: true });
-    await mkdir(this.metaDir, { recursive: true });
+    await makeFolders(this.tmpDir);
+    await makeFolders(this.metaDir);
   }
 
   /**
@@ -56,7 +60,7 @@ export class FsLayout {
   async prepareParent(key: string): Promise<string> {
     const path = this.objectPath(key);
     try {
-      await mkdir(dirname(path), { recursive: true });
+      await makeFolders(dirname(path));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOTDIR' && code !== 'EEXIST') throw error;
@@ -90,5 +94,37 @@ export class FsLayout {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     }
     throw unavailable(FS_BACKEND, key, `the store root ${this.root} is not a usable folder`, cause);
+  }
+}
+
+/**
+ * `mkdir -p` that reports why a folder could not be made. Node's recursive mkdir answers
+ * `ENOENT` when a folder on the path cannot be created on a read-only filesystem (it reads the
+ * failed folder's absence, not the refusal), which would reach the caller as `NOT_FOUND`: the
+ * folders are then made one at a time from the nearest existing one, so the refusal itself
+ * (`EROFS`, `EACCES`, `ENOTDIR`) is what fails, naming the folder (docs/ARCHITECTURE.md, "Errors").
+ */
+export async function makeFolders(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const missing: string[] = [];
+  // Bounded by the path's depth: each step goes one folder up, and `/` is its own parent.
+  for (let current = dir; ; current = dirname(current)) {
+    try {
+      await stat(current);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(current) === current) throw error;
+      missing.push(current);
+    }
+  }
+  for (const folder of missing.reverse()) {
+    await mkdir(folder).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error; // made meanwhile by a concurrent put
+    });
   }
 }

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsColdStore } from '@takhin/backend-fs';
 import { collect, expectCode, readAll } from '@takhin/testkit';
@@ -43,6 +44,37 @@ describe('FsColdStore on disk', () => {
     expect(await store.head('link-to-secret')).toBeNull();
   });
 
+  it('objects that are FIFOs without a writer are NOT_FOUND at once, and the process\'s other file work goes on', async () => {
+    // As many as libuv has threads: opened blocking, they held every thread until a writer came.
+    const fifos = Array.from({ length: Number(process.env.UV_THREADPOOL_SIZE ?? 4) }, (_, i) => `fifo/pipe-${i}`);
+    await mkdir(join(root, 'fifo'), { recursive: true });
+    for (const key of fifos) await promisify(execFile)('mkfifo', [join(root, key)]);
+    const sink = { space: () => Buffer.alloc(4096), filled: async () => {} };
+    const reads = fifos.flatMap((key) => [store.get(key), store.readInto!(key, sink)]);
+    for (const read of reads) read.catch(() => {});
+    try {
+      const otherWork = (async () => {
+        await writeFile(join(base, 'other-file'), 'unrelated');
+        return readFile(join(base, 'other-file'), 'utf8');
+      })();
+      const within = <T>(promise: Promise<T>, ms: number) => Promise.race([promise.then(() => true, () => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+      expect(await within(otherWork, 3_000), 'a writeFile and a readFile complete beside the reads').toBe(true);
+      expect(await within(Promise.allSettled(reads), 3_000), 'every read of a FIFO settles').toBe(true);
+      for (const read of reads) await expectCode(read, 'NOT_FOUND');
+      expect(await store.head(fifos[0]!)).toBeNull();
+    } finally {
+      // Releases opens a blocking implementation would still be stuck in, so the worker can end.
+      for (const key of fifos) {
+        try {
+          closeSync(openSync(join(root, key), constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // no reader left: nothing is stuck on this one
+        }
+      }
+      await rm(join(root, 'fifo'), { recursive: true, force: true });
+    }
+  });
+
   it('keys under the reserved folder are refused', async () => {
     await expectCode(store.put('.takhin/meta/x', Buffer.from('x')), 'INVALID_KEY');
     await expectCode(store.get('.takhin/tmp'), 'INVALID_KEY');
@@ -70,6 +102,24 @@ describe('FsColdStore on disk', () => {
     await store.delete('prune/a/keep');
     await expect(stat(join(root, 'prune'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await stat(root)).isDirectory()).toBe(true);
+  });
+
+  it('a root given relative or unnormalised prunes emptied folders too, so a key may take a former folder\'s name', async () => {
+    const absolute = join(base, 'spelled', '..', 'unnormalised', '.') + '/';
+    const relativeRoot = `./${relative(process.cwd(), join(base, 'relative-root'))}`;
+    for (const given of [absolute, relativeRoot]) {
+      const other = new FsColdStore({ root: given });
+      try {
+        await other.put('former/folder/object', Buffer.from('x'));
+        await other.delete('former/folder/object');
+        // Before: the folders stayed (pruning compared joined paths with the root as given).
+        await expect(stat(join(given, 'former')), given).rejects.toMatchObject({ code: 'ENOENT' });
+        await other.put('former', Buffer.from('now an object'));
+        expect((await readAll(await other.get('former'))).toString(), given).toBe('now an object');
+      } finally {
+        await other.close();
+      }
+    }
   });
 
   it('an object cannot share its name with a folder of other objects', async () => {

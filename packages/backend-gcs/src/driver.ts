@@ -67,7 +67,8 @@ export class GcsDriver implements ColdStoreDriver<GcsUpload> {
     // A declared crc32c is checked by GCS at finalize too; SHA-256, unknown yet, is added after.
     const resource = this.#resource(start.name, withChecksumMetadata(start.metadata, { sha256: start.declared.sha256 }), start.declared.crc32c);
     const session = await this.#naming(() => ResumableUpload.start(this.#http, { bucket: this.config.bucket, resource, ifGenerationMatch: start.ifNoneMatch ? 0 : undefined, size: start.size }));
-    const upload: GcsUpload = { key: start.key, name: start.name, id: session.uri, session, startedAt: new Date() };
+    // A session streaming to a declared size cannot send a failed part again (resumable-upload.ts).
+    const upload: GcsUpload = { key: start.key, name: start.name, id: session.uri, session, startedAt: new Date(), partsResendable: !session.streams };
     this.#sessions.set(upload.id, upload);
     return upload;
   }
@@ -96,8 +97,17 @@ export class GcsDriver implements ColdStoreDriver<GcsUpload> {
       ifMetagenerationMatch: created.metageneration === undefined ? undefined : String(created.metageneration),
     });
     const body = JSON.stringify({ metadata: withChecksumMetadata(metadata, checksums) });
-    const response = await this.#http.request(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body }, [200]);
-    return receipt(await readJson<ObjectResource>(response));
+    try {
+      const response = await this.#http.request(url, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body }, [200]);
+      return receipt(await readJson<ObjectResource>(response));
+    } catch (error) {
+      // 412: another write replaced (or changed) the generation this put created; 404: a delete
+      // removed it. Either came after this put's object landed, which it must not undo or deny
+      // (412 would otherwise read as ALREADY_EXISTS for a put that never asked ifNoneMatch).
+      const status = httpStatus(error);
+      if (status === 412 || status === 404) return receipt(created);
+      throw error;
+    }
   }
 
   async abortMultipart(upload: MultipartUpload): Promise<void> {

@@ -1,3 +1,4 @@
+import { StreamedRequestBroken } from './resumable-upload.js';
 import { aborted, accessDenied, alreadyExists, checksumMismatch, ColdStoreError, findNetworkErrno, invalidRange, isAbortError, notFound, throttled, unavailable, unrecognizedFailure, type ErrorContext } from '@takhin/core';
 
 export const BACKEND = 'gcs';
@@ -18,6 +19,7 @@ export function toColdStoreError(error: unknown, context: ErrorContext): ColdSto
   if (error instanceof ColdStoreError) return error;
   const { key, signal } = context;
   if (isAbortError(error, signal)) return aborted(BACKEND, key, signal?.reason ?? error);
+  if (error instanceof StreamedRequestBroken) return streamBroken(error, context);
   const errno = findNetworkErrno(error);
   if (errno) return unavailable(BACKEND, key, `cannot reach the endpoint (${errno})`, error);
   const status = httpStatus(error);
@@ -48,4 +50,21 @@ export function toColdStoreError(error: unknown, context: ErrorContext): ColdSto
     default:
       return unrecognizedFailure(BACKEND, key, status === undefined ? message : `HTTP ${status}: ${message}`, error);
   }
+}
+
+/**
+ * A resumable session's streamed request failed: the code and retryability of what it met (a
+ * reset is a retryable UNAVAILABLE: the put, sent again whole, may well succeed), and a message
+ * saying how far it got and why it is not resumed (docs/ARCHITECTURE.md, "Backends").
+ */
+function streamBroken(error: StreamedRequestBroken, context: ErrorContext): ColdStoreError {
+  const met = toColdStoreError(error.cause, context);
+  if (met.code === 'ABORTED') return met;
+  const cause = error.cause instanceof Error ? error.cause.message : String(error.cause);
+  return new ColdStoreError(
+    met.code,
+    `${BACKEND}: the resumable upload${context.key ? ` of "${context.key}"` : ''} broke after ${error.streamed} bytes of its streamed request (${cause}); ` +
+      'the bytes sent are no longer in memory, so the session is cancelled, not resumed, and the put fails whole',
+    { backend: BACKEND, key: context.key, cause: error, retryable: met.retryable },
+  );
 }

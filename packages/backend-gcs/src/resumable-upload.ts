@@ -1,5 +1,5 @@
 import { GCS_CHUNK_GRANULE } from './config.js';
-import { readJson, type GcsHttp, type StreamedRequest } from './gcs-http.js';
+import { GcsHttpError, readJson, type GcsHttp, type StreamedRequest } from './gcs-http.js';
 import type { ObjectResource } from './object-resource.js';
 
 export interface ResumableStart {
@@ -21,6 +21,22 @@ const RESUME_INCOMPLETE = 308;
 const MAX_RESENDS = 8;
 
 /**
+ * The streamed request of a session failed without an answer (a reset, a silent server): the
+ * session cannot go on, and every later call on it fails with this same error. `cause` is
+ * what the request met, which decides the contract code (a reset is a retryable UNAVAILABLE).
+ */
+export class StreamedRequestBroken extends Error {
+  override readonly name = 'StreamedRequestBroken';
+  constructor(
+    /** Bytes written into the session's streamed requests before it broke. */
+    readonly streamed: number,
+    cause: Error,
+  ) {
+    super(`the resumable upload's streamed request broke after ${streamed} bytes had been sent (${cause.message})`, { cause });
+  }
+}
+
+/**
  * One GCS resumable upload session
  * (https://cloud.google.com/storage/docs/performing-resumable-uploads). When the object's size
  * is known up front, its bytes are streamed in one request (up to 4 GiB a request) that parts
@@ -28,7 +44,11 @@ const MAX_RESENDS = 8;
  * fake-gcs-server rewrites the whole object so far at every chunk (measured: 16 chunks of 16
  * MiB, 5.1 server CPU-s for 256 MiB; one request, 1.5). A streamed request that fails cannot be
  * resent part by part (its earlier parts are gone), so the put fails and its caller retries it
- * whole. Without a known size, each part is its own request (a chunked upload, each chunk
+ * whole. It is not resumed from the session's committed offset either: the bytes between that
+ * offset and the part in hand are no longer in memory (the write path reads a body once, into
+ * reused part buffers), and fake-gcs-server answers GCS's status query (`Content-Range: bytes
+ * *\/<total>`) by creating the object from the bytes it has, truncated (see docs/ARCHITECTURE.md,
+ * "Backends"). Without a known size, each part is its own request (a chunked upload, each chunk
  * retried on its own).
  *
  * When the session's metadata declares the object's CRC32C (the caller hashed it first), the
@@ -88,6 +108,11 @@ export class ResumableUpload {
     return new ResumableUpload(http, location, size - (size % GCS_CHUNK_GRANULE));
   }
 
+  /** Whether parts go into one streamed request (a declared size): a failed part cannot then be sent again. */
+  get streams(): boolean {
+    return this.streamable !== undefined;
+  }
+
   /** Reopens a session by its URI (to cancel one a crashed writer left). */
   static resume(http: GcsHttp, uri: string): ResumableUpload {
     return new ResumableUpload(http, uri);
@@ -104,7 +129,7 @@ export class ResumableUpload {
 
   /** Writes bytes into the open streamed request (opening the next as needed); ends each one it fills. */
   async #streamBytes(bytes: Buffer, signal?: AbortSignal): Promise<void> {
-    if (this.#broken) throw new Error(`gcs: a streamed request of this resumable session failed (${this.#broken.message}); its bytes cannot be sent again part by part`);
+    if (this.#broken) throw this.#broken;
     try {
       for (let at = 0; at < bytes.byteLength; ) {
         if (!this.#stream) {
@@ -136,10 +161,21 @@ export class ResumableUpload {
         }
       }
     } catch (error) {
-      this.#broken = error instanceof Error ? error : new Error(String(error));
-      this.#stream?.request.destroy(this.#broken);
-      throw error;
+      const broken = this.#breaks(error);
+      this.#stream?.request.destroy(broken);
+      throw broken;
     }
+  }
+
+  /**
+   * Records why the streamed request failed; the session goes no further. The server's own
+   * answer (a refused CRC32C, a 503) stays as it is; a request that got none (a reset, a
+   * silent server) is described as broken, with how far it got.
+   */
+  #breaks(error: unknown): Error {
+    if (error instanceof GcsHttpError) this.#broken ??= error;
+    else this.#broken ??= new StreamedRequestBroken(this.#streamed, error instanceof Error ? error : new Error(String(error)));
+    return this.#broken;
   }
 
   /**
@@ -148,7 +184,7 @@ export class ResumableUpload {
    * the bytes stream to a declared total, the tail is the last byte of the open request.
    */
   async finish(total: number, crc32c: string): Promise<ObjectResource> {
-    if (this.#broken) throw new Error(`gcs: a streamed request of this resumable session failed (${this.#broken.message})`);
+    if (this.#broken) throw this.#broken;
     if (this.whole && this.#stream) return this.#create(this.#stream.request, total, crc32c);
     if (this.#stream) throw new Error(`gcs: finishing a session whose streamed request has ${this.#stream.end - this.#streamed} bytes still to come`);
     const resource = await this.#send(this.#tail ?? Buffer.alloc(0), total, crc32c);
@@ -168,9 +204,9 @@ export class ResumableUpload {
       this.#streamed = this.#offset = size;
       return await readJson<ObjectResource>(await request.finish());
     } catch (error) {
-      this.#broken = error instanceof Error ? error : new Error(String(error));
-      request.destroy(this.#broken);
-      throw error;
+      const broken = this.#breaks(error);
+      request.destroy(broken);
+      throw broken;
     }
   }
 

@@ -72,7 +72,7 @@ export class MinioDriver extends S3ProtocolDriver {
       ...describeS3Object(String(object.name), { size: Number(object.size), etag: object.etag, lastModified: object.lastModified }),
       storageClass: undefined,
     }));
-    return { objects, cursor: page.isTruncated ? page.nextContinuationToken : undefined };
+    return { objects, cursor: this.listCursor(prefix, page.isTruncated, page.nextContinuationToken) };
   }
 
   async deleteObject({ name, signal }: ObjectRequest): Promise<void> {

@@ -86,7 +86,7 @@ export class S3Driver extends S3ProtocolDriver {
     const objects = (page.Contents ?? []).map((object) =>
       describeS3Object(object.Key ?? '', { size: object.Size ?? 0, etag: object.ETag, lastModified: object.LastModified, storageClass: object.StorageClass }),
     );
-    return { objects, cursor: page.IsTruncated ? page.NextContinuationToken : undefined };
+    return { objects, cursor: this.listCursor(prefix, page.IsTruncated, page.NextContinuationToken) };
   }
 
   async deleteObject({ name, signal }: ObjectRequest): Promise<void> {

@@ -105,6 +105,13 @@ export interface MultipartUpload {
   readonly name: string;
   /** The server's upload id (S3), session URI (GCS), block id prefix (Azure), temp file (FS). */
   readonly id: string;
+  /**
+   * `false` when a part whose request failed cannot be sent again: its bytes went into one
+   * request that carries many parts (a GCS session streaming to a declared size), whose earlier
+   * parts are no longer in memory. The retry layer then does not resend `uploadPart`: the put
+   * fails with the request's own error and its upload is aborted. Default: parts are resent.
+   */
+  readonly partsResendable?: boolean | undefined;
 }
 
 /** One part, numbered from 1, with its own CRC32C. */

@@ -46,7 +46,7 @@ export function layerDriver<Upload extends MultipartUpload>(inner: ColdStoreDriv
     putObject: (write) => layer({ operation: 'putObject', key: write.key, bytesUp: write.body.byteLength, retryable: false }, () => inner.putObject(write)),
     createMultipart: (start) => layer({ operation: 'createMultipart', key: start.key, retryable: true }, () => inner.createMultipart(start)),
     uploadPart: (part) =>
-      layer({ operation: 'uploadPart', key: part.upload.key, signal: part.signal, bytesUp: part.body.byteLength, retryable: true }, () => inner.uploadPart(part)),
+      layer({ operation: 'uploadPart', key: part.upload.key, signal: part.signal, bytesUp: part.body.byteLength, retryable: part.upload.partsResendable !== false }, () => inner.uploadPart(part)),
     completeMultipart: (completion) => layer({ operation: 'completeMultipart', key: completion.upload.key, retryable: false }, () => inner.completeMultipart(completion)),
     abortMultipart: (upload) => layer({ operation: 'abortMultipart', key: upload.key, retryable: true }, () => inner.abortMultipart(upload)),
     signRead: inner.signRead && ((read) => inner.signRead!(read)),

@@ -20,7 +20,7 @@ import type {
   WriteReceipt,
 } from '../driver/cold-store-driver.js';
 import type { ColdStoreError } from '../errors/cold-store-error.js';
-import { containerMissing } from '../errors/factories.js';
+import { containerMissing, unrecognizedFailure } from '../errors/factories.js';
 import { s3DriverLimits, type S3ProtocolConfig } from './s3-config.js';
 import { s3ColdStoreError, type S3Failure } from './s3-errors.js';
 import { describeS3Object, s3BatchDeleteFailure, type S3ObjectFields } from './s3-object-fields.js';
@@ -129,6 +129,18 @@ export abstract class S3ProtocolDriver implements ColdStoreDriver {
   }
 
   /** What a write stored; servers (MinIO) may not echo the encryption a write asked for, or fail on. */
+  /**
+   * The next page's cursor from a ListObjectsV2 answer. A page marked truncated that names no
+   * continuation token (a server answering list-type=2 as the old ListObjects, which names no
+   * marker without a delimiter) fails: taken as the end, the listing would stop early and say
+   * nothing.
+   */
+  protected listCursor(prefix: string, truncated: boolean | undefined, token: string | undefined): string | undefined {
+    if (!truncated) return undefined;
+    if (token) return token;
+    throw unrecognizedFailure(this.backend, prefix || undefined, 'the server marked a listing page truncated but named no continuation token: the listing cannot go on, and ending it there would leave objects out');
+  }
+
   protected receipt(etag: string | undefined, serverSideEncryption: string | undefined): WriteReceipt {
     return {
       etag,

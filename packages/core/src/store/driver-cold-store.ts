@@ -260,6 +260,10 @@ export class DriverColdStore<Driver extends ColdStoreDriver = ColdStoreDriver> i
   async *list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectDescription> {
     assertValidPrefix(this.backend, prefix, this.#maxKeyBytes);
     const { signal, pageSize } = options;
+    // Servers read other values their own ways: S3 lists nothing for 0, Azure one page of 1 for 1.5.
+    if (pageSize !== undefined && (!Number.isSafeInteger(pageSize) || pageSize <= 0)) {
+      throw invalidRange(this.backend, prefix, `pageSize must be a positive integer, got ${String(pageSize)}`);
+    }
     // A server that hands back a continuation token it gave before would have the listing
     // repeat its pages for ever: every token is remembered, and one seen again is refused.
     const cursors = new Set<string>();

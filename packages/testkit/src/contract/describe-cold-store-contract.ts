@@ -263,6 +263,16 @@ export function describeColdStoreContract(name: string, factory: ContractSubject
       contractCase('list of a prefix with no objects is empty', async ({ store }) => {
         expect(await collect(store.list('list-nothing-here/'))).toEqual([]);
       });
+      contractCase('list: a pageSize that is not a positive integer is INVALID_RANGE before any request; 1 and a huge one list everything', async ({ store }) => {
+        const keys = ['list-page-size/a', 'list-page-size/b', 'list-page-size/c'];
+        await runConcurrently(keys, 3, (k) => store.put(k, Buffer.from('x')));
+        // Before: S3 listed nothing for 0, Azure one object for 1.5, the others failed with the server's 400.
+        for (const pageSize of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '7' as unknown as number]) {
+          const error = await expectCode(collect(store.list('list-page-size/', { pageSize })), 'INVALID_RANGE');
+          expect(error.message).toContain(`pageSize must be a positive integer, got ${String(pageSize)}`);
+        }
+        for (const pageSize of [1, 2 ** 31]) expect((await collect(store.list('list-page-size/', { pageSize }))).map((o) => o.key).sort()).toEqual(keys);
+      });
     });
 
     defineKeyCases(contractCase);
@@ -319,6 +329,7 @@ const CASE_NAMES = new Set([
   'list matches a partial name, not only folders',
   'list handles unicode and deep keys',
   'list of a prefix with no objects is empty',
+  'list: a pageSize that is not a positive integer is INVALID_RANGE before any request; 1 and a huge one list everything',
   'invalid keys are INVALID_KEY before any request',
   'an unreachable server is UNAVAILABLE and retryable',
   'an abort in the middle of a put leaves nothing visible',

@@ -15,6 +15,8 @@ export interface S3StubImperfections {
   rejectBatchDelete?: boolean;
   /** ListObjectsV2: every truncated page names the first page's continuation token, so a client that follows it loops. */
   repeatListToken?: boolean;
+  /** ListObjectsV2: a truncated page names no continuation token (as the old ListObjects does without a delimiter). */
+  omitListToken?: boolean;
   /** The next `times` object GETs are answered 503 SlowDown with `Retry-After: <seconds>`. */
   throttleGets?: { times: number; retryAfterSeconds: number };
 }
@@ -105,7 +107,7 @@ export async function startS3StubServer(imperfections: S3StubImperfections = {})
         const truncated = page.length < matching.length;
         const token = (name: string) => Buffer.from(name).toString('base64');
         if (truncated && stub.imperfections.repeatListToken) firstListToken ??= token(page.at(-1)![0]);
-        const next = truncated ? `<NextContinuationToken>${stub.imperfections.repeatListToken ? firstListToken : token(page.at(-1)![0])}</NextContinuationToken>` : '';
+        const next = truncated && !stub.imperfections.omitListToken ? `<NextContinuationToken>${stub.imperfections.repeatListToken ? firstListToken : token(page.at(-1)![0])}</NextContinuationToken>` : '';
         const items = page.map(([name, o]) =>
           `<Contents><Key>${escapeXml(name.slice(bucket.length + 1))}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>${o.storageClass ?? 'STANDARD'}</StorageClass></Contents>`);
         return send(200, { 'content-type': 'application/xml' }, xml(`<ListBucketResult><Name>${bucket}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyCount>${items.length}</KeyCount><IsTruncated>${truncated}</IsTruncated>${next}${items.join('')}</ListBucketResult>`));

@@ -7,6 +7,12 @@ export interface TcpProxyOptions {
    * before any reach the server: a flaky network or load balancer under load. None by default.
    */
   resetConnection?: (ordinal: number) => boolean;
+  /**
+   * Resets a connection mid-request once its client has sent this many bytes through it (the
+   * server has seen the start of the request, and never its end): a network failing in the
+   * middle of an upload. Only the first `times` connections to get that far (default 1).
+   */
+  resetAfterBytes?: { bytes: number; times?: number };
 }
 
 /**
@@ -19,8 +25,10 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #connections = 0;
   port = 0;
-  /** Connections reset by `resetConnection` so far. */
+  /** Connections reset by `resetConnection` or `resetAfterBytes` so far. */
   resets = 0;
+  /** Connections reset by `resetAfterBytes` so far. */
+  midRequestResets = 0;
 
   constructor(
     readonly targetPort: number,
@@ -44,7 +52,30 @@ export class TcpProxy {
       }
       const upstream = connect(this.targetPort, '127.0.0.1');
       this.#track(upstream);
-      client.pipe(upstream).pipe(client);
+      const cutAfter = this.options.resetAfterBytes;
+      if (cutAfter === undefined) {
+        client.pipe(upstream).pipe(client);
+        return;
+      }
+      upstream.pipe(client);
+      let sent = 0;
+      client.on('data', (chunk: Buffer) => {
+        sent += chunk.byteLength;
+        if (sent >= cutAfter.bytes && this.midRequestResets < (cutAfter.times ?? 1)) {
+          this.midRequestResets++;
+          this.resets++;
+          client.resetAndDestroy();
+          upstream.resetAndDestroy();
+          return;
+        }
+        // Backpressure as pipe() has it: the client waits while the server is slow to read.
+        if (!upstream.write(chunk)) {
+          client.pause();
+          upstream.once('drain', () => client.resume());
+        }
+      });
+      client.on('end', () => upstream.end());
+      client.on('close', () => upstream.destroy());
     });
     this.#server.listen(this.port, '127.0.0.1');
     await once(this.#server, 'listening');

@@ -109,6 +109,25 @@ describe(`${name}: imperfect S3-compatible servers (the testkit's S3 stub)`, () 
     await store.close();
   });
 
+  it('a listing page marked truncated that names no continuation token fails instead of ending the listing early', async () => {
+    stub = await startS3StubServer({ omitListToken: true });
+    const store = storeOf(stubSettings(stub.url));
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await store.put(key, Buffer.from(key));
+    const keys: string[] = [];
+    // Before: the listing ended after the first page ('a', 'b'), as if that were every object.
+    const error = await (async () => {
+      for await (const object of store.list('', { pageSize: 2 })) keys.push(object.key);
+    })().then(() => undefined, (e: unknown) => e);
+    expect(keys, 'the page that cannot be followed is refused whole').toEqual([]);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', retryable: false });
+    expect(String(error)).toMatch(/truncated but named no continuation token/);
+    stub.imperfections.omitListToken = false;
+    const all: string[] = [];
+    for await (const object of store.list('', { pageSize: 2 })) all.push(object.key);
+    expect(all).toEqual(['a', 'b', 'c', 'd', 'e']);
+    await store.close();
+  });
+
   it('a 503 SlowDown with Retry-After is retried no sooner than the server asked', async () => {
     stub = await startS3StubServer();
     const sleeps: number[] = [];
