@@ -13,6 +13,8 @@ import { CRASH_BACKENDS } from './fixtures/crash-suite.js';
 // one prefix would overwrite each other's archives.
 
 const DAY = 24 * 3_600_000;
+const TOPIC_ID = 'HShgCd_Pq0sIZAZQ3EO_2w';
+const OTHER_TOPIC_ID = 'f_Pdf1DtTfqD-mQ1riLNrw';
 let work: string;
 let runs = 0;
 const opened: TieredStorage[] = [];
@@ -119,6 +121,31 @@ describe("the cold store's owner", () => {
     clock.skip += CLAIM_RECHECK_MS;
     await expectTieringError(old.refresh(), 'COLD_STORE_CLAIMED');
     expect(await coldFiles(coldRoot)).toEqual(before);
+  });
+
+  it('asks again before a refresh deletes anything there: the old owner, its check not yet due, deletes none of the new owner’s archives', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const first = await dataDirWithSegments();
+    await writeFile(join(first.dataDir, 'payments-0', 'partition.metadata'), `version: 0\ntopic_id: ${TOPIC_ID}`);
+    const old = await open(first.dataDir, coldRoot);
+    await old.archiveSegment(first.segments[0]!.segmentPath);
+
+    // A replaced disk takes the prefix over; its only copy of the segment is the archive.
+    const newDataDir = join(work, `broker-${runs++}`, 'data');
+    await mkdir(newDataDir, { recursive: true });
+    const taker = await open(newDataDir, coldRoot, { takeOverColdStore: true });
+    expect(await taker.rebuildFromColdStore()).toMatchObject({ created: 1, problems: [] });
+    const before = await coldFiles(coldRoot);
+
+    // The old owner, still running, sees its topic deleted and created again, and refreshes
+    // within CLAIM_RECHECK_MS of its last check: before, it deleted the archive as its deleted topic's.
+    await rm(join(first.dataDir, 'payments-0'), { recursive: true });
+    await writeSegment(first.dataDir, { topic: 'payments', partition: 0, baseOffset: 0n, logBytes: 32 * 1024, recordBytes: 300 });
+    await writeFile(join(first.dataDir, 'payments-0', 'partition.metadata'), `version: 0\ntopic_id: ${OTHER_TOPIC_ID}`);
+    await expectTieringError(old.refresh(), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${newDataDir}`));
+    expect(await coldFiles(coldRoot)).toEqual(before);
+    expect((await taker.restoreSegment(first.segments[0]!.segmentPath)).outcome).toBe('restored');
+    expect(await readFile(join(newDataDir, first.segments[0]!.segmentPath))).toEqual(before.get(join(coldRoot, first.segments[0]!.segmentPath)));
   });
 
   it('refuses a claim it cannot read, naming the key, until taken over', async () => {

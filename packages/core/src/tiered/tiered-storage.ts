@@ -392,7 +392,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     const sync = this.#syncing.then(async () => {
       this.#broker = await runningBroker(this.dataDir);
       const unchecked = await this.#checkClaim(takeOver);
-      this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation, unchecked);
+      this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation, unchecked, () => this.#claim.check());
     });
     this.#syncing = sync.catch(() => {});
     return sync;
