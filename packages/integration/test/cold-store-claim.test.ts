@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLAIM_KEY, CLAIM_RECHECK_MS, CLOCK, DATA_DIR_ID_FILE, createContainer, loadConfig, openTieredStorage, type OpenOptions, type TieredStorage } from '@takhin/core';
@@ -155,6 +155,25 @@ describe("the cold store's owner", () => {
     await writeFile(join(coldRoot, CLAIM_KEY), 'not json {');
     await expectTieringError(open(dataDir, coldRoot), 'COLD_STORE_CLAIMED', new RegExp(`holds a ${CLAIM_KEY.replaceAll('.', '\\.')} this version cannot read \\(not JSON\\)`));
     const tiered = await open(dataDir, coldRoot, { takeOverColdStore: true });
+    expect((await tiered.archiveSegment(segments[0]!.segmentPath)).outcome).toBe('archived');
+  });
+
+  it('says so when the claim is this very data dir’s path under another id (its id file lost), and how to get it back', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const { dataDir, segments } = await dataDirWithSegments();
+    await open(dataDir, coldRoot).then((tiered) => tiered.close());
+    const idFile = join(dataDir, DATA_DIR_ID_FILE);
+    const id = (await readFile(idFile, 'utf8')).trim();
+    await rm(idFile);
+    const refused = await expectTieringError(open(dataDir, coldRoot), 'COLD_STORE_CLAIMED');
+    const made = (await readFile(idFile, 'utf8')).trim();
+    expect(made).not.toBe(id);
+    expect(refused.message).toContain(`the fs cold store's prefix was claimed by this data dir's path on this host, ${dataDir} on ${hostname()}`);
+    expect(refused.message).toContain(`under the id ${id}, but ${idFile} holds ${made}, made just now since the file was missing`);
+    expect(refused.message).toContain(`If it is the same data dir and its id file was lost, write ${id} into ${idFile}`);
+    // Doing as it says gets the prefix back, without a take-over.
+    await writeFile(idFile, `${id}\n`);
+    const tiered = await open(dataDir, coldRoot);
     expect((await tiered.archiveSegment(segments[0]!.segmentPath)).outcome).toBe('archived');
   });
 

@@ -46,6 +46,8 @@ export interface OwnerClaim {
  */
 export class ColdStoreClaim {
   #id: string | undefined;
+  /** Whether this process made the id, its file having been missing. */
+  #made = false;
   #verified = false;
   /** When the claim was last found ours (the clock's time). */
   #checkedAt = 0;
@@ -127,6 +129,7 @@ export class ColdStoreClaim {
       await unlink(draft).catch(() => {});
       throw new TieringError('LOCAL_FAILURE', `cannot write the data dir's id ${path}: ${(error as Error).message}`, undefined, { cause: error });
     }
+    this.#made = true;
     return (this.#id = made);
   }
 
@@ -139,10 +142,25 @@ export class ColdStoreClaim {
         `the ${which} cold store's prefix holds a ${CLAIM_KEY} this version cannot read (${found}), so ${this.dataDir} writes and deletes nothing there; if no other data dir uses this prefix, run \`takhin-tiered rebuild --take-over\``,
       );
     }
+    if (found !== undefined && found.dataDir === this.dataDir && found.host === hostname()) return this.#lostId(found);
     const who = found === undefined ? 'another data dir (its claim vanished as this one was written)' : `the data dir ${found.dataDir} on ${found.host} (since ${found.claimedAt})`;
     return new TieringError(
       'COLD_STORE_CLAIMED',
       `the ${which} cold store's prefix belongs to ${who}, by its ${CLAIM_KEY}: two data dirs under one prefix would overwrite each other's archives, so ${this.dataDir} writes and deletes nothing there. Give it a prefix (or bucket) of its own; or, if it takes that data dir's place for good (a replaced disk), run \`takhin-tiered rebuild --take-over\``,
+    );
+  }
+
+  /**
+   * The claim names this very path on this host, under another id: the id file was deleted or
+   * lost (or the disk replaced and mounted in the same place). Saying "another data dir" there
+   * would send the operator looking for one that does not exist.
+   */
+  #lostId(found: OwnerClaim): TieringError {
+    const path = join(this.dataDir, DATA_DIR_ID_FILE);
+    const now = this.#made ? `, made just now since the file was missing` : '';
+    return new TieringError(
+      'COLD_STORE_CLAIMED',
+      `the ${this.store.backend} cold store's prefix was claimed by this data dir's path on this host, ${found.dataDir} on ${found.host} (since ${found.claimedAt}), under the id ${found.id}, but ${path} holds ${this.#id ?? 'another'}${now}; so this data dir writes and deletes nothing there. If it is the same data dir and its id file was lost, write ${found.id} into ${path}; if it is a new disk in that place, run \`takhin-tiered rebuild --take-over\`; if another broker uses the same path on this host (a container), give each its own prefix (or bucket)`,
     );
   }
 }
