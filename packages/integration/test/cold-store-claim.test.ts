@@ -177,6 +177,19 @@ describe("the cold store's owner", () => {
     expect((await tiered.archiveSegment(segments[0]!.segmentPath)).outcome).toBe('archived');
   });
 
+  it('removes the id file’s drafts a process killed while writing it left in the data dir', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const { dataDir } = await dataDirWithSegments();
+    const drafts = [`${DATA_DIR_ID_FILE}.4242.tmp`, `${DATA_DIR_ID_FILE}.77.tmp`];
+    for (const draft of drafts) await writeFile(join(dataDir, draft), '3f1c');
+    await writeFile(join(dataDir, 'unrelated.tmp'), 'kept');
+    await open(dataDir, coldRoot);
+    const names = await readdir(dataDir);
+    expect(names).toContain(DATA_DIR_ID_FILE);
+    expect(names).toContain('unrelated.tmp');
+    for (const draft of drafts) expect(names).not.toContain(draft);
+  });
+
   it('refuses a data dir whose id file is damaged, rather than making a new id that would need a take-over', async () => {
     const coldRoot = join(work, `cold-${runs++}`);
     const { dataDir } = await dataDirWithSegments();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ColdStore } from '../contracts/cold-store.js';
@@ -20,6 +20,8 @@ export const DATA_DIR_ID_FILE = '.takhin-tiered.id';
 const CLAIM_FORMAT = 'takhin-tiered.owner';
 /** How long a check holds before a sync asks the cold store again (one small read each time). */
 export const CLAIM_RECHECK_MS = 15 * 60_000;
+/** A draft of the id file, written before its rename into place (`#dataDirId`). */
+const DRAFT_NAME = /^\.takhin-tiered\.id\.\d+\.tmp$/;
 /** A claim is a few hundred bytes; anything far larger is not one. */
 const MAX_CLAIM_BYTES = 64 * 1024;
 
@@ -114,6 +116,8 @@ export class ColdStoreClaim {
     if (id !== undefined) throw new TieringError('LOCAL_FAILURE', `the data dir's id ${path} holds ${JSON.stringify(id.slice(0, 64))}, not an id (a UUID): restore it; deleted, it is made anew, and the cold store's prefix then has to be taken over (takhin-tiered rebuild --take-over)`);
     const made = randomUUID();
     const draft = `${path}.${process.pid}.tmp`;
+    // Drafts of a process that died before its rename (this one holds the data dir's lock, so no other writes one now).
+    await this.#removeDrafts();
     try {
       const handle = await open(draft, 'w');
       try {
@@ -131,6 +135,14 @@ export class ColdStoreClaim {
     }
     this.#made = true;
     return (this.#id = made);
+  }
+
+  /** Removes `<id file>.<pid>.tmp` drafts left by a process killed while it wrote the id; nothing else. */
+  async #removeDrafts(): Promise<void> {
+    const names = await readdir(this.dataDir).catch(() => []);
+    for (const name of names) {
+      if (DRAFT_NAME.test(name)) await unlink(join(this.dataDir, name)).catch(() => {});
+    }
   }
 
   /** Why this data dir may not use the prefix: `found` is another's claim, or why the object there is none. */
