@@ -338,6 +338,14 @@ describe("takhin-tiered CLI and the cold store's owner", () => {
       expect(misplaced.code).toBe(EXIT.USAGE);
       expect(misplaced.stderr).toContain('--take-over is an option of rebuild alone, not of stats');
 
+      // Not while the first data dir is still there: that is a second broker, not a replaced disk.
+      const notReplaced = await cli(root, ['rebuild', '--take-over', '--config', 'second.yaml']);
+      expect(notReplaced.code).toBe(EXIT.OPERATION_FAILED);
+      expect(notReplaced.stderr).toContain(`cannot take the fs cold store's prefix over: it belongs to the data dir ${dataDir} on this host`);
+      expect(notReplaced.stderr).toContain(`if ${dataDir} is retired for good, delete ${join(dataDir, '.takhin-tiered.id')} first`);
+      expect((await cli(root, ['stats', '--json'])).code).toBe(EXIT.OK);
+
+      await rm(join(dataDir, '.takhin-tiered.id'));
       const taken = await cli(root, ['rebuild', '--take-over', '--json', '--config', 'second.yaml']);
       expect(taken.code).toBe(EXIT.OK);
       expect(JSON.parse(taken.stdout)).toMatchObject({ manifests: 1, created: 1, problems: [] });

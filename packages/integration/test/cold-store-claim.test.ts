@@ -105,9 +105,19 @@ describe("the cold store's owner", () => {
     await old.archiveSegment(first.segments[0]!.segmentPath);
     const archived = await readFile(join(coldRoot, first.segments[0]!.segmentPath));
 
-    // A replaced disk: an empty data dir, told to take the prefix over.
+    // An empty data dir, told to take the prefix over: refused while the owner's data dir is still there, not replaced.
     const newDataDir = join(work, `broker-${runs++}`, 'data');
     await mkdir(newDataDir, { recursive: true });
+    const claimed = await readFile(join(coldRoot, CLAIM_KEY));
+    const idFile = join(first.dataDir, DATA_DIR_ID_FILE);
+    const kept = await expectTieringError(open(newDataDir, coldRoot, { takeOverColdStore: true }), 'COLD_STORE_CLAIMED');
+    expect(kept.message).toContain(`cannot take the fs cold store's prefix over: it belongs to the data dir ${first.dataDir} on this host`);
+    expect(kept.message).toContain(`which is still there with its id (${idFile} holds ${(await readFile(idFile, 'utf8')).trim()}), so it was not replaced`);
+    expect(kept.message).toContain(`if ${first.dataDir} is retired for good, delete ${idFile} first`);
+    expect(await readFile(join(coldRoot, CLAIM_KEY))).toEqual(claimed);
+
+    // A replaced disk: the old one's id is gone (its process, still running, knows it).
+    await rm(idFile);
     const taker = await open(newDataDir, coldRoot, { takeOverColdStore: true });
     expect(JSON.parse(await readFile(join(coldRoot, CLAIM_KEY), 'utf8'))).toMatchObject({ dataDir: newDataDir });
     expect(await taker.rebuildFromColdStore()).toMatchObject({ manifests: 1, created: 1, problems: [] });
@@ -133,6 +143,7 @@ describe("the cold store's owner", () => {
     // A replaced disk takes the prefix over; its only copy of the segment is the archive.
     const newDataDir = join(work, `broker-${runs++}`, 'data');
     await mkdir(newDataDir, { recursive: true });
+    await rm(join(first.dataDir, DATA_DIR_ID_FILE));
     const taker = await open(newDataDir, coldRoot, { takeOverColdStore: true });
     expect(await taker.rebuildFromColdStore()).toMatchObject({ created: 1, problems: [] });
     const before = await coldFiles(coldRoot);

@@ -71,6 +71,7 @@ export class ColdStoreClaim {
     const found = await this.#read(options.signal);
     if (typeof found === 'object' && found.id === id) return this.#found();
     if (found !== undefined && !options.takeOver) throw this.#refusal(found);
+    if (typeof found === 'object') await this.#requireReplaced(found);
     const claim: OwnerClaim = { format: CLAIM_FORMAT, version: 1, id, dataDir: this.dataDir, host: hostname(), claimedAt: new Date(this.clock.now()).toISOString() };
     try {
       // Create-only unless taking over: of two data dirs claiming at once, one wins.
@@ -143,6 +144,23 @@ export class ColdStoreClaim {
     for (const name of names) {
       if (DRAFT_NAME.test(name)) await unlink(join(this.dataDir, name)).catch(() => {});
     }
+  }
+
+  /**
+   * A take-over is for a data dir that is gone (a replaced disk): refused while the owner's data
+   * dir is still on this host holding the claimed id, as when a second broker's config was copied
+   * from the first's and its operator followed the refusal's advice. Another host's data dir
+   * cannot be looked at, and is taken on the operator's word.
+   */
+  async #requireReplaced(found: OwnerClaim): Promise<void> {
+    if (found.host !== hostname() || found.dataDir === this.dataDir) return;
+    const path = join(found.dataDir, DATA_DIR_ID_FILE);
+    const theirs = await readFile(path, 'utf8').then((text) => text.trim(), () => undefined);
+    if (theirs !== found.id) return;
+    throw new TieringError(
+      'COLD_STORE_CLAIMED',
+      `cannot take the ${this.store.backend} cold store's prefix over: it belongs to the data dir ${found.dataDir} on this host (since ${found.claimedAt}), which is still there with its id (${path} holds ${found.id}), so it was not replaced; two data dirs under one prefix would overwrite each other's archives, so nothing was changed. Give ${this.dataDir} a prefix (or bucket) of its own; if ${found.dataDir} is retired for good, delete ${path} first`,
+    );
   }
 
   /** Why this data dir may not use the prefix: `found` is another's claim, or why the object there is none. */
