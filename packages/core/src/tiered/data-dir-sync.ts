@@ -55,9 +55,9 @@ export class DataDirSync {
    * store's owner"): then nothing is written or deleted there, and what needs the store fails the
    * sync with it, as the store itself would have, or at open is postponed. `confirm` asks the
    * cold store again whose prefix it is (`COLD_STORE_CLAIMED` when another's): a refresh calls it
-   * before it deletes a deleted topic's objects or reconciles, since the check it began with may
-   * be up to `CLAIM_RECHECK_MS` old and another data dir may have taken the prefix over since.
-   * At open the check was just made.
+   * before it deletes a deleted topic's objects or reconciles an interrupted archive, since the
+   * check it began with may be up to `CLAIM_RECHECK_MS` old and another data dir may have taken
+   * the prefix over since. At open the check was just made.
    */
   async sync(atOpen: boolean, report: ReconciliationReport, unclaimed?: ColdStoreError, confirm?: () => Promise<void>): Promise<ReconciliationReport> {
     const { catalog, events, dataDir } = this.context;
@@ -88,7 +88,9 @@ export class DataDirSync {
     // At open a cold store that does not answer stops nothing: the console and the CLI must open to show it.
     const waiting = new Map<string, string>();
     let reconciled = report;
-    if (!unclaimed && !confirmed && unsettled.length > 0) {
+    // Of reconciliation's cases only an interrupted archive deletes in the cold store (its orphans):
+    // the others, such as a known conflict found again by every refresh, cost no extra request.
+    if (!unclaimed && !confirmed && unsettled.some((record) => record.state === 'archiving')) {
       try {
         await confirm!();
       } catch (error) {
