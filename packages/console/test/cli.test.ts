@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -338,6 +338,14 @@ describe("takhin-tiered CLI and the cold store's owner", () => {
       expect(misplaced.code).toBe(EXIT.USAGE);
       expect(misplaced.stderr).toContain('--take-over is an option of rebuild alone, not of stats');
 
+      // Not while the first data dir is still there: that is a second broker, not a replaced disk.
+      const notReplaced = await cli(root, ['rebuild', '--take-over', '--config', 'second.yaml']);
+      expect(notReplaced.code).toBe(EXIT.OPERATION_FAILED);
+      expect(notReplaced.stderr).toContain(`cannot take the fs cold store's prefix over: it belongs to the data dir ${dataDir} on this host`);
+      expect(notReplaced.stderr).toContain(`if ${dataDir} is retired for good, delete ${join(dataDir, '.takhin-tiered.id')} first`);
+      expect((await cli(root, ['stats', '--json'])).code).toBe(EXIT.OK);
+
+      await rm(join(dataDir, '.takhin-tiered.id'));
       const taken = await cli(root, ['rebuild', '--take-over', '--json', '--config', 'second.yaml']);
       expect(taken.code).toBe(EXIT.OK);
       expect(JSON.parse(taken.stdout)).toMatchObject({ manifests: 1, created: 1, problems: [] });
@@ -348,6 +356,55 @@ describe("takhin-tiered CLI and the cold store's owner", () => {
       const old = await cli(root, ['archive', orders[1]!.path]);
       expect(old.code).toBe(EXIT.OPERATION_FAILED);
       expect(old.stderr).toContain(`belongs to the data dir ${join(root, 'data2')} on `);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("takhin-tiered serve and the cold store's owner", () => {
+  it('logs on stderr why its archiver archives nothing more once another data dir took the cold store over', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'takhin-cli-claim-serve-'));
+    try {
+      const { dataDir, orders } = await writeFixtureDataDir(root);
+      // Cycles only when asked (POST /cycle), so the take-over below surely comes before one.
+      await writeFile(join(root, 'takhin.yaml'), 'storage:\n  data:\n    dir: ./data\n  tiered:\n    enabled: true\n    auto.archive.enabled: false\nconsole:\n  listen: 127.0.0.1:0\n');
+      await mkdir(join(root, 'data2'));
+      await writeFile(join(root, 'second.yaml'), 'storage:\n  data:\n    dir: ./data2\n  tiered:\n    enabled: true\n    fs:\n      root: ./data-tiered/cold\n');
+      expect((await cli(root, ['archive', orders[0]!.path])).code).toBe(EXIT.OK);
+
+      const server = spawn(process.execPath, [BIN, 'serve', '--json'], { cwd: root, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => server.on('close', resolve));
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          server.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+            const match = /"listen": "(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+            if (match) resolve(match[1]!);
+          });
+          server.on('close', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+          setTimeout(() => reject(new Error('serve did not start')), 30_000).unref();
+        });
+        // The first data dir's disk is replaced while its console still runs (its id gone with the disk).
+        await rm(join(dataDir, '.takhin-tiered.id'));
+        expect((await cli(root, ['rebuild', '--take-over', '--config', 'second.yaml'])).code).toBe(EXIT.OK);
+
+        const cycle = await fetch(`${url}/api/v1/tiered/cycle`, { method: 'POST' });
+        expect(cycle.status).toBe(200);
+        expect(await cycle.json()).toMatchObject({ archived: 0, failed: 2 });
+        for (const segment of orders.slice(1, 3)) {
+          expect(stderr).toContain(
+            `takhin-tiered: archiver: cannot archive ${segment.path}: the fs cold store's prefix belongs to the data dir ${join(root, 'data2')} on ${hostname()}`,
+          );
+        }
+        expect(stderr).toMatch(/writes and deletes nothing there\. .* \(tried again from \d{4}-\d\d-\d\dT[\d:.]+Z\)\n/);
+      } finally {
+        server.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      }
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLAIM_KEY, CLAIM_RECHECK_MS, CLOCK, DATA_DIR_ID_FILE, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, type OpenOptions, type TieredStorage } from '@takhin/core';
@@ -13,6 +13,8 @@ import { CRASH_BACKENDS } from './fixtures/crash-suite.js';
 // one prefix would overwrite each other's archives.
 
 const DAY = 24 * 3_600_000;
+const TOPIC_ID = 'HShgCd_Pq0sIZAZQ3EO_2w';
+const OTHER_TOPIC_ID = 'f_Pdf1DtTfqD-mQ1riLNrw';
 let work: string;
 let runs = 0;
 const opened: TieredStorage[] = [];
@@ -103,9 +105,19 @@ describe("the cold store's owner", () => {
     await old.archiveSegment(first.segments[0]!.segmentPath);
     const archived = await readFile(join(coldRoot, first.segments[0]!.segmentPath));
 
-    // A replaced disk: an empty data dir, told to take the prefix over.
+    // An empty data dir, told to take the prefix over: refused while the owner's data dir is still there, not replaced.
     const newDataDir = join(work, `broker-${runs++}`, 'data');
     await mkdir(newDataDir, { recursive: true });
+    const claimed = await readFile(join(coldRoot, CLAIM_KEY));
+    const idFile = join(first.dataDir, DATA_DIR_ID_FILE);
+    const kept = await expectTieringError(open(newDataDir, coldRoot, { takeOverColdStore: true }), 'COLD_STORE_CLAIMED');
+    expect(kept.message).toContain(`cannot take the fs cold store's prefix over: it belongs to the data dir ${first.dataDir} on this host`);
+    expect(kept.message).toContain(`which is still there with its id (${idFile} holds ${(await readFile(idFile, 'utf8')).trim()}), so it was not replaced`);
+    expect(kept.message).toContain(`if ${first.dataDir} is retired for good, delete ${idFile} first`);
+    expect(await readFile(join(coldRoot, CLAIM_KEY))).toEqual(claimed);
+
+    // A replaced disk: the old one's id is gone (its process, still running, knows it).
+    await rm(idFile);
     const taker = await open(newDataDir, coldRoot, { takeOverColdStore: true });
     expect(JSON.parse(await readFile(join(coldRoot, CLAIM_KEY), 'utf8'))).toMatchObject({ dataDir: newDataDir });
     expect(await taker.rebuildFromColdStore()).toMatchObject({ manifests: 1, created: 1, problems: [] });
@@ -121,6 +133,32 @@ describe("the cold store's owner", () => {
     expect(await coldFiles(coldRoot)).toEqual(before);
   });
 
+  it('asks again before a refresh deletes anything there: the old owner, its check not yet due, deletes none of the new owner’s archives', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const first = await dataDirWithSegments();
+    await writeFile(join(first.dataDir, 'payments-0', 'partition.metadata'), `version: 0\ntopic_id: ${TOPIC_ID}`);
+    const old = await open(first.dataDir, coldRoot);
+    await old.archiveSegment(first.segments[0]!.segmentPath);
+
+    // A replaced disk takes the prefix over; its only copy of the segment is the archive.
+    const newDataDir = join(work, `broker-${runs++}`, 'data');
+    await mkdir(newDataDir, { recursive: true });
+    await rm(join(first.dataDir, DATA_DIR_ID_FILE));
+    const taker = await open(newDataDir, coldRoot, { takeOverColdStore: true });
+    expect(await taker.rebuildFromColdStore()).toMatchObject({ created: 1, problems: [] });
+    const before = await coldFiles(coldRoot);
+
+    // The old owner, still running, sees its topic deleted and created again, and refreshes
+    // within CLAIM_RECHECK_MS of its last check: before, it deleted the archive as its deleted topic's.
+    await rm(join(first.dataDir, 'payments-0'), { recursive: true });
+    await writeSegment(first.dataDir, { topic: 'payments', partition: 0, baseOffset: 0n, logBytes: 32 * 1024, recordBytes: 300 });
+    await writeFile(join(first.dataDir, 'payments-0', 'partition.metadata'), `version: 0\ntopic_id: ${OTHER_TOPIC_ID}`);
+    await expectTieringError(old.refresh(), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${newDataDir}`));
+    expect(await coldFiles(coldRoot)).toEqual(before);
+    expect((await taker.restoreSegment(first.segments[0]!.segmentPath)).outcome).toBe('restored');
+    expect(await readFile(join(newDataDir, first.segments[0]!.segmentPath))).toEqual(before.get(join(coldRoot, first.segments[0]!.segmentPath)));
+  });
+
   it('refuses a claim it cannot read, naming the key, until taken over', async () => {
     const coldRoot = join(work, `cold-${runs++}`);
     const { dataDir, segments } = await dataDirWithSegments();
@@ -129,6 +167,38 @@ describe("the cold store's owner", () => {
     await expectTieringError(open(dataDir, coldRoot), 'COLD_STORE_CLAIMED', new RegExp(`holds a ${CLAIM_KEY.replaceAll('.', '\\.')} this version cannot read \\(not JSON\\)`));
     const tiered = await open(dataDir, coldRoot, { takeOverColdStore: true });
     expect((await tiered.archiveSegment(segments[0]!.segmentPath)).outcome).toBe('archived');
+  });
+
+  it('says so when the claim is this very data dir’s path under another id (its id file lost), and how to get it back', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const { dataDir, segments } = await dataDirWithSegments();
+    await open(dataDir, coldRoot).then((tiered) => tiered.close());
+    const idFile = join(dataDir, DATA_DIR_ID_FILE);
+    const id = (await readFile(idFile, 'utf8')).trim();
+    await rm(idFile);
+    const refused = await expectTieringError(open(dataDir, coldRoot), 'COLD_STORE_CLAIMED');
+    const made = (await readFile(idFile, 'utf8')).trim();
+    expect(made).not.toBe(id);
+    expect(refused.message).toContain(`the fs cold store's prefix was claimed by this data dir's path on this host, ${dataDir} on ${hostname()}`);
+    expect(refused.message).toContain(`under the id ${id}, but ${idFile} holds ${made}, made just now since the file was missing`);
+    expect(refused.message).toContain(`If it is the same data dir and its id file was lost, write ${id} into ${idFile}`);
+    // Doing as it says gets the prefix back, without a take-over.
+    await writeFile(idFile, `${id}\n`);
+    const tiered = await open(dataDir, coldRoot);
+    expect((await tiered.archiveSegment(segments[0]!.segmentPath)).outcome).toBe('archived');
+  });
+
+  it('removes the id file’s drafts a process killed while writing it left in the data dir', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const { dataDir } = await dataDirWithSegments();
+    const drafts = [`${DATA_DIR_ID_FILE}.4242.tmp`, `${DATA_DIR_ID_FILE}.77.tmp`];
+    for (const draft of drafts) await writeFile(join(dataDir, draft), '3f1c');
+    await writeFile(join(dataDir, 'unrelated.tmp'), 'kept');
+    await open(dataDir, coldRoot);
+    const names = await readdir(dataDir);
+    expect(names).toContain(DATA_DIR_ID_FILE);
+    expect(names).toContain('unrelated.tmp');
+    for (const draft of drafts) expect(names).not.toContain(draft);
   });
 
   it('refuses a data dir whose id file is damaged, rather than making a new id that would need a take-over', async () => {
@@ -187,6 +257,7 @@ describe("the cold store's owner, on MinIO", () => {
       expect(bystander.listSegments().filter((segment) => segment.isArchived)).toEqual([]);
       // The take-over asked at open happens at the first sync that reaches the store.
       await (await open(owner.dataDir)).close(); // still the owner's
+      await rm(join(owner.dataDir, DATA_DIR_ID_FILE)); // the owner's disk, retired (a take-over of a data dir still here is refused)
       await taker.refresh();
       await expectTieringError(open(owner.dataDir), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${taker.dataDir} on `));
     } finally {

@@ -35,6 +35,11 @@ export class CliOutput {
     if (this.json) this.stdout.write(`${JSON.stringify({ error: code, message, ...details }, null, 2)}\n`);
   }
 
+  /** A warning on stderr, in both modes (a long-running command's log: `serve`). */
+  warn(message: string): void {
+    this.stderr.write(`takhin-tiered: ${message}\n`);
+  }
+
   /** A progress bar on a terminal; otherwise undefined (finished items are printed as lines). */
   progress(label: string, items: number, bytes: number): ProgressBar | undefined {
     return this.interactive && items > 1 ? new ProgressBar(this.stdout, label, items, bytes) : undefined;

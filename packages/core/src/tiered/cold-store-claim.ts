@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ColdStore } from '../contracts/cold-store.js';
@@ -20,6 +20,8 @@ export const DATA_DIR_ID_FILE = '.takhin-tiered.id';
 const CLAIM_FORMAT = 'takhin-tiered.owner';
 /** How long a check holds before a sync asks the cold store again (one small read each time). */
 export const CLAIM_RECHECK_MS = 15 * 60_000;
+/** A draft of the id file, written before its rename into place (`#dataDirId`). */
+const DRAFT_NAME = /^\.takhin-tiered\.id\.\d+\.tmp$/;
 /** A claim is a few hundred bytes; anything far larger is not one. */
 const MAX_CLAIM_BYTES = 64 * 1024;
 
@@ -46,6 +48,8 @@ export interface OwnerClaim {
  */
 export class ColdStoreClaim {
   #id: string | undefined;
+  /** Whether this process made the id, its file having been missing. */
+  #made = false;
   #verified = false;
   /** When the claim was last found ours (the clock's time). */
   #checkedAt = 0;
@@ -67,6 +71,7 @@ export class ColdStoreClaim {
     const found = await this.#read(options.signal);
     if (typeof found === 'object' && found.id === id) return this.#found();
     if (found !== undefined && !options.takeOver) throw this.#refusal(found);
+    if (typeof found === 'object') await this.#requireReplaced(found);
     const claim: OwnerClaim = { format: CLAIM_FORMAT, version: 1, id, dataDir: this.dataDir, host: hostname(), claimedAt: new Date(this.clock.now()).toISOString() };
     try {
       // Create-only unless taking over: of two data dirs claiming at once, one wins.
@@ -112,6 +117,8 @@ export class ColdStoreClaim {
     if (id !== undefined) throw new TieringError('LOCAL_FAILURE', `the data dir's id ${path} holds ${JSON.stringify(id.slice(0, 64))}, not an id (a UUID): restore it; deleted, it is made anew, and the cold store's prefix then has to be taken over (takhin-tiered rebuild --take-over)`);
     const made = randomUUID();
     const draft = `${path}.${process.pid}.tmp`;
+    // Drafts of a process that died before its rename (this one holds the data dir's lock, so no other writes one now).
+    await this.#removeDrafts();
     try {
       const handle = await open(draft, 'w');
       try {
@@ -127,7 +134,33 @@ export class ColdStoreClaim {
       await unlink(draft).catch(() => {});
       throw new TieringError('LOCAL_FAILURE', `cannot write the data dir's id ${path}: ${(error as Error).message}`, undefined, { cause: error });
     }
+    this.#made = true;
     return (this.#id = made);
+  }
+
+  /** Removes `<id file>.<pid>.tmp` drafts left by a process killed while it wrote the id; nothing else. */
+  async #removeDrafts(): Promise<void> {
+    const names = await readdir(this.dataDir).catch(() => []);
+    for (const name of names) {
+      if (DRAFT_NAME.test(name)) await unlink(join(this.dataDir, name)).catch(() => {});
+    }
+  }
+
+  /**
+   * A take-over is for a data dir that is gone (a replaced disk): refused while the owner's data
+   * dir is still on this host holding the claimed id, as when a second broker's config was copied
+   * from the first's and its operator followed the refusal's advice. Another host's data dir
+   * cannot be looked at, and is taken on the operator's word.
+   */
+  async #requireReplaced(found: OwnerClaim): Promise<void> {
+    if (found.host !== hostname() || found.dataDir === this.dataDir) return;
+    const path = join(found.dataDir, DATA_DIR_ID_FILE);
+    const theirs = await readFile(path, 'utf8').then((text) => text.trim(), () => undefined);
+    if (theirs !== found.id) return;
+    throw new TieringError(
+      'COLD_STORE_CLAIMED',
+      `cannot take the ${this.store.backend} cold store's prefix over: it belongs to the data dir ${found.dataDir} on this host (since ${found.claimedAt}), which is still there with its id (${path} holds ${found.id}), so it was not replaced; two data dirs under one prefix would overwrite each other's archives, so nothing was changed. Give ${this.dataDir} a prefix (or bucket) of its own; if ${found.dataDir} is retired for good, delete ${path} first`,
+    );
   }
 
   /** Why this data dir may not use the prefix: `found` is another's claim, or why the object there is none. */
@@ -139,10 +172,25 @@ export class ColdStoreClaim {
         `the ${which} cold store's prefix holds a ${CLAIM_KEY} this version cannot read (${found}), so ${this.dataDir} writes and deletes nothing there; if no other data dir uses this prefix, run \`takhin-tiered rebuild --take-over\``,
       );
     }
+    if (found !== undefined && found.dataDir === this.dataDir && found.host === hostname()) return this.#lostId(found);
     const who = found === undefined ? 'another data dir (its claim vanished as this one was written)' : `the data dir ${found.dataDir} on ${found.host} (since ${found.claimedAt})`;
     return new TieringError(
       'COLD_STORE_CLAIMED',
       `the ${which} cold store's prefix belongs to ${who}, by its ${CLAIM_KEY}: two data dirs under one prefix would overwrite each other's archives, so ${this.dataDir} writes and deletes nothing there. Give it a prefix (or bucket) of its own; or, if it takes that data dir's place for good (a replaced disk), run \`takhin-tiered rebuild --take-over\``,
+    );
+  }
+
+  /**
+   * The claim names this very path on this host, under another id: the id file was deleted or
+   * lost (or the disk replaced and mounted in the same place). Saying "another data dir" there
+   * would send the operator looking for one that does not exist.
+   */
+  #lostId(found: OwnerClaim): TieringError {
+    const path = join(this.dataDir, DATA_DIR_ID_FILE);
+    const now = this.#made ? `, made just now since the file was missing` : '';
+    return new TieringError(
+      'COLD_STORE_CLAIMED',
+      `the ${this.store.backend} cold store's prefix was claimed by this data dir's path on this host, ${found.dataDir} on ${found.host} (since ${found.claimedAt}), under the id ${found.id}, but ${path} holds ${this.#id ?? 'another'}${now}; so this data dir writes and deletes nothing there. If it is the same data dir and its id file was lost, write ${found.id} into ${path}; if it is a new disk in that place, run \`takhin-tiered rebuild --take-over\`; if another broker uses the same path on this host (a container), give each its own prefix (or bucket)`,
     );
   }
 }

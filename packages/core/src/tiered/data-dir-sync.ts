@@ -1,4 +1,4 @@
-import type { ColdStoreError } from '../errors/cold-store-error.js';
+import { ColdStoreError } from '../errors/cold-store-error.js';
 import type { PolicyEngine } from '../policy/policy-engine.js';
 import { scanLogDir, type LocalSegment } from '../segments/log-dir-scanner.js';
 import { clusterMetadataStamp, readClusterTopics, type ClusterTopics } from '../kafka/cluster-metadata.js';
@@ -53,17 +53,24 @@ export class DataDirSync {
    * Syncs; returns the reconciliation report, added to `report`. `unclaimed` is the cold store's
    * failure when it could not be asked whose prefix it is (docs/ARCHITECTURE.md, "The cold
    * store's owner"): then nothing is written or deleted there, and what needs the store fails the
-   * sync with it, as the store itself would have, or at open is postponed.
+   * sync with it, as the store itself would have, or at open is postponed. `confirm` asks the
+   * cold store again whose prefix it is (`COLD_STORE_CLAIMED` when another's): a refresh calls it
+   * before it deletes a deleted topic's objects or reconciles an interrupted archive, since the
+   * check it began with may be up to `CLAIM_RECHECK_MS` old and another data dir may have taken
+   * the prefix over since. At open the check was just made.
    */
-  async sync(atOpen: boolean, report: ReconciliationReport, unclaimed?: ColdStoreError): Promise<ReconciliationReport> {
+  async sync(atOpen: boolean, report: ReconciliationReport, unclaimed?: ColdStoreError, confirm?: () => Promise<void>): Promise<ReconciliationReport> {
     const { catalog, events, dataDir } = this.context;
     const index = catalog.index;
     const local = await scanLogDir(dataDir);
     // First, so the new topic's segments under the same paths are found as new ones.
     const byTopicId = recordsByTopicId(local, index.values());
     const ofDeletedTopics = [...byTopicId.recreated, ...(await this.#ofRemovedTopics(local, byTopicId.absent, report))].filter((record) => !this.busy(record.path));
+    let confirmed = atOpen || confirm === undefined;
     if (ofDeletedTopics.length > 0) {
       if (unclaimed) throw unclaimed;
+      if (!confirmed) await confirm!();
+      confirmed = true;
       try {
         await deleteSegmentsOfDeletedTopics(this.context, ofDeletedTopics, report);
       } finally {
@@ -81,6 +88,16 @@ export class DataDirSync {
     // At open a cold store that does not answer stops nothing: the console and the CLI must open to show it.
     const waiting = new Map<string, string>();
     let reconciled = report;
+    // Of reconciliation's cases only an interrupted archive deletes in the cold store (its orphans):
+    // the others, such as a known conflict found again by every refresh, cost no extra request.
+    if (!unclaimed && !confirmed && unsettled.some((record) => record.state === 'archiving')) {
+      try {
+        await confirm!();
+      } catch (error) {
+        if (!(error instanceof ColdStoreError)) throw error;
+        unclaimed = error;
+      }
+    }
     if (unclaimed) {
       if (!atOpen && unsettled.length > 0) throw unclaimed;
       for (const record of unsettled) waiting.set(record.path, unclaimed.message);

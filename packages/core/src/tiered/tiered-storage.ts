@@ -345,7 +345,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     const sync = this.#syncing.then(async () => {
       this.#broker = await runningBroker(this.dataDir);
       const unchecked = await this.#checkClaim();
-      this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation, unchecked);
+      this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation, unchecked, () => this.#claim.check());
     });
     this.#syncing = sync.catch(() => {});
     return sync;

@@ -3,6 +3,7 @@ import { ConsoleServer } from '../../server/console-server.js';
 import { parseListenAddress, requireTokenBeyondLoopback } from '../../server/listen-address.js';
 import type { Command } from '../command-context.js';
 import { EXIT, UsageError } from '../exit-codes.js';
+import { printable } from '../human-format.js';
 
 /** How long a stop waits for an operation in flight before aborting it (each abort rolls back). */
 const STOP_GRACE_MS = 30_000;
@@ -32,8 +33,18 @@ export const serveCommand: Command = async (context) => {
     throw error;
   }
   server.attach(tiered);
-  const archiving = tiered.start();
   const { output } = context;
+  // The archiver's failures, which no request answers: a cycle's (its refresh) and its steps' (each
+  // tried again later). Else an archiver that stopped working, its cold store's prefix taken over
+  // by another data dir, a denied key, showed only as a counter in /metrics.
+  tiered.on('operation:failed', (failure) => {
+    if (failure.operation !== 'cycle' && failure.retryAt === undefined) return;
+    // A step's message names its operation and segment ("cannot archive <path>: …").
+    const what = failure.operation === 'cycle' ? 'a cycle failed: ' : '';
+    const retry = failure.retryAt === undefined ? '' : ` (tried again from ${new Date(failure.retryAt).toISOString()})`;
+    output.warn(`archiver: ${what}${printable(failure.error.message)}${retry}`);
+  });
+  const archiving = tiered.start();
   output.line(`takhin-tiered console on ${url}/  (data dir ${tiered.dataDir}, backend ${config.storage.tiered.backend}, ${config.console.token ? 'token required' : 'no token: loopback only'}, background archiver ${archiving ? 'on' : 'off'})`);
   output.document({ listen: url, data_dir: tiered.dataDir, backend: config.storage.tiered.backend, background_archiver: archiving });
 
