@@ -75,6 +75,8 @@ describe("the cold store's owner", () => {
       `the fs cold store's prefix belongs to the data dir ${first.dataDir} on ${claim.host} (since ${claim.claimedAt}), by its ${CLAIM_KEY}: two data dirs under one prefix would overwrite each other's archives, so ${second.dataDir} writes and deletes nothing there. Give it a prefix (or bucket) of its own; or, if it takes that data dir's place for good (a replaced disk), run \`takhin-tiered rebuild --take-over\``,
     );
     expect(await coldFiles(coldRoot)).toEqual(before);
+    // Nor did it make a metadata file in that data dir: only its id, made the first time it is opened.
+    expect((await readdir(second.dataDir)).filter((name) => name.startsWith('.takhin'))).toEqual([DATA_DIR_ID_FILE]);
 
     // The owner goes on as before, and its archive is its own.
     expect((await a.archiveSegment(first.segments[1]!.segmentPath)).outcome).toBe('archived');

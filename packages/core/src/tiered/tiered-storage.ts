@@ -130,9 +130,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#opened ??= (async () => {
       await checkDataDir(this.dataDir);
       this.#lock = await DataDirLock.acquire(this.dataDir, options.owner);
-      await this.#catalog.load();
       this.#takeOver = options.takeOverColdStore === true;
-      await this.#sync(true);
+      // Before the metadata file is made: a data dir refused the prefix is left as it was found (but for its id).
+      const unchecked = await this.#checkClaim();
+      await this.#catalog.load();
+      await this.#sync(true, { unchecked });
     })();
     return this.#opened;
   }
@@ -341,10 +343,10 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * segments in their scans and committed them as new, and all but the first failed
    * (`METADATA_CONFLICT`), a cycle's refresh with them.
    */
-  #sync(atOpen: boolean): Promise<void> {
+  #sync(atOpen: boolean, claim?: { unchecked: ColdStoreError | undefined }): Promise<void> {
     const sync = this.#syncing.then(async () => {
       this.#broker = await runningBroker(this.dataDir);
-      const unchecked = await this.#checkClaim();
+      const unchecked = claim ? claim.unchecked : await this.#checkClaim();
       this.#lastReconciliation = await this.#dataDir.sync(atOpen, atOpen ? emptyReport() : this.#lastReconciliation, unchecked, () => this.#claim.check());
     });
     this.#syncing = sync.catch(() => {});
