@@ -96,6 +96,27 @@ describe('the console reports its background work', () => {
     expect(sample(text, 'tiered_storage_archiver_last_success_timestamp_seconds')).toBe(up.archiver.last_success_at / 1000);
   });
 
+  it('tells an unexpected failure of a step by its code alone, as an endpoint does, and the step it was', async () => {
+    let broken: string | undefined;
+    fx = await startConsoleFixture({
+      observer: (step, path) => {
+        if (step === 'archive:file-uploaded' && path === broken) throw new Error('a bug, with /private/details');
+      },
+    });
+    broken = fx.orders[1]!.path;
+    const cycle = await postJson(fx.port, '/api/v1/tiered/cycle', {});
+    expect(cycle.json).toMatchObject({ archived: 1, failed: 1 });
+    const body = await stats(fx);
+    expect(body.archiver.last_cycle).toMatchObject({
+      ok: false,
+      failure: { operation: 'archive', segment_path: broken, code: 'INTERNAL', message: 'an unexpected error; takhin-tiered serve logs its details on stderr', retry_at: expect.any(Number) },
+    });
+    expect(JSON.stringify(body)).not.toContain('/private/details');
+    // The store answered and the prefix is ours: only the step failed.
+    expect(body.cold_store).toMatchObject({ claim: 'owned', error: null });
+    expect(fx.logged).toEqual([]);
+  });
+
   it('names the data dir that took the prefix over while the console served, and the cycles that failed for it', async () => {
     fx = await startConsoleFixture();
     // A replaced disk: the served data dir's id is gone from it (its process still knows it), and a new data dir takes over.

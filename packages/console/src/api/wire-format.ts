@@ -129,10 +129,11 @@ export function statsDocument(tiered: TieredStorage) {
 /**
  * A failure as an endpoint would answer it (`error-mapping.ts`): the stable `code`
  * (`COLD_STORE_CLAIMED`, `COLD_STORE_UNAVAILABLE`, …) and its `message`. An unexpected error
- * (a bug) keeps its details in the log, as a request's does.
+ * (a bug) is `INTERNAL` without its details, as a request's is: `serve` logs them on stderr.
  */
 export function failureJson(error: Error): { code: string; message: string } {
   const { code, message } = toApiError(error, () => {});
+  if (code === 'INTERNAL') return { code, message: 'an unexpected error; takhin-tiered serve logs its details on stderr' };
   return { code, message };
 }
 
