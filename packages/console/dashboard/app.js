@@ -1,5 +1,5 @@
 import { api, ApiFailure, getToken, setToken } from './api.js';
-import { el, formatBytes } from './format.js';
+import { el, formatBytes, formatTime } from './format.js';
 import { renderPlan } from './plan-list.js';
 import { renderSegments } from './segment-table.js';
 import { drawTierChart } from './tier-chart.js';
@@ -28,19 +28,46 @@ function failureText(error) {
   return `Cannot reach the console: ${error.message}`;
 }
 
-/** Reconciliation's postponed segments and problems, the section hidden while there are none. */
-function renderAttention({ postponed, problems }) {
+/** What the cold store's claim says when the prefix is not this data dir's (null while it is, or before any check). */
+function claimItem({ claim, owner, error, checked_at: checkedAt }) {
+  const why = error ? ` ${error.code}: ${error.message}` : '';
+  const when = checkedAt === null ? '' : ` (checked ${formatTime(checkedAt)})`;
+  if (claim === 'claimed') {
+    const who = owner ? `${owner.data_dir} on ${owner.host}${owner.claimed_at === null ? '' : ` since ${formatTime(owner.claimed_at)}`}` : 'another data dir';
+    return el('li', { className: 'attention-claim' }, el('strong', {}, 'Cold store owned by another data dir: '), `${who}; nothing is archived here${when}.${why}`);
+  }
+  if (claim === 'unchecked' && error) return el('li', { className: 'attention-claim' }, el('strong', {}, 'Cold store claim unchecked: '), `nothing is archived until the cold store answers${when}.${why}`);
+  return null;
+}
+
+/** The archiver's last cycle, when it failed (its refresh, or one of its steps). */
+function cycleItem(cycle) {
+  if (cycle === null || cycle.ok) return null;
+  const { failure } = cycle;
+  const what = failure.operation === 'cycle' ? 'its refresh' : `${failure.operation} ${failure.segment_path}`;
+  const retry = failure.retry_at === null ? '' : ` (tried again from ${formatTime(failure.retry_at)})`;
+  return el('li', { className: 'attention-cycle' }, el('strong', {}, `Last cycle failed (${formatTime(cycle.finished_at)}): `), `${what}${retry}: ${failure.code}: ${failure.message}`);
+}
+
+/**
+ * What an operator should look at, the section hidden while there is none: a cold store prefix
+ * this data dir no longer owns (or could not check), the archiver's last cycle when it failed,
+ * and reconciliation's postponed segments and problems.
+ */
+function renderAttention({ reconciliation: { postponed, problems }, cold_store: coldStore, archiver }) {
   const items = [
+    claimItem(coldStore),
+    cycleItem(archiver.last_cycle),
     ...postponed.map((text) => el('li', { className: 'attention-postponed' }, el('strong', {}, 'Waiting for the cold store: '), text)),
     ...problems.map((text) => el('li', { className: 'attention-problem' }, el('strong', {}, 'Problem: '), text)),
-  ];
+  ].filter((item) => item !== null);
   $('#attention-list').replaceChildren(...items);
   $('#attention').hidden = items.length === 0;
 }
 
 async function loadStats() {
   const stats = await api.stats();
-  renderAttention(stats.reconciliation);
+  renderAttention(stats);
   drawTierChart($('#tier-chart'), stats);
   const rows = [
     ['hot', stats.hot_segments, stats.bytes_by_tier.hot],

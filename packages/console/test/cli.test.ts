@@ -183,6 +183,14 @@ describe('takhin-tiered CLI', () => {
     const stats = await cli(root, ['stats', '--json']);
     expect(stats.code).toBe(EXIT.OK);
     expect(JSON.parse(stats.stdout)).toMatchObject({ total_segments: 6, hot_segments: expect.any(Number), warm_segments: expect.any(Number), cold_segments: 0, archived_segments: 0 });
+    // Whose the cold store's prefix is, as the open just checked, and the archiver (no cycle in this process).
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      cold_store: { backend: 'fs', claim: 'owned', checked_at: expect.any(Number), owner: null, error: null },
+      archiver: { running: false, interval_ms: 3_600_000, last_cycle: null, last_success_at: null, last_failure_at: null },
+    });
+    const human = await cli(root, ['stats']);
+    expect(human.code).toBe(EXIT.OK);
+    expect(human.stdout).toMatch(/^cold store fs, prefix owned by this data dir \(checked \d{4}-\d\d-\d\dT[\d:.]+Z\)$/m);
     const status = await cli(root, ['status', orders[0]!.path, '--json']);
     expect(status.code).toBe(EXIT.OK);
     expect(JSON.parse(status.stdout)).toMatchObject({ segment_path: orders[0]!.path, policy: expect.stringMatching(/hot|warm/), is_archived: false });
@@ -401,6 +409,15 @@ describe("takhin-tiered serve and the cold store's owner", () => {
           );
         }
         expect(stderr).toMatch(/writes and deletes nothing there\. .* \(tried again from \d{4}-\d\d-\d\dT[\d:.]+Z\)\n/);
+        // And the console itself says so, for an operator who reads no log: stats and /metrics.
+        const stats: any = await (await fetch(`${url}/api/v1/tiered/stats`)).json();
+        expect(stats.cold_store).toMatchObject({ claim: 'claimed', owner: { data_dir: join(root, 'data2'), host: hostname() }, error: { code: 'COLD_STORE_CLAIMED' } });
+        expect(stats.archiver.last_cycle).toMatchObject({ ok: false, report: { failed: 2 }, failure: { operation: 'archive', code: 'COLD_STORE_CLAIMED' } });
+        expect(stats.archiver).toMatchObject({ running: false, last_success_at: null, last_failure_at: stats.archiver.last_cycle.finished_at });
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        expect(metrics).toMatch(/^tiered_storage_cold_store_owned 0$/m);
+        expect(metrics).toMatch(/^tiered_storage_cold_store_claim\{state="claimed"\} 1$/m);
+        expect(metrics).toContain(`\ntiered_storage_archiver_last_failure_timestamp_seconds ${stats.archiver.last_failure_at / 1000}\n`);
       } finally {
         server.kill('SIGTERM');
         expect(await exited).toBe(0);

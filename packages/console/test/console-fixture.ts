@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { createContainer, loadConfig, openTieredStorage, siblingOf, type TakhinConfig, type TieredStorage } from '@takhin/core';
+import { PROTOCOL_OBSERVER, createContainer, loadConfig, openTieredStorage, siblingOf, type TakhinConfig, type TieredStorage } from '@takhin/core';
 import { ConsoleServer } from '@takhin/console';
 import { writeSegment } from '@takhin/testkit';
 
@@ -62,14 +62,18 @@ export interface ConsoleFixture {
   close(): Promise<void>;
 }
 
-export async function startConsoleFixture(options: { token?: string } = {}): Promise<ConsoleFixture> {
+export async function startConsoleFixture(options: { token?: string; observer?: (step: string, path: string) => void } = {}): Promise<ConsoleFixture> {
   const root = await mkdtemp(join(tmpdir(), 'takhin-console-'));
   const { dataDir, orders, payments } = await writeFixtureDataDir(root);
   const config = fixtureConfig(dataDir, options.token === undefined ? {} : { token: options.token });
   const logged: unknown[] = [];
   const server = new ConsoleServer({ token: config.console.token, log: (_message, error) => logged.push(error) });
   const url = await server.listen({ host: '127.0.0.1', port: 0, loopback: true });
-  const tiered = await openTieredStorage(createContainer(config, [fsProvider]), { owner: { listen: url } });
+  const container = createContainer(config, [fsProvider]);
+  // Each protocol step, as it is reached (a test's way to make one fail).
+  const observe = options.observer;
+  if (observe) container.register(PROTOCOL_OBSERVER, { useValue: { reached: (step: string, path: string) => observe(step, path) } });
+  const tiered = await openTieredStorage(container, { owner: { listen: url } });
   await tiered.archiveSegment(orders[0]!.path);
   server.attach(tiered);
   return {

@@ -1,11 +1,11 @@
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { createContainer, loadConfig, openTieredStorage, type TieredStorage } from '@takhin/core';
+import { CLAIM_RECHECK_MS, CLOCK, DATA_DIR_ID_FILE, createContainer, loadConfig, openTieredStorage, siblingOf, type TieredStorage } from '@takhin/core';
 import { ConsoleServer } from '@takhin/console';
 import { writeBrokerLogDir } from '@takhin/testkit';
 
@@ -17,12 +17,16 @@ const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const DOCS_SCREENSHOT = fileURLToPath(new URL('../../../docs/images/dashboard.png', import.meta.url));
 const TOKEN = 'dashboard-test-token';
 const DAY = 24 * 3_600_000;
+/** The system clock, moved on when a test says so (past the cold store claim's standing check). */
+const clock = { skip: 0, now: () => Date.now() + clock.skip };
 
 // The dashboard end to end in headless Chromium, over a realistic broker log dir (internal
 // topics, compacted and deleted leftovers, transactions) of which a cycle archived the old part.
 describe('dashboard in headless Chromium', () => {
   let root: string;
   let tiered: TieredStorage;
+  /** A data dir that takes the cold store's prefix over (the last tests). */
+  let taker: TieredStorage | undefined;
   let server: ConsoleServer;
   let url: string;
   let context: BrowserContext;
@@ -42,7 +46,9 @@ describe('dashboard in headless Chromium', () => {
       ],
     });
     const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'cold.age.hours': 120, 'warm.age.hours': 48 } }, console: { token: TOKEN } }, { providers: [fsProvider] });
-    tiered = await openTieredStorage(createContainer(config, [fsProvider]));
+    const container = createContainer(config, [fsProvider]);
+    container.register(CLOCK, { useValue: clock });
+    tiered = await openTieredStorage(container);
     const cycle = await tiered.runCycle();
     expect(cycle.archived).toBeGreaterThan(0);
     server = new ConsoleServer({ token: TOKEN });
@@ -63,6 +69,7 @@ describe('dashboard in headless Chromium', () => {
   afterAll(async () => {
     await context?.close();
     await server?.close(1000);
+    await taker?.close();
     await tiered?.close();
     await rm(root, { recursive: true, force: true });
   });
@@ -155,6 +162,35 @@ describe('dashboard in headless Chromium', () => {
     expect(problem).toContain(`${cold.path}: local files differ from its archive`);
     await expect.poll(() => page.locator('#attention').isVisible(), { timeout: 15_000 }).toBe(true);
     expect(await page.locator('#attention-list li').allTextContents()).toEqual([`Problem: ${problem}`]);
+  });
+
+  it('lists a cold store prefix another data dir took over, naming it, and the cycle that failed for it', async () => {
+    expect(await page.locator('#attention-list li.attention-claim, #attention-list li.attention-cycle').count()).toBe(0);
+    // A replaced disk: this data dir's id gone from it while its console runs, and a new data dir takes the prefix over.
+    const dataDir = join(root, 'data');
+    await rm(join(dataDir, DATA_DIR_ID_FILE));
+    const newDataDir = join(root, 'replacement', 'data');
+    await mkdir(newDataDir, { recursive: true });
+    const takerConfig = loadConfig({ storage: { data: { dir: newDataDir }, tiered: { enabled: true, fs: { root: join(siblingOf(dataDir), 'cold') } } } }, { providers: [fsProvider] });
+    taker = await openTieredStorage(createContainer(takerConfig, [fsProvider]), { takeOverColdStore: true });
+    // Past its standing check, the next cycle's refresh asks the cold store whose the prefix is.
+    clock.skip += CLAIM_RECHECK_MS;
+    await page.getByRole('button', { name: 'Run a cycle now' }).click();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 30_000 }).toContain('COLD_STORE_CLAIMED');
+    await expect.poll(() => page.locator('#attention-list li.attention-cycle').count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.locator('#attention').isVisible()).toBe(true);
+    const claim = await page.locator('#attention-list li.attention-claim').textContent();
+    expect(claim).toContain(`Cold store owned by another data dir: ${newDataDir} on ${hostname()} since `);
+    expect(claim).toContain(`nothing is archived here (checked `);
+    expect(claim).toContain(`COLD_STORE_CLAIMED: the fs cold store's prefix belongs to the data dir ${newDataDir} on ${hostname()}`);
+    const cycle = await page.locator('#attention-list li.attention-cycle').textContent();
+    expect(cycle).toMatch(/^Last cycle failed \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\): its refresh: COLD_STORE_CLAIMED: the fs cold store's prefix belongs to the data dir /);
+    expect(cycle).toContain('run `takhin-tiered rebuild --take-over`');
+    // Reconciliation's problem from the test before is still listed beside them.
+    expect(await page.locator('#attention-list li.attention-problem').count()).toBe(1);
+    expect(tiered.coldStoreClaim.status).toBe('claimed');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-attention.png'), fullPage: true });
   });
 
   it('ran without a script error', () => {

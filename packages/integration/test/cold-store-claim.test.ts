@@ -128,10 +128,20 @@ describe("the cold store's owner", () => {
 
     // The old owner, still running: its next archive asks first, and is refused; so is its refresh once its check is due.
     const before = await coldFiles(coldRoot);
+    expect(old.coldStoreClaim).toMatchObject({ status: 'owned' }); // as last checked: nothing asked it since
     await expectTieringError(old.archiveSegment(first.segments[1]!.segmentPath), 'COLD_STORE_CLAIMED', /belongs to the data dir .*\/data on /);
     expect(old.getSegment(first.segments[1]!.segmentPath)).toMatchObject({ isArchived: false, state: 'idle' });
+    // And it knows it, naming the new owner, for an operator (docs/ARCHITECTURE.md, "The cold store's owner").
+    const lost = old.coldStoreClaim;
+    expect(lost).toMatchObject({ status: 'claimed', owner: { dataDir: newDataDir, host: hostname() } });
+    expect(lost.status === 'claimed' && lost.error.code).toBe('COLD_STORE_CLAIMED');
+    expect(taker.coldStoreClaim).toMatchObject({ status: 'owned' });
     clock.skip += CLAIM_RECHECK_MS;
     await expectTieringError(old.refresh(), 'COLD_STORE_CLAIMED');
+    // A cycle's refresh fails the same way, and the archiver keeps it.
+    await expectTieringError(old.runCycle(), 'COLD_STORE_CLAIMED');
+    expect(old.archiverStatus.lastCycle).toMatchObject({ report: undefined, failure: { operation: 'cycle', path: undefined, error: { code: 'COLD_STORE_CLAIMED' } } });
+    expect(old.archiverStatus.lastSuccessAt).toBeUndefined();
     expect(await coldFiles(coldRoot)).toEqual(before);
   });
 
@@ -251,6 +261,10 @@ describe("the cold store's owner, on MinIO", () => {
 
       await proxy.cut();
       const taker = await open((await dataDirWithSegments()).dataDir, { takeOverColdStore: true });
+      // Not asked: the store did not answer, and the claim says why.
+      const unchecked = taker.coldStoreClaim;
+      expect(unchecked).toMatchObject({ status: 'unchecked', error: { name: 'ColdStoreError', code: 'UNAVAILABLE' } });
+      expect(unchecked.checkedAt).toBeGreaterThan(0);
       const other = await dataDirWithSegments();
       const bystander = await open(other.dataDir);
       await proxy.open();
@@ -261,6 +275,7 @@ describe("the cold store's owner, on MinIO", () => {
       await (await open(owner.dataDir)).close(); // still the owner's
       await rm(join(owner.dataDir, DATA_DIR_ID_FILE)); // the owner's disk, retired (a take-over of a data dir still here is refused)
       await taker.refresh();
+      expect(taker.coldStoreClaim).toMatchObject({ status: 'owned' });
       await expectTieringError(open(owner.dataDir), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${taker.dataDir} on `));
     } finally {
       await proxy.cut();

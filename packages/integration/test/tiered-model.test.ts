@@ -558,9 +558,14 @@ describe('the background archiver', () => {
     expect(first.failed).toBe(1);
     expect(first.archived).toBeGreaterThan(0);
     expect(failures).toEqual([{ path: broken, retryAt: clock.time + 30_000 }]);
+    // Kept for an operator: the cycle's outcome, the first failing step with it.
+    expect(tiered.archiverStatus).toMatchObject({ running: false, lastSuccessAt: undefined, lastFailureAt: clock.time });
+    expect(tiered.archiverStatus.lastCycle).toMatchObject({ startedAt: clock.time, finishedAt: clock.time, report: first, failure: { operation: 'archive', path: broken, retryAt: clock.time + 30_000 } });
+    expect(tiered.archiverStatus.lastCycle!.failure!.error.message).toContain('the cold store refused this one');
 
     const waiting = await tiered.runCycle();
     expect(waiting).toMatchObject({ deferred: 1, archived: 0, failed: 0 });
+    expect(tiered.archiverStatus).toMatchObject({ lastSuccessAt: clock.time, lastFailureAt: clock.time, lastCycle: { report: waiting, failure: undefined } });
 
     broken = undefined;
     clock.time += 31_000;

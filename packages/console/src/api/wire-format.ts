@@ -1,4 +1,5 @@
-import type { CycleReport, PlanItem, ReconciliationReport, RebuildReport, SegmentFile, SegmentFiles, SegmentRecord, TieredStats } from '@takhin/core';
+import type { ArchiverStatus, ColdStoreClaimState, CycleReport, OperationFailure, PlanItem, ReconciliationReport, RebuildReport, SegmentFile, SegmentFiles, SegmentRecord, TieredStats, TieredStorage } from '@takhin/core';
+import { toApiError } from '../http/error-mapping.js';
 
 // The API's JSON: the seed's snake_case field names (`segment_path`, `policy`, `is_archived`,
 // `total_segments`, …) for everything it had, the same style for the rest. Times are ms since
@@ -110,4 +111,74 @@ export function reconciliationJson(report: ReconciliationReport) {
     problems: report.problems,
     postponed: report.postponed,
   };
+}
+
+/**
+ * The whole `GET /api/v1/tiered/stats` document (and `takhin-tiered stats --json`): the counts,
+ * what reconciliation left, whose the cold store's prefix is, and how the archiver's last cycle went.
+ */
+export function statsDocument(tiered: TieredStorage) {
+  return {
+    ...statsJson(tiered.getStats()),
+    reconciliation: reconciliationJson(tiered.lastReconciliation),
+    cold_store: coldStoreJson(tiered.store.backend, tiered.coldStoreClaim),
+    archiver: archiverJson(tiered.archiverStatus),
+  };
+}
+
+/**
+ * A failure as an endpoint would answer it (`error-mapping.ts`): the stable `code`
+ * (`COLD_STORE_CLAIMED`, `COLD_STORE_UNAVAILABLE`, …) and its `message`. An unexpected error
+ * (a bug) is `INTERNAL` without its details, as a request's is: `serve` logs them on stderr.
+ */
+export function failureJson(error: Error): { code: string; message: string } {
+  const { code, message } = toApiError(error, () => {});
+  if (code === 'INTERNAL') return { code, message: 'an unexpected error; takhin-tiered serve logs its details on stderr' };
+  return { code, message };
+}
+
+/**
+ * Whose the cold store's prefix was at the last check (docs/ARCHITECTURE.md, "The cold store's
+ * owner"): `claim` is `owned`, `claimed` (by `owner`, null when its claim cannot be read) or
+ * `unchecked` (`error` says why: the store did not answer); `checked_at` is when it was asked.
+ */
+export function coldStoreJson(backend: string, claim: ColdStoreClaimState) {
+  const owner = claim.status === 'claimed' ? claim.owner : undefined;
+  const claimedAt = owner === undefined ? NaN : Date.parse(owner.claimedAt);
+  return {
+    backend,
+    claim: claim.status,
+    checked_at: claim.checkedAt ?? null,
+    owner: owner === undefined ? null : { id: owner.id, data_dir: owner.dataDir, host: owner.host, claimed_at: Number.isFinite(claimedAt) ? claimedAt : null },
+    error: claim.status === 'owned' || claim.error === undefined ? null : failureJson(claim.error),
+  };
+}
+
+/**
+ * The background archiver: whether it runs (`running`, every `interval_ms`) and how its last cycle
+ * went, in the background or asked for (`last_cycle`, null before the first): `ok`, or the
+ * `failure` (the cycle's own, its refresh, with no `report`; else its first failing step).
+ */
+export function archiverJson(status: ArchiverStatus) {
+  const last = status.lastCycle;
+  return {
+    running: status.running,
+    interval_ms: status.intervalMs,
+    last_cycle:
+      last === undefined
+        ? null
+        : {
+            started_at: last.startedAt,
+            finished_at: last.finishedAt,
+            ok: last.failure === undefined,
+            report: last.report === undefined ? null : cycleJson(last.report),
+            failure: last.failure === undefined ? null : operationFailureJson(last.failure),
+          },
+    last_success_at: status.lastSuccessAt ?? null,
+    last_failure_at: status.lastFailureAt ?? null,
+  };
+}
+
+function operationFailureJson(failure: OperationFailure) {
+  return { operation: failure.operation, segment_path: failure.path ?? null, ...failureJson(failure.error), retry_at: failure.retryAt ?? null };
 }

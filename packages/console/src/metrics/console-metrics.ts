@@ -1,9 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { TIERS, type OperationFailure, type TieredStorage } from '@takhin/core';
+import { TIERS, type ColdStoreClaimState, type OperationFailure, type TieredStorage } from '@takhin/core';
 import { remoteReadsText, storeMetricsText } from './store-metrics-text.js';
 
 /** Operations whose outcome is counted: what the API, the CLI and the background archiver run. */
 type TrackedOperation = 'archive' | 'restore' | 'evict';
+
+/** The values of `tiered_storage_cold_store_claim{state}`. */
+const CLAIM_STATES = ['owned', 'claimed', 'unchecked'] as const satisfies readonly ColdStoreClaimState['status'][];
 
 /** `lastReconciliation` counters, by the `repair` label they are exported under. */
 const REPAIRS = {
@@ -84,6 +87,53 @@ export class ConsoleMetrics {
       registers,
       collect() {
         this.set(tiered.lastReconciliation.postponed.length);
+      },
+    });
+
+    // Whose the cold store's prefix is (docs/ARCHITECTURE.md, "The cold store's owner"), as last checked.
+    const claim = () => tiered.coldStoreClaim;
+    new Gauge({
+      name: 'tiered_storage_cold_store_owned',
+      help: "1 while the cold store's prefix is this data dir's as last checked; 0 when another data dir claimed it or the claim could not be checked (nothing is archived then).",
+      registers,
+      collect() {
+        this.set(claim().status === 'owned' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tiered_storage_cold_store_claim',
+      help: "The claim's state as last checked: 1 for the current one of owned, claimed (by another data dir) and unchecked (the cold store did not answer).",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const now = claim().status;
+        for (const state of CLAIM_STATES) this.set({ state }, state === now ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tiered_storage_cold_store_claim_checked_timestamp_seconds',
+      help: 'When the claim was last checked (0: never).',
+      registers,
+      collect() {
+        this.set((claim().checkedAt ?? 0) / 1000);
+      },
+    });
+    // The archiver's last cycles, in the background or asked for: alert when the failure is newer than the success.
+    const archiver = () => tiered.archiverStatus;
+    new Gauge({
+      name: 'tiered_storage_archiver_last_success_timestamp_seconds',
+      help: 'When the last archiver cycle that had no failure ended (0: none yet in this process).',
+      registers,
+      collect() {
+        this.set((archiver().lastSuccessAt ?? 0) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'tiered_storage_archiver_last_failure_timestamp_seconds',
+      help: 'When the last archiver cycle that failed (its refresh, or any of its steps) ended (0: none yet in this process).',
+      registers,
+      collect() {
+        this.set((archiver().lastFailureAt ?? 0) / 1000);
       },
     });
 

@@ -16,6 +16,31 @@ export interface CycleReport {
   readonly deferred: number;
 }
 
+/** How one cycle ended, kept for an operator (`BackgroundArchiver.status`). */
+export interface CycleOutcome {
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  /** Its report; undefined when it failed before applying a step (its refresh threw). */
+  readonly report: CycleReport | undefined;
+  /**
+   * Why it did not go well: the cycle's own failure (`operation: 'cycle'`, its refresh), or else
+   * the first of its steps that failed (each is retried with backoff); undefined when none did.
+   */
+  readonly failure: OperationFailure | undefined;
+}
+
+/** Whether the archiver runs, and how its last cycle went (times are the clock's, ms since the epoch). */
+export interface ArchiverStatus {
+  /** Started (`start()`): a cycle every `intervalMs`. Cycles asked for (`runCycle`) are kept here too. */
+  readonly running: boolean;
+  readonly intervalMs: number;
+  /** The last cycle that finished, in the background or asked for; undefined before the first. */
+  readonly lastCycle: CycleOutcome | undefined;
+  /** When the last cycle ended without a failure, and when the last one ended with one. */
+  readonly lastSuccessAt: number | undefined;
+  readonly lastFailureAt: number | undefined;
+}
+
 /** What the archiver drives: the model it plans from and the operations it applies. */
 export interface CycleTarget {
   refresh(): Promise<void>;
@@ -41,6 +66,9 @@ export class BackgroundArchiver {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<CycleReport> | undefined;
   #abort = new AbortController();
+  #lastCycle: CycleOutcome | undefined;
+  #lastSuccessAt: number | undefined;
+  #lastFailureAt: number | undefined;
 
   constructor(
     private readonly target: CycleTarget,
@@ -52,6 +80,10 @@ export class BackgroundArchiver {
     return this.#timer !== undefined;
   }
 
+  get status(): ArchiverStatus {
+    return { running: this.started, intervalMs: this.intervalMs, lastCycle: this.#lastCycle, lastSuccessAt: this.#lastSuccessAt, lastFailureAt: this.#lastFailureAt };
+  }
+
   start(): void {
     if (this.#timer) return;
     this.#abort = new AbortController();
@@ -61,7 +93,7 @@ export class BackgroundArchiver {
 
   /** One cycle now; while one runs, its result. */
   runCycle(): Promise<CycleReport> {
-    this.#running ??= this.#cycle().finally(() => {
+    this.#running ??= this.#recordedCycle().finally(() => {
       this.#running = undefined;
     });
     return this.#running;
@@ -75,15 +107,38 @@ export class BackgroundArchiver {
     this.#abort = new AbortController();
   }
 
-  async #cycle(): Promise<CycleReport> {
+  /** A cycle, its outcome kept for `status`. */
+  async #recordedCycle(): Promise<CycleReport> {
     const startedAt = this.target.now();
+    let first: OperationFailure | undefined;
+    const failed = (failure: OperationFailure) => {
+      first ??= failure;
+      this.target.failed(failure);
+    };
+    const finish = (report: CycleReport | undefined, failure: OperationFailure | undefined) => {
+      const finishedAt = this.target.now();
+      this.#lastCycle = { startedAt, finishedAt, report, failure };
+      if (failure) this.#lastFailureAt = finishedAt;
+      else this.#lastSuccessAt = finishedAt;
+    };
+    try {
+      const report = await this.#cycle(startedAt, failed);
+      finish(report, first);
+      return report;
+    } catch (error) {
+      finish(undefined, first ?? { operation: 'cycle', path: undefined, error: error as Error });
+      throw error;
+    }
+  }
+
+  async #cycle(startedAt: number, failed: (failure: OperationFailure) => void): Promise<CycleReport> {
     const began = performance.now();
     const signal = this.#abort.signal;
     const counts = { retier: 0, archive: 0, evict: 0, failed: 0, deferred: 0 };
     try {
       await this.target.refresh();
     } catch (error) {
-      this.target.failed({ operation: 'cycle', path: undefined, error: error as Error });
+      failed({ operation: 'cycle', path: undefined, error: error as Error });
       throw error;
     }
     const steps = this.target.plan({ changesOnly: true });
@@ -102,7 +157,7 @@ export class BackgroundArchiver {
           counts.failed++;
           const retryAt = this.#backoff.failed(step.path, this.target.now());
           const operation = step.action === 'none' ? 'cycle' : step.action;
-          this.target.failed({ operation, path: step.path, error: error as Error, retryAt });
+          failed({ operation, path: step.path, error: error as Error, retryAt });
         }
       }
     };

@@ -38,6 +38,20 @@ export interface OwnerClaim {
 }
 
 /**
+ * What the last check of the claim found (docs/ARCHITECTURE.md, "The cold store's owner"), for
+ * an operator: `owned`, the prefix this data dir's; `claimed`, another data dir's (`owner`, when
+ * its claim could be read) or one this version cannot read, so nothing is written or deleted
+ * there; `unchecked`, not asked yet or the check failed (`error`: the cold store did not answer,
+ * or the data dir's id file could not be read), so nothing is written or deleted there either.
+ * `checkedAt` is when that check was made (the clock's time): an `owned` check stands for
+ * `CLAIM_RECHECK_MS` of syncs, and every archive asks again.
+ */
+export type ColdStoreClaimState =
+  | { readonly status: 'owned'; readonly checkedAt: number }
+  | { readonly status: 'claimed'; readonly checkedAt: number; readonly owner: OwnerClaim | undefined; readonly error: TieringError }
+  | { readonly status: 'unchecked'; readonly checkedAt: number | undefined; readonly error: Error | undefined };
+
+/**
  * One data dir owns a cold store's prefix (docs/ARCHITECTURE.md, "The cold store's owner"): its
  * records alone describe the objects there, and the protocols overwrite and delete under the
  * prefix on that assumption. Two brokers configured with one prefix would overwrite each other's
@@ -53,6 +67,9 @@ export class ColdStoreClaim {
   #verified = false;
   /** When the claim was last found ours (the clock's time). */
   #checkedAt = 0;
+  #state: ColdStoreClaimState = { status: 'unchecked', checkedAt: undefined, error: undefined };
+  /** The other data dir's claim the last refusal named (undefined when it could not be read). */
+  #refusedBy: OwnerClaim | undefined;
 
   constructor(
     private readonly dataDir: string,
@@ -67,6 +84,34 @@ export class ColdStoreClaim {
    */
   async check(options: { takeOver?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     this.#verified = false;
+    const checkedAt = this.clock.now();
+    try {
+      await this.#check(options);
+      this.#state = { status: 'owned', checkedAt: this.#checkedAt };
+    } catch (error) {
+      // An abort (the archiver stopping) found out nothing about the claim.
+      if (!options.signal?.aborted) this.#state = this.#failedState(error as Error, checkedAt);
+      throw error;
+    }
+  }
+
+  /** Checks unless a check less than `maxAgeMs` ago found the claim ours. */
+  async ensure(maxAgeMs: number): Promise<void> {
+    if (this.#verified && this.clock.now() - this.#checkedAt < maxAgeMs) return;
+    await this.check();
+  }
+
+  /** What the last check found; asks nothing (see `ColdStoreClaimState`). */
+  get state(): ColdStoreClaimState {
+    return this.#state;
+  }
+
+  #failedState(error: Error, checkedAt: number): ColdStoreClaimState {
+    if (error instanceof TieringError && error.code === 'COLD_STORE_CLAIMED') return { status: 'claimed', checkedAt, owner: this.#refusedBy, error };
+    return { status: 'unchecked', checkedAt, error };
+  }
+
+  async #check(options: { takeOver?: boolean; signal?: AbortSignal }): Promise<void> {
     const id = await this.#dataDirId();
     const found = await this.#read(options.signal);
     if (typeof found === 'object' && found.id === id) return this.#found();
@@ -83,12 +128,6 @@ export class ColdStoreClaim {
     const stored = await this.#read(options.signal);
     if (typeof stored !== 'object' || stored.id !== id) throw this.#refusal(stored);
     this.#found();
-  }
-
-  /** Checks unless a check less than `maxAgeMs` ago found the claim ours. */
-  async ensure(maxAgeMs: number): Promise<void> {
-    if (this.#verified && this.clock.now() - this.#checkedAt < maxAgeMs) return;
-    await this.check();
   }
 
   #found(): void {
@@ -157,6 +196,7 @@ export class ColdStoreClaim {
     const path = join(found.dataDir, DATA_DIR_ID_FILE);
     const theirs = await readFile(path, 'utf8').then((text) => text.trim(), () => undefined);
     if (theirs !== found.id) return;
+    this.#refusedBy = found;
     throw new TieringError(
       'COLD_STORE_CLAIMED',
       `cannot take the ${this.store.backend} cold store's prefix over: it belongs to the data dir ${found.dataDir} on this host (since ${found.claimedAt}), which is still there with its id (${path} holds ${found.id}), so it was not replaced; two data dirs under one prefix would overwrite each other's archives, so nothing was changed. Give ${this.dataDir} a prefix (or bucket) of its own; if ${found.dataDir} is retired for good, delete ${path} first`,
@@ -165,6 +205,7 @@ export class ColdStoreClaim {
 
   /** Why this data dir may not use the prefix: `found` is another's claim, or why the object there is none. */
   #refusal(found: OwnerClaim | string | undefined): TieringError {
+    this.#refusedBy = typeof found === 'object' ? found : undefined;
     const which = this.store.backend;
     if (typeof found === 'string') {
       return new TieringError(

@@ -20,8 +20,8 @@ import { parseSegmentPath } from '../segments/segment-path.js';
 import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
 import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
-import { BackgroundArchiver, type CycleReport, type StopOptions } from './background-archiver.js';
-import { CLAIM_RECHECK_MS, ColdStoreClaim } from './cold-store-claim.js';
+import { BackgroundArchiver, type ArchiverStatus, type CycleReport, type StopOptions } from './background-archiver.js';
+import { CLAIM_RECHECK_MS, ColdStoreClaim, type ColdStoreClaimState } from './cold-store-claim.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
 import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
@@ -152,6 +152,19 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   /** What the last reconciliation repaired (at open, and in each refresh since). */
   get lastReconciliation(): ReconciliationReport {
     return this.#lastReconciliation;
+  }
+
+  /**
+   * Whose the cold store's prefix was at the last check (docs/ARCHITECTURE.md, "The cold store's
+   * owner"): this data dir's, another's (naming it), or unchecked and why. Asks nothing.
+   */
+  get coldStoreClaim(): ColdStoreClaimState {
+    return this.#claim.state;
+  }
+
+  /** Whether the background archiver runs, and how its last cycle (background or `runCycle`) ended. */
+  get archiverStatus(): ArchiverStatus {
+    return this.#archiver.status;
   }
 
   // --- the model -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { planItemJson, reconciliationJson, rebuildJson, segmentJson, statsJson } from '../../api/wire-format.js';
+import { planItemJson, rebuildJson, segmentJson, statsDocument } from '../../api/wire-format.js';
 import { requireSegment } from '../../http/segment-path-param.js';
 import type { Command, CommandContext } from '../command-context.js';
 import { withDataDir } from '../command-context.js';
@@ -9,17 +9,35 @@ import { formatBytes, printable } from '../human-format.js';
 export const statsCommand: Command = (context) =>
   withDataDir(context, async (tiered) => {
     noArguments(context.positionals, 'stats');
-    const stats = statsJson(tiered.getStats());
+    const stats = statsDocument(tiered);
     const { output } = context;
-    output.document({ ...stats, reconciliation: reconciliationJson(tiered.lastReconciliation) });
+    output.document(stats);
     output.line(`segments  ${stats.total_segments} (${stats.archived_segments} archived)`);
     output.line(`hot       ${stats.hot_segments} segments  ${formatBytes(stats.bytes_by_tier.hot)}`);
     output.line(`warm      ${stats.warm_segments} segments  ${formatBytes(stats.bytes_by_tier.warm)}`);
     output.line(`cold      ${stats.cold_segments} segments  ${formatBytes(stats.bytes_by_tier.cold)}`);
     output.line(`local     ${formatBytes(stats.local_bytes)}   remote ${formatBytes(stats.remote_bytes)}   .log total ${formatBytes(stats.total_size_bytes)}`);
     for (const postponed of tiered.lastReconciliation.postponed) output.line(`postponed: ${printable(postponed)}`);
+    output.line(coldStoreLine(stats.cold_store));
+    const cycle = stats.archiver.last_cycle;
+    if (cycle) output.line(`last cycle ${cycle.failure ? `FAILED at ${iso(cycle.finished_at)}: ${failureLine(cycle.failure)}` : `ok at ${iso(cycle.finished_at)}`}`);
     return EXIT.OK;
   });
+
+/** Whose the cold store's prefix is, for a person (docs/ARCHITECTURE.md, "The cold store's owner"). */
+function coldStoreLine(store: ReturnType<typeof statsDocument>['cold_store']): string {
+  const checked = store.checked_at === null ? 'never checked' : `checked ${iso(store.checked_at)}`;
+  if (store.claim === 'owned') return `cold store ${store.backend}, prefix owned by this data dir (${checked})`;
+  const why = store.error ? `: ${failureLine(store.error)}` : '';
+  if (store.claim === 'claimed') return `cold store ${store.backend}, prefix CLAIMED by ${store.owner ? `${printable(store.owner.data_dir)} on ${printable(store.owner.host)}` : 'another data dir'} (${checked})${why}`;
+  return `cold store ${store.backend}, claim UNCHECKED (${checked})${why}`;
+}
+
+function failureLine(failure: { code: string; message: string }): string {
+  return `${failure.code}: ${printable(failure.message)}`;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 /** `status <path>`: one segment's record, as `GET /api/v1/tiered/segments/{path}`. */
 export const statusCommand: Command = (context) =>
