@@ -326,16 +326,24 @@ describe('takhin-tiered CLI', () => {
   });
 });
 
+/**
+ * A data dir (`takhin.yaml`, `extra` added to its `storage.tiered`) with one segment archived, and
+ * a second broker's `second.yaml` whose cold store root was copied from the first's by mistake.
+ */
+async function twoBrokersOneColdStore(root: string, extra = ''): Promise<{ dataDir: string; orders: FixtureSegment[] }> {
+  const { dataDir, orders } = await writeFixtureDataDir(root);
+  await writeFile(join(root, 'takhin.yaml'), `storage:\n  data:\n    dir: ./data\n  tiered:\n    enabled: true\n${extra}`);
+  await mkdir(join(root, 'data2'));
+  await writeFile(join(root, 'second.yaml'), 'storage:\n  data:\n    dir: ./data2\n  tiered:\n    enabled: true\n    fs:\n      root: ./data-tiered/cold\n');
+  expect((await cli(root, ['archive', orders[0]!.path])).code).toBe(EXIT.OK);
+  return { dataDir, orders };
+}
+
 describe("takhin-tiered CLI and the cold store's owner", () => {
   it('refuses a second data dir on the same cold store prefix, and rebuild --take-over hands the prefix over', async () => {
     const root = await mkdtemp(join(tmpdir(), 'takhin-cli-claim-'));
     try {
-      const { dataDir, orders } = await writeFixtureDataDir(root);
-      await writeFile(join(root, 'takhin.yaml'), 'storage:\n  data:\n    dir: ./data\n  tiered:\n    enabled: true\n');
-      // A second broker's config, its cold store root copied from the first's by mistake.
-      await mkdir(join(root, 'data2'));
-      await writeFile(join(root, 'second.yaml'), 'storage:\n  data:\n    dir: ./data2\n  tiered:\n    enabled: true\n    fs:\n      root: ./data-tiered/cold\n');
-      expect((await cli(root, ['archive', orders[0]!.path])).code).toBe(EXIT.OK);
+      const { dataDir, orders } = await twoBrokersOneColdStore(root);
 
       const refused = await cli(root, ['stats', '--config', 'second.yaml']);
       expect(refused.code).toBe(EXIT.OPERATION_FAILED);
@@ -374,12 +382,8 @@ describe("takhin-tiered serve and the cold store's owner", () => {
   it('logs on stderr why its archiver archives nothing more once another data dir took the cold store over', async () => {
     const root = await mkdtemp(join(tmpdir(), 'takhin-cli-claim-serve-'));
     try {
-      const { dataDir, orders } = await writeFixtureDataDir(root);
       // Cycles only when asked (POST /cycle), so the take-over below surely comes before one.
-      await writeFile(join(root, 'takhin.yaml'), 'storage:\n  data:\n    dir: ./data\n  tiered:\n    enabled: true\n    auto.archive.enabled: false\nconsole:\n  listen: 127.0.0.1:0\n');
-      await mkdir(join(root, 'data2'));
-      await writeFile(join(root, 'second.yaml'), 'storage:\n  data:\n    dir: ./data2\n  tiered:\n    enabled: true\n    fs:\n      root: ./data-tiered/cold\n');
-      expect((await cli(root, ['archive', orders[0]!.path])).code).toBe(EXIT.OK);
+      const { dataDir, orders } = await twoBrokersOneColdStore(root, '    auto.archive.enabled: false\nconsole:\n  listen: 127.0.0.1:0\n');
 
       const server = spawn(process.execPath, [BIN, 'serve', '--json'], { cwd: root, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
