@@ -281,4 +281,38 @@ describe("the cold store's owner, on MinIO", () => {
       await proxy.cut();
     }
   });
+
+  it('opens while the store is down when a deleted topic left only never-archived records, which need no request', async () => {
+    const backend = CRASH_BACKENDS.minio;
+    await backend.setup!();
+    const section = backend.section(1000 + runs++) as { s3: Record<string, unknown> };
+    const proxy = new TcpProxy(Number(new URL(section.s3.endpoint as string).port));
+    await proxy.open();
+    const open = async (dataDir: string) => {
+      const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section, s3: { ...section.s3, endpoint: proxy.endpoint } } } });
+      const container = createContainer(config, [fsProvider, s3Provider]);
+      container.register(RETRY_POLICY, { useValue: { maxAttempts: 1 } });
+      const tiered = await openTieredStorage(container);
+      opened.push(tiered);
+      return tiered;
+    };
+    try {
+      const { dataDir, segments } = await dataDirWithSegments();
+      await writeFile(join(dataDir, 'payments-0', 'partition.metadata'), `version: 0\ntopic_id: ${TOPIC_ID}`);
+      await (await open(dataDir)).close(); // the prefix claimed, nothing archived
+      // The topic deleted and created again (a new id) while the store does not answer.
+      await rm(join(dataDir, 'payments-0'), { recursive: true });
+      await writeSegment(dataDir, { topic: 'payments', partition: 0, baseOffset: 0n, logBytes: 32 * 1024, recordBytes: 300 });
+      await writeFile(join(dataDir, 'payments-0', 'partition.metadata'), `version: 0\ntopic_id: ${OTHER_TOPIC_ID}`);
+      await proxy.cut();
+      // Before: open failed with the store's UNAVAILABLE, though forgetting these records asks the store nothing.
+      const tiered = await open(dataDir);
+      expect(tiered.coldStoreClaim).toMatchObject({ status: 'unchecked', error: { code: 'UNAVAILABLE' } });
+      expect(tiered.lastReconciliation.deletedTopicSegments).toBe(3);
+      expect(tiered.listSegments().map((segment) => [segment.path, segment.topicId])).toEqual([[segments[0]!.segmentPath, OTHER_TOPIC_ID]]);
+      await tiered.refresh(); // and so does a refresh
+    } finally {
+      await proxy.cut();
+    }
+  });
 });

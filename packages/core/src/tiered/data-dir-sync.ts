@@ -3,7 +3,7 @@ import type { PolicyEngine } from '../policy/policy-engine.js';
 import { scanLogDir, type LocalSegment } from '../segments/log-dir-scanner.js';
 import { clusterMetadataStamp, readClusterTopics, type ClusterTopics } from '../kafka/cluster-metadata.js';
 import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
-import { deleteSegmentsOfDeletedTopics, recordsByTopicId, recordsOfRemovedTopics } from './deleted-topics.js';
+import { deleteSegmentsOfDeletedTopics, mayHaveColdObjects, recordsByTopicId, recordsOfRemovedTopics } from './deleted-topics.js';
 import { compareWithLocalDisk } from './local-disk-sync.js';
 import type { ProtocolContext } from './protocol-context.js';
 import { addProblem, type Reconciliation, type ReconciliationReport } from './reconciliation.js';
@@ -68,9 +68,12 @@ export class DataDirSync {
     const ofDeletedTopics = [...byTopicId.recreated, ...(await this.#ofRemovedTopics(local, byTopicId.absent, report))].filter((record) => !this.busy(record.path));
     let confirmed = atOpen || confirm === undefined;
     if (ofDeletedTopics.length > 0) {
-      if (unclaimed) throw unclaimed;
-      if (!confirmed) await confirm!();
-      confirmed = true;
+      // Records that have nothing in the cold store are forgotten without asking it anything.
+      if (ofDeletedTopics.some(mayHaveColdObjects)) {
+        if (unclaimed) throw unclaimed;
+        if (!confirmed) await confirm!();
+        confirmed = true;
+      }
       try {
         await deleteSegmentsOfDeletedTopics(this.context, ofDeletedTopics, report);
       } finally {

@@ -97,6 +97,11 @@ export function recordsOfRemovedTopics(local: readonly LocalSegment[], absent: r
   };
 }
 
+/** Whether the record may have objects in the cold store: it is archived, or an operation was writing them. */
+export function mayHaveColdObjects(record: SegmentRecord): boolean {
+  return record.isArchived || record.state !== 'idle';
+}
+
 /**
  * Deletes the cold copies and then the records of segments of deleted topics, counting them in
  * `report`. The manifest goes first, so a rebuild can never bring back a segment half deleted.
@@ -112,7 +117,7 @@ export async function deleteSegmentsOfDeletedTopics(context: ProtocolContext, re
       // A never-archived record that no archive was writing has nothing in the cold store. Under
       // keys whose manifest names another topic id lies the new topic's archive, which another
       // broker sharing the cold store made since (its replica of the partition): not this record's to delete.
-      if ((record.isArchived || record.state !== 'idle') && !(await archivedByAnotherTopic(store, record))) await deleteSegmentObjects(store, record.path);
+      if (mayHaveColdObjects(record) && !(await archivedByAnotherTopic(store, record))) await deleteSegmentObjects(store, record.path);
       deleted.push(record.path);
     }
   } finally {
