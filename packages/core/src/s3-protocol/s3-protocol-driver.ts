@@ -128,7 +128,6 @@ export abstract class S3ProtocolDriver implements ColdStoreDriver {
     return s3ColdStoreError(this.readFailure(error), { backend: this.backend, bucket: this.bucket, key: context.key }, error);
   }
 
-  /** What a write stored; servers (MinIO) may not echo the encryption a write asked for, or fail on. */
   /**
    * The next page's cursor from a ListObjectsV2 answer. A page marked truncated that names no
    * continuation token (a server answering list-type=2 as the old ListObjects, which names no
@@ -141,6 +140,7 @@ export abstract class S3ProtocolDriver implements ColdStoreDriver {
     throw unrecognizedFailure(this.backend, prefix || undefined, 'the server marked a listing page truncated but named no continuation token: the listing cannot go on, and ending it there would leave objects out');
   }
 
+  /** What a write stored; servers (MinIO) may not echo the encryption a write asked for, or fail on. */
   protected receipt(etag: string | undefined, serverSideEncryption: string | undefined): WriteReceipt {
     return {
       etag,
