@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -298,16 +299,7 @@ describe('takhin-tiered CLI', () => {
   it('while serve holds the data dir, other commands exit 5 naming its URL, and change nothing; serve stops cleanly on SIGTERM', async () => {
     const server = spawn(process.execPath, [BIN, 'serve', '--json'], { cwd: root, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        server.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /"listen": "(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-          if (match) resolve(match[1]!);
-        });
-        server.on('close', (code) => reject(new Error(`serve exited with ${code}`)));
-        setTimeout(() => reject(new Error('serve did not start')), 30_000).unref();
-      });
+      const url = await listening(server);
       const stats = await fetch(`${url}/api/v1/tiered/stats`);
       expect(stats.status).toBe(200);
       const before = JSON.stringify(await stats.json());
@@ -325,6 +317,20 @@ describe('takhin-tiered CLI', () => {
     expect((await cli(root, ['stats'])).code).toBe(EXIT.OK);
   });
 });
+
+/** The URL `takhin-tiered serve --json` says it listens on; rejects if it exits first (saying `stderr()`) or says nothing in 30 s. */
+function listening(server: ChildProcessByStdio<null, Readable, Readable>, stderr: () => string = () => ''): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /"listen": "(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    server.on('close', (code) => reject(new Error(`serve exited with ${code}: ${stderr()}`)));
+    setTimeout(() => reject(new Error('serve did not start')), 30_000).unref();
+  });
+}
 
 /**
  * A data dir (`takhin.yaml`, `extra` added to its `storage.tiered`) with one segment archived, and
@@ -390,16 +396,7 @@ describe("takhin-tiered serve and the cold store's owner", () => {
       server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => server.on('close', resolve));
       try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let out = '';
-          server.stdout.on('data', (chunk: Buffer) => {
-            out += chunk.toString();
-            const match = /"listen": "(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-            if (match) resolve(match[1]!);
-          });
-          server.on('close', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
-          setTimeout(() => reject(new Error('serve did not start')), 30_000).unref();
-        });
+        const url = await listening(server, () => stderr);
         // The first data dir's disk is replaced while its console still runs (its id gone with the disk).
         await rm(join(dataDir, '.takhin-tiered.id'));
         expect((await cli(root, ['rebuild', '--take-over', '--config', 'second.yaml'])).code).toBe(EXIT.OK);
