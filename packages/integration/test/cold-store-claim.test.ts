@@ -222,6 +222,27 @@ describe("the cold store's owner", () => {
   });
 });
 
+/**
+ * A fresh MinIO prefix reached through a TCP proxy (`proxy.cut()` plays a store that does not
+ * answer), and `open`, which opens a data dir on it with no retries.
+ */
+async function minioBehindProxy(): Promise<{ proxy: TcpProxy; open: (dataDir: string, options?: OpenOptions) => Promise<TieredStorage> }> {
+  const backend = CRASH_BACKENDS.minio;
+  await backend.setup!();
+  const section = backend.section(1000 + runs++) as { s3: Record<string, unknown> };
+  const proxy = new TcpProxy(Number(new URL(section.s3.endpoint as string).port));
+  await proxy.open();
+  const open = async (dataDir: string, options: OpenOptions = {}) => {
+    const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section, s3: { ...section.s3, endpoint: proxy.endpoint } } } });
+    const container = createContainer(config, [fsProvider, s3Provider]);
+    container.register(RETRY_POLICY, { useValue: { maxAttempts: 1 } });
+    const tiered = await openTieredStorage(container, options);
+    opened.push(tiered);
+    return tiered;
+  };
+  return { proxy, open };
+}
+
 describe("the cold store's owner, on MinIO", () => {
   it('of two data dirs opening at once on an unclaimed prefix, exactly one gets it', async () => {
     const backend = CRASH_BACKENDS.minio;
@@ -240,19 +261,7 @@ describe("the cold store's owner, on MinIO", () => {
   });
 
   it('a take-over asked while the store is down happens at the first sync that reaches it; a rebuild never records another’s archives', async () => {
-    const backend = CRASH_BACKENDS.minio;
-    await backend.setup!();
-    const section = backend.section(1000 + runs++) as { s3: Record<string, unknown> };
-    const proxy = new TcpProxy(Number(new URL(section.s3.endpoint as string).port));
-    await proxy.open();
-    const open = async (dataDir: string, options: OpenOptions = {}) => {
-      const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section, s3: { ...section.s3, endpoint: proxy.endpoint } } } });
-      const container = createContainer(config, [fsProvider, s3Provider]);
-      container.register(RETRY_POLICY, { useValue: { maxAttempts: 1 } });
-      const tiered = await openTieredStorage(container, options);
-      opened.push(tiered);
-      return tiered;
-    };
+    const { proxy, open } = await minioBehindProxy();
     try {
       const owner = await dataDirWithSegments();
       const first = await open(owner.dataDir);
@@ -283,19 +292,7 @@ describe("the cold store's owner, on MinIO", () => {
   });
 
   it('opens while the store is down when a deleted topic left only never-archived records, which need no request', async () => {
-    const backend = CRASH_BACKENDS.minio;
-    await backend.setup!();
-    const section = backend.section(1000 + runs++) as { s3: Record<string, unknown> };
-    const proxy = new TcpProxy(Number(new URL(section.s3.endpoint as string).port));
-    await proxy.open();
-    const open = async (dataDir: string) => {
-      const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section, s3: { ...section.s3, endpoint: proxy.endpoint } } } });
-      const container = createContainer(config, [fsProvider, s3Provider]);
-      container.register(RETRY_POLICY, { useValue: { maxAttempts: 1 } });
-      const tiered = await openTieredStorage(container);
-      opened.push(tiered);
-      return tiered;
-    };
+    const { proxy, open } = await minioBehindProxy();
     try {
       const { dataDir, segments } = await dataDirWithSegments();
       await writeFile(join(dataDir, 'payments-0', 'partition.metadata'), `version: 0\ntopic_id: ${TOPIC_ID}`);
