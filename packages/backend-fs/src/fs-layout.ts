@@ -23,8 +23,8 @@ export class FsLayout {
   constructor(root: string) {
     // `./cold` or `a/../cold` as given never equals a `join`ed path, so emptied folders were never pruned.
     this.root = resolve(root);
-    this.metaDir = join(root, RESERVED_DIR, 'meta');
-    this.tmpDir = join(root, RESERVED_DIR, 'tmp');
+    this.metaDir = join(this.root, RESERVED_DIR, 'meta');
+    this.tmpDir = join(this.root, RESERVED_DIR, 'tmp');
   }
 
   objectPath(key: string): string {
