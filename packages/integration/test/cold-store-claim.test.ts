@@ -291,6 +291,24 @@ describe("the cold store's owner, on MinIO", () => {
     }
   });
 
+  it('an archive asked before any sync reached the store makes the take-over open was told of', async () => {
+    const { proxy, open } = await minioBehindProxy();
+    try {
+      const owner = await dataDirWithSegments();
+      await (await open(owner.dataDir)).close();
+      await rm(join(owner.dataDir, DATA_DIR_ID_FILE)); // the owner's disk, retired
+      await proxy.cut();
+      const replaced = await dataDirWithSegments();
+      const taker = await open(replaced.dataDir, { takeOverColdStore: true });
+      await proxy.open();
+      // Before: refused COLD_STORE_CLAIMED, telling the operator to take over, which they had asked.
+      expect((await taker.archiveSegment(replaced.segments[0]!.segmentPath)).outcome).toBe('archived');
+      expect(taker.coldStoreClaim).toMatchObject({ status: 'owned' });
+    } finally {
+      await proxy.cut();
+    }
+  });
+
   it('opens while the store is down when a deleted topic left only never-archived records, which need no request', async () => {
     const { proxy, open } = await minioBehindProxy();
     try {

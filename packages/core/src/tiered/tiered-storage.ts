@@ -405,7 +405,9 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    * over is never written over by this one.
    */
   async #archiveOne(segment: SegmentRecord, options: OperationOptions & { signal: AbortSignal }): Promise<ArchiveResult> {
-    await this.#claim.check({ signal: options.signal });
+    // A take-over open was told of and could not make yet (the store was down) is made here too.
+    await this.#claim.check({ signal: options.signal, takeOver: this.#takeOver });
+    this.#takeOver = false;
     return this.#archive.archive(segment, options);
   }
 
