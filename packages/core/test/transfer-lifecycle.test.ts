@@ -177,6 +177,26 @@ describe('TransferPool lifecycle', () => {
     expect(await readdir(folder), 'the terminated download left no temp file').toEqual([]);
   });
 
+  it('a task its caller aborted before the close grace ran out ends as the caller\'s abort, its own abort grace cut short', async () => {
+    const pool = new TransferPool({ maxThreads: 1, abortGraceMs: 60_000 });
+    const folder = join(dir, 'caller-aborted');
+    await mkdir(folder);
+    const controller = new AbortController();
+    const stalled = pool.downloadFile('k', join(folder, 'restored'), rogueTarget('stall'), { signal: controller.signal }).catch((e: unknown) => e);
+    for (let waited = 0; (await readdir(folder)).length === 0; waited += 10) {
+      if (waited >= 10_000) throw new Error('the download never created its temp file');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    controller.abort(); // the stalled backend ignores it: only its thread's termination, 60 s on, would end it
+    const started = performance.now();
+    await pool.close({ graceMs: 0 });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    // Before: ABORTED "the TransferPool was closed…", though its caller had aborted it.
+    const error = (await stalled) as ColdStoreError;
+    expect(error).toMatchObject({ code: 'ABORTED', key: 'k' });
+    expect(error.message).not.toContain('the TransferPool was closed');
+  });
+
   it('a later close() may shorten the grace; a bad grace is refused and closes nothing', async () => {
     const pool = new TransferPool({ maxThreads: 1, abortGraceMs: 100 });
     const folder = join(dir, 'shortened');

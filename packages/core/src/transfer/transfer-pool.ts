@@ -358,6 +358,12 @@ export class TransferPool {
     /** Set once close() aborted this task: the error it rejects with. */
     let closedUnder: ColdStoreError | undefined;
     const stop = (graceMs: number) => {
+      // Its caller aborted it first: it ends now, as the caller's abort (its grace cut short), not as the pool's.
+      if (signal?.aborted) {
+        clearTimeout(grace);
+        piscinaAbort.abort(signal.reason);
+        return;
+      }
       closedUnder = new ColdStoreError('ABORTED', `${TRANSFER_POOL}: operation aborted${key === undefined ? '' : ` for "${key}"`}: the TransferPool was closed and the task was still pending ${graceMs} ms later (its close grace)`, {
         backend: TRANSFER_POOL,
         key,
