@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { Clock } from '../policy/clock.js';
+import { syncDirectory } from '../transfer/sync-directory.js';
 import { readSmallObject } from './manifest-io.js';
 
 /**
@@ -58,13 +59,15 @@ export type ColdStoreClaimState =
  * segments, which share their keys, and each would delete what it took for its own leftovers. So
  * the first data dir to open writes its id into `CLAIM_KEY`, and any other is refused with
  * `COLD_STORE_CLAIMED` before it writes or deletes a thing, until an operator says it takes the
- * first one's place (`takeOver`).
+ * first one's place (`requestTakeOver`).
  */
 export class ColdStoreClaim {
   #id: string | undefined;
   /** Whether this process made the id, its file having been missing. */
   #made = false;
   #verified = false;
+  /** A take-over asked for (`requestTakeOver`) and not yet made: the next check makes it. */
+  #takeOver = false;
   /** When the claim was last found ours (the clock's time). */
   #checkedAt = 0;
   #state: ColdStoreClaimState = { status: 'unchecked', checkedAt: undefined, error: undefined };
@@ -78,11 +81,11 @@ export class ColdStoreClaim {
   ) {}
 
   /**
-   * Makes sure the prefix is this data dir's: claims it when unclaimed (or, with `takeOver`,
+   * Makes sure the prefix is this data dir's: claims it when unclaimed (or, after `requestTakeOver`,
    * claimed by another), and reads the claim back. Another's claim: `COLD_STORE_CLAIMED`; a
    * cold store that does not answer: its error, and the claim counts as unchecked.
    */
-  async check(options: { takeOver?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  async check(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#verified = false;
     const checkedAt = this.clock.now();
     try {
@@ -95,10 +98,18 @@ export class ColdStoreClaim {
     }
   }
 
-  /** Checks unless a check less than `maxAgeMs` ago found the claim ours. */
+  /** Checks unless a check less than `maxAgeMs` ago found the claim ours (and no take-over waits). */
   async ensure(maxAgeMs: number): Promise<void> {
-    if (this.#verified && this.clock.now() - this.#checkedAt < maxAgeMs) return;
+    if (!this.#takeOver && this.#verified && this.clock.now() - this.#checkedAt < maxAgeMs) return;
     await this.check();
+  }
+
+  /**
+   * This data dir takes the prefix over from whoever claimed it (a replaced disk): made by the
+   * next check that reaches the store, the open's own or, if the store was down then, a later one.
+   */
+  requestTakeOver(): void {
+    this.#takeOver = true;
   }
 
   /** What the last check found; asks nothing (see `ColdStoreClaimState`). */
@@ -111,11 +122,11 @@ export class ColdStoreClaim {
     return { status: 'unchecked', checkedAt, error };
   }
 
-  async #check(options: { takeOver?: boolean; signal?: AbortSignal }): Promise<void> {
+  async #check(options: { signal?: AbortSignal }): Promise<void> {
     const id = await this.#dataDirId();
     const found = await this.#read(options.signal);
     if (typeof found === 'object' && found.id === id) return this.#found();
-    if (found !== undefined && !options.takeOver) throw this.#refusal(found);
+    if (found !== undefined && !this.#takeOver) throw this.#refusal(found);
     if (typeof found === 'object') await this.#requireReplaced(found);
     const claim: OwnerClaim = { format: CLAIM_FORMAT, version: 1, id, dataDir: this.dataDir, host: hostname(), claimedAt: new Date(this.clock.now()).toISOString() };
     try {
@@ -132,6 +143,7 @@ export class ColdStoreClaim {
 
   #found(): void {
     this.#verified = true;
+    this.#takeOver = false;
     this.#checkedAt = this.clock.now();
   }
 
@@ -159,16 +171,9 @@ export class ColdStoreClaim {
     // Drafts of a process that died before its rename (this one holds the data dir's lock, so no other writes one now).
     await this.#removeDrafts();
     try {
-      const handle = await open(draft, 'w');
-      try {
-        await handle.writeFile(`${made}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeFile(draft, `${made}\n`, { flush: true });
       await rename(draft, path);
-      const folder = await open(this.dataDir, 'r');
-      await folder.sync().finally(() => folder.close());
+      await syncDirectory(this.dataDir);
     } catch (error) {
       await unlink(draft).catch(() => {});
       throw new TieringError('LOCAL_FAILURE', `cannot write the data dir's id ${path}: ${(error as Error).message}`, undefined, { cause: error });

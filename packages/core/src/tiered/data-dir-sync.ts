@@ -59,19 +59,19 @@ export class DataDirSync {
    * check it began with may be up to `CLAIM_RECHECK_MS` old and another data dir may have taken
    * the prefix over since. At open the check was just made.
    */
-  async sync(atOpen: boolean, report: ReconciliationReport, unclaimed?: ColdStoreError, confirm?: () => Promise<void>): Promise<ReconciliationReport> {
+  async sync(atOpen: boolean, report: ReconciliationReport, unclaimed: ColdStoreError | undefined, confirm: () => Promise<void>): Promise<ReconciliationReport> {
     const { catalog, events, dataDir } = this.context;
     const index = catalog.index;
     const local = await scanLogDir(dataDir);
     // First, so the new topic's segments under the same paths are found as new ones.
     const byTopicId = recordsByTopicId(local, index.values());
     const ofDeletedTopics = [...byTopicId.recreated, ...(await this.#ofRemovedTopics(local, byTopicId.absent, report))].filter((record) => !this.busy(record.path));
-    let confirmed = atOpen || confirm === undefined;
+    let confirmed = atOpen;
     if (ofDeletedTopics.length > 0) {
       // Records that have nothing in the cold store are forgotten without asking it anything.
       if (ofDeletedTopics.some(mayHaveColdObjects)) {
         if (unclaimed) throw unclaimed;
-        if (!confirmed) await confirm!();
+        if (!confirmed) await confirm();
         confirmed = true;
       }
       try {
@@ -95,7 +95,7 @@ export class DataDirSync {
     // the others, such as a known conflict found again by every refresh, cost no extra request.
     if (!unclaimed && !confirmed && unsettled.some((record) => record.state === 'archiving')) {
       try {
-        await confirm!();
+        await confirm();
       } catch (error) {
         if (!(error instanceof ColdStoreError)) throw error;
         unclaimed = error;

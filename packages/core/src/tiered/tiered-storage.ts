@@ -66,8 +66,6 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly #dataDir: DataDirSync;
   /** Whether the cold store's prefix is this data dir's: checked by every sync, before anything is written or deleted there. */
   readonly #claim: ColdStoreClaim;
-  /** Opened with `takeOverColdStore`, and the claim not yet taken (the store did not answer at open). */
-  #takeOver = false;
   #lastReconciliation: ReconciliationReport = emptyReport();
   /** A Kafka broker running on the data dir, as of the last refresh. */
   #broker: RunningBroker | undefined;
@@ -130,7 +128,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#opened ??= (async () => {
       await checkDataDir(this.dataDir);
       this.#lock = await DataDirLock.acquire(this.dataDir, options.owner);
-      this.#takeOver = options.takeOverColdStore === true;
+      if (options.takeOverColdStore === true) this.#claim.requestTakeOver();
       // Before the metadata file is made: a data dir refused the prefix is left as it was found (but for its id).
       const unchecked = await this.#checkClaim();
       await this.#catalog.load();
@@ -390,8 +388,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   async #checkClaim(): Promise<ColdStoreError | undefined> {
     try {
-      await (this.#takeOver ? this.#claim.check({ takeOver: true }) : this.#claim.ensure(CLAIM_RECHECK_MS));
-      this.#takeOver = false;
+      await this.#claim.ensure(CLAIM_RECHECK_MS);
       return undefined;
     } catch (error) {
       if (error instanceof ColdStoreError) return error;
@@ -406,8 +403,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   async #archiveOne(segment: SegmentRecord, options: OperationOptions & { signal: AbortSignal }): Promise<ArchiveResult> {
     // A take-over open was told of and could not make yet (the store was down) is made here too.
-    await this.#claim.check({ signal: options.signal, takeOver: this.#takeOver });
-    this.#takeOver = false;
+    await this.#claim.check({ signal: options.signal });
     return this.#archive.archive(segment, options);
   }
 
