@@ -171,6 +171,27 @@ describe("the cold store's owner", () => {
     expect(await readFile(join(newDataDir, first.segments[0]!.segmentPath))).toEqual(before.get(join(coldRoot, first.segments[0]!.segmentPath)));
   });
 
+  it('asks again before an evict: the old owner keeps its local files, whose archive the new owner may delete as its own', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const first = await dataDirWithSegments();
+    const old = await open(first.dataDir, coldRoot);
+    const path = first.segments[0]!.segmentPath;
+    await old.archiveSegment(path);
+    await old.restoreSegment(path);
+    const local = await readFile(first.segments[0]!.files.log);
+
+    const newDataDir = join(work, `broker-${runs++}`, 'data');
+    await mkdir(newDataDir, { recursive: true });
+    await rm(join(first.dataDir, DATA_DIR_ID_FILE));
+    await open(newDataDir, coldRoot, { takeOverColdStore: true });
+
+    // Its check not yet due: before, the evict deleted the local copy on the strength of an archive it no longer owned.
+    expect(old.coldStoreClaim).toMatchObject({ status: 'owned' });
+    await expectTieringError(old.evictSegment(path), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${newDataDir}`));
+    expect(await readFile(first.segments[0]!.files.log)).toEqual(local);
+    expect(old.getSegment(path)).toMatchObject({ policy: expect.not.stringMatching(/^cold$/), state: 'idle' });
+  });
+
   it('refuses a claim it cannot read, naming the key, until taken over', async () => {
     const coldRoot = join(work, `cold-${runs++}`);
     const { dataDir, segments } = await dataDirWithSegments();

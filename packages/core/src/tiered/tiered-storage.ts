@@ -283,7 +283,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   evictSegment(path: string, options: OperationOptions = {}): Promise<EvictResult> {
     if (this.#closed) return this.#refuseClosed();
-    return this.#operate('evict', path, (segment, signal) => this.#restore.evict(segment, signal), options.signal);
+    return this.#operate('evict', path, (segment, signal) => this.#evictOne(segment, signal), options.signal);
   }
 
   /**
@@ -407,6 +407,17 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     return this.#archive.archive(segment, options);
   }
 
+  /**
+   * An evict leaves the cold copy as the segment's only one: only while the prefix is this data
+   * dir's, asked again each time, as an archive does, since a data dir that took the prefix over
+   * may delete that copy as its own (a topic it deleted, an orphan of its own archive).
+   */
+  async #evictOne(segment: SegmentRecord, signal: AbortSignal): Promise<EvictResult> {
+    // Already cold deletes nothing, so needs no check (and a store that is down does not fail it).
+    if (segment.policy !== 'cold') await this.#claim.check({ signal });
+    return this.#restore.evict(segment, signal);
+  }
+
   async #apply(step: PlanItem, signal: AbortSignal): Promise<boolean> {
     switch (step.action) {
       case 'retier': {
@@ -418,7 +429,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
         await this.#operate('archive', step.path, (segment, shared) => this.#archiveOne(segment, { signal: shared }), signal, false);
         return true;
       case 'evict':
-        await this.#operate('evict', step.path, (segment, shared) => this.#restore.evict(segment, shared), signal, false);
+        await this.#operate('evict', step.path, (segment, shared) => this.#evictOne(segment, shared), signal, false);
         return true;
       case 'none':
         return false;
