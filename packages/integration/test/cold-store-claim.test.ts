@@ -2,7 +2,22 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:f
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLAIM_KEY, CLAIM_RECHECK_MS, CLOCK, DATA_DIR_ID_FILE, RETRY_POLICY, createContainer, loadConfig, openTieredStorage, type OpenOptions, type TieredStorage } from '@takhin/core';
+import {
+  CLAIM_KEY,
+  CLAIM_RECHECK_MS,
+  CLOCK,
+  DATA_DIR_ID_FILE,
+  MANIFEST_RECHECK_MS,
+  PROTOCOL_OBSERVER,
+  RETRY_POLICY,
+  createContainer,
+  loadConfig,
+  manifestKeyOf,
+  openTieredStorage,
+  type OpenOptions,
+  type ProtocolStep,
+  type TieredStorage,
+} from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { provider as s3Provider } from '@takhin/backend-s3';
 import { TcpProxy, expectTieringError, writeSegment, type GeneratedSegment } from '@takhin/testkit';
@@ -40,10 +55,11 @@ async function dataDirWithSegments(): Promise<{ dataDir: string; segments: Gener
   return { dataDir, segments };
 }
 
-/** Opens `dataDir` on an FS cold store at `coldRoot`. */
-async function open(dataDir: string, coldRoot: string, options: OpenOptions = {}): Promise<TieredStorage> {
+/** Opens `dataDir` on an FS cold store at `coldRoot`; `reached` is told each protocol step. */
+async function open(dataDir: string, coldRoot: string, options: OpenOptions = {}, reached?: (step: ProtocolStep) => Promise<void>): Promise<TieredStorage> {
   const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, fs: { root: coldRoot } } } }), [fsProvider]);
   container.register(CLOCK, { useValue: clock });
+  if (reached) container.register(PROTOCOL_OBSERVER, { useValue: { reached } });
   const tiered = await openTieredStorage(container, options);
   opened.push(tiered);
   return tiered;
@@ -190,6 +206,30 @@ describe("the cold store's owner", () => {
     await expectTieringError(old.evictSegment(path), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${newDataDir}`));
     expect(await readFile(first.segments[0]!.files.log)).toEqual(local);
     expect(old.getSegment(path)).toMatchObject({ policy: expect.not.stringMatching(/^cold$/), state: 'idle' });
+  });
+
+  it('asks again before the manifest of an archive whose uploads took long: a take-over meanwhile gets no commit in its bucket', async () => {
+    const coldRoot = join(work, `cold-${runs++}`);
+    const first = await dataDirWithSegments();
+    const newDataDir = join(work, `broker-${runs++}`, 'data');
+    await mkdir(newDataDir, { recursive: true });
+    // While the old owner's uploads run (their time passing on the clock), a replaced disk takes the prefix over.
+    let takeOver = true;
+    const old = await open(first.dataDir, coldRoot, {}, async (step) => {
+      if (step !== 'archive:files-verified' || !takeOver) return;
+      takeOver = false;
+      await rm(join(first.dataDir, DATA_DIR_ID_FILE));
+      await open(newDataDir, coldRoot, { takeOverColdStore: true });
+      clock.skip += MANIFEST_RECHECK_MS;
+    });
+    const path = first.segments[0]!.segmentPath;
+    const local = await readFile(first.segments[0]!.files.log);
+
+    // Before: it wrote its manifest there and deleted its local files, the archive in another's prefix its only copy.
+    await expectTieringError(old.archiveSegment(path), 'COLD_STORE_CLAIMED', new RegExp(`belongs to the data dir ${newDataDir}`));
+    expect(await readFile(join(coldRoot, manifestKeyOf(path))).catch((error: NodeJS.ErrnoException) => error.code)).toBe('ENOENT');
+    expect(await readFile(first.segments[0]!.files.log)).toEqual(local);
+    expect(old.getSegment(path)).toMatchObject({ isArchived: false, state: 'archiving' });
   });
 
   it('refuses a claim it cannot read, naming the key, until taken over', async () => {

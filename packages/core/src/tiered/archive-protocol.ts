@@ -49,7 +49,12 @@ export class ArchiveProtocol {
     return undefined;
   }
 
-  async archive(segment: SegmentRecord, options: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {}): Promise<ArchiveResult> {
+  /**
+   * `beforeManifest`, when given, is asked after the uploads are verified and before the manifest
+   * is written: what throws there stops the archive before its commit in the bucket, leaving it
+   * `archiving` for a retry (the cold store's owner asked again after a long upload).
+   */
+  async archive(segment: SegmentRecord, options: { signal?: AbortSignal; onProgress?: (bytes: number) => void; beforeManifest?: () => Promise<void> } = {}): Promise<ArchiveResult> {
     const { signal } = options;
     const progress = fileProgress(options.onProgress);
     const started = performance.now();
@@ -85,6 +90,7 @@ export class ArchiveProtocol {
         const files = Object.fromEntries(uploaded.map((file) => [file.extension, file.manifestFile])) as SegmentManifest['files'];
         await verifyRemoteFiles(this.context.store, segment.path, files, signal);
         await observer.reached('archive:files-verified', segment.path);
+        await options.beforeManifest?.();
         manifest = await writeManifest(
           this.context.store,
           createManifest({

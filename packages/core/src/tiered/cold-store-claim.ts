@@ -21,6 +21,11 @@ export const DATA_DIR_ID_FILE = '.takhin-tiered.id';
 const CLAIM_FORMAT = 'takhin-tiered.owner';
 /** How long a check holds before a sync asks the cold store again (one small read each time). */
 export const CLAIM_RECHECK_MS = 15 * 60_000;
+/**
+ * An archive whose uploads took longer than this since the last check asks again before it
+ * writes its manifest; a shorter one (most: the check made as it began is that recent) does not.
+ */
+export const MANIFEST_RECHECK_MS = 5_000;
 /** A draft of the id file, written before its rename into place (`#dataDirId`). */
 const DRAFT_NAME = /^\.takhin-tiered\.id\.\d+\.tmp$/;
 /** A claim is a few hundred bytes; anything far larger is not one. */
@@ -99,9 +104,9 @@ export class ColdStoreClaim {
   }
 
   /** Checks unless a check less than `maxAgeMs` ago found the claim ours (and no take-over waits). */
-  async ensure(maxAgeMs: number): Promise<void> {
+  async ensure(maxAgeMs: number, options: { signal?: AbortSignal } = {}): Promise<void> {
     if (!this.#takeOver && this.#verified && this.clock.now() - this.#checkedAt < maxAgeMs) return;
-    await this.check();
+    await this.check(options);
   }
 
   /**

@@ -1,6 +1,6 @@
 export * from './archive-protocol.js';
 export * from './background-archiver.js';
-export { CLAIM_KEY, CLAIM_RECHECK_MS, DATA_DIR_ID_FILE, type ColdStoreClaimState, type OwnerClaim } from './cold-store-claim.js';
+export { CLAIM_KEY, CLAIM_RECHECK_MS, DATA_DIR_ID_FILE, MANIFEST_RECHECK_MS, type ColdStoreClaimState, type OwnerClaim } from './cold-store-claim.js';
 export * from './manifest-io.js';
 export * from './manifest-rebuild.js';
 export * from './open-tiered-storage.js';

@@ -21,7 +21,7 @@ import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
 import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
 import { BackgroundArchiver, type ArchiverStatus, type CycleReport, type StopOptions } from './background-archiver.js';
-import { CLAIM_RECHECK_MS, ColdStoreClaim, type ColdStoreClaimState } from './cold-store-claim.js';
+import { CLAIM_RECHECK_MS, ColdStoreClaim, MANIFEST_RECHECK_MS, type ColdStoreClaimState } from './cold-store-claim.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
 import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
@@ -398,13 +398,15 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
 
   /**
    * An archive writes to the cold store: only while its prefix is this data dir's, asked again
-   * each time (one small read beside an archive's uploads), so a data dir that took the prefix
-   * over is never written over by this one.
+   * each time (one small read beside an archive's uploads), and once more before its manifest
+   * when its uploads took longer than `MANIFEST_RECHECK_MS`, so a data dir that took the prefix
+   * over meanwhile gets no commit in its bucket from this one, nor does this one delete its local
+   * files on the strength of it.
    */
   async #archiveOne(segment: SegmentRecord, options: OperationOptions & { signal: AbortSignal }): Promise<ArchiveResult> {
     // A take-over open was told of and could not make yet (the store was down) is made here too.
     await this.#claim.check({ signal: options.signal });
-    return this.#archive.archive(segment, options);
+    return this.#archive.archive(segment, { ...options, beforeManifest: () => this.#claim.ensure(MANIFEST_RECHECK_MS, { signal: options.signal }) });
   }
 
   /**
