@@ -4,15 +4,6 @@ export * from './file-upload.js';
 export * from './sync-directory.js';
 export * from './transfer-error.js';
 export * from './transfer-pool.js';
-export {
-  DEFAULT_DOWNLOAD_STREAMS,
-  defaultPoolThreads,
-  type ChecksumFileOptions,
-  type CloseOptions,
-  type DownloadFileOptions,
-  type TransferOptions,
-  type TransferPoolOptions,
-  type UploadFileOptions,
-} from './transfer-pool-options.js';
+export * from './transfer-pool-options.js';
 export type { DownloadResult, FileChecksums, UploadResult } from './transfer-task.js';
 export * from './direct-io.js';

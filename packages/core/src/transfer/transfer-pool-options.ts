@@ -1,11 +1,9 @@
 import { availableParallelism } from 'node:os';
 import type { ByteRange, Checksums } from '../contracts/cold-store.js';
-import { describeArgument } from '../reads/read-arguments.js';
 import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
 
-// What a caller may tell the TransferPool and each of its transfers, with the defaults that need
-// a reason and the checks the pool makes before it asks a worker anything
-// (docs/ARCHITECTURE.md, "The worker pool").
+// What a caller may tell the TransferPool and each of its transfers, and the defaults that need
+// a reason (docs/ARCHITECTURE.md, "The worker pool").
 
 /**
  * Worker threads a pool runs at most unless told: two per core (`os.availableParallelism()`).
@@ -123,19 +121,3 @@ export interface DownloadFileOptions extends TransferOptions {
  * streams are what the stores' own tools use (docs/ARCHITECTURE.md, "The worker pool").
  */
 export const DEFAULT_DOWNLOAD_STREAMS = 1;
-/** Streams one download may use at most: each holds a part buffer of 8 MiB, two more per download (ranged-download.ts). */
-const MAX_DOWNLOAD_STREAMS = 16;
-
-/** A grace in milliseconds as given (a whole number ≥ 0), or a RangeError naming the option. */
-export function graceMs(value: number, option: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${option} must be a whole number of milliseconds ≥ 0, got ${describeArgument(value)}`);
-  return value;
-}
-
-/** A stream count as given, or a RangeError naming the option. */
-export function streamCount(value: number, option: string): number {
-  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_DOWNLOAD_STREAMS) {
-    throw new RangeError(`${option} must be a whole number from 1 to ${MAX_DOWNLOAD_STREAMS}, got ${value}`);
-  }
-  return value;
-}

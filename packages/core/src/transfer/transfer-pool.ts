@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { BackendTarget } from '../contracts/backend-provider.js';
 import { unavailable } from '../errors/factories.js';
+import { describeArgument } from '../reads/read-arguments.js';
 import { throwIfAborted } from '../errors/signals.js';
 import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
 import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
@@ -25,8 +26,6 @@ import type {
 import {
   DEFAULT_DOWNLOAD_STREAMS,
   defaultPoolThreads,
-  graceMs,
-  streamCount,
   type ChecksumFileOptions,
   type CloseOptions,
   type DownloadFileOptions,
@@ -40,6 +39,8 @@ const DEFAULT_ABORT_GRACE_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 30_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 const DEFAULT_NICE_INCREMENT = 10;
+/** Streams one download may use at most: each holds a part buffer of 8 MiB, two more per download (ranged-download.ts). */
+const MAX_DOWNLOAD_STREAMS = 16;
 /** How long `close()` waits for every worker to take its release task. */
 const RELEASE_TIMEOUT_MS = 5_000;
 /** How long `warm()` waits for every thread to start and take its task. */
@@ -263,4 +264,18 @@ export class TransferPool {
     }
     await this.#piscina.close();
   }
+}
+
+/** A grace in milliseconds as given (a whole number ≥ 0), or a RangeError naming the option. */
+function graceMs(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${option} must be a whole number of milliseconds ≥ 0, got ${describeArgument(value)}`);
+  return value;
+}
+
+/** A stream count as given, or a RangeError naming the option. */
+function streamCount(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 1 || value > MAX_DOWNLOAD_STREAMS) {
+    throw new RangeError(`${option} must be a whole number from 1 to ${MAX_DOWNLOAD_STREAMS}, got ${value}`);
+  }
+  return value;
 }
