@@ -1,21 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { link, lstat, open, readdir, rename, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, rm, rmdir, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { alreadyExists, blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, invalidKey, isAlignedView, resolveRange, syncDirectory, throwIfAborted, writeBytes, type BodySink, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WritableFile, type WriteReceipt } from '@takhin/core';
+import { blockSpan, createWritableFile, DIRECT_BLOCK, finishDirect, isAlignedView, resolveRange, throwIfAborted, writeBytes, type BodySink, type ColdStoreDriver, type ColdStoreError, type DriverFeatures, type DriverLimits, type ErrorContext, type ListPage, type ListRequest, type MultipartCompletion, type MultipartStart, type MultipartUpload, type ObjectRead, type ObjectRequest, type ObjectWrite, type OpenedObject, type OpenUpload, type PartWrite, type StoredObject, type UploadedPart, type WritableFile, type WriteReceipt } from '@takhin/core';
 import type { FsConfig } from './config.js';
-import { FS_BACKEND, mapFsError } from './errors.js';
-import { FsLayout, makeFolders, RESERVED_DIR } from './fs-layout.js';
+import { FS_BACKEND, isMissing, mapFsError } from './errors.js';
+import { FsLayout, RESERVED_DIR } from './fs-layout.js';
+import { etagOf, FsPublisher, removeIfPresent, withTempFile } from './fs-publish.js';
 import { describesCopyOf, describesFile, readSidecar, type Sidecar } from './sidecar.js';
 
 /** Bytes per part (a write of the temp file at its offset); the FS backend's memory unit. */
 export const FS_WRITE_BUFFER_BYTES = 1024 * 1024;
 const PARTS_IN_FLIGHT = 4;
 const DEFAULT_PAGE_SIZE = 1000;
-/** A racing delete can prune a folder between a put's mkdir and its rename; that many tries. */
-const PLACE_ATTEMPTS = 16;
-/** Sidecars of replaced versions are removed once this old (a live writer's is younger). */
-const STALE_SIDECAR_MS = 60_000;
 
 /** A multipart write into a temp file, one positional write per part (O_DIRECT where the filesystem takes it). */
 interface FsUpload extends MultipartUpload {
@@ -38,24 +34,26 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
   readonly limits: DriverLimits = { maxNameBytes: 1024, partSize: FS_WRITE_BUFFER_BYTES, partsInFlight: PARTS_IN_FLIGHT };
   readonly features: DriverFeatures = { sha256OnHead: true, serverVerifiesCrc32c: false, conditionalWrites: 'native' };
   readonly layout: FsLayout;
+  readonly #publisher: FsPublisher;
 
   constructor(readonly config: FsConfig) {
     this.layout = new FsLayout(config.root);
+    this.#publisher = new FsPublisher(this.layout);
   }
 
   async putObject(write: ObjectWrite): Promise<WriteReceipt> {
     await this.layout.ensureRoot();
-    const temp = this.#tempPath();
+    const temp = this.layout.tempPath();
     return withTempFile(temp, async () => {
       // `wx`: never reuse someone else's file; `flush`: fsync before the file is closed.
       await writeFile(temp, write.body, { flag: 'wx', flush: true });
-      return this.#publish(write, temp, { size: write.body.byteLength, checksums: write.checksums });
+      return this.#publisher.publish(write, temp, { size: write.body.byteLength, checksums: write.checksums });
     });
   }
 
   async createMultipart(start: MultipartStart): Promise<FsUpload> {
     await this.layout.ensureRoot();
-    const temp = this.#tempPath();
+    const temp = this.layout.tempPath();
     return { key: start.key, name: start.name, id: basename(temp), file: await createWritableFile(temp) };
   }
 
@@ -72,7 +70,7 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
       await upload.file!.file.sync();
       await upload.file!.file.close();
       upload.file = undefined;
-      return this.#publish({ key: upload.key, name: upload.name, metadata, ifNoneMatch }, temp, { size, checksums });
+      return this.#publisher.publish({ key: upload.key, name: upload.name, metadata, ifNoneMatch }, temp, { size, checksums });
     });
   }
 
@@ -225,85 +223,6 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
     // Nothing is held open between calls.
   }
 
-  #tempPath(): string {
-    return join(this.layout.tmpDir, randomUUID());
-  }
-
-  /**
-   * Makes a finished temp file the object: its sidecar first (so whichever version wins the
-   * name, its sidecar is already there), then the file into place, then the folders fsynced.
-   */
-  async #publish(
-    write: { key: string; name: string; metadata: Record<string, string>; ifNoneMatch: boolean },
-    temp: string,
-    content: { size: number; checksums: Sidecar['checksums'] },
-  ): Promise<WriteReceipt> {
-    const { key, name } = write;
-    const { ino, mtimeMs, mtime } = await stat(temp);
-    const sidecar: Sidecar = { key: name, ino, size: content.size, mtimeMs, checksums: content.checksums, metadata: { ...write.metadata } };
-    await this.#writeSidecar(name, sidecar);
-    const path = await this.#place(key, name, temp, write.ifNoneMatch);
-    // A delete of this key running meanwhile may have removed the sidecar folder.
-    if (!(await readSidecar(this.layout.sidecarPath(name, ino)))) await this.#writeSidecar(name, sidecar);
-    await this.#removeStaleSidecars(name, ino);
-    await syncDirectory(dirname(path));
-    await syncDirectory(this.layout.sidecarDir(name));
-    return { lastModified: mtime, etag: etagOf(ino, mtimeMs, content.size) };
-  }
-
-  /** Renames (or links) the temp file to the object's name, making its folder again if a delete pruned it. */
-  async #place(key: string, name: string, temp: string, ifNoneMatch: boolean): Promise<string> {
-    for (let attempt = 1; ; attempt++) {
-      const path = this.layout.objectPath(name);
-      try {
-        await this.layout.prepareParent(name);
-        if (ifNoneMatch) {
-          await link(temp, path);
-          await unlink(temp);
-        } else {
-          await rename(temp, path);
-        }
-        return path;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' && attempt < PLACE_ATTEMPTS) continue;
-        if (code === 'EEXIST' && (await lstat(path)).isFile()) throw alreadyExists(FS_BACKEND, key, error);
-        if (code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') {
-          throw invalidKey(FS_BACKEND, key, 'a folder of other objects already has this name on the filesystem');
-        }
-        throw error;
-      }
-    }
-  }
-
-  async #writeSidecar(name: string, sidecar: Sidecar): Promise<void> {
-    const temp = `${this.#tempPath()}.json`;
-    await withTempFile(temp, async () => {
-      await writeFile(temp, JSON.stringify(sidecar), { flag: 'wx', flush: true });
-      for (let attempt = 1; ; attempt++) {
-        await makeFolders(this.layout.sidecarDir(name));
-        try {
-          await rename(temp, this.layout.sidecarPath(name, sidecar.ino));
-          return;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= PLACE_ATTEMPTS) throw error;
-        }
-      }
-    });
-  }
-
-  /** Sidecars of versions this one replaced; only old ones, so a writer still at work keeps its own. */
-  async #removeStaleSidecars(name: string, currentIno: number): Promise<void> {
-    const dir = this.layout.sidecarDir(name);
-    const entries = await readdir(dir).catch(() => [] as string[]);
-    const cutoff = Date.now() - STALE_SIDECAR_MS;
-    for (const entry of entries) {
-      if (entry === `${currentIno}.json`) continue;
-      const path = join(dir, entry);
-      const stats = await stat(path).catch(() => undefined);
-      if (stats && stats.mtimeMs < cutoff) await removeIfPresent(path);
-    }
-  }
 
   /** Removes folders left empty by a delete, up to (not including) root. */
   async #pruneEmptyParents(dir: string): Promise<void> {
@@ -393,38 +312,3 @@ export class FsDriver implements ColdStoreDriver<FsUpload> {
     return error;
   }
 }
-
-function etagOf(ino: number, mtimeMs: number, size: number): string {
-  return `${ino.toString(16)}-${Math.trunc(mtimeMs).toString(16)}-${size.toString(16)}`;
-}
-
-/** ENOENT or ENOTDIR: the path (or a folder on it) is not there. */
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-/**
- * Runs `work`, which turns `temp` into something else or fails, then removes whatever is left of
- * `temp`. A failure of that cleanup never replaces what `work` answered: on a read-only
- * filesystem the unlink fails too (EROFS), and its error named the temp file's unlink instead of
- * the write that failed.
- */
-async function withTempFile<T>(temp: string, work: () => Promise<T>): Promise<T> {
-  let result: T;
-  try {
-    result = await work();
-  } catch (error) {
-    await removeIfPresent(temp).catch(() => {});
-    throw error;
-  }
-  await removeIfPresent(temp).catch(() => {}); // a landed put reports success (docs/ARCHITECTURE.md, "The ColdStore contract")
-  return result;
-}
-
-async function removeIfPresent(path: string): Promise<void> {
-  await unlink(path).catch((error: unknown) => {
-    if (!isMissing(error)) throw error;
-  });
-}
-

@@ -29,3 +29,9 @@ export function mapFsError(error: unknown, context: ErrorContext = {}): ColdStor
       return unavailable(FS_BACKEND, key, message, error);
   }
 }
+
+/** ENOENT or ENOTDIR: the path (or a folder on it) is not there. */
+export function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { invalidKey, RESERVED_KEY_SEGMENT, unavailable } from '@takhin/core';
@@ -40,6 +40,11 @@ export class FsLayout {
   /** The sidecar of the version of `key` whose file has inode `ino`. */
   sidecarPath(key: string, ino: number): string {
     return join(this.sidecarDir(key), `${ino}.json`);
+  }
+
+  /** A new temp file's path: a put's body, or a sidecar on its way into place. */
+  tempPath(): string {
+    return join(this.tmpDir, randomUUID());
   }
 
   /** The key of a path under root (`/` separators). */

@@ -9,7 +9,7 @@ import { STORE_METRICS } from '../metrics/store-metrics-token.js';
 import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
 import { ColdStoreError } from '../errors/cold-store-error.js';
 import { ConfigError } from '../errors/config-error.js';
-import { ofSegment, TieringError } from '../errors/tiering-error.js';
+import { TieringError } from '../errors/tiering-error.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import type { SegmentFilter, TieredStats } from '../metadata/segment-index.js';
 import type { SegmentRecord, Tier } from '../metadata/segment-record.js';
@@ -19,9 +19,9 @@ import { planStep, type PlanItem } from '../policy/tier-plan.js';
 import { parseSegmentPath } from '../segments/segment-path.js';
 import { type SegmentFileExtension } from '../kafka/segment-file-name.js';
 import type { TransferPool } from '../transfer/transfer-pool.js';
-import { ArchiveProtocol, type ArchiveResult } from './archive-protocol.js';
+import type { ArchiveResult } from './archive-protocol.js';
 import { BackgroundArchiver, type ArchiverStatus, type CycleReport, type StopOptions } from './background-archiver.js';
-import { CLAIM_RECHECK_MS, ColdStoreClaim, MANIFEST_RECHECK_MS, type ColdStoreClaimState } from './cold-store-claim.js';
+import { CLAIM_RECHECK_MS, ColdStoreClaim, type ColdStoreClaimState } from './cold-store-claim.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { RemoteReads, type ReadAtOptions, type ReadAtResult } from '../reads/remote-reads.js';
 import type { RemoteReadCounters } from '../reads/remote-read-counters.js';
@@ -34,11 +34,12 @@ import type { ProtocolContext } from './protocol-context.js';
 import type { ProtocolObserver } from './protocol-steps.js';
 import { Reconciliation, emptyReport, type ReconciliationReport } from './reconciliation.js';
 import { runningBroker, stepBesideBroker, type RunningBroker } from './running-broker.js';
-import { RestoreProtocol, type EvictResult, type RestoreResult } from './restore-protocol.js';
+import type { EvictResult, RestoreResult } from './restore-protocol.js';
 import { SegmentCatalog } from './segment-catalog.js';
 import { localPathOf } from './segment-files.js';
 import { checkSegmentFilter } from './segment-filter.js';
 import { SegmentLocks, type HoldSegment } from './segment-locks.js';
+import { SegmentOperations } from './segment-operations.js';
 import type { TieredStorageEvents } from './tiered-events.js';
 import type { OpenedSegment, OpenOptions, OperationOptions, PlanOptions } from './tiered-storage-options.js';
 
@@ -56,8 +57,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   readonly dataDir: string;
   readonly #catalog: SegmentCatalog;
   readonly #context: ProtocolContext;
-  readonly #archive: ArchiveProtocol;
-  readonly #restore: RestoreProtocol;
+  readonly #operations: SegmentOperations;
   readonly #reconciliation: Reconciliation;
   readonly #archiver: BackgroundArchiver;
   readonly #locks: SegmentLocks;
@@ -96,12 +96,11 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#claim = new ColdStoreClaim(dataDir, store, clock);
     const settings = config.storage.tiered;
     this.#context = { dataDir, settings, catalog: this.#catalog, store, pool, target, clock, observer, events: this };
-    this.#archive = new ArchiveProtocol(this.#context);
-    this.#restore = new RestoreProtocol(this.#context);
     const exclusive: HoldSegment = (path, work) => this.#locks.run(path, 'reconcile', work);
     this.#reconciliation = new Reconciliation(this.#context, exclusive);
     const budget = settings.localCacheSizeMb * 1024 * 1024;
     this.#reads = new RemoteReads(dataDir, settings.cache.dir ?? join(siblingOf(dataDir), 'cache'), store, () => budget - this.#catalog.index.restoredBytes);
+    this.#operations = new SegmentOperations(this.#context, this.#locks, this.#claim, this.#reads, (path) => this.getSegment(path));
     this.#offsets = new OffsetReads(dataDir, this.#catalog, this.#reads, (path) => this.getSegment(path));
     this.#dataDir = new DataDirSync(this.#context, engine, this.#reconciliation, (path) => this.#locks.busy(path), () => this.#reads.chunks.bytes, (path) => this.#reads.forget(path), exclusive);
 
@@ -109,7 +108,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
       {
         refresh: () => this.refresh(),
         plan: (options) => this.plan(options),
-        apply: (step, signal) => this.#apply(step, signal),
+        apply: (step, signal) => this.#operations.apply(step, signal),
         now: () => clock.now(),
         failed: (failure) => this.emit('operation:failed', failure),
       },
@@ -246,13 +245,13 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   archiveSegment(path: string, options: OperationOptions = {}): Promise<ArchiveResult> {
     if (this.#closed) return this.#refuseClosed();
-    return this.#operate('archive', path, (segment, signal) => this.#archiveOne(segment, { ...options, signal }), options.signal);
+    return this.#operations.archive(path, options);
   }
 
   /** Why `archiveSegment(path)` would be refused (active segment, internal or never-tiered topic, tiering off), or undefined. */
   archiveRefusal(path: string): string | undefined {
     const segment = this.getSegment(path);
-    return segment.isArchived ? undefined : this.#archive.refusal(segment);
+    return segment.isArchived ? undefined : this.#operations.archiveRefusal(segment);
   }
 
   /**
@@ -262,7 +261,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   restoreSegment(path: string, options: OperationOptions = {}): Promise<RestoreResult> {
     if (this.#closed) return this.#refuseClosed();
-    return this.#operate('restore', path, (segment, signal) => this.#restore.restore(segment, { ...options, signal }), options.signal);
+    return this.#operations.restore(path, options);
   }
 
   /** Restores the segment if it is cold, records the use, and returns its local files. */
@@ -283,7 +282,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
    */
   evictSegment(path: string, options: OperationOptions = {}): Promise<EvictResult> {
     if (this.#closed) return this.#refuseClosed();
-    return this.#operate('evict', path, (segment, signal) => this.#evictOne(segment, signal), options.signal);
+    return this.#operations.evict(path, options);
   }
 
   /**
@@ -365,23 +364,6 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   }
 
   /**
-   * Runs one operation on a segment under its lock (callers of the same kind share it, under a
-   * signal aborted once all of them have aborted), reports a failure once as `operation:failed`
-   * (the archiver reports its own, with when it retries), and afterwards drops what remote reads
-   * cached of the segment: it moved.
-   */
-  #operate<T>(operation: 'archive' | 'restore' | 'evict', path: string, run: (segment: SegmentRecord, signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, report = true): Promise<T> {
-    const segment = this.getSegment(path);
-    const attempt = (shared: AbortSignal) =>
-      run(this.getSegment(path), shared).catch((failure: Error) => {
-        const error = ofSegment(failure, `cannot ${operation} ${segment.path}`, segment.path);
-        if (report) this.emit('operation:failed', { operation, path: segment.path, error });
-        throw error;
-      });
-    return this.#locks.run(segment.path, operation, attempt, signal).finally(() => this.#reads.forget(segment.path));
-  }
-
-  /**
    * Checks the cold store's claim when due (docs/ARCHITECTURE.md, "The cold store's owner"), or
    * takes it over if open was told to and has not yet: another data dir's throws; a store that
    * does not answer returns its failure, and the sync then leaves the cold store alone.
@@ -393,48 +375,6 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     } catch (error) {
       if (error instanceof ColdStoreError) return error;
       throw error;
-    }
-  }
-
-  /**
-   * An archive writes to the cold store: only while its prefix is this data dir's, asked again
-   * each time (one small read beside an archive's uploads), and once more before its manifest
-   * when its uploads took longer than `MANIFEST_RECHECK_MS`, so a data dir that took the prefix
-   * over meanwhile gets no commit in its bucket from this one, nor does this one delete its local
-   * files on the strength of it.
-   */
-  async #archiveOne(segment: SegmentRecord, options: OperationOptions & { signal: AbortSignal }): Promise<ArchiveResult> {
-    // A take-over open was told of and could not make yet (the store was down) is made here too.
-    await this.#claim.check({ signal: options.signal });
-    return this.#archive.archive(segment, { ...options, beforeManifest: () => this.#claim.ensure(MANIFEST_RECHECK_MS, { signal: options.signal }) });
-  }
-
-  /**
-   * An evict leaves the cold copy as the segment's only one: only while the prefix is this data
-   * dir's, asked again each time, as an archive does, since a data dir that took the prefix over
-   * may delete that copy as its own (a topic it deleted, an orphan of its own archive).
-   */
-  async #evictOne(segment: SegmentRecord, signal: AbortSignal): Promise<EvictResult> {
-    // Already cold deletes nothing, so needs no check (and a store that is down does not fail it).
-    if (segment.policy !== 'cold') await this.#claim.check({ signal });
-    return this.#restore.evict(segment, signal);
-  }
-
-  async #apply(step: PlanItem, signal: AbortSignal): Promise<boolean> {
-    switch (step.action) {
-      case 'retier': {
-        const after = await this.#locks.run(step.path, 'retier', () => this.#catalog.retier(step.path, step.from, step.to));
-        if (after) this.emit('segment:tier-changed', after, step.from, step.to);
-        return after !== undefined;
-      }
-      case 'archive':
-        await this.#operate('archive', step.path, (segment, shared) => this.#archiveOne(segment, { signal: shared }), signal, false);
-        return true;
-      case 'evict':
-        await this.#operate('evict', step.path, (segment, shared) => this.#evictOne(segment, shared), signal, false);
-        return true;
-      case 'none':
-        return false;
     }
   }
 

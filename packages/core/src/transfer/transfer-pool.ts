@@ -1,18 +1,17 @@
 import { access } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { BackendTarget } from '../contracts/backend-provider.js';
-import type { ByteRange, Checksums } from '../contracts/cold-store.js';
-import { ColdStoreError } from '../errors/cold-store-error.js';
+import { unavailable } from '../errors/factories.js';
 import { describeArgument } from '../reads/read-arguments.js';
-import { aborted, unavailable } from '../errors/factories.js';
 import { throwIfAborted } from '../errors/signals.js';
 import { InMemoryStoreMetrics } from '../metrics/in-memory-store-metrics.js';
 import type { StoreMetricsRegistry } from '../metrics/store-metrics.js';
 import { downloadTempPath } from './atomic-download.js';
 import { resolveBackendModule } from './backend-module.js';
+import { PendingTasks } from './pending-tasks.js';
+import { TaskAbort } from './task-abort.js';
 import { TaskControl } from './task-control.js';
 import { breakBarrier, createBarrier } from './thread-barrier.js';
 import { reviveTransferError, toPoolError, TRANSFER_POOL } from './transfer-error.js';
@@ -24,128 +23,22 @@ import type {
   TransferTask,
   UploadResult,
 } from './transfer-task.js';
-
-/**
- * Worker threads a pool runs at most unless told: two per core (`os.availableParallelism()`).
- * A transfer spends part of its time waiting, not computing (for a 16 MiB download from MinIO,
- * 19 of 41 ms: the first byte, the last batches' hashing, the fsyncs, the rename), so one
- * transfer per core leaves the cores idle meanwhile: 64 × 16 MiB from MinIO on 2 cores,
- * 808–864 MB/s with 2 threads, 964–966 with 4 (docs/ARCHITECTURE.md, "The worker pool").
- */
-export function defaultPoolThreads(): number {
-  return 2 * availableParallelism();
-}
-
-export interface TransferPoolOptions {
-  /** Worker threads at most; default `defaultPoolThreads()`, two per core. */
-  maxThreads?: number;
-  /** Threads kept even when idle; default half of `maxThreads` (at least one). */
-  minThreads?: number;
-  /** How long a thread above `minThreads` stays warm without work; default 60 s. */
-  idleTimeoutMs?: number;
-  /**
-   * After an abort, how long a running task gets to unwind (abort its upload, delete its temp
-   * file) before its thread is terminated; default 30 s. Only a backend ignoring its AbortSignal
-   * ever reaches it.
-   */
-  abortGraceMs?: number;
-  /**
-   * How long `close()` lets the tasks it finds pending (running or queued) finish before it aborts
-   * them; default 30 s. See `close`.
-   */
-  closeGraceMs?: number;
-  /** Minimum milliseconds between `onProgress` calls; default 100. */
-  progressIntervalMs?: number;
-  /**
-   * Added to the worker threads' nice value (Linux, via piscina and `@napi-rs/nice`; ignored
-   * where unavailable); default 10. Archiving is background work: when CPUs are contended the
-   * broker's event loop should win them, so its delay stays in single-digit milliseconds.
-   */
-  niceIncrement?: number;
-  /**
-   * Where the requests of the stores the workers build are counted: each task's worker hands
-   * back what it counted and the pool merges it here, on the main thread. Default: a registry
-   * of the pool's own (`pool.metrics`). Pass the container's `STORE_METRICS` to count
-   * everything in one place.
-   */
-  metrics?: StoreMetricsRegistry;
-  /**
-   * Ranged requests at once for one download of an object of at least `RANGED_DOWNLOAD_FROM`
-   * bytes whose size is known; default `DEFAULT_DOWNLOAD_STREAMS`. 1 fetches every object in
-   * one request.
-   */
-  downloadStreams?: number;
-}
-
-export interface CloseOptions {
-  /**
-   * How long pending tasks get to finish before they are aborted; default the pool's
-   * `closeGraceMs`. 0 aborts them at once. A later `close()` may shorten it, never lengthen it.
-   */
-  graceMs?: number;
-}
-
-export interface TransferOptions {
-  /** Aborts the task: dropped if still queued, otherwise aborted inside its worker. */
-  signal?: AbortSignal;
-  /** Called on the main thread with the running byte count, throttled; last with the total. */
-  onProgress?: (bytes: number) => void;
-}
-
-export interface UploadFileOptions extends TransferOptions {
-  /** User metadata stored with the object. */
-  metadata?: Record<string, string>;
-  /** Create only if absent (`ALREADY_EXISTS` otherwise). */
-  ifNoneMatch?: boolean;
-  /**
-   * Also return `chunks`: the CRC32C of every consecutive `chunkSize`-byte slice of the file
-   * (the last may be shorter), computed in the same single hashing pass, for ranged reads
-   * verified chunk by chunk.
-   */
-  chunkSize?: number;
-}
-
-export interface ChecksumFileOptions extends TransferOptions {
-  /** Also return `chunks`, the CRC32C of every `chunkSize`-byte slice, from the same read. */
-  chunkSize?: number;
-}
-
-export interface DownloadFileOptions extends TransferOptions {
-  /**
-   * Checksums to verify against (a manifest's values). Omitted: the ones the store reports for
-   * the object. Required with `range`.
-   */
-  expected?: Partial<Checksums>;
-  range?: ByteRange;
-  /**
-   * fsync the folder after the rename into place, so the file's name survives a power cut
-   * (default true). A caller that renames the file again and fsyncs the folder itself (a
-   * restore) passes false and saves one fsync per file.
-   */
-  syncDirectory?: boolean;
-  /**
-   * The object's size, when the caller knows it (a manifest's; without `expected` the store
-   * reports it): an object of at least `RANGED_DOWNLOAD_FROM` bytes is then fetched as ranges,
-   * `streams` requests at once, and hashed in order (docs/ARCHITECTURE.md, "The worker pool").
-   * An object of another size fails with `CHECKSUM_MISMATCH`.
-   */
-  size?: number;
-  /** Ranged requests at once for this download; default the pool's `downloadStreams`. */
-  streams?: number;
-}
+import {
+  DEFAULT_DOWNLOAD_STREAMS,
+  defaultPoolThreads,
+  type ChecksumFileOptions,
+  type CloseOptions,
+  type DownloadFileOptions,
+  type TransferOptions,
+  type TransferPoolOptions,
+  type UploadFileOptions,
+} from './transfer-pool-options.js';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 const DEFAULT_ABORT_GRACE_MS = 30_000;
 const DEFAULT_CLOSE_GRACE_MS = 30_000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 100;
 const DEFAULT_NICE_INCREMENT = 10;
-/**
- * One request per download unless told otherwise. Against the servers here, on loopback, four
- * ranged streams gained nothing on 1 GiB, slowed Azurite's downloads and cost a fifth more client
- * CPU; where one connection is slower than the client (a cloud store over a network), more
- * streams are what the stores' own tools use (docs/ARCHITECTURE.md, "The worker pool").
- */
-export const DEFAULT_DOWNLOAD_STREAMS = 1;
 /** Streams one download may use at most: each holds a part buffer of 8 MiB, two more per download (ranged-download.ts). */
 const MAX_DOWNLOAD_STREAMS = 16;
 /** How long `close()` waits for every worker to take its release task. */
@@ -166,15 +59,8 @@ export class TransferPool {
   readonly #abortGraceMs: number;
   readonly #progressIntervalMs: number;
   readonly #downloadStreams: number;
-  readonly #inFlight = new Set<Promise<unknown>>();
-  /** Each pending task's abort, for `close()` once its grace is over; told the grace that ran out. */
-  readonly #stops = new Set<(graceMs: number) => void>();
+  readonly #pending = new PendingTasks();
   readonly #closeGraceMs: number;
-  /** When `close()` aborts what is still pending (`performance.now()` time), and its timer. */
-  #closeDeadline: number | undefined;
-  #closeTimer: NodeJS.Timeout | undefined;
-  /** Every task close() found has settled: nothing is left to abort. */
-  #drained = false;
   readonly #modules = new Map<string, string>();
   #closing: Promise<void> | undefined;
   /** Where the workers' store requests are counted (see `TransferPoolOptions.metrics`). */
@@ -306,20 +192,8 @@ export class TransferPool {
       return Promise.reject(error as Error); // a bad grace closes nothing
     }
     this.#closing ??= this.#shutdown();
-    this.#abortPendingAfter(grace);
+    this.#pending.stopAfter(grace);
     return this.#closing;
-  }
-
-  /** Aborts every pending task `grace` ms from now, unless an earlier close() set a sooner time. */
-  #abortPendingAfter(grace: number): void {
-    const deadline = performance.now() + grace;
-    if (this.#drained) return;
-    if (this.#closeDeadline !== undefined && this.#closeDeadline <= deadline) return;
-    this.#closeDeadline = deadline;
-    clearTimeout(this.#closeTimer);
-    this.#closeTimer = setTimeout(() => {
-      for (const stop of this.#stops) stop(grace);
-    }, grace);
   }
 
   async #run<T extends { size: number }>(
@@ -341,42 +215,12 @@ export class TransferPool {
           onProgress(bytes);
         }),
     );
-    // piscina's own abort: drops a queued task, or terminates the thread of a running one.
-    const piscinaAbort = new AbortController();
-    let grace: NodeJS.Timeout | undefined;
-    const abortTask = (reason: unknown) => {
-      if (piscinaAbort.signal.aborted || grace !== undefined) return;
-      if (control.cancelBeforeStart()) {
-        piscinaAbort.abort(reason);
-        return;
-      }
-      control.requestAbort(String(reason ?? 'aborted'));
-      grace = setTimeout(() => piscinaAbort.abort(reason), this.#abortGraceMs);
-    };
-    const onAbort = () => abortTask(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    /** Set once close() aborted this task: the error it rejects with. */
-    let closedUnder: ColdStoreError | undefined;
-    const stop = (graceMs: number) => {
-      // Its caller aborted it first: it ends now, as the caller's abort (its grace cut short), not as the pool's.
-      if (signal?.aborted) {
-        clearTimeout(grace);
-        piscinaAbort.abort(signal.reason);
-        return;
-      }
-      closedUnder = new ColdStoreError('ABORTED', `${TRANSFER_POOL}: operation aborted${key === undefined ? '' : ` for "${key}"`}: the TransferPool was closed and the task was still pending ${graceMs} ms later (its close grace)`, {
-        backend: TRANSFER_POOL,
-        key,
-      });
-      abortTask(closedUnder.message);
-    };
-    this.#stops.add(stop);
-
+    const abort = new TaskAbort(control, this.#abortGraceMs, signal, key);
     const running = this.#piscina.run(makeTask(control.handle), {
-      signal: piscinaAbort.signal,
+      signal: abort.piscinaSignal,
       transferList: control.transferList,
     });
-    this.#inFlight.add(running);
+    this.#pending.add(running, abort.stop);
     try {
       const outcome = await running.catch(async (error: unknown) => {
         await onWorkerLost?.();
@@ -388,16 +232,10 @@ export class TransferPool {
       if (onProgress && value.size > reported) onProgress(value.size);
       return value;
     } catch (error) {
-      if (closedUnder) throw new ColdStoreError('ABORTED', closedUnder.message, { backend: TRANSFER_POOL, key, cause: error });
-      if (piscinaAbort.signal.aborted) throw aborted(TRANSFER_POOL, key, error);
-      // A worker that died, or a piscina failure: still a library error, and ABORTED once the
-      // caller aborted, whatever shape the failure took on its way back.
-      throw toPoolError(error, TRANSFER_POOL, key, signal);
+      throw abort.failure(error);
     } finally {
-      this.#inFlight.delete(running);
-      this.#stops.delete(stop);
-      signal?.removeEventListener('abort', onAbort);
-      clearTimeout(grace);
+      this.#pending.delete(running);
+      abort.dispose();
       control.close();
     }
   }
@@ -414,9 +252,7 @@ export class TransferPool {
 
   async #shutdown(): Promise<void> {
     // Bounded: close() aborts what is still pending after its grace, and terminates what ignores that.
-    await Promise.allSettled(this.#inFlight);
-    this.#drained = true;
-    clearTimeout(this.#closeTimer);
+    await this.#pending.drain();
     const parties = this.#piscina.threads.length;
     if (parties > 0) {
       const barrier = createBarrier();

@@ -1,58 +1,23 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, unlink, utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  PROTOCOL_OBSERVER,
-  createContainer,
   createManifest,
-  loadConfig,
   localBytesOf,
   remoteBytesOf,
   manifestKeyOf,
   objectKeyOf,
-  openTieredStorage,
   parseManifest,
   readLogBatchHeaders,
   serializeManifest,
-  type BackendProvider,
-  type ProtocolStep,
-  type TieredStorage,
 } from '@takhin/core';
 import { readAll } from '../bodies/patterned-body.js';
-import { writeSegment } from '../segments/segment-generator.js';
 import { expectTieringError } from './tiering-assertions.js';
+import { failOnceAt, keysOf, localSums, sha256File, TieringBrokers, type TieringSubject } from './tiering-brokers.js';
 
-/** What the tiering suite needs from a backend: its provider and a config section for a prefix. */
-export interface TieringSubject {
-  providers: readonly BackendProvider[];
-  /**
-   * The `storage.tiered` keys for this backend (`backend` and its section, as in `takhin.yaml`),
-   * its objects under `prefix`; create the bucket or container first.
-   */
-  section(prefix: string): Record<string, unknown> | Promise<Record<string, unknown>>;
-  cleanup?(): Promise<void>;
-}
+export type { TieringSubject } from './tiering-brokers.js';
 
-const HOUR = 3_600_000;
 const KiB = 1024;
-
-/** Three closed segments of one partition and its active one; one `.log` spans several parts. */
-const SEGMENT_LOG_BYTES = [200 * KiB, 1536 * KiB, 6 * 1024 * KiB + 123, 50 * KiB];
-
-interface Broker {
-  tiered: TieredStorage;
-  dataDir: string;
-  config: ReturnType<typeof loadConfig>;
-  /** `path` → extension → SHA-256 of the bytes generated. */
-  originals: Map<string, Record<string, string>>;
-  closed: string[];
-}
-
-async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
 
 /**
  * The tiering protocols against one backend, wired the way a user wires them (`loadConfig`,
@@ -64,97 +29,12 @@ async function sha256File(path: string): Promise<string> {
  */
 export function describeTieringIntegration(name: string, subject: TieringSubject): void {
   describe(`tiering integration: ${name}`, () => {
-    const run = `${process.pid}-${Date.now().toString(36)}`;
-    let work: string;
-    let brokers = 0;
-    const open: TieredStorage[] = [];
-    beforeAll(async () => {
-      work = await mkdtemp(join(tmpdir(), `takhin-tiering-${name}-`));
-    });
-    afterAll(async () => {
-      await Promise.allSettled(open.map((tiered) => tiered.close()));
-      await rm(work, { recursive: true, force: true });
-      await subject.cleanup?.();
-    });
-
-    /** A broker data dir of its own (and a key prefix of its own), opened through the DI wiring. */
-    async function broker(options: { observer?: (step: ProtocolStep) => void } = {}): Promise<Broker> {
-      const n = brokers++;
-      const dataDir = join(work, `broker-${n}`, 'data');
-      const originals = new Map<string, Record<string, string>>();
-      const closed: string[] = [];
-      for (const [i, logBytes] of SEGMENT_LOG_BYTES.entries()) {
-        const segment = await writeSegment(dataDir, { topic: 'orders.v2', partition: 1, baseOffset: BigInt(i * 10_000), logBytes });
-        const time = new Date(Date.now() - (400 - i) * HOUR);
-        const sums: Record<string, string> = {};
-        for (const [extension, file] of Object.entries(segment.files)) {
-          await utimes(file, time, time);
-          sums[extension] = await sha256File(file);
-        }
-        originals.set(segment.segmentPath, sums);
-        if (i < SEGMENT_LOG_BYTES.length - 1) closed.push(segment.segmentPath);
-      }
-      const section = await subject.section(`tiering-${run}-${n}`);
-      const config = loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, ...section } } }, { providers: subject.providers });
-      const container = createContainer(config, subject.providers);
-      if (options.observer) {
-        const observe = options.observer;
-        container.register(PROTOCOL_OBSERVER, { useValue: { reached: (step: ProtocolStep) => observe(step) } });
-      }
-      const tiered = await openTieredStorage(container);
-      open.push(tiered);
-      return { tiered, dataDir, config, originals, closed };
-    }
-
-    /** Closes the broker, deletes its SQLite file (a lost metadata file) and opens it again. */
-    async function reopenWithoutMetadata(b: Broker): Promise<TieredStorage> {
-      await b.tiered.close();
-      const file = b.config.storage.tiered.metadata.path!;
-      await Promise.all(['', '-wal', '-shm'].map((suffix) => unlink(`${file}${suffix}`).catch(() => {})));
-      const again = await openTieredStorage(createContainer(b.config, subject.providers));
-      open.push(again);
-      return again;
-    }
-
-    /** An observer failing the operation once, right after `at`: what a crash there leaves, without the crash. */
-    function failOnceAt(at: ProtocolStep): (step: ProtocolStep) => void {
-      let failed = false;
-      return (step) => {
-        if (step !== at || failed) return;
-        failed = true;
-        throw new Error(`injected failure after ${at}`);
-      };
-    }
-
-    /** Closes the broker and opens its data dir again, metadata and all (a restart, which reconciles). */
-    async function restart(b: Broker): Promise<TieredStorage> {
-      await b.tiered.close();
-      const again = await openTieredStorage(createContainer(b.config, subject.providers));
-      open.push(again);
-      return again;
-    }
-
-    /** The keys the cold store holds under the segment's (its files and manifest). */
-    async function keysOf(tiered: TieredStorage, path: string): Promise<string[]> {
-      const keys: string[] = [];
-      for await (const object of tiered.store.list(path.slice(0, -'log'.length))) keys.push(object.key);
-      return keys.sort();
-    }
-
-    async function localSums(b: Broker, path: string): Promise<Record<string, string>> {
-      const dir = join(b.dataDir, path.split('/')[0]!);
-      const base = path.split('/')[1]!.slice(0, 20);
-      const sums: Record<string, string> = {};
-      for (const name of await readdir(dir)) {
-        if (!name.includes(base)) continue;
-        expect(name.startsWith('.'), `temp file left behind: ${name}`).toBe(false);
-        sums[name.slice(21)] = await sha256File(join(dir, name));
-      }
-      return sums;
-    }
+    const brokers = new TieringBrokers(name, subject);
+    beforeAll(() => brokers.setUp());
+    afterAll(() => brokers.tearDown());
 
     it('a cycle archives every closed segment; restores bring back the same bytes; evicting uploads nothing', async () => {
-      const b = await broker();
+      const b = await brokers.start();
       const archived: string[] = [];
       b.tiered.on('segment:archived', (segment) => archived.push(segment.path));
       const report = await b.tiered.runCycle();
@@ -191,7 +71,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     });
 
     it('concurrent readers of one archived segment share a single restore', async () => {
-      const b = await broker();
+      const b = await brokers.start();
       const [path] = b.closed;
       await b.tiered.archiveSegment(path!);
       let restores = 0;
@@ -204,7 +84,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
 
     it('one reader giving up does not fail the restore it shares with others; it stops waiting at once', async () => {
       const giveUp = new AbortController();
-      const b = await broker({ observer: (step) => step === 'restore:file-downloaded' && giveUp.abort(new Error('the consumer went away')) });
+      const b = await brokers.start({ observer: (step) => step === 'restore:file-downloaded' && giveUp.abort(new Error('the consumer went away')) });
       const path = b.closed[0]!;
       await b.tiered.archiveSegment(path);
       const [gaveUp, stayed] = await Promise.allSettled([b.tiered.openSegment(path, { signal: giveUp.signal }), b.tiered.openSegment(path)]);
@@ -215,7 +95,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     });
 
     it('a retry after a failure finishes the archive and uploads nothing already verified', async () => {
-      const b = await broker({ observer: failOnceAt('archive:files-verified') });
+      const b = await brokers.start({ observer: failOnceAt('archive:files-verified') });
       const path = b.closed[2]!;
       await expect(b.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
       expect(b.tiered.getSegment(path)).toMatchObject({ state: 'archiving', isArchived: false, policy: 'warm' });
@@ -228,7 +108,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     });
 
     it('a restore whose remote copy is missing fails clearly, leaves no partial file and keeps the metadata honest', async () => {
-      const b = await broker();
+      const b = await brokers.start();
       const path = b.closed[1]!;
       await b.tiered.archiveSegment(path);
       const store = b.tiered.store;
@@ -246,7 +126,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       let downloaded = 0;
       let files = 0; // the segment's, once it is known
       // Aborted as the last file lands: every download has succeeded, only the renames are left.
-      const b = await broker({ observer: (step) => step === 'restore:file-downloaded' && ++downloaded === files && stop.abort(new Error('the broker is stopping')) });
+      const b = await brokers.start({ observer: (step) => step === 'restore:file-downloaded' && ++downloaded === files && stop.abort(new Error('the broker is stopping')) });
       const path = b.closed[0]!;
       files = Object.keys(b.originals.get(path)!).length;
       await b.tiered.archiveSegment(path);
@@ -258,7 +138,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     });
 
     it('a restore of a corrupt remote copy fails with REMOTE_CORRUPT and never writes the wrong bytes', async () => {
-      const b = await broker();
+      const b = await brokers.start();
       const path = b.closed[0]!;
       await b.tiered.archiveSegment(path);
       const store = b.tiered.store;
@@ -272,7 +152,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     });
 
     it('readAt serves an archived segment in verified ranges without restoring it: the local copy\'s bytes; a flipped byte is REMOTE_CORRUPT', async () => {
-      const b = await broker();
+      const b = await brokers.start();
       const path = b.closed[2]!;
       const batches = await readLogBatchHeaders(join(b.dataDir, path));
       // Both ends, a batch on each side of the 4 MiB chunk boundary, and one inside a batch.
@@ -299,18 +179,18 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       await b.tiered.store.put(key, bytes);
       await b.tiered.close();
       await rm(join(`${b.dataDir}-tiered`, 'cache'), { recursive: true });
-      const again = await restart(b);
+      const again = await brokers.restart(b);
       await expectTieringError(again.readAt('orders.v2', 1, Number(batches.at(-1)!.header.baseOffset)), 'REMOTE_CORRUPT', /chunk 1 of its \.log in the .* cold store .* is corrupt: CRC32C/);
       expect((await again.readAt('orders.v2', 1, Number(batches[0]!.header.baseOffset), { maxBytes: 1 })).position).toBe(0);
     });
 
     it('an archive finding a manifest already there compares it and never overwrites it', async () => {
-      const first = await broker();
+      const first = await brokers.start();
       const [same, different] = [first.closed[0]!, first.closed[1]!];
       // The bucket holds the archive of `same`, then the metadata file is lost with it restored locally.
       await first.tiered.archiveSegment(same);
       await first.tiered.restoreSegment(same);
-      const b = { ...first, tiered: await reopenWithoutMetadata(first) };
+      const b = { ...first, tiered: await brokers.reopenWithoutMetadata(first) };
       expect(b.tiered.getSegment(same)).toMatchObject({ isArchived: false });
       expect(await b.tiered.archiveSegment(same)).toMatchObject({ outcome: 'archived', uploadedBytes: 0 });
 
@@ -327,7 +207,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
 
     it('an archive finding its manifest already there deletes no local file until every object it lists is verified', async () => {
       // Interrupted after its manifest (here by a failure, as by a crash or a lost metadata file), then an object goes missing.
-      const b = await broker({ observer: failOnceAt('archive:manifest-written') });
+      const b = await brokers.start({ observer: failOnceAt('archive:manifest-written') });
       const path = b.closed[0]!;
       await expect(b.tiered.archiveSegment(path)).rejects.toThrow(/injected failure/);
       await b.tiered.store.delete(objectKeyOf(path, 'log'));
@@ -342,14 +222,14 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       await b.tiered.archiveSegment(other);
       await b.tiered.restoreSegment(other);
       await b.tiered.store.delete(objectKeyOf(other, 'timeindex'));
-      const again = await reopenWithoutMetadata(b);
+      const again = await brokers.reopenWithoutMetadata(b);
       expect(await again.archiveSegment(other)).toMatchObject({ outcome: 'archived', reusedFiles: 0 });
       await again.restoreSegment(other);
       expect(await localSums(b, other)).toEqual(b.originals.get(other));
     });
 
     it('a damaged manifest or a missing object stops only its own segment: the store still opens, and nothing local is lost', async () => {
-      const b = await broker({ observer: failOnceAt('archive:manifest-written') });
+      const b = await brokers.start({ observer: failOnceAt('archive:manifest-written') });
       const [interrupted, damaged] = [b.closed[0]!, b.closed[1]!];
       const store = b.tiered.store;
       // An archive interrupted after its manifest, whose .index then goes missing.
@@ -360,7 +240,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       await expectTieringError(b.tiered.archiveSegment(damaged), 'REMOTE_CORRUPT', new RegExp(`cannot archive ${damaged}: the manifest of ${damaged} .* is unusable: .*nothing was uploaded or deleted`));
       expect(b.tiered.getSegment(damaged)).toMatchObject({ isArchived: false, state: 'idle' });
 
-      const tiered = await restart(b);
+      const tiered = await brokers.restart(b);
       expect(tiered.lastReconciliation).toMatchObject({ archivesRolledBack: 1, problems: [] });
       expect(tiered.getSegment(interrupted)).toMatchObject({ isArchived: false, state: 'idle' });
       expect(await keysOf(tiered, interrupted)).toEqual([]);
@@ -369,7 +249,7 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       expect((await tiered.archiveSegment(interrupted)).outcome).toBe('archived');
 
       // An archive committed but stopped before its local deletes, whose manifest is then damaged.
-      const beforeDeletes = await broker({ observer: failOnceAt('archive:committed') });
+      const beforeDeletes = await brokers.start({ observer: failOnceAt('archive:committed') });
       const coldWithFiles = beforeDeletes.closed[0]!;
       await expect(beforeDeletes.tiered.archiveSegment(coldWithFiles)).rejects.toThrow(/injected failure/);
       expect(beforeDeletes.tiered.getSegment(coldWithFiles)).toMatchObject({ policy: 'cold', isArchived: true });
@@ -377,12 +257,12 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
       await beforeDeletes.tiered.refresh();
       expect(beforeDeletes.tiered.lastReconciliation.problems).toEqual([expect.stringMatching(new RegExp(`${coldWithFiles}: recorded as archived, but the manifest .* is unusable: not JSON .*kept the local files`))]);
       expect(beforeDeletes.tiered.getSegment(coldWithFiles)).toMatchObject({ policy: 'hot', isArchived: false, state: 'idle' });
-      await restart(beforeDeletes);
+      await brokers.restart(beforeDeletes);
       expect(await localSums(beforeDeletes, coldWithFiles)).toEqual(beforeDeletes.originals.get(coldWithFiles));
     });
 
     it('rebuildFromColdStore keeps the record of a segment whose manifest it cannot read', async () => {
-      const b = await broker();
+      const b = await brokers.start();
       const path = b.closed[0]!;
       await b.tiered.archiveSegment(path);
       const key = manifestKeyOf(path);
@@ -395,10 +275,10 @@ export function describeTieringIntegration(name: string, subject: TieringSubject
     });
 
     it('rebuildFromColdStore recreates the metadata of every archived segment from the manifests alone', async () => {
-      const b = await broker();
+      const b = await brokers.start();
       await b.tiered.runCycle();
       const before = b.closed.map((path) => b.tiered.getSegment(path));
-      const again = await reopenWithoutMetadata(b);
+      const again = await brokers.reopenWithoutMetadata(b);
       expect(() => again.getSegment(b.closed[0]!)).toThrow(/no segment/);
       const report = await again.rebuildFromColdStore();
       expect(report).toMatchObject({ manifests: b.closed.length, created: b.closed.length, problems: [] });
