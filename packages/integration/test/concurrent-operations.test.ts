@@ -2,12 +2,25 @@ import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COLD_STORE, METADATA_STORE, createContainer, loadConfig, openTieredStorage, type ColdStore, type MetadataStore, type MetadataWrite, type TieredStorage } from '@takhin/core';
+import {
+  CLAIM_KEY,
+  COLD_STORE,
+  METADATA_STORE,
+  TRANSFER_WORKERS,
+  createContainer,
+  loadConfig,
+  openTieredStorage,
+  type ColdStore,
+  type MetadataStore,
+  type MetadataWrite,
+  type TieredStorage,
+  type TransferPool,
+} from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { writeSegment } from '@takhin/testkit';
 
-// rebuildFromColdStore racing the protocols in one process, reduced from the concurrency stress
-// test (concurrency-stress.test.ts): a rebuild's commit met an operation's commit still in flight.
+// Operations racing each other in one process, each reduced from what the concurrency stress
+// test (concurrency-stress.test.ts) found, made deterministic with gates.
 
 const HOUR = 3_600_000;
 let work: string;
@@ -27,17 +40,67 @@ function gate(): { opened: Promise<void>; open: () => void } {
   return { opened, open };
 }
 
+/** A closed segment (returned) and the active one, on the embedded default. */
+async function twoSegments(name: string): Promise<{ dataDir: string; path: string }> {
+  const dataDir = join(work, name, 'data');
+  const paths: string[] = [];
+  for (const [i, age] of [300, 1].entries()) {
+    const segment = await writeSegment(dataDir, { topic: `${name}-race`, partition: 0, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024 });
+    const time = new Date(Date.now() - age * HOUR);
+    for (const file of Object.values(segment.files)) await utimes(file, time, time);
+    paths.push(segment.segmentPath);
+  }
+  return { dataDir, path: paths[0]! };
+}
+
+describe('an archive aborted while its files upload', () => {
+  it('waits for every upload to settle before it deletes what it uploaded: an object landing after the abort is not left behind', async () => {
+    const { dataDir, path } = await twoSegments('abort');
+    const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]);
+    // The .log's upload is a put past its commit point: it lands whatever the signal says (the
+    // contract: a put whose object landed reports success), once `landed` opens. The others fail ABORTED at the abort.
+    const landed = gate();
+    const pool = container.resolve<TransferPool>(TRANSFER_WORKERS);
+    container.register(TRANSFER_WORKERS, {
+      useValue: new Proxy(pool, {
+        get(target, name) {
+          if (name === 'uploadFile') {
+            return async (file: string, key: string, ...rest: Parameters<TransferPool['uploadFile']> extends [string, string, ...infer R] ? R : never) => {
+              const [backend, options] = rest;
+              if (!key.endsWith('.log')) {
+                await new Promise<void>((resolve) => (options?.signal?.aborted ? resolve() : options?.signal?.addEventListener('abort', () => resolve())));
+                return target.uploadFile(file, key, backend, options);
+              }
+              await landed.opened;
+              return target.uploadFile(file, key, backend, { ...options, signal: undefined });
+            };
+          }
+          const value = Reflect.get(target, name, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+    });
+    const tiered = await openTieredStorage(container);
+    opened.push(tiered);
+    const abort = new AbortController();
+    const archived = tiered.archiveSegment(path, { signal: abort.signal });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    abort.abort();
+    // Before it waited, the archive had rolled back (deleted its objects) by now, and the .log landed after.
+    const early = await Promise.race([archived.then(() => 'resolved', () => 'rejected'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+    landed.open();
+    await expect(archived).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'warm', isArchived: false, state: 'idle' });
+    const objects: string[] = [];
+    for await (const object of tiered.store.list('')) objects.push(object.key);
+    expect(objects, 'objects the rolled-back archive left').toEqual([CLAIM_KEY]);
+    expect(early).toBe('waiting');
+  });
+});
+
 describe('rebuildFromColdStore beside operations in flight', () => {
   it("an evict whose commit is still in flight when the rebuild commits: neither fails, and the evict's record stands", async () => {
-    const dataDir = join(work, 'data');
-    const paths: string[] = [];
-    for (const [i, age] of [300, 1].entries()) {
-      const segment = await writeSegment(dataDir, { topic: 'rebuild-race', partition: 0, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024 });
-      const time = new Date(Date.now() - age * HOUR);
-      for (const file of Object.values(segment.files)) await utimes(file, time, time);
-      paths.push(segment.segmentPath);
-    }
-    const path = paths[0]!;
+    const { dataDir, path } = await twoSegments('rebuild');
     const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]);
     // The rebuild's listing waits for `listed`; the evict's commit (cold) is made, then its answer waits for `committed`.
     const listed = gate();
