@@ -1,5 +1,6 @@
 export * from './bodies/memory-probe.js';
 export * from './bodies/patterned-body.js';
+export * from './bodies/seeded-random.js';
 export * from './contract/assertions.js';
 export * from './contract/describe-cold-store-contract.js';
 export * from './contract/empty-store.js';

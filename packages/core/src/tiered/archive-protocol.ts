@@ -1,3 +1,4 @@
+import { allOrFirstFailure } from '../errors/signals.js';
 import { TieringError } from '../errors/tiering-error.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
 import { isInternalTopic } from '../segments/segment-path.js';
@@ -84,7 +85,11 @@ export class ArchiveProtocol {
         manifest = existing;
         reusedFiles = local.length;
       } else {
-        const uploaded = await Promise.all(local.map((file) => this.#upload(current, file, resuming, signal, progress?.(file.extension))));
+        // Every upload settles before the archive fails (the first failure aborts the others), as
+        // a restore's downloads do (docs/ARCHITECTURE.md, "The protocols"): a roll-back that ran
+        // while another file's put was still landing left that object behind, an orphan.
+        const uploaded: UploadedFile[] = [];
+        await allOrFirstFailure(signal, (shared) => local.map(async (file, i) => void (uploaded[i] = await this.#upload(current, file, resuming, shared, progress?.(file.extension)))));
         uploadedBytes = uploaded.reduce((sum, file) => sum + file.uploadedBytes, 0);
         reusedFiles = uploaded.filter((file) => file.uploadedBytes === 0).length;
         const files = Object.fromEntries(uploaded.map((file) => [file.extension, file.manifestFile])) as SegmentManifest['files'];
@@ -144,7 +149,7 @@ export class ArchiveProtocol {
     resuming: boolean,
     signal?: AbortSignal,
     onProgress?: (bytes: number) => void,
-  ): Promise<{ extension: SegmentFileExtension; manifestFile: ManifestFile; uploadedBytes: number }> {
+  ): Promise<UploadedFile> {
     const { store, pool, target, observer, settings } = this.context;
     const key = objectKeyOf(segment.path, file.extension);
     if (resuming) {
@@ -214,6 +219,13 @@ export class ArchiveProtocol {
       );
     }
   }
+}
+
+/** A file of the segment in the cold store: uploaded, or reused from an interrupted attempt (`uploadedBytes: 0`). */
+interface UploadedFile {
+  extension: SegmentFileExtension;
+  manifestFile: ManifestFile;
+  uploadedBytes: number;
 }
 
 /** One progress callback per file, reporting the sum of all files to `onProgress`. */

@@ -5,6 +5,7 @@ import { archivedFields } from './archived-record.js';
 import { readManifest } from './manifest-io.js';
 import type { ProtocolContext } from './protocol-context.js';
 import type { RecordDraft } from './segment-catalog.js';
+import type { HoldSegments } from './segment-locks.js';
 import { segmentPathOfManifestKey, type SegmentManifest } from './segment-manifest.js';
 
 export interface RebuildReport {
@@ -30,7 +31,7 @@ const COMMIT_BATCH = 5_000;
  * (a new broker, a lost metadata file): the bucket is the source of truth for what is archived,
  * the data dir for what is local.
  */
-export async function rebuildFromManifests(context: ProtocolContext): Promise<RebuildReport> {
+export async function rebuildFromManifests(context: ProtocolContext, holdAll: HoldSegments): Promise<RebuildReport> {
   const { store, catalog, dataDir } = context;
   const paths: string[] = [];
   for await (const object of store.list('')) {
@@ -100,13 +101,22 @@ export async function rebuildFromManifests(context: ProtocolContext): Promise<Re
       drafts.push({ ...stripVersion(record), policy: record.policy === 'cold' ? 'hot' : record.policy, isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
       unarchived++;
     } else {
+      basedOn.set(record.path, record.version);
       deletions.push(record.path);
       problems.push(`${record.path}: recorded as archived, but there is no manifest in the cold store and no local copy; record dropped`);
     }
   }
+  // Each batch is committed holding its segments (docs/ARCHITECTURE.md, "Reconciliation"): an
+  // operation that began after the rebuild did is let finish first, its commit included, and one
+  // asked meanwhile waits. Without the locks, a commit of theirs still in flight (in the store,
+  // not yet in the index) failed the other's with METADATA_CONFLICT, an archive's or evict's too.
   for (let i = 0; i < Math.max(drafts.length, deletions.length); i += COMMIT_BATCH) {
-    const unchanged = drafts.slice(i, i + COMMIT_BATCH).filter((draft) => catalog.get(draft.path)?.version === basedOn.get(draft.path));
-    await catalog.apply(unchanged, deletions.slice(i, i + COMMIT_BATCH));
+    const batch = drafts.slice(i, i + COMMIT_BATCH);
+    const gone = deletions.slice(i, i + COMMIT_BATCH);
+    await holdAll([...batch.map((draft) => draft.path), ...gone], async () => {
+      const unchanged = batch.filter((draft) => catalog.get(draft.path)?.version === basedOn.get(draft.path));
+      await catalog.apply(unchanged, gone.filter((path) => catalog.get(path)?.version === basedOn.get(path)));
+    });
   }
   return { manifests: manifests.size, created, updated, unarchived, dropped: deletions.length, problems };
 }

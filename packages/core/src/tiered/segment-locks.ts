@@ -14,6 +14,9 @@ interface Queued {
 /** Runs `work` holding the segment at `path`, as an operation does: what reconciliation and a sync are handed. */
 export type HoldSegment = (path: string, work: () => Promise<void>) => Promise<void>;
 
+/** Runs `work` holding every segment of `paths` at once: what a rebuild commits under. */
+export type HoldSegments = <T>(paths: readonly string[], work: () => Promise<T>) => Promise<T>;
+
 /**
  * One operation per segment at a time, in the order asked. A request of the same kind as the
  * last one asked on the segment shares it (concurrent readers of one archived segment share a
@@ -27,6 +30,7 @@ export type HoldSegment = (path: string, work: () => Promise<void>) => Promise<v
  */
 export class SegmentLocks {
   readonly #last = new Map<string, Queued>();
+  #holds = 0;
 
   /** `backend`: the cold store's name, for the `ABORTED` error of a caller that stops waiting. */
   constructor(private readonly backend: string) {}
@@ -47,6 +51,25 @@ export class SegmentLocks {
       queued = entry;
     }
     return this.#join(path, queued, signal) as Promise<T>;
+  }
+
+  /**
+   * Runs `work` once it holds every segment of `paths`, each queued behind what was asked of it
+   * before, and holds them until `work` settles. Queued on every path at once, so two such holds
+   * on shared paths take them in the same order and never wait for each other in a circle; a hold
+   * is never shared (each is its own kind).
+   */
+  async holdAll<T>(paths: readonly string[], work: () => Promise<T>): Promise<T> {
+    const kind = `hold:${++this.#holds}`;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held = paths.map((path) => new Promise<void>((acquired) => void this.run(path, kind, () => (acquired(), released))));
+    try {
+      await Promise.all(held);
+      return await work();
+    } finally {
+      release();
+    }
   }
 
   /** Whether an operation on `path` is running or queued in this process. */

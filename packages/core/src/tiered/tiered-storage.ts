@@ -295,7 +295,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     // Records of another data dir's archives would be a mistake even before anything is written.
     const unchecked = await this.#checkClaim();
     if (unchecked) throw unchecked;
-    const report = await rebuildFromManifests(this.#context);
+    const report = await rebuildFromManifests(this.#context, (paths, work) => this.#locks.holdAll(paths, work));
     await this.refresh();
     return report;
   }

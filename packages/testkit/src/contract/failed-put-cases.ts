@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, vi } from 'vitest';
 import { checksumBytes, uploadLocalFile } from '@takhin/core';
 import { patternedBytes, patternedChecksums, patternedStream, readAll } from '../bodies/patterned-body.js';
+import { seededRandom } from '../bodies/seeded-random.js';
 import { expectCode, runConcurrently } from './assertions.js';
 import type { ContractCase } from './subject.js';
 
@@ -163,18 +164,6 @@ export function defineFailedPutCases(contractCase: ContractCase, freshKey: (labe
       expect((await readAll(await store.get(key))).toString()).toBe('keep me');
     });
   });
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing storm can be told by its seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Hands over `bytes`, then hangs: no further chunk and no end, as a stuck producer would. */

@@ -1,0 +1,166 @@
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CLAIM_KEY,
+  COLD_STORE,
+  METADATA_STORE,
+  TRANSFER_WORKERS,
+  createContainer,
+  loadConfig,
+  openTieredStorage,
+  type ColdStore,
+  type MetadataStore,
+  type MetadataWrite,
+  type TieredStorage,
+  type TransferPool,
+} from '@takhin/core';
+import { provider as fsProvider } from '@takhin/backend-fs';
+import { writeSegment } from '@takhin/testkit';
+
+// Operations racing each other in one process, each reduced from what the concurrency stress
+// test (concurrency-stress.test.ts) found, made deterministic with gates.
+
+const HOUR = 3_600_000;
+let work: string;
+const opened: TieredStorage[] = [];
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'takhin-rebuild-race-'));
+});
+afterAll(async () => {
+  await Promise.allSettled(opened.map((tiered) => tiered.close()));
+  await rm(work, { recursive: true, force: true });
+});
+
+/** A promise and the function that settles it. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** A closed segment (returned) and the active one, on the embedded default. */
+async function twoSegments(name: string): Promise<{ dataDir: string; path: string }> {
+  const dataDir = join(work, name, 'data');
+  const paths: string[] = [];
+  for (const [i, age] of [300, 1].entries()) {
+    const segment = await writeSegment(dataDir, { topic: `${name}-race`, partition: 0, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024 });
+    const time = new Date(Date.now() - age * HOUR);
+    for (const file of Object.values(segment.files)) await utimes(file, time, time);
+    paths.push(segment.segmentPath);
+  }
+  return { dataDir, path: paths[0]! };
+}
+
+describe('an archive aborted while its files upload', () => {
+  it('waits for every upload to settle before it deletes what it uploaded: an object landing after the abort is not left behind', async () => {
+    const { dataDir, path } = await twoSegments('abort');
+    const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]);
+    // The .log's upload is a put past its commit point: it lands whatever the signal says (the
+    // contract: a put whose object landed reports success), once `landed` opens. The others fail ABORTED at the abort.
+    const landed = gate();
+    const pool = container.resolve<TransferPool>(TRANSFER_WORKERS);
+    container.register(TRANSFER_WORKERS, {
+      useValue: new Proxy(pool, {
+        get(target, name) {
+          if (name === 'uploadFile') {
+            return async (file: string, key: string, ...rest: Parameters<TransferPool['uploadFile']> extends [string, string, ...infer R] ? R : never) => {
+              const [backend, options] = rest;
+              if (!key.endsWith('.log')) {
+                await new Promise<void>((resolve) => (options?.signal?.aborted ? resolve() : options?.signal?.addEventListener('abort', () => resolve())));
+                return target.uploadFile(file, key, backend, options);
+              }
+              await landed.opened;
+              return target.uploadFile(file, key, backend, { ...options, signal: undefined });
+            };
+          }
+          const value = Reflect.get(target, name, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+    });
+    const tiered = await openTieredStorage(container);
+    opened.push(tiered);
+    const abort = new AbortController();
+    const archived = tiered.archiveSegment(path, { signal: abort.signal });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    abort.abort();
+    // Before it waited, the archive had rolled back (deleted its objects) by now, and the .log landed after.
+    const early = await Promise.race([archived.then(() => 'resolved', () => 'rejected'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+    landed.open();
+    await expect(archived).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'warm', isArchived: false, state: 'idle' });
+    const objects: string[] = [];
+    for await (const object of tiered.store.list('')) objects.push(object.key);
+    expect(objects, 'objects the rolled-back archive left').toEqual([CLAIM_KEY]);
+    expect(early).toBe('waiting');
+  });
+});
+
+describe('rebuildFromColdStore beside operations in flight', () => {
+  it("an evict whose commit is still in flight when the rebuild commits: neither fails, and the evict's record stands", async () => {
+    const { dataDir, path } = await twoSegments('rebuild');
+    const container = createContainer(loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true } } }), [fsProvider]);
+    // The rebuild's listing waits for `listed`; the evict's commit (cold) is made, then its answer waits for `committed`.
+    const listed = gate();
+    const committed = gate();
+    const evictCommitting = gate();
+    let holding = false;
+    const store = container.resolve<ColdStore>(COLD_STORE);
+    container.register(COLD_STORE, {
+      useValue: new Proxy(store, {
+        get(target, name) {
+          if (name === 'list' && holding) {
+            return (prefix: string) =>
+              (async function* () {
+                await listed.opened;
+                yield* target.list(prefix);
+              })();
+          }
+          const value = Reflect.get(target, name, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+    });
+    const metadata = container.resolve<MetadataStore>(METADATA_STORE);
+    container.register(METADATA_STORE, {
+      useValue: new Proxy(metadata, {
+        get(target, name) {
+          if (name === 'commit') {
+            return async (writes: MetadataWrite[]) => {
+              const done = target.commit(writes);
+              if (holding && writes.some((write) => 'put' in write && write.put.path === path && write.put.policy === 'cold')) {
+                evictCommitting.open();
+                await committed.opened;
+              }
+              return done;
+            };
+          }
+          const value = Reflect.get(target, name, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      }),
+    });
+    const tiered = await openTieredStorage(container);
+    opened.push(tiered);
+    await tiered.archiveSegment(path);
+    await tiered.restoreSegment(path);
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'hot', isArchived: true });
+
+    holding = true;
+    const rebuilt = tiered.rebuildFromColdStore();
+    const evicted = tiered.evictSegment(path);
+    await evictCommitting.opened;
+    // The rebuild reads the manifests and the data dir while the evict's commit is made but not yet answered.
+    listed.open();
+    const early = await Promise.race([rebuilt.then(() => 'resolved', (error: Error) => error), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+    committed.open();
+    holding = false;
+    // It failed METADATA_CONFLICT ("changed under us") against the evict's commit in flight.
+    expect(early, String(early)).not.toBeInstanceOf(Error);
+    await expect(rebuilt).resolves.toMatchObject({ manifests: 1, problems: [] });
+    await expect(evicted).resolves.toBeDefined();
+    expect(tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+  });
+});
