@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { checksumLocalFile } from '@takhin/core';
 import type { BenchBackend } from '../bench-backend.js';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import { startDiskProbe } from '../probes/disk-probe.js';
@@ -100,7 +101,10 @@ export interface ThroughputProgress {
  * uploads with every client (rotating who goes first), then downloads the pool's objects of that
  * run with every client (the tiering client restores its own archive), then deletes what the run
  * wrote (and `afterRun` runs: the server's disk is trimmed). After every timed transfer, `sync`
- * writes back what a client left dirty, outside the clock, so no client pays for the one before it.
+ * writes back what a client left dirty, outside the clock, so no client pays for the one before
+ * it; then, also outside the clock, every upload's keys and sizes and every download's size and
+ * checksums are checked against the corpus, so a client that moves the wrong bytes fails the
+ * bench instead of winning it.
  */
 export async function measureBackend(
   backend: BenchBackend,
@@ -124,6 +128,7 @@ export async function measureBackend(
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await client.beforeUpload?.(job);
         record(shape, 'up', client, await timed(shape, r, options, () => client.upload(job)));
+        if (!client.ownUploadLayout) await checkUploaded(backend, job, client.id);
         options.log(`${backend.name} ${shape.label} up   r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\nup\n${client.id}`)!.at(-1)!)}`);
       }
       for (const client of order) {
@@ -132,6 +137,7 @@ export async function measureBackend(
         await client.beforeDownload?.(job);
         try {
           record(shape, 'down', client, await timed(shape, r, options, () => client.download(job)));
+          await checkDownloaded(job, client);
         } finally {
           await client.afterDownload?.(job);
           await removeDir(job.downloadDir);
@@ -264,6 +270,35 @@ export function ratiosOf(cases: readonly TransferCase[]): TransferRatio[] {
     }
   }
   return ratios;
+}
+
+/** Every file of the shape stored under the job's upload prefix, at its size, and nothing else; throws naming the client otherwise. */
+export async function checkUploaded(backend: BenchBackend, job: TransferJob, client: string): Promise<void> {
+  const stored = new Map<string, number>();
+  for await (const object of backend.store.list(`${job.uploadPrefix}/`)) stored.set(object.key, object.size);
+  const wrong: string[] = [];
+  for (const file of job.shape.files) {
+    const key = `${job.uploadPrefix}/${file.relative}`;
+    const size = stored.get(key);
+    if (size !== file.bytes) wrong.push(`${key}: ${size === undefined ? 'missing' : `${size} bytes, not ${file.bytes}`}`);
+    stored.delete(key);
+  }
+  wrong.push(...[...stored.keys()].map((key) => `${key}: not a file of the shape`));
+  if (wrong.length) throw new Error(`${client}'s upload of ${job.shape.label} (run ${job.run}) is not the shape's files: ${wrong.slice(0, 5).join('; ')}${wrong.length > 5 ? `; and ${wrong.length - 5} more` : ''}`);
+}
+
+/** Every file of the shape where the client's download put it, with the corpus's size, CRC32C and SHA-256; throws naming the client otherwise. */
+export async function checkDownloaded(job: TransferJob, client: TransferClient): Promise<void> {
+  const wrong: string[] = [];
+  for (const file of job.shape.files) {
+    const path = client.downloadedPath?.(job, file) ?? join(job.downloadDir, file.relative);
+    const sums = await checksumLocalFile(path).catch((error: unknown) => error as Error);
+    if (sums instanceof Error) wrong.push(`${path}: ${sums.message}`);
+    else if (sums.size !== file.bytes || sums.crc32c !== file.checksums.crc32c || sums.sha256 !== file.checksums.sha256) {
+      wrong.push(`${path}: ${sums.size} bytes, CRC32C ${sums.crc32c}, SHA-256 ${sums.sha256}; the corpus has ${file.bytes}, ${file.checksums.crc32c}, ${file.checksums.sha256}`);
+    }
+  }
+  if (wrong.length) throw new Error(`${client.id}'s download of ${job.shape.label} (run ${job.run}) is not the shape's files: ${wrong.slice(0, 3).join('; ')}${wrong.length > 3 ? `; and ${wrong.length - 3} more` : ''}`);
 }
 
 async function deleteUnder(backend: BenchBackend, prefix: string): Promise<void> {
