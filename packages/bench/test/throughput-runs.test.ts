@@ -53,6 +53,15 @@ function copyingClient(id: string, calls: string[], spoil: { upload?: boolean; d
 const quiet = () => {};
 
 describe('measureBackend', () => {
+  it('rotates who goes first, uploads and downloads alike, the pool included', async () => {
+    const calls: string[] = [];
+    const clients = ['pool', 'a', 'b'].map((id) => copyingClient(id, calls));
+    await measureBackend(backend, clients, [shape], { runs: 3, work, log: quiet });
+    const firsts = (direction: string) => [1, 2, 3].map((run) => calls.find((call) => call.startsWith(`${direction} `) && call.endsWith(` r${run}`)));
+    expect(firsts('up')).toEqual(['up pool r1', 'up a r2', 'up b r3']);
+    expect(firsts('down')).toEqual(['down pool r1', 'down a r2', 'down b r3']);
+  });
+
   it('fails, naming the client, when a download is not the bytes it was given', async () => {
     const clients = [copyingClient('pool', []), copyingClient('garbage', [], { download: true })];
     await expect(measureBackend(backend, clients, [shape], { runs: 1, work, log: quiet })).rejects.toThrow(/garbage's download of 2 × 1 MiB \(run 1\) is not the shape's files: .*1 bytes/);

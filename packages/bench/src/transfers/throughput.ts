@@ -98,9 +98,10 @@ export interface ThroughputProgress {
 
 /**
  * Moves every shape up and down with every client, `runs` times, against one backend. Each run
- * uploads with every client (rotating who goes first), then downloads the pool's objects of that
- * run with every client (the tiering client restores its own archive), then deletes what the run
- * wrote (and `afterRun` runs: the server's disk is trimmed). After every timed transfer, `sync`
+ * uploads with every client, then downloads the pool's objects of that run with every client
+ * (the tiering client restores its own archive), in the same order, rotated a place each run
+ * (who goes first, pool included), then deletes what the run wrote (and `afterRun` runs: the
+ * server's disk is trimmed; after the warm-up round too). After every timed transfer, `sync`
  * writes back what a client left dirty, outside the clock, so no client pays for the one before
  * it; then, also outside the clock, every upload's keys and sizes and every download's size and
  * checksums are checked against the corpus, so a client that moves the wrong bytes fails the
@@ -119,12 +120,15 @@ export async function measureBackend(
   };
   for (const shape of shapes) {
     await warmUp(backend, clients, shape, options);
+    // What the warm-up deleted is trimmed before the first timed run, as each run's is before the next.
+    await options.afterRun?.();
     for (let r = 1; r <= options.runs; r++) {
       const base = `${backend.runPrefix}/r${r}/${shape.id}`;
       const order = rotate(clients, r - 1);
-      // The pool's objects are what every client downloads: it uploads first whatever the rotation.
-      const uploads = [clients.find((c) => c.id === 'pool')!, ...order.filter((c) => c.id !== 'pool')];
-      for (const client of uploads) {
+      // Downloads read the pool's objects only once every upload is done, so the pool takes its
+      // turn in the rotation like any client (always first, it alone met the server as the last
+      // run's trim left it).
+      for (const client of order) {
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await client.beforeUpload?.(job);
         record(shape, 'up', client, await timed(shape, r, options, () => client.upload(job)));
