@@ -90,6 +90,8 @@ export interface TransferRatio extends Spread {
   direction: Direction;
   ours: string;
   other: string;
+  /** The median before rounding: what a target is judged by (0.995 is not 1.0, though both print 1.00). */
+  exactMedian: number;
 }
 
 export interface ThroughputProgress {
@@ -270,7 +272,7 @@ export function ratiosOf(cases: readonly TransferCase[]): TransferRatio[] {
       });
       if (paired.length === 0) continue;
       const s = spread(paired);
-      ratios.push({ backend: ours.backend, shape: ours.shape, direction: ours.direction, ours: ours.client, other: other.client, median: round(s.median, 2), min: round(s.min, 2), max: round(s.max, 2) });
+      ratios.push({ backend: ours.backend, shape: ours.shape, direction: ours.direction, ours: ours.client, other: other.client, median: s.median, min: s.min, max: s.max, exactMedian: median(paired) });
     }
   }
   return ratios;
