@@ -1,13 +1,19 @@
+import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { TransferPool } from '@takhin/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openBenchBackend, type BenchBackend } from '../dist/bench-backend.js';
-import { measureBackend } from '../dist/transfers/throughput.js';
+import { REPO_ROOT } from '../dist/bench-services.js';
+import { intoPageCache, measureBackend, outOfPageCache } from '../dist/transfers/throughput.js';
 import type { TransferClient, TransferJob } from '../dist/transfers/transfer-client.js';
 import { generateShape, removeDir, type TransferShape } from '../dist/transfers/transfer-corpus.js';
 
+const run = promisify(execFile);
+/** Git-ignored, and on the disk the repository is on. */
+const SCRATCH = join(REPO_ROOT, '.services');
 let backend: BenchBackend;
 let pool: TransferPool;
 let work: string;
@@ -70,5 +76,26 @@ describe('measureBackend', () => {
   it('fails, naming the client, when an upload is not the files it was given', async () => {
     const clients = [copyingClient('pool', []), copyingClient('garbage', [], { upload: true })];
     await expect(measureBackend(backend, clients, [shape], { runs: 1, work, log: quiet })).rejects.toThrow(/garbage's upload of 2 × 1 MiB \(run 1\) is not the shape's files: .*1 bytes, not/);
+  });
+});
+
+describe('the page cache before each clock', () => {
+  /** Bytes of `path` in the page cache, as util-linux's fincore counts them. */
+  async function cachedBytes(path: string): Promise<number> {
+    const { stdout } = await run('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]);
+    return Number(stdout.trim());
+  }
+
+  it('drops a file from it, and reads it back in: each upload starts warm, each fs download cold', async () => {
+    // On the repository's disk: a temp folder may be a tmpfs, whose pages cannot be dropped.
+    await mkdir(SCRATCH, { recursive: true });
+    const path = join(await mkdtemp(join(SCRATCH, 'page-cache-')), 'cached');
+    onTestFinished(() => removeDir(dirname(path)));
+    await writeFile(path, Buffer.alloc(8 * 1024 * 1024, 3));
+    await run('sync');
+    await outOfPageCache([path]);
+    expect(await cachedBytes(path)).toBe(0);
+    await intoPageCache([path]);
+    expect(await cachedBytes(path)).toBe(8 * 1024 * 1024);
   });
 });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import type { BenchBackend } from '../bench-backend.js';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import { startDiskProbe } from '../probes/disk-probe.js';
 import type { ChecksumName, TransferClient, TransferJob } from './transfer-client.js';
-import { removeDir, type TransferShape } from './transfer-corpus.js';
+import { listFiles, removeDir, type TransferShape } from './transfer-corpus.js';
 import { median, rotate, round, spread, type Spread } from '../numbers.js';
 
 const run = promisify(execFile);
@@ -133,6 +134,7 @@ export async function measureBackend(
       for (const client of order) {
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await client.beforeUpload?.(job);
+        await intoPageCache(shape.files.map((file) => file.path));
         record(shape, 'up', client, await timed(shape, r, options, () => client.upload(job)));
         if (!client.ownUploadLayout) await checkUploaded(backend, job, client.id);
         options.log(`${backend.name} ${shape.label} up   r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\nup\n${client.id}`)!.at(-1)!)}`);
@@ -141,6 +143,7 @@ export async function measureBackend(
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await mkdir(job.downloadDir, { recursive: true });
         await client.beforeDownload?.(job);
+        if (backend.name === 'fs') await outOfPageCache(await listFiles(join(String((backend.target.config as { root: string }).root), client.ownUploadLayout ? job.uploadPrefix : job.downloadPrefix)));
         try {
           record(shape, 'down', client, await timed(shape, r, options, () => client.download(job)));
           await checkDownloaded(job, client);
@@ -276,6 +279,30 @@ export function ratiosOf(cases: readonly TransferCase[]): TransferRatio[] {
     }
   }
   return ratios;
+}
+
+/**
+ * Reads `paths` through, outside the clock, so every upload starts with the shape in the page
+ * cache, as the first after its generation does. Without it the order decided who read from the
+ * disk: rclone drops what it read from the cache (fadvise DONTNEED), so the client after it read
+ * the shape from the disk (in 2026-11-27T09-22-19-009Z, mc after rclone in four runs of five: its
+ * one run after the pool made 402 MB/s up to MinIO, the four others 240–290).
+ */
+export async function intoPageCache(paths: readonly string[]): Promise<void> {
+  for (const path of paths) for await (const _ of createReadStream(path, { highWaterMark: 1 << 20 }));
+}
+
+/**
+ * Drops `paths` from the page cache (clean pages: after the `sync`), outside the clock, so every
+ * download from the fs backend reads its objects from the disk, as the pool's direct reads always
+ * do. Without it the order decided: whoever read the objects through the cache left them there
+ * for the next (in 2026-11-27T09-22-19-009Z copyFile after rclone read 2 MB of each 1 GiB from
+ * the disk, and rclone, in the one run it came after copyFile, none; the pool, reading direct,
+ * 1074 MB in every run).
+ */
+export async function outOfPageCache(paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  await run('bash', ['-c', 'for f; do dd if="$f" iflag=nocache count=0 status=none || exit 1; done', 'drop', ...paths]);
 }
 
 /** Every file of the shape stored under the job's upload prefix, at its size, and nothing else; throws naming the client otherwise. */
