@@ -3,7 +3,8 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultPoolThreads, DEFAULT_DOWNLOAD_STREAMS, TransferPool } from '@takhin/core';
-import { BENCH_BACKENDS, openBenchBackend, tieredSection, type BenchBackend, type BenchBackendName } from './bench-backend.js';
+import { backendName, parseBackends, parseShapes, positiveInteger, UsageError } from './args.js';
+import { BENCH_BACKENDS, openBenchBackend, tieredSection, type BenchBackend } from './bench-backend.js';
 import { renderMarkdown, writeReport, type BenchReport } from './bench-report.js';
 import { BenchServices, SERVICE_OF } from './bench-services.js';
 import { benchArchiveEventLoop } from './scenarios/archive-event-loop.js';
@@ -80,27 +81,32 @@ async function main(argv: string[]): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const scenario = (positionals[0] ?? 'all') as (typeof SCENARIOS)[number];
-  const backends = values.backends.split(',') as BenchBackendName[];
-  if (values.help || !SCENARIOS.includes(scenario) || ![values.backend, ...backends].every((b) => BENCH_BACKENDS.includes(b as BenchBackendName))) {
+  if (values.help) {
     console.log(USAGE);
-    process.exitCode = values.help ? 0 : 2;
     return;
   }
+  const scenario = (positionals[0] ?? 'all') as (typeof SCENARIOS)[number];
+  if (!SCENARIOS.includes(scenario)) throw new UsageError(`unknown scenario ${JSON.stringify(positionals[0])} (choose from ${SCENARIOS.join(', ')})`);
+  if (positionals.length > 1) throw new UsageError(`one scenario at a time, got ${positionals.map((p) => JSON.stringify(p)).join(' ')}`);
+  const backends = parseBackends(values.backends);
+  const backendChoice = backendName('--backend', values.backend);
+  const rawConfig = values.config === undefined ? undefined : parseJson('--config', values.config);
   const option = (name: keyof typeof QUICK, full: string) => values[name] ?? (values.quick ? QUICK[name] : full);
   const files = positiveInteger('--files', option('files', '8'), 64);
   const fileMib = positiveInteger('--file-mib', option('file-mib', '128'), 4096);
   const bigMib = positiveInteger('--big-mib', option('big-mib', '1024'), 8192);
   const putMib = positiveInteger('--put-mib', values['put-mib'], 8192);
   const runs = positiveInteger('--runs', option('runs', '5'), 99);
-  const shapes = option('shapes', '1x1024,64x16')
-    .split(',')
-    .map((shape) => {
-      const [count = '', mib = ''] = shape.split('x');
-      return [positiveInteger('--shapes count', count, 1024), positiveInteger('--shapes MiB', mib, 16384)] as const;
-    });
+  const shapes = parseShapes(option('shapes', '1x1024,64x16'));
   const threads = values.threads === undefined ? defaultPoolThreads() : positiveInteger('--threads', values.threads, 256);
   const downloadStreams = positiveInteger('--download-streams', values['download-streams'] ?? String(DEFAULT_DOWNLOAD_STREAMS), 16);
+  // Checked here, before any server starts or scenario runs, like every option above.
+  const modelSizes = option('model-sizes', '1000,100000,1000000').split(',').map((size) => positiveInteger('--model-sizes', size, 10_000_000));
+  const readOptions = {
+    reads: positiveInteger('--reads', option('reads', '1000'), 1_000_000),
+    segments: positiveInteger('--read-segments', option('read-segments', '4'), 64),
+    segmentMib: positiveInteger('--read-segment-mib', option('read-segment-mib', '256'), 4096),
+  };
 
   const wants = (name: (typeof SCENARIOS)[number]) => (scenario === 'all' && name !== 'put-memory') || scenario === name;
   const services = new BenchServices();
@@ -125,9 +131,9 @@ async function main(argv: string[]): Promise<void> {
     if (needsBackend) {
       const service = SERVICE_OF[values.backend];
       if (service && values.config === undefined) await services.ensure([service]);
-      backend = await openBenchBackend(values.backend as BenchBackendName, {
+      backend = await openBenchBackend(backendChoice, {
         bucket: values.bucket,
-        rawConfig: values.config === undefined ? undefined : JSON.parse(values.config),
+        rawConfig,
       });
     }
     if (wants('put-memory') && backend) {
@@ -143,16 +149,11 @@ async function main(argv: string[]): Promise<void> {
       report.memory = await benchUploadMemory(pool, backend, big);
     }
     if (wants('model')) {
-      const sizes = option('model-sizes', '1000,100000,1000000').split(',').map((size) => positiveInteger('--model-sizes', size, 10_000_000));
-      log(`model: lookup, findSegment, policy decision, stats and reopen at ${sizes.join(', ')} segments`);
-      report.model = await benchModelCosts(sizes);
+      log(`model: lookup, findSegment, policy decision, stats and reopen at ${modelSizes.join(', ')} segments`);
+      report.model = await benchModelCosts(modelSizes);
     }
     if (wants('reads') && backend) {
-      const options = {
-        reads: positiveInteger('--reads', option('reads', '1000'), 1_000_000),
-        segments: positiveInteger('--read-segments', option('read-segments', '4'), 64),
-        segmentMib: positiveInteger('--read-segment-mib', option('read-segment-mib', '256'), 4096),
-      };
+      const options = readOptions;
       log(`reads: ${options.reads} random offsets from ${options.segments} archived segments of ${options.segmentMib} MiB on ${backend.name}`);
       const section = tieredSection(backend, `${backend.runPrefix}/reads`);
       report.reads = await benchRemoteReads({ name: backend.name, provider: backend.provider, section }, options);
@@ -193,14 +194,23 @@ async function main(argv: string[]): Promise<void> {
   else if (failed) process.exitCode = 1;
 }
 
-function positiveInteger(flag: string, raw: string, max: number): number {
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) throw new Error(`${flag} must be an integer from 1 to ${max}, got ${raw}`);
-  return value;
+function parseJson(flag: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new UsageError(`${flag} is not JSON: ${(error as Error).message}`);
+  }
 }
 
 function log(message: string): void {
   console.error(`[bench] ${message}`);
 }
 
-await main(process.argv.slice(2));
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  // A bad option (ours, or one parseArgs does not know) is the caller's to fix: say which, not where in the bench it was found.
+  if (!(error instanceof UsageError) && (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS_') !== true) throw error;
+  console.error(`[bench] ${(error as Error).message}\n\n${USAGE}`);
+  process.exitCode = 2;
+}

@@ -28,7 +28,7 @@ export function renderThroughput(result: ThroughputResult): string[] {
   const lines: string[] = [
     `## Throughput: upload and download, ours beside rclone, mc and each SDK's default (median of ${result.runs} run${result.runs === 1 ? '' : 's'}, min–max)`,
     '',
-    `Shapes: ${shapes.map((s) => `${s.label} (${s.files} files: each segment's .log, .index and .timeindex, ${(s.bytes / 1e6).toFixed(0)} MB)`).join('; ')}. MB = 10^6 bytes. Every client moves the same files against the same server in the same run; downloads read the objects the pool uploaded in that run (archiveSegment/restoreSegment restores its own archive). Ours verifies CRC32C and SHA-256 both ways and fsyncs downloads; the others verify what their defaults verify and do not fsync.`,
+    `Shapes: ${shapes.map((s) => `${s.label} (${s.files} files: each segment's .log, .index and .timeindex, ${(s.bytes / 1e6).toFixed(0)} MB)`).join('; ')}. MB = 10^6 bytes. Every client moves the same files against the same server in the same run; downloads read the objects the pool uploaded in that run (archiveSegment/restoreSegment restores its own archive). Ours verifies CRC32C and SHA-256 both ways and fsyncs downloads; the others verify what their defaults verify and do not fsync. After each clock the bench checks every client's upload (keys, sizes) and download (size, CRC32C, SHA-256) against the corpus. Who goes first rotates a place each run, uploads and downloads alike; each upload starts with the files in the page cache, each download from fs with the objects out of it.`,
     '',
     ...header('client', '---:'),
     ...clientRows(

@@ -77,6 +77,11 @@ export function tieredClient(backend: BenchBackend, work: string): TransferClien
       const { tiered } = open;
       await Promise.all(job.shape.segments.map((path) => tiered.restoreSegment(path)));
     },
+    downloadedPath(_job: TransferJob, file) {
+      if (!open) throw new Error('tiered download checked after its broker closed');
+      return join(open.dataDir, file.relative);
+    },
+    ownUploadLayout: true,
     afterDownload: release,
     close: release,
   };

@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { checksumLocalFile } from '@takhin/core';
 import type { BenchBackend } from '../bench-backend.js';
 import { startCpuProbe } from '../probes/cpu-probe.js';
 import { startDiskProbe } from '../probes/disk-probe.js';
 import type { ChecksumName, TransferClient, TransferJob } from './transfer-client.js';
-import { removeDir, type TransferShape } from './transfer-corpus.js';
+import { listFiles, removeDir, type TransferShape } from './transfer-corpus.js';
 import { median, rotate, round, spread, type Spread } from '../numbers.js';
 
 const run = promisify(execFile);
@@ -89,6 +91,8 @@ export interface TransferRatio extends Spread {
   direction: Direction;
   ours: string;
   other: string;
+  /** The median before rounding: what a target is judged by (0.995 is not 1.0, though both print 1.00). */
+  exactMedian: number;
 }
 
 export interface ThroughputProgress {
@@ -97,10 +101,14 @@ export interface ThroughputProgress {
 
 /**
  * Moves every shape up and down with every client, `runs` times, against one backend. Each run
- * uploads with every client (rotating who goes first), then downloads the pool's objects of that
- * run with every client (the tiering client restores its own archive), then deletes what the run
- * wrote (and `afterRun` runs: the server's disk is trimmed). After every timed transfer, `sync`
- * writes back what a client left dirty, outside the clock, so no client pays for the one before it.
+ * uploads with every client, then downloads the pool's objects of that run with every client
+ * (the tiering client restores its own archive), in the same order, rotated a place each run
+ * (who goes first, pool included), then deletes what the run wrote (and `afterRun` runs: the
+ * server's disk is trimmed; after the warm-up round too). After every timed transfer, `sync`
+ * writes back what a client left dirty, outside the clock, so no client pays for the one before
+ * it; then, also outside the clock, every upload's keys and sizes and every download's size and
+ * checksums are checked against the corpus, so a client that moves the wrong bytes fails the
+ * bench instead of winning it.
  */
 export async function measureBackend(
   backend: BenchBackend,
@@ -115,23 +123,30 @@ export async function measureBackend(
   };
   for (const shape of shapes) {
     await warmUp(backend, clients, shape, options);
+    // What the warm-up deleted is trimmed before the first timed run, as each run's is before the next.
+    await options.afterRun?.();
     for (let r = 1; r <= options.runs; r++) {
       const base = `${backend.runPrefix}/r${r}/${shape.id}`;
       const order = rotate(clients, r - 1);
-      // The pool's objects are what every client downloads: it uploads first whatever the rotation.
-      const uploads = [clients.find((c) => c.id === 'pool')!, ...order.filter((c) => c.id !== 'pool')];
-      for (const client of uploads) {
+      // Downloads read the pool's objects only once every upload is done, so the pool takes its
+      // turn in the rotation like any client (always first, it alone met the server as the last
+      // run's trim left it).
+      for (const client of order) {
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await client.beforeUpload?.(job);
+        await intoPageCache(shape.files.map((file) => file.path));
         record(shape, 'up', client, await timed(shape, r, options, () => client.upload(job)));
+        if (!client.ownUploadLayout) await checkUploaded(backend, job, client.id);
         options.log(`${backend.name} ${shape.label} up   r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\nup\n${client.id}`)!.at(-1)!)}`);
       }
       for (const client of order) {
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await mkdir(job.downloadDir, { recursive: true });
         await client.beforeDownload?.(job);
+        if (backend.name === 'fs') await outOfPageCache(await listFiles(join(String((backend.target.config as { root: string }).root), client.ownUploadLayout ? job.uploadPrefix : job.downloadPrefix)));
         try {
           record(shape, 'down', client, await timed(shape, r, options, () => client.download(job)));
+          await checkDownloaded(job, client);
         } finally {
           await client.afterDownload?.(job);
           await removeDir(job.downloadDir);
@@ -260,10 +275,63 @@ export function ratiosOf(cases: readonly TransferCase[]): TransferRatio[] {
       });
       if (paired.length === 0) continue;
       const s = spread(paired);
-      ratios.push({ backend: ours.backend, shape: ours.shape, direction: ours.direction, ours: ours.client, other: other.client, median: round(s.median, 2), min: round(s.min, 2), max: round(s.max, 2) });
+      ratios.push({ backend: ours.backend, shape: ours.shape, direction: ours.direction, ours: ours.client, other: other.client, median: s.median, min: s.min, max: s.max, exactMedian: median(paired) });
     }
   }
   return ratios;
+}
+
+/**
+ * Reads `paths` through, outside the clock, so every upload starts with the shape in the page
+ * cache, as the first after its generation does. Without it the order decided who read from the
+ * disk: rclone drops what it read from the cache (fadvise DONTNEED), so the client after it read
+ * the shape from the disk (in 2026-11-27T09-22-19-009Z, mc after rclone in four runs of five: its
+ * one run after the pool made 402 MB/s up to MinIO, the four others 240–290).
+ */
+export async function intoPageCache(paths: readonly string[]): Promise<void> {
+  for (const path of paths) for await (const _ of createReadStream(path, { highWaterMark: 1 << 20 }));
+}
+
+/**
+ * Drops `paths` from the page cache (clean pages: after the `sync`), outside the clock, so every
+ * download from the fs backend reads its objects from the disk, as the pool's direct reads always
+ * do. Without it the order decided: whoever read the objects through the cache left them there
+ * for the next (in 2026-11-27T09-22-19-009Z copyFile after rclone read 2 MB of each 1 GiB from
+ * the disk, and rclone, in the one run it came after copyFile, none; the pool, reading direct,
+ * 1074 MB in every run).
+ */
+export async function outOfPageCache(paths: readonly string[]): Promise<void> {
+  if (paths.length === 0) return;
+  await run('bash', ['-c', 'for f; do dd if="$f" iflag=nocache count=0 status=none || exit 1; done', 'drop', ...paths]);
+}
+
+/** Every file of the shape stored under the job's upload prefix, at its size, and nothing else; throws naming the client otherwise. */
+export async function checkUploaded(backend: BenchBackend, job: TransferJob, client: string): Promise<void> {
+  const stored = new Map<string, number>();
+  for await (const object of backend.store.list(`${job.uploadPrefix}/`)) stored.set(object.key, object.size);
+  const wrong: string[] = [];
+  for (const file of job.shape.files) {
+    const key = `${job.uploadPrefix}/${file.relative}`;
+    const size = stored.get(key);
+    if (size !== file.bytes) wrong.push(`${key}: ${size === undefined ? 'missing' : `${size} bytes, not ${file.bytes}`}`);
+    stored.delete(key);
+  }
+  wrong.push(...[...stored.keys()].map((key) => `${key}: not a file of the shape`));
+  if (wrong.length) throw new Error(`${client}'s upload of ${job.shape.label} (run ${job.run}) is not the shape's files: ${wrong.slice(0, 5).join('; ')}${wrong.length > 5 ? `; and ${wrong.length - 5} more` : ''}`);
+}
+
+/** Every file of the shape where the client's download put it, with the corpus's size, CRC32C and SHA-256; throws naming the client otherwise. */
+export async function checkDownloaded(job: TransferJob, client: TransferClient): Promise<void> {
+  const wrong: string[] = [];
+  for (const file of job.shape.files) {
+    const path = client.downloadedPath?.(job, file) ?? join(job.downloadDir, file.relative);
+    const sums = await checksumLocalFile(path).catch((error: unknown) => error as Error);
+    if (sums instanceof Error) wrong.push(`${path}: ${sums.message}`);
+    else if (sums.size !== file.bytes || sums.crc32c !== file.checksums.crc32c || sums.sha256 !== file.checksums.sha256) {
+      wrong.push(`${path}: ${sums.size} bytes, CRC32C ${sums.crc32c}, SHA-256 ${sums.sha256}; the corpus has ${file.bytes}, ${file.checksums.crc32c}, ${file.checksums.sha256}`);
+    }
+  }
+  if (wrong.length) throw new Error(`${client.id}'s download of ${job.shape.label} (run ${job.run}) is not the shape's files: ${wrong.slice(0, 3).join('; ')}${wrong.length > 3 ? `; and ${wrong.length - 3} more` : ''}`);
 }
 
 async function deleteUnder(backend: BenchBackend, prefix: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { TransferShape } from './transfer-corpus.js';
+import type { CorpusFile, TransferShape } from './transfer-corpus.js';
 
 /** One timed transfer of a whole shape, in one direction. */
 export interface TransferJob {
@@ -43,8 +43,20 @@ export interface TransferClient {
   download(job: TransferJob): Promise<void>;
   /** Untimed, before each download (the pool warms its threads, as a running broker's are). */
   beforeDownload?(job: TransferJob): Promise<void>;
-  /** Untimed tidy-up after a download. */
+  /** Untimed tidy-up after a download (after the bench has checked what it wrote). */
   afterDownload?(job: TransferJob): Promise<void>;
+  /**
+   * Where its download of `file` lands, when not at `<downloadDir>/<file.relative>` (the tiering
+   * client restores into its broker's data dir). The bench checks every download there, outside
+   * the clock, against the corpus's size and checksums.
+   */
+  downloadedPath?(job: TransferJob, file: CorpusFile): string;
+  /**
+   * Its uploads are not the shape's files under `uploadPrefix`, key for key (the tiering client's
+   * archive layout, which archiveSegment verifies against the store itself): the bench's check
+   * of every upload's keys and sizes passes it over.
+   */
+  ownUploadLayout?: boolean;
   close?(): Promise<void>;
 }
 

@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { TransferPool } from '@takhin/core';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { openBenchBackend, type BenchBackend } from '../dist/bench-backend.js';
+import { REPO_ROOT } from '../dist/bench-services.js';
+import { intoPageCache, measureBackend, outOfPageCache } from '../dist/transfers/throughput.js';
+import type { TransferClient, TransferJob } from '../dist/transfers/transfer-client.js';
+import { generateShape, removeDir, type TransferShape } from '../dist/transfers/transfer-corpus.js';
+
+const run = promisify(execFile);
+/** Git-ignored, and on the disk the repository is on. */
+const SCRATCH = join(REPO_ROOT, '.services');
+let backend: BenchBackend;
+let pool: TransferPool;
+let work: string;
+let shape: TransferShape;
+
+beforeAll(async () => {
+  backend = await openBenchBackend('fs', {});
+  pool = new TransferPool({ maxThreads: 1, minThreads: 1 });
+  work = await mkdtemp(join(tmpdir(), 'takhin-bench-test-'));
+  shape = await generateShape(join(work, 'corpus'), pool, 2, 1);
+});
+
+afterAll(async () => {
+  await pool?.close();
+  await backend?.cleanup();
+  if (work) await removeDir(work);
+});
+
+/** A client copying files in and out of the fs backend's root, each call noted in `calls`; `spoil` changes what it writes. */
+function copyingClient(id: string, calls: string[], spoil: { upload?: boolean; download?: boolean } = {}): TransferClient {
+  const root = (backend.target.config as { root: string }).root;
+  const put = async (from: string, to: string, bad: boolean | undefined) => {
+    await mkdir(dirname(to), { recursive: true });
+    if (bad) await writeFile(to, Buffer.alloc(1, 1)); // the wrong bytes, quickly
+    else await copyFile(from, to);
+  };
+  return {
+    id,
+    kind: id === 'pool' ? 'ours' : 'sdk',
+    label: id,
+    concurrency: '1',
+    async upload(job: TransferJob) {
+      calls.push(`up ${id} r${job.run}`);
+      for (const file of job.shape.files) await put(file.path, join(root, job.uploadPrefix, file.relative), spoil.upload);
+    },
+    async download(job: TransferJob) {
+      calls.push(`down ${id} r${job.run}`);
+      for (const file of job.shape.files) await put(join(root, job.downloadPrefix, file.relative), join(job.downloadDir, file.relative), spoil.download);
+    },
+  };
+}
+
+const quiet = () => {};
+
+describe('measureBackend', () => {
+  it('rotates who goes first, uploads and downloads alike, the pool included', async () => {
+    const calls: string[] = [];
+    const clients = ['pool', 'a', 'b'].map((id) => copyingClient(id, calls));
+    await measureBackend(backend, clients, [shape], { runs: 3, work, log: quiet });
+    const firsts = (direction: string) => [1, 2, 3].map((run) => calls.find((call) => call.startsWith(`${direction} `) && call.endsWith(` r${run}`)));
+    expect(firsts('up')).toEqual(['up pool r1', 'up a r2', 'up b r3']);
+    expect(firsts('down')).toEqual(['down pool r1', 'down a r2', 'down b r3']);
+  });
+
+  it('fails, naming the client, when a download is not the bytes it was given', async () => {
+    const clients = [copyingClient('pool', []), copyingClient('garbage', [], { download: true })];
+    await expect(measureBackend(backend, clients, [shape], { runs: 1, work, log: quiet })).rejects.toThrow(/garbage's download of 2 × 1 MiB \(run 1\) is not the shape's files: .*1 bytes/);
+  });
+
+  it('fails, naming the client, when an upload is not the files it was given', async () => {
+    const clients = [copyingClient('pool', []), copyingClient('garbage', [], { upload: true })];
+    await expect(measureBackend(backend, clients, [shape], { runs: 1, work, log: quiet })).rejects.toThrow(/garbage's upload of 2 × 1 MiB \(run 1\) is not the shape's files: .*1 bytes, not/);
+  });
+});
+
+describe('the page cache before each clock', () => {
+  /** Bytes of `path` in the page cache, as util-linux's fincore counts them. */
+  async function cachedBytes(path: string): Promise<number> {
+    const { stdout } = await run('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]);
+    return Number(stdout.trim());
+  }
+
+  it('drops a file from it, and reads it back in: each upload starts warm, each fs download cold', async () => {
+    // On the repository's disk: a temp folder may be a tmpfs, whose pages cannot be dropped.
+    await mkdir(SCRATCH, { recursive: true });
+    const path = join(await mkdtemp(join(SCRATCH, 'page-cache-')), 'cached');
+    onTestFinished(() => removeDir(dirname(path)));
+    await writeFile(path, Buffer.alloc(8 * 1024 * 1024, 3));
+    await run('sync');
+    await outOfPageCache([path]);
+    expect(await cachedBytes(path)).toBe(0);
+    await intoPageCache([path]);
+    expect(await cachedBytes(path)).toBe(8 * 1024 * 1024);
+  });
+});
