@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { judgeSpeedup } from '../dist/scenarios/checksum-throughput.js';
 import { checkTargets } from '../dist/scenarios/throughput.js';
 import { ratiosOf, type TransferCase } from '../dist/transfers/throughput.js';
 
@@ -38,5 +39,26 @@ describe('ratios and targets', () => {
     const [target] = checkTargets([pool, mc], ratios, { crc32cSha256: 0.6, md5: 1.2 }, 2);
     expect(target).toMatchObject({ comparison: 'pool ÷ fastest other (mc)', target: 1, met: false, ratio: 0.996 });
     expect(target!.why).toBeDefined();
+  });
+});
+
+describe('the pool checksum target (1.8× one thread)', () => {
+  /** A round whose one-thread and pool runs took these seconds (sha256sum alike each round). */
+  const round = (oneThread: number, pool: number) => {
+    const run = (seconds: number) => ({ seconds: Math.round(seconds * 1000) / 1000, exactSeconds: seconds, gigabytesPerSecond: Math.round((1.07 / seconds) * 100) / 100, cpuSeconds: 1 });
+    return { oneThread: run(oneThread), pool: run(pool), sha256sum: run(3) };
+  };
+
+  it('is judged by the unrounded median of the paired rounds: 1.797× misses, and shows three decimals', () => {
+    // The 16:50 run's middle round: 0.857 s against 0.477 s, 1.25 and 2.25 GB/s rounded, 1.80× by those.
+    const judged = judgeSpeedup([round(0.838, 0.52), round(0.857, 0.477), round(0.896, 0.458)]);
+    expect(judged.pass).toBe(false);
+    expect(judged.speedupRange.median).toBe(1.797);
+  });
+
+  it('meets it at or over 1.8×, printed to two decimals', () => {
+    const judged = judgeSpeedup([round(0.9, 0.5), round(0.91, 0.49), round(0.95, 0.5)]);
+    expect(judged.pass).toBe(true);
+    expect(judged.speedupRange.median).toBe(1.86);
   });
 });

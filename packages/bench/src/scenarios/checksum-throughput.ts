@@ -7,6 +7,8 @@ import { median, rotate, round, spread, type Spread } from '../numbers.js';
 
 export interface ChecksumRun {
   seconds: number;
+  /** `seconds` before rounding: what the paired ratios and the verdict are computed from. */
+  exactSeconds: number;
   gigabytesPerSecond: number;
   /** CPU seconds of this process (every thread, libuv's included) and its children: cores used = cpuSeconds ÷ seconds. */
   cpuSeconds: number;
@@ -76,8 +78,8 @@ export async function benchChecksumThroughput(pool: TransferPool, corpus: Segmen
     for (const contender of rotate(CONTENDERS, r)) timings[contender] = await timed(corpus.totalBytes, work[contender]);
     runs.push(timings as Record<Contender, ChecksumRun>);
   }
-  const ratios = (a: Contender, b: Contender) => runs.map((r) => r[a].gigabytesPerSecond / r[b].gigabytesPerSecond);
-  const speedupRange = spread(ratios('pool', 'oneThread'));
+  const ratios = (a: Contender, b: Contender) => pairedRatios(runs, a, b);
+  const { speedupRange, pass } = judgeSpeedup(runs);
   const medianRun = (contender: Contender) => {
     const sorted = runs.map((r) => r[contender]).sort((a, b) => a.gigabytesPerSecond - b.gigabytesPerSecond);
     return sorted[(sorted.length - 1) >> 1]!;
@@ -95,8 +97,25 @@ export async function benchChecksumThroughput(pool: TransferPool, corpus: Segmen
     poolVsSha256sum: round(median(ratios('pool', 'sha256sum')), 2),
     oneThreadVsSha256sum: round(median(ratios('oneThread', 'sha256sum')), 2),
     target: TARGET,
-    pass: median(ratios('pool', 'oneThread')) >= TARGET,
+    pass,
   };
+}
+
+/**
+ * `a`'s speed ÷ `b`'s, round by round, from the unrounded times (the same bytes each): GB/s
+ * rounded to two decimals made a 1.797× print and pass as 1.80× against a target of 1.8.
+ */
+function pairedRatios(runs: ChecksumThroughputResult['runs'], a: Contender, b: Contender): number[] {
+  return runs.map((r) => r[b].exactSeconds / r[a].exactSeconds);
+}
+
+/** The pool's speed-up over one thread and its verdict, judged on the unrounded median; a miss that would print as the target shows three decimals. */
+export function judgeSpeedup(runs: ChecksumThroughputResult['runs']): { speedupRange: Spread; pass: boolean } {
+  const speedups = pairedRatios(runs, 'pool', 'oneThread');
+  const exact = median(speedups);
+  const pass = exact >= TARGET;
+  const hidden = !pass && round(exact, 2) >= TARGET;
+  return { speedupRange: { ...spread(speedups), ...(hidden ? { median: round(exact, 3) } : {}) }, pass };
 }
 
 async function timed(bytes: number, work: () => Promise<unknown>): Promise<ChecksumRun> {
@@ -110,6 +129,7 @@ async function timed(bytes: number, work: () => Promise<unknown>): Promise<Check
   const cpu = probe();
   return {
     seconds: round(seconds, 3),
+    exactSeconds: seconds,
     gigabytesPerSecond: round(bytes / 1e9 / seconds, 2),
     cpuSeconds: round(cpu.processSeconds + cpu.childSeconds, 2),
   };
