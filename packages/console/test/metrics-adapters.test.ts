@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { send, startConsoleFixture, type ConsoleFixture } from './console-fixture.js';
 
 /** The value of one series in a Prometheus text body, or undefined. */
@@ -43,6 +43,15 @@ describe('backend and remote-read metrics', () => {
     expect(stats.misses).toBeGreaterThan(0);
     expect(stats.hits).toBeGreaterThan(0);
     expect(value(text, 'tiered_storage_remote_read_bytes_total')).toBe(stats.fetchedBytes);
-    expect(value(text, 'tiered_storage_cache_bytes')).toBe(stats.cacheBytes);
+    // A fetched chunk is written to the cache after the read returns, so the gauge may move
+    // between a scrape and the stats read beside it: once the writes settle, the two agree.
+    await vi.waitFor(
+      async () => {
+        const scraped = value((await send(fx.port, '/metrics')).text, 'tiered_storage_cache_bytes');
+        expect(scraped).toBe(fx.tiered.remoteReadStats().cacheBytes);
+        expect(scraped).toBeGreaterThan(0);
+      },
+      { timeout: 5_000, interval: 50 },
+    );
   });
 });
