@@ -48,13 +48,14 @@ export function isAbortError(error: unknown, signal?: AbortSignal): boolean {
 /**
  * Runs the jobs `start` makes, all at once, under one signal that also fires when any of them
  * fails, so the others stop early. Settles only when every job has (nothing still writes a file
- * the caller is about to delete), with the first failure. `fail` reports a failure of work a
- * job started but does not await (the jobs should still await it before they settle).
+ * the caller is about to delete), with the jobs' results in order or the first failure. `fail`
+ * reports a failure of work a job started but does not await (the jobs should still await it
+ * before they settle).
  */
-export async function allOrFirstFailure(
+export async function allOrFirstFailure<T>(
   signal: AbortSignal | undefined,
-  start: (shared: AbortSignal, fail: (error: unknown) => void) => Promise<void>[],
-): Promise<void> {
+  start: (shared: AbortSignal, fail: (error: unknown) => void) => Promise<T>[],
+): Promise<T[]> {
   const failed = new AbortController();
   const shared = signal === undefined ? failed.signal : AbortSignal.any([signal, failed.signal]);
   let first: { error: unknown } | undefined;
@@ -62,6 +63,11 @@ export async function allOrFirstFailure(
     first ??= { error };
     failed.abort(error);
   };
-  await Promise.all(start(shared, fail).map((job) => job.catch(fail)));
+  // A failed job's place holds nothing: the first failure is thrown before anyone reads it.
+  const results = await Promise.all(start(shared, fail).map((job) => job.catch((error: unknown) => {
+      fail(error);
+      return undefined as T;
+    })));
   if (first !== undefined) throw first.error;
+  return results;
 }

@@ -88,8 +88,7 @@ export class ArchiveProtocol {
         // Every upload settles before the archive fails (the first failure aborts the others), as
         // a restore's downloads do (docs/ARCHITECTURE.md, "The protocols"): a roll-back that ran
         // while another file's put was still landing left that object behind, an orphan.
-        const uploaded: UploadedFile[] = [];
-        await allOrFirstFailure(signal, (shared) => local.map(async (file, i) => void (uploaded[i] = await this.#upload(current, file, resuming, shared, progress?.(file.extension)))));
+        const uploaded = await allOrFirstFailure(signal, (shared) => local.map((file) => this.#upload(current, file, resuming, shared, progress?.(file.extension))));
         uploadedBytes = uploaded.reduce((sum, file) => sum + file.uploadedBytes, 0);
         reusedFiles = uploaded.filter((file) => file.uploadedBytes === 0).length;
         const files = Object.fromEntries(uploaded.map((file) => [file.extension, file.manifestFile])) as SegmentManifest['files'];

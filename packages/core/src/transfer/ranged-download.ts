@@ -139,8 +139,8 @@ class RangedDownload {
   }
 
   /** Every part fetched, written and hashed; or the first failure, once nothing is in flight. */
-  run(): Promise<void> {
-    return allOrFirstFailure(this.options.signal, (shared, fail) => {
+  async run(): Promise<void> {
+    await allOrFirstFailure(this.options.signal, (shared, fail) => {
       shared.addEventListener('abort', () => this.#stopWaiting(), { once: true });
       return Array.from({ length: Math.min(this.options.streams, this.#parts) }, () => this.#stream(shared, fail));
     });
