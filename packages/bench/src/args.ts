@@ -21,8 +21,7 @@ export function backendName(flag: string, raw: string): BenchBackendName {
 /** `--backends`: a comma-separated list of backend names, each once. */
 export function parseBackends(raw: string): BenchBackendName[] {
   const names = raw.split(',').map((name) => backendName('--backends', name.trim()));
-  const repeated = names.find((name, i) => names.indexOf(name) !== i);
-  if (repeated) throw new UsageError(`--backends names ${repeated} twice in ${JSON.stringify(raw)}`);
+  requireEachOnce('--backends', names, raw);
   return names;
 }
 
@@ -34,8 +33,12 @@ export function parseShapes(raw: string): Array<readonly [number, number]> {
     if (!match) throw new UsageError(`--shapes: ${JSON.stringify(shape)} is not COUNTxMIB (e.g. 64x16) in ${JSON.stringify(raw)}`);
     return [positiveInteger(`--shapes ${shape}: COUNT`, match[1]!, 1024), positiveInteger(`--shapes ${shape}: MIB`, match[2]!, 16384)] as const;
   });
-  const ids = shapes.map(([count, mib]) => `${count}x${mib}`);
-  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (repeated) throw new UsageError(`--shapes names ${repeated} twice in ${JSON.stringify(raw)}`);
+  requireEachOnce('--shapes', shapes.map(([count, mib]) => `${count}x${mib}`), raw);
   return shapes;
+}
+
+/** A `UsageError` when `flag`'s list (`raw`) names an item twice: it would be measured twice. */
+function requireEachOnce(flag: string, items: readonly string[], raw: string): void {
+  const repeated = items.find((item, i) => items.indexOf(item) !== i);
+  if (repeated) throw new UsageError(`${flag} names ${repeated} twice in ${JSON.stringify(raw)}`);
 }

@@ -153,10 +153,9 @@ async function main(argv: string[]): Promise<void> {
       report.model = await benchModelCosts(modelSizes);
     }
     if (wants('reads') && backend) {
-      const options = readOptions;
-      log(`reads: ${options.reads} random offsets from ${options.segments} archived segments of ${options.segmentMib} MiB on ${backend.name}`);
+      log(`reads: ${readOptions.reads} random offsets from ${readOptions.segments} archived segments of ${readOptions.segmentMib} MiB on ${backend.name}`);
       const section = tieredSection(backend, `${backend.runPrefix}/reads`);
-      report.reads = await benchRemoteReads({ name: backend.name, provider: backend.provider, section }, options);
+      report.reads = await benchRemoteReads({ name: backend.name, provider: backend.provider, section }, readOptions);
     }
     if (wants('archive') || wants('checksum')) {
       log(`generating ${files} segments of ${fileMib} MiB`);
