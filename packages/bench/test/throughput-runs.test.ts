@@ -46,7 +46,8 @@ function copyingClient(id: string, calls: string[], spoil: { upload?: boolean; d
     label: id,
     concurrency: '1',
     async upload(job: TransferJob) {
-      calls.push(`up ${id} r${job.run}`);
+      // The pool's untimed uploads (the warm-up's, each run's download objects) are not its turn.
+      if (!job.uploadPrefix.endsWith('/source')) calls.push(`up ${id} r${job.run}`);
       for (const file of job.shape.files) await put(file.path, join(root, job.uploadPrefix, file.relative), spoil.upload);
     },
     async download(job: TransferJob) {
@@ -58,6 +59,12 @@ function copyingClient(id: string, calls: string[], spoil: { upload?: boolean; d
 
 const quiet = () => {};
 
+async function keysUnder(prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of backend.store.list(prefix)) keys.push(object.key);
+  return keys.sort();
+}
+
 describe('measureBackend', () => {
   it('rotates who goes first, uploads and downloads alike, the pool included', async () => {
     const calls: string[] = [];
@@ -66,6 +73,27 @@ describe('measureBackend', () => {
     const firsts = (direction: string) => [1, 2, 3].map((run) => calls.find((call) => call.startsWith(`${direction} `) && call.endsWith(` r${run}`)));
     expect(firsts('up')).toEqual(['up pool r1', 'up a r2', 'up b r3']);
     expect(firsts('down')).toEqual(['down pool r1', 'down a r2', 'down b r3']);
+  });
+
+  it('starts every timed upload with the store holding just the run\'s download objects, every other upload deleted', async () => {
+    const held: string[][] = [];
+    const clients = ['pool', 'a', 'b'].map((id) => {
+      const client = copyingClient(id, []);
+      return {
+        ...client,
+        async upload(job: TransferJob) {
+          if (!job.uploadPrefix.endsWith('/source')) held.push(await keysUnder(`${backend.runPrefix}/`));
+          await client.upload(job);
+        },
+      };
+    });
+    await measureBackend(backend, clients, [shape], { runs: 2, work, log: quiet });
+    expect(held).toHaveLength(6);
+    for (const [i, keys] of held.entries()) {
+      const run = i < 3 ? 1 : 2;
+      expect(keys).toEqual(shape.files.map((file) => `${backend.runPrefix}/r${run}/${shape.id}/source/${file.relative}`).sort());
+    }
+    expect(await keysUnder(`${backend.runPrefix}/`)).toEqual([]);
   });
 
   it('fails, naming the client, when a download is not the bytes it was given', async () => {

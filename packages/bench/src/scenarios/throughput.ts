@@ -86,7 +86,7 @@ export async function benchThroughput(pool: TransferPool, options: ThroughputOpt
             runs: options.runs,
             work,
             serverPid: service ? await services.pid(service) : undefined,
-            afterRun: service ? () => services.trim(service) : undefined,
+            afterDelete: service ? () => services.trim(service) : undefined,
             log,
           })),
         );

@@ -46,6 +46,19 @@ function oursComputes(backend: BenchBackend): TransferClient['computes'] {
  */
 export function tieredClient(backend: BenchBackend, work: string): TransferClient {
   let open: { tiered: TieredStorage; dataDir: string } | undefined;
+  const openBroker = async (job: TransferJob) => {
+    const dataDir = await mkdtemp(join(work, `tiered-${job.shape.id}-r${job.run}-`));
+    await linkDataDir(job.shape, dataDir);
+    const tiered = await openTieredStorage(createContainer(tieredConfig(backend, dataDir, job.uploadPrefix), [backend.provider]));
+    open = { tiered, dataDir };
+    // Start every thread with the backend loaded (a broker's pool is warm long before its first archive).
+    await tiered.pool.warm(backend.target);
+  };
+  const archive = async (job: TransferJob) => {
+    if (!open) throw new Error('tiered upload without its broker');
+    const { tiered } = open;
+    await Promise.all(job.shape.segments.map((path) => tiered.archiveSegment(path)));
+  };
   const release = async () => {
     if (!open) return;
     const { tiered, dataDir } = open;
@@ -59,18 +72,14 @@ export function tieredClient(backend: BenchBackend, work: string): TransferClien
     label: 'ours: archiveSegment/restoreSegment',
     concurrency: `every segment at once (the container's pool: ${defaultPoolThreads()} threads)`,
     computes: oursComputes(backend),
-    async beforeUpload(job: TransferJob) {
-      const dataDir = await mkdtemp(join(work, `tiered-${job.shape.id}-r${job.run}-`));
-      await linkDataDir(job.shape, dataDir);
-      const tiered = await openTieredStorage(createContainer(tieredConfig(backend, dataDir, job.uploadPrefix), [backend.provider]));
-      open = { tiered, dataDir };
-      // Start every thread with the backend loaded (a broker's pool is warm long before its first archive).
-      await tiered.pool.warm(backend.target);
-    },
-    async upload(job: TransferJob) {
-      if (!open) throw new Error('tiered upload without its broker');
-      const { tiered } = open;
-      await Promise.all(job.shape.segments.map((path) => tiered.archiveSegment(path)));
+    beforeUpload: openBroker,
+    upload: archive,
+    afterUpload: release,
+    // The bench deleted the timed archive once checked (each upload meets the store as the one
+    // before did): this one, untimed, is what the timed restore brings back.
+    async beforeDownload(job: TransferJob) {
+      await openBroker(job);
+      await archive(job);
     },
     async download(job: TransferJob) {
       if (!open) throw new Error('tiered download without its archive');

@@ -101,36 +101,37 @@ export interface ThroughputProgress {
 
 /**
  * Moves every shape up and down with every client, `runs` times, against one backend. Each run
- * uploads with every client, then downloads the pool's objects of that run with every client
- * (the tiering client restores its own archive), in the same order, rotated a place each run
- * (who goes first, pool included), then deletes what the run wrote (and `afterRun` runs: the
- * server's disk is trimmed; after the warm-up round too). After every timed transfer, `sync`
- * writes back what a client left dirty, outside the clock, so no client pays for the one before
- * it; then, also outside the clock, every upload's keys and sizes and every download's size and
- * checksums are checked against the corpus, so a client that moves the wrong bytes fails the
- * bench instead of winning it.
+ * first uploads the shape with the pool, untimed, as the objects every client downloads (the
+ * tiering client restores its own archive). Then every client uploads, and each upload is
+ * deleted once checked (and `afterDelete` runs: the server's disk is trimmed), so every timed
+ * upload meets the store as the one before it did: holding just those download objects. Then
+ * every client downloads. Both in the same order, rotated a place each run (who goes first, pool
+ * included); the run ends deleting what it wrote. After every timed transfer, `sync` writes back
+ * what a client left dirty, outside the clock, so no client pays for the one before it; then,
+ * also outside the clock, every upload's keys and sizes and every download's size and checksums
+ * are checked against the corpus, so a client that moves the wrong bytes fails the bench instead
+ * of winning it.
  */
 export async function measureBackend(
   backend: BenchBackend,
   clients: readonly TransferClient[],
   shapes: readonly TransferShape[],
-  options: { runs: number; work: string; serverPid?: number | undefined; afterRun?: (() => Promise<void>) | undefined; log: ThroughputProgress },
+  options: { runs: number; work: string; serverPid?: number | undefined; afterDelete?: (() => Promise<void>) | undefined; log: ThroughputProgress },
 ): Promise<TransferCase[]> {
   const runsOf = new Map<string, TransferRun[]>();
   const record = (shape: TransferShape, direction: Direction, client: TransferClient, result: TransferRun) => {
     const id = `${shape.id}\n${direction}\n${client.id}`;
     runsOf.set(id, [...(runsOf.get(id) ?? []), result]);
   };
+  const pool = clients.find((c) => c.id === 'pool')!;
   for (const shape of shapes) {
-    await warmUp(backend, clients, shape, options);
-    // What the warm-up deleted is trimmed before the first timed run, as each run's is before the next.
-    await options.afterRun?.();
+    await warmUp(backend, pool, shape, options);
+    // What the warm-up deleted is trimmed before the first timed run, as each upload's is before the next.
+    await options.afterDelete?.();
     for (let r = 1; r <= options.runs; r++) {
       const base = `${backend.runPrefix}/r${r}/${shape.id}`;
+      await uploadUntimed(pool, { ...jobFor(shape, r, base, pool, options.work, backend.name), uploadPrefix: `${base}/source` });
       const order = rotate(clients, r - 1);
-      // Downloads read the pool's objects only once every upload is done, so the pool takes its
-      // turn in the rotation like any client (always first, it alone met the server as the last
-      // run's trim left it).
       for (const client of order) {
         const job = jobFor(shape, r, base, client, options.work, backend.name);
         await client.beforeUpload?.(job);
@@ -138,6 +139,12 @@ export async function measureBackend(
         record(shape, 'up', client, await timed(shape, r, options, () => client.upload(job)));
         if (!client.ownUploadLayout) await checkUploaded(backend, job, client.id);
         options.log(`${backend.name} ${shape.label} up   r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\nup\n${client.id}`)!.at(-1)!)}`);
+        // Without this the store filled up run by run, and the uploads after the first were the
+        // slower: in 2026-11-27T16-50-33-401Z, MinIO's first upload of a run ran at 1.40–1.49× that
+        // client's median, its server spending 2.7 CPU-s per GiB where the fifth spent 5.0.
+        await client.afterUpload?.(job);
+        await deleteUnder(backend, `${job.uploadPrefix}/`);
+        await options.afterDelete?.();
       }
       for (const client of order) {
         const job = jobFor(shape, r, base, client, options.work, backend.name);
@@ -154,7 +161,7 @@ export async function measureBackend(
         options.log(`${backend.name} ${shape.label} down r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\ndown\n${client.id}`)!.at(-1)!)}`);
       }
       await deleteUnder(backend, `${base}/`);
-      await options.afterRun?.();
+      await options.afterDelete?.();
     }
   }
   const cases: TransferCase[] = [];
@@ -173,17 +180,14 @@ export async function measureBackend(
  * One untimed round of the shape, up and down with the pool, before the timed runs: the first
  * transfers after a server starts pay for its warm-up (fake-gcs-server, growing its heap to
  * hold a 1 GiB body: 25–28 server CPU-s for the first upload, 10–17 for the ones after), and
- * the pool, which always uploads first, would pay it alone.
+ * whoever went first in run 1 would pay it alone.
  */
-async function warmUp(backend: BenchBackend, clients: readonly TransferClient[], shape: TransferShape, options: { work: string; log: ThroughputProgress }): Promise<void> {
-  const pool = clients.find((c) => c.id === 'pool')!;
+async function warmUp(backend: BenchBackend, pool: TransferClient, shape: TransferShape, options: { work: string; log: ThroughputProgress }): Promise<void> {
   const base = `${backend.runPrefix}/warm-up/${shape.id}`;
-  // jobFor's download prefix is the pool's own upload prefix.
   const job = jobFor(shape, 0, base, pool, options.work, backend.name);
   await mkdir(job.downloadDir, { recursive: true });
   try {
-    await pool.beforeUpload?.(job);
-    await pool.upload(job);
+    await uploadUntimed(pool, { ...job, uploadPrefix: job.downloadPrefix });
     await pool.beforeDownload?.(job);
     await pool.download(job);
   } finally {
@@ -193,12 +197,18 @@ async function warmUp(backend: BenchBackend, clients: readonly TransferClient[],
   options.log(`${backend.name} ${shape.label} warm-up round (untimed): done`);
 }
 
+/** The pool's upload outside any clock: the warm-up's, and each run's objects for every client to download. */
+async function uploadUntimed(pool: TransferClient, job: TransferJob): Promise<void> {
+  await pool.beforeUpload?.(job);
+  await pool.upload(job);
+}
+
 function jobFor(shape: TransferShape, run: number, base: string, client: TransferClient, work: string, backend: string): TransferJob {
   return {
     shape,
     run,
     uploadPrefix: `${base}/${client.id}`,
-    downloadPrefix: `${base}/pool`,
+    downloadPrefix: `${base}/source`,
     downloadDir: join(work, 'downloads', `${backend}-${shape.id}-r${run}-${client.id}`),
   };
 }

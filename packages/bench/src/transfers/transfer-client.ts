@@ -7,7 +7,7 @@ export interface TransferJob {
   run: number;
   /** Key prefix (no trailing `/`) this client uploads under: `<prefix>/<file.relative>`. */
   uploadPrefix: string;
-  /** Key prefix downloads read: what the pool uploaded in the same run, so every client reads the same objects. */
+  /** Key prefix downloads read: what the pool uploaded, untimed, at the start of the run, so every client reads the same objects. */
   downloadPrefix: string;
   /** An empty local folder downloads go to (`<downloadDir>/<file.relative>`). */
   downloadDir: string;
@@ -40,8 +40,16 @@ export interface TransferClient {
   /** Untimed set-up before an upload (the tiering client opens a broker here). */
   beforeUpload?(job: TransferJob): Promise<void>;
   upload(job: TransferJob): Promise<void>;
+  /**
+   * Untimed, after the bench has checked an upload and before it deletes it (the tiering client
+   * closes its broker here).
+   */
+  afterUpload?(job: TransferJob): Promise<void>;
   download(job: TransferJob): Promise<void>;
-  /** Untimed, before each download (the pool warms its threads, as a running broker's are). */
+  /**
+   * Untimed, before each download (the pool warms its threads, as a running broker's are; the
+   * tiering client archives the shape again, its upload having been deleted, to restore it).
+   */
   beforeDownload?(job: TransferJob): Promise<void>;
   /** Untimed tidy-up after a download (after the bench has checked what it wrote). */
   afterDownload?(job: TransferJob): Promise<void>;
