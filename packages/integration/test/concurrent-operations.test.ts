@@ -43,14 +43,19 @@ function gate(): { opened: Promise<void>; open: () => void } {
 /** A closed segment (returned) and the active one, on the embedded default. */
 async function twoSegments(name: string): Promise<{ dataDir: string; path: string }> {
   const dataDir = join(work, name, 'data');
+  return { dataDir, path: await agedPartition(dataDir, `${name}-race`, 0) };
+}
+
+/** A partition of an old closed segment (returned; the policy places it warm) and its active one. */
+async function agedPartition(dataDir: string, topic: string, partition: number): Promise<string> {
   const paths: string[] = [];
   for (const [i, age] of [300, 1].entries()) {
-    const segment = await writeSegment(dataDir, { topic: `${name}-race`, partition: 0, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024 });
+    const segment = await writeSegment(dataDir, { topic, partition, baseOffset: BigInt(i * 1000), logBytes: 64 * 1024 });
     const time = new Date(Date.now() - age * HOUR);
     for (const file of Object.values(segment.files)) await utimes(file, time, time);
     paths.push(segment.segmentPath);
   }
-  return { dataDir, path: paths[0]! };
+  return paths[0]!;
 }
 
 describe('an archive aborted while its files upload', () => {
@@ -159,8 +164,85 @@ describe('rebuildFromColdStore beside operations in flight', () => {
     holding = false;
     // It failed METADATA_CONFLICT ("changed under us") against the evict's commit in flight.
     expect(early, String(early)).not.toBeInstanceOf(Error);
-    await expect(rebuilt).resolves.toMatchObject({ manifests: 1, problems: [] });
+    // The evict's record is left as the evict made it, and the report does not count it as the rebuild's.
+    await expect(rebuilt).resolves.toMatchObject({ manifests: 1, created: 0, updated: 0, problems: [] });
     await expect(evicted).resolves.toBeDefined();
     expect(tiered.getSegment(path)).toMatchObject({ policy: 'cold', isArchived: true, state: 'idle' });
+  });
+});
+
+/**
+ * Once `hold()` is called, holds the next refresh at its housekeeping call to the store (after it
+ * has recorded the new segments it found, before it places them): `reached` opens there, and it
+ * waits for `release`. Registered before open, which makes that call too.
+ */
+function refreshHolder(container: ReturnType<typeof createContainer>): { hold(): void; reached: Promise<void>; release: () => void } {
+  const reached = gate();
+  const released = gate();
+  let holding = false;
+  const store = container.resolve<ColdStore>(COLD_STORE);
+  container.register(COLD_STORE, {
+    useValue: new Proxy(store, {
+      get(target, name) {
+        if (name === 'abortStaleUploads' && holding) {
+          return async (olderThanMs: number) => {
+            holding = false;
+            reached.open();
+            await released.opened;
+            return target.abortStaleUploads!(olderThanMs);
+          };
+        }
+        const value = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }),
+  });
+  return { hold: () => void (holding = true), reached: reached.opened, release: released.open };
+}
+
+describe('a refresh beside other work', () => {
+  const config = (dataDir: string) => loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'auto.archive.enabled': false } } });
+
+  it("places a segment it found only if nothing changed it meanwhile: an archive's commit stands", async () => {
+    const { dataDir } = await twoSegments('refresh');
+    const container = createContainer(config(dataDir), [fsProvider]);
+    const held = refreshHolder(container);
+    const tiered = await openTieredStorage(container);
+    opened.push(tiered);
+    held.hold();
+    const path = await agedPartition(dataDir, 'refresh-race', 1);
+    const refreshed = tiered.refresh();
+    await held.reached;
+    expect(tiered.getSegment(path)).toMatchObject({ isArchived: false });
+    await tiered.archiveSegment(path);
+    const archived = tiered.getSegment(path);
+    expect(archived).toMatchObject({ isArchived: true, state: 'idle' });
+    held.release();
+    await refreshed;
+    // Before, the placement wrote the record as the refresh had found it over the archive's: not archived.
+    expect(tiered.getSegment(path)).toEqual(archived);
+    await tiered.refresh();
+    expect(tiered.getSegment(path)).toEqual(archived);
+  });
+
+  it('is waited for by close(), which shuts the stores only once it is done', async () => {
+    const { dataDir } = await twoSegments('refresh-close');
+    const container = createContainer(config(dataDir), [fsProvider]);
+    const held = refreshHolder(container);
+    const tiered = await openTieredStorage(container);
+    held.hold();
+    const path = await agedPartition(dataDir, 'refresh-close-race', 1);
+    const refreshed = tiered.refresh();
+    await held.reached;
+    const closed = tiered.close();
+    const early = await Promise.race([closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+    held.release();
+    // Before, close() shut the metadata store under the refresh, whose placement then failed.
+    await expect(refreshed).resolves.toBeUndefined();
+    await closed;
+    expect(early).toBe('waiting');
+    const reopened = await openTieredStorage(createContainer(config(dataDir), [fsProvider]));
+    opened.push(reopened);
+    expect(reopened.getSegment(path)).toMatchObject({ policy: 'warm', isArchived: false });
   });
 });

@@ -114,12 +114,15 @@ export class DataDirSync {
 
     const discovered = written.slice(0, changes.discovered.length);
     const context = discovered.length > 0 ? this.engine.context(index.values(), (segment) => index.isLast(segment), this.cacheBytes()) : undefined;
-    const placed = await catalog.apply(
-      discovered.flatMap((segment) => (this.engine.decide(segment, context!).tier === 'hot' ? [] : [{ ...segment, policy: 'warm' as const }])),
+    // Placed only if no operation changed the record since it was written: reconciliation above
+    // gave them time to, and the placement, a copy of the record as written, would undo their
+    // commit (an archive's, say: the record again not archived, its local files deleted).
+    const asFound = (segment: SegmentRecord) => index.get(segment.path)?.version === segment.version && !this.busy(segment.path);
+    await catalog.apply(
+      discovered.flatMap((segment) => (asFound(segment) && this.engine.decide(segment, context!).tier !== 'hot' ? [{ ...segment, policy: 'warm' as const }] : [])),
       [],
     );
-    const final = new Map(placed.map((segment) => [segment.path, segment]));
-    for (const segment of discovered) events.emit('segment:discovered', final.get(segment.path) ?? segment);
+    for (const segment of discovered) events.emit('segment:discovered', index.get(segment.path) ?? segment);
     for (const [segment, before] of nowCold) events.emit('segment:tier-changed', segment, before, 'cold');
     return reconciled;
   }

@@ -8,6 +8,10 @@ import type { RecordDraft } from './segment-catalog.js';
 import type { HoldSegments } from './segment-locks.js';
 import { segmentPathOfManifestKey, type SegmentManifest } from './segment-manifest.js';
 
+/**
+ * What a rebuild found and committed. The counts are of records written: one an operation
+ * changed while the rebuild ran is left as that operation left it, and counted in none.
+ */
 export interface RebuildReport {
   /** Manifests found in the cold store. */
   readonly manifests: number;
@@ -63,9 +67,8 @@ export async function rebuildFromManifests(context: ProtocolContext, holdAll: Ho
   const drafts: RecordDraft[] = [];
   const basedOn = new Map<string, number | undefined>();
   const deletions: string[] = [];
-  let created = 0;
-  let updated = 0;
-  let unarchived = 0;
+  /** What each draft does, counted once it is committed: one an operation changed meanwhile is not. */
+  const kinds = new Map<string, 'created' | 'updated' | 'unarchived'>();
   for (const [path, manifest] of manifests) {
     const existing = catalog.get(path);
     if (existing?.version !== before.get(path)) continue;
@@ -83,8 +86,7 @@ export async function rebuildFromManifests(context: ProtocolContext, holdAll: Ho
     };
     const policy = !isLocal ? 'cold' : base.policy === 'cold' ? 'hot' : base.policy;
     drafts.push({ ...stripVersion(base), ...archivedFields(manifest), size: manifest.files.log.size, policy });
-    if (existing) updated++;
-    else created++;
+    kinds.set(path, existing ? 'updated' : 'created');
   }
   // Records claiming an archive no listed manifest backs. An archive that finished while the
   // manifests were being read (rebuild holds no segment's lock) has one by now: its record stands.
@@ -99,26 +101,31 @@ export async function rebuildFromManifests(context: ProtocolContext, holdAll: Ho
     if (local.has(record.path)) {
       basedOn.set(record.path, record.version);
       drafts.push({ ...stripVersion(record), policy: record.policy === 'cold' ? 'hot' : record.policy, isArchived: false, objectKey: undefined, archivedAt: undefined, state: 'idle' });
-      unarchived++;
+      kinds.set(record.path, 'unarchived');
     } else {
       basedOn.set(record.path, record.version);
       deletions.push(record.path);
-      problems.push(`${record.path}: recorded as archived, but there is no manifest in the cold store and no local copy; record dropped`);
     }
   }
   // Each batch is committed holding its segments (docs/ARCHITECTURE.md, "Reconciliation"): an
   // operation that began after the rebuild did is let finish first, its commit included, and one
   // asked meanwhile waits. Without the locks, a commit of theirs still in flight (in the store,
   // not yet in the index) failed the other's with METADATA_CONFLICT, an archive's or evict's too.
+  const counts = { created: 0, updated: 0, unarchived: 0, dropped: 0 };
   for (let i = 0; i < Math.max(drafts.length, deletions.length); i += COMMIT_BATCH) {
     const batch = drafts.slice(i, i + COMMIT_BATCH);
     const gone = deletions.slice(i, i + COMMIT_BATCH);
     await holdAll([...batch.map((draft) => draft.path), ...gone], async () => {
-      const unchanged = batch.filter((draft) => catalog.get(draft.path)?.version === basedOn.get(draft.path));
-      await catalog.apply(unchanged, gone.filter((path) => catalog.get(path)?.version === basedOn.get(path)));
+      const unchanged = (path: string) => catalog.get(path)?.version === basedOn.get(path);
+      const written = batch.filter((draft) => unchanged(draft.path));
+      const dropped = gone.filter(unchanged);
+      await catalog.apply(written, dropped);
+      for (const draft of written) counts[kinds.get(draft.path)!]++;
+      counts.dropped += dropped.length;
+      for (const path of dropped) problems.push(`${path}: recorded as archived, but there is no manifest in the cold store and no local copy; record dropped`);
     });
   }
-  return { manifests: manifests.size, created, updated, unarchived, dropped: deletions.length, problems };
+  return { manifests: manifests.size, ...counts, problems };
 }
 
 function stripVersion(record: RecordDraft | SegmentRecord): RecordDraft {

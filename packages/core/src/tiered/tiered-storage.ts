@@ -329,7 +329,7 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
   }
 
   /**
-   * Stops background work, waits for operations in flight, and releases what the container built
+   * Stops background work, waits for operations and a refresh in flight, and releases what the container built
    * for this instance: the metadata store, the transfer pool and the cold store. An archive,
    * restore or evict asked once it has begun is refused (`CLOSED`).
    */
@@ -337,6 +337,8 @@ export class TieredStorage extends EventEmitter<TieredStorageEvents> {
     this.#closed ??= (async () => {
       await this.#opened?.catch(() => {});
       await this.#archiver.stop();
+      // A refresh in flight still writes records and asks the store: it ends before they close.
+      await this.#syncing;
       await this.#locks.idle();
       await this.#reads.chunks.idle();
       await Promise.allSettled([this.#catalog.store.close(), this.pool.close(), this.store.close()]);
