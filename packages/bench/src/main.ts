@@ -1,12 +1,14 @@
-import { availableParallelism, loadavg } from 'node:os';
-import { relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultPoolThreads, DEFAULT_DOWNLOAD_STREAMS, TransferPool } from '@takhin/core';
 import { backendName, parseBackends, parseShapes, positiveInteger, UsageError } from './args.js';
 import { BENCH_BACKENDS, openBenchBackend, tieredSection, type BenchBackend } from './bench-backend.js';
 import { renderMarkdown, writeReport, type BenchReport } from './bench-report.js';
-import { BenchServices, SERVICE_OF } from './bench-services.js';
+import { BenchServices, REPO_ROOT, SERVICE_OF } from './bench-services.js';
+import { diskShortfall, freeBytes, throughputDiskNeed } from './disk-space.js';
 import { benchArchiveEventLoop } from './scenarios/archive-event-loop.js';
 import { benchChecksumThroughput } from './scenarios/checksum-throughput.js';
 import { benchModelCosts } from './scenarios/model-costs.js';
@@ -109,6 +111,12 @@ async function main(argv: string[]): Promise<void> {
   };
 
   const wants = (name: (typeof SCENARIOS)[number]) => (scenario === 'all' && name !== 'put-memory') || scenario === name;
+  if (wants('throughput')) {
+    // The servers' data (under the repository) and the corpus (the temp folder) share one disk here; the fuller is checked.
+    const where = [join(REPO_ROOT, '.services'), tmpdir()].map((path) => ({ path, free: freeBytes(existingAncestor(path)) })).sort((a, b) => a.free - b.free)[0]!;
+    const short = diskShortfall(throughputDiskNeed(backends, shapes, runs), where.free, where.path);
+    if (short) throw new DiskSpaceError(short);
+  }
   const services = new BenchServices();
   const needsBackend = ['archive', 'memory', 'reads', 'put-memory'].some((name) => wants(name as (typeof SCENARIOS)[number]));
   let backend: BenchBackend | undefined;
@@ -201,6 +209,16 @@ function parseJson(flag: string, raw: string): unknown {
   }
 }
 
+/** Not enough free disk for the run asked for: said before anything runs (exit 2). */
+class DiskSpaceError extends Error {
+  override name = 'DiskSpaceError';
+}
+
+/** `path`, or the nearest folder above it that exists (`.services` before any server has started). */
+function existingAncestor(path: string): string {
+  return existsSync(path) ? path : existingAncestor(dirname(path));
+}
+
 function log(message: string): void {
   console.error(`[bench] ${message}`);
 }
@@ -208,8 +226,10 @@ function log(message: string): void {
 try {
   await main(process.argv.slice(2));
 } catch (error) {
-  // A bad option (ours, or one parseArgs does not know) is the caller's to fix: say which, not where in the bench it was found.
-  if (!(error instanceof UsageError) && (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS_') !== true) throw error;
-  console.error(`[bench] ${(error as Error).message}\n\n${USAGE}`);
+  // Not enough disk, or a bad option (ours, or one parseArgs does not know): the caller's to fix.
+  // Say which, not where in the bench it was found; the usage only for an option.
+  const usage = error instanceof UsageError || (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS_') === true;
+  if (!usage && !(error instanceof DiskSpaceError)) throw error;
+  console.error(`[bench] ${(error as Error).message}${usage ? `\n\n${USAGE}` : ''}`);
   process.exitCode = 2;
 }
