@@ -140,8 +140,8 @@ export async function measureBackend(
         if (!client.ownUploadLayout) await checkUploaded(backend, job, client.id);
         options.log(`${backend.name} ${shape.label} up   r${r} ${client.id.padEnd(6)} ${describe(runsOf.get(`${shape.id}\nup\n${client.id}`)!.at(-1)!)}`);
         // Without this the store filled up run by run, and the uploads after the first were the
-        // slower: in 2026-11-27T16-50-33-401Z, MinIO's first upload of a run ran at 1.40–1.49× that
-        // client's median, its server spending 2.7 CPU-s per GiB where the fifth spent 5.0.
+        // slower: in 2026-11-27T16-50-33-401Z, MinIO's first upload of a run ran at up to 1.49× that
+        // client's median, its server spending 2.7 CPU-s per GiB where the fifth spent 5.0–5.5.
         await client.afterUpload?.(job);
         await deleteUnder(backend, `${job.uploadPrefix}/`);
         await options.afterDelete?.();
