@@ -10,14 +10,11 @@ import {
   createContainer,
   loadConfig,
   openTieredStorage,
-  type ColdStore,
-  type MetadataStore,
-  type MetadataWrite,
   type TieredStorage,
-  type TransferPool,
 } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { writeSegment } from '@takhin/testkit';
+import type { DependencyContainer, InjectionToken } from 'tsyringe';
 
 // Operations racing each other in one process, each reduced from what the concurrency stress
 // test (concurrency-stress.test.ts) found, made deterministic with gates.
@@ -38,6 +35,24 @@ function gate(): { opened: Promise<void>; open: () => void } {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
   return { opened, open };
+}
+
+/**
+ * Registers, in place of `token`'s instance, one whose member `name` is `replacement` while
+ * `when()` holds (always, by default); every other member is the instance's own, bound to it.
+ * `replacement` gets the instance, to call through to it.
+ */
+function intercept<T extends object, K extends keyof T>(container: DependencyContainer, token: InjectionToken<T>, name: K, replacement: (instance: T) => T[K], when: () => boolean = () => true): void {
+  const instance = container.resolve<T>(token);
+  container.register(token, {
+    useValue: new Proxy(instance, {
+      get(target, member) {
+        if (member === name && when()) return replacement(target);
+        const value = Reflect.get(target, member, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }),
+  });
 }
 
 /** A closed segment (returned) and the active one, on the embedded default. */
@@ -65,25 +80,13 @@ describe('an archive aborted while its files upload', () => {
     // The .log's upload is a put past its commit point: it lands whatever the signal says (the
     // contract: a put whose object landed reports success), once `landed` opens. The others fail ABORTED at the abort.
     const landed = gate();
-    const pool = container.resolve<TransferPool>(TRANSFER_WORKERS);
-    container.register(TRANSFER_WORKERS, {
-      useValue: new Proxy(pool, {
-        get(target, name) {
-          if (name === 'uploadFile') {
-            return async (file: string, key: string, ...rest: Parameters<TransferPool['uploadFile']> extends [string, string, ...infer R] ? R : never) => {
-              const [backend, options] = rest;
-              if (!key.endsWith('.log')) {
-                await new Promise<void>((resolve) => (options?.signal?.aborted ? resolve() : options?.signal?.addEventListener('abort', () => resolve())));
-                return target.uploadFile(file, key, backend, options);
-              }
-              await landed.opened;
-              return target.uploadFile(file, key, backend, { ...options, signal: undefined });
-            };
-          }
-          const value = Reflect.get(target, name, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      }),
+    intercept(container, TRANSFER_WORKERS, 'uploadFile', (pool) => async (file, key, backend, options) => {
+      if (!key.endsWith('.log')) {
+        await new Promise<void>((resolve) => (options?.signal?.aborted ? resolve() : options?.signal?.addEventListener('abort', () => resolve())));
+        return pool.uploadFile(file, key, backend, options);
+      }
+      await landed.opened;
+      return pool.uploadFile(file, key, backend, { ...options, signal: undefined });
     });
     const tiered = await openTieredStorage(container);
     opened.push(tiered);
@@ -112,40 +115,24 @@ describe('rebuildFromColdStore beside operations in flight', () => {
     const committed = gate();
     const evictCommitting = gate();
     let holding = false;
-    const store = container.resolve<ColdStore>(COLD_STORE);
-    container.register(COLD_STORE, {
-      useValue: new Proxy(store, {
-        get(target, name) {
-          if (name === 'list' && holding) {
-            return (prefix: string) =>
-              (async function* () {
-                await listed.opened;
-                yield* target.list(prefix);
-              })();
-          }
-          const value = Reflect.get(target, name, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      }),
-    });
-    const metadata = container.resolve<MetadataStore>(METADATA_STORE);
-    container.register(METADATA_STORE, {
-      useValue: new Proxy(metadata, {
-        get(target, name) {
-          if (name === 'commit') {
-            return async (writes: MetadataWrite[]) => {
-              const done = target.commit(writes);
-              if (holding && writes.some((write) => 'put' in write && write.put.path === path && write.put.policy === 'cold')) {
-                evictCommitting.open();
-                await committed.opened;
-              }
-              return done;
-            };
-          }
-          const value = Reflect.get(target, name, target);
-          return typeof value === 'function' ? value.bind(target) : value;
-        },
-      }),
+    intercept(
+      container,
+      COLD_STORE,
+      'list',
+      (store) => (prefix) =>
+        (async function* () {
+          await listed.opened;
+          yield* store.list(prefix);
+        })(),
+      () => holding,
+    );
+    intercept(container, METADATA_STORE, 'commit', (metadata) => async (writes) => {
+      const done = metadata.commit(writes);
+      if (holding && writes.some((write) => 'put' in write && write.put.path === path && write.put.policy === 'cold')) {
+        evictCommitting.open();
+        await committed.opened;
+      }
+      return done;
     });
     const tiered = await openTieredStorage(container);
     opened.push(tiered);
@@ -176,27 +163,22 @@ describe('rebuildFromColdStore beside operations in flight', () => {
  * has recorded the new segments it found, before it places them): `reached` opens there, and it
  * waits for `release`. Registered before open, which makes that call too.
  */
-function refreshHolder(container: ReturnType<typeof createContainer>): { hold(): void; reached: Promise<void>; release: () => void } {
+function refreshHolder(container: DependencyContainer): { hold(): void; reached: Promise<void>; release: () => void } {
   const reached = gate();
   const released = gate();
   let holding = false;
-  const store = container.resolve<ColdStore>(COLD_STORE);
-  container.register(COLD_STORE, {
-    useValue: new Proxy(store, {
-      get(target, name) {
-        if (name === 'abortStaleUploads' && holding) {
-          return async (olderThanMs: number) => {
-            holding = false;
-            reached.open();
-            await released.opened;
-            return target.abortStaleUploads!(olderThanMs);
-          };
-        }
-        const value = Reflect.get(target, name, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }),
-  });
+  intercept(
+    container,
+    COLD_STORE,
+    'abortStaleUploads',
+    (store) => async (olderThanMs) => {
+      holding = false;
+      reached.open();
+      await released.opened;
+      return store.abortStaleUploads!(olderThanMs);
+    },
+    () => holding,
+  );
   return { hold: () => void (holding = true), reached: reached.opened, release: released.open };
 }
 
