@@ -99,7 +99,7 @@ export function renderMarkdown(report: BenchReport): string {
       '| run | GB/s (min–max) | seconds | CPU-s (cores busy) |',
       '| --- | ---: | ---: | ---: |',
       `| one thread (CRC32C + SHA-256, reading on the same thread, as each pool thread does) | ${gbps('oneThread')} | ${checksum.oneThread.seconds} | ${cores(checksum.oneThread)} |`,
-      `| TransferPool, ${checksum.poolThreads} threads (CRC32C + SHA-256) | ${gbps('pool')} | ${checksum.pool.seconds} | ${cores(checksum.pool)} |`,
+      `| TransferPool, ${checksum.poolThreads} threads, ${checksum.poolChecksums} hashing at once (CRC32C + SHA-256) | ${gbps('pool')} | ${checksum.pool.seconds} | ${cores(checksum.pool)} |`,
       `| sha256sum (SHA-256 only, one process) | ${gbps('sha256sum')} | ${checksum.sha256sum.seconds} | ${cores(checksum.sha256sum)} |`,
       '',
       `Pool ÷ one thread, paired round by round: ${checksum.speedup}×${range.min === range.max ? '' : ` (${range.min}–${range.max})`} (target ≥ ${checksum.target}×: ${verdict(checksum.pass)}).` +

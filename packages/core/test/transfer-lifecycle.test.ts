@@ -215,6 +215,94 @@ describe('TransferPool lifecycle', () => {
     expect(await stalled).toMatchObject({ code: 'ABORTED', message: expect.stringContaining('still pending 0 ms later') });
   });
 
+  describe('checksums, one per core (maxChecksums)', () => {
+    /** A pool of two threads that runs one checksum at a time, that one held on a FIFO until `release()`. */
+    async function heldChecksum(name: string, options: { closeGraceMs?: number } = {}) {
+      const pool = new TransferPool({ maxThreads: 2, maxChecksums: 1, ...options });
+      const fifo = makeFifo(join(dir, `${name}-fifo`));
+      const held = pool.checksumFile(fifo);
+      const small = join(dir, `${name}-small`);
+      await writeFile(small, 'abc');
+      const release = async () => {
+        const writer = await openFifoWriter(fifo);
+        await writer.write('held');
+        await writer.close();
+      };
+      return { pool, held, small, release };
+    }
+
+    /** Whether `promise` has settled after the event loop turned for `ms`. */
+    async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+      let settled = false;
+      void promise.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return settled;
+    }
+
+    it('runs a second checksum only once the first is done, while transfers take the other thread', async () => {
+      const { pool, held, small, release } = await heldChecksum('gated');
+      try {
+        const waiting = pool.checksumFile(small);
+        // The second thread is free: an upload goes through while the checksum waits its turn.
+        await expect(pool.uploadFile(small, 'beside', { module: DIR_STORE_MODULE, config: { root: join(dir, 'gated-store') } })).resolves.toMatchObject({ size: 3 });
+        expect(await settledWithin(waiting, 200)).toBe(false);
+        await release();
+        await expect(held).resolves.toMatchObject({ size: 4 });
+        await expect(waiting).resolves.toEqual({ size: 3, ...checksumBytes(Buffer.from('abc')) });
+      } finally {
+        await pool.close();
+      }
+    });
+
+    it('drops a checksum waiting its turn on its abort, and passes the turn on to the next', async () => {
+      const { pool, held, small, release } = await heldChecksum('gate-abort');
+      try {
+        const controller = new AbortController();
+        const dropped = pool.checksumFile(small, { signal: controller.signal });
+        const next = pool.checksumFile(small);
+        controller.abort();
+        await expect(dropped).rejects.toMatchObject({ code: 'ABORTED', backend: 'transfer-pool' });
+        await release();
+        await expect(held).resolves.toMatchObject({ size: 4 });
+        await expect(next).resolves.toMatchObject({ size: 3 });
+        // The turn the aborted one never took is not lost: two more run, one after the other.
+        await expect(Promise.all([pool.checksumFile(small), pool.checksumFile(small)])).resolves.toHaveLength(2);
+      } finally {
+        await pool.close();
+      }
+    });
+
+    it('close() lets a checksum waiting its turn run within its grace', async () => {
+      const { pool, held, small, release } = await heldChecksum('gate-close');
+      const waiting = pool.checksumFile(small);
+      const closing = pool.close();
+      await release();
+      await expect(held).resolves.toMatchObject({ size: 4 });
+      await expect(waiting).resolves.toMatchObject({ size: 3 });
+      await expect(closing).resolves.toBeUndefined();
+    });
+
+    it('close() drops a checksum still waiting its turn when its grace runs out, saying the pool closed', async () => {
+      const { pool, held, small } = await heldChecksum('gate-grace', { closeGraceMs: 100 });
+      const waiting = pool.checksumFile(small);
+      const failures = Promise.all([held.catch((e: unknown) => e), waiting.catch((e: unknown) => e)]);
+      await pool.close();
+      // The held one is asked to abort (its FIFO read ends), the waiting one never reaches a thread.
+      for (const failure of await failures) {
+        expect(failure).toMatchObject({ code: 'ABORTED', message: expect.stringContaining('still pending 100 ms later') });
+      }
+    });
+
+    it('refuses a maxChecksums that is no count, naming the option, before any thread starts', () => {
+      for (const maxChecksums of [0, -1, 1.5, Number.NaN]) {
+        expect(() => new TransferPool({ maxChecksums })).toThrow(new RangeError(`maxChecksums must be a whole number ≥ 1, got ${maxChecksums}`));
+      }
+    });
+  });
+
   it('resolves a backend given as a relative path', async () => {
     const pool = new TransferPool({ maxThreads: 1 });
     try {

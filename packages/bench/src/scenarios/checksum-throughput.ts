@@ -18,6 +18,8 @@ export interface ChecksumThroughputResult {
   files: number;
   bytes: number;
   poolThreads: number;
+  /** Of them, how many hash at once (the pool's `maxChecksums`, one per core). */
+  poolChecksums: number;
   /** The median run of each (by GB/s); every run is in `runs`. */
   oneThread: ChecksumRun;
   pool: ChecksumRun;
@@ -88,6 +90,7 @@ export async function benchChecksumThroughput(pool: TransferPool, corpus: Segmen
     files: corpus.files.length,
     bytes: corpus.totalBytes,
     poolThreads: pool.threads,
+    poolChecksums: pool.maxChecksums,
     oneThread: medianRun('oneThread'),
     pool: medianRun('pool'),
     sha256sum: medianRun('sha256sum'),

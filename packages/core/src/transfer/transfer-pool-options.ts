@@ -16,9 +16,24 @@ export function defaultPoolThreads(): number {
   return 2 * availableParallelism();
 }
 
+/**
+ * `checksumFile` tasks a pool runs at once unless told: one per core, and no more than its
+ * threads. A checksum never waits on anything but the CPU: 8 files of 128 MiB on 2 cores took
+ * 0.53–0.65 s and 1.04–1.24 CPU-s two at a time, 0.57–0.69 s and 1.11–1.32 CPU-s four at a time
+ * (docs/ARCHITECTURE.md, "The worker pool").
+ */
+export function defaultPoolChecksums(maxThreads: number): number {
+  return Math.min(maxThreads, availableParallelism());
+}
+
 export interface TransferPoolOptions {
   /** Worker threads at most; default `defaultPoolThreads()`, two per core. */
   maxThreads?: number;
+  /**
+   * `checksumFile` tasks running at once at most, the rest waiting their turn before any thread
+   * takes them; default `defaultPoolChecksums(maxThreads)`, one per core.
+   */
+  maxChecksums?: number;
   /** Threads kept even when idle; default half of `maxThreads` (at least one). */
   minThreads?: number;
   /** How long a thread above `minThreads` stays warm without work; default 60 s. */

@@ -13,6 +13,7 @@ import { resolveBackendModule } from './backend-module.js';
 import { PendingTasks } from './pending-tasks.js';
 import { TaskAbort } from './task-abort.js';
 import { TaskControl } from './task-control.js';
+import { TaskGate } from './task-gate.js';
 import { breakBarrier, createBarrier } from './thread-barrier.js';
 import { reviveTransferError, toPoolError, TRANSFER_POOL } from './transfer-error.js';
 import type {
@@ -25,6 +26,7 @@ import type {
 } from './transfer-task.js';
 import {
   DEFAULT_DOWNLOAD_STREAMS,
+  defaultPoolChecksums,
   defaultPoolThreads,
   type ChecksumFileOptions,
   type CloseOptions,
@@ -62,6 +64,8 @@ export class TransferPool {
   readonly #pending = new PendingTasks();
   readonly #closeGraceMs: number;
   readonly #modules = new Map<string, string>();
+  /** What `checksumFile` tasks pass before piscina's queue: one per core (`maxChecksums`). */
+  readonly #checksums: TaskGate;
   #closing: Promise<void> | undefined;
   /** Where the workers' store requests are counted (see `TransferPoolOptions.metrics`). */
   readonly metrics: StoreMetricsRegistry;
@@ -73,6 +77,8 @@ export class TransferPool {
     this.#closeGraceMs = graceMs(options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS, 'closeGraceMs');
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     this.#downloadStreams = streamCount(options.downloadStreams ?? DEFAULT_DOWNLOAD_STREAMS, 'downloadStreams');
+    // Checked before any thread starts; the default waits for piscina, which names a bad maxThreads itself.
+    const maxChecksums = options.maxChecksums === undefined ? undefined : taskCount(options.maxChecksums, 'maxChecksums');
     const workerFile = new URL('./transfer-worker.js', import.meta.url);
     // libuv's threadpool is shared by the whole process and its threads inherit the nice value
     // of the thread that starts it; start it here, so reniced workers cannot slow the caller's I/O.
@@ -90,6 +96,12 @@ export class TransferPool {
       atomics: 'disabled',
       niceIncrement: options.niceIncrement ?? DEFAULT_NICE_INCREMENT,
     });
+    this.#checksums = new TaskGate(maxChecksums ?? defaultPoolChecksums(maxThreads));
+  }
+
+  /** `checksumFile` tasks it runs at once at most (`maxChecksums`). */
+  get maxChecksums(): number {
+    return this.#checksums.limit;
   }
 
   /** Threads currently running (started or starting). */
@@ -102,7 +114,7 @@ export class TransferPool {
     const { chunkSize } = options;
     // As the store's put checks its own before any request: bad input, not a worker's failure.
     if (chunkSize !== undefined && !(Number.isSafeInteger(chunkSize) && chunkSize > 0)) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
-    return this.#run<FileChecksums>(undefined, options, (control) => ({ op: 'checksum', path: resolve(path), chunkSize, control }));
+    return this.#run<FileChecksums>(undefined, options, (control) => ({ op: 'checksum', path: resolve(path), chunkSize, control }), undefined, this.#checksums);
   }
 
   /**
@@ -202,6 +214,8 @@ export class TransferPool {
     makeTask: (control: TaskControlHandle) => TransferTask,
     /** Cleans up after a worker that ended without reporting the task's outcome. */
     onWorkerLost?: () => Promise<void>,
+    /** What the task passes before piscina's queue, waiting its turn there (an abort or close() ends the wait as it would drop a queued task). */
+    gate?: TaskGate,
   ): Promise<T> {
     if (this.#closing) throw unavailable(TRANSFER_POOL, key, 'the TransferPool is closed');
     const { signal, onProgress } = options;
@@ -216,10 +230,7 @@ export class TransferPool {
         }),
     );
     const abort = new TaskAbort(control, this.#abortGraceMs, signal, key);
-    const running = this.#piscina.run(makeTask(control.handle), {
-      signal: abort.piscinaSignal,
-      transferList: control.transferList,
-    });
+    const running = this.#start(makeTask(control.handle), control, abort, gate);
     this.#pending.add(running, abort.stop);
     try {
       const outcome = await running.catch(async (error: unknown) => {
@@ -237,6 +248,16 @@ export class TransferPool {
       this.#pending.delete(running);
       abort.dispose();
       control.close();
+    }
+  }
+
+  /** Hands the task to piscina, once through `gate` if it has one; the gate is left when the task settles. */
+  async #start(task: TransferTask, control: TaskControl, abort: TaskAbort, gate: TaskGate | undefined): Promise<TaskOutcome<unknown>> {
+    const leave = await gate?.enter(abort.piscinaSignal);
+    try {
+      return await this.#piscina.run(task, { signal: abort.piscinaSignal, transferList: control.transferList });
+    } finally {
+      leave?.();
     }
   }
 
@@ -269,6 +290,12 @@ export class TransferPool {
 /** A grace in milliseconds as given (a whole number ≥ 0), or a RangeError naming the option. */
 function graceMs(value: number, option: string): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${option} must be a whole number of milliseconds ≥ 0, got ${describeArgument(value)}`);
+  return value;
+}
+
+/** A count of tasks as given (a whole number ≥ 1), or a RangeError naming the option. */
+function taskCount(value: number, option: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${option} must be a whole number ≥ 1, got ${describeArgument(value)}`);
   return value;
 }
 
