@@ -18,6 +18,8 @@ export interface BenchBackend {
   store: ColdStore;
   /** The key prefix this run writes under. */
   runPrefix: string;
+  /** Creates the bucket or container on a server that `scripts/services` started again, empty (nothing with `--config`). */
+  ensureBucket(): Promise<void>;
   /** Deletes what the run wrote and closes the store. */
   cleanup(): Promise<void>;
 }
@@ -49,7 +51,10 @@ export async function openBenchBackend(name: BenchBackendName, options: { bucket
     config = serviceConfig(name, options.bucket);
   }
   const target: BackendTarget = { module: provider.module, config };
-  if (options.rawConfig === undefined) await ensureBucket(name, config as Record<string, string>);
+  const ensure = async () => {
+    if (options.rawConfig === undefined) await ensureBucket(name, config as Record<string, string>);
+  };
+  await ensure();
   const store = await createColdStore(target);
   return {
     name,
@@ -57,6 +62,7 @@ export async function openBenchBackend(name: BenchBackendName, options: { bucket
     target,
     store,
     runPrefix,
+    ensureBucket: ensure,
     async cleanup() {
       const keys: string[] = [];
       for await (const object of store.list(`${runPrefix}/`)) keys.push(object.key);

@@ -48,12 +48,33 @@ export class BenchServices {
     await services('trim', name).catch((error: unknown) => console.error(`[bench] could not trim ${name}: ${String(error)}`));
   }
 
+  /** Whether this bench started `name` (and may restart or stop it), rather than finding it running. */
+  startedHere(name: ServiceName): boolean {
+    return this.#started.includes(name);
+  }
+
+  /**
+   * Stops the server and starts it again on an empty data dir (`scripts/services` gives every
+   * start a fresh one), outside any clock. Its pid changes: ask `pid` again. Only for a server
+   * this bench started: another's data is not the bench's to empty.
+   */
+  async restart(name: ServiceName): Promise<void> {
+    if (!this.startedHere(name)) throw new Error(`${name} was running before the bench started: not restarting it`);
+    await services('stop', name);
+    await services('start', name);
+  }
+
   /** Stops the servers this bench started (never one somebody else had running). */
   async stopStarted(): Promise<void> {
     for (const name of this.#started.splice(0).reverse()) {
       console.error(`[bench] stopping ${name}, which the bench started`);
       await services('stop', name).catch((error: unknown) => console.error(`[bench] could not stop ${name}: ${String(error)}`));
     }
+  }
+
+  /** Whether `scripts/services status` reports `name` running and healthy. */
+  isRunning(name: ServiceName): Promise<boolean> {
+    return this.#running(name);
   }
 
   async #running(name: ServiceName): Promise<boolean> {

@@ -18,14 +18,24 @@ export interface DiskNeed {
 
 /**
  * The disk the throughput scenario needs at its peak. Azurite keeps every deleted blob's data
- * until its own collector frees it (every 10 minutes; in a full run it freed little), so on
- * azure every upload of every run stays: the warm-up's and `UPLOADS_PER_RUN` a run, per shape.
- * MinIO's trash is emptied after every delete, and fake-gcs-server holds objects in memory.
- * Besides the server, the corpus and one download of each shape are on disk.
+ * until its own collector frees it (every 10 minutes; in a full run it freed little). The bench
+ * starts an Azurite it started itself again, empty, before every run (`restartsAzurite`), so it
+ * holds one run of one shape at most: that run's warm-up and `UPLOADS_PER_RUN`. An Azurite that
+ * was running before the bench keeps every upload of every run: the warm-up's and
+ * `UPLOADS_PER_RUN` a run, per shape. MinIO's trash is emptied after every delete, and
+ * fake-gcs-server holds objects in memory. Besides the server, the corpus and one download of
+ * each shape are on disk.
  */
-export function throughputDiskNeed(backends: readonly string[], shapes: ReadonlyArray<readonly [number, number]>, runs: number): DiskNeed {
-  const shapeBytes = shapes.reduce((sum, [count, mib]) => sum + count * mib * MiB, 0);
-  const azurite = backends.includes('azure') ? (1 + UPLOADS_PER_RUN * runs) * shapeBytes : 0;
+export function throughputDiskNeed(
+  backends: readonly string[],
+  shapes: ReadonlyArray<readonly [number, number]>,
+  runs: number,
+  options: { restartsAzurite: boolean },
+): DiskNeed {
+  const bytesOf = ([count, mib]: readonly [number, number]) => count * mib * MiB;
+  const shapeBytes = shapes.reduce((sum, shape) => sum + bytesOf(shape), 0);
+  const held = options.restartsAzurite ? (1 + UPLOADS_PER_RUN) * Math.max(0, ...shapes.map(bytesOf)) : (1 + UPLOADS_PER_RUN * runs) * shapeBytes;
+  const azurite = backends.includes('azure') ? held : 0;
   const local = 2 * shapeBytes;
   const why = azurite > 0 ? `Azurite keeps deleted blobs' data until its 10-minute collector: ${(azurite / GB).toFixed(1)} GB; the corpus and its downloads: ${(local / GB).toFixed(1)} GB` : `the corpus and its downloads`;
   return { bytes: azurite + local, why };

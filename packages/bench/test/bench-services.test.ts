@@ -28,3 +28,14 @@ describe('BenchServices.trim', () => {
     }
   });
 });
+
+describe('BenchServices.restart', () => {
+  it('refuses to restart, and so to empty, a server it did not start', async () => {
+    // The Azurite the test run started is running; this bench found it so.
+    const services = new BenchServices();
+    expect(await services.isRunning('azurite')).toBe(true);
+    expect(services.startedHere('azurite')).toBe(false);
+    await expect(services.restart('azurite')).rejects.toThrow('azurite was running before the bench started: not restarting it');
+    expect(await services.isRunning('azurite')).toBe(true);
+  });
+});

@@ -96,6 +96,28 @@ describe('measureBackend', () => {
     expect(await keysUnder(`${backend.runPrefix}/`)).toEqual([]);
   });
 
+  it('restarts the server before every run when asked, each run then warmed up again before its timed uploads', async () => {
+    const calls: string[] = [];
+    const clients = ['pool', 'a'].map((id) => copyingClient(id, calls));
+    let pid = 100;
+    const pids: Array<number | undefined> = [];
+    const restartServer = async () => {
+      calls.push('restart');
+      pid++;
+    };
+    const serverPid = () => {
+      pids.push(pid);
+      return undefined; // no such process to read: the probe then reports no server CPU
+    };
+    await measureBackend(backend, clients, [shape], { runs: 2, work, log: quiet, restartServer, serverPid });
+    // The warm-up's download is the pool's `down … r0`; without restartServer there is one, before run 1 only.
+    expect(calls.filter((call) => call === 'restart' || call === 'down pool r0')).toEqual(['restart', 'down pool r0', 'restart', 'down pool r0']);
+    expect(calls.indexOf('restart', 1)).toBeLessThan(calls.findIndex((call) => call.startsWith('up ') && call.endsWith(' r2')));
+    expect(calls.findIndex((call) => call.startsWith('up ') && call.endsWith(' r1'))).toBeGreaterThan(calls.indexOf('down pool r0'));
+    // Every timed transfer asked for the pid after the restart before it: 101 in run 1, 102 in run 2 (4 transfers each).
+    expect(pids).toEqual([101, 101, 101, 101, 102, 102, 102, 102]);
+  });
+
   it('fails, naming the client, when a download is not the bytes it was given', async () => {
     const clients = [copyingClient('pool', []), copyingClient('garbage', [], { download: true })];
     await expect(measureBackend(backend, clients, [shape], { runs: 1, work, log: quiet })).rejects.toThrow(/garbage's download of 2 × 1 MiB \(run 1\) is not the shape's files: .*1 bytes/);

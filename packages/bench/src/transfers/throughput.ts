@@ -116,7 +116,20 @@ export async function measureBackend(
   backend: BenchBackend,
   clients: readonly TransferClient[],
   shapes: readonly TransferShape[],
-  options: { runs: number; work: string; serverPid?: number | undefined; afterDelete?: (() => Promise<void>) | undefined; log: ThroughputProgress },
+  options: {
+    runs: number;
+    work: string;
+    /** The server's process id now, for its CPU time (a restart changes it). */
+    serverPid?: (() => number | undefined) | undefined;
+    afterDelete?: (() => Promise<void>) | undefined;
+    /**
+     * Before every run, outside any clock: starts the server again, empty, for a server that
+     * slows as it holds more (Azurite keeps every deleted blob until its collector runs). Each
+     * run then has its own warm-up round, as the first run has.
+     */
+    restartServer?: (() => Promise<void>) | undefined;
+    log: ThroughputProgress;
+  },
 ): Promise<TransferCase[]> {
   const runsOf = new Map<string, TransferRun[]>();
   const record = (shape: TransferShape, direction: Direction, client: TransferClient, result: TransferRun) => {
@@ -124,11 +137,18 @@ export async function measureBackend(
     runsOf.set(id, [...(runsOf.get(id) ?? []), result]);
   };
   const pool = clients.find((c) => c.id === 'pool')!;
-  for (const shape of shapes) {
+  const warmed = async (shape: TransferShape) => {
     await warmUp(backend, pool, shape, options);
     // What the warm-up deleted is trimmed before the first timed run, as each upload's is before the next.
     await options.afterDelete?.();
+  };
+  for (const shape of shapes) {
+    if (!options.restartServer) await warmed(shape);
     for (let r = 1; r <= options.runs; r++) {
+      if (options.restartServer) {
+        await options.restartServer();
+        await warmed(shape);
+      }
       const base = `${backend.runPrefix}/r${r}/${shape.id}`;
       await uploadUntimed(pool, { ...jobFor(shape, r, base, pool, options.work, backend.name), uploadPrefix: `${base}/source` });
       const order = rotate(clients, r - 1);
@@ -213,10 +233,10 @@ function jobFor(shape: TransferShape, run: number, base: string, client: Transfe
   };
 }
 
-async function timed(shape: TransferShape, r: number, where: { serverPid?: number | undefined; work: string }, work: () => Promise<void>): Promise<TransferRun> {
+async function timed(shape: TransferShape, r: number, where: { serverPid?: (() => number | undefined) | undefined; work: string }, work: () => Promise<void>): Promise<TransferRun> {
   await run('sync');
   const loadAverage = round(loadavg()[0]!, 2);
-  const probe = startCpuProbe(where.serverPid);
+  const probe = startCpuProbe(where.serverPid?.());
   const diskProbe = startDiskProbe(where.work);
   const started = performance.now();
   await work();
