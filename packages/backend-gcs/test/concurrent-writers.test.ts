@@ -24,14 +24,22 @@ describe('gcs: writers of one key', () => {
     await direct.close();
   });
 
-  it('8 concurrent resumable puts of one key all land, and the key holds one of them whole, with its SHA-256', async () => {
+  it('8 concurrent resumable puts of one key all land, and the key holds one of them whole, a writer\'s SHA-256 recorded', async () => {
     const bodies = Array.from({ length: 8 }, () => randomBytes(3 * MiB + 5));
     const results = await Promise.all(bodies.map((bytes) => direct.put('one-key', streamOf(bytes))));
     expect(results.map((result) => result.checksums)).toEqual(bodies.map((bytes) => checksumBytes(bytes)));
+    const held = await checksumStream(await direct.get('one-key'));
+    const winner = bodies.find((bytes) => checksumBytes(bytes).sha256 === held.checksums.sha256);
+    expect(winner, 'the key holds one writer’s bytes, whole').toBeDefined();
+    expect(held).toEqual({ size: winner!.length, checksums: checksumBytes(winner!) });
     const stored = await direct.head('one-key');
-    const winner = bodies.find((bytes) => checksumBytes(bytes).sha256 === stored?.checksums.sha256);
-    expect(winner, 'the stored object is one of the writers’, SHA-256 recorded').toBeDefined();
-    expect(await checksumStream(await direct.get('one-key'))).toEqual({ size: winner!.length, checksums: checksumBytes(winner!) });
+    // The SHA-256 recorded is a writer's, not always the winner's: fake-gcs-server applies a
+    // metadata update whatever generation it is conditioned on, so a writer whose object was
+    // replaced meanwhile can still record its own (seen once in a fresh clone, 2026-11-27). GCS
+    // refuses that update (412); the cases below play that refusal through a proxy. Its CRC32C
+    // is not checked here: after such a race fake-gcs-server reports an earlier writer's (three
+    // runs of three, 2026-11-27), where GCS computes it from the bytes it holds.
+    expect(bodies.map((bytes) => checksumBytes(bytes).sha256)).toContain(stored?.checksums.sha256);
   });
 
   // fake-gcs-server checks no precondition on a metadata update; GCS answers 412 once the
