@@ -116,15 +116,15 @@ async function main(argv: string[]): Promise<void> {
   };
 
   const wants = (name: (typeof SCENARIOS)[number]) => (scenario === 'all' && name !== 'put-memory') || scenario === name;
+  const services = new BenchServices();
   if (wants('throughput')) {
     // The servers' data (under the repository) and the corpus (the temp folder) share one disk here; the fuller is checked.
     const where = [join(REPO_ROOT, '.services'), tmpdir()].map((path) => ({ path, free: freeBytes(existingAncestor(path)) })).sort((a, b) => a.free - b.free)[0]!;
     // An Azurite the bench starts it also restarts, empty, before every run; one already running it leaves alone.
-    const restartsAzurite = !(await new BenchServices().isRunning('azurite'));
+    const restartsAzurite = backends.includes('azure') && !(await services.isRunning('azurite'));
     const short = diskShortfall(throughputDiskNeed(backends, shapes, runs, { restartsAzurite }), where.free, where.path);
     if (short) throw new DiskSpaceError(short);
   }
-  const services = new BenchServices();
   const needsBackend = ['archive', 'memory', 'reads', 'put-memory'].some((name) => wants(name as (typeof SCENARIOS)[number]));
   let backend: BenchBackend | undefined;
   const pool = new TransferPool({ maxThreads: threads, minThreads: threads, downloadStreams });

@@ -137,17 +137,14 @@ export async function measureBackend(
     runsOf.set(id, [...(runsOf.get(id) ?? []), result]);
   };
   const pool = clients.find((c) => c.id === 'pool')!;
-  const warmed = async (shape: TransferShape) => {
-    await warmUp(backend, pool, shape, options);
-    // What the warm-up deleted is trimmed before the first timed run, as each upload's is before the next.
-    await options.afterDelete?.();
-  };
   for (const shape of shapes) {
-    if (!options.restartServer) await warmed(shape);
     for (let r = 1; r <= options.runs; r++) {
-      if (options.restartServer) {
-        await options.restartServer();
-        await warmed(shape);
+      // A shape's first run, and every run on a server started again, begins with a warm-up round.
+      if (options.restartServer) await options.restartServer();
+      if (r === 1 || options.restartServer) {
+        await warmUp(backend, pool, shape, options);
+        // What the warm-up deleted is trimmed before the first timed run, as each upload's is before the next.
+        await options.afterDelete?.();
       }
       const base = `${backend.runPrefix}/r${r}/${shape.id}`;
       await uploadUntimed(pool, { ...jobFor(shape, r, base, pool, options.work, backend.name), uploadPrefix: `${base}/source` });
