@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { createContainer, openTieredStorage } from '@takhin/core';
 import { EXIT } from '@takhin/console';
@@ -404,12 +404,19 @@ describe("takhin-tiered serve and the cold store's owner", () => {
         const cycle = await fetch(`${url}/api/v1/tiered/cycle`, { method: 'POST' });
         expect(cycle.status).toBe(200);
         expect(await cycle.json()).toMatchObject({ archived: 0, failed: 2 });
-        for (const segment of orders.slice(1, 3)) {
-          expect(stderr).toContain(
-            `takhin-tiered: archiver: cannot archive ${segment.path}: the fs cold store's prefix belongs to the data dir ${join(root, 'data2')} on ${hostname()}`,
-          );
-        }
-        expect(stderr).toMatch(/writes and deletes nothing there\. .* \(tried again from \d{4}-\d\d-\d\dT[\d:.]+Z\)\n/);
+        // The server wrote its log before it answered, but the answer (a socket) and stderr (a
+        // pipe) reach this process apart: wait, bounded, for the pipe to catch up.
+        await vi.waitFor(
+          () => {
+            for (const segment of orders.slice(1, 3)) {
+              expect(stderr).toContain(
+                `takhin-tiered: archiver: cannot archive ${segment.path}: the fs cold store's prefix belongs to the data dir ${join(root, 'data2')} on ${hostname()}`,
+              );
+            }
+            expect(stderr).toMatch(/writes and deletes nothing there\. .* \(tried again from \d{4}-\d\d-\d\dT[\d:.]+Z\)\n/);
+          },
+          { timeout: 10_000, interval: 20 },
+        );
         // And the console itself says so, for an operator who reads no log: stats and /metrics.
         const stats: any = await (await fetch(`${url}/api/v1/tiered/stats`)).json();
         expect(stats.cold_store).toMatchObject({ claim: 'claimed', owner: { data_dir: join(root, 'data2'), host: hostname() }, error: { code: 'COLD_STORE_CLAIMED' } });
