@@ -1,16 +1,24 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumBytes, ColdStoreError, TransferPool } from '@takhin/core';
 import { makeFifo, makeTempDir, openFifoWriter, removeDir, waitFor } from './fixtures/local-files.js';
 import { DIR_STORE_MODULE } from './fixtures/pool-suite.js';
 
-/** A backend whose `get` ends its worker thread, or stalls and ignores its AbortSignal (fixtures/rogue-store.ts). */
-const rogueTarget = (mode: 'exit' | 'stall' | 'exit-on-create') => ({
+/** A backend whose `get` ends its worker thread, or stalls and ignores its AbortSignal, or blocks its thread (fixtures/rogue-store.ts). */
+const rogueTarget = (mode: 'exit' | 'stall' | 'block' | 'exit-on-create') => ({
   module: new URL('./fixtures/rogue-store.ts', import.meta.url).href,
   config: { mode, size: 10, checksums: checksumBytes(Buffer.alloc(10)) },
 });
 
+/** The descriptors of this process (its worker threads' included) open on `path`. */
+async function descriptorsOf(path: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    if ((await readlink(`/proc/self/fd/${fd}`).catch(() => undefined)) === path) found.push(fd);
+  }
+  return found;
+}
 
 describe('TransferPool lifecycle', () => {
   let dir: string;
@@ -144,6 +152,27 @@ describe('TransferPool lifecycle', () => {
       // The thread that was terminated is replaced: the pool still works.
       await writeFile(join(dir, 'after'), 'after');
       await expect(pool.checksumFile(join(dir, 'after'))).resolves.toMatchObject({ size: 5 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('an aborted upload whose backend blocks its thread ends that thread after the grace, and the file it read is no longer held open', async () => {
+    const pool = new TransferPool({ maxThreads: 1, abortGraceMs: 100 });
+    try {
+      const source = join(dir, 'held-source');
+      await writeFile(source, 'the bytes of a segment');
+      const controller = new AbortController();
+      const upload = pool.uploadFile(source, 'k', rogueTarget('block'), { signal: controller.signal });
+      // The worker shares this process's descriptor table: the file is open once its put blocks.
+      for (let waited = 0; (await descriptorsOf(source)).length === 0; waited += 10) {
+        if (waited >= 10_000) throw new Error('the upload never opened its file');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      controller.abort();
+      await expect(upload).rejects.toMatchObject({ code: 'ABORTED', key: 'k' });
+      // A bare descriptor would outlive the terminated thread: the pool turns off Node's tracking of them.
+      expect(await descriptorsOf(source), 'descriptors still open on the uploaded file').toEqual([]);
     } finally {
       await pool.close();
     }

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { constants, openSync, closeSync } from 'node:fs';
+import { constants, fstatSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ColdStoreError, TransferPool, createColdStore } from '@takhin/core';
-import { MiB, makeFifo, makeTempDir, removeDir, settleWithin, writeRandomFile } from './fixtures/local-files.js';
+import { MiB, makeFifo, makeTempDir, openFifoWriter, removeDir, settleWithin, writeRandomFile } from './fixtures/local-files.js';
 import { DIR_STORE_MODULE, usePoolSuite } from './fixtures/pool-suite.js';
 
 /** The rejection of `promise`, which must be a ColdStoreError of `code` naming `mentions`. */
@@ -121,4 +121,46 @@ describe('TransferPool: files that would block a thread', () => {
   });
 });
 
-
+describe("TransferPool: a thread's exit closes no descriptor it does not hold", () => {
+  // A FIFO is read through a socket that owns its descriptor and closes it itself. Node's
+  // tracking of a worker's fs.open descriptors did not see that close, and when the thread
+  // exited (close(), an idle timeout, a terminated task) it closed that number again: by then
+  // it could be any file or socket of the process (the broker's own, its metadata store's).
+  it('after a FIFO upload, descriptors the main thread opened since stay open when the pool closes', async () => {
+    const dir = await makeTempDir('fifo-descriptor');
+    const pool = new TransferPool({ maxThreads: 1, minThreads: 1 });
+    const opened: number[] = [];
+    try {
+      const fifo = makeFifo(join(dir, 'fifo'));
+      const upload = pool.uploadFile(fifo, 'from-fifo', { module: DIR_STORE_MODULE, config: { root: join(dir, 'objects') } });
+      const writer = await openFifoWriter(fifo);
+      await writer.write('through a socket');
+      await writer.close();
+      await expect(upload).resolves.toMatchObject({ key: 'from-fifo', size: 16 });
+      // Each open takes the lowest free number, so these take the one the FIFO's socket freed.
+      const plain = join(dir, 'plain');
+      await writeFile(plain, 'the main thread\'s file');
+      for (let i = 0; i < 64; i++) opened.push(openSync(plain, 'r'));
+      await pool.close();
+      const closedUnderUs = opened.filter((fd) => {
+        try {
+          fstatSync(fd);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      expect(closedUnderUs, "descriptors of the main thread closed by the pool thread's exit").toEqual([]);
+    } finally {
+      for (const fd of opened) {
+        try {
+          closeSync(fd);
+        } catch {
+          // closed under us: the assertion above names it
+        }
+      }
+      await pool.close();
+      await removeDir(dir);
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { close, constants, fstat, fstatSync, open, read, readSync, type Stats } from 'node:fs';
+import { open as openHandle, type FileHandle } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -32,28 +33,39 @@ export interface LocalFileContext {
  * them. So the file is opened `O_NONBLOCK` (which never waits), then checked: a regular file
  * is read in the usual way; a FIFO is read through the event loop (a pipe handle waits for a
  * writer in epoll, not in a thread, and an abort closes it at once); anything else (a folder,
- * a device, a socket) is refused. Failures are `ColdStoreError`s naming the path.
+ * a device, a socket) is refused. Failures are `ColdStoreError`s naming the path. A regular
+ * file is then held by a FileHandle, a FIFO by its socket, not by a bare descriptor: a pool
+ * thread that exits (or is terminated mid-task) closes both, and would leak a bare one (see
+ * `TransferPool`).
  */
 export async function openLocalSource(path: string, context: LocalFileContext): Promise<LocalSource> {
-  // A plain descriptor, not a FileHandle: a FIFO's descriptor is handed to a socket that owns
-  // it, and a FileHandle would close it again when collected.
-  let fd: number;
+  let fd: number | undefined;
   try {
-    fd = await openFile(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = await openFile(path, READ_FLAGS);
   } catch (error) {
     throw localFileFailure(context.backend, context.key, path, error);
   }
   try {
     const stats = await statFile(fd);
-    if (stats.isFIFO()) return { stream: new Socket({ fd, readable: true, writable: false }), size: undefined };
+    if (stats.isFIFO()) {
+      // The socket owns the descriptor from here on, and closes it itself. It must be this first
+      // descriptor: a FIFO opened again after a writer came and went never sees that writer's end.
+      const socket = new Socket({ fd, readable: true, writable: false });
+      fd = undefined;
+      return { stream: socket, size: undefined };
+    }
     if (!stats.isFile()) throw notARegularFile(context.backend, context.key, path, describeKind(stats));
-    return { stream: new StableFileStream(fd, stats, path, context), size: stats.size };
+    // The same file (not what its path names by now), held by a FileHandle; the bare descriptor is closed below.
+    const handle = await openHandle(`/proc/self/fd/${fd}`, READ_FLAGS);
+    return { stream: new StableFileStream(handle, stats, path, context), size: stats.size };
   } catch (error) {
-    await closeFile(fd).catch(() => {});
     throw localFileFailure(context.backend, context.key, path, error);
+  } finally {
+    if (fd !== undefined) await closeFile(fd).catch(() => {});
   }
 }
 
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 const openFile = promisify(open);
 const statFile = promisify(fstat);
 const closeFile = promisify(close);
@@ -83,13 +95,17 @@ export class StableFileStream extends Readable implements DirectBody {
   /** The read in flight: the descriptor is closed only once it has settled. */
   #reading: Promise<void> = Promise.resolve();
 
+  /** The descriptor `handle` holds, for the reads (fs.read's callback form costs less per chunk than a FileHandle's). */
+  readonly #fd: number;
+
   constructor(
-    private readonly fd: number,
+    private readonly handle: FileHandle,
     private readonly opened: Stats,
     private readonly path: string,
     private readonly context: LocalFileContext,
   ) {
     super({ highWaterMark: LOCAL_READ_CHUNK_BYTES });
+    this.#fd = handle.fd;
   }
 
   override _read(size: number): void {
@@ -99,7 +115,12 @@ export class StableFileStream extends Readable implements DirectBody {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    void this.#reading.finally(() => close(this.fd, () => callback(error)));
+    void this.#reading
+      .finally(() => this.handle.close())
+      .then(
+        () => callback(error),
+        (closeError: unknown) => callback(error ?? (closeError as Error)),
+      );
   }
 
   /**
@@ -130,9 +151,9 @@ export class StableFileStream extends Readable implements DirectBody {
    */
   readIntoSync(target: Buffer, offset: number, length: number): number {
     this.#assertOpen();
-    const bytesRead = readSync(this.fd, target, offset, length, this.#position);
+    const bytesRead = readSync(this.#fd, target, offset, length, this.#position);
     this.#position += bytesRead;
-    if (bytesRead === 0 || this.#position > this.opened.size) this.#checkUnchanged(fstatSync(this.fd));
+    if (bytesRead === 0 || this.#position > this.opened.size) this.#checkUnchanged(fstatSync(this.#fd));
     return bytesRead;
   }
 
@@ -154,7 +175,7 @@ export class StableFileStream extends Readable implements DirectBody {
   }
 
   async #readAt(target: Buffer, offset: number, length: number): Promise<number> {
-    const bytesRead = await readFile(this.fd, target.subarray(offset, offset + length), this.#position);
+    const bytesRead = await readFile(this.#fd, target.subarray(offset, offset + length), this.#position);
     this.#position += bytesRead;
     return bytesRead;
   }
@@ -165,7 +186,7 @@ export class StableFileStream extends Readable implements DirectBody {
 
   /** At the end: the file must be the one opened, with as many bytes as were read. */
   async #assertUnchanged(): Promise<void> {
-    this.#checkUnchanged(await statFile(this.fd));
+    this.#checkUnchanged(await this.handle.stat());
   }
 
   #checkUnchanged(now: Stats): void {

@@ -95,6 +95,11 @@ export class TransferPool {
       // blocking in Atomics.wait; per-task overhead is nothing next to a segment's bytes.
       atomics: 'disabled',
       niceIncrement: options.niceIncrement ?? DEFAULT_NICE_INCREMENT,
+      // Node closes a worker's fs.open descriptors again when the worker exits, and misses those
+      // closed by anything but fs.close: a FIFO's socket closes its own, so an exit (close(), an
+      // idle timeout) closed whatever file or socket of the process held that number by then.
+      // The workers hold files as FileHandles and sockets instead, which an exit closes itself.
+      trackUnmanagedFds: false,
     });
     this.#checksums = new TaskGate(maxChecksums ?? defaultPoolChecksums(maxThreads));
   }
