@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checksumBytes, ColdStoreError, TransferPool } from '@takhin/core';
 import { makeFifo, makeTempDir, openFifoWriter, removeDir, waitFor } from './fixtures/local-files.js';
 import { DIR_STORE_MODULE } from './fixtures/pool-suite.js';
@@ -171,8 +171,9 @@ describe('TransferPool lifecycle', () => {
       }
       controller.abort();
       await expect(upload).rejects.toMatchObject({ code: 'ABORTED', key: 'k' });
-      // A bare descriptor would outlive the terminated thread: the pool turns off Node's tracking of them.
-      expect(await descriptorsOf(source), 'descriptors still open on the uploaded file').toEqual([]);
+      // The thread's teardown closes its FileHandle a moment after the abort rejects. A bare
+      // descriptor would outlive it: the pool turns off Node's tracking of those.
+      await vi.waitFor(async () => expect(await descriptorsOf(source), 'descriptors still open on the uploaded file').toEqual([]), { timeout: 10_000, interval: 20 });
     } finally {
       await pool.close();
     }
