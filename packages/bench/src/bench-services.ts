@@ -26,7 +26,7 @@ export class BenchServices {
   /** Starts each of `names` that `scripts/services status` does not report running and healthy. */
   async ensure(names: Iterable<ServiceName>): Promise<void> {
     for (const name of new Set(names)) {
-      if (await this.#running(name)) continue;
+      if (await this.isRunning(name)) continue;
       console.error(`[bench] starting ${name} through scripts/services`);
       await services('start', name);
       this.#started.push(name);
@@ -73,11 +73,7 @@ export class BenchServices {
   }
 
   /** Whether `scripts/services status` reports `name` running and healthy. */
-  isRunning(name: ServiceName): Promise<boolean> {
-    return this.#running(name);
-  }
-
-  async #running(name: ServiceName): Promise<boolean> {
+  async isRunning(name: ServiceName): Promise<boolean> {
     try {
       await services('status', name);
       return true;

@@ -165,10 +165,7 @@ describe('TransferPool lifecycle', () => {
       const controller = new AbortController();
       const upload = pool.uploadFile(source, 'k', rogueTarget('block'), { signal: controller.signal });
       // The worker shares this process's descriptor table: the file is open once its put blocks.
-      for (let waited = 0; (await descriptorsOf(source)).length === 0; waited += 10) {
-        if (waited >= 10_000) throw new Error('the upload never opened its file');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await vi.waitFor(async () => expect(await descriptorsOf(source), 'the upload opened its file').not.toEqual([]), { timeout: 10_000, interval: 10 });
       controller.abort();
       await expect(upload).rejects.toMatchObject({ code: 'ABORTED', key: 'k' });
       // The thread's teardown closes its FileHandle a moment after the abort rejects. A bare

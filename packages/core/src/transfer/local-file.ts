@@ -95,9 +95,6 @@ export class StableFileStream extends Readable implements DirectBody {
   /** The read in flight: the descriptor is closed only once it has settled. */
   #reading: Promise<void> = Promise.resolve();
 
-  /** The descriptor `handle` holds, for the reads (fs.read's callback form costs less per chunk than a FileHandle's). */
-  readonly #fd: number;
-
   constructor(
     private readonly handle: FileHandle,
     private readonly opened: Stats,
@@ -105,7 +102,6 @@ export class StableFileStream extends Readable implements DirectBody {
     private readonly context: LocalFileContext,
   ) {
     super({ highWaterMark: LOCAL_READ_CHUNK_BYTES });
-    this.#fd = handle.fd;
   }
 
   override _read(size: number): void {
@@ -151,9 +147,9 @@ export class StableFileStream extends Readable implements DirectBody {
    */
   readIntoSync(target: Buffer, offset: number, length: number): number {
     this.#assertOpen();
-    const bytesRead = readSync(this.#fd, target, offset, length, this.#position);
+    const bytesRead = readSync(this.handle.fd, target, offset, length, this.#position);
     this.#position += bytesRead;
-    if (bytesRead === 0 || this.#position > this.opened.size) this.#checkUnchanged(fstatSync(this.#fd));
+    if (bytesRead === 0 || this.#position > this.opened.size) this.#checkUnchanged(fstatSync(this.handle.fd));
     return bytesRead;
   }
 
@@ -175,7 +171,7 @@ export class StableFileStream extends Readable implements DirectBody {
   }
 
   async #readAt(target: Buffer, offset: number, length: number): Promise<number> {
-    const bytesRead = await readFile(this.#fd, target.subarray(offset, offset + length), this.#position);
+    const bytesRead = await readFile(this.handle.fd, target.subarray(offset, offset + length), this.#position);
     this.#position += bytesRead;
     return bytesRead;
   }
