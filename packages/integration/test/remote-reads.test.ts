@@ -271,6 +271,32 @@ describe('readAt', () => {
     expect(stats.requests - stats.indexFetches, 'chunk fetches').toBeLessThanOrEqual(2);
   });
 
+  it('bytes a read returned stay its own while later reads, many at once, fetch into reused chunk memory', async () => {
+    const b = await broker(0); // no disk cache: every chunk not in memory is fetched again
+    const offsets = b.closed.flatMap((path) => b.batches.get(path)!.filter((_, i) => i % 4 === 0).map(({ header }) => Number(header.baseOffset)));
+    const sizes = [1, 100 * KiB];
+    const expected = new Map<string, string>();
+    for (const offset of offsets) for (const maxBytes of sizes) expected.set(`${offset}/${maxBytes}`, (await b.tiered.readAt(TOPIC, 0, offset, { maxBytes })).bytes.toString('base64'));
+    for (const path of b.closed) await b.tiered.archiveSegment(path);
+    const keys = [...expected.keys()].sort(() => Math.random() - 0.5);
+    const results: [string, ReadAtResult][] = [];
+    for (let at = 0; at < keys.length; at += 8) {
+      const round = keys.slice(at, at + 8);
+      const reads = await Promise.all(
+        round.map((key) => {
+          const [offset, maxBytes] = key.split('/').map(Number) as [number, number];
+          return b.tiered.readAt(TOPIC, 0, offset, { maxBytes });
+        }),
+      );
+      for (const [i, read] of reads.entries()) results.push([round[i]!, read]);
+    }
+    expect(b.tiered.remoteReadStats().requests, 'most reads fetched their chunks again').toBeGreaterThan(keys.length / 2);
+    for (const [key, read] of results) {
+      expect(read.source).toBe('remote');
+      expect(read.bytes.toString('base64'), `offset/maxBytes ${key}, checked after every read`).toBe(expected.get(key));
+    }
+  });
+
   it('a reader that aborts does not fail the others sharing its fetch of the index or of a chunk; once all abort, the next reader fetches afresh', async () => {
     const b = await broker();
     const [path] = b.closed;

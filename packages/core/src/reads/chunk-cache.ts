@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { crc32cToBase64 } from '../checksums/checksums.js';
@@ -10,6 +10,7 @@ import { TieringError } from '../errors/tiering-error.js';
 import { BufferSink } from '../store/buffer-sink.js';
 import { readIntoSink } from '../store/copy-into.js';
 import type { ManifestFile, SegmentManifest } from '../tiered/segment-manifest.js';
+import { ChunkBuffers } from './chunk-buffers.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
 import { SharedLoad } from './shared-load.js';
 
@@ -35,6 +36,9 @@ interface CachedChunk {
  * first when the chunks plus restored segments exceed `local.cache.size.mb`. Concurrent readers
  * of one chunk share one fetch, stopped only once all of them have aborted. A chunk never
  * reaches a caller unverified.
+ *
+ * Chunk memory is reused (`ChunkBuffers`): a caller reads chunks only inside `reading`, and
+ * copies out whatever it keeps past it.
  */
 export class ChunkCache {
   /** Least recently used first: a Map keeps insertion order, and a hit moves its key to the end. */
@@ -44,6 +48,7 @@ export class ChunkCache {
   readonly #recent = new Map<string, Buffer>();
   /** Chunks being written to disk in the background. */
   readonly #writing = new Set<Promise<void>>();
+  readonly #buffers = new ChunkBuffers();
   #bytes = 0;
   #loaded: Promise<void> | undefined;
 
@@ -67,7 +72,24 @@ export class ChunkCache {
     return chunks;
   }
 
-  /** The verified bytes of one chunk: from disk when cached, else fetched (once for all callers). */
+  /**
+   * Runs `read`, inside which `read` may be called: the chunks it returns stay the chunks they
+   * are until `read` settles, and no longer (their memory is reused for later fetches). Copy out
+   * whatever outlives it.
+   */
+  async reading<T>(read: () => Promise<T>): Promise<T> {
+    const ticket = this.#buffers.enter();
+    try {
+      return await read();
+    } finally {
+      this.#buffers.leave(ticket);
+    }
+  }
+
+  /**
+   * The verified bytes of one chunk: from disk when cached, else fetched (once for all callers).
+   * Only inside `reading`, and only until it settles.
+   */
   async read(address: ChunkAddress, signal?: AbortSignal): Promise<Buffer> {
     await (this.#loaded ??= this.#loadExisting());
     const name = chunkName(address);
@@ -78,7 +100,7 @@ export class ChunkCache {
     }
     const cached = this.#chunks.get(name);
     if (cached) {
-      const bytes = await readFile(cached.path).catch(() => undefined);
+      const bytes = await this.#readFromDisk(cached.path, address);
       if (bytes !== undefined && verify(address, bytes) === undefined) {
         this.#chunks.delete(name);
         this.#chunks.set(name, cached);
@@ -132,7 +154,13 @@ export class ChunkCache {
   #shared(address: ChunkAddress, name: string): SharedLoad<Buffer> {
     let fetching = this.#fetching.get(name);
     if (!fetching || fetching.aborted) {
-      const load = new SharedLoad((signal) => this.#fetch(address, name, signal));
+      // A fetched chunk leaves `#fetching` as it enters `#recent`, in one step: once `#recent`
+      // lets it go, no read starting later can join the fetch and reach its memory.
+      const load: SharedLoad<Buffer> = new SharedLoad((signal) =>
+        this.#fetch(address, name, signal, () => {
+          if (this.#fetching.get(name) === load) this.#fetching.delete(name);
+        }),
+      );
       void load.done.catch(() => {}).finally(() => {
         if (this.#fetching.get(name) === load) this.#fetching.delete(name);
       });
@@ -154,14 +182,15 @@ export class ChunkCache {
     for (const name of [...this.#chunks.keys(), ...this.#recent.keys()]) if (name.startsWith(prefix)) void this.#forget(name);
   }
 
-  async #fetch(address: ChunkAddress, name: string, signal?: AbortSignal): Promise<Buffer> {
+  async #fetch(address: ChunkAddress, name: string, signal: AbortSignal | undefined, fetched: () => void): Promise<Buffer> {
     const file = address.manifest.files.log;
     const chunks = requireChunks(address.manifest);
     const offset = address.index * chunks.size;
     const length = Math.min(chunks.size, file.size - offset);
+    // A failed fetch's buffer is not reused: a store stopped mid-body might still write to it.
     let bytes: Buffer;
     try {
-      bytes = await readRange(this.store, file.key, { offset, length }, signal);
+      bytes = await readRange(this.store, file.key, { offset, length }, this.#buffers.take(chunks.size).subarray(0, length), signal);
     } catch (error) {
       if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') {
         throw new TieringError('REMOTE_MISSING', `${address.manifest.segment}: its .log is missing from the ${this.store.backend} cold store (key ${file.key})`, address.manifest.segment, { cause: error });
@@ -187,10 +216,33 @@ export class ChunkCache {
         address.manifest.segment,
       );
     }
+    fetched();
     this.#remember(name, bytes);
     // To disk in the background: the reader has its verified bytes now.
     void this.#keep(name, bytes);
     return bytes;
+  }
+
+  /** A chunk file's bytes, read into a chunk buffer; undefined when it is gone or not the chunk's size. */
+  async #readFromDisk(path: string, { manifest, index }: ChunkAddress): Promise<Buffer | undefined> {
+    const size = requireChunks(manifest).size;
+    const length = Math.min(size, manifest.files.log.size - index * size);
+    const handle = await open(path, 'r').catch(() => undefined);
+    if (handle === undefined) return undefined;
+    try {
+      if ((await handle.stat()).size !== length) return undefined;
+      const bytes = this.#buffers.take(size).subarray(0, length);
+      for (let filled = 0; filled < length; ) {
+        const { bytesRead } = await handle.read(bytes, filled, length - filled, filled);
+        if (bytesRead === 0) return undefined;
+        filled += bytesRead;
+      }
+      return bytes;
+    } catch {
+      return undefined;
+    } finally {
+      await handle.close().catch(() => {});
+    }
   }
 
   /**
@@ -199,16 +251,27 @@ export class ChunkCache {
    */
   #keep(name: string, bytes: Buffer): Promise<void> {
     if (this.capacity() < bytes.length) return Promise.resolve();
-    const writing = this.#store(name, bytes).catch(() => {});
+    this.#buffers.hold(bytes);
+    const writing = this.#store(name, bytes)
+      .catch(() => {})
+      .finally(() => this.#buffers.release(bytes));
     this.#writing.add(writing);
     void writing.finally(() => this.#writing.delete(writing));
     return writing;
   }
 
   #remember(name: string, bytes: Buffer): void {
-    this.#recent.delete(name);
+    this.#buffers.hold(bytes);
+    this.#dropRecent(name);
     this.#recent.set(name, bytes);
-    if (this.#recent.size > RECENT_CHUNKS) this.#recent.delete(this.#recent.keys().next().value!);
+    if (this.#recent.size > RECENT_CHUNKS) this.#dropRecent(this.#recent.keys().next().value!);
+  }
+
+  #dropRecent(name: string): void {
+    const bytes = this.#recent.get(name);
+    if (bytes === undefined) return;
+    this.#recent.delete(name);
+    this.#buffers.release(bytes);
   }
 
   /** Writes a verified chunk to disk (temp name, then rename) and evicts to stay in budget. */
@@ -240,7 +303,7 @@ export class ChunkCache {
 
   /** Drops a chunk from memory and from the count at once; resolves once its file is deleted. */
   #forget(name: string): Promise<void> {
-    this.#recent.delete(name);
+    this.#dropRecent(name);
     const chunk = this.#chunks.get(name);
     if (!chunk) return Promise.resolve();
     this.#chunks.delete(name);
@@ -300,9 +363,9 @@ function verify({ manifest, index }: ChunkAddress, bytes: Buffer): string | unde
   return actual === expected ? undefined : `CRC32C ${actual}, expected ${expected ?? '(none recorded)'}`;
 }
 
-/** The bytes of a range, read into one buffer of its length: in place where the store can (`readInto`), else copied from `get`. */
-async function readRange(store: ColdStore, key: string, range: { offset: number; length: number }, signal: AbortSignal | undefined): Promise<Buffer> {
-  const sink = new BufferSink(Buffer.allocUnsafe(range.length));
+/** The bytes of a range, read into `into` (its length): in place where the store can (`readInto`), else copied from `get`. */
+async function readRange(store: ColdStore, key: string, range: { offset: number; length: number }, into: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
+  const sink = new BufferSink(into);
   await readIntoSink(store, key, sink, { range, signal });
   return sink.bytes;
 }

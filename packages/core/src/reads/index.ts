@@ -1,3 +1,4 @@
+export * from './chunk-buffers.js';
 export * from './chunk-cache.js';
 export * from './index-cache.js';
 export * from './read-arguments.js';

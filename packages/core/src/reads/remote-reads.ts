@@ -199,8 +199,7 @@ export class RemoteReads {
     const before = { requests: this.counters.requests, bytes: this.counters.fetchedBytes };
     const remote = await this.#indexes.get(segment.path, signal);
     const touched: number[] = [];
-    const reader = this.#chunkReader(remote, touched, maxBytes, signal);
-    const fetched = await readFromIndex(reader, remote.manifest.files.log.size, remote.index, offset, maxBytes, segment.path);
+    const fetched = await this.chunks.reading(() => readFromIndex(this.#chunkReader(remote, touched, maxBytes, signal), remote.manifest.files.log.size, remote.index, offset, maxBytes, segment.path));
     this.#prefetchAfter(remote, touched);
     // Concurrent reads share the counters; a read alone on a segment sees exactly its own cost.
     const cost = { bytes: this.counters.fetchedBytes - before.bytes, requests: this.counters.requests - before.requests };
@@ -214,6 +213,7 @@ export class RemoteReads {
    * batch it returns, at most `maxBytes` behind the header it is at (unless that one batch is
    * larger): chunks further behind are let go, or a walk from a distant index entry (a large
    * `index.interval.bytes`, an index with no entries) would hold the whole segment in memory.
+   * What it returns is a copy: chunk memory is reused once the read is over (`ChunkCache.reading`).
    */
   #chunkReader(remote: RemoteSegment, touched: number[], maxBytes: number, signal?: AbortSignal): ByteRangeReader {
     const { manifest } = remote;
@@ -239,13 +239,13 @@ export class RemoteReads {
       const parts: Buffer[] = [];
       for (let i = first; i <= last; i += PARALLEL_CHUNKS) {
         const batch = await Promise.all(Array.from({ length: Math.min(PARALLEL_CHUNKS, last - i + 1) }, (_, k) => chunk(i + k)));
-        // Only the part of each chunk the range covers: joining whole chunks would copy megabytes for a few bytes.
+        // Only the part of each chunk the range covers, copied: the chunk's memory is reused once the read is over.
         for (const [k, bytes] of batch.entries()) {
           const start = (i + k) * chunkSize;
           parts.push(bytes.subarray(Math.max(0, position - start), Math.min(bytes.length, end - start)));
         }
       }
-      return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+      return parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
     };
   }
 
