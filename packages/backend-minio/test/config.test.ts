@@ -8,7 +8,7 @@ const failure = (raw: unknown) => configErrorPath(parseMinioConfig, raw);
 
 describe('minio config', () => {
   it('fills defaults and normalises the prefix', () => {
-    expect(parseMinioConfig({ ...valid, prefix: 'tiered/' })).toMatchObject({ ...valid, prefix: 'tiered', region: 'us-east-1', partSizeMb: 8 });
+    expect(parseMinioConfig({ ...valid, prefix: 'tiered/' })).toMatchObject({ ...valid, prefix: 'tiered', region: 'us-east-1', partSizeMb: 16 });
   });
 
   it('names the offending key', () => {

@@ -8,7 +8,7 @@ const failure = (raw: unknown) => configErrorPath(parseS3Config, raw);
 
 describe('s3 config', () => {
   it('fills defaults and normalises the prefix', () => {
-    expect(parseS3Config({ ...valid, prefix: '/tiered/' })).toMatchObject({ ...valid, prefix: 'tiered', partSizeMb: 8, queueSize: 4 });
+    expect(parseS3Config({ ...valid, prefix: '/tiered/' })).toMatchObject({ ...valid, prefix: 'tiered', partSizeMb: 16, queueSize: 4 });
   });
 
   it('names the offending key', () => {
