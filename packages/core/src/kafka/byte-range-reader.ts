@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /**
  * Reads `length` bytes of a segment starting at byte `position`. It returns exactly `length`
@@ -25,12 +25,7 @@ export async function openFileRangeReader(path: string): Promise<FileRangeReader
       // Never allocate past the end: a corrupt length field must not cost gigabytes.
       const want = Math.max(0, Math.min(length, size - position));
       const buffer = Buffer.allocUnsafe(want);
-      let filled = 0;
-      while (filled < want) {
-        const { bytesRead } = await handle.read(buffer, filled, want - filled, position + filled);
-        if (bytesRead === 0) break; // the file shrank since open
-        filled += bytesRead;
-      }
+      const filled = await readFully(handle, buffer, position); // fewer: the file shrank since open
       return filled === want ? buffer : buffer.subarray(0, filled);
     };
     return { read, size, close: () => handle.close() };
@@ -38,6 +33,17 @@ export async function openFileRangeReader(path: string): Promise<FileRangeReader
     await handle.close();
     throw error;
   }
+}
+
+/** Reads the file from `position` into all of `target`, or up to its end; returns the bytes read. */
+export async function readFully(handle: FileHandle, target: Uint8Array, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < target.byteLength) {
+    const { bytesRead } = await handle.read(target, filled, target.byteLength - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
 }
 
 /** A `ByteRangeReader` over bytes already in memory (a fetched chunk, a test's batch). */

@@ -9,6 +9,7 @@ import { aborted } from '../errors/factories.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { BufferSink } from '../store/buffer-sink.js';
 import { readIntoSink } from '../store/copy-into.js';
+import { readFully } from '../kafka/byte-range-reader.js';
 import type { ManifestFile, SegmentManifest } from '../tiered/segment-manifest.js';
 import { ChunkBuffers } from './chunk-buffers.js';
 import type { RemoteReadCounters } from './remote-read-counters.js';
@@ -184,13 +185,11 @@ export class ChunkCache {
 
   async #fetch(address: ChunkAddress, name: string, signal: AbortSignal | undefined, fetched: () => void): Promise<Buffer> {
     const file = address.manifest.files.log;
-    const chunks = requireChunks(address.manifest);
-    const offset = address.index * chunks.size;
-    const length = Math.min(chunks.size, file.size - offset);
+    const { size, offset, length } = spanOf(address);
     // A failed fetch's buffer is not reused: a store stopped mid-body might still write to it.
     let bytes: Buffer;
     try {
-      bytes = await readRange(this.store, file.key, { offset, length }, this.#buffers.take(chunks.size).subarray(0, length), signal);
+      bytes = await readRange(this.store, file.key, { offset, length }, this.#buffers.take(size).subarray(0, length), signal);
     } catch (error) {
       if (error instanceof ColdStoreError && error.code === 'NOT_FOUND') {
         throw new TieringError('REMOTE_MISSING', `${address.manifest.segment}: its .log is missing from the ${this.store.backend} cold store (key ${file.key})`, address.manifest.segment, { cause: error });
@@ -224,20 +223,14 @@ export class ChunkCache {
   }
 
   /** A chunk file's bytes, read into a chunk buffer; undefined when it is gone or not the chunk's size. */
-  async #readFromDisk(path: string, { manifest, index }: ChunkAddress): Promise<Buffer | undefined> {
-    const size = requireChunks(manifest).size;
-    const length = Math.min(size, manifest.files.log.size - index * size);
+  async #readFromDisk(path: string, address: ChunkAddress): Promise<Buffer | undefined> {
+    const { size, length } = spanOf(address);
     const handle = await open(path, 'r').catch(() => undefined);
     if (handle === undefined) return undefined;
     try {
       if ((await handle.stat()).size !== length) return undefined;
       const bytes = this.#buffers.take(size).subarray(0, length);
-      for (let filled = 0; filled < length; ) {
-        const { bytesRead } = await handle.read(bytes, filled, length - filled, filled);
-        if (bytesRead === 0) return undefined;
-        filled += bytesRead;
-      }
-      return bytes;
+      return (await readFully(handle, bytes, 0)) === length ? bytes : undefined;
     } catch {
       return undefined;
     } finally {
@@ -343,6 +336,13 @@ export function requireChunks(manifest: SegmentManifest): NonNullable<ManifestFi
     throw new TieringError('REMOTE_CORRUPT', `${manifest.segment}: its manifest records no usable chunk checksums, so it cannot be read in ranges; restore it instead`, manifest.segment);
   }
   return chunks;
+}
+
+/** Where a chunk lies in its `.log`: the chunk size, and its own offset and length (the last one may be shorter). */
+function spanOf({ manifest, index }: ChunkAddress): { size: number; offset: number; length: number } {
+  const { size } = requireChunks(manifest);
+  const offset = index * size;
+  return { size, offset, length: Math.min(size, manifest.files.log.size - offset) };
 }
 
 /** `<topic>-<partition>/<base>.<digest>/<chunk size>-<index>`: a chunk of one specific archive. */

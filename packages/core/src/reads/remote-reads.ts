@@ -239,13 +239,13 @@ export class RemoteReads {
       const parts: Buffer[] = [];
       for (let i = first; i <= last; i += PARALLEL_CHUNKS) {
         const batch = await Promise.all(Array.from({ length: Math.min(PARALLEL_CHUNKS, last - i + 1) }, (_, k) => chunk(i + k)));
-        // Only the part of each chunk the range covers, copied: the chunk's memory is reused once the read is over.
+        // Only the part of each chunk the range covers, copied (`Buffer.concat` copies even one part): the chunk's memory is reused once the read is over.
         for (const [k, bytes] of batch.entries()) {
           const start = (i + k) * chunkSize;
           parts.push(bytes.subarray(Math.max(0, position - start), Math.min(bytes.length, end - start)));
         }
       }
-      return parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
+      return Buffer.concat(parts);
     };
   }
 
