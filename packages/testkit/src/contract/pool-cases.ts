@@ -160,8 +160,11 @@ export function definePoolCases(getSubject: () => ResolvedContractSubject): void
       const key = freshKey('truncated');
       await s.store.put(key, Buffer.from('the good copy'));
       // Larger than the memory bound, so the file is read part by part between requests, as a
-      // segment is (one read whole into one buffer takes a few ms).
-      const size = Math.max(3 * s.partSize, s.store.capabilities.memoryBoundBytes ?? 0) + s.partSize + 11;
+      // segment is (one read whole into one buffer takes a few ms); and at least 32 MiB, so the
+      // upload lasts long enough for the flapper below to get the CPU during it on a loaded
+      // machine (the fs backend's 6 MiB took a few ms, and a full suite once saw the flapper run
+      // only after it: the upload rightly succeeded, and the size it left looked like a change).
+      const size = Math.max(3 * s.partSize, s.store.capabilities.memoryBoundBytes ?? 0, 32 * MiB) + s.partSize + 11;
       const { path } = await localFile('truncated', size, 51);
       // Shrinks and regrows the file while the upload reads it (a log cleaner, a careless
       // operator), a byte longer each time, both ways: file times are only as fine as the
