@@ -28,7 +28,7 @@ export function renderThroughput(result: ThroughputResult): string[] {
   const lines: string[] = [
     `## Throughput: upload and download, ours beside rclone, mc and each SDK's default (median of ${result.runs} run${result.runs === 1 ? '' : 's'}, min–max)`,
     '',
-    `Shapes: ${shapes.map((s) => `${s.label} (${s.files} files: each segment's .log, .index and .timeindex, ${(s.bytes / 1e6).toFixed(0)} MB)`).join('; ')}. MB = 10^6 bytes. Every client moves the same files against the same server in the same run; downloads read objects the pool uploaded, untimed, at the start of that run (archiveSegment/restoreSegment restores its own archive), and each upload is deleted once checked, so every upload meets the store as the one before it did. Ours verifies CRC32C and SHA-256 both ways and fsyncs downloads; the others verify what their defaults verify and do not fsync. After each clock the bench checks every client's upload (keys, sizes) and download (size, CRC32C, SHA-256) against the corpus. Who goes first rotates a place each run, uploads and downloads alike; each upload starts with the files in the page cache, each download from fs with the objects out of it.`,
+    `Shapes: ${shapes.map((s) => `${s.label} (${s.files} files: each segment's .log, .index and .timeindex, ${(s.bytes / 1e6).toFixed(0)} MB)`).join('; ')}. MB = 10^6 bytes. Every client moves the same files against the same server in the same run; downloads read objects the pool uploaded, untimed, at the start of that run (archiveSegment/restoreSegment restores its own archive), and each upload is deleted once checked, so every upload meets the store as the one before it did. Ours computes CRC32C and SHA-256 on uploads, verifies every download's SHA-256 (which vouches for the CRC32C recorded with it) and fsyncs downloads; the others verify what their defaults verify and do not fsync. After each clock the bench checks every client's upload (keys, sizes) and download (size, CRC32C, SHA-256) against the corpus. Who goes first rotates a place each run, uploads and downloads alike; each upload starts with the files in the page cache, each download from fs with the objects out of it.`,
     '',
     ...header('client', '---:'),
     ...clientRows(
@@ -101,10 +101,10 @@ export function renderThroughput(result: ThroughputResult): string[] {
 function missedBounds(result: ThroughputResult): string[] {
   const missed = result.targets.filter((t) => t.why);
   if (missed.length === 0) return [];
-  const { crc32cSha256, md5 } = result.verificationCost;
+  const { crc32cSha256, sha256, md5 } = result.verificationCost;
   return [
     '',
-    `What bounded each missed target, from this run's own measurements (medians; CPU-s per GiB moved, client + server; cores busy: every CPU's busy time from /proc/stat ÷ wall seconds, CPU-bound from ${SATURATED * result.cores} of ${result.cores}; the rules: packages/bench/src/transfers/target-bounds.ts). Checksums on one thread here: CRC32C + SHA-256 ${crc32cSha256} CPU-s per GiB, MD5 ${md5}; ours is credited for them only against a client known to compute none of them.`,
+    `What bounded each missed target, from this run's own measurements (medians; CPU-s per GiB moved, client + server; cores busy: every CPU's busy time from /proc/stat ÷ wall seconds, CPU-bound from ${SATURATED * result.cores} of ${result.cores}; the rules: packages/bench/src/transfers/target-bounds.ts). Checksums on one thread here: CRC32C + SHA-256 ${crc32cSha256} CPU-s per GiB${sha256 === undefined ? '' : `, SHA-256 alone ${sha256}`}, MD5 ${md5}; ours is credited for them only against a client known to compute none of them.`,
     '',
     ...missed.map((t) => {
       return `- ${t.backend} ${shapeLabel(result, t.shape)} ${t.direction}, ${t.comparison} ${t.ratio}×: **${t.why!.reasons.join(', ') || 'unexplained'}**. ${t.why!.text}`;

@@ -5,7 +5,7 @@ import type { ChecksumName } from '../dist/transfers/transfer-client.js';
 import { measureVerificationCost } from '../dist/transfers/verification-cost.js';
 
 const GiB = 1024 ** 3;
-const COST = { crc32cSha256: 0.63, md5: 1.33 };
+const COST = { crc32cSha256: 0.63, sha256: 0.5, md5: 1.33 };
 
 /**
  * Three identical runs moving 1 GiB: `mbps` MB/s, `client` and `server` CPU-s (per GiB, so per
@@ -127,15 +127,28 @@ describe('explainMiss: what bounded a missed target, from the run’s own measur
     expect(why.skippedCpuSecondsPerGiB).toBe(1.33);
     expect(why.reasons).toEqual(['verification']);
   });
+
+  it('credits SHA-256 alone to a download that computes no CRC32C, never against a client hashing SHA-256', () => {
+    const download = caseOf('pool', 900, { client: 1.3, server: 0.7, machineCores: 1.9 }, ['SHA-256']);
+    const why = explainMiss(download, caseOf('mc', 1000, { client: 1.2, server: 0.7, machineCores: 1.8 }, []), COST, 2);
+    expect(why.skipped).toEqual(['SHA-256']);
+    expect(why.skippedCpuSecondsPerGiB).toBe(0.5);
+    expect(why.reasons).toEqual(['verification']);
+    expect(explainMiss(download, caseOf('other', 1000, { client: 1.2, server: 0.7, machineCores: 1.8 }, ['SHA-256']), COST, 2).skipped).toBeUndefined();
+    // Results from before `sha256` was measured: no credit rather than a guess.
+    expect(explainMiss(download, caseOf('mc', 1000, { client: 1.2, server: 0.7, machineCores: 1.8 }, []), { crc32cSha256: 0.63, md5: 1.33 }, 2).skipped).toBeUndefined();
+  });
 });
 
 describe('measureVerificationCost', () => {
-  it('times core’s CRC32C + SHA-256 and MD5 on this thread, per GiB', () => {
+  it('times core’s CRC32C + SHA-256, SHA-256 alone and MD5 on this thread, per GiB', () => {
     const cost = measureVerificationCost();
-    // One core hashes at least 100 MB/s and at most 100 GB/s of either: CPU-s per GiB in between.
-    for (const seconds of [cost.crc32cSha256, cost.md5]) {
+    // One core hashes at least 100 MB/s and at most 100 GB/s of each: CPU-s per GiB in between.
+    for (const seconds of [cost.crc32cSha256, cost.sha256!, cost.md5]) {
       expect(seconds).toBeGreaterThan(GiB / 100e9);
       expect(seconds).toBeLessThan(GiB / 100e6);
     }
+    // SHA-256 alone is part of the pair's work: never dearer (a tenth of slack for timing noise).
+    expect(cost.sha256!).toBeLessThan(cost.crc32cSha256 * 1.1);
   });
 });

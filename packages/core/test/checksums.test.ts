@@ -76,4 +76,18 @@ describe('ChecksumAccumulator', () => {
     expect(empty.chunks()).toEqual({ size: 16, crc32c: [] });
     expect(empty.digest()).toEqual(checksumBytes(Buffer.alloc(0)));
   });
+
+  it('with crc32c: false, computes the same SHA-256 and no CRC32C, and refuses what needs one', () => {
+    const shaOnly = new ChecksumAccumulator({ crc32c: false });
+    for (let offset = 0; offset < body.length; offset += 70_000) shaOnly.update(body.subarray(offset, offset + 70_000));
+    expect(shaOnly.digests()).toEqual({ sha256: checksumBytes(body).sha256 });
+    expect(() => shaOnly.digest()).toThrow(/without CRC32C: use digests\(\)/);
+    expect(() => shaOnly.crc32cValue).toThrow(/no CRC32C value/);
+    expect(() => new ChecksumAccumulator({ crc32c: false }).updatePart(body)).toThrow(/no part CRC32C/);
+    expect(() => new ChecksumAccumulator({ crc32c: false, chunkSize: 16 })).toThrow(RangeError);
+    // The default keeps both, through digests() too.
+    const both = new ChecksumAccumulator();
+    both.update(body);
+    expect(both.digests()).toEqual(checksumBytes(body));
+  });
 });

@@ -24,12 +24,12 @@ describe('TransferPool.downloadFile', () => {
     ['empty', 0],
     ['small', 999],
     ['multi-MiB', 4 * MiB + 1],
-  ])('downloads a %s object, verified against what the store reports', async (name, size) => {
+  ])('downloads a %s object, verified against what the store reports (both checksums: SHA-256 decides)', async (name, size) => {
     const bytes = await writeRandomFile(join(suite.dir, 'source'), size);
     await store.put(`down/${name}`, bytes);
     const path = join(suite.dir, `restored-${name}`);
     const result = await suite.pool.downloadFile(`down/${name}`, path, suite.target);
-    expect(result).toEqual({ key: `down/${name}`, path, size, checksums: checksumBytes(bytes), verified: ['crc32c', 'sha256'] });
+    expect(result).toEqual({ key: `down/${name}`, path, size, checksums: checksumBytes(bytes), verified: ['sha256'] });
     expect(await readFile(path)).toEqual(bytes);
     expect((await localFiles()).filter((n) => n.endsWith('.part'))).toEqual([]);
   });
@@ -42,6 +42,33 @@ describe('TransferPool.downloadFile', () => {
     const result = await suite.pool.downloadFile('down/replace', path, suite.target, { expected: { sha256: checksumBytes(bytes).sha256 } });
     expect(result.verified).toEqual(['sha256']);
     expect(await readFile(path, 'utf8')).toBe('new contents');
+  });
+
+  it.each([
+    ['one batch, hashed on the receiving thread', 999],
+    ['several batches, hashed on the checksum thread', 9 * MiB + 7],
+  ])('computes both checksums when only the CRC32C is expected (%s)', async (name, size) => {
+    const bytes = await writeRandomFile(join(suite.dir, 'source'), size);
+    await store.put(`down/crc-only-${size}`, bytes);
+    const path = join(suite.dir, `crc-only-${size}`);
+    const result = await suite.pool.downloadFile(`down/crc-only-${size}`, path, suite.target, { expected: { crc32c: checksumBytes(bytes).crc32c } });
+    expect(result).toMatchObject({ size, checksums: checksumBytes(bytes), verified: ['crc32c'] });
+    expect(await readFile(path)).toEqual(bytes);
+  });
+
+  it.each([
+    ['both expected: the SHA-256 is compared', 'both', /^(?!.*crc32c).*sha256 declared [0-9a-f]{64}, bytes have [0-9a-f]{64}$/],
+    ['the CRC32C alone expected', 'crc32c', /crc32c declared \S+, bytes have \S+$/],
+  ])('names the difference of a corrupt object (%s)', async (_name, which, message) => {
+    const original = Buffer.alloc(5 * MiB, 3);
+    const flipped = Buffer.from(original);
+    flipped[4 * MiB + 1] = flipped[4 * MiB + 1]! ^ 0x01;
+    await store.put(`down/corrupt-${which}`, flipped);
+    const { crc32c, sha256 } = checksumBytes(original);
+    const expected = which === 'both' ? { crc32c, sha256 } : { crc32c };
+    const error = await suite.pool.downloadFile(`down/corrupt-${which}`, join(suite.dir, `corrupt-${which}`), suite.target, { expected }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'CHECKSUM_MISMATCH', message: expect.stringMatching(message) });
+    expect((await localFiles()).filter((n) => n.startsWith('corrupt-') || n.endsWith('.part'))).toEqual([]);
   });
 
   it('fails a mismatch with CHECKSUM_MISMATCH, leaving the destination untouched and no temp file', async () => {

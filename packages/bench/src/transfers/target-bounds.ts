@@ -55,7 +55,8 @@ const MATERIAL_WRITE_BACK = 0.1;
 /**
  * Reads a missed target's causes off the run's own measurements (rules in `MissReason`).
  * The checksums are credited only against a client known to compute none of them; the pair
- * CRC32C + SHA-256 is measured (and credited) as one, as core's accumulator computes it.
+ * CRC32C + SHA-256 is measured (and credited) as one, as core's accumulator computes it, and
+ * SHA-256 alone where ours computes no CRC32C (a download checked against both recorded checksums).
  */
 export function explainMiss(ours: TransferCase, other: TransferCase, cost: VerificationCost, cores: number): MissExplanation {
   const o = account(ours);
@@ -117,7 +118,8 @@ function parts(a: CpuAccount): string {
 
 /**
  * The checksums ours computes and the other does not, as far as they were measured: MD5 alone,
- * and CRC32C + SHA-256 only as the pair (the other computing neither).
+ * CRC32C + SHA-256 only as the pair (the other computing neither), and SHA-256 alone where ours
+ * computes no CRC32C.
  */
 function creditable(mine: readonly ChecksumName[], theirs: readonly ChecksumName[], cost: VerificationCost): { names: ChecksumName[]; seconds: number } {
   const lacks = (name: ChecksumName) => mine.includes(name) && !theirs.includes(name);
@@ -126,6 +128,9 @@ function creditable(mine: readonly ChecksumName[], theirs: readonly ChecksumName
   if (lacks('CRC32C') && lacks('SHA-256')) {
     names.push('CRC32C', 'SHA-256');
     seconds += cost.crc32cSha256;
+  } else if (lacks('SHA-256') && !mine.includes('CRC32C') && cost.sha256 !== undefined) {
+    names.push('SHA-256');
+    seconds += cost.sha256;
   }
   if (lacks('MD5')) {
     names.push('MD5');

@@ -5,11 +5,15 @@ import { round } from '../numbers.js';
 /**
  * CPU seconds per GiB the checksums ours computes cost on one thread of this machine, hashing
  * bytes already in memory (what the pool's workers do with the bytes they move):
- * `crc32cSha256` is core's accumulator (both digests, every transfer, both ways), `md5` what the
- * Azure driver adds on uploads (Content-MD5 per request, the only check Azure makes of the bytes).
+ * `crc32cSha256` is core's accumulator (both digests: every upload), `sha256` the same without
+ * its CRC32C (a download verified against both recorded checksums compares the SHA-256 alone),
+ * `md5` what the Azure driver adds on uploads (Content-MD5 per request, the only check Azure
+ * makes of the bytes).
  */
 export interface VerificationCost {
   crc32cSha256: number;
+  /** Absent in results from before downloads left CRC32C out. */
+  sha256?: number | undefined;
   md5: number;
 }
 
@@ -26,12 +30,17 @@ export function measureVerificationCost(): VerificationCost {
     for (let done = 0; done < BYTES; done += PIECE) sums.update(piece);
     sums.digest();
   });
+  const sha256 = cpuSecondsPerGiB(() => {
+    const sums = new ChecksumAccumulator({ crc32c: false });
+    for (let done = 0; done < BYTES; done += PIECE) sums.update(piece);
+    sums.digests();
+  });
   const md5 = cpuSecondsPerGiB(() => {
     const hash = createHash('md5');
     for (let done = 0; done < BYTES; done += PIECE) hash.update(piece);
     hash.digest();
   });
-  return { crc32cSha256, md5 };
+  return { crc32cSha256, sha256, md5 };
 }
 
 /** This thread's CPU time for `work` (which hashes `BYTES`), per GiB. */

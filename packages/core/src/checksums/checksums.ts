@@ -30,7 +30,18 @@ export interface ChunkChecksums {
 export interface ChecksumAccumulatorOptions {
   /** Also keep the CRC32C of every `chunkSize`-byte slice (see `chunks()`). */
   chunkSize?: number | undefined;
+  /**
+   * `false`: SHA-256 alone (`digests()` then has no CRC32C). For bytes checked against a known
+   * SHA-256 whose CRC32C was recorded with it: a match vouches for that CRC32C too, and CRC32C
+   * is about a quarter of the two digests' CPU (docs/ARCHITECTURE.md, "The worker pool").
+   */
+  crc32c?: boolean | undefined;
 }
+
+/** What an accumulator computed: SHA-256 always, CRC32C unless it was left out. */
+export type Digests = Pick<Checksums, 'sha256'> & Partial<Pick<Checksums, 'crc32c'>>;
+
+const noCrc = () => {};
 
 /**
  * Bytes SHA-256 and then CRC32C take before the next ones: CRC32C reads a slice while SHA-256
@@ -51,23 +62,27 @@ export class ChecksumAccumulator {
   #crc = 0;
   #sha: Hash = createHash('sha256');
   #bytes = 0;
-  #digest: Checksums | undefined;
+  #digest: Digests | undefined;
   readonly #chunkSize: number | undefined;
+  readonly #withCrc: boolean;
   readonly #chunks: string[] = [];
   #chunkCrc = 0;
   #chunkFill = 0;
 
   constructor(options: ChecksumAccumulatorOptions = {}) {
-    const { chunkSize } = options;
+    const { chunkSize, crc32c: withCrc = true } = options;
     if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)) {
       throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
     }
+    if (chunkSize !== undefined && !withCrc) throw new RangeError('chunkSize needs CRC32C: chunk checksums are CRC32Cs');
     this.#chunkSize = chunkSize;
+    this.#withCrc = withCrc;
   }
 
   /** Hashes the next bytes. */
   update(chunk: Uint8Array): void {
-    if (this.#chunkSize === undefined) this.#hash(chunk, (slice) => (this.#crc = crc32c(slice, this.#crc)));
+    if (!this.#withCrc) this.#hash(chunk, noCrc);
+    else if (this.#chunkSize === undefined) this.#hash(chunk, (slice) => (this.#crc = crc32c(slice, this.#crc)));
     else this.#hash(chunk, (slice) => this.#eachChunkSlice(slice, (piece) => (this.#chunkCrc = crc32c(piece, this.#chunkCrc))));
   }
 
@@ -76,6 +91,7 @@ export class ChecksumAccumulator {
    * (what S3 checks per part), computed in the same pass.
    */
   updatePart(part: Uint8Array): number {
+    if (!this.#withCrc) throw new Error('ChecksumAccumulator without CRC32C has no part CRC32C');
     let partCrc = 0;
     if (this.#chunkSize === undefined) {
       this.#hash(part, (slice) => (partCrc = crc32c(slice, partCrc)));
@@ -98,14 +114,23 @@ export class ChecksumAccumulator {
 
   /** The CRC32C so far, as a number; usable before `digest()`. */
   get crc32cValue(): number {
+    if (!this.#withCrc) throw new Error('ChecksumAccumulator without CRC32C has no CRC32C value');
     return (this.#chunkFill === 0 ? this.#crc : crc32cCombine(this.#crc, this.#chunkCrc, this.#chunkFill)) >>> 0;
   }
 
-  /** Finishes the digests; idempotent. */
+  /** Finishes both digests; idempotent. Only for an accumulator with CRC32C (the default). */
   digest(): Checksums {
+    const { crc32c, sha256 } = this.digests();
+    if (crc32c === undefined) throw new Error('ChecksumAccumulator without CRC32C: use digests()');
+    return { crc32c, sha256 };
+  }
+
+  /** Finishes the digests computed (`crc32c: false` leaves CRC32C out); idempotent. */
+  digests(): Digests {
     if (this.#digest === undefined) {
       if (this.#chunkFill > 0) this.#closeChunk();
-      this.#digest = { crc32c: crc32cToBase64(this.#crc), sha256: this.#sha.digest('hex') };
+      const sha256 = this.#sha.digest('hex');
+      this.#digest = this.#withCrc ? { crc32c: crc32cToBase64(this.#crc), sha256 } : { sha256 };
     }
     return this.#digest;
   }

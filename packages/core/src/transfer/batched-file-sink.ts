@@ -1,6 +1,7 @@
 import { fdatasync } from 'node:fs';
-import type { BodySink, Checksums } from '../contracts/cold-store.js';
-import { inlineHasher, offThreadHasher, type MemoryHasher } from './checksum-thread.js';
+import type { Digests } from '../checksums/checksums.js';
+import type { BodySink } from '../contracts/cold-store.js';
+import { inlineHasher, offThreadHasher, type HasherOptions, type MemoryHasher } from './checksum-thread.js';
 import { createWritableFile, DIRECT_BLOCK, FileWrites, finishAndSync, sharedBuffer, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 /** Bytes per batch: each is one write(2). */
@@ -21,7 +22,7 @@ const spareBuffers: SharedBuffer[] = [];
 
 /**
  * A download's file. Each full batch is written with one write(2) and, at the same time, hashed
- * (CRC32C and SHA-256, one pass) by the thread's checksum thread straight from the batch's
+ * (SHA-256 and, unless left out, CRC32C, one pass) by the thread's checksum thread straight from the batch's
  * shared memory: the thread receiving the bytes neither copies nor hashes them. Written with
  * O_DIRECT where the filesystem allows: the disk reads the batch's own memory, so no page cache
  * is filled (no copy, no page to allocate) and the final fsync has nothing left to write back.
@@ -32,7 +33,7 @@ class BatchedFile {
   /** Chosen at the first batch: on this thread when that batch is the whole file, else the checksum thread. */
   #hasher: MemoryHasher | undefined;
   #position = 0;
-  #checksums: Checksums | undefined;
+  #digests: Digests | undefined;
   /** Batches written and hashed but not yet awaited: the backpressure. */
   #inFlight: Array<Promise<void>> = [];
   /** close() waits for every write before giving the descriptor back. */
@@ -46,14 +47,15 @@ class BatchedFile {
     target: WritableFile,
     /** Whether the final truncate and fsync run on this thread, blocking it (see `syncOnThisThread`). */
     private readonly syncOnThisThread: boolean,
+    private readonly hashing: HasherOptions,
   ) {
     this.#target = target;
     this.#writes = new FileWrites(target);
   }
 
   /** `direct`: whether O_DIRECT may be tried (every buffer to be written is aligned). */
-  static async create(path: string, direct: boolean, syncOnThisThread: boolean): Promise<BatchedFile> {
-    return new BatchedFile(await createWritableFile(path, direct), syncOnThisThread);
+  static async create(path: string, direct: boolean, syncOnThisThread: boolean, hashing: HasherOptions): Promise<BatchedFile> {
+    return new BatchedFile(await createWritableFile(path, direct), syncOnThisThread, hashing);
   }
 
   get #direct(): boolean {
@@ -72,14 +74,14 @@ class BatchedFile {
     return this.#inFlight.shift()!.then(() => this.append(buffer, length, last)); // finish() still awaits the later ones
   }
 
-  /** Waits for every batch, fsyncs, and returns both digests of the file's bytes. */
-  async finish(): Promise<Checksums> {
+  /** Waits for every batch, fsyncs, and returns the digests of the file's bytes. */
+  async finish(): Promise<Digests> {
     await Promise.all(this.#inFlight);
     await this.#syncing;
     await finishAndSync(this.#target, this.#position, this.syncOnThisThread);
-    this.#hasher ??= inlineHasher(); // an empty file
-    this.#checksums = await this.#hasher.digest();
-    return this.#checksums;
+    this.#hasher ??= inlineHasher(this.hashing); // an empty file
+    this.#digests = await this.#hasher.digest();
+    return this.#digests;
   }
 
   /** Closes the file once nothing uses its descriptor (its number may then be reused, by a socket too). */
@@ -88,13 +90,13 @@ class BatchedFile {
     this.#closed = true;
     await this.#writes.settled();
     await this.#syncing;
-    if (this.#checksums === undefined) this.#hasher?.discard();
+    if (this.#digests === undefined) this.#hasher?.discard();
     await this.#target.file.close();
   }
 
   #start(buffer: SharedBuffer, length: number, last: boolean): void {
     const position = this.#position;
-    this.#hasher ??= last && position === 0 ? inlineHasher() : offThreadHasher();
+    this.#hasher ??= last && position === 0 ? inlineHasher(this.hashing) : offThreadHasher(this.hashing);
     if (this.#direct && position % DIRECT_BLOCK !== 0) throw new Error(`BatchedFile: a short batch before byte ${position} that is not the last`);
     this.#position += length;
     // O_DIRECT writes whole blocks: the last one is padded with zeros, cut off again by finish().
@@ -122,6 +124,11 @@ class BatchedFile {
   }
 }
 
+export interface BatchedFileSinkOptions extends HasherOptions {
+  onProgress?: ((bytes: number) => void) | undefined;
+  syncOnThisThread?: boolean | undefined;
+}
+
 /**
  * A download's sink: reads land in its three 4 MiB batch buffers (reused from download to
  * download on this thread), each handed to `BatchedFile` when full, so nothing is copied or
@@ -142,11 +149,15 @@ export class BatchedFileSink implements BodySink {
     this.#onProgress = onProgress;
   }
 
-  /** `syncOnThisThread`: the final truncate and fsync block this thread instead of going through libuv's threadpool. */
-  static async create(path: string, onProgress?: (bytes: number) => void, syncOnThisThread = false): Promise<BatchedFileSink> {
+  /**
+   * `syncOnThisThread`: the final truncate and fsync block this thread instead of going through
+   * libuv's threadpool. `crc32c: false`: SHA-256 alone (see `HasherOptions`).
+   */
+  static async create(path: string, options: BatchedFileSinkOptions): Promise<BatchedFileSink> {
+    const { onProgress, syncOnThisThread = false, crc32c } = options;
     const buffers = Array.from({ length: BATCHES_IN_FLIGHT + 1 }, () => spareBuffers.pop() ?? sharedBuffer(BATCH_BYTES));
     try {
-      return new BatchedFileSink(await BatchedFile.create(path, buffers.every((buffer) => buffer.aligned), syncOnThisThread), buffers, onProgress);
+      return new BatchedFileSink(await BatchedFile.create(path, buffers.every((buffer) => buffer.aligned), syncOnThisThread, { crc32c }), buffers, onProgress);
     } catch (error) {
       spareBuffers.push(...buffers.slice(0, SPARE_BUFFERS - spareBuffers.length));
       throw error;
@@ -169,8 +180,8 @@ export class BatchedFileSink implements BodySink {
     if (this.#used === BATCH_BYTES) return this.#handOver();
   }
 
-  /** Writes the last batch, fsyncs and returns both digests of the file. */
-  async finish(): Promise<Checksums> {
+  /** Writes the last batch, fsyncs and returns the digests of the file. */
+  async finish(): Promise<Digests> {
     await this.#handOver(true);
     return this.#file.finish();
   }

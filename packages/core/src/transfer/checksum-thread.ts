@@ -1,18 +1,18 @@
 import { Worker } from 'node:worker_threads';
-import { ChecksumAccumulator } from '../checksums/checksums.js';
-import type { Checksums } from '../contracts/cold-store.js';
+import { ChecksumAccumulator, type Digests } from '../checksums/checksums.js';
 import type { ChecksumThreadReply, ChecksumThreadRequest } from './checksum-thread-worker.js';
 
 /**
- * Both checksums of a download, computed on another thread from the shared memory its bytes
- * landed in, so the one receiving a download neither hashes nor copies: receiving and hashing
- * (SHA-256 at about 2 GB/s) run side by side (docs/ARCHITECTURE.md, "The worker pool").
- * `update` hashes the `length` bytes of `memory` at `offset` as the job's next bytes (in the
- * order asked) and resolves once they are hashed; they must not change until then.
+ * A download's checksums (SHA-256, and CRC32C unless `crc32c: false`), computed on another
+ * thread from the shared memory its bytes landed in, so the one receiving a download neither
+ * hashes nor copies: receiving and hashing (SHA-256 at about 2 GB/s) run side by side
+ * (docs/ARCHITECTURE.md, "The worker pool"). `update` hashes the `length` bytes of `memory` at
+ * `offset` as the job's next bytes (in the order asked) and resolves once they are hashed; they
+ * must not change until then.
  */
 export interface MemoryHasher {
   update(memory: SharedArrayBuffer, offset: number, length: number): Promise<void>;
-  digest(): Promise<Checksums>;
+  digest(): Promise<Digests>;
   /** Drops the job (after a failure): nothing more will be asked of it. */
   discard(): void;
 }
@@ -65,7 +65,7 @@ class ChecksumThread {
     this.#pending.delete(reply.request);
     if (this.#pending.size === 0) this.#worker.unref();
     if ('error' in reply) pending.reject(new Error(reply.error));
-    else pending.resolve(reply.checksums);
+    else pending.resolve(reply.digests);
   }
 
   #fail(error: Error): void {
@@ -78,17 +78,22 @@ class ChecksumThread {
 let thread: ChecksumThread | undefined;
 let nextJob = 0;
 
+/** What a hasher computes: CRC32C too unless `crc32c: false` (SHA-256 alone). */
+export interface HasherOptions {
+  crc32c: boolean;
+}
+
 /** A hasher on this thread's checksum thread (started, or restarted, as needed). */
-export function offThreadHasher(): MemoryHasher {
+export function offThreadHasher({ crc32c }: HasherOptions): MemoryHasher {
   if (!thread?.alive) thread = new ChecksumThread();
   const on = thread;
   const job = nextJob++;
   let discarded = false;
   return {
     update: async (memory, offset, length) => {
-      await on.request({ op: 'update', job, memory, offset, length });
+      await on.request({ op: 'update', job, memory, offset, length, crc32c });
     },
-    digest: async () => (await on.request({ op: 'digest', job })) as Checksums,
+    digest: async () => (await on.request({ op: 'digest', job })) as Digests,
     discard: () => {
       if (discarded) return;
       discarded = true;
@@ -102,11 +107,11 @@ export function offThreadHasher(): MemoryHasher {
  * hashing it here while its write runs costs less than the two round trips to the checksum
  * thread it would take.
  */
-export function inlineHasher(): MemoryHasher {
-  const accumulator = new ChecksumAccumulator();
+export function inlineHasher({ crc32c }: HasherOptions): MemoryHasher {
+  const accumulator = new ChecksumAccumulator({ crc32c });
   return {
     update: async (memory, offset, length) => accumulator.update(new Uint8Array(memory, offset, length)),
-    digest: async () => accumulator.digest(),
+    digest: async () => accumulator.digests(),
     discard: () => {},
   };
 }

@@ -1,9 +1,10 @@
-import type { BodySink, Checksums, ColdStore } from '../contracts/cold-store.js';
+import type { Digests } from '../checksums/checksums.js';
+import type { BodySink, ColdStore } from '../contracts/cold-store.js';
 import { isColdStoreError } from '../errors/cold-store-error.js';
 import { checksumMismatch, sizeMismatch } from '../errors/factories.js';
 import { allOrFirstFailure } from '../errors/signals.js';
 import { readIntoSink } from '../store/copy-into.js';
-import { offThreadHasher, type MemoryHasher } from './checksum-thread.js';
+import { offThreadHasher, type HasherOptions, type MemoryHasher } from './checksum-thread.js';
 import { createWritableFile, FileWrites, finishAndSync, sharedBuffer, type SharedBuffer, type WritableFile } from './direct-io.js';
 
 // A large object fetched as ranges over several requests at once, written to its file as they
@@ -22,7 +23,7 @@ const WRITE_BYTES = 4 * 1024 * 1024;
 /** Part buffers beyond one per stream: a stream that finished its part ahead of a slower one starts the next. */
 const SPARE_PARTS = 2;
 
-export interface RangedDownloadOptions {
+export interface RangedDownloadOptions extends HasherOptions {
   /** The object's size: the ranges cover exactly these bytes. */
   size: number;
   /** Ranged requests in flight at once. */
@@ -41,7 +42,8 @@ const partsOf = (size: number) => Math.ceil(size / RANGE_PART_BYTES);
 
 /**
  * Reads the `size` bytes of `key` into a new file at `path` through `streams` ranged requests at
- * once, each of one `RANGE_PART_BYTES` part, and returns both checksums of the bytes.
+ * once, each of one `RANGE_PART_BYTES` part, and returns the digests of the bytes (CRC32C unless
+ * `crc32c: false`).
  *
  * Each part is written at its offset while it arrives (O_DIRECT where the filesystem allows, as a
  * single-stream download is), but SHA-256 takes bytes in order: a part is handed to the checksum
@@ -55,7 +57,7 @@ const partsOf = (size: number) => Math.ceil(size / RANGE_PART_BYTES);
  * failure stops every other request; the file is closed once no write of it is pending, and the
  * caller deletes it.
  */
-export async function readRangesIntoFile(store: ColdStore, key: string, path: string, options: RangedDownloadOptions): Promise<Checksums> {
+export async function readRangesIntoFile(store: ColdStore, key: string, path: string, options: RangedDownloadOptions): Promise<Digests> {
   const { size, streams } = options;
   const buffers = Array.from({ length: Math.min(rangedDownloadParts(streams), partsOf(size)) }, () => sharedBuffer(PART_ROOM));
   const file = await createWritableFile(path, buffers.every((buffer) => buffer.aligned));
@@ -111,7 +113,7 @@ class PartSink implements BodySink {
 }
 
 class RangedDownload {
-  readonly #hasher: MemoryHasher = offThreadHasher();
+  readonly #hasher: MemoryHasher;
   readonly #free: SharedBuffer[];
   readonly #waiting: Array<(buffer: SharedBuffer | undefined) => void> = [];
   /** The file is closed only after every write. */
@@ -133,6 +135,7 @@ class RangedDownload {
     buffers: SharedBuffer[],
     private readonly options: RangedDownloadOptions,
   ) {
+    this.#hasher = offThreadHasher(options);
     this.#writes = new FileWrites(file);
     this.#free = [...buffers];
     this.#parts = partsOf(options.size);
@@ -157,7 +160,7 @@ class RangedDownload {
     return this.#writes.write(buffer.bytes.subarray(from), length, offset + from);
   }
 
-  digest(): Promise<Checksums> {
+  digest(): Promise<Digests> {
     this.#digested = true;
     return this.#hasher.digest();
   }
