@@ -22,11 +22,12 @@ const spareBuffers: SharedBuffer[] = [];
 
 /**
  * A download's file. Each full batch is written with one write(2) and, at the same time, hashed
- * (SHA-256 and, unless left out, CRC32C, one pass) by the thread's checksum thread straight from the batch's
- * shared memory: the thread receiving the bytes neither copies nor hashes them. Written with
- * O_DIRECT where the filesystem allows: the disk reads the batch's own memory, so no page cache
- * is filled (no copy, no page to allocate) and the final fsync has nothing left to write back.
- * Up to two batches are in flight while the next one fills; closed once no write or sync of it is.
+ * (SHA-256 and, unless left out, CRC32C, one pass) by the thread's checksum thread straight
+ * from the batch's shared memory: the thread receiving the bytes neither copies nor hashes
+ * them. Written with O_DIRECT where the filesystem allows: the disk reads the batch's own
+ * memory, so no page cache is filled (no copy, no page to allocate) and the final fsync has
+ * nothing left to write back. Up to two batches are in flight while the next one fills; closed
+ * once no write or sync of it is.
  */
 class BatchedFile {
   readonly #target: WritableFile;
