@@ -120,9 +120,9 @@ export class ChecksumAccumulator {
 
   /** Finishes both digests; idempotent. Only for an accumulator with CRC32C (the default). */
   digest(): Checksums {
-    const { crc32c, sha256 } = this.digests();
-    if (crc32c === undefined) throw new Error('ChecksumAccumulator without CRC32C: use digests()');
-    return { crc32c, sha256 };
+    const digests = this.digests();
+    if (digests.crc32c === undefined) throw new Error('ChecksumAccumulator without CRC32C: use digests()');
+    return digests as Checksums; // the same object on every call, as before `digests()`
   }
 
   /** Finishes the digests computed (`crc32c: false` leaves CRC32C out); idempotent. */
