@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import fs, { realpathSync, statSync } from 'node:fs';
+import fs, { existsSync, realpathSync, statSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteMetadataStore, TieringError, createContainer, loadConfig, openTieredStorage } from '@takhin/core';
+import { RECORD_PAGE_SIZE, SqliteMetadataStore, TieringError, createContainer, loadConfig, openTieredStorage, type SegmentRecord } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
 import { collect, expectTieringError, sampleRecord, writeSegment } from '@takhin/testkit';
 
@@ -190,6 +190,96 @@ describe('SqliteMetadataStore', () => {
       expect(error).toBeInstanceOf(TieringError);
       expect(error).toMatchObject({ code: 'METADATA_FAILURE' });
       expect((error as Error).message).toMatch(/^cannot read the metadata file .*damaged\.db: database disk image is malformed\. The file is damaged: move it .* aside and run `takhin-tiered rebuild`/);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('SqliteMetadataStore reading more than a page', () => {
+  /** Records of every shape a row can hold: archived with checksums and indexes, or local with a bare `.log`. */
+  function variedRecord(n: number): SegmentRecord {
+    if (n % 3 !== 0) {
+      const archived = sampleRecord(n, n % 2 === 0 ? { topicId: 'HShgCd_Pq0sIZAZQ3EO_2w' } : {});
+      // A `.log` past 2^31 bytes, on every other one.
+      return n % 2 === 0 ? archived : { ...archived, size: 2 ** 31 + n, files: { ...archived.files, log: { ...archived.files.log, size: 2 ** 31 + n } } };
+    }
+    const { checksums: _, archivedAt: __, objectKey: ___, ...local } = sampleRecord(n, { policy: 'hot', isArchived: false, state: 'archiving', version: 2 ** 31 + n });
+    return { ...local, files: { log: { size: local.size } } };
+  }
+  const byPath = (a: SegmentRecord, b: SegmentRecord): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+  let path: string;
+  let written: SegmentRecord[];
+  beforeAll(async () => {
+    // 2.5 pages: the first read on the calling thread, the rest on the reading thread.
+    path = join(dir, 'large.db');
+    written = Array.from({ length: 2.5 * RECORD_PAGE_SIZE }, (_, i) => variedRecord(i));
+    const writer = new SqliteMetadataStore(path);
+    await writer.commit(written.map((put) => ({ put })));
+    await writer.close();
+    written.sort(byPath);
+  });
+
+  it('returns every record as written, in path order, a page at a time, whole or filtered by topic and partition', async () => {
+    const store = new SqliteMetadataStore(path);
+    try {
+      const pages = await collect(store.records());
+      expect(pages.map((page) => page.length)).toEqual([RECORD_PAGE_SIZE, RECORD_PAGE_SIZE, RECORD_PAGE_SIZE / 2]);
+      expect(pages.flat()).toEqual(written);
+      const filtered = (await collect(store.records({ topic: 'audit.log-v2', partition: 1 }))).flat();
+      expect(filtered).toEqual(written.filter((r) => r.topic === 'audit.log-v2' && r.partition === 1));
+      expect(filtered.length).toBeGreaterThan(0);
+      // Records of one partition share its topic string and id, as the calling thread's page does.
+      const all = pages.flat().filter((r) => r.topicId !== undefined);
+      expect(new Set(all.map((r) => r.topicId)).size).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.each(['break', 'abandon'])('stops reading, and lets the process exit, once its caller stops early (%s)', async (how) => {
+    // Enough pages that the reading thread is still waiting for room to read more when the caller stops.
+    const large = join(dir, 'larger.db');
+    if (!existsSync(large)) {
+      const writer = new SqliteMetadataStore(large);
+      await writer.commit(Array.from({ length: 8 * RECORD_PAGE_SIZE }, (_, i) => ({ put: variedRecord(i) })));
+      await writer.close();
+    }
+    const child = spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures', 'read-pages-then-stop.mjs'), large, how], { cwd: import.meta.dirname, encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).toBe('');
+    expect(child.signal).toBeNull();
+    expect(child.status).toBe(0);
+    expect(child.stdout).toBe(`${how === 'break' ? 'threads 0 more\n' : ''}read ${2 * RECORD_PAGE_SIZE}\n`);
+  });
+
+  it('names the file, and what to do, when a page the reading thread reads is damaged, after the pages before it', async () => {
+    const damaged = join(dir, 'large-damaged.db');
+    await cp(path, damaged);
+    const db = new DatabaseSync(damaged);
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    // A bad disk: one of the table's leaf pages nine tenths of the way through its keys, past
+    // the first page of records, which the calling thread reads, written over.
+    const { page_size: pageSize } = db.prepare('PRAGMA page_size').get() as { page_size: number };
+    const leaves = db.prepare("SELECT pageno FROM dbstat WHERE name = 'segments' AND pagetype = 'leaf' ORDER BY path").all() as { pageno: number }[];
+    db.close();
+    const leaf = leaves[Math.floor(leaves.length * 0.9)]!.pageno;
+    const bytes = await readFile(damaged);
+    bytes.fill(0xab, (leaf - 1) * pageSize, leaf * pageSize);
+    await writeFile(damaged, bytes);
+    const store = new SqliteMetadataStore(damaged);
+    const read: SegmentRecord[] = [];
+    try {
+      const error = await (async () => {
+        for await (const page of store.records()) read.push(...page);
+      })().then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(TieringError);
+      expect(error).toMatchObject({ code: 'METADATA_FAILURE' });
+      expect((error as Error).message).toMatch(/^cannot read the metadata file .*large-damaged\.db: database disk image is malformed\. The file is damaged: move it .* aside and run `takhin-tiered rebuild`/);
+      expect(read.length).toBeGreaterThanOrEqual(RECORD_PAGE_SIZE);
+      expect(read).toEqual(written.slice(0, read.length));
     } finally {
       await store.close();
     }

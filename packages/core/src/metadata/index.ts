@@ -4,3 +4,4 @@ export * from './segment-index.js';
 export * from './segment-record.js';
 export * from './sqlite-metadata-store.js';
 export * from './create-metadata-store.js';
+export { RECORD_PAGE_SIZE } from './record-pages.js';

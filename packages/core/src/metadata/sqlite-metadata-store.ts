@@ -7,7 +7,9 @@ import { bindToDataDir, checkWritable, damagedHint, inTransaction, isReadOnly, r
 import { versionConflict } from './metadata-conflict.js';
 import type { MetadataStore, MetadataWrite, RecordFilter } from './metadata-store.js';
 import { RECORD_PAGE_SIZE } from './record-pages.js';
-import type { SegmentFile, SegmentFiles, SegmentRecord, SegmentState, Tier } from './segment-record.js';
+import { readPagesOnAnotherThread } from './record-reader.js';
+import { COLUMNS, STATE_CODES, SharedStrings, TIER_CODES, packRows, recordsOf, type PackedRows, type Row } from './record-rows.js';
+import type { SegmentRecord } from './segment-record.js';
 
 /**
  * Schema migrations, in order: `PRAGMA user_version` is the number applied. Append, never edit:
@@ -40,39 +42,10 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE segments ADD COLUMN topic_id TEXT;`,
 ];
 
-/**
- * What a row holds, in this order. Reopening a million records is mostly allocating what rows
- * return, so a row returns little: sizes and times as integers, tier and state as small codes,
- * the `.log`'s checksums only (every file's are in the segment's manifest), and nothing that
- * follows from the path (the topic, the object key).
- */
-const COLUMNS = [
-  'path',
-  'partition',
-  'base_offset',
-  'log_size',
-  'log_crc32c',
-  'log_sha256',
-  'index_size',
-  'timeindex_size',
-  'txnindex_size',
-  'last_modified',
-  'last_access_at',
-  'policy',
-  'is_archived',
-  'archived_at',
-  'state',
-  'version',
-  'topic_id',
-];
 const SELECTED = COLUMNS.join(', ');
 const WRITTEN = ['topic', ...COLUMNS];
 const UPSERT = `INSERT INTO segments (${WRITTEN.join(', ')}) VALUES (${WRITTEN.map(() => '?').join(', ')})
   ON CONFLICT (path) DO UPDATE SET ${WRITTEN.filter((c) => c !== 'path').map((c) => `${c} = excluded.${c}`).join(', ')}`;
-const TIER_CODES: readonly Tier[] = ['hot', 'warm', 'cold'];
-const STATE_CODES: readonly SegmentState[] = ['idle', 'archiving', 'restoring'];
-
-type Row = (string | number | null)[];
 
 export interface SqliteMetadataStoreOptions {
   /**
@@ -110,7 +83,7 @@ export class SqliteMetadataStore implements MetadataStore {
   readonly description: string;
   #connection: Connection | undefined;
   #closed = false;
-  readonly #topicIds: TopicIds = new Map();
+  readonly #shared = new SharedStrings();
   /** The WAL, open from the first call on, for the fsyncs that make commits durable. */
   #wal: number | undefined;
   /** The fsync in flight, and the one queued behind it for commits made meanwhile. */
@@ -144,21 +117,34 @@ export class SqliteMetadataStore implements MetadataStore {
     }
     // A page at a time in key order (the table is clustered on path): no cursor stays open
     // between pages, and each page is one native call rather than one per row.
-    const page = db.prepare(`SELECT ${SELECTED} FROM segments WHERE ${where.join(' AND ')} ORDER BY path LIMIT ${RECORD_PAGE_SIZE}`);
-    page.setReturnArrays(true);
-    for (let after = ''; ; ) {
-      let rows: Row[];
-      try {
-        rows = page.all(after, ...params) as unknown as Row[];
-      } catch (error) {
-        throw readFailure(this.path, error);
+    const sql = `SELECT ${SELECTED} FROM segments WHERE ${where.join(' AND ')} ORDER BY path LIMIT ${RECORD_PAGE_SIZE}`;
+    let rows: Row[];
+    try {
+      const page = db.prepare(sql);
+      page.setReturnArrays(true);
+      rows = page.all('', ...params) as unknown as Row[];
+    } catch (error) {
+      throw readFailure(this.path, error);
+    }
+    if (rows.length > 0) yield recordsOf(packRows(rows), this.#shared);
+    if (rows.length < RECORD_PAGE_SIZE) return;
+    // More than a page: the rest is read on another thread while this one builds the records
+    // (docs/ARCHITECTURE.md, "Metadata").
+    const pages = readPagesOnAnotherThread(this.path, sql, params, rows[rows.length - 1]![0] as string, RECORD_PAGE_SIZE);
+    try {
+      for (;;) {
+        let next: IteratorResult<PackedRows>;
+        try {
+          next = await pages.next();
+        } catch (error) {
+          throw readFailure(this.path, error);
+        }
+        if (next.done) return;
+        if (next.value.count > 0) yield recordsOf(next.value, this.#shared);
       }
-      if (rows.length === 0) return;
-      const records = new Array<SegmentRecord>(rows.length);
-      for (let i = 0; i < rows.length; i++) records[i] = fromRow(rows[i]!, this.#topicIds);
-      yield records;
-      if (rows.length < RECORD_PAGE_SIZE) return;
-      after = records[records.length - 1]!.path;
+    } finally {
+      // A caller that stops early stops the thread too.
+      await pages.return(undefined);
     }
   }
 
@@ -170,7 +156,7 @@ export class SqliteMetadataStore implements MetadataStore {
     } catch (error) {
       throw readFailure(this.path, error);
     }
-    return row && fromRow(row, this.#topicIds);
+    return row && recordsOf(packRows([row]), this.#shared)[0];
   }
 
   async commit(writes: readonly MetadataWrite[]): Promise<void> {
@@ -290,16 +276,18 @@ function migrate(db: DatabaseSync, path: string): void {
   }
 }
 
+/** The values `UPSERT` writes: the topic, then `COLUMNS` in order. */
 function toRow(r: SegmentRecord): Row {
   const { log, index, timeindex, txnindex } = r.files;
   return [
     r.topic,
     r.path,
+    log.checksums?.crc32c ?? null,
+    log.checksums?.sha256 ?? null,
+    r.topicId ?? null,
     r.partition,
     r.baseOffset,
     log.size,
-    log.checksums?.crc32c ?? null,
-    log.checksums?.sha256 ?? null,
     index?.size ?? null,
     timeindex?.size ?? null,
     txnindex?.size ?? null,
@@ -310,49 +298,5 @@ function toRow(r: SegmentRecord): Row {
     r.archivedAt ?? null,
     STATE_CODES.indexOf(r.state),
     r.version,
-    r.topicId ?? null,
   ];
-}
-
-/**
- * `fromRow`'s topic ids, one string per id shared by every record that has it: a partition's
- * thousands of records would otherwise each hold a copy of the same 22 characters.
- */
-type TopicIds = Map<string, string>;
-
-function fromRow(row: Row, topicIds: TopicIds): SegmentRecord {
-  const path = row[0] as string;
-  const crc32c = row[4] as string | null;
-  const checksums = crc32c === null ? undefined : { crc32c, sha256: row[5] as string };
-  const files: { -readonly [E in keyof SegmentFiles]: SegmentFiles[E] } = { log: checksums ? { size: row[3] as number, checksums } : { size: row[3] as number } };
-  if (row[6] !== null) files.index = { size: row[6] as number };
-  if (row[7] !== null) files.timeindex = { size: row[7] as number };
-  if (row[8] !== null) files.txnindex = { size: row[8] as number };
-  const isArchived = row[12] === 1;
-  const slash = path.indexOf('/');
-  const record: { -readonly [K in keyof SegmentRecord]: SegmentRecord[K] } = {
-    path,
-    topic: path.slice(0, path.lastIndexOf('-', slash)),
-    partition: row[1] as number,
-    baseOffset: row[2] as number,
-    size: row[3] as number,
-    files,
-    lastModified: row[9] as number,
-    lastAccessAt: row[10] as number,
-    policy: TIER_CODES[row[11] as number]!,
-    isArchived,
-    state: STATE_CODES[row[14] as number]!,
-    version: row[15] as number,
-  };
-  // Archives are stored under the segment's own path (see objectKeyOf).
-  if (isArchived) record.objectKey = path;
-  if (checksums) record.checksums = checksums;
-  if (row[13] !== null) record.archivedAt = row[13] as number;
-  if (row[16] !== null) {
-    const id = row[16] as string;
-    let shared = topicIds.get(id);
-    if (shared === undefined) topicIds.set(id, (shared = id));
-    record.topicId = shared;
-  }
-  return record;
 }
