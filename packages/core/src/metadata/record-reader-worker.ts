@@ -1,5 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
+import { STOPPED, TAKEN } from './record-reader.js';
 import { packRows, type PackedRows, type Row } from './record-rows.js';
 
 // The thread that reads a metadata file's rows after its first page (see record-reader.ts): its
@@ -14,7 +15,7 @@ export interface RecordReaderData {
   readonly after: string;
   readonly pageSize: number;
   readonly ahead: number;
-  /** Two Int32 slots: pages the reader has taken, and 1 once it wants no more. */
+  /** Two Int32 slots, `TAKEN` and `STOPPED` (record-reader.ts). */
   readonly flow: SharedArrayBuffer;
 }
 
@@ -22,8 +23,6 @@ export type RecordReaderMessage = { page: PackedRows } | { done: true } | { erro
 
 const { file, sql, params, after: first, pageSize, ahead, flow: shared } = workerData as RecordReaderData;
 const flow = new Int32Array(shared);
-const TAKEN = 0;
-const STOPPED = 1;
 
 function post(message: RecordReaderMessage, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(message, transfer);

@@ -5,6 +5,10 @@ import type { PackedRows } from './record-rows.js';
 /** Pages the reading thread may have read beyond those taken: enough to keep it busy, few enough to bound memory. */
 const PAGES_AHEAD = 2;
 
+/** The slots of the `flow` the two threads share: pages the reader has taken, and 1 once it wants no more. */
+export const TAKEN = 0;
+export const STOPPED = 1;
+
 /**
  * Reads the pages of `sql` after the path `after` on another thread, and yields them packed, in
  * order. Opening a large catalog is then two threads' work side by side: SQLite stepping
@@ -46,8 +50,8 @@ export async function* readPagesOnAnotherThread(file: string, sql: string, param
     for (;;) {
       const page = pages.shift();
       if (page) {
-        Atomics.add(flow, 0, 1);
-        Atomics.notify(flow, 0);
+        Atomics.add(flow, TAKEN, 1);
+        Atomics.notify(flow, TAKEN);
         yield page;
         continue;
       }
@@ -59,9 +63,9 @@ export async function* readPagesOnAnotherThread(file: string, sql: string, param
     }
   } finally {
     // Wakes a thread waiting for room, which then stops.
-    Atomics.store(flow, 1, 1);
-    Atomics.add(flow, 0, 1);
-    Atomics.notify(flow, 0);
+    Atomics.store(flow, STOPPED, 1);
+    Atomics.add(flow, TAKEN, 1);
+    Atomics.notify(flow, TAKEN);
     await worker.terminate();
   }
 }
