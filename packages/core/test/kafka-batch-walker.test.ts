@@ -109,6 +109,40 @@ describe('batch walker on real Kafka segments', () => {
     }
   });
 
+  it('into a lent buffer: the bytes land at its start, cut to fit it as to maxBytes, through a file reader and a buffer reader alike', async () => {
+    const segment = await largestSegment('payments-0');
+    const log = await readFile(segment.log);
+    const batches = await batchesOf(segment.log);
+    const target = batches[Math.floor(batches.length / 2)]!.header.baseOffset;
+    const file = await openFileRangeReader(segment.log);
+    try {
+      for (const read of [file.read, bufferRangeReader(log)]) {
+        // A view with bytes on both sides of it, to see nothing lands outside it.
+        const memory = Buffer.alloc(8192 + 64, 0xee);
+        const into = memory.subarray(32, 32 + 8192);
+        const lent = await readBatches(read, { startPosition: 0, targetOffset: target, maxBytes: 1 << 20, into });
+        // The same batches as a read without it whose maxBytes is the buffer's size.
+        const own = await readBatches(read, { startPosition: 0, targetOffset: target, maxBytes: into.byteLength });
+        expect(lent!.batches.length).toBeGreaterThan(1);
+        expect(lent!.batches).toEqual(own!.batches);
+        expect(lent!.bytes.equals(own!.bytes)).toBe(true);
+        expect(lent!.bytes.buffer).toBe(memory.buffer);
+        expect(lent!.bytes.byteOffset).toBe(into.byteOffset);
+        expect(memory.subarray(0, 32).every((byte) => byte === 0xee)).toBe(true);
+        expect(memory.subarray(32 + lent!.bytes.length).every((byte) => byte === 0xee)).toBe(true);
+        // A first batch larger than the buffer comes whole, in a buffer of its own; the lent one is untouched.
+        const small = Buffer.alloc(10, 0xee);
+        const whole = await readBatches(read, { startPosition: 0, targetOffset: target, maxBytes: 1 << 20, into: small });
+        expect(whole!.batches).toEqual([batches.find((b) => b.header.baseOffset === target)]);
+        expect(whole!.bytes.buffer).not.toBe(small.buffer);
+        expect(small.every((byte) => byte === 0xee)).toBe(true);
+        await expect(read(0, 11, small)).rejects.toThrow('into holds 10 bytes, fewer than the 11 asked for');
+      }
+    } finally {
+      await file.close();
+    }
+  });
+
   it('reports a segment cut inside its last batch as truncated, wherever the walk starts', async () => {
     const segment = await largestSegment('orders.v1-events-0');
     const batches = await batchesOf(segment.log);

@@ -166,6 +166,40 @@ describe('readAt', () => {
     expect(seen).toEqual(all.map((batch) => batch.header.baseOffset));
   });
 
+  it('into a lent buffer: the bytes a read without it returns, in that buffer, locally and from the archive, read after read', async () => {
+    const b = await broker();
+    // A view with bytes before it, smaller than the maxBytes asked: the read is cut to fit it.
+    const memory = Buffer.alloc(100 + 48 * KiB, 0xee);
+    const lent = memory.subarray(100);
+    const expected = new Map<number, ReturnType<typeof comparable>>();
+    let several = 0;
+    const lentRead = async (offset: number) => {
+      const read = await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: 200 * KiB, into: lent });
+      expect(read.bytes.buffer).toBe(memory.buffer);
+      expect(read.bytes.byteOffset).toBe(lent.byteOffset);
+      return read;
+    };
+    for (const path of b.closed) {
+      for (const offset of offsetsOf(b.batches.get(path)!).filter((_, i) => i % 5 === 0)) {
+        const own = await b.tiered.readAt(TOPIC, 0, offset, { maxBytes: lent.length });
+        if (own.batches.length > 1) several++;
+        const local = await lentRead(offset);
+        expect(local.source).toBe('local');
+        expect(comparable(local)).toEqual(comparable(own));
+        expected.set(offset, comparable(own));
+      }
+    }
+    // Most reads hold several batches (those near a segment's end, its last few).
+    expect(several).toBeGreaterThan(expected.size / 2);
+    for (const path of b.closed) await b.tiered.archiveSegment(path);
+    for (const [offset, local] of expected) {
+      const remote = await lentRead(offset);
+      expect(remote.source).toBe('remote');
+      expect(comparable(remote), `offset ${offset}`).toEqual(local);
+    }
+    expect(memory.subarray(0, 100).every((byte) => byte === 0xee)).toBe(true);
+  });
+
   it('past the last record, before the first segment, or with a bad offset or maxBytes: a clear error', async () => {
     const b = await broker();
     await b.tiered.archiveSegment(b.closed[0]!);
@@ -191,6 +225,19 @@ describe('readAt', () => {
     await expectTieringError(b.tiered.readAt(TOPIC, 0, '5' as never), 'INVALID_ARGUMENT', /^not an offset: got the string "5" \(expected a whole number ≥ 0\)$/);
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 10n as never), 'INVALID_ARGUMENT', /^not an offset: got the bigint 10n /);
     await expectTieringError(b.tiered.readAt(TOPIC, 0, 0, { maxBytes: '10' as never }), 'INVALID_ARGUMENT', /^maxBytes must be a positive whole number, got the string "10"$/);
+    // A lent buffer that cannot take bytes, detached included.
+    const detached = new Uint8Array(8);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    for (const [into, got] of [
+      ['x', 'the string "x"'],
+      [new Uint8Array(0), 'an empty Uint8Array'],
+      [detached, 'an empty Uint8Array'],
+      [new Float64Array(4), 'a Float64Array'],
+      [new DataView(new ArrayBuffer(8)), 'a DataView'],
+      [[1, 2], 'an array'],
+    ] as const) {
+      await expectTieringError(b.tiered.readAt(TOPIC, 0, 0, { into: into as never }), 'INVALID_ARGUMENT', new RegExp(`^into must be a Uint8Array \\(a Buffer is one\\) of at least one byte, got ${got}$`));
+    }
   });
 
   it('past the end of a partition whose last segment holds no record yet (just rolled): its base offset is the log end offset', async () => {
@@ -655,6 +702,7 @@ describe('read arguments', () => {
     ] as const) {
       await expectTieringError(read(0, maxBytes), 'INVALID_ARGUMENT', new RegExp(`^maxBytes must be a positive whole number, got ${got}$`));
     }
+    await expectTieringError(reads.read(segment, 0, { into: new Uint8Array(0) }), 'INVALID_ARGUMENT', /^into must be a Uint8Array \(a Buffer is one\) of at least one byte, got an empty Uint8Array$/);
     expect((await read(0, 1))!.position).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createContainer, loadConfig, openTieredStorage, type BackendProvider, type TieredStorage } from '@takhin/core';
+import { createContainer, DEFAULT_READ_MAX_BYTES, loadConfig, openTieredStorage, type BackendProvider, type TieredStorage } from '@takhin/core';
 import { writeSegment } from '@takhin/testkit';
 import { round } from '../numbers.js';
 
@@ -40,9 +40,11 @@ const DAY = 24 * 3_600_000;
 
 /**
  * Archives `segments` segments of `segmentMib` MiB to the backend, then reads `reads` random
- * offsets with `readAt` (nothing restored): once with a cache too small to help (every read
- * pays its own fetch) and once with the default budget; then restores each segment whole for
- * comparison. One topic-partition, as a consumer catching up on old data would see it.
+ * offsets with `readAt` (nothing restored): with a cache too small to help (every read pays its
+ * own fetch) and with the default budget, each time into a new buffer per read and again into
+ * one lent buffer (`into`); then restores each segment whole for comparison. The targets hold
+ * the first pass, a new buffer per read. One topic-partition, as a consumer catching up on old
+ * data would see it.
  */
 export async function benchRemoteReads(
   backend: { name: string; provider: BackendProvider; section: Record<string, unknown> },
@@ -60,10 +62,12 @@ export async function benchRemoteReads(
       if (i < options.segments) ranges.push({ base: Number(base), next: Number(segment.nextOffset) });
       base = segment.nextOffset;
     }
+    // Each pass its own cache directory: a pass never finds the chunks an earlier one cached.
+    let caches = 0;
     const open = async (budgetMb: number) =>
       openTieredStorage(
         createContainer(
-          loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'local.cache.size.mb': budgetMb, 'cache.dir': join(work, `cache-${budgetMb}`), ...backend.section } } }, { providers: [backend.provider] }),
+          loadConfig({ storage: { data: { dir: dataDir }, tiered: { enabled: true, 'local.cache.size.mb': budgetMb, 'cache.dir': join(work, `cache-${caches++}`), ...backend.section } } }, { providers: [backend.provider] }),
           [backend.provider],
         ),
       );
@@ -76,9 +80,13 @@ export async function benchRemoteReads(
     });
     const passes: RandomReadPass[] = [];
     passes.push(await randomReads(tiered, 'cache too small to help (0 MiB): every read fetches', 0, offsets));
+    passes.push(await randomReads(tiered, `the same, into a lent buffer of 1 MiB (readAt's into)`, 0, offsets, Buffer.allocUnsafeSlow(DEFAULT_READ_MAX_BYTES)));
     await tiered.close();
     tiered = await open(10_240);
     passes.push(await randomReads(tiered, 'default budget (10 GiB): the chunk cache warms up', 10_240, offsets));
+    await tiered.close();
+    tiered = await open(10_240);
+    passes.push(await randomReads(tiered, `the same, from an empty cache again, into a lent buffer of 1 MiB`, 10_240, offsets, Buffer.allocUnsafeSlow(DEFAULT_READ_MAX_BYTES)));
 
     const started = performance.now();
     const segmentPaths = tiered.listSegments({ archived: true }).map((s) => s.path);
@@ -106,16 +114,21 @@ export async function benchRemoteReads(
   }
 }
 
-async function randomReads(tiered: TieredStorage, label: string, cacheBudgetMb: number, offsets: readonly number[]): Promise<RandomReadPass> {
+/**
+ * Reads `offsets` one after another, each into a new buffer or, with `into`, into that one
+ * buffer every time (as a broker sending each fetch's bytes before the next would).
+ */
+async function randomReads(tiered: TieredStorage, label: string, cacheBudgetMb: number, offsets: readonly number[], into?: Buffer): Promise<RandomReadPass> {
   const latencies: number[] = [];
   let bytes = 0;
   let requests = 0;
   let cacheHits = 0;
   for (const offset of offsets) {
     const started = performance.now();
-    const result = await tiered.readAt('bench.reads', 0, offset);
+    const result = await tiered.readAt('bench.reads', 0, offset, { into });
     latencies.push(performance.now() - started);
     if (result.source !== 'remote') throw new Error(`offset ${offset} was read from local disk: the bench reads archived segments only`);
+    if (into && result.bytes.buffer !== into.buffer) throw new Error(`the read of offset ${offset} did not return its bytes in the lent buffer`);
     bytes += result.fetched.bytes;
     requests += result.fetched.requests;
     if (result.fetched.requests === 0) cacheHits++;

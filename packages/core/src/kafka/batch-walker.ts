@@ -111,6 +111,12 @@ export interface FetchOptions extends WalkOptions {
   maxBytes: number;
   /** Check each returned batch's CRC-32C (default true): never hand out bytes that rotted. */
   verifyCrc?: boolean;
+  /**
+   * Where the returned bytes go: `bytes` is then a view of its start, and nothing is allocated for
+   * them. The batches are cut to fit it as to `maxBytes`; only a first batch larger than it comes
+   * in a buffer of its own. On a failure its contents are unspecified.
+   */
+  into?: Uint8Array;
 }
 
 /** The bytes of whole record batches, as a Kafka fetch returns them. */
@@ -150,8 +156,9 @@ export interface PastLastBatch {
  * `undefined`): the last batch header the walk read on its way to the end of the data.
  */
 export async function readBatchesOrEnd(read: ByteRangeReader, options: FetchOptions): Promise<FetchedBatches | PastLastBatch> {
-  const { startPosition, targetOffset, maxBytes, source, appending, verifyCrc = true } = options;
-  if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new RangeError(`maxBytes must be a positive integer, got ${maxBytes}`);
+  const { startPosition, targetOffset, source, appending, verifyCrc = true, into } = options;
+  if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes <= 0) throw new RangeError(`maxBytes must be a positive integer, got ${options.maxBytes}`);
+  const maxBytes = into ? Math.min(options.maxBytes, into.byteLength) : options.maxBytes;
   const batches: LocatedBatch[] = [];
   let walked: LocatedBatch | undefined;
   let length = 0;
@@ -168,7 +175,7 @@ export async function readBatchesOrEnd(read: ByteRangeReader, options: FetchOpti
   const first = batches[0];
   const last = batches.at(-1);
   if (first === undefined || last === undefined) return { pastEnd: true, lastBatch: walked };
-  const bytes = await read(first.position, length);
+  const bytes = await read(first.position, length, into && into.byteLength >= length ? into : undefined);
   if (bytes.length < length) {
     throw truncated(`record batches from offset ${first.header.baseOffset}`, length, bytes.length, source, first.position);
   }

@@ -53,3 +53,13 @@ export function requireMaxBytes(maxBytes: unknown): asserts maxBytes is number {
   if (Number.isSafeInteger(maxBytes) && (maxBytes as number) > 0) return;
   throw new TieringError('INVALID_ARGUMENT', `maxBytes must be a positive whole number, got ${describeArgument(maxBytes)}`);
 }
+
+/**
+ * A read's `into`, when given: a `Uint8Array` (a `Buffer` is one) of at least one byte; anything
+ * else, a detached buffer included, is `INVALID_ARGUMENT`.
+ */
+export function requireInto(into: unknown): asserts into is Uint8Array | undefined {
+  if (into === undefined || (into instanceof Uint8Array && into.byteLength > 0)) return;
+  const got = into instanceof Uint8Array ? 'an empty Uint8Array' : ArrayBuffer.isView(into) ? `a ${into.constructor.name}` : describeArgument(into);
+  throw new TieringError('INVALID_ARGUMENT', `into must be a Uint8Array (a Buffer is one) of at least one byte, got ${got}`);
+}

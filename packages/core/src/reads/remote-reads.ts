@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { findBatch, readBatchesOrEnd, type FetchedBatches, type LocatedBatch, type PastLastBatch } from '../kafka/batch-walker.js';
+import { viewOf } from '../kafka/buffer-view.js';
 import { openFileRangeReader, type ByteRangeReader } from '../kafka/byte-range-reader.js';
 import { KafkaFormatError } from '../kafka/kafka-format-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
@@ -12,7 +13,7 @@ import { requireTopicNotDeleted } from '../tiered/deleted-topics.js';
 import { localPathOf } from '../tiered/segment-files.js';
 import { ChunkCache, requireChunks } from './chunk-cache.js';
 import { IndexCache, type RemoteSegment } from './index-cache.js';
-import { MAX_READ_BYTES, requireMaxBytes, requireOffset } from './read-arguments.js';
+import { MAX_READ_BYTES, requireInto, requireMaxBytes, requireOffset } from './read-arguments.js';
 import { zeroCounters, type RemoteReadCounters } from './remote-read-counters.js';
 
 /** What `readAt` returns: the bytes a Kafka fetch would, and where they came from. */
@@ -22,7 +23,7 @@ export interface ReadAtResult {
   readonly position: number;
   /** The offset after the last batch returned: where the next read starts. */
   readonly nextOffset: number;
-  /** Whole record batches, exactly as stored (CRC-32C checked). */
+  /** Whole record batches, exactly as stored (CRC-32C checked): a view of `into` when one was given and they fit it. */
   readonly bytes: Buffer;
   /** Each batch's header and byte position in the segment. */
   readonly batches: readonly LocatedBatch[];
@@ -47,6 +48,16 @@ export interface ReadAtOptions {
   /** At most this many bytes, but at least one whole batch; default 1 MiB (Kafka's `max.partition.fetch.bytes`). */
   readonly maxBytes?: number;
   readonly signal?: AbortSignal;
+  /**
+   * A buffer the caller lends for the bytes: they are written to its start, `bytes` is a view of
+   * it, and the read allocates nothing for them. The read returns at most `into.byteLength`
+   * bytes, as it does `maxBytes`, except a first batch larger than `into`, which comes in a
+   * buffer of its own. Without it every read returns a new buffer, and a reader making many
+   * reads of 1 MiB has the collector run often (docs/ARCHITECTURE.md, "Remote reads"). The caller
+   * reuses it once it is done with the bytes (never for two reads at once); after a failed read
+   * its contents are unspecified.
+   */
+  readonly into?: Uint8Array;
 }
 
 export const DEFAULT_READ_MAX_BYTES = 1024 * 1024;
@@ -105,9 +116,11 @@ export class RemoteReads {
     requireOffset(offset);
     const asked = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
     requireMaxBytes(asked);
-    const maxBytes = Math.min(asked, MAX_READ_BYTES);
+    const { into, signal } = options;
+    requireInto(into);
+    const maxBytes = Math.min(asked, MAX_READ_BYTES, into?.byteLength ?? MAX_READ_BYTES);
     try {
-      return segment.policy === 'cold' ? await this.#remote(segment, offset, maxBytes, options.signal) : await this.#local(segment, offset, maxBytes, appending);
+      return segment.policy === 'cold' ? await this.#remote(segment, offset, maxBytes, into, signal) : await this.#local(segment, offset, maxBytes, into, appending);
     } catch (error) {
       if (error instanceof KafkaFormatError) {
         throw new TieringError('CORRUPT_SEGMENT', `${segment.path} (${segment.policy === 'cold' ? 'archived' : 'local'}) holds bytes that are not Kafka record batches: ${error.message}`, segment.path, { cause: error });
@@ -168,12 +181,12 @@ export class RemoteReads {
     await this.chunks.dropSegment(segmentPath);
   }
 
-  async #local(segment: SegmentRecord, offset: number, maxBytes: number, appending: boolean): Promise<ReadAtResult | PastSegmentEnd> {
+  async #local(segment: SegmentRecord, offset: number, maxBytes: number, into: Uint8Array | undefined, appending: boolean): Promise<ReadAtResult | PastSegmentEnd> {
     this.counters.localReads++;
     const index = await this.#localIndex(segment);
     const reader = await openFileRangeReader(localPathOf(this.dataDir, segment, 'log'));
     try {
-      const fetched = await readFromIndex(reader.read, reader.size, index, offset, maxBytes, segment.path, appending);
+      const fetched = await readFromIndex(reader.read, reader.size, index, { offset, maxBytes, into, source: segment.path, appending });
       return result(segment, fetched, 'local', { bytes: 0, requests: 0 });
     } finally {
       await reader.close();
@@ -193,13 +206,13 @@ export class RemoteReads {
     return index;
   }
 
-  async #remote(segment: SegmentRecord, offset: number, maxBytes: number, signal?: AbortSignal): Promise<ReadAtResult | PastSegmentEnd> {
+  async #remote(segment: SegmentRecord, offset: number, maxBytes: number, into: Uint8Array | undefined, signal?: AbortSignal): Promise<ReadAtResult | PastSegmentEnd> {
     this.counters.remoteReads++;
     if (segment.topicId !== undefined) await requireTopicNotDeleted(this.dataDir, segment, 'read');
     const before = { requests: this.counters.requests, bytes: this.counters.fetchedBytes };
     const remote = await this.#indexes.get(segment.path, signal);
     const touched: number[] = [];
-    const fetched = await this.chunks.reading(() => readFromIndex(this.#chunkReader(remote, touched, maxBytes, signal), remote.manifest.files.log.size, remote.index, offset, maxBytes, segment.path));
+    const fetched = await this.chunks.reading(() => readFromIndex(this.#chunkReader(remote, touched, maxBytes, signal), remote.manifest.files.log.size, remote.index, { offset, maxBytes, into, source: segment.path }));
     this.#prefetchAfter(remote, touched);
     // Concurrent reads share the counters; a read alone on a segment sees exactly its own cost.
     const cost = { bytes: this.counters.fetchedBytes - before.bytes, requests: this.counters.requests - before.requests };
@@ -213,7 +226,8 @@ export class RemoteReads {
    * batch it returns, at most `maxBytes` behind the header it is at (unless that one batch is
    * larger): chunks further behind are let go, or a walk from a distant index entry (a large
    * `index.interval.bytes`, an index with no entries) would hold the whole segment in memory.
-   * What it returns is a copy: chunk memory is reused once the read is over (`ChunkCache.reading`).
+   * What it returns is a copy, into the caller's `into` or a new buffer: chunk memory is reused
+   * once the read is over (`ChunkCache.reading`).
    */
   #chunkReader(remote: RemoteSegment, touched: number[], maxBytes: number, signal?: AbortSignal): ByteRangeReader {
     const { manifest } = remote;
@@ -230,7 +244,8 @@ export class RemoteReads {
       }
       return bytes;
     };
-    return async (position, length) => {
+    return async (position, length, into) => {
+      if (into !== undefined && into.byteLength < length) throw new RangeError(`into holds ${into.byteLength} bytes, fewer than the ${length} asked for`);
       const end = Math.min(size, position + length);
       if (position >= end) return Buffer.alloc(0);
       const first = Math.floor(position / chunkSize);
@@ -245,7 +260,13 @@ export class RemoteReads {
           parts.push(bytes.subarray(Math.max(0, position - start), Math.min(bytes.length, end - start)));
         }
       }
-      return Buffer.concat(parts);
+      if (!into) return Buffer.concat(parts);
+      let at = 0;
+      for (const part of parts) {
+        into.set(part, at);
+        at += part.length;
+      }
+      return viewOf(into, at);
     };
   }
 
@@ -273,8 +294,13 @@ export class RemoteReads {
  * it would find nothing and hand the read to the next segment, skipping offsets; the read scans
  * this segment from its start instead.
  */
-async function readFromIndex(read: ByteRangeReader, size: number, index: OffsetIndex, offset: number, maxBytes: number, source: string, appending = false): Promise<FetchedBatches | PastLastBatch> {
-  const options = { targetOffset: BigInt(offset), maxBytes, source, appending };
+async function readFromIndex(
+  read: ByteRangeReader,
+  size: number,
+  index: OffsetIndex,
+  { offset, maxBytes, into, source, appending = false }: { offset: number; maxBytes: number; into: Uint8Array | undefined; source: string; appending?: boolean },
+): Promise<FetchedBatches | PastLastBatch> {
+  const options = { targetOffset: BigInt(offset), maxBytes, into, source, appending };
   const floor = index.lookup(BigInt(offset)).position;
   if (floor >= size) return readBatchesOrEnd(read, { ...options, startPosition: 0 });
   const fetched = await readBatchesOrEnd(read, { ...options, startPosition: floor });

@@ -1,7 +1,7 @@
 import { TieringError } from '../errors/tiering-error.js';
 import { isLegalTopicName } from '../kafka/partition-dir-name.js';
 import type { SegmentRecord } from '../metadata/segment-record.js';
-import { describeArgument, requireMaxBytes, requireOffset } from '../reads/read-arguments.js';
+import { describeArgument, requireInto, requireMaxBytes, requireOffset } from '../reads/read-arguments.js';
 import { DEFAULT_READ_MAX_BYTES, type ReadAtOptions, type ReadAtResult, type RemoteReads } from '../reads/remote-reads.js';
 import type { SegmentCatalog } from './segment-catalog.js';
 
@@ -42,12 +42,13 @@ export class OffsetReads {
   async readAt(topic: string, partition: number, offset: number, options: ReadAtOptions = {}): Promise<ReadAtResult> {
     const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES;
     requireMaxBytes(maxBytes);
+    requireInto(options.into);
     let segment: SegmentRecord = this.findSegment(topic, partition, offset);
     // Bounded: each turn moves to the next segment of the partition, or returns.
     for (;;) {
       // The active segment may end in a batch the broker is writing: its data ends before it.
       const appending = this.catalog.index.isLast(segment);
-      const read = { maxBytes, signal: options.signal };
+      const read = { maxBytes, signal: options.signal, into: options.into };
       const at = segment;
       const result = await this.reads.readOrEnd(at, offset, read, appending).catch(async (error: NodeJS.ErrnoException) => {
         // Evicted (or deleted) between the lookup and the read: read it as it is now.
