@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { viewOf } from './buffer-view.js';
+import { assertIntoFits, viewOf } from './buffer-view.js';
 
 /**
  * Reads `length` bytes of a segment starting at byte `position`. It returns exactly `length`
@@ -66,5 +66,5 @@ export function bufferRangeReader(bytes: Buffer): ByteRangeReader {
 function assertRange(position: number, length: number, into?: Uint8Array): void {
   if (!Number.isSafeInteger(position) || position < 0) throw new RangeError(`position must be a non-negative integer, got ${position}`);
   if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`length must be a non-negative integer, got ${length}`);
-  if (into !== undefined && into.byteLength < length) throw new RangeError(`into holds ${into.byteLength} bytes, fewer than the ${length} asked for`);
+  assertIntoFits(into, length);
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { ColdStore } from '../contracts/cold-store.js';
 import { TieringError } from '../errors/tiering-error.js';
 import { findBatch, readBatchesOrEnd, type FetchedBatches, type LocatedBatch, type PastLastBatch } from '../kafka/batch-walker.js';
-import { viewOf } from '../kafka/buffer-view.js';
+import { assertIntoFits, viewOf } from '../kafka/buffer-view.js';
 import { openFileRangeReader, type ByteRangeReader } from '../kafka/byte-range-reader.js';
 import { KafkaFormatError } from '../kafka/kafka-format-error.js';
 import { OffsetIndex } from '../kafka/offset-index.js';
@@ -245,7 +245,7 @@ export class RemoteReads {
       return bytes;
     };
     return async (position, length, into) => {
-      if (into !== undefined && into.byteLength < length) throw new RangeError(`into holds ${into.byteLength} bytes, fewer than the ${length} asked for`);
+      assertIntoFits(into, length);
       const end = Math.min(size, position + length);
       if (position >= end) return Buffer.alloc(0);
       const first = Math.floor(position / chunkSize);
