@@ -2,10 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createColdStore, type BackendProvider, type BackendTarget, type ColdStore } from '@takhin/core';
-import { readServiceEnv } from '@takhin/testkit';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { BlobServiceClient } from '@azure/storage-blob';
-import { Storage } from '@google-cloud/storage';
+import { readServiceEnv } from '@takhin/testkit/standalone';
 
 export const BENCH_BACKENDS = ['fs', 's3', 'minio', 'gcs', 'azure'] as const;
 export type BenchBackendName = (typeof BENCH_BACKENDS)[number];
@@ -116,18 +113,27 @@ function serviceConfig(name: Exclude<BenchBackendName, 'fs'>, bucket: string | u
   }
 }
 
-/** The bucket or container on the server `scripts/services` runs: its data dir is fresh at every start. */
+/**
+ * The bucket or container on the server `scripts/services` runs: its data dir is fresh at every
+ * start. Each SDK is imported only for its own backend, so a scenario on another (the reads on
+ * fs) does not carry it (docs/ARCHITECTURE.md, "Packages and who imports whom").
+ */
 async function ensureBucket(name: BenchBackendName, config: Record<string, string>): Promise<void> {
   if (name === 's3' || name === 'minio') await ensureMinioBucket(config.bucket!);
   if (name === 'gcs') {
+    const { Storage } = await import('@google-cloud/storage');
     const storage = new Storage({ apiEndpoint: config.endpoint, projectId: config.projectId });
     const [exists] = await storage.bucket(config.bucket!).exists();
     if (!exists) await storage.createBucket(config.bucket!);
   }
-  if (name === 'azure') await BlobServiceClient.fromConnectionString(config.connectionString!).getContainerClient(config.container!).createIfNotExists();
+  if (name === 'azure') {
+    const { BlobServiceClient } = await import('@azure/storage-blob');
+    await BlobServiceClient.fromConnectionString(config.connectionString!).getContainerClient(config.container!).createIfNotExists();
+  }
 }
 
 async function ensureMinioBucket(bucket: string): Promise<void> {
+  const { CreateBucketCommand, S3Client } = await import('@aws-sdk/client-s3');
   const env = readServiceEnv();
   const client = new S3Client({
     region: env.TAKHIN_MINIO_REGION,

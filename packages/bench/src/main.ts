@@ -14,7 +14,6 @@ import { benchChecksumThroughput } from './scenarios/checksum-throughput.js';
 import { benchModelCosts } from './scenarios/model-costs.js';
 import { benchPutMemory } from './scenarios/put-memory.js';
 import { benchRemoteReads } from './scenarios/remote-reads.js';
-import { benchThroughput } from './scenarios/throughput.js';
 import { benchUploadMemory } from './scenarios/upload-memory.js';
 import { generateSegments, type SegmentCorpus } from './segment-corpus.js';
 import { round } from './numbers.js';
@@ -196,6 +195,8 @@ async function main(argv: string[]): Promise<void> {
     // the memory scenario's growth and slow the model's reopen.
     if (wants('throughput')) {
       log(`throughput: ${backends.join(', ')}; shapes ${shapes.map(([c, m]) => `${c}×${m} MiB`).join(', ')}; ${runs} run(s) each`);
+      // Imported here: its clients load every SDK, which the scenarios before it need not carry (docs/ARCHITECTURE.md, "Packages and who imports whom").
+      const { benchThroughput } = await import('./scenarios/throughput.js');
       report.throughput = await benchThroughput(pool, { backends, shapes, runs, services, log });
     }
   } finally {

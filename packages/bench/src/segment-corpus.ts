@@ -1,7 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSegment } from '@takhin/testkit';
+import { writeSegment } from '@takhin/testkit/standalone';
 
 /** Generated segment `.log` files under the OS temp folder; `remove()` deletes them all. */
 export interface SegmentCorpus {

@@ -13,7 +13,7 @@ import {
   type TieredStorage,
 } from '@takhin/core';
 import { provider as fsProvider } from '@takhin/backend-fs';
-import { writeBrokerLogDir, type BrokerLogDirManifest } from '@takhin/testkit';
+import { writeBrokerLogDir, type BrokerLogDirManifest } from '@takhin/testkit/standalone';
 
 const DAY = 24 * 3_600_000;
 const MiB = 1024 * 1024;

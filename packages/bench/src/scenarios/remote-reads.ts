@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createContainer, DEFAULT_READ_MAX_BYTES, loadConfig, openTieredStorage, type BackendProvider, type TieredStorage } from '@takhin/core';
-import { writeSegment } from '@takhin/testkit';
+import { writeSegment } from '@takhin/testkit/standalone';
 import { round } from '../numbers.js';
 
 /** Latency and cost of one pass of random reads. */

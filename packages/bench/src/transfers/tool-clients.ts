@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AccountSASPermissions, AccountSASResourceTypes, AccountSASServices, generateAccountSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { readServiceEnv } from '@takhin/testkit';
+import { readServiceEnv } from '@takhin/testkit/standalone';
 import type { BenchBackend } from '../bench-backend.js';
 import { REPO_ROOT } from '../bench-services.js';
 import type { TransferClient, TransferJob } from './transfer-client.js';

@@ -1,7 +1,7 @@
 import { link, mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { Checksums, TransferPool } from '@takhin/core';
-import { writeSegment } from '@takhin/testkit';
+import { writeSegment } from '@takhin/testkit/standalone';
 
 /** One file every client moves: its path, its path relative to the shape's folder (the key's tail), size and checksums. */
 export interface CorpusFile {
