@@ -6,11 +6,10 @@ export * from './contract/describe-cold-store-contract.js';
 export * from './contract/empty-store.js';
 export * from './contract/pool-cases.js';
 export * from './contract/subject.js';
-export * from './services/service-env.js';
-export * from './segments/broker-log-dir.js';
+// The generators and the service env, also importable alone as `@takhin/testkit/standalone`.
+export * from './standalone.js';
 export * from './segments/kafka-fixture.js';
 export * from './segments/record-batch-encoder.js';
-export * from './segments/segment-generator.js';
 export * from './network/closed-port.js';
 export * from './network/corrupting-proxy.js';
 export * from './network/tcp-proxy.js';
